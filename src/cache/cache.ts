@@ -1,0 +1,226 @@
+// The one cache: RRsets, negative answers and assembled replies share a
+// single LRU under one byte budget (CACHESIZE), so memory stays predictable
+// whatever mix of data the clients ask for.
+//
+// Charges follow dnscache (spec §6.3): 22 + owner length + data, where data
+// is what dnscache would store for the type. Assembled replies are charged
+// their byte length plus the same 22-byte overhead.
+
+import { LRUCache } from 'lru-cache';
+import { TYPE } from '../wire/constants';
+import { Name } from '../wire/name';
+
+/** Seconds since the epoch; injectable so tests can move time. */
+export type Clock = () => number;
+export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
+
+/** dnscache's caps (spec §6.4, §6.5). */
+export const MAX_TTL = 604800;
+const HUGE_TTL = 1000000000;
+/** dnscache never stores more than this much data for one RRset. */
+const MAX_RRSET_DATA = 8192;
+const ENTRY_OVERHEAD = 22;
+
+/** dnscache's TTL clamp for incoming records: absurd values mean "do not keep". */
+export function clampTtl(ttl: number): number {
+  if (ttl > HUGE_TTL) return 0;
+  return ttl > MAX_TTL ? MAX_TTL : ttl;
+}
+
+export interface StoredRecord {
+  readonly name: Name;
+  readonly type: number;
+  readonly rdata: Buffer;
+}
+
+interface RRsetEntry {
+  readonly kind: 'rrset';
+  readonly expires: number;
+  readonly charge: number;
+  readonly rdatas: readonly Buffer[];
+}
+
+interface NegativeEntry {
+  readonly kind: 'nxdomain' | 'nodata';
+  readonly expires: number;
+  readonly charge: number;
+  /** The SOA that made it negative, served in the authority section. */
+  readonly soa: StoredRecord | null;
+}
+
+/** An assembled reply kept as bytes (see answers.ts). */
+export interface ReplyEntry {
+  readonly kind: 'reply';
+  readonly expires: number;
+  readonly charge: number;
+  readonly bytes: Buffer;
+  readonly ttlOffsets: Uint16Array;
+  readonly ttls: Uint32Array;
+  readonly builtAt: number;
+  readonly answerEnd: number;
+  readonly answerCount: number;
+}
+
+type Entry = RRsetEntry | NegativeEntry | ReplyEntry;
+
+export interface RRsetHit {
+  readonly ttl: number;
+  readonly rdatas: readonly Buffer[];
+}
+
+export interface NegativeHit {
+  readonly kind: 'nxdomain' | 'nodata';
+  readonly ttl: number;
+  readonly soa: StoredRecord | null;
+}
+
+/** What dnscache would count as the data size of a set (spec §6.3). */
+export function rrsetDataCharge(type: number, rdatas: readonly Buffer[]): number {
+  let n = 0;
+  const plain = type === TYPE.A || type === TYPE.AAAA || type === TYPE.NS || type === TYPE.PTR || type === TYPE.CNAME || type === TYPE.MX;
+  for (const r of rdatas) n += r.length + (plain ? 0 : 2);
+  return n;
+}
+
+function typeKey(type: number): string {
+  return String.fromCharCode(type >> 8, type & 0xff);
+}
+
+export function rrsetKey(name: Name, type: number): string {
+  return 'r' + typeKey(type) + name;
+}
+
+function nxdomainKey(name: Name): string {
+  return 'x' + name;
+}
+
+/** Key of an assembled reply: the lower-cased question as it appears on the wire. */
+export function replyKey(name: Name, type: number): string {
+  return 'q' + typeKey(type) + name;
+}
+
+export interface CacheStats {
+  readonly entries: number;
+  readonly bytes: number;
+  readonly maxBytes: number;
+  /** dnscache's cache_motion: bytes stored since start. */
+  readonly motion: number;
+}
+
+export class Cache {
+  private readonly lru: LRUCache<string, Entry>;
+  private motion = 0;
+
+  constructor(readonly maxBytes: number, private readonly clock: Clock = systemClock) {
+    this.lru = new LRUCache<string, Entry>({
+      maxSize: maxBytes,
+      sizeCalculation: (e) => e.charge,
+    });
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
+  private store(key: string, entry: Entry): void {
+    if (entry.charge > this.maxBytes) return;
+    this.motion += entry.charge;
+    this.lru.set(key, entry);
+  }
+
+  /** A live entry, or undefined; expired entries are removed as they are met. */
+  private live(key: string): Entry | undefined {
+    const e = this.lru.get(key);
+    if (e === undefined) return undefined;
+    if (e.expires <= this.clock()) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  private remaining(e: Entry): number {
+    return Math.min(MAX_TTL, e.expires - this.clock());
+  }
+
+  putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[]): void {
+    if (ttl <= 0 || rdatas.length === 0) return;
+    const data = rrsetDataCharge(type, rdatas);
+    if (data > MAX_RRSET_DATA) return;
+    this.store(rrsetKey(name, type), {
+      kind: 'rrset',
+      expires: this.clock() + Math.min(ttl, MAX_TTL),
+      charge: ENTRY_OVERHEAD + name.length + data,
+      rdatas,
+    });
+  }
+
+  getRRset(name: Name, type: number): RRsetHit | null {
+    const e = this.live(rrsetKey(name, type));
+    if (!e || e.kind !== 'rrset') return null;
+    return { ttl: this.remaining(e), rdatas: e.rdatas };
+  }
+
+  private negativeCharge(name: Name, soa: StoredRecord | null): number {
+    return ENTRY_OVERHEAD + name.length + (soa ? soa.name.length + soa.rdata.length : 0);
+  }
+
+  putNxdomain(name: Name, ttl: number, soa: StoredRecord | null): void {
+    if (ttl <= 0) return;
+    this.store(nxdomainKey(name), { kind: 'nxdomain', expires: this.clock() + ttl, charge: this.negativeCharge(name, soa), soa });
+  }
+
+  /** NODATA lives under the RRset key: a fresh RRset replaces it and vice versa. */
+  putNodata(name: Name, type: number, ttl: number, soa: StoredRecord | null): void {
+    if (ttl <= 0) return;
+    this.store(rrsetKey(name, type), { kind: 'nodata', expires: this.clock() + ttl, charge: this.negativeCharge(name, soa), soa });
+  }
+
+  getNxdomain(name: Name): NegativeHit | null {
+    const e = this.live(nxdomainKey(name));
+    if (!e || e.kind !== 'nxdomain') return null;
+    return { kind: 'nxdomain', ttl: this.remaining(e), soa: e.soa };
+  }
+
+  getNodata(name: Name, type: number): NegativeHit | null {
+    const e = this.live(rrsetKey(name, type));
+    if (!e || e.kind !== 'nodata') return null;
+    return { kind: 'nodata', ttl: this.remaining(e), soa: e.soa };
+  }
+
+  /** A name that now has data is no longer NXDOMAIN. */
+  forgetNxdomain(name: Name): void {
+    this.lru.delete(nxdomainKey(name));
+  }
+
+  putReply(key: string, entry: ReplyEntry): void {
+    if (entry.expires <= this.clock()) return;
+    this.store(key, entry);
+  }
+
+  /** The hot-path lookup: one map probe, no allocation. */
+  getReply(key: string): ReplyEntry | undefined {
+    const e = this.lru.get(key);
+    if (e === undefined || e.kind !== 'reply') return undefined;
+    if (e.expires <= this.clock()) {
+      this.lru.delete(key);
+      return undefined;
+    }
+    return e;
+  }
+
+  /** Drops expired entries; called from a slow timer so dead data does not hold the budget. */
+  sweep(): number {
+    const now = this.clock();
+    const dead: string[] = [];
+    this.lru.forEach((e, k) => {
+      if (e.expires <= now) dead.push(k);
+    });
+    for (const k of dead) this.lru.delete(k);
+    return dead.length;
+  }
+
+  stats(): CacheStats {
+    return { entries: this.lru.size, bytes: this.lru.calculatedSize, maxBytes: this.maxBytes, motion: this.motion };
+  }
+}

@@ -1,0 +1,156 @@
+// Environment variables → typed settings. Pure: takes the environment
+// object, touches no file (ROOT is only checked for presence here).
+//
+// Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
+// HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
+// Extensions: PORT, MAXUDP, MAXTCP. Anything else is ignored.
+// Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
+// decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
+
+import { DEFAULT_DNS_PORT, IpAddress, NOT_AN_IP, parseIp } from './address';
+import { ConfigError, quote } from './errors';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export const CACHESIZE_DEFAULT = 1_000_000;
+export const CACHESIZE_MIN = 100;
+export const CACHESIZE_MAX = 1_000_000_000;
+export const MAXUDP_DEFAULT = 400;
+export const MAXTCP_DEFAULT = 40;
+export const MAX_CLIENTS_LIMIT = 100_000;
+const ID_MAX = 4_294_967_294; // (uid_t)-1 means "unchanged" to setuid/setgid
+
+export interface ListenAddress {
+  address: string;
+  port: number;
+  family: 4 | 6;
+}
+
+export interface SendFrom {
+  /** Local address for IPv4 upstream sockets ('0.0.0.0' = any). */
+  v4: string;
+  /** Local address for IPv6 upstream sockets ('::' = any). */
+  v6: string;
+}
+
+export interface CurveSettings {
+  /** USETEXTFORMAT or USETXTFORMAT set: DNSCurve TXT format instead of streamlined. */
+  txtFormat: boolean;
+  /** UZ5FALLBACK: UDP rounds with index > n go out without DNSCurve; 0 = never. */
+  uz5Fallback: number;
+  /** FLAGEDSERVER set: consult ip/%addr and ip/-addr for servers. */
+  flaggedServers: boolean;
+}
+
+export interface EnvSettings {
+  listen: ListenAddress;
+  sendFrom: SendFrom;
+  /** ROOT as given (not yet resolved or checked). */
+  root: string;
+  cacheSize: number;
+  dataLimit: number | undefined;
+  hideTtl: boolean;
+  forwardOnly: boolean;
+  maxUdp: number;
+  maxTcp: number;
+  uid: number | undefined;
+  gid: number | undefined;
+  curve: CurveSettings;
+  warnings: string[];
+}
+
+const DIGITS = /^[0-9]+$/;
+
+/** Decimal digits only, as a safe integer; `expected` describes the allowed values. */
+function decimal(variable: string, value: string, expected: string, min: number, max: number): number {
+  if (!DIGITS.test(value)) {
+    throw new ConfigError(`${variable}: ${quote(value)} is not a decimal number (expected ${expected})`);
+  }
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${variable}: ${quote(value)} is out of range (expected ${expected})`);
+  }
+  return n;
+}
+
+function optionalDecimal(env: Env, variable: string, expected: string, min: number, max: number): number | undefined {
+  const value = env[variable];
+  return value === undefined ? undefined : decimal(variable, value, expected, min, max);
+}
+
+function ipVariable(variable: string, value: string): IpAddress {
+  const r = parseIp(value);
+  if (r.ok) return r.value;
+  const hint = r.reason === NOT_AN_IP ? '' : `; ${r.reason}`;
+  throw new ConfigError(
+    `${variable}: unable to parse IP address ${quote(value)} (expected an IPv4 or IPv6 address${hint})`,
+  );
+}
+
+function sendFrom(value: string | undefined): SendFrom {
+  if (value === undefined) return { v4: '0.0.0.0', v6: '::' };
+  const ip = ipVariable('IPSEND', value); // IPv4-mapped IPv6 arrives as IPv4
+  if (ip.family === 4) return { v4: ip.address, v6: '::' };
+  return { v4: '0.0.0.0', v6: ip.address };
+}
+
+export function parseEnv(env: Env): EnvSettings {
+  const warnings: string[] = [];
+
+  const ipText = env.IP;
+  if (ipText === undefined) throw new ConfigError('IP: not set (expected the IPv4 or IPv6 address to listen on)');
+  const ip = ipVariable('IP', ipText);
+  const port = optionalDecimal(env, 'PORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
+
+  const root = env.ROOT;
+  if (root === undefined) throw new ConfigError('ROOT: not set (expected the path of the root directory holding servers/ and ip/)');
+  if (root === '') throw new ConfigError('ROOT: "" is empty (expected the path of the root directory holding servers/ and ip/)');
+
+  let cacheSize = CACHESIZE_DEFAULT;
+  const cacheText = env.CACHESIZE;
+  if (cacheText !== undefined) {
+    const expected = `a cache size in bytes, decimal digits only, ${CACHESIZE_MIN} to ${CACHESIZE_MAX}`;
+    if (!DIGITS.test(cacheText)) {
+      throw new ConfigError(`CACHESIZE: ${quote(cacheText)} is not a decimal number (expected ${expected})`);
+    }
+    const n = Number(cacheText);
+    if (n < CACHESIZE_MIN) {
+      cacheSize = CACHESIZE_MIN;
+      warnings.push(`CACHESIZE: ${cacheText} is below the minimum ${CACHESIZE_MIN}; using ${CACHESIZE_MIN}`);
+    } else if (n > CACHESIZE_MAX) {
+      cacheSize = CACHESIZE_MAX;
+      warnings.push(`CACHESIZE: ${cacheText} is above the maximum ${CACHESIZE_MAX}; using ${CACHESIZE_MAX}`);
+    } else {
+      cacheSize = n;
+    }
+  }
+
+  const dataLimit = optionalDecimal(env, 'DATALIMIT', 'a size in bytes, decimal digits only', 0, Number.MAX_SAFE_INTEGER);
+  const clients = `an integer from 1 to ${MAX_CLIENTS_LIMIT}`;
+  const maxUdp = optionalDecimal(env, 'MAXUDP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXUDP_DEFAULT;
+  const maxTcp = optionalDecimal(env, 'MAXTCP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXTCP_DEFAULT;
+  const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
+  const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
+  const uz5Fallback =
+    optionalDecimal(env, 'UZ5FALLBACK', 'a number of UDP rounds, decimal digits only (0 = never fall back)', 0, 2 ** 31 - 1) ?? 0;
+
+  return {
+    listen: { address: ip.address, port, family: ip.family },
+    sendFrom: sendFrom(env.IPSEND),
+    root,
+    cacheSize,
+    dataLimit,
+    hideTtl: env.HIDETTL !== undefined,
+    forwardOnly: env.FORWARDONLY !== undefined,
+    maxUdp,
+    maxTcp,
+    uid,
+    gid,
+    curve: {
+      txtFormat: env.USETEXTFORMAT !== undefined || env.USETXTFORMAT !== undefined,
+      uz5Fallback,
+      flaggedServers: env.FLAGEDSERVER !== undefined,
+    },
+    warnings,
+  };
+}

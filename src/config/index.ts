@@ -1,0 +1,91 @@
+// Configuration: environment variables + root directory → one typed,
+// validated, frozen Config. Every failure is a ConfigError whose message
+// names the variable or file (and line), the bad value and what was expected.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, quote } from './errors';
+import { CurveSettings, Env, ListenAddress, SendFrom, parseEnv } from './env';
+import { ServerTable, readServersDir } from './servers';
+
+export { ConfigError } from './errors';
+export type { IpAddress, ParseResult, ServerAddress } from './address';
+export {
+  DEFAULT_DNS_PORT,
+  NOT_AN_IP,
+  parseIPv4,
+  parseIPv6,
+  parseIp,
+  parsePort,
+  parseServerEntry,
+} from './address';
+export type { CurveSettings, Env, EnvSettings, ListenAddress, SendFrom } from './env';
+export {
+  CACHESIZE_DEFAULT,
+  CACHESIZE_MAX,
+  CACHESIZE_MIN,
+  MAXTCP_DEFAULT,
+  MAXUDP_DEFAULT,
+  MAX_CLIENTS_LIMIT,
+  parseEnv,
+} from './env';
+export type { ServerTable } from './servers';
+export { parseServersFile, readServersDir } from './servers';
+
+export interface Config {
+  listen: Readonly<ListenAddress>;
+  sendFrom: Readonly<SendFrom>;
+  /** Absolute path of ROOT. */
+  root: string;
+  cacheSize: number;
+  dataLimit: number | undefined;
+  hideTtl: boolean;
+  forwardOnly: boolean;
+  maxUdp: number;
+  maxTcp: number;
+  uid: number | undefined;
+  gid: number | undefined;
+  servers: ServerTable;
+  curve: Readonly<CurveSettings>;
+  /** Non-fatal remarks (e.g. CACHESIZE clamped), to be logged at start-up. */
+  warnings: readonly string[];
+}
+
+const ROOT_EXPECTED = 'expected the path of the root directory holding servers/ and ip/';
+
+function checkRoot(root: string): string {
+  const abs = path.resolve(root);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(abs);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new ConfigError(`ROOT: ${quote(root)} does not exist (${ROOT_EXPECTED})`);
+    throw new ConfigError(`ROOT: unable to access ${quote(root)} (${code ?? String(err)}) (${ROOT_EXPECTED})`);
+  }
+  if (!st.isDirectory()) throw new ConfigError(`ROOT: ${quote(root)} is not a directory (${ROOT_EXPECTED})`);
+  return abs;
+}
+
+/** Reads and validates everything; throws ConfigError on the first problem. */
+export function loadConfig(env: Env): Config {
+  const s = parseEnv(env);
+  const root = checkRoot(s.root);
+  const servers = readServersDir(root);
+  return Object.freeze({
+    listen: Object.freeze(s.listen),
+    sendFrom: Object.freeze(s.sendFrom),
+    root,
+    cacheSize: s.cacheSize,
+    dataLimit: s.dataLimit,
+    hideTtl: s.hideTtl,
+    forwardOnly: s.forwardOnly,
+    maxUdp: s.maxUdp,
+    maxTcp: s.maxTcp,
+    uid: s.uid,
+    gid: s.gid,
+    servers,
+    curve: Object.freeze(s.curve),
+    warnings: Object.freeze([...s.warnings]),
+  });
+}

@@ -1,0 +1,98 @@
+// Internal answers (spec §7, C6's list without its quirks, plus RFC 6761/7686
+// special-use names): answered without cache or upstream traffic.
+
+import { Answer } from '../wire/answer';
+import { RCODE, TYPE } from '../wire/constants';
+import { Name, nameFromText, nameLabels, parentName } from '../wire/name';
+import { OutRecord } from '../wire/writer';
+
+/** dnscache's TTL for internal answers. */
+const LOCAL_TTL = 655360;
+
+const V4_LOOPBACK = Buffer.from([127, 0, 0, 1]);
+const V6_LOOPBACK = Buffer.from('00000000000000000000000000000001', 'hex');
+
+interface Fixed {
+  a?: Buffer;
+  aaaa?: Buffer;
+  ptr?: Name;
+}
+
+function v6(hex: string): Buffer {
+  return Buffer.from(hex, 'hex');
+}
+
+const NAMES: ReadonlyMap<Name, Fixed> = new Map<Name, Fixed>([
+  [nameFromText('localhost'), { a: V4_LOOPBACK, aaaa: V6_LOOPBACK }],
+  [nameFromText('loopback'), { a: V4_LOOPBACK, aaaa: V6_LOOPBACK }],
+  [nameFromText('ip4-loopback'), { a: V4_LOOPBACK }],
+  [nameFromText('ip4-localhost'), { a: V4_LOOPBACK }],
+  [nameFromText('ip4-localnet'), { a: Buffer.from([0, 0, 0, 0]) }],
+  [nameFromText('ip6-localhost'), { aaaa: V6_LOOPBACK }],
+  [nameFromText('ip6-loopback'), { aaaa: V6_LOOPBACK }],
+  [nameFromText('ip6-localnet'), { aaaa: v6('00'.repeat(16)) }],
+  [nameFromText('ip6-mcastprefix'), { aaaa: v6('ff00' + '00'.repeat(14)) }],
+  [nameFromText('ip6-allnodes'), { aaaa: v6('ff02' + '00'.repeat(13) + '01') }],
+  [nameFromText('ip6-allrouters'), { aaaa: v6('ff02' + '00'.repeat(13) + '02') }],
+  [nameFromText('1.0.0.127.in-addr.arpa'), { ptr: nameFromText('localhost') }],
+  [nameFromText('0.0.0.0.in-addr.arpa'), { ptr: nameFromText('ip4-localnet') }],
+  [nameFromText('1' + '.0'.repeat(31) + '.ip6.arpa'), { ptr: nameFromText('localhost') }],
+]);
+
+const LOCALHOST = nameFromText('localhost');
+/** Names that must never be looked up on the network: RFC 7686 (.onion), RFC 6761 (.invalid). */
+const NXDOMAIN_ZONES: readonly Name[] = [nameFromText('onion'), nameFromText('invalid')];
+
+function record(name: Name, type: number, rdata: Buffer): OutRecord {
+  return { name, type, ttl: LOCAL_TTL, rdata };
+}
+
+function answer(records: OutRecord[]): Answer {
+  return { rcode: RCODE.NOERROR, answer: records, authority: [], aa: false, lifetime: 0 };
+}
+
+/** `a.b.c.d` with dnscache's rules: 1-3 digits, no leading zero, each ≤ 255. */
+export function dottedQuad(name: Name): Buffer | null {
+  const labels = nameLabels(name);
+  if (labels.length !== 4) return null;
+  const out = Buffer.alloc(4);
+  for (let i = 0; i < 4; i++) {
+    const l = labels[i]!;
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(l)) return null;
+    const v = Number(l);
+    if (v > 255) return null;
+    out[i] = v;
+  }
+  return out;
+}
+
+function isBelow(name: Name, zone: Name): boolean {
+  for (let n = name; n.length > 1; n = parentName(n)) if (n === zone) return true;
+  return false;
+}
+
+/** The internal answer for (name, type), or null when the name is not internal. */
+export function localAnswer(name: Name, qtype: number): Answer | null {
+  const wants = (t: number): boolean => qtype === t || qtype === TYPE.ANY;
+  const fixed = NAMES.get(name) ?? (isBelow(name, LOCALHOST) ? NAMES.get(LOCALHOST) : undefined);
+  if (fixed) {
+    const out: OutRecord[] = [];
+    if (fixed.a && wants(TYPE.A)) out.push(record(name, TYPE.A, fixed.a));
+    if (fixed.aaaa && wants(TYPE.AAAA)) out.push(record(name, TYPE.AAAA, fixed.aaaa));
+    if (fixed.ptr && wants(TYPE.PTR)) out.push(record(name, TYPE.PTR, Buffer.from(fixed.ptr, 'latin1')));
+    return answer(out);
+  }
+  const quad = dottedQuad(name);
+  if (quad) return answer(wants(TYPE.A) ? [record(name, TYPE.A, quad)] : []);
+  if (NXDOMAIN_ZONES.some((z) => isBelow(name, z))) {
+    return { rcode: RCODE.NXDOMAIN, answer: [], authority: [], aa: true, lifetime: 0 };
+  }
+  return null;
+}
+
+/** The address an internal name stands for when it is used as a name server's name (spec §5.2). */
+export function localAddress(name: Name): string | null {
+  if (name === LOCALHOST) return '127.0.0.1';
+  const quad = dottedQuad(name);
+  return quad ? [...quad].join('.') : null;
+}

@@ -1,0 +1,211 @@
+// dnscache's log lines (spec §8, C6 forms), one per event, on standard error.
+// Existing dnscache-log tooling parses these, so field order and encodings
+// (hex addresses, hex ports and IDs, '?' for odd bytes in names) are kept.
+
+import { isIPv4 } from 'node:net';
+import ipaddr from 'ipaddr.js';
+import { TYPE } from '../wire/constants';
+import { Name, nameLabels } from '../wire/name';
+
+export type Transport = 'u' | 't';
+
+/** Where finished lines go; batched so a burst of events costs one write. */
+export interface LineSink {
+  write(line: string): void;
+}
+
+/** Writes lines to a stream, flushing once per event-loop turn (still one line per event). */
+export class StreamSink implements LineSink {
+  private pending: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly stream: NodeJS.WritableStream = process.stderr) {}
+
+  write(line: string): void {
+    this.pending.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0) return;
+    const text = this.pending.join('\n') + '\n';
+    this.pending = [];
+    this.stream.write(text);
+  }
+}
+
+/** Collects lines in memory, for tests. */
+export class MemorySink implements LineSink {
+  readonly lines: string[] = [];
+  write(line: string): void {
+    this.lines.push(line);
+  }
+}
+
+const HEX = '0123456789abcdef';
+
+function hex2(b: number): string {
+  return HEX[b >> 4]! + HEX[b & 15]!;
+}
+
+export function hex4(n: number): string {
+  return hex2((n >> 8) & 0xff) + hex2(n & 0xff);
+}
+
+/** C6 address form: IPv4 (and v4-mapped) as 8 hex digits, IPv6 as 32. */
+export function hexIp(address: string): string {
+  const mapped = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
+  if (isIPv4(mapped)) {
+    return mapped.split('.').map((o) => hex2(Number(o))).join('');
+  }
+  return expandIPv6(mapped.split('%')[0]!);
+}
+
+function expandIPv6(address: string): string {
+  try {
+    return ipaddr.IPv6.parse(address).toByteArray().map(hex2).join('');
+  } catch {
+    return '0'.repeat(32);
+  }
+}
+
+/** dnscache's name form: lower case, '?' for control and 8-bit bytes, each label followed by '.'. */
+export function logName(name: Name): string {
+  if (name.length === 1) return '.';
+  let out = '';
+  for (const label of nameLabels(name)) {
+    for (let i = 0; i < label.length; i++) {
+      const c = label.charCodeAt(i);
+      out += c <= 32 || c >= 127 ? '?' : label[i];
+    }
+    out += '.';
+  }
+  return out;
+}
+
+function hexData(data: Buffer): string {
+  let out = '';
+  for (let i = 0; i < data.length; i++) {
+    out += hex2(data[i]!);
+    if (i >= 31 && i < data.length - 1) return out + '...';
+  }
+  return out;
+}
+
+function rdataName(rdata: Buffer, pos: number): { text: string; end: number } {
+  let end = pos;
+  while (end < rdata.length && rdata[end] !== 0) end += rdata[end]! + 1;
+  end++;
+  return { text: logName(rdata.toString('latin1', pos, end) as Name), end };
+}
+
+/** The type-specific tail of an `rr` line. */
+export function rrText(type: number, name: Name, rdata: Buffer): string {
+  switch (type) {
+    case TYPE.NS:
+    case TYPE.CNAME:
+    case TYPE.PTR: {
+      const label = type === TYPE.NS ? 'ns' : type === TYPE.CNAME ? 'cname' : 'ptr';
+      return `${label} ${logName(name)} ${rdataName(rdata, 0).text}`;
+    }
+    case TYPE.MX:
+      return `mx ${logName(name)} ${rdata.readUInt16BE(0)} ${rdataName(rdata, 2).text}`;
+    case TYPE.SOA: {
+      const m = rdataName(rdata, 0);
+      const r = rdataName(rdata, m.end);
+      const nums = [0, 4, 8, 12, 16].map((o) => rdata.readUInt32BE(r.end + o)).join(' ');
+      return `soa ${logName(name)} ${m.text} ${r.text} ${nums}`;
+    }
+    default:
+      return `${type} ${logName(name)} ${hexData(rdata)}`;
+  }
+}
+
+/** The events dnscache logs, formatted its way. */
+export class Log {
+  constructor(private readonly sink: LineSink) {}
+
+  line(text: string): void {
+    this.sink.write(text);
+  }
+
+  starting(listenIp: string, sendIp: string, udpMax: number): void {
+    this.line(`starting dnscache listening on ip ${hexIp(listenIp)} sending queries from ip ${hexIp(sendIp)} udp maxsize = ${udpMax}`);
+  }
+
+  query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
+    this.line(`${edns && t === 'u' ? 'e' : t}.query ${n} ${hexIp(ip)}:${hex4(port)}:${hex4(id)} ${qtype} ${logName(name)}`);
+  }
+
+  sent(n: number, t: Transport, length: number): void {
+    this.line(`${t}.sent ${n} ${length}`);
+  }
+
+  drop(n: number, t: Transport, reason: string): void {
+    this.line(`${t}.drop ${n} ${reason}`);
+  }
+
+  tcpopen(ip: string, port: number): void {
+    this.line(`tcpopen ${hexIp(ip)}:${hex4(port)}`);
+  }
+
+  tcpclose(ip: string, port: number, reason: string): void {
+    this.line(`tcpclose ${hexIp(ip)}:${hex4(port)} ${reason}`);
+  }
+
+  tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[]): void {
+    this.line(`tx ${level} ${qtype} ${logName(name)} ${logName(control)} - ${servers.map(hexIp).join(' ')}`);
+  }
+
+  cached(type: number, name: Name): void {
+    this.line(`cached ${type} ${logName(name)}`);
+  }
+
+  cachedCname(name: Name, target: Name): void {
+    this.line(`cached cname ${logName(name)} ${logName(target)}`);
+  }
+
+  cachedNs(control: Name, ns: Name): void {
+    this.line(`cached ns ${logName(control)} ${logName(ns)}`);
+  }
+
+  cachedNxdomain(name: Name): void {
+    this.line(`cached nxdomain ${logName(name)}`);
+  }
+
+  rr(server: string, ttl: number, type: number, name: Name, rdata: Buffer): void {
+    this.line(`rr ${hexIp(server)} ${ttl} ${rrText(type, name, rdata)}`);
+  }
+
+  nxdomain(server: string, ttl: number, name: Name): void {
+    this.line(`nxdomain ${hexIp(server)} ${ttl} ${logName(name)}`);
+  }
+
+  nodata(server: string, ttl: number, type: number, name: Name): void {
+    this.line(`nodata ${hexIp(server)} ${ttl} ${type} ${logName(name)}`);
+  }
+
+  lame(server: string, control: Name, referral: Name): void {
+    this.line(`lame ${hexIp(server)} ${logName(control)} ${logName(referral)}`);
+  }
+
+  ignoredReferral(server: string, control: Name, referral: Name): void {
+    this.line(`ignored referral ${hexIp(server)} ${logName(control)} ${logName(referral)}`);
+  }
+
+  servfail(name: Name, reason: string): void {
+    this.line(`servfail ${logName(name)} ${reason}`);
+  }
+
+  stats(queries: number, motion: number, udpActive: number, ednsActive: number, tcpActive: number): void {
+    this.line(`stats ${queries} ${motion} ${udpActive} ${ednsActive} ${tcpActive}`);
+  }
+
+  warning(text: string): void {
+    this.line(`dnscache: warning: ${text}`);
+  }
+}

@@ -1,0 +1,174 @@
+// Resolution of one (name, type): local names, the cache, then upstream,
+// following CNAMEs; one resolution in flight per (name, type), later askers
+// join it. How upstream is asked (forwarding now, iteration later) is the
+// Fetcher's business; this loop only turns verdicts into answers and cache
+// entries.
+
+import { Cache, StoredRecord } from '../cache/cache';
+import { localAnswer } from '../local/local';
+import { Log } from '../log/log';
+import { Answer, servfail } from '../wire/answer';
+import { RCODE, TYPE } from '../wire/constants';
+import { ResourceRecord } from '../wire/message';
+import { Name, readName } from '../wire/name';
+import { OutRecord } from '../wire/writer';
+import { clampTtl } from '../cache/cache';
+import { Verdict } from './classify';
+
+/** At most this many CNAMEs in one answer (dnscache's QUERY_MAXALIAS). */
+export const MAX_CNAME_CHAIN = 16;
+/** Wall-clock budget for one client question, ms. */
+export const QUERY_TIME_LIMIT = 7000;
+
+export type Fetched =
+  | { readonly kind: 'verdict'; readonly verdict: Verdict; readonly server: string }
+  | { readonly kind: 'failed'; readonly reason: string };
+
+/** Gets a verdict for (name, type) from upstream, caching what the reply may teach. */
+export interface Fetcher {
+  fetch(name: Name, type: number, deadline: number): Promise<Fetched>;
+}
+
+type CacheVerdict =
+  | { readonly kind: 'answer'; readonly records: OutRecord[] }
+  | { readonly kind: 'cname'; readonly record: OutRecord; readonly target: Name }
+  | { readonly kind: 'nxdomain' | 'nodata'; readonly soa: OutRecord | null };
+
+function soaOut(soa: StoredRecord | null, ttl: number): OutRecord | null {
+  return soa ? { name: soa.name, type: TYPE.SOA, ttl, rdata: soa.rdata } : null;
+}
+
+function toOut(rr: ResourceRecord): OutRecord {
+  return { name: rr.name, type: rr.type, ttl: clampTtl(rr.ttl), rdata: rr.rdata };
+}
+
+function lifetimeOf(records: readonly OutRecord[]): number {
+  let min = Infinity;
+  for (const r of records) if (r.ttl < min) min = r.ttl;
+  return min === Infinity ? 0 : min;
+}
+
+export interface ResolverCounters {
+  /** Client questions that joined a resolution already in flight. */
+  merged: number;
+}
+
+export class Resolver {
+  private readonly inflight = new Map<string, Promise<Answer>>();
+  readonly counters: ResolverCounters = { merged: 0 };
+
+  constructor(
+    private readonly cache: Cache,
+    private readonly fetcher: Fetcher,
+    private readonly log: Log,
+  ) {}
+
+  /** Resolves (name, type), sharing the work with identical questions in flight. */
+  resolve(name: Name, type: number): Promise<Answer> {
+    const key = type + '/' + name;
+    const running = this.inflight.get(key);
+    if (running) {
+      this.counters.merged++;
+      return running;
+    }
+    const work = this.run(name, type).finally(() => this.inflight.delete(key));
+    this.inflight.set(key, work);
+    return work;
+  }
+
+  get inflightCount(): number {
+    return this.inflight.size;
+  }
+
+  private fromCache(name: Name, type: number): CacheVerdict | null {
+    const nx = this.cache.getNxdomain(name);
+    if (nx) {
+      this.log.cachedNxdomain(name);
+      return { kind: 'nxdomain', soa: soaOut(nx.soa, nx.ttl) };
+    }
+    if (type !== TYPE.CNAME) {
+      const c = this.cache.getRRset(name, TYPE.CNAME);
+      if (c) {
+        const target = readName(c.rdatas[0]!, 0).name;
+        this.log.cachedCname(name, target);
+        return { kind: 'cname', target, record: { name, type: TYPE.CNAME, ttl: c.ttl, rdata: c.rdatas[0]! } };
+      }
+    }
+    // ANY is always asked upstream: the cache may hold only some of the types.
+    if (type === TYPE.ANY) return null;
+    const hit = this.cache.getRRset(name, type);
+    if (hit) {
+      this.log.cached(type, name);
+      return { kind: 'answer', records: hit.rdatas.map((rdata) => ({ name, type, ttl: hit.ttl, rdata })) };
+    }
+    const nodata = this.cache.getNodata(name, type);
+    if (nodata) {
+      this.log.cached(type, name);
+      return { kind: 'nodata', soa: soaOut(nodata.soa, nodata.ttl) };
+    }
+    return null;
+  }
+
+  private async run(qname: Name, qtype: number): Promise<Answer> {
+    const deadline = performance.now() + QUERY_TIME_LIMIT;
+    const chain: OutRecord[] = [];
+    const seen = new Set<Name>();
+    let name = qname;
+    for (;;) {
+      if (seen.has(name) || chain.length > MAX_CNAME_CHAIN) return servfail(chain);
+      seen.add(name);
+      if (name !== qname) {
+        // A CNAME may lead to an internal name (localhost and friends).
+        const local = localAnswer(name, qtype);
+        if (local) return { ...local, answer: [...chain, ...local.answer], lifetime: 0 };
+      }
+      const cached = this.fromCache(name, qtype);
+      if (cached) {
+        if (cached.kind === 'cname') {
+          chain.push(cached.record);
+          name = cached.target;
+          continue;
+        }
+        return this.finish(cached, chain);
+      }
+      const fetched = await this.fetcher.fetch(name, qtype, deadline);
+      if (fetched.kind === 'failed') {
+        this.log.servfail(name, fetched.reason);
+        return servfail(chain);
+      }
+      const v = fetched.verdict;
+      switch (v.kind) {
+        case 'cname':
+          chain.push({ ...toOut(v.record), ttl: v.ttl });
+          name = v.target;
+          continue;
+        case 'answer':
+          return this.finish({ kind: 'answer', records: v.records.map(toOut) }, chain);
+        case 'nxdomain':
+          this.log.nxdomain(fetched.server, v.negativeTtl, name);
+          this.cache.putNxdomain(name, v.negativeTtl, v.soa);
+          return this.finish({ kind: 'nxdomain', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
+        case 'nodata':
+          this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
+          if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
+          return this.finish({ kind: 'nodata', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
+        case 'referral':
+        case 'lame':
+          // The fetcher resolves referrals itself; one that reaches us is a failure.
+          return servfail(chain);
+      }
+    }
+  }
+
+  private finish(v: Exclude<CacheVerdict, { kind: 'cname' }>, chain: OutRecord[]): Answer {
+    if (v.kind === 'answer') {
+      const answer = [...chain, ...v.records];
+      return { rcode: RCODE.NOERROR, answer, authority: [], aa: false, lifetime: lifetimeOf(answer) };
+    }
+    const authority = v.soa ? [v.soa] : [];
+    // Without an SOA there is no negative TTL: such a reply is not kept.
+    const lifetime = v.soa ? lifetimeOf([...chain, v.soa]) : 0;
+    const nx = v.kind === 'nxdomain';
+    return { rcode: nx ? RCODE.NXDOMAIN : RCODE.NOERROR, answer: chain, authority, aa: nx, lifetime };
+  }
+}

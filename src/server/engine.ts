@@ -1,0 +1,87 @@
+// What happens to one client packet, whatever transport brought it: parse,
+// then the cached reply (the hot path: copy and patch bytes), an internal
+// answer, or a resolution shared with identical questions in flight.
+
+import { Cache, replyKey } from '../cache/cache';
+import { makeReplyEntry, renderReply } from '../cache/replies';
+import { localAnswer } from '../local/local';
+import { Log, Transport } from '../log/log';
+import { Resolver } from '../resolve/resolver';
+import { Answer } from '../wire/answer';
+import { EDNS_UDP_SIZE } from '../wire/constants';
+import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
+import { fitMessage, optRecord } from '../wire/writer';
+import { buildReply, errorReply, isPlainQuestion } from './reply';
+
+export interface Client {
+  readonly address: string;
+  readonly port: number;
+  readonly transport: Transport;
+}
+
+export type Handled =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'reply'; readonly bytes: Buffer; readonly n: number }
+  | { readonly kind: 'pending'; readonly n: number; readonly edns: boolean; readonly reply: Promise<Buffer | null> };
+
+const NONE: Handled = { kind: 'none' };
+const TCP_LIMIT = 65535;
+/** The OPT we attach for EDNS clients never changes: build it once. */
+const OPT = optRecord();
+
+export interface EngineCounters {
+  queries: number;
+  cacheHits: number;
+  errors: number;
+}
+
+export class Engine {
+  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, errors: 0 };
+
+  constructor(
+    private readonly cache: Cache,
+    private readonly resolver: Resolver,
+    private readonly log: Log,
+    private readonly hideTtl: boolean,
+  ) {}
+
+  handle(packet: Buffer, client: Client): Handled {
+    const q = parseQuery(packet);
+    if (q.kind === 'ignore') return NONE;
+    if (q.kind === 'reject') {
+      this.counters.errors++;
+      return { kind: 'reply', bytes: errorReply(packet, q), n: 0 };
+    }
+    const n = ++this.counters.queries;
+    const udp = client.transport === 'u';
+    this.log.query(n, client.transport, q.edns !== null, client.address, client.port, q.id, q.qtype, q.qname);
+    const limit = udp ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
+    const opt = q.edns ? OPT : null;
+
+    if (isPlainQuestion(q)) {
+      const hit = this.cache.getReply(replyKey(q.qname, q.qtype));
+      if (hit !== undefined) {
+        this.counters.cacheHits++;
+        this.log.cached(q.qtype, q.qname);
+        return { kind: 'reply', bytes: renderReply(hit, packet, q.questionEnd, limit, opt, this.cache.now()), n };
+      }
+    }
+    const local = localAnswer(q.qname, q.qtype);
+    if (local) return { kind: 'reply', bytes: this.render(local, packet, q, limit, opt, false), n };
+
+    const reply = this.resolver.resolve(q.qname, q.qtype).then(
+      (answer) => this.render(answer, packet, q, limit, opt, true),
+      () => null,
+    );
+    return { kind: 'pending', n, edns: q.edns !== null, reply };
+  }
+
+  private render(answer: Answer, packet: Buffer, q: ClientQuery, limit: number, opt: Buffer | null, keep: boolean): Buffer {
+    const built = buildReply(answer, packet, q, this.hideTtl);
+    if (keep && answer.lifetime > 0 && isPlainQuestion(q)) {
+      const entry = makeReplyEntry(built, answer.lifetime, this.cache.now());
+      if (entry) this.cache.putReply(replyKey(q.qname, q.qtype), entry);
+    }
+    return fitMessage(built, limit, opt);
+  }
+}

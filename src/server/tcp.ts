@@ -1,0 +1,188 @@
+// The TCP listener (spec §3.3, RFC 7766): ACL on accept, 2-byte framing,
+// several queries per connection answered as they complete, a 10 s idle
+// timeout while nothing is pending, and at most MAXTCP connections - when
+// full, the oldest connection is closed to make room.
+
+import { createServer, Server, Socket } from 'node:net';
+import { ClientAcl } from '../acl/acl';
+import { Log } from '../log/log';
+import { Engine } from './engine';
+import { acceptableSourcePort } from './udp';
+
+export interface TcpOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly maxConnections: number;
+  readonly idleMs?: number;
+}
+
+const IDLE_MS = 10000;
+/** Queries one connection may have in progress before we stop reading from it. */
+const MAX_PENDING_PER_CONNECTION = 32;
+
+class Connection {
+  private buffered: Buffer = Buffer.alloc(0);
+  readonly pending = new Set<number>();
+  private timer: NodeJS.Timeout | null = null;
+  closed = false;
+  /** The client half-closed: finish what it asked, then close. */
+  ending = false;
+
+  constructor(
+    readonly socket: Socket,
+    readonly address: string,
+    readonly port: number,
+    private readonly owner: TcpListener,
+  ) {}
+
+  armIdle(): void {
+    this.disarmIdle();
+    if (this.pending.size === 0) this.timer = setTimeout(() => this.owner.close(this, 'temporary failure'), this.owner.idleMs);
+  }
+
+  disarmIdle(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** Splits the stream into messages; returns false on a framing error. */
+  feed(chunk: Buffer, onMessage: (msg: Buffer) => void): boolean {
+    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+    while (this.buffered.length >= 2) {
+      const len = this.buffered.readUInt16BE(0);
+      if (len === 0) return false;
+      if (this.buffered.length < len + 2) break;
+      const msg = this.buffered.subarray(2, len + 2);
+      this.buffered = this.buffered.subarray(len + 2);
+      onMessage(msg);
+      if (this.closed) return true;
+    }
+    return true;
+  }
+}
+
+export class TcpListener {
+  private server: Server | null = null;
+  /** Open connections in accept order: the first is the oldest. */
+  private readonly connections = new Set<Connection>();
+  readonly idleMs: number;
+
+  constructor(
+    private readonly opts: TcpOptions,
+    private readonly engine: Engine,
+    private readonly acl: ClientAcl,
+    private readonly log: Log,
+  ) {
+    this.idleMs = opts.idleMs ?? IDLE_MS;
+  }
+
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  start(): Promise<void> {
+    const server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.onConnection(socket));
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.opts.address, port: this.opts.port, backlog: 20, exclusive: true, ipv6Only: false }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log.warning(`TCP listener: ${err.message}`));
+        resolve();
+      });
+    });
+  }
+
+  private onConnection(socket: Socket): void {
+    const address = socket.remoteAddress ?? '';
+    const port = socket.remotePort ?? 0;
+    socket.on('error', () => {});
+    if (!acceptableSourcePort(port) || !this.acl.allows(address)) {
+      socket.destroy();
+      return;
+    }
+    if (this.connections.size >= this.opts.maxConnections) {
+      const oldest = this.connections.values().next().value;
+      if (oldest) {
+        for (const n of oldest.pending) this.log.drop(n, 't', 'timed out');
+        this.close(oldest, oldest.pending.size > 0 ? 'broken pipe' : 'timed out');
+      }
+    }
+    const conn = new Connection(socket, address, port, this);
+    this.connections.add(conn);
+    this.log.tcpopen(address, port);
+    conn.armIdle();
+    socket.on('data', (chunk: Buffer) => {
+      conn.disarmIdle();
+      const ok = conn.feed(chunk, (msg) => this.onMessage(conn, msg));
+      if (!ok) this.close(conn, 'protocol error');
+      else if (!conn.closed) conn.armIdle();
+    });
+    socket.on('end', () => {
+      conn.ending = true;
+      if (conn.pending.size === 0) this.close(conn, 'broken pipe');
+    });
+    socket.on('close', () => this.close(conn, 'broken pipe'));
+  }
+
+  private onMessage(conn: Connection, msg: Buffer): void {
+    let handled;
+    try {
+      handled = this.engine.handle(msg, { address: conn.address, port: conn.port, transport: 't' });
+    } catch (err) {
+      this.log.warning(`internal error on a TCP query: ${(err as Error).message}`);
+      this.close(conn, 'protocol error');
+      return;
+    }
+    if (handled.kind === 'none') {
+      this.close(conn, 'protocol error');
+      return;
+    }
+    if (handled.kind === 'reply') {
+      this.write(conn, handled.bytes, handled.n);
+      return;
+    }
+    const { n } = handled;
+    conn.pending.add(n);
+    if (conn.pending.size >= MAX_PENDING_PER_CONNECTION) conn.socket.pause();
+    handled.reply.then((bytes) => {
+      if (!conn.pending.delete(n) || conn.closed) return;
+      conn.socket.resume();
+      if (bytes) this.write(conn, bytes, n);
+      else this.log.drop(n, 't', 'input/output error');
+      if (conn.ending && conn.pending.size === 0) this.close(conn, 'broken pipe');
+      else conn.armIdle();
+    });
+  }
+
+  private write(conn: Connection, bytes: Buffer, n: number): void {
+    if (n > 0) this.log.sent(n, 't', bytes.length);
+    const framed = Buffer.allocUnsafe(bytes.length + 2);
+    framed.writeUInt16BE(bytes.length, 0);
+    bytes.copy(framed, 2);
+    conn.socket.write(framed);
+  }
+
+  close(conn: Connection, reason: string): void {
+    if (conn.closed) return;
+    conn.closed = true;
+    conn.disarmIdle();
+    this.connections.delete(conn);
+    this.log.tcpclose(conn.address, conn.port, reason);
+    conn.socket.end();
+    conn.socket.destroySoon();
+  }
+
+  closeAll(): Promise<void> {
+    for (const conn of [...this.connections]) {
+      conn.closed = true;
+      conn.disarmIdle();
+      conn.socket.destroy();
+    }
+    this.connections.clear();
+    const server = this.server;
+    this.server = null;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,115 @@
+// The UDP listener: ACL, dnscache's source-port rule, and a table of at most
+// MAXUDP queries in progress - when it is full the oldest is dropped (spec
+// §3.2), so a flood of slow questions cannot pin unbounded memory.
+
+import { createSocket, RemoteInfo, Socket } from 'node:dgram';
+import { ClientAcl } from '../acl/acl';
+import { Log } from '../log/log';
+import { Engine } from './engine';
+
+export interface UdpOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
+  readonly maxActive: number;
+}
+
+/** Replies to packets from privileged ports other than 53 could be used to attack system services. */
+export function acceptableSourcePort(port: number): boolean {
+  return port >= 1024 || port === 53;
+}
+
+export class UdpListener {
+  private socket: Socket | null = null;
+  /** Query number → still wanted; Map keeps insertion order, so the first key is the oldest. */
+  private readonly active = new Map<number, boolean>();
+  private ednsActive = 0;
+
+  constructor(
+    private readonly opts: UdpOptions,
+    private readonly engine: Engine,
+    private readonly acl: ClientAcl,
+    private readonly log: Log,
+  ) {}
+
+  get activeCount(): number {
+    return this.active.size;
+  }
+
+  get ednsCount(): number {
+    return this.ednsActive;
+  }
+
+  start(): Promise<void> {
+    const socket = createSocket({ type: this.opts.family === 6 ? 'udp6' : 'udp4', ipv6Only: false });
+    this.socket = socket;
+    socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind({ address: this.opts.address, port: this.opts.port, exclusive: true }, () => {
+        socket.off('error', reject);
+        // Errors after start (e.g. ICMP for a vanished client) must not stop the service.
+        socket.on('error', () => {});
+        try {
+          socket.setRecvBufferSize(1 << 20);
+        } catch {
+          // The kernel may cap it; the default still works.
+        }
+        resolve();
+      });
+    });
+  }
+
+  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+    if (!acceptableSourcePort(rinfo.port) || !this.acl.allows(rinfo.address)) return;
+    let handled;
+    try {
+      handled = this.engine.handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'u' });
+    } catch (err) {
+      this.log.warning(`internal error on a UDP query: ${(err as Error).message}`);
+      return;
+    }
+    if (handled.kind === 'none') return;
+    if (handled.kind === 'reply') {
+      this.send(handled.bytes, rinfo, handled.n);
+      return;
+    }
+    const { n, edns } = handled;
+    if (this.active.size >= this.opts.maxActive) this.dropOldest();
+    this.active.set(n, edns);
+    if (edns) this.ednsActive++;
+    handled.reply.then((bytes) => {
+      if (!this.finish(n)) return;
+      if (bytes) this.send(bytes, rinfo, n);
+      else this.log.drop(n, 'u', 'input/output error');
+    });
+  }
+
+  /** Removes a query from the table; false if it had already been dropped. */
+  private finish(n: number): boolean {
+    const edns = this.active.get(n);
+    if (edns === undefined) return false;
+    this.active.delete(n);
+    if (edns) this.ednsActive--;
+    return true;
+  }
+
+  private dropOldest(): void {
+    const oldest = this.active.keys().next();
+    if (oldest.done) return;
+    this.finish(oldest.value);
+    this.log.drop(oldest.value, 'u', 'timed out');
+  }
+
+  private send(bytes: Buffer, rinfo: RemoteInfo, n: number): void {
+    this.socket?.send(bytes, rinfo.port, rinfo.address);
+    if (n > 0) this.log.sent(n, 'u', bytes.length);
+  }
+
+  close(): Promise<void> {
+    const socket = this.socket;
+    this.socket = null;
+    if (!socket) return Promise.resolve();
+    return new Promise((resolve) => socket.close(() => resolve()));
+  }
+}

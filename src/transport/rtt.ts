@@ -1,0 +1,77 @@
+// Per-server round-trip times, for choosing whom to ask and how long to wait.
+//
+// A smoothed RTT and variance per server (RFC 6298 style); timeouts are
+// penalised by backing the estimate off, so a dead server is tried again
+// only after the live ones, and untried servers get a modest optimistic
+// estimate so they are explored early instead of starved.
+
+export interface ServerKey {
+  readonly address: string;
+  readonly port: number;
+}
+
+interface Estimate {
+  srtt: number;
+  rttvar: number;
+  /** Consecutive timeouts; reset by any answer. */
+  timeouts: number;
+}
+
+/** What an untried server is assumed to cost, ms: low enough to get explored. */
+const UNTRIED_RTT = 50;
+const MIN_TIMEOUT = 200;
+const MAX_TIMEOUT = 3000;
+const INITIAL_TIMEOUT = 1000;
+const MAX_TRACKED = 100000;
+
+export function serverId(s: ServerKey): string {
+  return s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
+}
+
+export class RttTable {
+  private readonly table = new Map<string, Estimate>();
+
+  /** Orders servers by expected cost; ties (e.g. all untried) in the given order. */
+  order<T extends ServerKey>(servers: readonly T[], shuffled: readonly T[] = servers): T[] {
+    return [...shuffled].sort((a, b) => this.cost(a) - this.cost(b));
+  }
+
+  /** Expected cost of asking: the smoothed RTT, inflated by recent timeouts. */
+  cost(s: ServerKey): number {
+    const e = this.table.get(serverId(s));
+    if (!e) return UNTRIED_RTT;
+    return e.srtt * (1 << Math.min(e.timeouts, 10)) + (e.timeouts > 0 ? MAX_TIMEOUT : 0);
+  }
+
+  /** How long to wait for this server before trying the next one, ms. */
+  timeout(s: ServerKey): number {
+    const e = this.table.get(serverId(s));
+    if (!e) return INITIAL_TIMEOUT;
+    const rto = e.srtt + 4 * e.rttvar;
+    return Math.max(MIN_TIMEOUT, Math.min(MAX_TIMEOUT, rto * (1 << Math.min(e.timeouts, 4))));
+  }
+
+  answered(s: ServerKey, rttMs: number): void {
+    const id = serverId(s);
+    const e = this.table.get(id);
+    if (!e) {
+      if (this.table.size >= MAX_TRACKED) this.table.clear();
+      this.table.set(id, { srtt: rttMs, rttvar: rttMs / 2, timeouts: 0 });
+      return;
+    }
+    e.rttvar = 0.75 * e.rttvar + 0.25 * Math.abs(e.srtt - rttMs);
+    e.srtt = 0.875 * e.srtt + 0.125 * rttMs;
+    e.timeouts = 0;
+  }
+
+  timedOut(s: ServerKey, waitedMs: number): void {
+    const id = serverId(s);
+    const e = this.table.get(id);
+    if (!e) {
+      if (this.table.size >= MAX_TRACKED) this.table.clear();
+      this.table.set(id, { srtt: waitedMs, rttvar: waitedMs / 2, timeouts: 1 });
+      return;
+    }
+    e.timeouts++;
+  }
+}

@@ -1,0 +1,21 @@
+// The content of a reply, independent of who asked and how: what resolution
+// (or an internal answer) produced, before it is written for a client.
+
+import { RCODE } from './constants';
+import { OutRecord } from './writer';
+
+export interface Answer {
+  readonly rcode: number;
+  /** CNAME chain first, then the records for the final name. */
+  readonly answer: readonly OutRecord[];
+  /** The SOA of a negative answer (RFC 2308), else empty. */
+  readonly authority: readonly OutRecord[];
+  /** dnscache marks only NXDOMAIN replies authoritative. */
+  readonly aa: boolean;
+  /** Seconds the assembled reply may be served from cache; 0 = build it each time. */
+  readonly lifetime: number;
+}
+
+export function servfail(chain: readonly OutRecord[] = []): Answer {
+  return { rcode: RCODE.SERVFAIL, answer: chain, authority: [], aa: false, lifetime: 0 };
+}

@@ -1,0 +1,199 @@
+// Full, lossless parsing of DNS messages received from upstream servers.
+//
+// We do not round-trip records through a typed decoder: RDATA is kept as raw
+// bytes, with only the embedded domain names of the RFC 1035-era types
+// decompressed (RFC 3597 §4), so any record type - known or not - is cached
+// and served exactly as the authority sent it.
+
+import { TYPE, HEADER_LENGTH } from './constants';
+import { Name, readName, NameError } from './name';
+
+export class WireError extends Error {}
+
+export interface ResourceRecord {
+  readonly name: Name;
+  readonly type: number;
+  readonly class: number;
+  readonly ttl: number;
+  /** RDATA with embedded names decompressed (and lower-cased). */
+  readonly rdata: Buffer;
+}
+
+export interface Question {
+  readonly name: Name;
+  readonly type: number;
+  readonly class: number;
+}
+
+export interface Edns {
+  readonly udpSize: number;
+  readonly version: number;
+  readonly dnssecOk: boolean;
+  /** Upper 8 bits of the extended RCODE. */
+  readonly extendedRcode: number;
+}
+
+export interface Message {
+  readonly id: number;
+  readonly qr: boolean;
+  readonly opcode: number;
+  readonly aa: boolean;
+  readonly tc: boolean;
+  readonly rd: boolean;
+  readonly ra: boolean;
+  /** Full RCODE: the header's 4 bits plus the OPT record's upper bits. */
+  readonly rcode: number;
+  readonly question: Question | null;
+  readonly answer: readonly ResourceRecord[];
+  readonly authority: readonly ResourceRecord[];
+  /** Additional section without the OPT pseudo-record. */
+  readonly additional: readonly ResourceRecord[];
+  readonly edns: Edns | null;
+}
+
+/** How the names inside RDATA are laid out, per type: fixed bytes before, names, then the rest raw. */
+interface RdataLayout {
+  readonly prefix: number;
+  readonly names: number;
+}
+
+const NAME_LAYOUTS: ReadonlyMap<number, RdataLayout> = new Map([
+  [TYPE.NS, { prefix: 0, names: 1 }],
+  [TYPE.MD, { prefix: 0, names: 1 }],
+  [TYPE.MF, { prefix: 0, names: 1 }],
+  [TYPE.CNAME, { prefix: 0, names: 1 }],
+  [TYPE.MB, { prefix: 0, names: 1 }],
+  [TYPE.MG, { prefix: 0, names: 1 }],
+  [TYPE.MR, { prefix: 0, names: 1 }],
+  [TYPE.PTR, { prefix: 0, names: 1 }],
+  [TYPE.DNAME, { prefix: 0, names: 1 }],
+  [TYPE.SOA, { prefix: 0, names: 2 }],
+  [TYPE.MINFO, { prefix: 0, names: 2 }],
+  [TYPE.RP, { prefix: 0, names: 2 }],
+  [TYPE.MX, { prefix: 2, names: 1 }],
+  [TYPE.AFSDB, { prefix: 2, names: 1 }],
+  [TYPE.RT, { prefix: 2, names: 1 }],
+  [TYPE.KX, { prefix: 2, names: 1 }],
+  // RFC 2782 forbids compressing SRV targets, but some servers do it anyway.
+  [TYPE.SRV, { prefix: 6, names: 1 }],
+]);
+
+/** Types whose RDATA names we decompress on input and may compress on output. */
+export function rdataNameLayout(type: number): RdataLayout | undefined {
+  return NAME_LAYOUTS.get(type);
+}
+
+function decompressRdata(buf: Buffer, start: number, end: number, layout: RdataLayout): Buffer {
+  if (start + layout.prefix > end) throw new WireError('RDATA shorter than its fixed fields');
+  const parts: Buffer[] = [buf.subarray(start, start + layout.prefix)];
+  let pos = start + layout.prefix;
+  for (let i = 0; i < layout.names; i++) {
+    const { name, end: after } = readName(buf, pos);
+    if (after > end) throw new WireError('name in RDATA runs past RDLENGTH');
+    parts.push(Buffer.from(name, 'latin1'));
+    pos = after;
+  }
+  parts.push(buf.subarray(pos, end));
+  return Buffer.concat(parts);
+}
+
+function readRecords(buf: Buffer, pos: number, count: number, out: ResourceRecord[]): number {
+  for (let i = 0; i < count; i++) {
+    const { name, end } = readName(buf, pos);
+    pos = end;
+    if (pos + 10 > buf.length) throw new WireError('record header runs past end of message');
+    const type = buf.readUInt16BE(pos);
+    const cls = buf.readUInt16BE(pos + 2);
+    const ttl = buf.readUInt32BE(pos + 4);
+    const rdlength = buf.readUInt16BE(pos + 8);
+    pos += 10;
+    if (pos + rdlength > buf.length) throw new WireError('RDATA runs past end of message');
+    const layout = NAME_LAYOUTS.get(type);
+    const rdata = layout
+      ? decompressRdata(buf, pos, pos + rdlength, layout)
+      : Buffer.from(buf.subarray(pos, pos + rdlength));
+    out.push({ name, type, class: cls, ttl, rdata });
+    pos += rdlength;
+  }
+  return pos;
+}
+
+/** Parses a whole message; throws WireError on anything malformed. */
+export function parseMessage(buf: Buffer): Message {
+  try {
+    return parseMessageUnchecked(buf);
+  } catch (e) {
+    if (e instanceof NameError) throw new WireError(e.message);
+    throw e;
+  }
+}
+
+function parseMessageUnchecked(buf: Buffer): Message {
+  if (buf.length < HEADER_LENGTH) throw new WireError('message shorter than a header');
+  const b2 = buf[2]!;
+  const b3 = buf[3]!;
+  const qdcount = buf.readUInt16BE(4);
+  const ancount = buf.readUInt16BE(6);
+  const nscount = buf.readUInt16BE(8);
+  const arcount = buf.readUInt16BE(10);
+  if (qdcount > 1) throw new WireError(`QDCOUNT ${qdcount}`);
+  let pos = HEADER_LENGTH;
+  let question: Question | null = null;
+  if (qdcount === 1) {
+    const { name, end } = readName(buf, pos);
+    if (end + 4 > buf.length) throw new WireError('question runs past end of message');
+    question = { name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2) };
+    pos = end + 4;
+  }
+  const answer: ResourceRecord[] = [];
+  const authority: ResourceRecord[] = [];
+  const rawAdditional: ResourceRecord[] = [];
+  pos = readRecords(buf, pos, ancount, answer);
+  pos = readRecords(buf, pos, nscount, authority);
+  readRecords(buf, pos, arcount, rawAdditional);
+
+  let edns: Edns | null = null;
+  const additional: ResourceRecord[] = [];
+  for (const rr of rawAdditional) {
+    if (rr.type !== TYPE.OPT) {
+      additional.push(rr);
+      continue;
+    }
+    if (edns !== null) throw new WireError('more than one OPT record');
+    edns = {
+      udpSize: rr.class,
+      extendedRcode: rr.ttl >>> 24,
+      version: (rr.ttl >>> 16) & 0xff,
+      dnssecOk: (rr.ttl & 0x8000) !== 0,
+    };
+  }
+  return {
+    id: buf.readUInt16BE(0),
+    qr: (b2 & 0x80) !== 0,
+    opcode: (b2 >> 3) & 0x0f,
+    aa: (b2 & 0x04) !== 0,
+    tc: (b2 & 0x02) !== 0,
+    rd: (b2 & 0x01) !== 0,
+    ra: (b3 & 0x80) !== 0,
+    rcode: (b3 & 0x0f) | ((edns?.extendedRcode ?? 0) << 4),
+    question,
+    answer,
+    authority,
+    additional,
+    edns,
+  };
+}
+
+/** Reads the names out of decompressed RDATA (NS target, MX exchange, ...). */
+export function rdataNames(type: number, rdata: Buffer): Name[] {
+  const layout = NAME_LAYOUTS.get(type);
+  if (!layout) return [];
+  const names: Name[] = [];
+  let pos = layout.prefix;
+  for (let i = 0; i < layout.names; i++) {
+    const { name, end } = readName(rdata, pos);
+    names.push(name);
+    pos = end;
+  }
+  return names;
+}
