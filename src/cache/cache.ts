@@ -143,13 +143,16 @@ export class Cache {
     return Math.min(MAX_TTL, e.expires - this.clock());
   }
 
+  // Every put applies dnscache's clamp (spec §6.4, §6.5): absurd TTLs are not
+  // stored and none outlives a week, whatever the caller passed.
   putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[]): void {
+    ttl = clampTtl(ttl);
     if (ttl <= 0 || rdatas.length === 0) return;
     const data = rrsetDataCharge(type, rdatas);
     if (data > MAX_RRSET_DATA) return;
     this.store(rrsetKey(name, type), {
       kind: 'rrset',
-      expires: this.clock() + Math.min(ttl, MAX_TTL),
+      expires: this.clock() + ttl,
       charge: ENTRY_OVERHEAD + name.length + data,
       rdatas,
     });
@@ -166,12 +169,14 @@ export class Cache {
   }
 
   putNxdomain(name: Name, ttl: number, soa: StoredRecord | null): void {
+    ttl = clampTtl(ttl);
     if (ttl <= 0) return;
     this.store(nxdomainKey(name), { kind: 'nxdomain', expires: this.clock() + ttl, charge: this.negativeCharge(name, soa), soa });
   }
 
   /** NODATA lives under the RRset key: a fresh RRset replaces it and vice versa. */
   putNodata(name: Name, type: number, ttl: number, soa: StoredRecord | null): void {
+    ttl = clampTtl(ttl);
     if (ttl <= 0) return;
     this.store(rrsetKey(name, type), { kind: 'nodata', expires: this.clock() + ttl, charge: this.negativeCharge(name, soa), soa });
   }

@@ -22,6 +22,11 @@ function v6(hex: string): Buffer {
   return Buffer.from(hex, 'hex');
 }
 
+/** The ip6.arpa name of an address given as 32 hex digits. */
+function reverse6(hex: string): Name {
+  return nameFromText([...hex].reverse().join('.') + '.ip6.arpa');
+}
+
 const NAMES: ReadonlyMap<Name, Fixed> = new Map<Name, Fixed>([
   [nameFromText('localhost'), { a: V4_LOOPBACK, aaaa: V6_LOOPBACK }],
   [nameFromText('loopback'), { a: V4_LOOPBACK, aaaa: V6_LOOPBACK }],
@@ -36,7 +41,12 @@ const NAMES: ReadonlyMap<Name, Fixed> = new Map<Name, Fixed>([
   [nameFromText('ip6-allrouters'), { aaaa: v6('ff02' + '00'.repeat(13) + '02') }],
   [nameFromText('1.0.0.127.in-addr.arpa'), { ptr: nameFromText('localhost') }],
   [nameFromText('0.0.0.0.in-addr.arpa'), { ptr: nameFromText('ip4-localnet') }],
-  [nameFromText('1' + '.0'.repeat(31) + '.ip6.arpa'), { ptr: nameFromText('localhost') }],
+  [reverse6('0'.repeat(31) + '1'), { ptr: nameFromText('localhost') }],
+  // The rest of C6's reverse list (spec §7.2 item 3).
+  [reverse6('0'.repeat(32)), { ptr: nameFromText('ip6-localnet') }],
+  [reverse6('ff00' + '0'.repeat(28)), { ptr: nameFromText('ip6-mcastprefix') }],
+  [reverse6('ff02' + '0'.repeat(27) + '1'), { ptr: nameFromText('ip6-allnodes') }],
+  [reverse6('ff02' + '0'.repeat(27) + '2'), { ptr: nameFromText('ip6-allrouters') }],
 ]);
 
 const LOCALHOST = nameFromText('localhost');

@@ -58,16 +58,18 @@ export function hex4(n: number): string {
 
 /** C6 address form: IPv4 (and v4-mapped) as 8 hex digits, IPv6 as 32. */
 export function hexIp(address: string): string {
-  const mapped = address.startsWith('::ffff:') && isIPv4(address.slice(7)) ? address.slice(7) : address;
-  if (isIPv4(mapped)) {
-    return mapped.split('.').map((o) => hex2(Number(o))).join('');
+  if (isIPv4(address)) {
+    return address.split('.').map((o) => hex2(Number(o))).join('');
   }
-  return expandIPv6(mapped.split('%')[0]!);
+  return expandIPv6(address.split('%')[0]!);
 }
 
 function expandIPv6(address: string): string {
   try {
-    return ipaddr.IPv6.parse(address).toByteArray().map(hex2).join('');
+    const ip = ipaddr.IPv6.parse(address);
+    // Any spelling of a v4-mapped address (::ffff:1.2.3.4, ::FFFF:102:304) logs as IPv4.
+    const bytes = ip.isIPv4MappedAddress() ? ip.toIPv4Address().toByteArray() : ip.toByteArray();
+    return bytes.map(hex2).join('');
   } catch {
     return '0'.repeat(32);
   }
@@ -87,11 +89,12 @@ export function logName(name: Name): string {
   return out;
 }
 
+/** dnscache's log_rr: at most 32 bytes, and '...' once the 32nd is printed (even if it is the last). */
 function hexData(data: Buffer): string {
   let out = '';
   for (let i = 0; i < data.length; i++) {
     out += hex2(data[i]!);
-    if (i >= 31 && i < data.length - 1) return out + '...';
+    if (i > 30) return out + '...';
   }
   return out;
 }

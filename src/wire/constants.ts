@@ -56,6 +56,8 @@ export const FLAG_QR = 0x80;
 export const FLAG_AA = 0x04;
 export const FLAG_TC = 0x02;
 export const FLAG_RD = 0x01;
+/** The OPCODE bits of byte 2, copied from a query into its reply (RFC 1035 §4.1.1). */
+export const OPCODE_MASK = 0x78;
 /** Byte 3 of the header. */
 export const FLAG_RA = 0x80;
 export const FLAG_AD = 0x20;

@@ -88,7 +88,8 @@ export function nameFromText(text: string, escapes: 'octal' | 'decimal' = 'octal
       continue;
     }
     if (c === 0x5c /* \ */) {
-      const digits = /^[0-9]{1,3}/.exec(text.slice(i + 1, i + 4));
+      // Octal escapes take only the digits 0-7 (djbdns: `\18` is byte 1 then '8').
+      const digits = (escapes === 'decimal' ? /^[0-9]{1,3}/ : /^[0-7]{1,3}/).exec(text.slice(i + 1, i + 4));
       if (digits) {
         const d = digits[0];
         const value = escapes === 'decimal' ? parseInt(d, 10) : parseInt(d, 8);

@@ -2,7 +2,7 @@
 // upstream answer or from cached RRsets); the result is kept as bytes plus the
 // offsets of its TTL fields so that later cache hits only copy and patch.
 
-import { CLASS, EDNS_UDP_SIZE, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, TYPE } from './constants';
+import { CLASS, EDNS_UDP_SIZE, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, OPCODE_MASK, TYPE } from './constants';
 import { Name } from './name';
 import { rdataNameLayout } from './message';
 
@@ -47,7 +47,7 @@ export class MessageWriter {
   private readonly names = new Map<string, number>();
 
   /**
-   * Starts a reply: ID, our flags (QR, RD copied, RA; AA only for the
+   * Starts a reply: ID, our flags (QR, RD and OPCODE copied, RA; AA only for the
    * NXDOMAIN case dnscache marks authoritative), and the question. The
    * question is written with the client's own bytes when given, so the reply
    * echoes its letter case; names in the question are never used as
@@ -56,7 +56,7 @@ export class MessageWriter {
   constructor(id: number, rcode: number, flags2: number, question: Buffer | null, qname: Name | null, aa = false) {
     const b = this.buf;
     b.writeUInt16BE(id, 0);
-    b[2] = FLAG_QR | (flags2 & FLAG_RD) | (aa ? FLAG_AA : 0);
+    b[2] = FLAG_QR | (flags2 & (OPCODE_MASK | FLAG_RD)) | (aa ? FLAG_AA : 0);
     b[3] = FLAG_RA | (rcode & 0x0f);
     b.writeUInt16BE(question ? 1 : 0, 4);
     b.fill(0, 6, 12);

@@ -38,7 +38,8 @@ function closeQuietly(thing: { close(cb?: () => void): unknown }): Promise<void>
   });
 }
 
-async function canBind(address: string, port: number): Promise<boolean> {
+/** True if both UDP and TCP can bind `address`:`port` right now. */
+export async function canBind(address: string, port: number): Promise<boolean> {
   const udp = dgram.createSocket('udp4');
   const tcp = net.createServer();
   try {

@@ -6,7 +6,7 @@ import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { freeLoopback, isLoopback } from './addresses';
 import { decodeReply, encodeQuery, query, records, sendRaw, tcpSession } from './client';
-import { LabServer } from './server';
+import { LAME_REFERRAL_TARGET, LabServer } from './server';
 import { LabZone, a, aaaa, cname, mx, ns, soa, txt, zone } from './zone';
 
 // 100-byte strings make sizes easy to reason about: 6 records ≈ 700 bytes
@@ -374,5 +374,81 @@ describe('behaviours', () => {
       assert.throws(() => dnsPacket.decode(raw));
     }
     await assert.rejects(query(s, 'www.example.com', 'A', { timeoutMs: 1000 }), /malformed reply/);
+  });
+});
+
+describe('lame referrals and injection', () => {
+  let s: LabServer;
+  before(async () => {
+    s = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone] });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test("'lame-referral': an upward referral to the root for every query, over both transports", async () => {
+    s.behaviour = 'lame-referral';
+    try {
+      for (const transport of ['udp', 'tcp'] as const) {
+        for (const name of ['www.example.com', 'example.com', 'www.example.org']) {
+          const { packet } = await query(s, name, 'A', { transport, id: 4711 });
+          assert.equal(packet.id, 4711);
+          assert.equal(packet.rcode, 'NOERROR', `${name}/${transport}`);
+          assert.equal(packet.flag_aa, false);
+          assert.equal(records(packet.answers).length, 0);
+          assert.deepEqual(records(packet.authorities).map((r) => [r.name, r.type, r.data]), [['.', 'NS', LAME_REFERRAL_TARGET]]);
+          assert.equal(records(packet.authorities, 'SOA').length, 0);
+          assert.equal(records(packet.additionals).length, 0);
+        }
+      }
+    } finally {
+      s.behaviour = 'answer';
+    }
+  });
+
+  test('inject: records appended to every section of every reply; cleared on cue', async () => {
+    const evil = {
+      answer: [a('www.victim.test', '192.0.2.66')],
+      authority: [ns('victim.test', 'ns.evil.test')],
+      additional: [a('ns.evil.test', '127.0.0.66'), a('www.victim.test', '192.0.2.66')],
+    };
+    const s2 = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone], inject: evil });
+    try {
+      const { packet } = await query(s2, 'www.example.com', 'A', { edns: 1232 });
+      assert.equal(packet.rcode, 'NOERROR');
+      assert.deepEqual(records(packet.answers).map((r) => [r.name, r.type, r.data]), [
+        ['www.example.com', 'A', '192.0.2.10'],
+        ['www.victim.test', 'A', '192.0.2.66'],
+      ]);
+      assert.deepEqual(records(packet.authorities).map((r) => [r.name, r.type, r.data]), [['victim.test', 'NS', 'ns.evil.test']]);
+      assert.deepEqual(records(packet.additionals).map((r) => [r.name, r.type, r.data ?? null]), [
+        ['ns.evil.test', 'A', '127.0.0.66'],
+        ['www.victim.test', 'A', '192.0.2.66'],
+        ['.', 'OPT', null],
+      ]);
+      // Negative answers and referrals get it too, over TCP as well.
+      const nx = await query(s2, 'nope.example.com', 'A', { transport: 'tcp' });
+      assert.equal(nx.packet.rcode, 'NXDOMAIN');
+      assert.deepEqual(records(nx.packet.authorities).map((r) => r.type), ['SOA', 'NS']);
+      assert.equal(records(nx.packet.answers, 'A').length, 1);
+      const ref = await query(s2, 'www.sub.example.com', 'A');
+      assert.deepEqual(records(ref.packet.additionals).map((r) => r.name), ['ns1.sub.example.com', 'ns.evil.test', 'www.victim.test']);
+    } finally {
+      await s2.stop();
+    }
+    // The mutable property works on a running server, and combines with a behaviour.
+    s.inject = { answer: [a('injected.test', '192.0.2.67')] };
+    try {
+      s.behaviour = 'lame-referral';
+      const { packet } = await query(s, 'www.example.com', 'A');
+      assert.deepEqual(records(packet.answers).map((r) => [r.name, r.data]), [['injected.test', '192.0.2.67']]);
+      s.behaviour = 'answer';
+      s.inject = undefined;
+      const clean = await query(s, 'www.example.com', 'A');
+      assert.deepEqual(records(clean.packet.answers).map((r) => r.data), ['192.0.2.10']);
+    } finally {
+      s.behaviour = 'answer';
+      s.inject = undefined;
+    }
   });
 });

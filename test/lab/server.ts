@@ -20,7 +20,18 @@ export type Behaviour =
   | 'slow' // the normal reply, after `delayMs`
   | 'servfail'
   | 'refused'
-  | 'malformed'; // header and question intact, ANCOUNT promises records that are cut off
+  | 'malformed' // header and question intact, ANCOUNT promises records that are cut off
+  | 'lame-referral'; // every query: an upward referral to the root (NS for '.', no SOA, no answer, AA=0)
+
+/** The NS target of a 'lame-referral' reply (the lab hierarchy's first root server). */
+export const LAME_REFERRAL_TARGET = 'a.root-servers.lab';
+
+/** Records a server appends to the sections of every reply it sends (a "poisoner"). */
+export interface Injection {
+  answer?: LabRecord[];
+  authority?: LabRecord[];
+  additional?: LabRecord[];
+}
 
 export type Transport = 'udp' | 'tcp';
 
@@ -46,6 +57,8 @@ export interface LabServerOptions {
   /** Delay used by the 'slow' behaviour, default 1500 ms. */
   delayMs?: number;
   recursionAvailable?: boolean;
+  /** Records appended to every reply's sections, e.g. out-of-bailiwick data to test cache poisoning. */
+  inject?: Injection;
 }
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;
@@ -256,6 +269,8 @@ export class LabServer {
   behaviour: Behaviour;
   delayMs: number;
   recursionAvailable: boolean;
+  /** Appended to every reply's sections; switch or clear (undefined) at any time. */
+  inject: Injection | undefined;
   /** Live zone data: tests may edit records between queries. */
   zones: LabZone[];
   readonly queries: LoggedQuery[] = [];
@@ -275,6 +290,7 @@ export class LabServer {
     this.behaviour = opts.behaviour ?? 'answer';
     this.delayMs = opts.delayMs ?? 1500;
     this.recursionAvailable = opts.recursionAvailable ?? false;
+    this.inject = opts.inject;
     udp.on('message', (msg, rinfo) => {
       const from = { address: rinfo.address, port: rinfo.port };
       void this.handle(msg, 'udp', from, (reply) => this.sendUdp(reply, from));
@@ -353,9 +369,11 @@ export class LabServer {
     let outcome: Outcome;
     if (behaviour === 'servfail') outcome = { ...empty(), aa: false, rcode: RCODE.SERVFAIL };
     else if (behaviour === 'refused') outcome = { ...empty(), aa: false, rcode: RCODE.REFUSED };
+    else if (behaviour === 'lame-referral') outcome = { ...empty(), aa: false, authorities: [toAnswer({ name: '.', type: 'NS', data: LAME_REFERRAL_TARGET })] };
     else if (q.opcode !== 0) outcome = { ...empty(), aa: false, rcode: RCODE.NOTIMP };
     else if (q.qclass !== 'IN' && q.qclass !== 'ANY') outcome = { ...empty(), aa: false, rcode: RCODE.REFUSED };
     else outcome = lookup(this.zones, q.name, q.type);
+    if (this.inject) outcome = withInjection(outcome, this.inject);
 
     const full = this.encode(q, outcome, false, opt);
     if (behaviour === 'malformed') return [cutOff(full, q.questionBytes.length)];
@@ -453,6 +471,16 @@ export class LabServer {
       this.timers.add(t);
     });
   }
+}
+
+function withInjection(o: Outcome, inject: Injection): Outcome {
+  const extra = (rs: LabRecord[] | undefined): Answer[] => (rs ?? []).map((r) => toAnswer(r));
+  return {
+    ...o,
+    answers: [...o.answers, ...extra(inject.answer)],
+    authorities: [...o.authorities, ...extra(inject.authority)],
+    additionals: [...o.additionals, ...extra(inject.additional)],
+  };
 }
 
 /** Keeps header and question, claims at least one answer, and drops all but a stub of the rest. */

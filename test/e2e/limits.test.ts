@@ -1,0 +1,69 @@
+// MAXUDP and MAXTCP: when the table is full, the oldest query or connection
+// makes room for the new one (spec §3.2, §3.3).
+
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { query, records, tcpSession } from '../lab/client';
+import { Dnscache } from './harness';
+import { freshName, queryBytes, startSetup, suiteScope, udpRepliesTo } from './fixtures';
+
+const scope = suiteScope();
+let dns: Dnscache;
+
+before(async () => {
+  // A silent upstream keeps every forwarded query in progress.
+  ({ dns } = await startSetup(scope, ['silent'], { env: { MAXUDP: '5', MAXTCP: '2' } }));
+});
+
+const escape = (s: string): string => s.replace(/[.]/g, '\\.');
+const hexPort = (port: number): string => port.toString(16).padStart(4, '0');
+
+async function assertAnswersLocalhost(): Promise<void> {
+  const reply = await query(dns, 'localhost', 'A');
+  assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), ['127.0.0.1']);
+}
+
+describe('client tables', () => {
+  test('MAXUDP=5: 8 queries in progress drop the 3 oldest (u.drop <n> timed out)', async () => {
+    const names = Array.from({ length: 8 }, () => freshName('maxudp'));
+    const mark = dns.logs.length;
+    const replies = await udpRepliesTo(dns, names.map((n) => queryBytes(n, 'A')));
+    assert.deepEqual(replies, [], 'nothing is answered: the upstream is silent');
+    const numbers = await Promise.all(
+      names.map(async (n) => {
+        const line = await dns.waitForLog(new RegExp(`^u\\.query \\d+ \\S+ 1 ${escape(n)}\\.$`), 3000, mark);
+        return Number(line.split(' ')[1]);
+      }),
+    );
+    const drops = await dns.waitForLogs(/^u\.drop \d+ timed out$/, 3, 3000, mark);
+    assert.deepEqual(drops, numbers.slice(0, 3).map((n) => `u.drop ${n} timed out`));
+    assert.ok(dns.alive);
+    await assertAnswersLocalhost();
+    assert.deepEqual(dns.linesMatching(/^u\.drop /, mark).length, 3, 'the 5 newest are still in progress');
+  });
+
+  test('MAXTCP=2: a third connection closes the oldest one', async () => {
+    const mark = dns.logs.length;
+    const open = async (): Promise<Awaited<ReturnType<typeof tcpSession>>> => {
+      const s = await tcpSession(dns);
+      await dns.waitForLog(new RegExp(`^tcpopen 7f000001:${hexPort(s.localPort)}$`), 3000, mark);
+      return s;
+    };
+    const first = await open();
+    const second = await open();
+    const firstPort = hexPort(first.localPort);
+    const third = await open();
+    try {
+      await first.closed;
+      await dns.waitForLog(new RegExp(`^tcpclose 7f000001:${firstPort} timed out$`), 3000, mark);
+      for (const s of [second, third]) {
+        assert.equal(s.isClosed, false);
+        const reply = await s.query('localhost', 'A');
+        assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), ['127.0.0.1']);
+      }
+    } finally {
+      await Promise.all([first, second, third].map((s) => s.close()));
+    }
+    assert.ok(dns.alive);
+  });
+});

@@ -1,0 +1,119 @@
+// Talking to upstream servers: merging identical questions, failing over
+// past silent, failing, garbage-sending and malformed servers, the time
+// limit, and what our upstream queries look like. Every test has its own
+// labs and dnscache (fresh RTT table, fresh cache), so they run side by side.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { query, QueryOptions, records, Reply } from '../lab/client';
+import { freshName, header, queriesFor, RCODE, startSetup, WILDCARD_ADDRESS } from './fixtures';
+
+function assertWildcardAnswer(reply: Reply): void {
+  assert.equal(header(reply.raw).rcode, RCODE.NOERROR);
+  assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), [WILDCARD_ADDRESS]);
+}
+
+async function timed<T>(fn: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = Date.now();
+  const result = await fn();
+  return { result, ms: Date.now() - started };
+}
+
+describe('upstream', { concurrency: true }, () => {
+  test('20 identical concurrent questions make one upstream query and get 20 answers', async (t) => {
+    const { lab, dns } = await startSetup(t, ['slow'], { delayMs: 300 });
+    const name = freshName('merge');
+    // The same question from different kinds of clients: each reply is written for its asker.
+    const askers: Array<{ name: string; opts: QueryOptions }> = Array.from({ length: 20 }, (_, i) => [
+      { name, opts: {} },
+      { name: name.toUpperCase(), opts: {} },
+      { name, opts: { edns: 1232 } },
+      { name, opts: { transport: 'tcp' as const } },
+    ][i % 4]!);
+    const replies = await Promise.all(askers.map((a, i) => query(dns, a.name, 'A', { ...a.opts, id: 1000 + i })));
+    replies.forEach((r, i) => {
+      assertWildcardAnswer(r);
+      assert.equal(r.packet.id, 1000 + i);
+      assert.equal(r.packet.questions![0]!.name, askers[i]!.name);
+    });
+    assert.equal(queriesFor(lab, name).length, 1);
+  });
+
+  test('a silent first server: the second answers within ~2 s, and later questions go to it first', async (t) => {
+    const { labs: [silent, live], dns } = await startSetup(t, ['silent', 'answer']);
+    const first = freshName('failover');
+    const { result, ms } = await timed(() => query(dns, first, 'A', { timeoutMs: 4000 }));
+    assertWildcardAnswer(result);
+    assert.ok(ms < 2000, `answered after ${ms} ms`);
+    assert.equal(queriesFor(silent!, first).length, 1, 'the silent server was tried first');
+    assert.equal(queriesFor(live!, first).length, 1);
+
+    for (let i = 0; i < 3; i++) {
+      const name = freshName('later');
+      const later = await timed(() => query(dns, name, 'A'));
+      assertWildcardAnswer(later.result);
+      assert.ok(later.ms < 500, `answered after ${later.ms} ms`);
+      assert.deepEqual(queriesFor(silent!, name), [], 'the dead server is no longer asked first');
+    }
+  });
+
+  for (const behaviour of ['servfail', 'refused'] as const) {
+    test(`a first server answering ${behaviour.toUpperCase()}: the second one's answer is used`, async (t) => {
+      const { labs: [bad, good], dns } = await startSetup(t, [behaviour, 'answer']);
+      const name = freshName(behaviour);
+      assertWildcardAnswer(await query(dns, name, 'A'));
+      assert.equal(queriesFor(bad!, name).length, 1);
+      assert.equal(queriesFor(good!, name).length, 1);
+    });
+  }
+
+  test('decoy datagrams before the real reply (junk, wrong ID, wrong question) are ignored', async (t) => {
+    const { lab, dns } = await startSetup(t, ['garbage-first']);
+    for (let i = 0; i < 3; i++) {
+      const name = freshName('decoy');
+      assertWildcardAnswer(await query(dns, name, 'A'));
+      assert.equal(queriesFor(lab, name).length, 1);
+    }
+  });
+
+  test('a malformed reply from the only server → SERVFAIL', async (t) => {
+    const { dns } = await startSetup(t, ['malformed']);
+    const { result, ms } = await timed(() => query(dns, freshName('malformed'), 'A'));
+    assert.equal(header(result.raw).rcode, RCODE.SERVFAIL);
+    assert.ok(ms < 2000, `SERVFAIL after ${ms} ms`);
+  });
+
+  test('a malformed reply from the first server: the second one answers', async (t) => {
+    const { labs: [bad, good], dns } = await startSetup(t, ['malformed', 'answer']);
+    const name = freshName('malformed2');
+    assertWildcardAnswer(await query(dns, name, 'A'));
+    assert.equal(queriesFor(bad!, name).length, 1);
+    assert.equal(queriesFor(good!, name).length, 1);
+  });
+
+  test('all servers silent → SERVFAIL within the ~7 s time limit', async (t) => {
+    const { dns } = await startSetup(t, ['silent', 'silent']);
+    const name = freshName('dead');
+    const { result, ms } = await timed(() => query(dns, name, 'A', { timeoutMs: 10000 }));
+    assert.equal(header(result.raw).rcode, RCODE.SERVFAIL);
+    assert.ok(ms >= 5000 && ms <= 8000, `SERVFAIL after ${ms} ms`);
+    await dns.waitForLog(new RegExp(`^servfail ${name.replace(/\./g, '\\.')}\\. `));
+  });
+
+  test('upstream queries carry RD=1 and EDNS 1232, with varying source ports and IDs', async (t) => {
+    const { lab, dns } = await startSetup(t, ['answer']);
+    const names = Array.from({ length: 8 }, () => freshName('shape'));
+    for (const name of names) assertWildcardAnswer(await query(dns, name, 'A'));
+    const tc = freshName('shape-tcp', 'many');
+    await query(dns, tc, 'A'); // 60 records do not fit 1232 bytes from the lab: a TCP retry
+    const sent = [...names, tc].flatMap((n) => queriesFor(lab, n));
+    assert.ok(sent.some((q) => q.transport === 'tcp'), 'a TCP query was made');
+    for (const q of sent) {
+      assert.equal(q.rd, true, `RD in ${q.transport} query for ${q.name}`);
+      assert.equal(q.edns, 1232, `EDNS size in ${q.transport} query for ${q.name}`);
+    }
+    const udp = sent.filter((q) => q.transport === 'udp');
+    assert.ok(new Set(udp.map((q) => q.from.port)).size > udp.length / 2, `source ports ${udp.map((q) => q.from.port)}`);
+    assert.ok(new Set(sent.map((q) => q.id)).size > sent.length / 2, `IDs ${sent.map((q) => q.id)}`);
+  });
+});

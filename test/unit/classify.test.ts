@@ -1,0 +1,187 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { classify, MAX_NEGATIVE_TTL, negativeTtl, Verdict } from '../../src/resolve/classify';
+import { ResourceRecord } from '../../src/wire/message';
+import { ROOT } from '../../src/wire/name';
+import { ipv4, message, n, nameRdata, rr, soaRdata } from './helpers';
+
+const WWW = n('www.example.com');
+const EXAMPLE = n('example.com');
+const COM = n('com');
+
+const soa = (ttl: number, minimum: number, owner = 'example.com'): ResourceRecord => rr(owner, 6, soaRdata({ minimum }), ttl);
+const ns = (owner: string, target: string): ResourceRecord => rr(owner, 2, nameRdata(target), 172800);
+
+function kind<K extends Verdict['kind']>(v: Verdict, k: K): Extract<Verdict, { kind: K }> {
+  assert.equal(v.kind, k, `verdict ${JSON.stringify(v)}`);
+  return v as Extract<Verdict, { kind: K }>;
+}
+
+describe('classify: answers', () => {
+  it('returns the records for the name and type, nothing else', () => {
+    const want = [rr('www.example.com', 1, ipv4('192.0.2.1')), rr('www.example.com', 1, ipv4('192.0.2.2'))];
+    const m = message({
+      answer: [
+        want[0]!,
+        rr('other.example.com', 1, ipv4('6.6.6.6')),
+        rr('www.example.com', 28, Buffer.alloc(16)),
+        rr('www.example.com', 1, ipv4('7.7.7.7'), 60, 3),
+        want[1]!,
+      ],
+      authority: [ns('example.com', 'ns1.example.com')],
+    });
+    assert.deepEqual(kind(classify(m, WWW, 1, EXAMPLE), 'answer').records, want);
+  });
+
+  it('ANY takes every type for the name', () => {
+    const m = message({ answer: [rr('www.example.com', 1, ipv4('192.0.2.1')), rr('www.example.com', 16, Buffer.from('\x01x')), rr('x.example.com', 1, ipv4('1.1.1.1'))] });
+    assert.equal(kind(classify(m, WWW, 255, EXAMPLE), 'answer').records.length, 2);
+  });
+
+  it('a CNAME question is answered by the CNAME', () => {
+    const m = message({ answer: [rr('www.example.com', 5, nameRdata('web.example.com'))] });
+    assert.equal(kind(classify(m, WWW, 5, EXAMPLE), 'answer').records.length, 1);
+  });
+});
+
+describe('classify: CNAME', () => {
+  it('follows a CNAME for the name, with its clamped TTL', () => {
+    const cname = rr('www.example.com', 5, nameRdata('Web.Example.com'), 700000);
+    const m = message({ answer: [cname, rr('web.example.com', 1, ipv4('192.0.2.1'))] });
+    const v = kind(classify(m, WWW, 1, EXAMPLE), 'cname');
+    assert.equal(v.target, n('web.example.com'));
+    assert.equal(v.ttl, 604800);
+    assert.equal(v.record, cname);
+  });
+
+  it('the last CNAME wins', () => {
+    const m = message({ answer: [rr('www.example.com', 5, nameRdata('a.example.com')), rr('www.example.com', 5, nameRdata('b.example.com'))] });
+    assert.equal(kind(classify(m, WWW, 1, EXAMPLE), 'cname').target, n('b.example.com'));
+  });
+
+  it('takes precedence over NXDOMAIN (the target does not exist, the alias does)', () => {
+    const m = message({ rcode: 3, answer: [rr('www.example.com', 5, nameRdata('gone.example.com'))], authority: [soa(300, 300)] });
+    assert.equal(kind(classify(m, WWW, 1, EXAMPLE), 'cname').target, n('gone.example.com'));
+  });
+
+  it('ignores CNAMEs of other names and classes', () => {
+    const m = message({ answer: [rr('x.example.com', 5, nameRdata('a.example.com')), rr('www.example.com', 5, nameRdata('b.example.com'), 60, 3)], authority: [soa(60, 60)] });
+    kind(classify(m, WWW, 1, EXAMPLE), 'nodata');
+  });
+});
+
+describe('classify: NXDOMAIN', () => {
+  it('without an SOA: negative TTL 0', () => {
+    assert.deepEqual(classify(message({ rcode: 3 }), WWW, 1, EXAMPLE), { kind: 'nxdomain', soa: null, negativeTtl: 0 });
+  });
+
+  it('with an SOA: min(SOA TTL, MINIMUM, 3600)', () => {
+    const cases: [number, number, number][] = [
+      [7200, 86400, 3600],
+      [300, 60, 60],
+      [100, 3000, 100],
+      [86400, 1800, 1800],
+      [2_000_000_000, 300, 0], // an absurd TTL clamps to 0: not cached
+      [0, 300, 0],
+    ];
+    for (const [ttl, minimum, expected] of cases) {
+      const s = soa(ttl, minimum);
+      const v = kind(classify(message({ rcode: 3, authority: [s] }), WWW, 1, EXAMPLE), 'nxdomain');
+      assert.equal(v.negativeTtl, expected, `SOA TTL ${ttl} MINIMUM ${minimum}`);
+      assert.equal(v.soa, s);
+    }
+  });
+
+  it('uses the last SOA in the authority section, whatever its class', () => {
+    const last = rr('example.com', 6, soaRdata({ minimum: 42 }), 600, 255);
+    const v = kind(classify(message({ rcode: 3, authority: [soa(600, 100), last] }), WWW, 1, EXAMPLE), 'nxdomain');
+    assert.equal(v.soa, last);
+    assert.equal(v.negativeTtl, 42);
+  });
+
+  it('is NXDOMAIN even when records for the name came along', () => {
+    const m = message({ rcode: 3, answer: [rr('www.example.com', 1, ipv4('1.2.3.4'))] });
+    kind(classify(m, WWW, 1, EXAMPLE), 'nxdomain');
+  });
+});
+
+describe('classify: NODATA', () => {
+  it('no answer and an SOA', () => {
+    const s = soa(900, 600);
+    assert.deepEqual(classify(message({ authority: [s] }), WWW, 28, EXAMPLE), { kind: 'nodata', soa: s, negativeTtl: 600 });
+  });
+
+  it('no answer, no SOA, no NS: empty NOERROR with negative TTL 0', () => {
+    assert.deepEqual(classify(message({ answer: [rr('other.example.com', 1, ipv4('1.1.1.1'))] }), WWW, 1, EXAMPLE), { kind: 'nodata', soa: null, negativeTtl: 0 });
+  });
+
+  it('an SOA wins over NS records in authority', () => {
+    kind(classify(message({ authority: [soa(60, 60), ns('www.example.com', 'ns.example.com')] }), WWW, 1, EXAMPLE), 'nodata');
+  });
+});
+
+describe('classify: referrals', () => {
+  it('NS below control and above the name is a referral', () => {
+    const m = message({
+      authority: [ns('other.com', 'x.example.net'), ns('example.com', 'a.iana-servers.net'), ns('example.com', 'B.iana-servers.net')],
+      additional: [rr('a.iana-servers.net', 1, ipv4('199.43.135.53'))],
+    });
+    const v = kind(classify(m, WWW, 1, COM), 'referral');
+    assert.equal(v.zone, EXAMPLE);
+    assert.deepEqual(v.ns, [n('a.iana-servers.net'), n('b.iana-servers.net')]);
+  });
+
+  it('a referral may point exactly at the name', () => {
+    const v = kind(classify(message({ authority: [ns('www.example.com', 'ns.www.example.com')] }), WWW, 1, EXAMPLE), 'referral');
+    assert.equal(v.zone, WWW);
+  });
+
+  it('from the root servers to a TLD', () => {
+    const v = kind(classify(message({ authority: [ns('com', 'a.gtld-servers.net')] }), WWW, 1, ROOT), 'referral');
+    assert.equal(v.zone, COM);
+    assert.deepEqual(v.ns, [n('a.gtld-servers.net')]);
+  });
+
+  it('ignores non-IN NS records', () => {
+    const m = message({ authority: [ns('example.com', 'ns1.example.com'), rr('example.com', 2, nameRdata('ns.chaos'), 60, 3)] });
+    assert.deepEqual(kind(classify(m, WWW, 1, COM), 'referral').ns, [n('ns1.example.com')]);
+  });
+});
+
+describe('classify: lame', () => {
+  it('a referral to control itself', () => {
+    assert.deepEqual(classify(message({ authority: [ns('com', 'a.gtld-servers.net')] }), WWW, 1, COM), { kind: 'lame', referral: COM });
+    assert.deepEqual(classify(message({ authority: [ns('.', 'a.root-servers.net')] }), WWW, 1, ROOT), { kind: 'lame', referral: ROOT });
+  });
+
+  it('a referral upwards', () => {
+    assert.deepEqual(classify(message({ authority: [ns('.', 'a.root-servers.net')] }), WWW, 1, EXAMPLE), { kind: 'lame', referral: ROOT });
+    assert.deepEqual(classify(message({ authority: [ns('com', 'a.gtld-servers.net')] }), WWW, 1, EXAMPLE), { kind: 'lame', referral: COM });
+  });
+
+  it('a referral sideways: outside control', () => {
+    assert.deepEqual(classify(message({ authority: [ns('example.net', 'ns.example.net')] }), WWW, 1, COM), { kind: 'lame', referral: n('example.net') });
+  });
+
+  it('a referral sideways: below control but not above the name', () => {
+    assert.deepEqual(classify(message({ authority: [ns('other.com', 'ns.other.com')] }), WWW, 1, COM), { kind: 'lame', referral: n('other.com') });
+    assert.deepEqual(classify(message({ authority: [ns('deeper.www.example.com', 'ns.example.com')] }), WWW, 1, EXAMPLE), {
+      kind: 'lame',
+      referral: n('deeper.www.example.com'),
+    });
+  });
+
+  it('judges the last NS owner in authority', () => {
+    const m = message({ authority: [ns('example.com', 'ns1.example.com'), ns('com', 'a.gtld-servers.net')] });
+    kind(classify(m, WWW, 1, COM), 'lame');
+  });
+});
+
+describe('negativeTtl', () => {
+  it('is 0 without an SOA and never above the cap', () => {
+    assert.equal(negativeTtl(null), 0);
+    assert.equal(MAX_NEGATIVE_TTL, 3600);
+    assert.equal(negativeTtl(soa(604800, 604800)), 3600);
+    assert.equal(negativeTtl(soa(3000, 0)), 0);
+  });
+});

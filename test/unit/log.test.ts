@@ -1,0 +1,200 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { hex4, hexIp, Log, logName, MemorySink, rrText, StreamSink } from '../../src/log/log';
+import { nameFromLabels, nameFromText, ROOT } from '../../src/wire/name';
+import { ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
+
+describe('hexIp', () => {
+  it('IPv4: 8 hex digits', () => {
+    assert.equal(hexIp('127.0.0.1'), '7f000001');
+    assert.equal(hexIp('10.0.0.255'), '0a0000ff');
+    assert.equal(hexIp('0.0.0.0'), '00000000');
+  });
+
+  it('v4-mapped IPv6 in any spelling: 8 hex digits', () => {
+    assert.equal(hexIp('::ffff:127.0.0.1'), '7f000001');
+    assert.equal(hexIp('::FFFF:192.0.2.1'), 'c0000201');
+    assert.equal(hexIp('::ffff:7f00:1'), '7f000001');
+    assert.equal(hexIp('0:0:0:0:0:ffff:c000:0201'), 'c0000201');
+  });
+
+  it('other IPv6: 32 hex digits, scope dropped', () => {
+    assert.equal(hexIp('::1'), '00000000000000000000000000000001');
+    assert.equal(hexIp('2001:db8::53'), '20010db8000000000000000000000053');
+    assert.equal(hexIp('fe80::1%eth0'), 'fe800000000000000000000000000001');
+    assert.equal(hexIp('::'), '0'.repeat(32));
+    // IPv4-compatible (deprecated) is not v4-mapped.
+    assert.equal(hexIp('::7f00:1'), '0000000000000000000000007f000001');
+  });
+
+  it('hex4: 4 lower-case hex digits', () => {
+    assert.equal(hex4(53), '0035');
+    assert.equal(hex4(0xbeef), 'beef');
+    assert.equal(hex4(0), '0000');
+  });
+});
+
+describe('logName', () => {
+  it('prints labels each followed by a dot; the root is "."', () => {
+    assert.equal(logName(n('WWW.Example.COM')), 'www.example.com.');
+    assert.equal(logName(ROOT), '.');
+  });
+
+  it("replaces bytes <= 32 and >= 127 by '?', keeps a literal dot", () => {
+    assert.equal(logName(nameFromLabels(['a b', 'x\x00\x1f\x7f\x80\xff', 'c!~'])), 'a?b.x?????.c!~.');
+    assert.equal(logName(nameFromText('a\\056b.c')), 'a.b.c.');
+  });
+});
+
+describe('rrText', () => {
+  const owner = n('example.com');
+
+  it('A and other plain types: type number and hex', () => {
+    assert.equal(rrText(1, n('ns1.deleg.test'), ipv4('127.0.0.3')), '1 ns1.deleg.test. 7f000003');
+    assert.equal(rrText(28, owner, Buffer.from('20010db8000000000000000000000001', 'hex')), '28 example.com. 20010db8000000000000000000000001');
+    assert.equal(rrText(16, owner, Buffer.alloc(0)), '16 example.com. ');
+  });
+
+  it('cuts hex at 32 bytes with "..."', () => {
+    const bytes = (len: number): Buffer => Buffer.from(Array.from({ length: len }, (_, i) => i));
+    const hex = (len: number): string => bytes(len).toString('hex');
+    assert.equal(rrText(16, owner, bytes(31)), `16 example.com. ${hex(31)}`);
+    assert.equal(rrText(16, owner, bytes(32)), `16 example.com. ${hex(32)}...`);
+    assert.equal(rrText(16, owner, bytes(33)), `16 example.com. ${hex(32)}...`);
+    assert.equal(rrText(99, owner, bytes(300)), `99 example.com. ${hex(32)}...`);
+  });
+
+  it('NS, CNAME, PTR: the target name', () => {
+    assert.equal(rrText(2, n('deleg.test'), nameRdata('ns1.deleg.test')), 'ns deleg.test. ns1.deleg.test.');
+    assert.equal(rrText(5, n('www.example.com'), nameRdata('web.example.com')), 'cname www.example.com. web.example.com.');
+    assert.equal(rrText(12, n('1.0.0.127.in-addr.arpa'), nameRdata('localhost')), 'ptr 1.0.0.127.in-addr.arpa. localhost.');
+  });
+
+  it('MX: preference and exchange', () => {
+    assert.equal(rrText(15, owner, mxRdata(10, 'mail.example.com')), 'mx example.com. 10 mail.example.com.');
+  });
+
+  it('SOA: both names and the five numbers', () => {
+    const soa = soaRdata({ mname: 'ns1.example.com', rname: 'hostmaster.example.com', serial: 2024010101, refresh: 7200, retry: 900, expire: 1209600, minimum: 300 });
+    assert.equal(rrText(6, owner, soa), 'soa example.com. ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300');
+  });
+});
+
+describe('Log lines', () => {
+  function logged(fn: (log: Log) => void): string[] {
+    const sink = new MemorySink();
+    fn(new Log(sink));
+    return sink.lines;
+  }
+
+  it('query / sent / drop with transport prefixes', () => {
+    assert.deepEqual(
+      logged((l) => {
+        l.query(3, 'u', false, '127.0.0.1', 0xb6e6, 0xdd92, 1, n('www.deleg.test'));
+        l.query(4, 'u', true, '::1', 53, 1, 28, n('Example.com'));
+        l.query(5, 't', true, '::ffff:10.0.0.1', 1024, 0xffff, 255, ROOT);
+        l.sent(3, 'u', 48);
+        l.sent(5, 't', 666);
+        l.drop(1, 'u', 'timed out');
+        l.drop(2, 't', 'permission denied');
+      }),
+      [
+        'u.query 3 7f000001:b6e6:dd92 1 www.deleg.test.',
+        'e.query 4 00000000000000000000000000000001:0035:0001 28 example.com.',
+        't.query 5 0a000001:0400:ffff 255 .',
+        'u.sent 3 48',
+        't.sent 5 666',
+        'u.drop 1 timed out',
+        't.drop 2 permission denied',
+      ],
+    );
+  });
+
+  it('TCP connections', () => {
+    assert.deepEqual(
+      logged((l) => {
+        l.tcpopen('127.0.0.1', 40000);
+        l.tcpclose('127.0.0.1', 40000, 'broken pipe');
+      }),
+      ['tcpopen 7f000001:9c40', 'tcpclose 7f000001:9c40 broken pipe'],
+    );
+  });
+
+  it('resolution events', () => {
+    assert.deepEqual(
+      logged((l) => {
+        l.tx(0, 1, n('www.deleg.test'), n('deleg.test'), ['127.0.0.3']);
+        l.tx(1, 1, n('ns.outside.example'), ROOT, ['127.0.0.2', '2001:db8::1']);
+        l.rr('127.0.0.2', 3600, 1, n('ns1.deleg.test'), ipv4('127.0.0.3'));
+        l.rr('127.0.0.2', 3600, 2, n('deleg.test'), nameRdata('ns.outside.example'));
+        l.nxdomain('127.0.0.2', 30, n('ns.outside.example'));
+        l.nodata('127.0.0.3', 300, 15, n('www.deleg.test'));
+        l.lame('127.0.0.2', ROOT, ROOT);
+        l.ignoredReferral('127.0.0.2', ROOT, n('com'));
+        l.servfail(n('www.example.com'), 'input/output error');
+        l.stats(3, 187, 1, 0, 0);
+      }),
+      [
+        'tx 0 1 www.deleg.test. deleg.test. - 7f000003',
+        'tx 1 1 ns.outside.example. . - 7f000002 20010db8000000000000000000000001',
+        'rr 7f000002 3600 1 ns1.deleg.test. 7f000003',
+        'rr 7f000002 3600 ns deleg.test. ns.outside.example.',
+        'nxdomain 7f000002 30 ns.outside.example.',
+        'nodata 7f000003 300 15 www.deleg.test.',
+        'lame 7f000002 . .',
+        'ignored referral 7f000002 . com.',
+        'servfail www.example.com. input/output error',
+        'stats 3 187 1 0 0',
+      ],
+    );
+  });
+
+  it('cache hits', () => {
+    assert.deepEqual(
+      logged((l) => {
+        l.cached(1, n('ns1.deleg.test'));
+        l.cached(28, n('www.example.com'));
+        l.cachedCname(n('www.example.com'), n('web.example.com'));
+        l.cachedNs(n('deleg.test'), n('ns1.deleg.test'));
+        l.cachedNxdomain(n('ns.outside.example'));
+      }),
+      [
+        'cached 1 ns1.deleg.test.',
+        'cached 28 www.example.com.',
+        'cached cname www.example.com. web.example.com.',
+        'cached ns deleg.test. ns1.deleg.test.',
+        'cached nxdomain ns.outside.example.',
+      ],
+    );
+  });
+
+  it('start-up and warnings', () => {
+    assert.deepEqual(
+      logged((l) => {
+        l.starting('127.0.0.1', '0.0.0.0', 1232);
+        l.warning('client blocked: 10.0.0.9');
+      }),
+      ['starting dnscache listening on ip 7f000001 sending queries from ip 00000000 udp maxsize = 1232', 'dnscache: warning: client blocked: 10.0.0.9'],
+    );
+  });
+});
+
+describe('StreamSink', () => {
+  it('writes each line once, newline-terminated, batched per event-loop turn', async () => {
+    const stream = new PassThrough();
+    const chunks: string[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c.toString()));
+    const sink = new StreamSink(stream);
+    sink.write('one');
+    sink.write('two');
+    assert.deepEqual(chunks, []);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(chunks, ['one\ntwo\n']);
+    sink.write('three');
+    sink.flush();
+    await new Promise((r) => setImmediate(r));
+    assert.deepEqual(chunks.join(''), 'one\ntwo\nthree\n');
+  });
+});
