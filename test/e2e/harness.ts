@@ -44,6 +44,8 @@ export interface StartOptions extends RootLayout {
   env?: Record<string, string | undefined>;
   /** Set FORWARDONLY (default true). */
   forwardOnly?: boolean;
+  /** Listen here instead of a random free 127.x.y.z, port 5300 (e.g. [::1]). */
+  listen?: Upstream;
 }
 
 /** `address:port` as a servers/ line ([v6]:port for IPv6). */
@@ -253,12 +255,13 @@ function spawnDnscache(env: NodeJS.ProcessEnv): ChildProcess {
 export async function startDnscache(opts: StartOptions, scope?: CleanupScope): Promise<Dnscache> {
   let lastError: Error | null = null;
   for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
-    const address = await freeLoopback(DNSCACHE_PORT);
+    const address = opts.listen?.address ?? (await freeLoopback(DNSCACHE_PORT));
+    const port = opts.listen?.port ?? DNSCACHE_PORT;
     const root = makeTempRoot();
     writeRoot(root, opts);
-    const base: Record<string, string> = { IP: address, PORT: String(DNSCACHE_PORT), ROOT: root, CACHESIZE: '1000000' };
+    const base: Record<string, string> = { IP: address, PORT: String(port), ROOT: root, CACHESIZE: '1000000' };
     if (opts.forwardOnly ?? true) base.FORWARDONLY = '1';
-    const dns = new Dnscache(spawnDnscache(childEnv(base, opts.env)), address, DNSCACHE_PORT, root);
+    const dns = new Dnscache(spawnDnscache(childEnv(base, opts.env)), address, port, root);
     try {
       await dns.waitForLog(/^starting/, START_TIMEOUT_MS);
     } catch (err) {

@@ -40,7 +40,7 @@ function closeQuietly(thing: { close(cb?: () => void): unknown }): Promise<void>
 
 /** True if both UDP and TCP can bind `address`:`port` right now. */
 export async function canBind(address: string, port: number): Promise<boolean> {
-  const udp = dgram.createSocket('udp4');
+  const udp = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
   const tcp = net.createServer();
   try {
     await new Promise<void>((resolve, reject) => {
