@@ -61,7 +61,14 @@ export interface ReplyEntry {
   readonly answerCount: number;
 }
 
-type Entry = RRsetEntry | NegativeEntry | ReplyEntry;
+/** A resolution that failed recently (RFC 9520): answered SERVFAIL without asking again. */
+interface FailureEntry {
+  readonly kind: 'failure';
+  readonly expires: number;
+  readonly charge: number;
+}
+
+type Entry = RRsetEntry | NegativeEntry | ReplyEntry | FailureEntry;
 
 export interface RRsetHit {
   readonly ttl: number;
@@ -92,6 +99,10 @@ export function rrsetKey(name: Name, type: number): string {
 
 function nxdomainKey(name: Name): string {
   return 'x' + name;
+}
+
+function failureKey(name: Name, type: number): string {
+  return 'f' + typeKey(type) + name;
 }
 
 /** Key of an assembled reply: the lower-cased question as it appears on the wire. */
@@ -196,6 +207,14 @@ export class Cache {
   /** A name that now has data is no longer NXDOMAIN. */
   forgetNxdomain(name: Name): void {
     this.lru.delete(nxdomainKey(name));
+  }
+
+  putFailure(name: Name, type: number, seconds: number): void {
+    this.store(failureKey(name, type), { kind: 'failure', expires: this.clock() + seconds, charge: ENTRY_OVERHEAD + name.length });
+  }
+
+  hasFailure(name: Name, type: number): boolean {
+    return this.live(failureKey(name, type)) !== undefined;
   }
 
   putReply(key: string, entry: ReplyEntry): void {

@@ -23,9 +23,6 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fatal(err.message);
     throw err;
   }
-  if (!config.forwardOnly) {
-    fatal('iterative resolution is not available yet: set FORWARDONLY and list upstream caches in servers/@');
-  }
   if (config.uid !== undefined || config.gid !== undefined) {
     fatal('UID/GID are set but chroot and privilege dropping are not available yet: unset them');
   }

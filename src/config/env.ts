@@ -3,7 +3,7 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, MAXUDP, MAXTCP. Anything else is ignored.
+// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP. Anything else is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
 
@@ -53,6 +53,8 @@ export interface EnvSettings {
   forwardOnly: boolean;
   maxUdp: number;
   maxTcp: number;
+  /** Port of name servers learned from NS records and glue (53; a test lab may use another). */
+  serverPort: number;
   uid: number | undefined;
   gid: number | undefined;
   curve: CurveSettings;
@@ -129,6 +131,7 @@ export function parseEnv(env: Env): EnvSettings {
   const clients = `an integer from 1 to ${MAX_CLIENTS_LIMIT}`;
   const maxUdp = optionalDecimal(env, 'MAXUDP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXUDP_DEFAULT;
   const maxTcp = optionalDecimal(env, 'MAXTCP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXTCP_DEFAULT;
+  const serverPort = optionalDecimal(env, 'SERVERPORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const uz5Fallback =
@@ -144,6 +147,7 @@ export function parseEnv(env: Env): EnvSettings {
     forwardOnly: env.FORWARDONLY !== undefined,
     maxUdp,
     maxTcp,
+    serverPort,
     uid,
     gid,
     curve: {

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
-import { CurveSettings, Env, ListenAddress, SendFrom, parseEnv } from './env';
+import { CurveSettings, Env, EnvSettings, ListenAddress, SendFrom, parseEnv } from './env';
 import { ServerTable, readServersDir } from './servers';
 
 export { ConfigError } from './errors';
@@ -32,23 +32,15 @@ export {
 export type { ServerTable } from './servers';
 export { parseServersFile, readServersDir } from './servers';
 
-export interface Config {
-  listen: Readonly<ListenAddress>;
-  sendFrom: Readonly<SendFrom>;
+export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom' | 'curve' | 'warnings'>> {
+  readonly listen: Readonly<ListenAddress>;
+  readonly sendFrom: Readonly<SendFrom>;
   /** Absolute path of ROOT. */
-  root: string;
-  cacheSize: number;
-  dataLimit: number | undefined;
-  hideTtl: boolean;
-  forwardOnly: boolean;
-  maxUdp: number;
-  maxTcp: number;
-  uid: number | undefined;
-  gid: number | undefined;
-  servers: ServerTable;
-  curve: Readonly<CurveSettings>;
+  readonly root: string;
+  readonly servers: ServerTable;
+  readonly curve: Readonly<CurveSettings>;
   /** Non-fatal remarks (e.g. CACHESIZE clamped), to be logged at start-up. */
-  warnings: readonly string[];
+  readonly warnings: readonly string[];
 }
 
 const ROOT_EXPECTED = 'expected the path of the root directory holding servers/ and ip/';
@@ -73,17 +65,10 @@ export function loadConfig(env: Env): Config {
   const root = checkRoot(s.root);
   const servers = readServersDir(root);
   return Object.freeze({
+    ...s,
     listen: Object.freeze(s.listen),
     sendFrom: Object.freeze(s.sendFrom),
     root,
-    cacheSize: s.cacheSize,
-    dataLimit: s.dataLimit,
-    hideTtl: s.hideTtl,
-    forwardOnly: s.forwardOnly,
-    maxUdp: s.maxUdp,
-    maxTcp: s.maxTcp,
-    uid: s.uid,
-    gid: s.gid,
     servers,
     curve: Object.freeze(s.curve),
     warnings: Object.freeze([...s.warnings]),

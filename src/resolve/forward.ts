@@ -12,6 +12,7 @@ import { askServers, Judge, SendAddresses } from '../transport/upstream';
 import { RCODE } from '../wire/constants';
 import { Message } from '../wire/message';
 import { Name } from '../wire/name';
+import { WorkContext } from './budget';
 import { classify } from './classify';
 import { Fetched, Fetcher } from './resolver';
 import { scrub } from './scrub';
@@ -47,7 +48,7 @@ export function rcodeUsable(message: Message): boolean {
 export class ForwardFetcher implements Fetcher {
   constructor(private readonly deps: UpstreamDeps) {}
 
-  async fetch(name: Name, type: number, deadline: number): Promise<Fetched> {
+  async fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
     const zone = closestServers(this.deps.servers, name);
     if (!zone) return { kind: 'failed', reason: 'no servers for this name' };
     const { log, rtt } = this.deps;
@@ -65,7 +66,8 @@ export class ForwardFetcher implements Fetcher {
       sendFrom: this.deps.sendFrom,
       random: this.deps.random,
       rtt,
-      deadline,
+      deadline: ctx.budget.deadline,
+      mayTry: () => ctx.budget.take(),
       onTry: this.deps.onUpstreamQuery,
     }, judge);
     if (result.kind === 'failed') return result;

@@ -13,12 +13,13 @@ import { ResourceRecord } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { OutRecord } from '../wire/writer';
 import { clampTtl } from '../cache/cache';
+import { WorkContext, rootContext } from './budget';
 import { Verdict } from './classify';
 
 /** At most this many CNAMEs in one answer (dnscache's QUERY_MAXALIAS). */
 export const MAX_CNAME_CHAIN = 16;
-/** Wall-clock budget for one client question, ms. */
-export const QUERY_TIME_LIMIT = 7000;
+/** How long a failed resolution is remembered (RFC 9520 asks for at least 1 s, at most 5 min). */
+export const FAILURE_TTL = 5;
 
 export type Fetched =
   | { readonly kind: 'verdict'; readonly verdict: Verdict; readonly server: string }
@@ -26,7 +27,7 @@ export type Fetched =
 
 /** Gets a verdict for (name, type) from upstream, caching what the reply may teach. */
 export interface Fetcher {
-  fetch(name: Name, type: number, deadline: number): Promise<Fetched>;
+  fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched>;
 }
 
 type CacheVerdict =
@@ -48,6 +49,16 @@ function lifetimeOf(records: readonly OutRecord[]): number {
   return min === Infinity ? 0 : min;
 }
 
+function untilDeadline(work: Promise<Answer>, deadline: number): Promise<Answer> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(servfail()), Math.max(0, deadline - performance.now()));
+    work.then((answer) => {
+      clearTimeout(timer);
+      resolve(answer);
+    });
+  });
+}
+
 export interface ResolverCounters {
   /** Client questions that joined a resolution already in flight. */
   merged: number;
@@ -63,15 +74,26 @@ export class Resolver {
     private readonly log: Log,
   ) {}
 
-  /** Resolves (name, type), sharing the work with identical questions in flight. */
+  /** Resolves a client's (name, type) with a fresh work budget. */
   resolve(name: Name, type: number): Promise<Answer> {
+    return this.resolveIn(name, type, rootContext());
+  }
+
+  /**
+   * Resolves (name, type) as part of `ctx` (a client question or one of its
+   * sub-resolutions), sharing the work with an identical resolution in
+   * flight. A sub-resolution that joins someone else's waits no longer than
+   * its own deadline: two questions whose glueless delegations need each
+   * other must not wait on each other forever.
+   */
+  resolveIn(name: Name, type: number, ctx: WorkContext): Promise<Answer> {
     const key = type + '/' + name;
     const running = this.inflight.get(key);
     if (running) {
       this.counters.merged++;
-      return running;
+      return ctx.depth === 0 ? running : untilDeadline(running, ctx.budget.deadline);
     }
-    const work = this.run(name, type).finally(() => this.inflight.delete(key));
+    const work = this.run(name, type, ctx).finally(() => this.inflight.delete(key));
     this.inflight.set(key, work);
     return work;
   }
@@ -109,8 +131,7 @@ export class Resolver {
     return null;
   }
 
-  private async run(qname: Name, qtype: number): Promise<Answer> {
-    const deadline = performance.now() + QUERY_TIME_LIMIT;
+  private async run(qname: Name, qtype: number, ctx: WorkContext): Promise<Answer> {
     const chain: OutRecord[] = [];
     const seen = new Set<Name>();
     let name = qname;
@@ -131,9 +152,11 @@ export class Resolver {
         }
         return this.finish(cached, chain);
       }
-      const fetched = await this.fetcher.fetch(name, qtype, deadline);
+      if (this.cache.hasFailure(name, qtype)) return servfail(chain);
+      const fetched = await this.fetcher.fetch(name, qtype, ctx);
       if (fetched.kind === 'failed') {
         this.log.servfail(name, fetched.reason);
+        this.cache.putFailure(name, qtype, FAILURE_TTL);
         return servfail(chain);
       }
       const v = fetched.verdict;

@@ -6,8 +6,9 @@ import { Cache } from '../cache/cache';
 import { Config } from '../config';
 import { Log } from '../log/log';
 import { Random } from '../random/random';
-import { ForwardFetcher } from '../resolve/forward';
-import { Resolver } from '../resolve/resolver';
+import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
+import { IterativeFetcher } from '../resolve/iterate';
+import { Fetcher, Resolver } from '../resolve/resolver';
 import { RttTable } from '../transport/rtt';
 import { join } from 'node:path';
 import { Engine } from './engine';
@@ -32,7 +33,7 @@ export class Service {
     this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
       if (!e.ok) log.warning(e.message);
     });
-    const fetcher = new ForwardFetcher({
+    const upstream: UpstreamDeps = {
       servers: config.servers,
       cache: this.cache,
       log,
@@ -43,7 +44,12 @@ export class Service {
       onUpstreamQuery: () => {
         this.upstreamQueries++;
       },
-    });
+    };
+    // The fetcher needs the resolver for glueless sub-resolutions, and the
+    // resolver needs a fetcher: the closure breaks the cycle.
+    const fetcher: Fetcher = config.forwardOnly
+      ? new ForwardFetcher(upstream)
+      : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl);
     const { address, port, family } = config.listen;

@@ -79,13 +79,18 @@ export interface UpstreamOptions {
   readonly rounds?: number;
   /** Called before each try, e.g. to count or log outbound queries. */
   readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
+  /** Asked before each try; false stops all traffic for this question (work limits). */
+  readonly mayTry?: () => boolean;
 }
+
+const STOPPED: TryResult = { kind: 'error', message: 'work limit reached' };
 
 async function oneServer(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOptions, timeoutMs: number): Promise<{ result: TryResult; id: number; tcp: boolean }> {
   const id = opts.random.uint16();
   const query = buildQuery(q, id);
   const accept: Acceptor = (bytes) => answersQuestion(bytes, id, q);
   const from = server.family === 6 ? opts.sendFrom.v6 : opts.sendFrom.v4;
+  if (opts.mayTry && !opts.mayTry()) return { result: STOPPED, id, tcp: false };
   opts.onTry?.(server, 'udp');
   const started = performance.now();
   const udp = await udpTry(server, query, from, timeoutMs, opts.random, accept);
@@ -97,6 +102,7 @@ async function oneServer(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOp
   const tcpId = opts.random.uint16();
   const tcpQuery = buildQuery(q, tcpId);
   const remaining = Math.max(1, opts.deadline - performance.now());
+  if (opts.mayTry && !opts.mayTry()) return { result: STOPPED, id: tcpId, tcp: true };
   opts.onTry?.(server, 'tcp');
   const tcp = await tcpTry(server, tcpQuery, from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, q));
   return { result: tcp, id: tcpId, tcp: true };
@@ -113,6 +119,7 @@ export async function askServers(servers: readonly Endpoint[], q: UpstreamQuesti
       if (remaining <= 0) return { kind: 'failed', reason: 'timed out' };
       const timeout = Math.min(remaining, opts.rtt.timeout(server) * (1 << round));
       const { result } = await oneServer(server, q, opts, timeout);
+      if (result === STOPPED) return { kind: 'failed', reason: 'work limit reached' };
       if (result.kind === 'timeout') {
         lastReason = 'timed out';
         continue;

@@ -190,6 +190,7 @@ describe('env: defaults', () => {
       forwardOnly: false,
       maxUdp: 400,
       maxTcp: 40,
+      serverPort: 53,
       uid: undefined,
       gid: undefined,
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },
@@ -248,6 +249,17 @@ describe('env: PORT', () => {
     for (const v of ['', 'dns', '53x', '-1', '+53', ' 53', '5.3', '0x35']) {
       throwsConfig(() => parseEnv(env({ PORT: v })), 'PORT:', JSON.stringify(v), 'not a decimal number', '1 to 65535');
     }
+  });
+});
+
+describe('env: SERVERPORT', () => {
+  it('defaults to 53 and accepts 1..65535', () => {
+    assert.equal(parseEnv(env({})).serverPort, 53);
+    assert.equal(parseEnv(env({ SERVERPORT: '5053' })).serverPort, 5053);
+  });
+  it('rejects 0 and non-digits, naming the variable and value', () => {
+    throwsConfig(() => parseEnv(env({ SERVERPORT: '0' })), 'SERVERPORT:', '"0"', '1 to 65535');
+    throwsConfig(() => parseEnv(env({ SERVERPORT: 'x' })), 'SERVERPORT:', '"x"', 'not a decimal number');
   });
 });
 

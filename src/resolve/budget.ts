@@ -1,0 +1,67 @@
+// Work limits for one client question (spec Part A): every sub-resolution
+// it causes spends from the same budget, so no question - however its
+// delegations are built - can make us send more than a bounded number of
+// packets or work longer than a bounded time (NXNSAttack, glueless chains,
+// referral loops).
+
+/** Outbound queries (UDP tries and TCP connections) one client question may cause. */
+export const MAX_UPSTREAM_QUERIES = 50;
+/** Nested NS-address lookups (dnscache's QUERY_MAXLEVEL). */
+export const MAX_GLUELESS_DEPTH = 5;
+/** NS names resolved for addresses per referral (NXNSAttack bound). */
+export const MAX_NS_LOOKUPS_PER_REFERRAL = 10;
+/** Wall-clock budget for one client question, ms. */
+export const QUERY_TIME_LIMIT = 7000;
+
+/** Shared by a client question and everything it triggers. */
+export class WorkBudget {
+  sent = 0;
+  exhaustedBy: string | null = null;
+
+  constructor(
+    readonly deadline: number,
+    readonly maxQueries: number = MAX_UPSTREAM_QUERIES,
+  ) {}
+
+  static start(now = performance.now()): WorkBudget {
+    return new WorkBudget(now + QUERY_TIME_LIMIT);
+  }
+
+  /** Takes one outbound query from the budget; false once it is spent or time is up. */
+  take(): boolean {
+    if (this.exhaustedBy) return false;
+    if (performance.now() >= this.deadline) {
+      this.exhaustedBy = 'time limit';
+      return false;
+    }
+    if (this.sent >= this.maxQueries) {
+      this.exhaustedBy = 'query budget';
+      return false;
+    }
+    this.sent++;
+    return true;
+  }
+
+  get spent(): boolean {
+    return this.exhaustedBy !== null || performance.now() >= this.deadline;
+  }
+}
+
+/** Where in the tree of sub-resolutions a resolution runs. */
+export interface WorkContext {
+  readonly budget: WorkBudget;
+  /** 0 for the client's question; +1 for each NS-address lookup below it. */
+  readonly depth: number;
+  /** Keys of the resolutions this one is nested in, to refuse cycles. */
+  readonly ancestors: ReadonlySet<string>;
+}
+
+export function rootContext(budget: WorkBudget = WorkBudget.start()): WorkContext {
+  return { budget, depth: 0, ancestors: new Set() };
+}
+
+export function childContext(ctx: WorkContext, key: string): WorkContext {
+  const ancestors = new Set(ctx.ancestors);
+  ancestors.add(key);
+  return { budget: ctx.budget, depth: ctx.depth + 1, ancestors };
+}
