@@ -6,9 +6,9 @@ import * as dgram from 'node:dgram';
 import { after } from 'node:test';
 import { freeLoopback } from '../lab/addresses';
 import { Endpoint, encodeQuery, query } from '../lab/client';
-import { demoZones } from '../lab/demo-zones';
+import { exampleTestZone } from '../lab/example-zone';
 import { Behaviour, LabServer, LabServerOptions, LoggedQuery } from '../lab/server';
-import { a, LabRecord, LabZone, zone } from '../lab/zone';
+import { a, LabRecord, LabZone } from '../lab/zone';
 import { CleanupScope, Dnscache, startDnscache, StartOptions } from './harness';
 
 export const WILDCARD_ADDRESS = '192.0.2.99';
@@ -19,9 +19,8 @@ export const MANY_ADDRESSES: readonly string[] = Array.from({ length: 60 }, (_, 
  * The demo's example.test zone plus wildcards, so every test can ask names
  * nobody asked before: *.wild (one A record) and *.many (60 A records).
  */
-export const ZONE: LabZone = zone(
-  'example.test',
-  demoZones()[0]!.records,
+export const ZONE: LabZone = exampleTestZone(
+  [['ns1.example.test', '127.53.0.1']],
   a('*.wild.example.test', WILDCARD_ADDRESS),
   MANY_ADDRESSES.map((address) => a('*.many.example.test', address)),
 );
