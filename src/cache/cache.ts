@@ -59,6 +59,8 @@ export interface ReplyEntry {
   readonly builtAt: number;
   readonly answerEnd: number;
   readonly answerCount: number;
+  /** "<type> <name>" as the log lines of a hit print it, formatted once. */
+  readonly logText: string;
 }
 
 /** A resolution that failed recently (RFC 9520): answered SERVFAIL without asking again. */

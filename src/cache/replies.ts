@@ -13,20 +13,21 @@ import { ReplyEntry } from './cache';
  * the reply stays valid (the smallest real TTL in it). Returns null when the
  * reply must not be kept (lifetime 0).
  */
-export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number): ReplyEntry | null {
+export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number, logText: string): ReplyEntry | null {
   if (lifetime <= 0 || built.ttlOffsets.length > 0xffff) return null;
   const ttls = new Uint32Array(built.ttlOffsets.length);
   for (let i = 0; i < ttls.length; i++) ttls[i] = built.bytes.readUInt32BE(built.ttlOffsets[i]!);
   return {
     kind: 'reply',
     expires: now + lifetime,
-    charge: 22 + built.bytes.length + ttls.length * 6,
+    charge: 22 + built.bytes.length + ttls.length * 6 + logText.length,
     bytes: built.bytes,
     ttlOffsets: Uint16Array.from(built.ttlOffsets),
     ttls,
     builtAt: now,
     answerEnd: built.sectionEnds[0],
     answerCount: built.counts[0],
+    logText,
   };
 }
 

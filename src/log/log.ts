@@ -14,15 +14,28 @@ export interface LineSink {
   write(line: string): void;
 }
 
-/** Writes lines to a stream, flushing once per event-loop turn (still one line per event). */
+/**
+ * Writes lines to a stream, flushing once per event-loop turn (still one
+ * line per event). Lines go straight into a byte slab - they are ASCII by
+ * construction (names print odd bytes as '?') - so each line is copied once,
+ * and a burst of queries costs one write. A flushed slab is handed to the
+ * stream and never touched again (a pipe may still be sending it).
+ */
 export class StreamSink implements LineSink {
-  private pending: string[] = [];
+  private slab = Buffer.allocUnsafe(SLAB_SIZE);
+  private used = 0;
   private scheduled = false;
 
   constructor(private readonly stream: NodeJS.WritableStream = process.stderr) {}
 
   write(line: string): void {
-    this.pending.push(line);
+    const need = line.length + 1;
+    if (this.used + need > this.slab.length) {
+      this.flush();
+      if (need > this.slab.length) this.slab = Buffer.allocUnsafe(need);
+    }
+    this.used += this.slab.write(line, this.used, 'latin1');
+    this.slab[this.used++] = 0x0a;
     if (!this.scheduled) {
       this.scheduled = true;
       setImmediate(() => this.flush());
@@ -31,12 +44,14 @@ export class StreamSink implements LineSink {
 
   flush(): void {
     this.scheduled = false;
-    if (this.pending.length === 0) return;
-    const text = this.pending.join('\n') + '\n';
-    this.pending = [];
-    this.stream.write(text);
+    if (this.used === 0) return;
+    this.stream.write(this.slab.subarray(0, this.used));
+    this.slab = Buffer.allocUnsafe(SLAB_SIZE);
+    this.used = 0;
   }
 }
+
+const SLAB_SIZE = 64 * 1024;
 
 /** Collects lines in memory, for tests. */
 export class MemorySink implements LineSink {
@@ -56,8 +71,22 @@ export function hex4(n: number): string {
   return hex2((n >> 8) & 0xff) + hex2(n & 0xff);
 }
 
+/** Client addresses repeat: their hex forms are memoised (bounded) for the per-query lines. */
+const hexMemo = new Map<string, string>();
+const HEX_MEMO_LIMIT = 4096;
+
 /** C6 address form: IPv4 (and v4-mapped) as 8 hex digits, IPv6 as 32. */
 export function hexIp(address: string): string {
+  let hex = hexMemo.get(address);
+  if (hex === undefined) {
+    hex = formatHexIp(address);
+    if (hexMemo.size >= HEX_MEMO_LIMIT) hexMemo.clear();
+    hexMemo.set(address, hex);
+  }
+  return hex;
+}
+
+function formatHexIp(address: string): string {
   if (isIPv4(address)) {
     return address.split('.').map((o) => hex2(Number(o))).join('');
   }
@@ -128,6 +157,15 @@ export function rrText(type: number, name: Name, rdata: Buffer): string {
   }
 }
 
+/** "<type> <name>", the tail of `query` and `cached` lines. */
+export function questionText(qtype: number, name: Name): string {
+  return `${qtype} ${logName(name)}`;
+}
+
+function queryLine(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, question: string): string {
+  return `${edns && t === 'u' ? 'e' : t}.query ${n} ${hexIp(ip)}:${hex4(port)}:${hex4(id)} ${question}`;
+}
+
 /** The events dnscache logs, formatted its way. */
 export class Log {
   constructor(private readonly sink: LineSink) {}
@@ -141,7 +179,16 @@ export class Log {
   }
 
   query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
-    this.line(`${edns && t === 'u' ? 'e' : t}.query ${n} ${hexIp(ip)}:${hex4(port)}:${hex4(id)} ${qtype} ${logName(name)}`);
+    this.line(queryLine(n, t, edns, ip, port, id, questionText(qtype, name)));
+  }
+
+  /**
+   * A query answered from the reply cache: `query`, `cached` and `sent` in
+   * one write, with the question's text formatted once when the reply was
+   * stored rather than for every hit.
+   */
+  cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, question: string, length: number): void {
+    this.line(`${queryLine(n, t, edns, ip, port, id, question)}\ncached ${question}\n${t}.sent ${n} ${length}`);
   }
 
   sent(n: number, t: Transport, length: number): void {

@@ -5,7 +5,7 @@
 import { Cache, replyKey } from '../cache/cache';
 import { makeReplyEntry, renderReply } from '../cache/replies';
 import { localAnswer } from '../local/local';
-import { Log, Transport } from '../log/log';
+import { Log, questionText, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
 import { Answer } from '../wire/answer';
 import { EDNS_UDP_SIZE } from '../wire/constants';
@@ -19,9 +19,15 @@ export interface Client {
   readonly transport: Transport;
 }
 
+/**
+ * What to do with a packet. An immediate reply has been logged already
+ * (query, and sent); a pending one is logged as `sent` or `drop` by the
+ * listener when it completes, since only the listener knows whether the
+ * client is still waiting for it.
+ */
 export type Handled =
   | { readonly kind: 'none' }
-  | { readonly kind: 'reply'; readonly bytes: Buffer; readonly n: number }
+  | { readonly kind: 'reply'; readonly bytes: Buffer }
   | { readonly kind: 'pending'; readonly n: number; readonly edns: boolean; readonly reply: Promise<Buffer | null> };
 
 const NONE: Handled = { kind: 'none' };
@@ -50,24 +56,29 @@ export class Engine {
     if (q.kind === 'ignore') return NONE;
     if (q.kind === 'reject') {
       this.counters.errors++;
-      return { kind: 'reply', bytes: errorReply(packet, q), n: 0 };
+      return { kind: 'reply', bytes: errorReply(packet, q) };
     }
     const n = ++this.counters.queries;
-    const udp = client.transport === 'u';
-    this.log.query(n, client.transport, q.edns !== null, client.address, client.port, q.id, q.qtype, q.qname);
-    const limit = udp ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
+    const t = client.transport;
+    const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;
 
     if (isPlainQuestion(q)) {
       const hit = this.cache.getReply(replyKey(q.qname, q.qtype));
       if (hit !== undefined) {
         this.counters.cacheHits++;
-        this.log.cached(q.qtype, q.qname);
-        return { kind: 'reply', bytes: renderReply(hit, packet, q.questionEnd, limit, opt, this.cache.now()), n };
+        const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, this.cache.now());
+        this.log.cacheHit(n, t, q.edns !== null, client.address, client.port, q.id, hit.logText, bytes.length);
+        return { kind: 'reply', bytes };
       }
     }
+    this.log.query(n, t, q.edns !== null, client.address, client.port, q.id, q.qtype, q.qname);
     const local = localAnswer(q.qname, q.qtype);
-    if (local) return { kind: 'reply', bytes: this.render(local, packet, q, limit, opt, false), n };
+    if (local) {
+      const bytes = this.render(local, packet, q, limit, opt, false);
+      this.log.sent(n, t, bytes.length);
+      return { kind: 'reply', bytes };
+    }
 
     const reply = this.resolver.resolve(q.qname, q.qtype).then(
       (answer) => this.render(answer, packet, q, limit, opt, true),
@@ -79,7 +90,7 @@ export class Engine {
   private render(answer: Answer, packet: Buffer, q: ClientQuery, limit: number, opt: Buffer | null, keep: boolean): Buffer {
     const built = buildReply(answer, packet, q, this.hideTtl);
     if (keep && answer.lifetime > 0 && isPlainQuestion(q)) {
-      const entry = makeReplyEntry(built, answer.lifetime, this.cache.now());
+      const entry = makeReplyEntry(built, answer.lifetime, this.cache.now(), questionText(q.qtype, q.qname));
       if (entry) this.cache.putReply(replyKey(q.qname, q.qtype), entry);
     }
     return fitMessage(built, limit, opt);

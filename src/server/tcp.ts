@@ -139,7 +139,7 @@ export class TcpListener {
       return;
     }
     if (handled.kind === 'reply') {
-      this.write(conn, handled.bytes, handled.n);
+      this.write(conn, handled.bytes);
       return;
     }
     const { n } = handled;
@@ -148,15 +148,18 @@ export class TcpListener {
     handled.reply.then((bytes) => {
       if (!conn.pending.delete(n) || conn.closed) return;
       conn.socket.resume();
-      if (bytes) this.write(conn, bytes, n);
-      else this.log.drop(n, 't', 'input/output error');
+      if (bytes) {
+        this.log.sent(n, 't', bytes.length);
+        this.write(conn, bytes);
+      } else {
+        this.log.drop(n, 't', 'input/output error');
+      }
       if (conn.ending && conn.pending.size === 0) this.close(conn, 'broken pipe');
       else conn.armIdle();
     });
   }
 
-  private write(conn: Connection, bytes: Buffer, n: number): void {
-    if (n > 0) this.log.sent(n, 't', bytes.length);
+  private write(conn: Connection, bytes: Buffer): void {
     const framed = Buffer.allocUnsafe(bytes.length + 2);
     framed.writeUInt16BE(bytes.length, 0);
     bytes.copy(framed, 2);

@@ -34,7 +34,7 @@ function build(opts: { authority?: boolean; hideTtl?: boolean; first?: Buffer } 
 }
 
 function entry(b: BuiltMessage, lifetime = 60): ReplyEntry {
-  const e = makeReplyEntry(b, lifetime, NOW);
+  const e = makeReplyEntry(b, lifetime, NOW, '1 www.example.com.');
   assert.ok(e);
   return e;
 }
@@ -61,12 +61,12 @@ describe('makeReplyEntry', () => {
     assert.deepEqual([...e.ttlOffsets], b.ttlOffsets);
     assert.equal(e.answerEnd, b.sectionEnds[0]);
     assert.equal(e.answerCount, 2);
-    assert.equal(e.charge, 22 + b.bytes.length + 4 * 6);
+    assert.equal(e.charge, 22 + b.bytes.length + 4 * 6 + '1 www.example.com.'.length);
   });
 
   it('keeps nothing without a lifetime', () => {
-    assert.equal(makeReplyEntry(build(), 0, NOW), null);
-    assert.equal(makeReplyEntry(build(), -5, NOW), null);
+    assert.equal(makeReplyEntry(build(), 0, NOW, ''), null);
+    assert.equal(makeReplyEntry(build(), -5, NOW, ''), null);
   });
 });
 
