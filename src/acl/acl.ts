@@ -9,6 +9,9 @@
 // appear or vanish, and stays on the old inode if ip/ is replaced), and by
 // reload() (SIGHUP). A refresh builds new rules and swaps them in one
 // assignment; if ip/ cannot be read the previous rules stay in force.
+// After a chroot into ROOT, relocate() points the re-reads at the new path
+// (the watcher, on the directory itself, carries on); suspend() admits
+// nobody while the process still has privileges to drop.
 
 import * as fs from 'node:fs';
 import { directoryIdentity, listExistingEntries } from './directory';
@@ -57,9 +60,10 @@ export class ClientAcl {
   private pending: NodeJS.Immediate | null = null;
   private failing = false;
   private closed = false;
+  private suspended = false;
 
   private constructor(
-    readonly directory: string,
+    private dir: string,
     rules: AclRules,
     private readonly onReload: AclReloadListener | undefined,
     private readonly useWatch: boolean,
@@ -93,8 +97,14 @@ export class ClientAcl {
     );
   }
 
+  /** The path ip/ is read from. */
+  get directory(): string {
+    return this.dir;
+  }
+
   /** Whether a client at `address` (as Node reports it) may use the cache. No I/O. */
   allows(address: string): boolean {
+    if (this.suspended) return false;
     const known = this.memo.get(address);
     if (known !== undefined) return known;
     const decision = isAllowed(this.current, address);
@@ -117,6 +127,33 @@ export class ClientAcl {
   reload(): void {
     if (this.closed) return;
     this.refresh(true);
+  }
+
+  /** Admit nobody until resume(); the rules are still kept up to date meanwhile. */
+  suspend(): void {
+    this.suspended = true;
+  }
+
+  resume(): void {
+    this.suspended = false;
+  }
+
+  /**
+   * ip/ is now reached at `directory` (the process has chrooted into ROOT):
+   * re-reads use it from now on. Throws an Error naming it, and keeps the
+   * old path, if it cannot be read there (e.g. not readable by the user the
+   * process now runs as).
+   */
+  relocate(directory: string): void {
+    try {
+      listExistingEntries(directory);
+    } catch (err) {
+      throw new Error(`unable to read ACL directory ${directory}: ${errorText(err)}`);
+    }
+    this.dir = directory;
+    // Picks up a change made meanwhile; re-arms the watcher if the path
+    // leads to another directory than the one watched.
+    this.refresh(false);
   }
 
   /** Stops watching and polling. allows() keeps answering from the last rules. */

@@ -2,9 +2,17 @@
 // dnscache: started with dnscache's environment (IP, ROOT, CACHESIZE, ...)
 // and, on standard input, the seed. Fatal errors go to stderr as
 // "dnscache: fatal: ..." with exit status 111, as dnscache does.
+//
+// Start-up order (spec §1.1): configuration (servers/, ip/ read from ROOT),
+// seed, bind the UDP and TCP sockets; then, with UID and GID set, chroot
+// into ROOT and drop to UID/GID (groups too), every failure fatal; only
+// then the first query is answered. Everything the process will ever need
+// is loaded by then: all modules are imported here, at the top, and nothing
+// in src requires lazily (the chroot addon is loaded with its module).
 
 import { ConfigError, loadConfig } from '../config';
 import { Log, StreamSink } from '../log/log';
+import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 
@@ -23,8 +31,12 @@ async function main(): Promise<void> {
     if (err instanceof ConfigError) fatal(err.message);
     throw err;
   }
-  if (config.uid !== undefined || config.gid !== undefined) {
-    fatal('UID/GID are set but chroot and privilege dropping are not available yet: unset them');
+  let drop: PrivilegeDrop | null;
+  try {
+    drop = privilegeDropFor(config);
+  } catch (err) {
+    if (err instanceof PrivilegeError) fatal(err.message);
+    throw err;
   }
   const sink = new StreamSink(process.stderr);
   const log = new Log(sink);
@@ -32,11 +44,26 @@ async function main(): Promise<void> {
   const random = new Random(await readSeed());
   const service = new Service(config, log, random);
   try {
-    await service.start();
+    await service.bind();
   } catch (err) {
     sink.flush();
     fatal(`unable to listen on ${config.listen.address} port ${config.listen.port}: ${(err as Error).message}`);
   }
+  if (drop) {
+    try {
+      dropPrivileges(drop);
+    } catch (err) {
+      sink.flush();
+      fatal((err as Error).message);
+    }
+    try {
+      service.rootMoved('/');
+    } catch (err) {
+      sink.flush();
+      fatal(`after chroot to ${drop.root} and dropping to UID ${drop.uid} GID ${drop.gid}: ${(err as Error).message}`);
+    }
+  }
+  service.serve();
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

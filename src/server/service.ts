@@ -25,10 +25,12 @@ export class Service {
   private readonly tcp: TcpListener;
   private readonly acl: ClientAcl;
   private sweeper: NodeJS.Timeout | null = null;
+  private rootDir: string;
   /** Datagrams and connections sent upstream, for tests and metrics. */
   upstreamQueries = 0;
 
   constructor(readonly config: Config, private readonly log: Log, random: Random) {
+    this.rootDir = config.root;
     this.cache = new Cache(config.cacheSize);
     this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
       if (!e.ok) log.warning(e.message);
@@ -57,9 +59,41 @@ export class Service {
     this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log);
   }
 
+  /** Binds both listeners and serves; the same as bind() then serve(). */
   async start(): Promise<void> {
+    await this.bind();
+    this.serve();
+  }
+
+  /**
+   * Binds the UDP and TCP listeners (which may need root, e.g. port 53).
+   * Nobody is answered until serve(): the process may still have
+   * privileges to drop in between.
+   */
+  async bind(): Promise<void> {
+    this.acl.suspend();
     await this.udp.start();
     await this.tcp.start();
+  }
+
+  /**
+   * The process has chrooted into ROOT, whose files are now reached under
+   * `root` ('/'): ip/ is re-read from there from now on. Throws if ip/
+   * cannot be read there.
+   */
+  rootMoved(root: string): void {
+    this.acl.relocate(join(root, 'ip'));
+    this.rootDir = root;
+  }
+
+  /** Where ROOT's files are reached now: config.root, or '/' after a chroot. */
+  get root(): string {
+    return this.rootDir;
+  }
+
+  /** Starts answering (after bind()). */
+  serve(): void {
+    this.acl.resume();
     this.sweeper = setInterval(() => this.cache.sweep(), SWEEP_MS);
     this.sweeper.unref();
     const send = this.config.listen.family === 6 ? this.config.sendFrom.v6 : this.config.sendFrom.v4;

@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "chroot",
+      "sources": ["native/chroot.c"],
+      "cflags": ["-Wall", "-Wextra"]
+    }
+  ]
+}
