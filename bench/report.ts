@@ -1,0 +1,152 @@
+// The markdown report: machine, method, and one table per question asked
+// (throughput and CPU at saturation, latency at half of it, memory, ratios).
+// Every cell is the median over passes, with the min-max spread when there
+// is more than one pass.
+
+export const WORKLOADS = ['hot', 'large', 'mixed', 'cold'] as const;
+export type Workload = (typeof WORKLOADS)[number];
+
+/** One pass of one workload against one server. */
+export interface Sample {
+  /** Saturation: answered queries per second. */
+  qps: number;
+  /** Saturation: server CPU (user+sys) per answered query, µs. */
+  cpuUs: number;
+  /** Saturation: server CPU time / elapsed time (1 = one core busy). */
+  core: number;
+  satLost: number;
+  satSent: number;
+  /** Latency run: the open-loop rate asked for (half of qps), and the one dnsperf achieved. */
+  rate: number;
+  achieved: number;
+  p50: number;
+  p99: number;
+  p999: number;
+  latLost: number;
+  latSent: number;
+}
+
+export interface Memory {
+  before: number;
+  after: number;
+  /** (after - before) / names, bytes. */
+  perName: number;
+}
+
+export interface TargetResult {
+  key: 'bare' | 'dnscache' | 'unbound' | 'iterative';
+  label: string;
+  samples: Partial<Record<Workload, Sample[]>>;
+  memory: Memory[];
+}
+
+export interface ReportData {
+  title: string;
+  machine: Array<[string, string]>;
+  method: string[];
+  targets: TargetResult[];
+  passes: number;
+  notes: string[];
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
+function fmt(x: number, digits: number): string {
+  if (!Number.isFinite(x)) return 'n/a';
+  return x.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+/** "median (min-max)" of the values, or the single value. */
+function cell(xs: number[], digits = 0): string {
+  if (xs.length === 0) return '-';
+  const m = fmt(median(xs), digits);
+  if (xs.length === 1) return m;
+  return `${m} (${fmt(Math.min(...xs), digits)}-${fmt(Math.max(...xs), digits)})`;
+}
+
+/** A markdown table: the first `left` columns are labels, the rest right-aligned numbers. */
+function table(header: string[], rows: string[][], left = 2): string[] {
+  return [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < left ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+/** Per-pass ratios a/b of a metric (both measured in the same pass). */
+function ratios(a: Sample[] | undefined, b: Sample[] | undefined, f: (s: Sample) => number): number[] {
+  if (!a || !b) return [];
+  return a.slice(0, b.length).map((s, i) => f(s) / f(b[i]!));
+}
+
+export function renderReport(r: ReportData): string {
+  const by = (k: TargetResult['key']): TargetResult | undefined => r.targets.find((t) => t.key === k);
+  const rows = (f: (t: TargetResult, w: Workload, ss: Sample[]) => string[]): string[][] =>
+    WORKLOADS.flatMap((w) => r.targets.filter((t) => t.samples[w]).map((t) => f(t, w, t.samples[w]!)));
+  const lost = (ss: Sample[], k: 'sat' | 'lat'): string => cell(ss.map((s) => (100 * (k === 'sat' ? s.satLost : s.latLost)) / (k === 'sat' ? s.satSent : s.latSent)), 2);
+
+  const out: string[] = [`# ${r.title}`, '', '## Machine', '', ...table(['what', 'value'], r.machine.map(([k, v]) => [k, v])), '', '## Method', '', ...r.method.map((m) => `- ${m}`), ''];
+  const spread = r.passes > 1 ? ` Cells: median over ${r.passes} passes (min-max).` : ' One pass (no spread).';
+
+  out.push('## Throughput at saturation', '', `Closed loop.${spread}`, '');
+  out.push(
+    ...table(
+      ['workload', 'server', 'queries/s', 'CPU µs / answer', 'server CPU (cores)', 'lost %'],
+      rows((t, w, ss) => [w, t.label, cell(ss.map((s) => s.qps)), cell(ss.map((s) => s.cpuUs), 1), cell(ss.map((s) => s.core), 2), lost(ss, 'sat')]),
+    ),
+    '',
+  );
+
+  out.push('## Latency at 50% of the saturated rate', '', `Open loop, µs.${spread}`, '');
+  out.push(
+    ...table(
+      ['workload', 'server', 'rate (q/s)', 'achieved (q/s)', 'p50', 'p99', 'p99.9', 'lost %'],
+      rows((t, w, ss) => [w, t.label, cell(ss.map((s) => s.rate)), cell(ss.map((s) => s.achieved)), cell(ss.map((s) => s.p50)), cell(ss.map((s) => s.p99)), cell(ss.map((s) => s.p999)), lost(ss, 'lat')]),
+    ),
+    '',
+  );
+
+  const withMem = r.targets.filter((t) => t.memory.length > 0);
+  if (withMem.length > 0) {
+    out.push('## Memory after caching 100,000 names', '', `VmRSS before warm-up, after it, and the growth per name.${spread}`, '');
+    out.push(
+      ...table(
+        ['server', 'RSS before (MB)', 'RSS after (MB)', 'bytes / name'],
+        withMem.map((t) => [t.label, cell(t.memory.map((m) => m.before / 1e6), 1), cell(t.memory.map((m) => m.after / 1e6), 1), cell(t.memory.map((m) => m.perName))]),
+        1,
+      ),
+      '',
+    );
+  }
+
+  const dc = by('dnscache');
+  const ub = by('unbound');
+  if (dc && ub) {
+    out.push('## dnscache-ts / Unbound', '', `Ratios of the two measured in the same pass (> 1: dnscache-ts needs more, or for queries/s, does more).${spread}`, '');
+    const rrows = WORKLOADS.filter((w) => dc.samples[w] && ub.samples[w]).map((w) => {
+      const q = (f: (s: Sample) => number): string => cell(ratios(dc.samples[w], ub.samples[w], f), 2);
+      return [w, q((s) => s.qps), q((s) => s.cpuUs), q((s) => s.p50), q((s) => s.p99), q((s) => s.p999)];
+    });
+    out.push(...table(['workload', 'queries/s', 'CPU µs / answer', 'p50', 'p99', 'p99.9'], rrows, 1));
+    if (dc.memory.length > 0 && ub.memory.length > 0) {
+      const m = dc.memory.slice(0, ub.memory.length).map((d, i) => d.perName / ub.memory[i]!.perName);
+      out.push('', `RSS growth per cached name, dnscache-ts / Unbound: ${cell(m, 2)}`);
+    }
+    out.push('');
+  }
+
+  const bare = by('bare')?.samples.hot;
+  if (bare) {
+    out.push('## Against the bare Node.js responder (hot workload)', '', `The floor for any Node resolver: same dgram I/O, no DNS work.${spread}`, '');
+    const brows = r.targets
+      .filter((t) => t.samples.hot)
+      .map((t) => {
+        const ss = t.samples.hot!;
+        return [t.label, cell(ss.map((s) => s.qps)), cell(ratios(ss, bare, (s) => s.qps), 2), cell(ss.map((s) => s.cpuUs), 1), cell(ratios(ss, bare, (s) => s.cpuUs), 2)];
+      });
+    out.push(...table(['server', 'queries/s', '× bare', 'CPU µs / answer', '× bare'], brows, 1), '');
+  }
+
+  if (r.notes.length > 0) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
+  return out.join('\n');
+}

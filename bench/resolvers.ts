@@ -1,0 +1,216 @@
+// The servers under test (dnscache-ts forward-only and iterative, Unbound,
+// the bare Node responder) and the process plumbing shared with backend.ts.
+//
+// Every child is registered in `live` the moment it is spawned, so run.ts can
+// stop everything at the end, on Ctrl-C or on an error, whatever state the
+// run is in. CPU and RSS are read from /proc by PID because that is what the
+// kernel charges the process with, independent of how each server counts.
+
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as dgram from 'node:dgram';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where the compiled checkout is (dist/bench/ → checkout root). */
+export const CHECKOUT = join(__dirname, '..', '..');
+
+export interface Daemon {
+  name: string;
+  pid: number;
+  child: ChildProcess;
+  /** SIGTERM, then SIGKILL after 3 s; resolves once the process is gone. */
+  stop(): Promise<void>;
+}
+
+const live = new Set<Daemon>();
+
+/**
+ * Spawns and registers a child; `output` keeps the first few KB of stderr for
+ * error messages. stdout goes to `stdout` (a file descriptor) or nowhere.
+ */
+export function spawnDaemon(
+  name: string,
+  cmd: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; stdout?: number } = {},
+): Daemon & { output(): string } {
+  // stderr is a pipe that we drain and discard (after a short head kept for
+  // diagnostics): the process logs exactly as it would into multilog, and a
+  // full pipe can never block it.
+  const child = spawn(cmd, args, { env: opts.env ?? process.env, stdio: ['ignore', opts.stdout ?? 'ignore', 'pipe'] });
+  let head = '';
+  child.stderr!.on('data', (chunk: Buffer) => {
+    if (head.length < 4096) head += chunk.toString('utf8', 0, Math.min(chunk.length, 4096));
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.once('error', () => undefined); // reported through the readiness probe
+  const d = {
+    name,
+    pid: child.pid ?? -1,
+    child,
+    output: () => head,
+    async stop(): Promise<void> {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited;
+        clearTimeout(timer);
+      }
+      live.delete(d);
+    },
+  };
+  live.add(d);
+  void exited.then(() => live.delete(d));
+  return d;
+}
+
+/** Stops every registered child (end of run, Ctrl-C). */
+export async function stopAll(): Promise<void> {
+  await Promise.all([...live].map((d) => d.stop()));
+}
+
+/** Last resort from an 'exit' handler, where nothing asynchronous runs any more. */
+export function killAllSync(): void {
+  for (const d of live) d.child.kill('SIGKILL');
+}
+
+// --- readiness ---------------------------------------------------------------
+
+/** A query for `localhost. A` with ID 0x4242: every server here answers it somehow (even NSD, with REFUSED). */
+const PROBE = Buffer.from('424201000001000000000000096c6f63616c686f73740000010001', 'hex');
+
+function probeOnce(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket('udp4');
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      s.close();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(false), 200);
+    s.on('message', (m) => done(m.length >= 12 && m.readUInt16BE(0) === 0x4242));
+    s.on('error', () => done(false));
+    s.send(PROBE, port, address);
+  });
+}
+
+/** Waits until the daemon answers on UDP; fails early, with its stderr, if it exits. */
+export async function waitReady(d: Daemon & { output(): string }, address: string, port: number, timeoutMs = 15000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (d.child.exitCode !== null || d.child.signalCode !== null) break;
+    if (await probeOnce(address, port)) return;
+  }
+  const why = d.child.exitCode !== null ? `exited with status ${d.child.exitCode}` : `no answer on ${address}:${port} within ${timeoutMs} ms`;
+  await d.stop();
+  throw new Error(`${d.name}: ${why}\n${d.output().trim()}`);
+}
+
+// --- /proc ---------------------------------------------------------------------
+
+const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+
+/** User+system CPU of the process (all its threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the command name, which may itself contain spaces and ')'.
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime
+}
+
+/** Resident set size in bytes (VmRSS). */
+export function rssBytes(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : NaN;
+}
+
+// --- the servers under test -----------------------------------------------------
+
+export interface Endpoint {
+  address: string;
+  port: number;
+}
+
+export interface Running extends Endpoint {
+  daemon: Daemon;
+}
+
+/** Cache budget for both resolvers: ample for 100k names, so nothing is evicted. */
+export const DNSCACHE_CACHESIZE = 100_000_000;
+export const UNBOUND_MSG_CACHE = '50m';
+export const UNBOUND_RRSET_CACHE = '100m';
+
+/**
+ * dnscache-ts as in production: its own CLI, logging ON (every query line),
+ * ACL via ip/, CACHESIZE 100 MB. `servers` is the servers/@ content;
+ * forward-only toward NSD, or iterative from the lab's roots on `serverPort`.
+ * IPSEND pins upstream sockets to loopback, so even a bug cannot reach a real network.
+ */
+export async function startDnscache(dir: string, listen: Endpoint, servers: string[], mode: { forward: true } | { forward: false; serverPort: number }): Promise<Running> {
+  mkdirSync(join(dir, 'servers'), { recursive: true });
+  mkdirSync(join(dir, 'ip'), { recursive: true });
+  writeFileSync(join(dir, 'servers', '@'), servers.join('\n') + '\n');
+  writeFileSync(join(dir, 'ip', '127'), ''); // dnsperf sends from 127.0.0.1
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    IP: listen.address,
+    PORT: String(listen.port),
+    IPSEND: '127.0.0.1',
+    ROOT: dir,
+    CACHESIZE: String(DNSCACHE_CACHESIZE),
+    ...(mode.forward ? { FORWARDONLY: '1' } : { SERVERPORT: String(mode.serverPort) }),
+  };
+  const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env });
+  await waitReady(d, listen.address, listen.port);
+  return { ...listen, daemon: d };
+}
+
+/** Unbound as the issue specifies: one thread, comparable cache, plain forwarder to NSD, nothing else. */
+export async function startUnbound(dir: string, listen: Endpoint, backend: Endpoint): Promise<Running> {
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'unbound.conf');
+  writeFileSync(
+    conf,
+    [
+      'server:',
+      `  interface: ${listen.address}@${listen.port}`,
+      `  port: ${listen.port}`,
+      '  do-ip6: no',
+      '  num-threads: 1',
+      '  so-reuseport: no',
+      `  msg-cache-size: ${UNBOUND_MSG_CACHE}`,
+      `  rrset-cache-size: ${UNBOUND_RRSET_CACHE}`,
+      '  do-not-query-localhost: no',
+      '  module-config: "iterator"',
+      '  outgoing-interface: 127.0.0.1', // upstream traffic can only leave on loopback
+      '  access-control: 127.0.0.0/8 allow',
+      '  chroot: ""',
+      '  username: ""',
+      `  directory: "${dir}"`,
+      `  pidfile: "${join(dir, 'unbound.pid')}"`,
+      '  use-syslog: no',
+      '  logfile: ""',
+      '  verbosity: 0',
+      // Unbound answers the RFC 6761 name test. itself (NXDOMAIN) unless told otherwise.
+      '  local-zone: "test." nodefault',
+      'remote-control:',
+      '  control-enable: no',
+      // "." rather than just the zone: no name may ever be looked up from the real root hints.
+      'forward-zone:',
+      '  name: "."',
+      `  forward-addr: ${backend.address}@${backend.port}`,
+      '',
+    ].join('\n'),
+  );
+  execFileSync('unbound-checkconf', [conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const d = spawnDaemon('unbound', 'unbound', ['-d', '-c', conf]);
+  await waitReady(d, listen.address, listen.port);
+  return { ...listen, daemon: d };
+}
+
+/** The floor for any Node resolver: bench/bare-responder.ts, one canned reply per query. */
+export async function startBare(listen: Endpoint): Promise<Running> {
+  const d = spawnDaemon('bare responder', process.execPath, [join(__dirname, 'bare-responder.js'), listen.address, String(listen.port)]);
+  await waitReady(d, listen.address, listen.port);
+  return { ...listen, daemon: d };
+}
