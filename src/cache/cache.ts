@@ -33,11 +33,17 @@ export interface StoredRecord {
   readonly rdata: Buffer;
 }
 
+/**
+ * Entries hold their bytes in latin1 strings: one compact heap object each,
+ * where Buffers and typed arrays cost a view object and often a backing
+ * store apiece - several times the few bytes of an A record.
+ */
 interface RRsetEntry {
   readonly kind: 'rrset';
   readonly expires: number;
   readonly charge: number;
-  readonly rdatas: readonly Buffer[];
+  /** Each RDATA as a 2-byte length and the bytes. */
+  readonly data: string;
 }
 
 interface NegativeEntry {
@@ -48,14 +54,14 @@ interface NegativeEntry {
   readonly soa: StoredRecord | null;
 }
 
-/** An assembled reply kept as bytes (see answers.ts). */
+/** An assembled reply kept as bytes (see replies.ts). */
 export interface ReplyEntry {
   readonly kind: 'reply';
   readonly expires: number;
   readonly charge: number;
-  readonly bytes: Buffer;
-  readonly ttlOffsets: Uint16Array;
-  readonly ttls: Uint32Array;
+  /** The message (latin1), then the offset of each TTL field as two bytes. */
+  readonly data: string;
+  readonly messageLength: number;
   readonly builtAt: number;
   readonly answerEnd: number;
   readonly answerCount: number;
@@ -91,25 +97,64 @@ export function rrsetDataCharge(type: number, rdatas: readonly Buffer[]): number
   return n;
 }
 
-function typeKey(type: number): string {
-  return String.fromCharCode(type >> 8, type & 0xff);
+/**
+ * Kept strings are built in a byte buffer and decoded once: V8 makes a
+ * string grown by + or += a tree of cons cells (32 bytes each), which in a
+ * cache of 100k entries costs more than the data.
+ */
+function packRdatas(rdatas: readonly Buffer[]): string {
+  let length = 0;
+  for (const r of rdatas) length += 2 + r.length;
+  const buf = length <= scratch.length ? scratch : Buffer.allocUnsafe(length);
+  let o = 0;
+  for (const r of rdatas) {
+    o = buf.writeUInt16BE(r.length, o);
+    o += r.copy(buf, o);
+  }
+  return buf.toString('latin1', 0, o);
 }
 
+const scratch = Buffer.allocUnsafe(65536 + 4);
+
+function unpackRdatas(data: string): Buffer[] {
+  const out: Buffer[] = [];
+  for (let i = 0; i < data.length; ) {
+    const len = (data.charCodeAt(i) << 8) | data.charCodeAt(i + 1);
+    out.push(Buffer.from(data.slice(i + 2, i + 2 + len), 'latin1'));
+    i += 2 + len;
+  }
+  return out;
+}
+
+/** A flat key string: kind letter, 2-byte type, wire name. */
+function makeKey(kind: number, type: number, name: Name): string {
+  scratch[0] = kind;
+  scratch[1] = type >> 8;
+  scratch[2] = type & 0xff;
+  const n = scratch.write(name, 3, 'latin1');
+  return scratch.toString('latin1', 0, 3 + n);
+}
+
+const KIND_RRSET = 0x72; // 'r'
+const KIND_NXDOMAIN = 0x78; // 'x'
+const KIND_FAILURE = 0x66; // 'f'
+const KIND_REPLY = 0x71; // 'q'
+
 export function rrsetKey(name: Name, type: number): string {
-  return 'r' + typeKey(type) + name;
+  return makeKey(KIND_RRSET, type, name);
 }
 
 function nxdomainKey(name: Name): string {
-  return 'x' + name;
+  return makeKey(KIND_NXDOMAIN, 0, name);
 }
 
 function failureKey(name: Name, type: number): string {
-  return 'f' + typeKey(type) + name;
+  return makeKey(KIND_FAILURE, type, name);
 }
 
 /** Key of an assembled reply: the lower-cased question as it appears on the wire. */
 export function replyKey(name: Name, type: number): string {
-  return 'q' + typeKey(type) + name;
+  return makeKey(KIND_REPLY, type, name);
 }
 
 export interface CacheStats {
@@ -167,14 +212,14 @@ export class Cache {
       kind: 'rrset',
       expires: this.clock() + ttl,
       charge: ENTRY_OVERHEAD + name.length + data,
-      rdatas,
+      data: packRdatas(rdatas),
     });
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {
     const e = this.live(rrsetKey(name, type));
     if (!e || e.kind !== 'rrset') return null;
-    return { ttl: this.remaining(e), rdatas: e.rdatas };
+    return { ttl: this.remaining(e), rdatas: unpackRdatas(e.data) };
   }
 
   private negativeCharge(name: Name, soa: StoredRecord | null): number {

@@ -14,16 +14,18 @@ import { ReplyEntry } from './cache';
  * reply must not be kept (lifetime 0).
  */
 export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number, logText: string): ReplyEntry | null {
-  if (lifetime <= 0 || built.ttlOffsets.length > 0xffff) return null;
-  const ttls = new Uint32Array(built.ttlOffsets.length);
-  for (let i = 0; i < ttls.length; i++) ttls[i] = built.bytes.readUInt32BE(built.ttlOffsets[i]!);
+  if (lifetime <= 0) return null;
+  // One flat string: message, then each TTL offset as two bytes.
+  const packed = Buffer.allocUnsafe(built.bytes.length + 2 * built.ttlOffsets.length);
+  let o = built.bytes.copy(packed, 0);
+  for (const at of built.ttlOffsets) o = packed.writeUInt16BE(at, o);
+  const data = packed.toString('latin1');
   return {
     kind: 'reply',
     expires: now + lifetime,
-    charge: 22 + built.bytes.length + ttls.length * 6 + logText.length,
-    bytes: built.bytes,
-    ttlOffsets: Uint16Array.from(built.ttlOffsets),
-    ttls,
+    charge: 22 + data.length + logText.length,
+    data,
+    messageLength: built.bytes.length,
     builtAt: now,
     answerEnd: built.sectionEnds[0],
     answerCount: built.counts[0],
@@ -37,11 +39,11 @@ export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: numbe
  * over TCP); `opt` is appended for EDNS clients. The caller must only use
  * this for a question written without compression: then it has the same
  * wire length as the stored one and can be laid over it byte for byte.
+ * TTLs are the stored ones less the entry's age, so no TTL table is kept.
  */
 export function renderReply(e: ReplyEntry, query: Buffer, questionEnd: number, limit: number, opt: Buffer | null, now: number): Buffer {
-  const stored = e.bytes;
   const extra = opt === null ? 0 : opt.length;
-  let end = stored.length;
+  let end = e.messageLength;
   let tc = false;
   let keepAuthority = true;
   if (end + extra > limit) {
@@ -54,7 +56,7 @@ export function renderReply(e: ReplyEntry, query: Buffer, questionEnd: number, l
     }
   }
   const out = Buffer.allocUnsafe(end + extra);
-  stored.copy(out, 0, 0, end);
+  out.write(e.data, 0, end, 'latin1');
   out[0] = query[0]!;
   out[1] = query[1]!;
   out[2] = (out[2]! & ~FLAG_RD) | (query[2]! & FLAG_RD) | (tc ? FLAG_TC : 0);
@@ -65,13 +67,14 @@ export function renderReply(e: ReplyEntry, query: Buffer, questionEnd: number, l
     out.writeUInt16BE(0, 10);
   }
   const age = now - e.builtAt;
-  const offsets = e.ttlOffsets;
-  const ttls = e.ttls;
-  for (let i = 0; i < offsets.length; i++) {
-    const at = offsets[i]!;
-    if (at >= end) break;
-    const ttl = ttls[i]! - age;
-    out.writeUInt32BE(ttl > 0 ? ttl : 0, at);
+  if (age > 0) {
+    const data = e.data;
+    for (let i = e.messageLength; i < data.length; i += 2) {
+      const at = (data.charCodeAt(i) << 8) | data.charCodeAt(i + 1);
+      if (at >= end) break;
+      const ttl = out.readUInt32BE(at) - age;
+      out.writeUInt32BE(ttl > 0 ? ttl : 0, at);
+    }
   }
   if (opt !== null) {
     opt.copy(out, end);

@@ -5,7 +5,7 @@
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { TYPE } from '../wire/constants';
-import { Name, nameLabels } from '../wire/name';
+import { Name } from '../wire/name';
 
 export type Transport = 'u' | 't';
 
@@ -104,18 +104,28 @@ function expandIPv6(address: string): string {
   }
 }
 
-/** dnscache's name form: lower case, '?' for control and 8-bit bytes, each label followed by '.'. */
+const nameScratch = Buffer.allocUnsafe(512);
+
+/**
+ * dnscache's name form: lower case, '?' for control and 8-bit bytes, each
+ * label followed by '.'. Built in a byte buffer: the result is kept in
+ * reply-cache entries, and a string grown by += is a tree of V8 cons
+ * cells costing many times its length.
+ */
 export function logName(name: Name): string {
   if (name.length === 1) return '.';
-  let out = '';
-  for (const label of nameLabels(name)) {
-    for (let i = 0; i < label.length; i++) {
-      const c = label.charCodeAt(i);
-      out += c <= 32 || c >= 127 ? '?' : label[i];
+  let o = 0;
+  for (let i = 0; ; ) {
+    const len = name.charCodeAt(i);
+    if (len === 0) break;
+    for (let j = i + 1; j <= i + len; j++) {
+      const c = name.charCodeAt(j);
+      nameScratch[o++] = c <= 32 || c >= 127 ? 0x3f : c;
     }
-    out += '.';
+    nameScratch[o++] = 0x2e;
+    i += len + 1;
   }
-  return out;
+  return nameScratch.toString('latin1', 0, o);
 }
 
 /** dnscache's log_rr: at most 32 bytes, and '...' once the 32nd is printed (even if it is the last). */
@@ -157,9 +167,14 @@ export function rrText(type: number, name: Name, rdata: Buffer): string {
   }
 }
 
-/** "<type> <name>", the tail of `query` and `cached` lines. */
+/** "<type> <name>", the tail of `query` and `cached` lines (flat: reply entries keep it). */
 export function questionText(qtype: number, name: Name): string {
-  return `${qtype} ${logName(name)}`;
+  return flatString(`${qtype} ${logName(name)}`);
+}
+
+/** A copy of `s` in one flat V8 string, for strings that are kept (ASCII/latin1 only). */
+export function flatString(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
 }
 
 function queryLine(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, question: string): string {

@@ -136,7 +136,7 @@ export class Resolver {
     const seen = new Set<Name>();
     let name = qname;
     for (;;) {
-      if (seen.has(name) || chain.length > MAX_CNAME_CHAIN) return servfail(chain);
+      if (seen.has(name) || chain.length > MAX_CNAME_CHAIN) return servfail();
       seen.add(name);
       if (name !== qname) {
         // A CNAME may lead to an internal name (localhost and friends).
@@ -152,12 +152,12 @@ export class Resolver {
         }
         return this.finish(cached, chain);
       }
-      if (this.cache.hasFailure(name, qtype)) return servfail(chain);
+      if (this.cache.hasFailure(name, qtype)) return servfail();
       const fetched = await this.fetcher.fetch(name, qtype, ctx);
       if (fetched.kind === 'failed') {
         this.log.servfail(name, fetched.reason);
         this.cache.putFailure(name, qtype, FAILURE_TTL);
-        return servfail(chain);
+        return servfail();
       }
       const v = fetched.verdict;
       switch (v.kind) {
@@ -178,7 +178,7 @@ export class Resolver {
         case 'referral':
         case 'lame':
           // The fetcher resolves referrals itself; one that reaches us is a failure.
-          return servfail(chain);
+          return servfail();
       }
     }
   }

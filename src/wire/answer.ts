@@ -16,6 +16,13 @@ export interface Answer {
   readonly lifetime: number;
 }
 
-export function servfail(chain: readonly OutRecord[] = []): Answer {
-  return { rcode: RCODE.SERVFAIL, answer: chain, authority: [], aa: false, lifetime: 0 };
+/**
+ * SERVFAIL carries no records, not even the CNAMEs followed before the
+ * failure (dnscache sent them): a half-resolved chain is not something a
+ * downstream cache should keep or use.
+ */
+export function servfail(): Answer {
+  return SERVFAIL;
 }
+
+const SERVFAIL: Answer = { rcode: RCODE.SERVFAIL, answer: [], authority: [], aa: false, lifetime: 0 };

@@ -35,8 +35,18 @@ export interface BuiltMessage {
 const MAX_MESSAGE = 65535;
 const POINTER_LIMIT = 0x3fff;
 
+/**
+ * One 64 KiB scratch area for all writers: a reply is written and copied out
+ * synchronously, so one is enough, and allocating 64 KiB per reply showed up
+ * on the miss path. A writer that finds it taken (nested use, or one
+ * abandoned by an exception) simply gets its own.
+ */
+const scratch = Buffer.allocUnsafe(MAX_MESSAGE);
+let scratchInUse = false;
+
 export class MessageWriter {
-  private readonly buf = Buffer.allocUnsafe(MAX_MESSAGE);
+  private readonly buf: Buffer;
+  private readonly ownsScratch: boolean;
   private off = HEADER_LENGTH;
   private section = Section.Answer;
   private readonly counts: [number, number, number] = [0, 0, 0];
@@ -54,6 +64,9 @@ export class MessageWriter {
    * compression targets then, because they may differ in case from `qname`.
    */
   constructor(id: number, rcode: number, flags2: number, question: Buffer | null, qname: Name | null, aa = false) {
+    this.ownsScratch = !scratchInUse;
+    scratchInUse = true;
+    this.buf = this.ownsScratch ? scratch : Buffer.allocUnsafe(MAX_MESSAGE);
     const b = this.buf;
     b.writeUInt16BE(id, 0);
     b[2] = FLAG_QR | (flags2 & (OPCODE_MASK | FLAG_RD)) | (aa ? FLAG_AA : 0);
@@ -139,6 +152,7 @@ export class MessageWriter {
     this.startSection(Section.Additional);
     this.ends[Section.Additional] = this.off;
     const bytes = Buffer.from(this.buf.subarray(0, this.off));
+    if (this.ownsScratch) scratchInUse = false;
     bytes.writeUInt16BE(this.counts[0], 6);
     bytes.writeUInt16BE(this.counts[1], 8);
     bytes.writeUInt16BE(this.counts[2], 10);
