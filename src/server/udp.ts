@@ -2,9 +2,10 @@
 // MAXUDP queries in progress - when it is full the oldest is dropped (spec
 // §3.2), so a flood of slow questions cannot pin unbounded memory.
 
-import { createSocket, RemoteInfo, Socket, SocketOptions } from 'node:dgram';
+import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
+import { literalLookup } from '../transport/udp';
 import { Engine } from './engine';
 
 export interface UdpOptions {
@@ -17,15 +18,6 @@ export interface UdpOptions {
 /** Replies to packets from privileged ports other than 53 could be used to attack system services. */
 export function acceptableSourcePort(port: number): boolean {
   return port >= 1024 || port === 53;
-}
-
-/**
- * We only ever send to the address a datagram came from, always an IP
- * literal; dgram's default lookup would still route every reply through
- * dns.lookup and a nextTick, a measurable cost per packet.
- */
-function literalLookup(family: 4 | 6): NonNullable<SocketOptions['lookup']> {
-  return (address, _options, callback) => callback(null, address, family);
 }
 
 export class UdpListener {
