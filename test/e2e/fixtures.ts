@@ -2,10 +2,9 @@
 // starting labs and dnscache together, reading header bits, and checking
 // that dnscache stays silent without sleeping for a fixed time.
 
-import * as dgram from 'node:dgram';
 import { after } from 'node:test';
 import { freeLoopback } from '../lab/addresses';
-import { Endpoint, encodeQuery, query } from '../lab/client';
+import { Endpoint, encodeQuery, openUdp, query } from '../lab/client';
 import { exampleTestZone } from '../lab/example-zone';
 import { Behaviour, LabServer, LabServerOptions, LoggedQuery } from '../lab/server';
 import { a, LabRecord, LabZone } from '../lab/zone';
@@ -130,19 +129,6 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-async function udpSocket(source: string): Promise<dgram.Socket> {
-  const sock = dgram.createSocket('udp4');
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind({ address: source, port: 0 }, () => {
-      sock.removeListener('error', reject);
-      resolve();
-    });
-  });
-  sock.on('error', () => undefined);
-  return sock;
-}
-
 /**
  * Sends `packets` over UDP from `source` and returns every datagram that came
  * back. Instead of waiting a fixed time for nothing, it then asks a probe
@@ -152,7 +138,7 @@ async function udpSocket(source: string): Promise<dgram.Socket> {
  * by default.)
  */
 export async function udpRepliesTo(server: Endpoint, packets: Buffer[], source = '127.0.0.1', timeoutMs = 3000): Promise<Buffer[]> {
-  const sock = await udpSocket(source);
+  const sock = await openUdp(server, source);
   const replies: Buffer[] = [];
   sock.on('message', (msg) => replies.push(msg));
   try {

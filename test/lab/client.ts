@@ -100,7 +100,8 @@ function frame(msg: Buffer): Buffer {
   return out;
 }
 
-async function openUdp(server: Endpoint, source: string | undefined): Promise<dgram.Socket> {
+/** Opens a UDP socket towards `server`, bound to a loopback source (never a wildcard address). */
+export async function openUdp(server: Endpoint, source: string | undefined): Promise<dgram.Socket> {
   assertLoopback(server.address, 'server address');
   const local = source ?? defaultSource(server.address);
   assertLoopback(local, 'source address');
