@@ -1,0 +1,109 @@
+// The per-question work budget (resolve/budget.ts), exercised on the real
+// resolver and fetcher against the lab hierarchy over real sockets: once a
+// question has spent its outbound queries or its time, it gets SERVFAIL and
+// not one more packet leaves for it.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { Cache } from '../../src/cache/cache';
+import { Log, MemorySink } from '../../src/log/log';
+import { Random } from '../../src/random/random';
+import { rootContext, WorkBudget } from '../../src/resolve/budget';
+import { IterativeFetcher } from '../../src/resolve/iterate';
+import { Resolver } from '../../src/resolve/resolver';
+import { RttTable } from '../../src/transport/rtt';
+import { Endpoint } from '../../src/transport/udp';
+import { RCODE, TYPE } from '../../src/wire/constants';
+import { nameFromText, ROOT } from '../../src/wire/name';
+import { Hierarchy } from '../lab/hierarchy';
+import { suiteScope } from './fixtures';
+import { startTree } from './iterate-fixtures';
+
+interface Rig {
+  resolver: Resolver;
+  /** Upstream queries the rig has sent. */
+  sent: () => number;
+}
+
+/** A fresh resolver (empty cache) iterating from the lab's roots, counting what it sends. */
+function rig(h: Hierarchy): Rig {
+  let sent = 0;
+  const roots: Endpoint[] = h.rootHints.map((hint) => {
+    const [address, port] = hint.split(':') as [string, string];
+    return { address, port: Number(port), family: 4 };
+  });
+  const cache = new Cache(10_000_000);
+  const log = new Log(new MemorySink());
+  let resolver: Resolver;
+  const fetcher = new IterativeFetcher({
+    servers: new Map([[ROOT, roots]]),
+    cache,
+    log,
+    random: new Random(null),
+    rtt: new RttTable(),
+    sendFrom: { v4: '127.0.0.1', v6: '::1' },
+    afterResponse: () => {},
+    onUpstreamQuery: () => {
+      sent++;
+    },
+    serverPort: h.port,
+    subResolve: (n, t, ctx) => resolver.resolveIn(n, t, ctx),
+  });
+  resolver = new Resolver(cache, fetcher, log);
+  return { resolver, sent: () => sent };
+}
+
+function labQueries(h: Hierarchy): number {
+  let n = 0;
+  for (const s of h.servers.values()) n += s.queries.length;
+  return n;
+}
+
+describe('work budget', async () => {
+  const scope = suiteScope();
+  const h = await startTree(scope);
+  const glueless = nameFromText('www.glueless.test');
+
+  it('a question within budget is answered; one query short of it, SERVFAIL with exactly the budget sent', async () => {
+    const full = rig(h);
+    const ok = await full.resolver.resolveIn(glueless, TYPE.A, rootContext(new WorkBudget(performance.now() + 5000, 50)));
+    assert.equal(ok.rcode, RCODE.NOERROR);
+    const needed = full.sent();
+    assert.ok(needed >= 4, `a glueless delegation needs several queries (sent ${needed})`);
+
+    h.resetQueries();
+    const short = rig(h);
+    const budget = new WorkBudget(performance.now() + 5000, needed - 1);
+    const failed = await short.resolver.resolveIn(glueless, TYPE.A, rootContext(budget));
+    assert.equal(failed.rcode, RCODE.SERVFAIL);
+    assert.equal(short.sent(), needed - 1, 'stops at the budget, not before');
+    assert.equal(budget.exhaustedBy, 'query budget');
+    // The lab saw exactly what we sent: nothing leaked past the budget.
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal(labQueries(h), needed - 1);
+  });
+
+  it('the default budget caps a question at 50 upstream queries', async () => {
+    // attack.nxns.test delegates to 30 glueless names: without the per-referral
+    // and per-question caps this would fan out to dozens of lookups.
+    const r = rig(h);
+    const budget = WorkBudget.start();
+    const answer = await r.resolver.resolveIn(nameFromText('www.attack.nxns.test'), TYPE.A, rootContext(budget));
+    assert.equal(answer.rcode, RCODE.SERVFAIL);
+    assert.ok(r.sent() <= 50, `sent ${r.sent()}`);
+    assert.equal(budget.sent, r.sent());
+  });
+
+  it('a question whose time is up gets SERVFAIL and sends nothing more', async () => {
+    const r = rig(h);
+    const started = performance.now();
+    const budget = new WorkBudget(started + 300, 50);
+    const answer = await r.resolver.resolveIn(nameFromText('www.alldead.test'), TYPE.A, rootContext(budget));
+    const took = performance.now() - started;
+    assert.equal(answer.rcode, RCODE.SERVFAIL);
+    assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+    const after = r.sent();
+    await new Promise((res) => setTimeout(res, 1500));
+    assert.equal(r.sent(), after, 'no query after the deadline');
+  });
+});
