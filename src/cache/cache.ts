@@ -8,7 +8,7 @@
 
 import { LRUCache } from 'lru-cache';
 import { TYPE } from '../wire/constants';
-import { Name } from '../wire/name';
+import { isAtOrBelow, Name } from '../wire/name';
 
 /** Seconds since the epoch; injectable so tests can move time. */
 export type Clock = () => number;
@@ -294,4 +294,161 @@ export class Cache {
   stats(): CacheStats {
     return { entries: this.lru.size, bytes: this.lru.calculatedSize, maxBytes: this.maxBytes, motion: this.motion };
   }
+
+  // --- Control (dnscache-ctl): flushing, dumping and restoring entries. ---
+  // None of this is on the query path; each walks the whole LRU once.
+
+  /** Removes every entry for `name` (all types; RRsets, negative, reply and failure entries). */
+  flushName(name: Name): number {
+    return this.flushWhere((owner) => owner === name);
+  }
+
+  /** Removes every entry at or below `zone`. */
+  flushSubtree(zone: Name): number {
+    return this.flushWhere((owner) => isAtOrBelow(owner, zone));
+  }
+
+  /** Empties the cache (motion is kept: it counts bytes stored since start). */
+  flushAll(): number {
+    const n = this.lru.size;
+    this.lru.clear();
+    return n;
+  }
+
+  private flushWhere(match: (owner: Name) => boolean): number {
+    const doomed: string[] = [];
+    for (const key of this.lru.keys()) {
+      if (match(key.slice(3) as Name)) doomed.push(key);
+    }
+    for (const key of doomed) this.lru.delete(key);
+    return doomed.length;
+  }
+
+  /**
+   * Every live entry, least recently used first (restoring them in this
+   * order rebuilds the same recency), with absolute expiry times. Does not
+   * touch recency; must be consumed before the cache is changed.
+   */
+  *snapshot(): Generator<CacheSnapshotEntry> {
+    const now = this.clock();
+    for (const [key, e] of this.lru.rentries() as Iterable<[string, Entry]>) {
+      if (e.expires <= now) continue;
+      const type = (key.charCodeAt(1) << 8) | key.charCodeAt(2);
+      const name = key.slice(3) as Name;
+      switch (e.kind) {
+        case 'rrset':
+          yield { kind: 'rrset', name, type, expires: e.expires, rdatas: unpackRdatas(e.data) };
+          break;
+        case 'nxdomain':
+          yield { kind: 'nxdomain', name, expires: e.expires, soa: e.soa };
+          break;
+        case 'nodata':
+          yield { kind: 'nodata', name, type, expires: e.expires, soa: e.soa };
+          break;
+        case 'failure':
+          yield { kind: 'failure', name, type, expires: e.expires };
+          break;
+        case 'reply': {
+          const ttlOffsets: number[] = [];
+          for (let i = e.messageLength; i < e.data.length; i += 2) ttlOffsets.push((e.data.charCodeAt(i) << 8) | e.data.charCodeAt(i + 1));
+          yield {
+            kind: 'reply',
+            name,
+            type,
+            expires: e.expires,
+            builtAt: e.builtAt,
+            message: Buffer.from(e.data.slice(0, e.messageLength), 'latin1'),
+            ttlOffsets,
+            answerEnd: e.answerEnd,
+            answerCount: e.answerCount,
+            logText: e.logText,
+          };
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * Stores an entry from a snapshot with its absolute expiry (capped at a
+   * week from now, as every put is). Returns false if it was not stored:
+   * expired, or too big for the cache, as the put methods would decide.
+   * The caller vouches for the contents (src/control/dumpfile.ts checks
+   * what it reads: a reply entry's offsets must match its message).
+   */
+  restore(s: CacheSnapshotEntry): boolean {
+    const now = this.clock();
+    if (!(s.expires > now)) return false;
+    const expires = Math.min(s.expires, now + MAX_TTL);
+    let key: string;
+    let entry: Entry;
+    switch (s.kind) {
+      case 'rrset': {
+        if (s.rdatas.length === 0) return false;
+        const data = rrsetDataCharge(s.type, s.rdatas);
+        if (data > MAX_RRSET_DATA) return false;
+        key = rrsetKey(s.name, s.type);
+        entry = { kind: 'rrset', expires, charge: ENTRY_OVERHEAD + s.name.length + data, data: packRdatas(s.rdatas) };
+        break;
+      }
+      case 'nxdomain':
+        key = nxdomainKey(s.name);
+        entry = { kind: 'nxdomain', expires, charge: this.negativeCharge(s.name, s.soa), soa: s.soa };
+        break;
+      case 'nodata':
+        key = rrsetKey(s.name, s.type);
+        entry = { kind: 'nodata', expires, charge: this.negativeCharge(s.name, s.soa), soa: s.soa };
+        break;
+      case 'failure':
+        key = failureKey(s.name, s.type);
+        entry = { kind: 'failure', expires, charge: ENTRY_OVERHEAD + s.name.length };
+        break;
+      case 'reply': {
+        // The layout makeReplyEntry (replies.ts) builds: message, then each TTL offset as two bytes.
+        const packed = Buffer.allocUnsafe(s.message.length + 2 * s.ttlOffsets.length);
+        let o = s.message.copy(packed, 0);
+        for (const at of s.ttlOffsets) o = packed.writeUInt16BE(at, o);
+        const data = packed.toString('latin1');
+        key = replyKey(s.name, s.type);
+        entry = {
+          kind: 'reply',
+          expires,
+          charge: ENTRY_OVERHEAD + data.length + s.logText.length,
+          data,
+          messageLength: s.message.length,
+          builtAt: s.builtAt,
+          answerEnd: s.answerEnd,
+          answerCount: s.answerCount,
+          logText: s.logText,
+        };
+        break;
+      }
+    }
+    if (entry.charge > this.maxBytes) return false;
+    this.store(key, entry);
+    return true;
+  }
 }
+
+/** One cache entry as snapshot() gives it and restore() takes it: absolute expiry, plain data. */
+export type CacheSnapshotEntry =
+  | { readonly kind: 'rrset'; readonly name: Name; readonly type: number; readonly expires: number; readonly rdatas: readonly Buffer[] }
+  | { readonly kind: 'nxdomain'; readonly name: Name; readonly expires: number; readonly soa: StoredRecord | null }
+  | { readonly kind: 'nodata'; readonly name: Name; readonly type: number; readonly expires: number; readonly soa: StoredRecord | null }
+  | { readonly kind: 'failure'; readonly name: Name; readonly type: number; readonly expires: number }
+  | {
+      readonly kind: 'reply';
+      readonly name: Name;
+      readonly type: number;
+      readonly expires: number;
+      /** When the message's TTLs were written (hits count them down from here). */
+      readonly builtAt: number;
+      /** The reply as first built, without OPT. */
+      readonly message: Buffer;
+      /** Offsets of every record's TTL field, ascending. */
+      readonly ttlOffsets: readonly number[];
+      readonly answerEnd: number;
+      readonly answerCount: number;
+      /** "<type> <name>" as `cached` log lines print it. */
+      readonly logText: string;
+    };

@@ -10,16 +10,20 @@
 // is loaded by then: all modules are imported here, at the top, and nothing
 // in src requires lazily (the chroot addon is loaded with its module).
 
-import { ConfigError, loadConfig } from '../config';
-import { Log, StreamSink } from '../log/log';
+import { ConfigError, LogFormat, loadConfig } from '../config';
+import { ControlServer, controlSettings, ControlSettings, startControl } from '../control';
+import { createLog, fatalLine, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 
 const EXIT_FATAL = 111;
 
+/** LOGFORMAT, once the configuration is read: fatal errors after that come in it too. */
+let logFormat: LogFormat = 'dnscache';
+
 function fatal(message: string): never {
-  process.stderr.write(`dnscache: fatal: ${message}\n`);
+  process.stderr.write(`${fatalLine(logFormat, message)}\n`);
   process.exit(EXIT_FATAL);
 }
 
@@ -27,6 +31,14 @@ async function main(): Promise<void> {
   let config;
   try {
     config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) fatal(err.message);
+    throw err;
+  }
+  logFormat = config.logFormat;
+  let control: ControlSettings;
+  try {
+    control = controlSettings(process.env);
   } catch (err) {
     if (err instanceof ConfigError) fatal(err.message);
     throw err;
@@ -39,7 +51,7 @@ async function main(): Promise<void> {
     throw err;
   }
   const sink = new StreamSink(process.stderr);
-  const log = new Log(sink);
+  const log = createLog(config.logFormat, sink);
   for (const w of config.warnings) log.warning(w);
   const random = new Random(await readSeed());
   const service = new Service(config, log, random);
@@ -47,7 +59,20 @@ async function main(): Promise<void> {
     await service.bind();
   } catch (err) {
     sink.flush();
-    fatal(`unable to listen on ${config.listen.address} port ${config.listen.port}: ${(err as Error).message}`);
+    const message = (err as Error).message;
+    fatal(message.startsWith('METRICS ') ? `unable to listen for ${message}` : `unable to listen on ${config.listen.address} port ${config.listen.port}: ${message}`);
+  }
+  // The control socket is made like the DNS sockets: before the chroot
+  // (its path may lie outside ROOT) and as the user who started dnscache,
+  // who alone may connect to it (mode 0600).
+  let controlServer: ControlServer | null = null;
+  if (control.socket !== null) {
+    try {
+      controlServer = await startControl({ ...control, socket: control.socket }, service, log);
+    } catch (err) {
+      sink.flush();
+      fatal(`CONTROL: unable to listen on ${control.socket}: ${(err as Error).message}`);
+    }
   }
   if (drop) {
     try {
@@ -68,13 +93,15 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    service.stop().then(() => {
+    Promise.all([service.stop(), controlServer?.close()]).then(() => {
       sink.flush();
       process.exit(0);
     });
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // SIGHUP: re-read servers/ and ip/ (from '/' after the chroot), keeping the cache.
+  process.on('SIGHUP', () => service.reload());
 }
 
 main().catch((err: Error) => fatal(err.stack ?? err.message));

@@ -3,11 +3,12 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP. Anything else is ignored.
+// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, and (parseObservability)
+// METRICS, LOGFORMAT. Anything else is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
 
-import { DEFAULT_DNS_PORT, IpAddress, NOT_AN_IP, parseIp } from './address';
+import { DEFAULT_DNS_PORT, IpAddress, NOT_AN_IP, parseIPv4, parseIPv6, parseIp, parsePort } from './address';
 import { ConfigError, quote } from './errors';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -156,5 +157,67 @@ export function parseEnv(env: Env): EnvSettings {
       flaggedServers: env.FLAGEDSERVER !== undefined,
     },
     warnings,
+  };
+}
+
+/** The log line formats: dnscache's lines (the default), or one JSON object per line. */
+export const LOG_FORMATS = ['dnscache', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
+/** Settings for watching the service: the Prometheus endpoint and the log format. */
+export interface ObservabilitySettings {
+  /** METRICS: where to serve GET /metrics over HTTP; null when unset. */
+  metrics: ListenAddress | null;
+  logFormat: LogFormat;
+}
+
+const METRICS_EXPECTED = 'expected host:port with an IP address and a port from 1 to 65535, e.g. 127.0.0.1:9153 or [::1]:9153';
+
+/** METRICS=`a.b.c.d:port` or `[v6]:port`; an IP literal (no names: nothing is looked up) and a port, both required. */
+export function parseMetricsAddress(value: string): ListenAddress {
+  const bad = (why: string): ConfigError => new ConfigError(`METRICS: ${quote(value)} ${why} (${METRICS_EXPECTED})`);
+  if (value === '') throw bad('is empty');
+  let host: string;
+  let portText: string;
+  if (value.startsWith('[')) {
+    const close = value.indexOf(']');
+    if (close < 0) throw bad('has no "]" after the IPv6 address');
+    host = value.slice(1, close);
+    const rest = value.slice(close + 1);
+    if (!rest.startsWith(':')) throw bad(rest === '' ? 'has no port' : `has ${quote(rest)} after "]"`);
+    portText = rest.slice(1);
+    if (parseIPv6(host) === undefined) throw bad(parseIPv4(host) !== undefined ? 'puts an IPv4 address in brackets' : 'has no IPv6 address in the brackets');
+  } else {
+    const colon = value.lastIndexOf(':');
+    if (colon < 0) throw bad('has no port');
+    host = value.slice(0, colon);
+    portText = value.slice(colon + 1);
+    if (host.includes(':')) throw bad('is an IPv6 address without brackets');
+  }
+  const port = parsePort(portText);
+  if (port === undefined) throw bad(`has port ${quote(portText)}, not a number from 1 to 65535`);
+  const ip = parseIp(host);
+  if (!ip.ok) throw bad(`has ${quote(host)}, which is ${ip.reason === NOT_AN_IP ? 'not an IP address' : `not usable: ${ip.reason}`}`);
+  return { address: ip.value.address, port, family: ip.value.family };
+}
+
+export function parseLogFormat(value: string | undefined): LogFormat {
+  if (value === undefined) return 'dnscache';
+  const format = LOG_FORMATS.find((f) => f === value);
+  if (format === undefined) {
+    throw new ConfigError(`LOGFORMAT: ${quote(value)} is not a log format (expected one of ${LOG_FORMATS.map((f) => quote(f)).join(', ')})`);
+  }
+  return format;
+}
+
+/**
+ * METRICS and LOGFORMAT (extensions). Kept out of parseEnv's settings so
+ * the dnscache variables stay one record; loadConfig merges both.
+ */
+export function parseObservability(env: Env): ObservabilitySettings {
+  const metrics = env.METRICS;
+  return {
+    metrics: metrics === undefined ? null : parseMetricsAddress(metrics),
+    logFormat: parseLogFormat(env.LOGFORMAT),
   };
 }

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
-import { CurveSettings, Env, EnvSettings, ListenAddress, SendFrom, parseEnv } from './env';
+import { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, SendFrom, parseEnv, parseObservability } from './env';
 import { ServerTable, readServersDir } from './servers';
 
 export { ConfigError } from './errors';
@@ -19,15 +19,19 @@ export {
   parsePort,
   parseServerEntry,
 } from './address';
-export type { CurveSettings, Env, EnvSettings, ListenAddress, SendFrom } from './env';
+export type { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, ObservabilitySettings, SendFrom } from './env';
 export {
   CACHESIZE_DEFAULT,
   CACHESIZE_MAX,
   CACHESIZE_MIN,
   MAXTCP_DEFAULT,
   MAXUDP_DEFAULT,
+  LOG_FORMATS,
   MAX_CLIENTS_LIMIT,
   parseEnv,
+  parseLogFormat,
+  parseMetricsAddress,
+  parseObservability,
 } from './env';
 export type { ServerTable } from './servers';
 export { parseServersFile, readServersDir } from './servers';
@@ -41,6 +45,10 @@ export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom'
   readonly curve: Readonly<CurveSettings>;
   /** Non-fatal remarks (e.g. CACHESIZE clamped), to be logged at start-up. */
   readonly warnings: readonly string[];
+  /** METRICS: where GET /metrics is served (Prometheus text format); null when unset. */
+  readonly metrics: Readonly<ListenAddress> | null;
+  /** LOGFORMAT: dnscache's lines or JSON objects. */
+  readonly logFormat: LogFormat;
 }
 
 const ROOT_EXPECTED = 'expected the path of the root directory holding servers/ and ip/';
@@ -62,6 +70,7 @@ function checkRoot(root: string): string {
 /** Reads and validates everything; throws ConfigError on the first problem. */
 export function loadConfig(env: Env): Config {
   const s = parseEnv(env);
+  const o = parseObservability(env);
   const root = checkRoot(s.root);
   const servers = readServersDir(root);
   return Object.freeze({
@@ -72,5 +81,7 @@ export function loadConfig(env: Env): Config {
     servers,
     curve: Object.freeze(s.curve),
     warnings: Object.freeze([...s.warnings]),
+    metrics: o.metrics ? Object.freeze(o.metrics) : null,
+    logFormat: o.logFormat,
   });
 }

@@ -4,6 +4,7 @@
 
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
+import type { LogFormat } from '../config/env';
 import { TYPE } from '../wire/constants';
 import { Name } from '../wire/name';
 
@@ -145,26 +146,47 @@ function rdataName(rdata: Buffer, pos: number): { text: string; end: number } {
   return { text: logName(rdata.toString('latin1', pos, end) as Name), end };
 }
 
-/** The type-specific tail of an `rr` line. */
-export function rrText(type: number, name: Name, rdata: Buffer): string {
+/** The word an `rr` line prints for types it decodes; other types print their number. */
+function rrLabel(type: number): string | null {
+  switch (type) {
+    case TYPE.NS:
+      return 'ns';
+    case TYPE.CNAME:
+      return 'cname';
+    case TYPE.PTR:
+      return 'ptr';
+    case TYPE.MX:
+      return 'mx';
+    case TYPE.SOA:
+      return 'soa';
+    default:
+      return null;
+  }
+}
+
+/** The data part of an `rr` line: a name, "<pref> <name>", the SOA's fields, or hex. */
+export function rrData(type: number, rdata: Buffer): string {
   switch (type) {
     case TYPE.NS:
     case TYPE.CNAME:
-    case TYPE.PTR: {
-      const label = type === TYPE.NS ? 'ns' : type === TYPE.CNAME ? 'cname' : 'ptr';
-      return `${label} ${logName(name)} ${rdataName(rdata, 0).text}`;
-    }
+    case TYPE.PTR:
+      return rdataName(rdata, 0).text;
     case TYPE.MX:
-      return `mx ${logName(name)} ${rdata.readUInt16BE(0)} ${rdataName(rdata, 2).text}`;
+      return `${rdata.readUInt16BE(0)} ${rdataName(rdata, 2).text}`;
     case TYPE.SOA: {
       const m = rdataName(rdata, 0);
       const r = rdataName(rdata, m.end);
       const nums = [0, 4, 8, 12, 16].map((o) => rdata.readUInt32BE(r.end + o)).join(' ');
-      return `soa ${logName(name)} ${m.text} ${r.text} ${nums}`;
+      return `${m.text} ${r.text} ${nums}`;
     }
     default:
-      return `${type} ${logName(name)} ${hexData(rdata)}`;
+      return hexData(rdata);
   }
+}
+
+/** The type-specific tail of an `rr` line. */
+export function rrText(type: number, name: Name, rdata: Buffer): string {
+  return `${rrLabel(type) ?? type} ${logName(name)} ${rrData(type, rdata)}`;
 }
 
 /** "<type> <name>", the tail of `query` and `cached` lines (flat: reply entries keep it). */
@@ -273,4 +295,142 @@ export class Log {
   warning(text: string): void {
     this.line(`dnscache: warning: ${text}`);
   }
+}
+
+// ---------------------------------------------------------------- JSON
+
+const NON_ASCII = /[\u007f-\uffff]/g;
+
+/**
+ * A JSON string literal in ASCII only: the sink writes latin1, so anything
+ * beyond 0x7e is escaped (\uXXXX) rather than mangled.
+ */
+export function jsonString(s: string): string {
+  const json = JSON.stringify(s);
+  NON_ASCII.lastIndex = 0;
+  return NON_ASCII.test(json) ? json.replace(NON_ASCII, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : json;
+}
+
+/** `"transport":"u","edns":false` - query lines print `e.` for UDP with EDNS; JSON keeps the two apart. */
+function jsonQuery(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, type: string, nameJson: string): string {
+  return `{"event":"query","n":${n},"transport":"${t}","edns":${edns},"ip":"${hexIp(ip)}","port":"${hex4(port)}","id":"${hex4(id)}","type":${type},"name":${nameJson}}`;
+}
+
+function jsonSent(n: number, t: Transport, length: number): string {
+  return `{"event":"sent","n":${n},"transport":"${t}","bytes":${length}}`;
+}
+
+/**
+ * LOGFORMAT=json: the same events, one JSON object per line, with the same
+ * encodings as dnscache's lines (hex addresses, 4-digit hex ports and IDs,
+ * names in dnscache's form) so the two formats carry the same information.
+ * Chosen once at start (createLog): dnscache's format pays nothing for it.
+ * Field names are documented in README.md ("Metrics and log format").
+ */
+export class JsonLog extends Log {
+  override line(text: string): void {
+    super.line(`{"event":"line","text":${jsonString(text)}}`);
+  }
+
+  /** Writes an already formatted JSON object (or several, one per line). */
+  private json(text: string): void {
+    super.line(text);
+  }
+
+  override starting(listenIp: string, sendIp: string, udpMax: number): void {
+    this.json(`{"event":"starting","ip":"${hexIp(listenIp)}","sendip":"${hexIp(sendIp)}","udpmax":${udpMax}}`);
+  }
+
+  override query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
+    this.json(jsonQuery(n, t, edns, ip, port, id, String(qtype), jsonString(logName(name))));
+  }
+
+  override cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, question: string, length: number): void {
+    // `question` is "<type> <name>" (questionText); a logged name never holds a space.
+    const space = question.indexOf(' ');
+    const type = question.slice(0, space);
+    const name = jsonString(question.slice(space + 1));
+    this.json(
+      `${jsonQuery(n, t, edns, ip, port, id, type, name)}\n{"event":"cached","type":${type},"name":${name}}\n${jsonSent(n, t, length)}`,
+    );
+  }
+
+  override sent(n: number, t: Transport, length: number): void {
+    this.json(jsonSent(n, t, length));
+  }
+
+  override drop(n: number, t: Transport, reason: string): void {
+    this.json(`{"event":"drop","n":${n},"transport":"${t}","reason":${jsonString(reason)}}`);
+  }
+
+  override tcpopen(ip: string, port: number): void {
+    this.json(`{"event":"tcpopen","ip":"${hexIp(ip)}","port":"${hex4(port)}"}`);
+  }
+
+  override tcpclose(ip: string, port: number, reason: string): void {
+    this.json(`{"event":"tcpclose","ip":"${hexIp(ip)}","port":"${hex4(port)}","reason":${jsonString(reason)}}`);
+  }
+
+  override tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[]): void {
+    const list = servers.map((s) => `"${hexIp(s)}"`).join(',');
+    this.json(`{"event":"tx","level":${level},"type":${qtype},"name":${jsonString(logName(name))},"control":${jsonString(logName(control))},"servers":[${list}]}`);
+  }
+
+  override cached(type: number, name: Name): void {
+    this.json(`{"event":"cached","type":${type},"name":${jsonString(logName(name))}}`);
+  }
+
+  override cachedCname(name: Name, target: Name): void {
+    this.json(`{"event":"cached_cname","name":${jsonString(logName(name))},"target":${jsonString(logName(target))}}`);
+  }
+
+  override cachedNs(control: Name, ns: Name): void {
+    this.json(`{"event":"cached_ns","control":${jsonString(logName(control))},"ns":${jsonString(logName(ns))}}`);
+  }
+
+  override cachedNxdomain(name: Name): void {
+    this.json(`{"event":"cached_nxdomain","name":${jsonString(logName(name))}}`);
+  }
+
+  override rr(server: string, ttl: number, type: number, name: Name, rdata: Buffer): void {
+    this.json(`{"event":"rr","server":"${hexIp(server)}","ttl":${ttl},"type":${type},"name":${jsonString(logName(name))},"data":${jsonString(rrData(type, rdata))}}`);
+  }
+
+  override nxdomain(server: string, ttl: number, name: Name): void {
+    this.json(`{"event":"nxdomain","server":"${hexIp(server)}","ttl":${ttl},"name":${jsonString(logName(name))}}`);
+  }
+
+  override nodata(server: string, ttl: number, type: number, name: Name): void {
+    this.json(`{"event":"nodata","server":"${hexIp(server)}","ttl":${ttl},"type":${type},"name":${jsonString(logName(name))}}`);
+  }
+
+  override lame(server: string, control: Name, referral: Name): void {
+    this.json(`{"event":"lame","server":"${hexIp(server)}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
+  }
+
+  override ignoredReferral(server: string, control: Name, referral: Name): void {
+    this.json(`{"event":"ignored_referral","server":"${hexIp(server)}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
+  }
+
+  override servfail(name: Name, reason: string): void {
+    this.json(`{"event":"servfail","name":${jsonString(logName(name))},"reason":${jsonString(reason)}}`);
+  }
+
+  override stats(queries: number, motion: number, udpActive: number, ednsActive: number, tcpActive: number): void {
+    this.json(`{"event":"stats","queries":${queries},"motion":${motion},"udp_active":${udpActive},"edns_active":${ednsActive},"tcp_active":${tcpActive}}`);
+  }
+
+  override warning(text: string): void {
+    this.json(`{"event":"warning","text":${jsonString(text)}}`);
+  }
+}
+
+/** The Log for LOGFORMAT: chosen once, at start. */
+export function createLog(format: LogFormat, sink: LineSink): Log {
+  return format === 'json' ? new JsonLog(sink) : new Log(sink);
+}
+
+/** A fatal start-up message in the chosen format (written by the caller, unbatched). */
+export function fatalLine(format: LogFormat, message: string): string {
+  return format === 'json' ? `{"event":"fatal","text":${jsonString(message)}}` : `dnscache: fatal: ${message}`;
 }

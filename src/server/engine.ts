@@ -9,6 +9,7 @@ import { Log, questionText, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
 import { Answer } from '../wire/answer';
 import { EDNS_UDP_SIZE } from '../wire/constants';
+import { Name } from '../wire/name';
 import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
 import { fitMessage, optRecord } from '../wire/writer';
 import { buildReply, errorReply, isPlainQuestion } from './reply';
@@ -35,14 +36,34 @@ const TCP_LIMIT = 65535;
 /** The OPT we attach for EDNS clients never changes: build it once. */
 const OPT = optRecord();
 
+/** Reply counters per transport: one slot per RCODE 0..30, and 31 for anything above. */
+export const RCODE_SLOTS = 32;
+
 export interface EngineCounters {
   queries: number;
   cacheHits: number;
+  /** Questions handed to resolution: neither in the reply cache nor a local name. */
+  cacheMisses: number;
+  /** Questions answered internally (localhost, dotted-decimal names, ...). */
+  localAnswers: number;
   errors: number;
+  /**
+   * Replies sent, by transport and RCODE (extended RCODEs included, e.g.
+   * BADVERS 16): UDP at [rcode], TCP at [RCODE_SLOTS + rcode]. Counted
+   * with one typed-array increment: no allocation, no lookup.
+   */
+  readonly replies: Float64Array;
+}
+
+/** Records each client question (control's ring of recent queries); must be O(1) and allocation-free. */
+export interface QueryRecorder {
+  record(clientAddress: string, qtype: number, qname: Name): void;
 }
 
 export class Engine {
-  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, errors: 0 };
+  /** Set by the control socket (CONTROL) to feed `dnscache-ctl top`; null: nothing recorded. */
+  recent: QueryRecorder | null = null;
+  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, cacheMisses: 0, localAnswers: 0, errors: 0, replies: new Float64Array(2 * RCODE_SLOTS) };
 
   constructor(
     private readonly cache: Cache,
@@ -56,9 +77,11 @@ export class Engine {
     if (q.kind === 'ignore') return NONE;
     if (q.kind === 'reject') {
       this.counters.errors++;
+      this.countReply(client.transport, q.rcode);
       return { kind: 'reply', bytes: errorReply(packet, q) };
     }
     const n = ++this.counters.queries;
+    this.recent?.record(client.address, q.qtype, q.qname);
     const t = client.transport;
     const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;
@@ -68,6 +91,7 @@ export class Engine {
       if (hit !== undefined) {
         this.counters.cacheHits++;
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, this.cache.now());
+        this.counters.replies[(t === 'u' ? 0 : RCODE_SLOTS) + (bytes[3]! & 0x0f)]++;
         this.log.cacheHit(n, t, q.edns !== null, client.address, client.port, q.id, hit.logText, bytes.length);
         return { kind: 'reply', bytes };
       }
@@ -75,16 +99,25 @@ export class Engine {
     this.log.query(n, t, q.edns !== null, client.address, client.port, q.id, q.qtype, q.qname);
     const local = localAnswer(q.qname, q.qtype);
     if (local) {
+      this.counters.localAnswers++;
       const bytes = this.render(local, packet, q, limit, opt, false);
+      this.countReply(t, local.rcode);
       this.log.sent(n, t, bytes.length);
       return { kind: 'reply', bytes };
     }
 
+    // A pending reply is counted (countReply) by the listener that sends it: it may be dropped instead.
+    this.counters.cacheMisses++;
     const reply = this.resolver.resolve(q.qname, q.qtype).then(
       (answer) => this.render(answer, packet, q, limit, opt, true),
       () => null,
     );
     return { kind: 'pending', n, edns: q.edns !== null, reply };
+  }
+
+  /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */
+  countReply(t: Transport, rcode: number): void {
+    this.counters.replies[(t === 'u' ? 0 : RCODE_SLOTS) + (rcode < RCODE_SLOTS ? rcode : RCODE_SLOTS - 1)]++;
   }
 
   private render(answer: Answer, packet: Buffer, q: ClientQuery, limit: number, opt: Buffer | null, keep: boolean): Buffer {

@@ -3,13 +3,16 @@
 
 import { ClientAcl } from '../acl/acl';
 import { Cache } from '../cache/cache';
-import { Config } from '../config';
+import { Config, ServerTable } from '../config';
+import { readReloadable, ReloadOutcome, SwappableServerTable } from '../control/reload';
 import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
 import { IterativeFetcher } from '../resolve/iterate';
 import { Fetcher, Resolver } from '../resolve/resolver';
-import { RttTable } from '../transport/rtt';
+import { renderMetrics, MetricsSnapshot } from '../metrics/collect';
+import { MetricsServer } from '../metrics/server';
+import { MeteredRttTable, UpstreamMetrics } from '../metrics/upstream';
 import { join } from 'node:path';
 import { Engine } from './engine';
 import { TcpListener } from './tcp';
@@ -26,25 +29,33 @@ export class Service {
   private readonly acl: ClientAcl;
   private sweeper: NodeJS.Timeout | null = null;
   private rootDir: string;
+  /** servers/ as in force now: replaced as a whole by reload(). */
+  private readonly serverTable: SwappableServerTable;
   /** Datagrams and connections sent upstream, for tests and metrics. */
   upstreamQueries = 0;
+  /** Upstream queries, RTTs and timeouts, for METRICS (kept whether or not it is set: a few increments per upstream try). */
+  readonly upstreamMetrics = new UpstreamMetrics();
+  /** The METRICS endpoint, when configured. */
+  readonly metrics: MetricsServer | null;
 
   constructor(readonly config: Config, private readonly log: Log, random: Random) {
     this.rootDir = config.root;
     this.cache = new Cache(config.cacheSize);
+    this.serverTable = new SwappableServerTable(config.servers);
     this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
       if (!e.ok) log.warning(e.message);
     });
     const upstream: UpstreamDeps = {
-      servers: config.servers,
+      servers: this.serverTable,
       cache: this.cache,
       log,
       random,
-      rtt: new RttTable(),
+      rtt: new MeteredRttTable(this.upstreamMetrics),
       sendFrom: config.sendFrom,
       afterResponse: () => this.logStats(),
-      onUpstreamQuery: () => {
+      onUpstreamQuery: (_server, transport) => {
         this.upstreamQueries++;
+        this.upstreamMetrics.sent(transport);
       },
     };
     // The fetcher needs the resolver for glueless sub-resolutions, and the
@@ -57,6 +68,23 @@ export class Service {
     const { address, port, family } = config.listen;
     this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp }, this.engine, this.acl, log);
     this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log);
+    this.metrics = config.metrics ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log) : null;
+  }
+
+  /** The counters a metrics scrape reads, gathered now. */
+  metricsSnapshot(): MetricsSnapshot {
+    return {
+      engine: this.engine.counters,
+      cache: this.cache.stats(),
+      upstream: this.upstreamMetrics,
+      mergedQueries: this.resolver.counters.merged,
+      resolutionsInflight: this.resolver.inflightCount,
+      udpInflight: this.udp.activeCount,
+      udpDrops: this.udp.droppedCount,
+      tcpConnections: this.tcp.connectionCount,
+      tcpInflight: this.tcp.pendingCount,
+      tcpEvictions: this.tcp.evictedCount,
+    };
   }
 
   /** Binds both listeners and serves; the same as bind() then serve(). */
@@ -74,6 +102,14 @@ export class Service {
     this.acl.suspend();
     await this.udp.start();
     await this.tcp.start();
+    if (this.metrics) {
+      try {
+        await this.metrics.start();
+      } catch (err) {
+        const m = this.config.metrics!;
+        throw new Error(`METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`);
+      }
+    }
   }
 
   /**
@@ -91,9 +127,41 @@ export class Service {
     return this.rootDir;
   }
 
+  /** servers/ as in force now (config.servers until the first successful reload()). */
+  get servers(): ServerTable {
+    return this.serverTable.current;
+  }
+
+  /** Client queries in progress: UDP (of which EDNS) and open TCP connections. */
+  get activity(): { udp: number; edns: number; tcp: number } {
+    return { udp: this.udp.activeCount, edns: this.udp.ednsCount, tcp: this.tcp.connectionCount };
+  }
+
+  /**
+   * SIGHUP: re-reads servers/ and ip/ from the current root (ROOT, or '/'
+   * after the chroot) and swaps them in; the cache is kept. If either
+   * cannot be read, or a servers/ file is bad, nothing changes and a
+   * warning names the problem (`reload failed: ...`).
+   */
+  reload(): ReloadOutcome {
+    let next;
+    try {
+      next = readReloadable(this.rootDir);
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      this.log.warning(`reload failed: ${error}`);
+      return { ok: false, error };
+    }
+    this.serverTable.swap(next.servers);
+    this.acl.reload();
+    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries}`);
+    return { ok: true, servers: next.servers.size, ip: next.ipEntries };
+  }
+
   /** Starts answering (after bind()). */
   serve(): void {
     this.acl.resume();
+    this.metrics?.serve();
     this.sweeper = setInterval(() => this.cache.sweep(), SWEEP_MS);
     this.sweeper.unref();
     const send = this.config.listen.family === 6 ? this.config.sendFrom.v6 : this.config.sendFrom.v4;
@@ -107,6 +175,6 @@ export class Service {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.acl.close();
-    await Promise.all([this.udp.close(), this.tcp.closeAll()]);
+    await Promise.all([this.udp.close(), this.tcp.closeAll(), this.metrics?.close()]);
   }
 }

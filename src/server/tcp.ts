@@ -66,6 +66,8 @@ export class TcpListener {
   /** Open connections in accept order: the first is the oldest. */
   private readonly connections = new Set<Connection>();
   readonly idleMs: number;
+  /** Connections closed because MAXTCP were open (for metrics). */
+  evictedCount = 0;
 
   constructor(
     private readonly opts: TcpOptions,
@@ -78,6 +80,13 @@ export class TcpListener {
 
   get connectionCount(): number {
     return this.connections.size;
+  }
+
+  /** Queries in progress over open connections (read when metrics are scraped, not kept). */
+  get pendingCount(): number {
+    let n = 0;
+    for (const conn of this.connections) n += conn.pending.size;
+    return n;
   }
 
   start(): Promise<void> {
@@ -104,6 +113,7 @@ export class TcpListener {
     if (this.connections.size >= this.opts.maxConnections) {
       const oldest = this.connections.values().next().value;
       if (oldest) {
+        this.evictedCount++;
         for (const n of oldest.pending) this.log.drop(n, 't', 'timed out');
         this.close(oldest, oldest.pending.size > 0 ? 'broken pipe' : 'timed out');
       }
@@ -149,6 +159,7 @@ export class TcpListener {
       if (!conn.pending.delete(n) || conn.closed) return;
       conn.socket.resume();
       if (bytes) {
+        this.engine.countReply('t', bytes[3]! & 0x0f);
         this.log.sent(n, 't', bytes.length);
         this.write(conn, bytes);
       } else {

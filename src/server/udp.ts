@@ -25,6 +25,8 @@ export class UdpListener {
   /** Query number → still wanted; Map keeps insertion order, so the first key is the oldest. */
   private readonly active = new Map<number, boolean>();
   private ednsActive = 0;
+  /** Queries dropped because MAXUDP were in progress (for metrics). */
+  droppedCount = 0;
 
   constructor(
     private readonly opts: UdpOptions,
@@ -83,6 +85,7 @@ export class UdpListener {
       if (!this.finish(n)) return;
       if (bytes) {
         this.socket?.send(bytes, rinfo.port, rinfo.address);
+        this.engine.countReply('u', bytes[3]! & 0x0f);
         this.log.sent(n, 'u', bytes.length);
       } else {
         this.log.drop(n, 'u', 'input/output error');
@@ -103,6 +106,7 @@ export class UdpListener {
     const oldest = this.active.keys().next();
     if (oldest.done) return;
     this.finish(oldest.value);
+    this.droppedCount++;
     this.log.drop(oldest.value, 'u', 'timed out');
   }
 

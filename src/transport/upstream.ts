@@ -83,6 +83,15 @@ export interface UpstreamOptions {
   readonly mayTry?: () => boolean;
 }
 
+/**
+ * An RTT table may also want the outcome of TCP tries (metrics: RTT
+ * histogram, timeouts); the plain RttTable does not, as a TCP exchange
+ * (handshake included) says little about which server to ask first.
+ */
+export interface TcpOutcomeObserver {
+  tcpOutcome?(server: Endpoint, result: TryResult): void;
+}
+
 const STOPPED: TryResult = { kind: 'error', message: 'work limit reached' };
 
 async function oneServer(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOptions, timeoutMs: number): Promise<{ result: TryResult; id: number; tcp: boolean }> {
@@ -105,6 +114,7 @@ async function oneServer(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOp
   if (opts.mayTry && !opts.mayTry()) return { result: STOPPED, id: tcpId, tcp: true };
   opts.onTry?.(server, 'tcp');
   const tcp = await tcpTry(server, tcpQuery, from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, q));
+  (opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
   return { result: tcp, id: tcpId, tcp: true };
 }
 

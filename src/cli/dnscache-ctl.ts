@@ -1,0 +1,171 @@
+#!/usr/bin/env node
+// dnscache-ctl: talks to a running dnscache-ts over its control socket
+// (CONTROL). Prints human-readable output, or the raw JSON response with
+// --json. Exit status: 0 done; 1 dnscache answered with an error; 100
+// usage; 111 dnscache could not be reached.
+
+import * as fs from 'node:fs';
+import { Command, CommanderError } from 'commander';
+import { controlRequest } from '../control/client';
+import { ControlRequest, ControlResponse, TOP_MAX } from '../control/protocol';
+
+const WHO = 'dnscache-ctl';
+const EXIT_REFUSED = 1;
+const EXIT_USAGE = 100;
+const EXIT_FATAL = 111;
+const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE | load FILE | top [N] [--limit K] | reload';
+
+function usage(reason?: string): never {
+  if (reason) process.stderr.write(`${WHO}: usage: ${reason}\n`);
+  process.stderr.write(`${WHO}: usage: ${WHO} ${USAGE}\n`);
+  process.exit(EXIT_USAGE);
+}
+
+function fatal(message: string): never {
+  process.stderr.write(`${WHO}: fatal: ${message}\n`);
+  process.exit(EXIT_FATAL);
+}
+
+/** --socket, else $CONTROL, else ./control or ./root/control (run from the service directory). */
+function socketPath(option: string | undefined): string {
+  if (option) return option;
+  const env = process.env.CONTROL;
+  if (env) return env;
+  for (const p of ['control', 'root/control']) {
+    try {
+      if (fs.lstatSync(p).isSocket()) return p;
+    } catch {
+      // not here
+    }
+  }
+  usage('no control socket: give --socket PATH or set CONTROL (or run in the service directory holding control or root/control)');
+}
+
+function count(text: string, what: string): number {
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > TOP_MAX) usage(`${what}: ${JSON.stringify(text)} is not a number from 1 to ${TOP_MAX}`);
+  return Number(text);
+}
+
+type Fields = Record<string, any>;
+
+function rows(list: Array<{ key: string; count: number }>): string {
+  if (list.length === 0) return '  (none)\n';
+  const width = Math.max(...list.map((r) => String(r.count).length));
+  return list.map((r) => `  ${String(r.count).padStart(width)}  ${r.key}\n`).join('');
+}
+
+/** The human-readable form of a successful response. */
+function render(req: ControlRequest, r: Fields): string {
+  switch (req.cmd) {
+    case 'stats':
+      return (
+        `uptime     ${r.uptime} s\n` +
+        `queries    ${r.queries} (cache hits ${r.cacheHits}, misses ${r.cacheMisses}, local ${r.localAnswers}, errors ${r.errors})\n` +
+        `cache      ${r.cache.entries} entries, ${r.cache.bytes} of ${r.cache.maxBytes} bytes, motion ${r.cache.motion}\n` +
+        `in flight  udp ${r.inFlight.udp} (edns ${r.inFlight.edns}), tcp ${r.inFlight.tcp}, resolutions ${r.inFlight.resolutions}\n` +
+        `upstream   ${r.upstreamQueries} queries, ${r.merged} merged\n`
+      );
+    case 'flush':
+      return `flushed ${r.name}: ${r.removed} entries\n`;
+    case 'flush-subtree':
+      return `flushed ${r.name} and below: ${r.removed} entries\n`;
+    case 'flush-all':
+      return `flushed everything: ${r.removed} entries\n`;
+    case 'dump':
+      return `dumped ${r.entries} entries (${r.bytes} bytes) to ${r.path}\n`;
+    case 'load':
+      return `loaded ${r.loaded} entries from ${r.path}; skipped ${r.skipped} (${r.expired} expired, ${r.malformed} malformed, ${r.tooBig} too big)\n`;
+    case 'top':
+      return `last ${r.queries} queries (ring of ${r.ringSize}, ${r.total} since start)\ntop clients\n${rows(r.clients)}top names\n${rows(r.names)}`;
+    case 'reload':
+      return `reloaded: servers ${r.servers} ip ${r.ip}\n`;
+  }
+}
+
+async function run(socket: string, json: boolean, req: ControlRequest): Promise<void> {
+  let res: ControlResponse;
+  try {
+    res = await controlRequest(socket, req);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such socket (is dnscache running with CONTROL set?)' : e.code === 'EACCES' ? 'permission denied (the socket is for its owner only)' : e.code === 'ECONNREFUSED' ? 'connection refused (dnscache is not running)' : e.message;
+    fatal(`unable to talk to dnscache at ${socket}: ${why}`);
+  }
+  if (json) process.stdout.write(JSON.stringify(res) + '\n');
+  if (!res.ok) {
+    if (!json) process.stderr.write(`${WHO}: ${res.error}\n`);
+    process.exit(EXIT_REFUSED);
+  }
+  if (!json) {
+    process.stdout.write(render(req, res));
+    if (req.cmd === 'load') for (const e of (res as Fields).errors as string[]) process.stderr.write(`${WHO}: warning: ${e}\n`);
+  }
+}
+
+function main(argv: string[]): void {
+  let chosen: ControlRequest | null = null;
+  const program = new Command()
+    .name(WHO)
+    .usage(USAGE)
+    .description('Control a running dnscache-ts through its control socket (CONTROL). FILE names a file inside dnscache\'s ROOT.')
+    .option('--socket <path>', 'the control socket (default: $CONTROL, else ./control or ./root/control)')
+    .option('--json', 'print the raw JSON response')
+    .exitOverride()
+    .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  const sub = (name: string, description: string): Command =>
+    program.command(name).description(description).allowExcessArguments(false).exitOverride().configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+  sub('stats', 'queries, cache, in-flight and upstream counters').action(() => {
+    chosen = { cmd: 'stats' };
+  });
+  sub('flush', 'remove every cache entry for NAME (all types, negative answers, failures)')
+    .argument('<name>')
+    .action((name: string) => {
+      chosen = { cmd: 'flush', name };
+    });
+  sub('flush-subtree', 'remove every cache entry at or below NAME')
+    .argument('<name>')
+    .action((name: string) => {
+      chosen = { cmd: 'flush-subtree', name };
+    });
+  sub('flush-all', 'empty the cache').action(() => {
+    chosen = { cmd: 'flush-all' };
+  });
+  sub('dump', 'write the cache to FILE (inside ROOT), atomically')
+    .argument('<file>')
+    .action((file: string) => {
+      chosen = { cmd: 'dump', file };
+    });
+  sub('load', 'restore the entries of FILE (inside ROOT) that have not expired')
+    .argument('<file>')
+    .action((file: string) => {
+      chosen = { cmd: 'load', file };
+    });
+  sub('top', 'busiest clients and names among the last N queries (default: all kept)')
+    .argument('[n]')
+    .option('--limit <k>', 'rows per list (default 10)')
+    .action((n: string | undefined, opts: { limit?: string }) => {
+      chosen = { cmd: 'top', ...(n !== undefined ? { queries: count(n, 'N') } : {}), ...(opts.limit !== undefined ? { limit: count(opts.limit, '--limit') } : {}) };
+    });
+  sub('reload', 're-read servers/ and ip/ (as SIGHUP)').action(() => {
+    chosen = { cmd: 'reload' };
+  });
+
+  try {
+    program.parse(argv, { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') {
+        process.stdout.write(program.helpInformation());
+        process.exit(0);
+      }
+      usage(err.message.replace(/^error: /, ''));
+    }
+    throw err;
+  }
+  const req = chosen as ControlRequest | null;
+  if (req === null) usage();
+  const opts = program.opts<{ socket?: string; json?: boolean }>();
+  void run(socketPath(opts.socket), opts.json === true, req);
+}
+
+main(process.argv.slice(2));

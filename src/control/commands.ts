@@ -1,0 +1,152 @@
+// What each control command does to the running service. Every command
+// answers with a plain object (the response's fields); a failure is an
+// Error whose message goes back to the client. Nothing here can stop the
+// service: the server turns any exception into an error response.
+
+import * as path from 'node:path';
+import { Cache } from '../cache/cache';
+import { Log, logName } from '../log/log';
+import { ResolverCounters } from '../resolve/resolver';
+import { QueryRecorder } from '../server/engine';
+import { Name, NameError, nameFromText, nameToText } from '../wire/name';
+import { loadDump, writeDump } from './dumpfile';
+import { ControlRequest, RequestError } from './protocol';
+import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
+import { ReloadOutcome } from './reload';
+
+/** The engine's counters that `stats` reports (src/server/engine.ts). */
+export interface QueryCounters {
+  readonly queries: number;
+  readonly cacheHits: number;
+  readonly errors: number;
+  /** Questions handed to resolution (neither a reply-cache hit nor a local name), where counted. */
+  readonly cacheMisses?: number;
+  readonly localAnswers?: number;
+}
+
+/** The parts of a running Service the control commands use (src/server/service.ts). */
+export interface ControlTarget {
+  readonly cache: Cache;
+  /** Where ROOT's files are reached now: ROOT, or '/' after the chroot. */
+  readonly root: string;
+  readonly engine: { readonly counters: QueryCounters; recent: QueryRecorder | null };
+  readonly resolver: { readonly counters: ResolverCounters; readonly inflightCount: number };
+  readonly upstreamQueries: number;
+  readonly activity: { readonly udp: number; readonly edns: number; readonly tcp: number };
+  reload(): ReloadOutcome;
+}
+
+/**
+ * The file a dump or load names, always inside ROOT: relative names and
+ * absolute ones alike are taken from ROOT ("/x" is ROOT/x), and ".." stops
+ * at ROOT. Before a chroot that is ROOT's real path, after it '/'.
+ */
+export function fileInRoot(root: string, file: string): string {
+  return path.join(root, path.resolve('/', file));
+}
+
+function parseName(text: string): Name {
+  try {
+    return nameFromText(text, 'decimal');
+  } catch (err) {
+    if (err instanceof NameError) throw new RequestError(`${JSON.stringify(text)} is not a domain name: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Printable in one log line (file names come from the client). */
+function logText(s: string): string {
+  return s.replace(/[^\x21-\x7e]/g, '?');
+}
+
+function errorText(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && typeof e.syscall === 'string') return `${e.syscall}: ${e.code}`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+export class ControlCommands {
+  private readonly startedAt = Date.now();
+  readonly recent: RecentQueries;
+
+  constructor(
+    private readonly target: ControlTarget,
+    private readonly log: Log,
+    ringSize: number,
+  ) {
+    this.recent = new RecentQueries(ringSize);
+    target.engine.recent = this.recent;
+  }
+
+  async run(req: ControlRequest): Promise<Record<string, unknown>> {
+    const { cache } = this.target;
+    switch (req.cmd) {
+      case 'stats':
+        return this.stats();
+      case 'flush': {
+        const name = parseName(req.name);
+        const removed = cache.flushName(name);
+        this.log.line(`control flush ${logName(name)} ${removed}`);
+        return { name: nameToText(name), removed };
+      }
+      case 'flush-subtree': {
+        const name = parseName(req.name);
+        const removed = cache.flushSubtree(name);
+        this.log.line(`control flush-subtree ${logName(name)} ${removed}`);
+        return { name: nameToText(name), removed };
+      }
+      case 'flush-all': {
+        const removed = cache.flushAll();
+        this.log.line(`control flush-all ${removed}`);
+        return { removed };
+      }
+      case 'dump': {
+        const file = fileInRoot(this.target.root, req.file);
+        try {
+          const report = await writeDump(cache, file);
+          this.log.line(`control dump ${logText(file)} ${report.entries}`);
+          return { ...report };
+        } catch (err) {
+          throw new Error(`unable to write ${file}: ${errorText(err)}`);
+        }
+      }
+      case 'load': {
+        const file = fileInRoot(this.target.root, req.file);
+        try {
+          const report = await loadDump(cache, file);
+          this.log.line(`control load ${logText(file)} ${report.loaded} ${report.skipped}`);
+          return { ...report };
+        } catch (err) {
+          throw new Error(`unable to load ${file}: ${errorText(err)}`);
+        }
+      }
+      case 'top': {
+        const report = this.recent.top(req.queries ?? this.recent.size, req.limit ?? TOP_LIMIT_DEFAULT);
+        return { ...report };
+      }
+      case 'reload': {
+        const outcome = this.target.reload();
+        if (!outcome.ok) throw new Error(`reload failed: ${outcome.error}`);
+        return { servers: outcome.servers, ip: outcome.ip };
+      }
+    }
+  }
+
+  stats(): Record<string, unknown> {
+    const t = this.target;
+    const { queries, cacheHits, errors, cacheMisses, localAnswers } = t.engine.counters;
+    const activity = t.activity;
+    return {
+      uptime: Math.floor((Date.now() - this.startedAt) / 1000),
+      queries,
+      cacheHits,
+      cacheMisses: cacheMisses ?? queries - cacheHits,
+      localAnswers: localAnswers ?? 0,
+      errors,
+      cache: t.cache.stats(),
+      inFlight: { udp: activity.udp, edns: activity.edns, tcp: activity.tcp, resolutions: t.resolver.inflightCount },
+      upstreamQueries: t.upstreamQueries,
+      merged: t.resolver.counters.merged,
+    };
+  }
+}

@@ -1,0 +1,384 @@
+// The cache dump file (`dnscache-ctl dump` / `load`): JSON lines, one
+// cache entry per line with its absolute expiry (seconds since the epoch),
+// after a header line. Loading checks every line as untrusted input - a
+// reply entry is served by copying its bytes, so its message is walked and
+// its TTL offsets derived here, never taken from the file - and reports a
+// bad line by number instead of failing the whole load.
+//
+//   {"format":"dnscache-ts cache dump","version":1,"written":1767225600}
+//   {"kind":"rrset","name":"www.example.test.","type":1,"expires":1767225900,"rdata":["c0000250"]}
+//   {"kind":"nxdomain","name":"nx.example.test.","expires":1767225900,"soa":{"name":"example.test.","rdata":"..."}}
+//   {"kind":"nodata","name":"www.example.test.","type":16,"expires":1767225900,"soa":null}
+//   {"kind":"failure","name":"dead.example.","type":1,"expires":1767225605}
+//   {"kind":"reply","name":"www.example.test.","type":1,"expires":1767225900,"built":1767225600,"message":"…hex…"}
+//
+// Names are in presentation form with RFC 1035 `\DDD` escapes, RDATA and
+// messages in hex. Entries come least recently used first, so loading
+// them in order rebuilds the same recency.
+
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { Cache, CacheSnapshotEntry, StoredRecord } from '../cache/cache';
+import { questionText } from '../log/log';
+import { HEADER_LENGTH, TYPE } from '../wire/constants';
+import { rdataNameLayout } from '../wire/message';
+import { Name, NameError, nameFromText, nameToText } from '../wire/name';
+
+export const DUMP_FORMAT = 'dnscache-ts cache dump';
+export const DUMP_VERSION = 1;
+/** Error messages kept in a load report; the rest are only counted. */
+const MAX_REPORTED_ERRORS = 20;
+/** A line longer than this cannot be an entry (a 64 KiB message is 128 KiB of hex). */
+const MAX_LINE = 200_000;
+const WRITE_CHUNK = 1 << 20;
+
+export class DumpLineError extends Error {}
+
+// --- writing -----------------------------------------------------------
+
+function soaJson(soa: StoredRecord | null): { name: string; rdata: string } | null {
+  return soa ? { name: nameToText(soa.name), rdata: soa.rdata.toString('hex') } : null;
+}
+
+/** One entry as its dump line (without the newline). */
+export function entryLine(e: CacheSnapshotEntry): string {
+  const name = nameToText(e.name);
+  switch (e.kind) {
+    case 'rrset':
+      return JSON.stringify({ kind: e.kind, name, type: e.type, expires: e.expires, rdata: e.rdatas.map((r) => r.toString('hex')) });
+    case 'nxdomain':
+      return JSON.stringify({ kind: e.kind, name, expires: e.expires, soa: soaJson(e.soa) });
+    case 'nodata':
+      return JSON.stringify({ kind: e.kind, name, type: e.type, expires: e.expires, soa: soaJson(e.soa) });
+    case 'failure':
+      return JSON.stringify({ kind: e.kind, name, type: e.type, expires: e.expires });
+    case 'reply':
+      return JSON.stringify({ kind: e.kind, name, type: e.type, expires: e.expires, built: e.builtAt, message: e.message.toString('hex') });
+  }
+}
+
+export function headerLine(now: number): string {
+  return JSON.stringify({ format: DUMP_FORMAT, version: DUMP_VERSION, written: now });
+}
+
+export interface DumpReport {
+  readonly path: string;
+  readonly entries: number;
+  readonly bytes: number;
+}
+
+/**
+ * Writes every live entry of `cache` to `file`, atomically: into a new
+ * file (mode 0600) next to it, flushed to disk, then renamed over `file`.
+ * The entries are taken in one synchronous pass (a consistent snapshot);
+ * only the writing is asynchronous.
+ */
+export async function writeDump(cache: Cache, file: string): Promise<DumpReport> {
+  const chunks: string[] = [];
+  let chunk = headerLine(cache.now()) + '\n';
+  let entries = 0;
+  for (const e of cache.snapshot()) {
+    chunk += entryLine(e) + '\n';
+    entries++;
+    if (chunk.length >= WRITE_CHUNK) {
+      chunks.push(chunk);
+      chunk = '';
+    }
+  }
+  chunks.push(chunk);
+
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
+  let bytes = 0;
+  const handle = await fs.promises.open(tmp, 'wx', 0o600);
+  try {
+    for (const c of chunks) {
+      const buf = Buffer.from(c, 'utf8');
+      await handle.write(buf);
+      bytes += buf.length;
+    }
+    await handle.sync();
+    await handle.close();
+    await fs.promises.rename(tmp, file);
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await fs.promises.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  // The rename itself is durable once the directory is synced; not all
+  // filesystems allow that, and the data is safe either way.
+  try {
+    const dir = await fs.promises.open(path.dirname(file), 'r');
+    await dir.sync().catch(() => undefined);
+    await dir.close();
+  } catch {
+    // ignored
+  }
+  return { path: file, entries, bytes };
+}
+
+// --- reading -----------------------------------------------------------
+
+const HEX = /^(?:[0-9a-fA-F]{2})*$/;
+
+function fail(message: string): never {
+  throw new DumpLineError(message);
+}
+
+function field(o: Record<string, unknown>, key: string): unknown {
+  if (!Object.prototype.hasOwnProperty.call(o, key)) fail(`missing "${key}"`);
+  return o[key];
+}
+
+function integer(o: Record<string, unknown>, key: string, min: number, max: number): number {
+  const v = field(o, key);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    fail(`"${key}" is ${JSON.stringify(v)} (expected an integer from ${min} to ${max})`);
+  }
+  return v;
+}
+
+function hex(v: unknown, what: string, max = 65535): Buffer {
+  if (typeof v !== 'string' || !HEX.test(v)) fail(`${what} is not a hex string`);
+  if (v.length / 2 > max) fail(`${what} is longer than ${max} bytes`);
+  return Buffer.from(v, 'hex');
+}
+
+function nameField(v: unknown, what: string): Name {
+  if (typeof v !== 'string') fail(`${what} is not a string`);
+  try {
+    return nameFromText(v, 'decimal');
+  } catch (err) {
+    if (err instanceof NameError) fail(`${what} ${JSON.stringify(v)} is not a domain name: ${err.message}`);
+    throw err;
+  }
+}
+
+/** Where an uncompressed name starting at `pos` ends, or -1 if it is not one inside `buf`. */
+function plainNameEnd(buf: Buffer, pos: number): number {
+  let total = 1;
+  for (;;) {
+    if (pos >= buf.length) return -1;
+    const len = buf[pos]!;
+    if (len === 0) return pos + 1;
+    if (len > 63) return -1;
+    total += len + 1;
+    if (total > 255) return -1;
+    pos += len + 1;
+  }
+}
+
+/** RDATA the cache can hand to the resolver and the reply writer without surprises. */
+function checkRdata(type: number, rdata: Buffer, what: string): void {
+  if (type === TYPE.A && rdata.length !== 4) fail(`${what}: an A record has 4 bytes, not ${rdata.length}`);
+  if (type === TYPE.AAAA && rdata.length !== 16) fail(`${what}: an AAAA record has 16 bytes, not ${rdata.length}`);
+  const layout = rdataNameLayout(type);
+  if (!layout) return;
+  if (rdata.length < layout.prefix) fail(`${what}: shorter than its fixed fields`);
+  let pos = layout.prefix;
+  for (let i = 0; i < layout.names; i++) {
+    pos = plainNameEnd(rdata, pos);
+    if (pos < 0) fail(`${what}: holds no valid uncompressed domain name where type ${type} has one`);
+  }
+  if (type === TYPE.SOA && rdata.length - pos < 20) fail(`${what}: an SOA record needs 20 bytes after its names`);
+}
+
+function soaField(v: unknown): StoredRecord | null {
+  if (v === null) return null;
+  if (typeof v !== 'object' || Array.isArray(v)) fail('"soa" is neither null nor an object');
+  const o = v as Record<string, unknown>;
+  const name = nameField(field(o, 'name'), '"soa.name"');
+  const rdata = hex(field(o, 'rdata'), '"soa.rdata"');
+  checkRdata(TYPE.SOA, rdata, '"soa.rdata"');
+  return { name, type: TYPE.SOA, rdata };
+}
+
+/** Skips a possibly compressed name in a message; pointers must point backwards. */
+function skipName(msg: Buffer, pos: number): number {
+  const start = pos;
+  for (let total = 1; ; ) {
+    if (pos >= msg.length) fail('"message": a name runs past the end');
+    const len = msg[pos]!;
+    if (len === 0) return pos + 1;
+    if ((len & 0xc0) === 0xc0) {
+      if (pos + 2 > msg.length) fail('"message": a name runs past the end');
+      const target = ((len & 0x3f) << 8) | msg[pos + 1]!;
+      if (target >= start) fail('"message": a compression pointer does not point backwards');
+      return pos + 2;
+    }
+    if (len > 63) fail('"message": bad label type');
+    total += len + 1;
+    if (total > 255) fail('"message": a name longer than 255 bytes');
+    pos += len + 1;
+  }
+}
+
+interface ReplyLayout {
+  readonly ttlOffsets: number[];
+  readonly answerEnd: number;
+  readonly answerCount: number;
+}
+
+/**
+ * Walks a stored reply: a response with exactly our question (the name as
+ * the cache keys it, uncompressed: hits lay the client's question over it),
+ * whole records to the last byte, no OPT (hits append their own). Returns
+ * what the reply cache needs to serve it.
+ */
+function replyLayout(msg: Buffer, name: Name, type: number): ReplyLayout {
+  const questionEnd = HEADER_LENGTH + name.length + 4;
+  if (msg.length < questionEnd) fail('"message" is shorter than a header and its question');
+  if ((msg[2]! & 0x80) === 0) fail('"message" is not a response (QR=0)');
+  if (msg.readUInt16BE(4) !== 1) fail('"message" does not hold exactly one question');
+  // The first asker's letter case is kept in the stored question: compare case-folded.
+  const asked = msg.toString('latin1', HEADER_LENGTH, HEADER_LENGTH + name.length).replace(/[A-Z]/g, (c) => c.toLowerCase());
+  if (asked !== name || msg.readUInt16BE(HEADER_LENGTH + name.length) !== type) {
+    fail('"message": its question is not the entry\'s name and type');
+  }
+  const ttlOffsets: number[] = [];
+  let pos = questionEnd;
+  let answerEnd = questionEnd;
+  const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)];
+  for (let section = 0; section < 3; section++) {
+    for (let i = 0; i < counts[section]!; i++) {
+      pos = skipName(msg, pos);
+      if (pos + 10 > msg.length) fail('"message": a record runs past the end');
+      if (msg.readUInt16BE(pos) === TYPE.OPT) fail('"message" holds an OPT record');
+      ttlOffsets.push(pos + 4);
+      pos += 10 + msg.readUInt16BE(pos + 8);
+      if (pos > msg.length) fail('"message": a record runs past the end');
+    }
+    if (section === 0) answerEnd = pos;
+  }
+  if (pos !== msg.length) fail('"message" has bytes after its last record');
+  return { ttlOffsets, answerEnd, answerCount: counts[0]! };
+}
+
+/** Parses one entry line; throws DumpLineError saying what is wrong with it. */
+export function parseEntryLine(line: string): CacheSnapshotEntry {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    fail('not a JSON object');
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('not a JSON object');
+  const o = v as Record<string, unknown>;
+  const kind = field(o, 'kind');
+  const name = nameField(field(o, 'name'), '"name"');
+  const expires = integer(o, 'expires', 0, Number.MAX_SAFE_INTEGER);
+  switch (kind) {
+    case 'rrset': {
+      const type = integer(o, 'type', 1, 65535);
+      const list = field(o, 'rdata');
+      if (!Array.isArray(list) || list.length === 0) fail('"rdata" is not a non-empty array');
+      const rdatas = list.map((r, i) => {
+        const rdata = hex(r, `"rdata"[${i}]`);
+        checkRdata(type, rdata, `"rdata"[${i}]`);
+        return rdata;
+      });
+      return { kind, name, type, expires, rdatas };
+    }
+    case 'nxdomain':
+      return { kind, name, expires, soa: soaField(field(o, 'soa')) };
+    case 'nodata':
+      return { kind, name, type: integer(o, 'type', 1, 65535), expires, soa: soaField(field(o, 'soa')) };
+    case 'failure':
+      return { kind, name, type: integer(o, 'type', 1, 65535), expires };
+    case 'reply': {
+      const type = integer(o, 'type', 1, 65535);
+      const builtAt = integer(o, 'built', 0, expires);
+      const message = hex(field(o, 'message'), '"message"');
+      const layout = replyLayout(message, name, type);
+      return { kind, name, type, expires, builtAt, message, ...layout, logText: questionText(type, name) };
+    }
+    default:
+      fail(`"kind" is ${JSON.stringify(kind)} (expected rrset, nxdomain, nodata, failure or reply)`);
+  }
+}
+
+/** Checks the first line of a dump. */
+export function checkHeader(line: string): void {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    v = null;
+  }
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  if (o.format !== DUMP_FORMAT) fail(`not a dnscache-ts cache dump (expected a first line with "format":"${DUMP_FORMAT}")`);
+  if (o.version !== DUMP_VERSION) fail(`dump version ${JSON.stringify(o.version)} is not supported (expected ${DUMP_VERSION})`);
+}
+
+export interface LoadReport {
+  readonly path: string;
+  /** Entries stored in the cache. */
+  readonly loaded: number;
+  /** Entries whose expiry has passed. */
+  readonly expired: number;
+  /** Lines that are not valid entries. */
+  readonly malformed: number;
+  /** Valid entries the cache would not keep (larger than its budget or a set's limit). */
+  readonly tooBig: number;
+  /** expired + malformed + tooBig. */
+  readonly skipped: number;
+  /** "line N: what is wrong", the first few. */
+  readonly errors: readonly string[];
+}
+
+export class DumpFileError extends Error {}
+
+/**
+ * Restores the entries of a dump into `cache`, line by line. Entries keep
+ * their absolute expiry; expired ones and bad lines are skipped and counted.
+ * Rejects (with DumpFileError or the I/O error) only if the file cannot be
+ * read or is not a dump at all; nothing is loaded then.
+ */
+export async function loadDump(cache: Cache, file: string): Promise<LoadReport> {
+  const stream = fs.createReadStream(file, { encoding: 'utf8' });
+  const opened = new Promise<void>((resolve, reject) => {
+    stream.once('open', () => resolve());
+    stream.once('error', reject);
+  });
+  await opened;
+  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
+  let n = 0;
+  let loaded = 0;
+  let expired = 0;
+  let malformed = 0;
+  let tooBig = 0;
+  const errors: string[] = [];
+  try {
+    for await (const line of lines) {
+      n++;
+      if (n === 1) {
+        try {
+          checkHeader(line);
+        } catch (err) {
+          throw new DumpFileError(`line 1: ${(err as Error).message}`);
+        }
+        continue;
+      }
+      if (line.trim() === '') continue;
+      let entry: CacheSnapshotEntry;
+      try {
+        if (line.length > MAX_LINE) fail(`longer than ${MAX_LINE} characters`);
+        entry = parseEntryLine(line);
+      } catch (err) {
+        if (!(err instanceof DumpLineError)) throw err;
+        malformed++;
+        if (errors.length < MAX_REPORTED_ERRORS) errors.push(`line ${n}: ${err.message}`);
+        continue;
+      }
+      if (entry.expires <= cache.now()) expired++;
+      else if (cache.restore(entry)) loaded++;
+      else tooBig++;
+    }
+  } finally {
+    lines.close();
+    stream.destroy();
+  }
+  if (n === 0) throw new DumpFileError('the file is empty (expected a dnscache-ts cache dump)');
+  return { path: file, loaded, expired, malformed, tooBig, skipped: expired + malformed + tooBig, errors };
+}

@@ -1,0 +1,24 @@
+// Reload and control: SIGHUP / `dnscache-ctl reload` re-read servers/ and
+// ip/; the control socket (CONTROL) serves dnscache-ctl.
+
+import { Log } from '../log/log';
+import { ControlCommands, ControlTarget } from './commands';
+import { ControlServer } from './server';
+import { ControlSettings } from './settings';
+
+export { ControlCommands, ControlTarget, fileInRoot } from './commands';
+export { DUMP_FORMAT, DUMP_VERSION, DumpLineError, entryLine, headerLine, loadDump, LoadReport, parseEntryLine, writeDump } from './dumpfile';
+export { COMMANDS, ControlRequest, ControlResponse, MAX_REQUEST_BYTES, parseRequest, RequestError } from './protocol';
+export { RecentQueries, RING_SIZE_DEFAULT, TopReport } from './recent';
+export { readReloadable, Reloadable, ReloadOutcome, SwappableServerTable } from './reload';
+export { CLIENT_TIMEOUT_MS, controlRequest, exchange } from './client';
+export { ControlServer } from './server';
+export { controlSettings, ControlSettings } from './settings';
+
+/**
+ * Starts recording recent questions and listens on the control socket.
+ * Call after binding the DNS sockets and before dropping privileges.
+ */
+export function startControl(settings: ControlSettings & { socket: string }, target: ControlTarget, log: Log): Promise<ControlServer> {
+  return ControlServer.listen(settings.socket, new ControlCommands(target, log, settings.ringSize));
+}

@@ -1,0 +1,111 @@
+// The metrics dnscache-ts exports, rendered from a snapshot of the
+// service's counters at scrape time. Names, types and labels are listed in
+// README.md ("Metrics and log format"); the serving path only increments
+// the integers this reads.
+
+import type { CacheStats } from '../cache/cache';
+import { EngineCounters, RCODE_SLOTS } from '../server/engine';
+import { Exposition } from './exposition';
+import { UpstreamMetrics } from './upstream';
+
+/** Everything a scrape reads, gathered by the service when asked. */
+export interface MetricsSnapshot {
+  readonly engine: EngineCounters;
+  readonly cache: CacheStats;
+  readonly upstream: UpstreamMetrics;
+  /** Questions that joined an identical resolution in flight. */
+  readonly mergedQueries: number;
+  readonly resolutionsInflight: number;
+  readonly udpInflight: number;
+  readonly udpDrops: number;
+  readonly tcpConnections: number;
+  readonly tcpInflight: number;
+  readonly tcpEvictions: number;
+}
+
+/** RCODE label values; codes without a name are "rcode<N>", and slot 31 (31 and above) is "other". */
+const RCODE_NAMES: Readonly<Record<number, string>> = {
+  0: 'noerror',
+  1: 'formerr',
+  2: 'servfail',
+  3: 'nxdomain',
+  4: 'notimp',
+  5: 'refused',
+  6: 'yxdomain',
+  7: 'yxrrset',
+  8: 'nxrrset',
+  9: 'notauth',
+  10: 'notzone',
+  16: 'badvers',
+  [RCODE_SLOTS - 1]: 'other',
+};
+
+/** Always present (0 until seen), so rates work from the first scrape. */
+const ALWAYS_SHOWN = [0, 1, 2, 3, 4, 5, 16];
+
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES[rcode] ?? `rcode${rcode}`;
+}
+
+const PROCESS_START = Date.now() / 1000 - process.uptime();
+
+/** Resident memory, if it can be read (it cannot after a chroot without /proc). */
+function residentMemory(): number | null {
+  try {
+    return process.memoryUsage.rss();
+  } catch {
+    return null;
+  }
+}
+
+export function renderMetrics(s: MetricsSnapshot): string {
+  const e = new Exposition();
+  const { engine, cache, upstream } = s;
+
+  e.family('dnscache_queries_total', 'counter', 'Client queries answered, by transport and the RCODE of the reply.');
+  for (const [t, transport] of [[0, 'udp'], [1, 'tcp']] as const) {
+    for (let rcode = 0; rcode < RCODE_SLOTS; rcode++) {
+      const v = engine.replies[t * RCODE_SLOTS + rcode]!;
+      if (v !== 0 || ALWAYS_SHOWN.includes(rcode)) e.sample('dnscache_queries_total', v, { transport, rcode: rcodeName(rcode) });
+    }
+  }
+  e.single('dnscache_cache_hits_total', 'counter', 'Client questions answered from the reply cache.', engine.cacheHits);
+  e.single(
+    'dnscache_cache_misses_total',
+    'counter',
+    'Client questions not in the reply cache, handed to resolution (which may still find cached records).',
+    engine.cacheMisses,
+  );
+  e.single('dnscache_local_answers_total', 'counter', 'Client questions answered internally (localhost, dotted-decimal names, ...).', engine.localAnswers);
+  e.single('dnscache_merged_queries_total', 'counter', 'Questions that joined an identical resolution already in flight.', s.mergedQueries);
+  e.single('dnscache_resolutions_inflight', 'gauge', 'Resolutions in progress.', s.resolutionsInflight);
+
+  e.single('dnscache_cache_bytes', 'gauge', 'Bytes the cache holds, charged by dnscache\'s rule.', cache.bytes);
+  e.single('dnscache_cache_max_bytes', 'gauge', 'The cache budget (CACHESIZE), bytes.', cache.maxBytes);
+  e.single('dnscache_cache_entries', 'gauge', 'Entries in the cache (RRsets, negative answers, replies).', cache.entries);
+  e.single('dnscache_cache_motion_bytes_total', 'counter', 'Bytes stored in the cache since start (dnscache\'s cache motion).', cache.motion);
+
+  e.family('dnscache_upstream_queries_total', 'counter', 'Queries sent to upstream servers, by transport.');
+  e.sample('dnscache_upstream_queries_total', upstream.udpQueries, { transport: 'udp' });
+  e.sample('dnscache_upstream_queries_total', upstream.tcpQueries, { transport: 'tcp' });
+  e.family('dnscache_upstream_timeouts_total', 'counter', 'Upstream queries that got no answer in time, by transport.');
+  e.sample('dnscache_upstream_timeouts_total', upstream.udpTimeouts, { transport: 'udp' });
+  e.sample('dnscache_upstream_timeouts_total', upstream.tcpTimeouts, { transport: 'tcp' });
+  e.family('dnscache_upstream_rtt_seconds', 'histogram', 'Round-trip time of answered upstream queries, by transport (TCP includes the handshake).');
+  e.histogram('dnscache_upstream_rtt_seconds', upstream.udpRtt, { transport: 'udp' });
+  e.histogram('dnscache_upstream_rtt_seconds', upstream.tcpRtt, { transport: 'tcp' });
+
+  e.family('dnscache_queries_inflight', 'gauge', 'Client queries waiting for a resolution, by transport.');
+  e.sample('dnscache_queries_inflight', s.udpInflight, { transport: 'udp' });
+  e.sample('dnscache_queries_inflight', s.tcpInflight, { transport: 'tcp' });
+  e.single('dnscache_tcp_connections', 'gauge', 'Open client TCP connections.', s.tcpConnections);
+  e.single('dnscache_udp_drops_total', 'counter', 'UDP queries in progress dropped because MAXUDP were in progress.', s.udpDrops);
+  e.single('dnscache_tcp_evictions_total', 'counter', 'TCP connections closed because MAXTCP were open.', s.tcpEvictions);
+
+  const cpu = process.cpuUsage();
+  e.single('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.', (cpu.user + cpu.system) / 1e6);
+  e.single('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch, seconds.', Math.round(PROCESS_START));
+  const rss = residentMemory();
+  if (rss !== null) e.single('process_resident_memory_bytes', 'gauge', 'Resident memory size, bytes.', rss);
+  return e.text();
+}

@@ -1,0 +1,110 @@
+// The METRICS endpoint: GET /metrics over HTTP/1.1 (node:http), nothing
+// else. Bound with the DNS sockets, before any chroot or privilege drop,
+// and answering only once the service serves. A bad request costs the
+// client a 4xx or its connection, never the process; connections, header
+// size and time are capped, as it may face more than a Prometheus server.
+
+import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { AddressInfo } from 'node:net';
+import { Log } from '../log/log';
+import { CONTENT_TYPE } from './exposition';
+
+export interface MetricsListen {
+  readonly address: string;
+  /** 0 picks a free port (tests); see address(). */
+  readonly port: number;
+}
+
+const MAX_CONNECTIONS = 32;
+const HEADERS_TIMEOUT_MS = 5000;
+const REQUEST_TIMEOUT_MS = 10000;
+const IDLE_TIMEOUT_MS = 30000;
+const MAX_HEADER_BYTES = 8192;
+
+export class MetricsServer {
+  private server: Server | null = null;
+  private serving = false;
+
+  constructor(
+    private readonly listen: MetricsListen,
+    /** The exposition text, made at each scrape. */
+    private readonly render: () => string,
+    private readonly log: Log,
+  ) {}
+
+  /** Binds (may need the privileges the process is about to drop); answers 503 until serve(). */
+  start(): Promise<void> {
+    const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => this.onRequest(req, res));
+    server.maxConnections = MAX_CONNECTIONS;
+    server.headersTimeout = HEADERS_TIMEOUT_MS;
+    server.requestTimeout = REQUEST_TIMEOUT_MS;
+    server.keepAliveTimeout = IDLE_TIMEOUT_MS;
+    server.maxHeadersCount = 64;
+    server.setTimeout(IDLE_TIMEOUT_MS, (socket) => socket.destroy());
+    server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+      // Malformed HTTP, oversized headers, timeouts: answer 400 if the socket still can, then close it.
+      if (err.code !== 'ECONNRESET' && socket.writable) {
+        socket.end('HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n');
+      }
+      socket.destroy();
+    });
+    this.server = server;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.listen.address, port: this.listen.port, exclusive: true }, () => {
+        server.off('error', reject);
+        server.on('error', (err) => this.log.warning(`METRICS listener: ${err.message}`));
+        resolve();
+      });
+    });
+  }
+
+  /** Starts answering scrapes. */
+  serve(): void {
+    this.serving = true;
+  }
+
+  /** Where it listens (after start()). */
+  address(): AddressInfo | null {
+    const a = this.server?.address();
+    return a && typeof a === 'object' ? a : null;
+  }
+
+  private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => {});
+    const url = req.url ?? '';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    if (path !== '/metrics') return plain(res, 404, 'not found: only GET /metrics is served\n');
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      res.setHeader('Allow', 'GET, HEAD');
+      return plain(res, 405, 'method not allowed: only GET /metrics is served\n');
+    }
+    if (!this.serving) return plain(res, 503, 'not serving yet\n');
+    let body: string;
+    try {
+      body = this.render();
+    } catch (err) {
+      this.log.warning(`METRICS: unable to render metrics: ${(err as Error).message}`);
+      return plain(res, 500, 'internal error\n');
+    }
+    res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+    res.end(body);
+  }
+
+  close(): Promise<void> {
+    const server = this.server;
+    this.server = null;
+    this.serving = false;
+    if (!server) return Promise.resolve();
+    return new Promise((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  }
+}
+
+function plain(res: ServerResponse, status: number, text: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}

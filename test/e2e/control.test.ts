@@ -1,0 +1,409 @@
+// The control socket (CONTROL) and dnscache-ctl, against the real dnscache
+// process: permissions, stats, flushing a name, a subtree or everything
+// (the lab sees the re-fetch), dump and load across a restart keeping the
+// absolute expiry, top clients and names, and requests that are garbage.
+
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { controlRequest, exchange } from '../../src/control/client';
+import { ControlRequest } from '../../src/control/protocol';
+import { freeLoopback } from '../lab/addresses';
+import { query, records } from '../lab/client';
+import { LabServer } from '../lab/server';
+import { freshName, queriesFor, sleep, startLab, startSetup, WILDCARD_ADDRESS } from './fixtures';
+import { CleanupScope, DNSCACHE_JS, DNSCACHE_PORT, Dnscache, runDnscacheExpectingFailure, startDnscache, StartOptions, writeRoot } from './harness';
+
+const CTL_JS = join(__dirname, '..', '..', 'src', 'cli', 'dnscache-ctl.js');
+
+/** A fresh directory for a control socket, removed afterwards. */
+function socketDir(scope: CleanupScope): string {
+  const dir = fs.mkdtempSync(join(tmpdir(), 'dnscache-ctl-'));
+  scope.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+interface ControlSetup {
+  lab: LabServer;
+  dns: Dnscache;
+  socket: string;
+}
+
+async function startWithControl(scope: CleanupScope, opts: Omit<StartOptions, 'upstreams'> = {}, lab?: LabServer): Promise<ControlSetup> {
+  const socket = join(socketDir(scope), 'control');
+  if (lab) {
+    const dns = await startDnscache({ ...opts, upstreams: [lab], env: { CONTROL: socket, ...opts.env } }, scope);
+    return { lab, dns, socket };
+  }
+  const { lab: l, dns } = await startSetup(scope, ['answer'], { ...opts, env: { CONTROL: socket, ...opts.env } });
+  return { lab: l, dns, socket };
+}
+
+async function ok(socket: string, req: ControlRequest): Promise<Record<string, any>> {
+  const res = await controlRequest(socket, req);
+  assert.equal(res.ok, true, JSON.stringify(res));
+  return res as Record<string, any>;
+}
+
+interface Run {
+  status: number;
+  stdout: string;
+  stderr: string;
+}
+
+function ctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CTL_JS, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
+  });
+}
+
+async function assertWild(dns: Dnscache, name: string): Promise<number> {
+  const reply = await query(dns, name, 'A');
+  const a = records(reply.packet.answers, 'A');
+  assert.deepEqual(a.map((r) => r.data), [WILDCARD_ADDRESS]);
+  return a[0]!.ttl!;
+}
+
+describe('control socket', { concurrency: true }, () => {
+  test('is a socket of mode 0600 owned by the user who started dnscache; stats counts queries, hits and upstream traffic', async (t) => {
+    const { dns, socket } = await startWithControl(t);
+    const st = fs.lstatSync(socket);
+    assert.ok(st.isSocket());
+    assert.equal(st.mode & 0o777, 0o600);
+    assert.equal(st.uid, process.getuid!());
+    const name = freshName('stats');
+    await assertWild(dns, name);
+    await assertWild(dns, name);
+    const s = await ok(socket, { cmd: 'stats' });
+    assert.equal(s.cmd, 'stats');
+    assert.equal(s.queries, 2);
+    assert.equal(s.cacheHits, 1);
+    assert.equal(s.cacheMisses, 1);
+    assert.equal(s.upstreamQueries, 1);
+    assert.ok(s.cache.entries >= 2, 'an RRset and a reply');
+    assert.equal(s.cache.maxBytes, 1000000);
+    assert.ok(s.cache.bytes > 0 && s.cache.motion >= s.cache.bytes);
+    assert.deepEqual(s.inFlight, { udp: 0, edns: 0, tcp: 0, resolutions: 0 });
+    assert.equal(typeof s.uptime, 'number');
+    assert.equal(s.merged, 0);
+  });
+
+  test('flush NAME: the name (every entry for it) is fetched again; other names stay cached', async (t) => {
+    const { lab, dns, socket } = await startWithControl(t);
+    const name = freshName('flush');
+    const other = freshName('keep');
+    await assertWild(dns, name);
+    await assertWild(dns, other);
+    await assertWild(dns, name);
+    assert.equal(queriesFor(lab, name).length, 1, 'the second time from the cache');
+    const r = await ok(socket, { cmd: 'flush', name: name.toUpperCase() });
+    assert.equal(r.name, name + '.');
+    assert.equal(r.removed, 2, 'the A RRset and the reply');
+    await assertWild(dns, name);
+    assert.equal(queriesFor(lab, name).length, 2, 'fetched again after the flush');
+    await assertWild(dns, other);
+    assert.equal(queriesFor(lab, other).length, 1, 'untouched');
+    await dns.waitForLog(new RegExp(`^control flush ${name.replace(/\./g, '\\.')}\\. 2$`));
+  });
+
+  test('flush-subtree NAME: everything at or below it is fetched again, siblings are not', async (t) => {
+    const { lab, dns, socket } = await startWithControl(t);
+    const zone = freshName('sub');
+    const below = [`a.${zone}`, `b.c.${zone}`, zone];
+    const sibling = freshName('sibling');
+    for (const n of [...below, sibling]) await assertWild(dns, n);
+    const r = await ok(socket, { cmd: 'flush-subtree', name: zone });
+    assert.equal(r.removed, 6);
+    for (const n of [...below, sibling]) await assertWild(dns, n);
+    for (const n of below) assert.equal(queriesFor(lab, n).length, 2, n);
+    assert.equal(queriesFor(lab, sibling).length, 1);
+  });
+
+  test('flush-all: every name is fetched again', async (t) => {
+    const { lab, dns, socket } = await startWithControl(t);
+    const names = [freshName('all'), freshName('all')];
+    for (const n of names) await assertWild(dns, n);
+    const r = await ok(socket, { cmd: 'flush-all' });
+    assert.ok(r.removed >= 4);
+    assert.equal((await ok(socket, { cmd: 'stats' })).cache.entries, 0);
+    for (const n of names) await assertWild(dns, n);
+    for (const n of names) assert.equal(queriesFor(lab, n).length, 2);
+  });
+
+  test('dump, then load into a fresh dnscache: answered from the cache with the original expiry, not a new TTL', async (t) => {
+    const { lab, dns, socket } = await startWithControl(t);
+    const name = freshName('dump');
+    const first = await assertWild(dns, name);
+    assert.equal(first, 300);
+    const askedAt = Date.now();
+    const nx = `nx-${process.pid}.example.test`;
+    await query(dns, nx, 'A');
+    const d = await ok(socket, { cmd: 'dump', file: '/cache.dump' });
+    assert.equal(d.path, join(dns.root, 'cache.dump'), 'inside ROOT');
+    assert.ok(d.entries >= 4);
+    const text = fs.readFileSync(d.path, 'utf8');
+    assert.equal(fs.statSync(d.path).mode & 0o777, 0o600);
+    assert.match(text.split('\n')[0]!, /"format":"dnscache-ts cache dump"/);
+    assert.match(text, new RegExp(`"kind":"rrset","name":"${name.replace(/\./g, '\\.')}\\.","type":1,"expires":\\d+`));
+    assert.match(text, /"kind":"nxdomain"/);
+    assert.match(text, /"kind":"reply"/);
+    const saved = join(socketDir(t), 'saved.dump');
+    fs.copyFileSync(d.path, saved);
+    await dns.stop();
+
+    // Let the clock move on: a reloaded entry must not start its TTL over.
+    await sleep(Math.max(0, 2100 - (Date.now() - askedAt)));
+    const fresh = await startWithControl(t, {}, lab);
+    fs.copyFileSync(saved, join(fresh.dns.root, 'saved.dump'));
+    const l = await ok(fresh.socket, { cmd: 'load', file: 'saved.dump' });
+    assert.equal(l.loaded, d.entries);
+    assert.equal(l.skipped, 0);
+    assert.deepEqual(l.errors, []);
+    const before = queriesFor(lab, name).length;
+    const ttl = await assertWild(fresh.dns, name);
+    const elapsed = Math.ceil((Date.now() - askedAt) / 1000);
+    assert.ok(ttl <= 298, `TTL ${ttl} counts down from the first answer`);
+    assert.ok(ttl >= 300 - elapsed - 1, `TTL ${ttl} after ${elapsed} s`);
+    assert.equal(queriesFor(lab, name).length, before, 'no upstream query: answered from the loaded cache');
+    const nxReply = await query(fresh.dns, nx, 'A');
+    assert.equal(nxReply.packet.rcode, 'NXDOMAIN');
+    assert.equal(queriesFor(lab, nx).length, 1, 'the NXDOMAIN was loaded too');
+    const s = await ok(fresh.socket, { cmd: 'stats' });
+    assert.equal(s.upstreamQueries, 0);
+  });
+
+  test('load: bad lines are named and skipped, the rest is loaded; a missing file or a non-dump is an error; dnscache keeps running', async (t) => {
+    const { dns, socket } = await startWithControl(t);
+    const now = Math.floor(Date.now() / 1000);
+    const lines = [
+      JSON.stringify({ format: 'dnscache-ts cache dump', version: 1, written: now }),
+      JSON.stringify({ kind: 'rrset', name: 'loaded.example.test.', type: 1, expires: now + 600, rdata: ['c0000263'] }),
+      '{"kind":"rrset"',
+      JSON.stringify({ kind: 'rrset', name: 'gone.example.test.', type: 1, expires: now - 5, rdata: ['c0000263'] }),
+      JSON.stringify({ kind: 'reply', name: 'x.example.test.', type: 1, expires: now + 600, built: now, message: '00' }),
+    ];
+    fs.writeFileSync(join(dns.root, 'mixed.dump'), lines.join('\n') + '\n');
+    const r = await ok(socket, { cmd: 'load', file: 'mixed.dump' });
+    assert.equal(r.loaded, 1);
+    assert.equal(r.expired, 1);
+    assert.equal(r.malformed, 2);
+    assert.equal(r.skipped, 3);
+    assert.equal(r.errors.length, 2);
+    assert.match(r.errors[0], /^line 3: not a JSON object/);
+    assert.match(r.errors[1], /^line 5: "message" is shorter than a header/);
+    const reply = await query(dns, 'loaded.example.test', 'A');
+    assert.deepEqual(records(reply.packet.answers, 'A').map((x) => [x.data, x.ttl! > 590]), [['192.0.2.99', true]]);
+
+    const missing = await controlRequest(socket, { cmd: 'load', file: 'missing.dump' });
+    assert.equal(missing.ok, false);
+    assert.match((missing as { error: string }).error, /unable to load .*missing\.dump: open: ENOENT/);
+    fs.writeFileSync(join(dns.root, 'notes.txt'), 'hello\n');
+    const notDump = await controlRequest(socket, { cmd: 'load', file: 'notes.txt' });
+    assert.match((notDump as { error: string }).error, /line 1: not a dnscache-ts cache dump/);
+    const noDir = await controlRequest(socket, { cmd: 'dump', file: 'no/such/dir/x.dump' });
+    assert.match((noDir as { error: string }).error, /unable to write .*x\.dump: open: ENOENT/);
+    assert.ok(dns.alive);
+  });
+
+  test('top: the busiest clients and names over the last N queries', async (t) => {
+    const { dns, socket } = await startWithControl(t, { ipFiles: ['127.0.0.1', '127.0.0.2'] });
+    const busy = freshName('busy');
+    const quiet = freshName('quiet');
+    for (let i = 0; i < 3; i++) await assertWild(dns, busy);
+    const reply = await query(dns, quiet, 'A', { source: '127.0.0.2' });
+    assert.equal(records(reply.packet.answers, 'A').length, 1);
+    const top = await ok(socket, { cmd: 'top' });
+    assert.equal(top.queries, 4);
+    assert.equal(top.ringSize, 10000);
+    assert.deepEqual(top.clients, [
+      { key: '127.0.0.1', count: 3 },
+      { key: '127.0.0.2', count: 1 },
+    ]);
+    assert.deepEqual(top.names, [
+      { key: busy + '.', count: 3 },
+      { key: quiet + '.', count: 1 },
+    ]);
+    const last = await ok(socket, { cmd: 'top', queries: 1, limit: 5 });
+    assert.deepEqual(last.clients, [{ key: '127.0.0.2', count: 1 }]);
+
+    const out = await ctl(['--socket', socket, 'top', '2', '--limit', '1']);
+    assert.equal(out.status, 0, out.stderr);
+    assert.equal(out.stdout, `last 2 queries (ring of 10000, 4 since start)\ntop clients\n  1  127.0.0.1\ntop names\n  1  ${busy}.\n`);
+  });
+
+  test('a small CONTROLRING keeps only the most recent queries', async (t) => {
+    const { dns, socket } = await startWithControl(t, { env: { CONTROLRING: '2' } });
+    const names = [freshName('r'), freshName('r'), freshName('r')];
+    for (const n of names) await assertWild(dns, n);
+    const top = await ok(socket, { cmd: 'top' });
+    assert.equal(top.queries, 2);
+    assert.equal(top.total, 3);
+    assert.deepEqual(top.names.map((r: { key: string }) => r.key).sort(), [names[1] + '.', names[2] + '.'].sort());
+  });
+
+  test('garbage requests get an error response, never a crash', async (t) => {
+    const { dns, socket } = await startWithControl(t);
+    for (const [line, re] of [
+      ['hello', /request is not JSON/],
+      ['{"cmd":"shutdown"}', /unknown command "shutdown"/],
+      ['{"cmd":"flush","name":"a..b"}', /"a\.\.b" is not a domain name/],
+      ['{"cmd":"flush","name":7}', /"name" must be a non-empty string/],
+      ['{"cmd":"top","queries":-1}', /"queries" must be an integer/],
+      ['\u0000\u0001\u00ff', /request is not JSON/],
+    ] as const) {
+      const res = JSON.parse(await exchange(socket, line));
+      assert.equal(res.ok, false, line);
+      assert.match(res.error, re);
+    }
+    // Longer than any request: refused without reading it all.
+    const huge = JSON.parse(await exchange(socket, 'x'.repeat(200000)));
+    assert.match(huge.error, /request longer than 65536 bytes/);
+    // A request without its newline, ended by a half-close.
+    const halfClosed = await new Promise<string>((resolve, reject) => {
+      const s = net.connect({ path: socket }, () => s.end('{"cmd":"stats"}'));
+      let got = '';
+      s.setEncoding('utf8').on('data', (d: string) => (got += d));
+      s.on('end', () => resolve(got));
+      s.on('error', reject);
+    });
+    assert.equal(JSON.parse(halfClosed).ok, true);
+    // Connections that say nothing, or go away mid-request.
+    for (let i = 0; i < 5; i++) {
+      const s = net.connect({ path: socket });
+      await new Promise((r) => s.once('connect', r));
+      if (i % 2) s.write('{"cmd":');
+      s.destroy();
+    }
+    assert.ok(dns.alive);
+    assert.equal((await ok(socket, { cmd: 'stats' })).cmd, 'stats');
+    await assertWild(dns, freshName('alive'));
+  });
+
+  test('dnscache-ctl prints human-readable output, --json the raw response, and exits 0, 1, 100 or 111', async (t) => {
+    const { dns, socket } = await startWithControl(t);
+    await assertWild(dns, freshName('cli'));
+    const stats = await ctl(['--socket', socket, 'stats']);
+    assert.equal(stats.status, 0, stats.stderr);
+    assert.match(stats.stdout, /^uptime +\d+ s\nqueries +1 \(cache hits 0, misses 1, local 0, errors 0\)\ncache +\d+ entries, \d+ of 1000000 bytes, motion \d+\nin flight +udp 0 \(edns 0\), tcp 0, resolutions 0\nupstream +1 queries, 0 merged\n$/);
+    const json = await ctl(['stats', '--json'], { CONTROL: socket });
+    assert.equal(json.status, 0, json.stderr);
+    assert.equal(JSON.parse(json.stdout).queries, 1);
+    const flush = await ctl(['--socket', socket, 'flush', 'www.example.test']);
+    assert.equal(flush.stdout, 'flushed www.example.test.: 0 entries\n');
+    const flushAll = await ctl(['--socket', socket, 'flush-all']);
+    assert.match(flushAll.stdout, /^flushed everything: \d+ entries\n$/);
+    const dump = await ctl(['--socket', socket, 'dump', 'x.dump']);
+    assert.equal(dump.stdout, `dumped 0 entries (${fs.statSync(join(dns.root, 'x.dump')).size} bytes) to ${join(dns.root, 'x.dump')}\n`);
+    const load = await ctl(['--socket', socket, 'load', 'x.dump']);
+    assert.equal(load.stdout, `loaded 0 entries from ${join(dns.root, 'x.dump')}; skipped 0 (0 expired, 0 malformed, 0 too big)\n`);
+    const failed = await ctl(['--socket', socket, 'load', 'nope.dump']);
+    assert.equal(failed.status, 1);
+    assert.match(failed.stderr, /^dnscache-ctl: unable to load .*nope\.dump: open: ENOENT\n$/);
+    const usage = await ctl(['--socket', socket, 'flush']);
+    assert.equal(usage.status, 100);
+    assert.match(usage.stderr, /dnscache-ctl: usage: /);
+    assert.equal((await ctl(['--socket', socket, 'frobnicate'])).status, 100);
+    assert.equal((await ctl(['--socket', socket, 'top', 'many'])).status, 100);
+    const gone = await ctl(['--socket', join(tmpdir(), `no-such-socket-${process.pid}`), 'stats']);
+    assert.equal(gone.status, 111);
+    assert.match(gone.stderr, /dnscache-ctl: fatal: unable to talk to dnscache at .*: no such socket/);
+  });
+
+  test('a stale socket from a killed dnscache is replaced; a live one or a non-socket at CONTROL stops start-up', async (t) => {
+    const { lab, dns, socket } = await startWithControl(t);
+    // Another dnscache with the same CONTROL while the first runs: refused.
+    const busy = await runDnscacheExpectingFailure({ CONTROL: socket });
+    assert.equal(busy.code, 111);
+    assert.match(busy.stderr, /dnscache: fatal: CONTROL: unable to listen on .*: another process is listening on /);
+    await dns.stop('SIGKILL');
+    assert.ok(fs.lstatSync(socket).isSocket(), 'left behind');
+    const again = await startDnscache({ upstreams: [lab], env: { CONTROL: socket } }, t);
+    assert.equal((await ok(socket, { cmd: 'stats' })).queries, 0);
+    await again.stop();
+
+    const file = join(socketDir(t), 'plain-file');
+    fs.writeFileSync(file, 'keep me');
+    const r = await runDnscacheExpectingFailure({ CONTROL: file });
+    assert.equal(r.code, 111);
+    assert.match(r.stderr, /CONTROL: unable to listen on .*plain-file: .*exists and is not a socket/);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'keep me');
+    const bad = await runDnscacheExpectingFailure({ CONTROL: socket, CONTROLRING: 'lots' });
+    assert.match(bad.stderr, /dnscache: fatal: CONTROLRING: "lots" is not a decimal number/);
+  });
+
+  test('without CONTROL there is no socket and no recording', async (t) => {
+    const dir = socketDir(t);
+    const { dns } = await startSetup(t);
+    await assertWild(dns, freshName('none'));
+    assert.deepEqual(fs.readdirSync(dir), []);
+    assert.deepEqual(dns.linesMatching(/^control/), []);
+  });
+});
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const NOBODY = 65534;
+
+describe('control socket with UID/GID (chroot)', () => {
+  test('made before the chroot, owned by root, mode 0600; dump and load and SIGHUP work inside ROOT', { skip: isRoot ? false : 'needs root' }, async (t) => {
+    const lab = await startLab(t);
+    const other = await startLab(t);
+    const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-ctl-priv-'));
+    fs.chmodSync(root, 0o755);
+    writeRoot(root, { upstreams: [lab] });
+    fs.mkdirSync(join(root, 'dumps'));
+    fs.chownSync(join(root, 'dumps'), NOBODY, NOBODY);
+    const socket = join(socketDir(t), 'control');
+    const address = await freeLoopback(DNSCACHE_PORT);
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      IP: address,
+      PORT: String(DNSCACHE_PORT),
+      ROOT: root,
+      CACHESIZE: '1000000',
+      FORWARDONLY: '1',
+      UID: String(NOBODY),
+      GID: String(NOBODY),
+      CONTROL: socket,
+    };
+    const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
+    t.after(() => dns.stop());
+    await dns.waitForLog(/^starting/, 5000);
+    const st = fs.lstatSync(socket);
+    assert.equal(st.uid, 0);
+    assert.equal(st.mode & 0o777, 0o600);
+
+    const name = freshName('chroot');
+    await assertWild(dns, name);
+    const d = await ok(socket, { cmd: 'dump', file: '/dumps/cache.dump' });
+    assert.equal(d.path, '/dumps/cache.dump', 'as the chrooted process sees it');
+    assert.ok(fs.readFileSync(join(root, 'dumps', 'cache.dump'), 'utf8').includes(name));
+    assert.equal(fs.statSync(join(root, 'dumps', 'cache.dump')).uid, NOBODY);
+    const denied = await controlRequest(socket, { cmd: 'dump', file: 'cache.dump' });
+    assert.match((denied as { error: string }).error, /unable to write \/cache\.dump: open: EACCES/);
+    await ok(socket, { cmd: 'flush-all' });
+    const l = await ok(socket, { cmd: 'load', file: 'dumps/cache.dump' });
+    assert.equal(l.loaded, d.entries);
+
+    // SIGHUP inside the chroot: servers/ is read from /servers.
+    const mark = dns.logs.length;
+    fs.writeFileSync(join(root, 'servers', '@'), `${other.address}:${other.port}\n`);
+    dns.process.kill('SIGHUP');
+    await dns.waitForLog(/^reload servers 1 ip 1$/, 3000, mark);
+    await assertWild(dns, name);
+    const next = freshName('chroot-next');
+    await assertWild(dns, next);
+    assert.equal(queriesFor(lab, name).length, 1, 'still from the (loaded) cache');
+    assert.equal(queriesFor(other, next).length, 1, 'new names go to the new server');
+    assert.equal(queriesFor(lab, next).length, 0);
+  });
+});

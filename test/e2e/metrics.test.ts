@@ -1,0 +1,225 @@
+// The real process with METRICS on a loopback address: scrape GET /metrics
+// over HTTP, parse it strictly, and check that the counters moved by
+// exactly what a known set of queries should cause. And LOGFORMAT=json:
+// every line on stderr is a JSON object.
+
+import { before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freeLoopback } from '../lab/addresses';
+import { query, tcpSession } from '../lab/client';
+import { LabServer } from '../lab/server';
+import { parseExposition, Parsed, valueOf } from '../unit/metrics-parse';
+import { freshName, RCODE, header, startLab, suiteScope } from './fixtures';
+import { DNSCACHE_JS, DNSCACHE_PORT, Dnscache, runDnscacheExpectingFailure, serverLine, startDnscache, writeRoot } from './harness';
+
+const METRICS_PORT = 9153;
+
+interface HttpReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+function get(address: string, port: number, path: string): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: address, port, path, agent: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET http://${address}:${port}${path}: timed out`)));
+    req.on('error', reject);
+  });
+}
+
+describe('METRICS endpoint', () => {
+  const scope = suiteScope();
+  let lab: LabServer;
+  let dns: Dnscache;
+  let metricsAddress: string;
+
+  async function scrape(): Promise<Parsed> {
+    const r = await get(metricsAddress, METRICS_PORT, '/metrics');
+    assert.equal(r.status, 200);
+    assert.equal(r.contentType, 'text/plain; version=0.0.4; charset=utf-8');
+    return parseExposition(r.body);
+  }
+
+  const q = (p: Parsed, transport: string, rcode: string): number => valueOf(p, 'dnscache_queries_total', { transport, rcode });
+  const upstream = (p: Parsed, transport: string): number => valueOf(p, 'dnscache_upstream_queries_total', { transport });
+
+  before(async () => {
+    lab = await startLab(scope);
+    metricsAddress = await freeLoopback(METRICS_PORT);
+    dns = await startDnscache({ upstreams: [lab], env: { METRICS: `${metricsAddress}:${METRICS_PORT}` } }, scope);
+  });
+
+  test('the first scrape: valid text, zeros, the cache budget', async () => {
+    const p = await scrape();
+    assert.equal(q(p, 'udp', 'noerror'), 0);
+    assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 1000000);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' }), 0);
+  });
+
+  test('hits, misses, NXDOMAIN, REFUSED, TCP and local answers move the counters by exactly what they are', async () => {
+    const before = await scrape();
+    const labBefore = lab.queries.length;
+    const names = [freshName('m1'), freshName('m2'), freshName('m3')];
+    for (const name of names) assert.equal(header((await query(dns, name, 'A')).raw).rcode, RCODE.NOERROR); // 3 misses
+    for (const name of names) await query(dns, name, 'A'); // 3 hits
+    await query(dns, names[0]!, 'A'); // 1 more hit
+    assert.equal(header((await query(dns, 'nosuch-metrics.example.test', 'A')).raw).rcode, RCODE.NXDOMAIN); // miss
+    assert.equal(header((await query(dns, 'nosuch-metrics.example.test', 'A')).raw).rcode, RCODE.NXDOMAIN); // hit
+    assert.equal(header((await query(dns, names[1]!, 'A', { rd: false })).raw).rcode, RCODE.REFUSED);
+    assert.equal(header((await query(dns, 'localhost', 'A')).raw).rcode, RCODE.NOERROR); // local
+    const tcp = await tcpSession(dns);
+    try {
+      assert.equal(header((await tcp.query(names[2]!, 'A')).raw).rcode, RCODE.NOERROR); // hit over TCP
+    } finally {
+      tcp.close();
+    }
+
+    const after = await scrape();
+    const delta = (f: (p: Parsed) => number): number => f(after) - f(before);
+    assert.equal(delta((p) => q(p, 'udp', 'noerror')), 3 + 4 + 1);
+    assert.equal(delta((p) => q(p, 'udp', 'nxdomain')), 2);
+    assert.equal(delta((p) => q(p, 'udp', 'refused')), 1);
+    assert.equal(delta((p) => q(p, 'tcp', 'noerror')), 1);
+    assert.equal(delta((p) => q(p, 'udp', 'servfail')), 0);
+    assert.equal(delta((p) => valueOf(p, 'dnscache_cache_hits_total')), 4 + 1 + 1);
+    assert.equal(delta((p) => valueOf(p, 'dnscache_cache_misses_total')), 3 + 1);
+    assert.equal(delta((p) => valueOf(p, 'dnscache_local_answers_total')), 1);
+    // Every miss went upstream once, over UDP, and the lab saw exactly those.
+    const labQueries = lab.queries.slice(labBefore);
+    assert.equal(delta((p) => upstream(p, 'udp')), labQueries.filter((l) => l.transport === 'udp').length);
+    assert.equal(delta((p) => upstream(p, 'udp')), 4);
+    assert.equal(delta((p) => upstream(p, 'tcp')), 0);
+    assert.equal(delta((p) => valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' })), 4);
+    assert.ok(valueOf(after, 'dnscache_upstream_rtt_seconds_sum', { transport: 'udp' }) > 0);
+    assert.equal(delta((p) => valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' })), 0);
+    // The cache holds something, within its budget.
+    const bytes = valueOf(after, 'dnscache_cache_bytes');
+    assert.ok(bytes > 0 && bytes <= valueOf(after, 'dnscache_cache_max_bytes'), `cache bytes ${bytes}`);
+    assert.ok(valueOf(after, 'dnscache_cache_entries') >= 4);
+    assert.ok(delta((p) => valueOf(p, 'dnscache_cache_motion_bytes_total')) > 0);
+    // Nothing in flight, nothing dropped.
+    assert.equal(valueOf(after, 'dnscache_queries_inflight', { transport: 'udp' }), 0);
+    assert.equal(valueOf(after, 'dnscache_udp_drops_total'), 0);
+    assert.equal(valueOf(after, 'dnscache_tcp_evictions_total'), 0);
+  });
+
+  test('identical questions in flight are merged', async () => {
+    const before = await scrape();
+    const name = freshName('merge');
+    await Promise.all([query(dns, name, 'A'), query(dns, name, 'A'), query(dns, name, 'A')]);
+    const after = await scrape();
+    const merged = valueOf(after, 'dnscache_merged_queries_total') - valueOf(before, 'dnscache_merged_queries_total');
+    const hits = valueOf(after, 'dnscache_cache_hits_total') - valueOf(before, 'dnscache_cache_hits_total');
+    // Each of the 3 either joined the first one's resolution or, arriving late, hit the cache.
+    assert.equal(merged + hits, 2);
+    assert.equal(upstream(after, 'udp') - upstream(before, 'udp'), 1);
+  });
+
+  test('only GET /metrics: 404 elsewhere, and it keeps serving after garbage', async () => {
+    assert.equal((await get(metricsAddress, METRICS_PORT, '/')).status, 404);
+    assert.equal((await get(metricsAddress, METRICS_PORT, '/metrics/x')).status, 404);
+    await new Promise<void>((resolve) => {
+      const sock = net.connect({ host: metricsAddress, port: METRICS_PORT }, () => sock.end('\x00\x01 garbage \r\n\r\n'));
+      sock.on('error', () => {});
+      sock.on('close', () => resolve());
+      sock.resume();
+    });
+    await scrape();
+    assert.ok(dns.alive);
+  });
+});
+
+describe('METRICS start-up errors', () => {
+  test('a bad METRICS value stops start-up naming it', async () => {
+    const r = await runDnscacheExpectingFailure({ METRICS: 'localhost:9153' });
+    assert.equal(r.code, 111);
+    assert.match(r.stderr, /^dnscache: fatal: METRICS: "localhost:9153" has "localhost", which is not an IP address \(expected host:port/m);
+  });
+
+  test('a bad LOGFORMAT value stops start-up naming it and the accepted values', async () => {
+    const r = await runDnscacheExpectingFailure({ LOGFORMAT: 'xml' });
+    assert.equal(r.code, 111);
+    assert.match(r.stderr, /^dnscache: fatal: LOGFORMAT: "xml" is not a log format \(expected one of "dnscache", "json"\)$/m);
+  });
+
+  test('an address in use for METRICS is fatal at bind time, before serving', async () => {
+    const address = await freeLoopback(0);
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen({ host: address, port: 0 }, () => resolve()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await runDnscacheExpectingFailure({ METRICS: `${address}:${port}` });
+      assert.equal(r.code, 111);
+      assert.match(r.stderr, new RegExp(`^dnscache: fatal: unable to listen for METRICS ${address.replace(/\./g, '\\.')}:${port}: .*EADDRINUSE`, 'm'));
+      assert.doesNotMatch(r.stderr, /^starting/m);
+    } finally {
+      blocker.close();
+    }
+  });
+});
+
+describe('LOGFORMAT=json', () => {
+  const scope = suiteScope();
+  let lab: LabServer;
+
+  before(async () => {
+    lab = await startLab(scope);
+  });
+
+  /** startDnscache waits for dnscache's `starting` line; in JSON it is {"event":"starting",...}. */
+  async function startJson(): Promise<Dnscache> {
+    const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-e2e-json-'));
+    writeRoot(root, { upstreams: `${serverLine(lab)}\n` });
+    const address = await freeLoopback(DNSCACHE_PORT);
+    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', IP: address, PORT: String(DNSCACHE_PORT), ROOT: root, CACHESIZE: '1000000', FORWARDONLY: '1', LOGFORMAT: 'json' };
+    const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
+    scope.after(() => dns.stop());
+    await dns.waitForLog(/^\{"event":"starting",/, 5000);
+    return dns;
+  }
+
+  test('every stderr line is one JSON object, for every kind of event', async () => {
+    const dns = await startJson();
+    const name = freshName('json');
+    await query(dns, name, 'A');
+    await query(dns, name, 'A'); // cache hit
+    await query(dns, 'nosuch-json.example.test', 'A');
+    await query(dns, 'www.example.test', 'MX'); // NODATA
+    await query(dns, 'localhost', 'A', { edns: 1232 });
+    await query(dns, name, 'A', { transport: 'tcp' });
+    await dns.waitForLog(/"event":"tcpclose"/, 3000);
+    const status = await dns.stop();
+    assert.equal(status, 0);
+    assert.ok(dns.logs.length > 10);
+    const events = new Set<string>();
+    for (const line of dns.logs) {
+      let o: unknown;
+      assert.doesNotThrow(() => (o = JSON.parse(line)), `not JSON: ${line}`);
+      assert.ok(o !== null && typeof o === 'object' && !Array.isArray(o), line);
+      const event = (o as { event?: unknown }).event;
+      assert.equal(typeof event, 'string', line);
+      events.add(event as string);
+    }
+    for (const e of ['starting', 'query', 'tx', 'rr', 'stats', 'sent', 'cached', 'nxdomain', 'nodata', 'tcpopen', 'tcpclose']) {
+      assert.ok(events.has(e), `no ${e} event in:\n${dns.logs.join('\n')}`);
+    }
+    const q = dns.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.event === 'query' && o.name === `${name}.`)!;
+    assert.deepEqual(Object.keys(q), ['event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name']);
+    assert.equal(q.transport, 'u');
+    assert.equal(q.ip, '7f000001');
+    assert.equal(q.type, 1);
+  });
+});

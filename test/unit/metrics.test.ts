@@ -1,0 +1,278 @@
+// The Prometheus exposition (format 0.0.4) and the counters behind it: the
+// writer's escaping and histograms, the whole rendered text parsed back
+// strictly, the engine's per-RCODE reply counts and the metered RTT table.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cache } from '../../src/cache/cache';
+import { MemorySink, Log } from '../../src/log/log';
+import { renderMetrics, MetricsSnapshot, rcodeName } from '../../src/metrics/collect';
+import { escapeHelp, escapeLabelValue, Exposition, formatValue, Histogram } from '../../src/metrics/exposition';
+import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/metrics/upstream';
+import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
+import { Engine, RCODE_SLOTS } from '../../src/server/engine';
+import { RttTable } from '../../src/transport/rtt';
+import { Endpoint } from '../../src/transport/udp';
+import { ipv4, rawQuery, rr, soaRdata } from './helpers';
+import { parseExposition, valueOf } from './metrics-parse';
+
+describe('exposition writer', () => {
+  it('formats values as the format spells them', () => {
+    assert.equal(formatValue(0), '0');
+    assert.equal(formatValue(12345678901234), '12345678901234');
+    assert.equal(formatValue(0.0005), '0.0005');
+    assert.equal(formatValue(NaN), 'NaN');
+    assert.equal(formatValue(Infinity), '+Inf');
+    assert.equal(formatValue(-Infinity), '-Inf');
+  });
+
+  it('escapes label values and HELP text', () => {
+    assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
+    assert.equal(escapeHelp('a\\b\nc "quoted"'), 'a\\\\b\\nc "quoted"');
+    const text = new Exposition().family('x_total', 'counter', 'odd \\ help\nline').sample('x_total', 1, { v: 'a"\\\n' }).text();
+    const parsed = parseExposition(text);
+    assert.equal(parsed.get('x_total')!.samples[0]!.labels.v, 'a"\\\n');
+  });
+
+  it('refuses a family written twice', () => {
+    const e = new Exposition().family('x', 'gauge', 'h');
+    assert.throws(() => e.family('x', 'gauge', 'h'));
+  });
+
+  it('histogram: le is inclusive, buckets cumulative, +Inf = count', () => {
+    const h = new Histogram([0.001, 0.01, 0.1]);
+    for (const v of [0.0005, 0.001, 0.002, 0.01, 0.05, 3, 7]) h.observe(v);
+    h.observe(NaN); // ignored
+    const parsed = parseExposition(new Exposition().family('rtt_seconds', 'histogram', 'h').histogram('rtt_seconds', h, { transport: 'udp' }).text());
+    const buckets = parsed.get('rtt_seconds')!.samples.filter((s) => s.name === 'rtt_seconds_bucket').map((s) => [s.labels.le, s.value]);
+    assert.deepEqual(buckets, [
+      ['0.001', 2],
+      ['0.01', 4],
+      ['0.1', 5],
+      ['+Inf', 7],
+    ]);
+    assert.equal(valueOf(parsed, 'rtt_seconds_count', { transport: 'udp' }), 7);
+    assert.ok(Math.abs(valueOf(parsed, 'rtt_seconds_sum') - 10.0635) < 1e-9);
+  });
+
+  it('the strict reader rejects broken text', () => {
+    assert.throws(() => parseExposition('x 1\n'), /before its family/);
+    assert.throws(() => parseExposition('# TYPE x counter\nx 1\n'), /HELP/);
+    assert.throws(() => parseExposition('# HELP x h\n# TYPE x counter\nx{a="b} 1\n'), /unterminated|not a sample/);
+    assert.throws(() => parseExposition('# HELP x h\n# TYPE x counter\nx one\n'), /not a float/);
+    const badHistogram = '# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n';
+    assert.throws(() => parseExposition(badHistogram), /cumulative/);
+  });
+});
+
+function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
+  const replies = new Float64Array(2 * RCODE_SLOTS);
+  replies[0] = 10; // udp noerror
+  replies[3] = 2; // udp nxdomain
+  replies[RCODE_SLOTS + 5] = 1; // tcp refused
+  replies[9] = 4; // udp rcode 9: shown because non-zero
+  replies[RCODE_SLOTS - 1] = 1; // udp "other"
+  const upstream = new UpstreamMetrics();
+  upstream.udpQueries = 7;
+  upstream.tcpQueries = 1;
+  upstream.udpTimeouts = 2;
+  for (const s of [0.0003, 0.002, 0.04, 9]) upstream.udpRtt.observe(s);
+  return {
+    engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, errors: 1, replies },
+    cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999 },
+    upstream,
+    mergedQueries: 2,
+    resolutionsInflight: 1,
+    udpInflight: 4,
+    udpDrops: 6,
+    tcpConnections: 2,
+    tcpInflight: 1,
+    tcpEvictions: 3,
+    ...over,
+  };
+}
+
+describe('renderMetrics', () => {
+  it('every line is valid 0.0.4 text, with HELP and TYPE for each family', () => {
+    const text = renderMetrics(snapshot());
+    const parsed = parseExposition(text);
+    for (const line of text.trimEnd().split('\n')) assert.ok(!line.startsWith(' ') && line.length > 0, line);
+    const expected: Record<string, string> = {
+      dnscache_queries_total: 'counter',
+      dnscache_cache_hits_total: 'counter',
+      dnscache_cache_misses_total: 'counter',
+      dnscache_local_answers_total: 'counter',
+      dnscache_cache_bytes: 'gauge',
+      dnscache_cache_max_bytes: 'gauge',
+      dnscache_cache_entries: 'gauge',
+      dnscache_cache_motion_bytes_total: 'counter',
+      dnscache_upstream_queries_total: 'counter',
+      dnscache_upstream_rtt_seconds: 'histogram',
+      dnscache_upstream_timeouts_total: 'counter',
+      dnscache_udp_drops_total: 'counter',
+      dnscache_tcp_evictions_total: 'counter',
+      dnscache_queries_inflight: 'gauge',
+      dnscache_tcp_connections: 'gauge',
+      dnscache_merged_queries_total: 'counter',
+      dnscache_resolutions_inflight: 'gauge',
+      process_cpu_seconds_total: 'counter',
+      process_start_time_seconds: 'gauge',
+    };
+    for (const [name, type] of Object.entries(expected)) {
+      assert.equal(parsed.get(name)?.type, type, name);
+      assert.ok(parsed.get(name)!.help.length > 0, name);
+    }
+    for (const f of parsed.values()) {
+      if (f.type === 'counter') assert.match(f.name, /_total$/, `counter ${f.name} ends in _total`);
+    }
+  });
+
+  it('queries by transport and RCODE name; the common RCODEs always present', () => {
+    const p = parseExposition(renderMetrics(snapshot()));
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 10);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'nxdomain' }), 2);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'refused' }), 1);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'notauth' }), 4);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'other' }), 1);
+    for (const t of ['udp', 'tcp']) {
+      for (const rcode of ['noerror', 'formerr', 'servfail', 'nxdomain', 'notimp', 'refused', 'badvers']) {
+        assert.equal(typeof valueOf(p, 'dnscache_queries_total', { transport: t, rcode }), 'number');
+      }
+    }
+    assert.throws(() => valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'notauth' }), /0 samples/);
+    assert.equal(rcodeName(12), 'rcode12');
+  });
+
+  it('cache, upstream, drops and gauges carry the snapshot', () => {
+    const p = parseExposition(renderMetrics(snapshot()));
+    assert.equal(valueOf(p, 'dnscache_cache_hits_total'), 5);
+    assert.equal(valueOf(p, 'dnscache_cache_misses_total'), 8);
+    assert.equal(valueOf(p, 'dnscache_cache_bytes'), 420);
+    assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 1000000);
+    assert.equal(valueOf(p, 'dnscache_cache_entries'), 3);
+    assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), 7);
+    assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'tcp' }), 1);
+    assert.equal(valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' }), 2);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' }), 4);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_bucket', { transport: 'udp', le: '0.0005' }), 1);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_bucket', { transport: 'udp', le: '5' }), 3);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_bucket', { transport: 'udp', le: '+Inf' }), 4);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'tcp' }), 0);
+    assert.equal(valueOf(p, 'dnscache_udp_drops_total'), 6);
+    assert.equal(valueOf(p, 'dnscache_tcp_evictions_total'), 3);
+    assert.equal(valueOf(p, 'dnscache_queries_inflight', { transport: 'udp' }), 4);
+    assert.equal(valueOf(p, 'dnscache_queries_inflight', { transport: 'tcp' }), 1);
+    assert.equal(valueOf(p, 'dnscache_tcp_connections'), 2);
+    assert.equal(valueOf(p, 'dnscache_merged_queries_total'), 2);
+    const les = p.get('dnscache_upstream_rtt_seconds')!.samples.filter((s) => s.name.endsWith('_bucket') && s.labels.transport === 'udp').map((s) => s.labels.le);
+    assert.deepEqual(les, [...RTT_BUCKETS.map(String), '+Inf']);
+    assert.equal(RTT_BUCKETS[0], 0.0005);
+    assert.equal(RTT_BUCKETS[RTT_BUCKETS.length - 1], 5);
+  });
+});
+
+describe('engine reply counters', () => {
+  const A = 1;
+  const SERVER = '192.0.2.53';
+
+  /** Answers www.* with an A record, everything else NXDOMAIN; counts fetches. */
+  class StubFetcher implements Fetcher {
+    fetches = 0;
+    async fetch(name: string): Promise<Fetched> {
+      this.fetches++;
+      if (name.startsWith('\x03www')) {
+        return { kind: 'verdict', server: SERVER, verdict: { kind: 'answer', records: [rr(`www.example.test`, A, ipv4('192.0.2.1'))] } };
+      }
+      const soa = rr('example.test', 6, soaRdata(), 300);
+      return { kind: 'verdict', server: SERVER, verdict: { kind: 'nxdomain', soa, negativeTtl: 300 } };
+    }
+  }
+
+  function setup(): { engine: Engine; fetcher: StubFetcher } {
+    const cache = new Cache(1_000_000);
+    const log = new Log(new MemorySink());
+    const fetcher = new StubFetcher();
+    return { engine: new Engine(cache, new Resolver(cache, fetcher, log), log, false), fetcher };
+  }
+
+  const udp = { address: '127.0.0.1', port: 40000, transport: 'u' as const };
+  const tcp = { address: '127.0.0.1', port: 40000, transport: 't' as const };
+
+  async function reply(engine: Engine, packet: Buffer, client: typeof udp | typeof tcp): Promise<Buffer | null> {
+    const h = engine.handle(packet, client);
+    if (h.kind === 'none') return null;
+    if (h.kind === 'reply') return h.bytes;
+    const bytes = await h.reply;
+    // The listener counts pending replies when it sends them.
+    if (bytes) engine.countReply(client.transport, bytes[3]! & 0x0f);
+    return bytes;
+  }
+
+  it('counts immediate replies by RCODE (errors, local answers, cache hits) and misses', async () => {
+    const { engine, fetcher } = setup();
+    const c = engine.counters;
+    await reply(engine, rawQuery('localhost', A), udp); // local NOERROR
+    await reply(engine, rawQuery('x.invalid', A), udp); // local NXDOMAIN
+    await reply(engine, rawQuery('www.example.test', A, { flags2: 0 }), udp); // RD=0: REFUSED
+    await reply(engine, rawQuery('www.example.test', A, { flags2: 0x01 | (2 << 3) }), tcp); // opcode 2: NOTIMP
+    await reply(engine, rawQuery('www.example.test', A, { edns: { version: 1 } }), udp); // BADVERS (16)
+    await reply(engine, rawQuery('www.example.test', A), udp); // miss, resolved NOERROR
+    await reply(engine, rawQuery('www.example.test', A), udp); // reply-cache hit
+    await reply(engine, rawQuery('www.example.test', A), tcp); // hit over TCP
+    await reply(engine, rawQuery('nosuch.example.test', A), udp); // miss, NXDOMAIN
+    await reply(engine, rawQuery('nosuch.example.test', A), udp); // hit, NXDOMAIN
+    await reply(engine, Buffer.alloc(5), udp); // shorter than a header: no reply, not counted
+    const r = c.replies;
+    assert.equal(r[0], 3, 'udp noerror: localhost, resolved, hit');
+    assert.equal(r[3], 3, 'udp nxdomain: .invalid, resolved, hit');
+    assert.equal(r[5], 1, 'udp refused');
+    assert.equal(r[16], 1, 'udp badvers');
+    assert.equal(r[RCODE_SLOTS + 4], 1, 'tcp notimp');
+    assert.equal(r[RCODE_SLOTS + 0], 1, 'tcp noerror (hit)');
+    assert.equal(r.reduce((a, b) => a + b, 0), 10);
+    assert.equal(c.cacheHits, 3);
+    assert.equal(c.cacheMisses, 2);
+    assert.equal(c.localAnswers, 2);
+    assert.equal(fetcher.fetches, 2);
+  });
+});
+
+describe('MeteredRttTable', () => {
+  const server: Endpoint = { address: '192.0.2.1', port: 53, family: 4 };
+  const other: Endpoint = { address: '192.0.2.2', port: 53, family: 4 };
+
+  it('feeds RTT and timeouts to the metrics, and orders servers as RttTable does', () => {
+    const m = new UpstreamMetrics();
+    const metered = new MeteredRttTable(m);
+    const plain = new RttTable();
+    for (const t of [metered, plain]) {
+      t.answered(server, 12);
+      t.timedOut(other, 1000);
+      t.answered(server, 0.4);
+    }
+    assert.deepEqual(metered.order([other, server]), plain.order([other, server]));
+    assert.equal(metered.timeout(server), plain.timeout(server));
+    assert.equal(m.udpRtt.count, 2);
+    assert.equal(m.udpRtt.counts[0], 1, '0.4 ms is in the 0.5 ms bucket');
+    assert.ok(Math.abs(m.udpRtt.sum - 0.0124) < 1e-12);
+    assert.equal(m.udpTimeouts, 1);
+    metered.tcpOutcome(server, { kind: 'reply', bytes: Buffer.alloc(12), rttMs: 30 });
+    metered.tcpOutcome(server, { kind: 'timeout' });
+    metered.tcpOutcome(server, { kind: 'error', message: 'refused' });
+    assert.equal(m.tcpRtt.count, 1);
+    assert.equal(m.tcpTimeouts, 1);
+    m.sent('udp');
+    m.sent('tcp');
+    m.sent('udp');
+    assert.deepEqual([m.udpQueries, m.tcpQueries], [2, 1]);
+  });
+});
+
+describe('rendering a live service snapshot', () => {
+  it('a fresh snapshot parses', () => {
+    const s = snapshot({ upstream: new UpstreamMetrics(), cache: new Cache(100).stats() });
+    const p = parseExposition(renderMetrics(s));
+    assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 100);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_bucket', { transport: 'udp', le: '+Inf' }), 0);
+  });
+});
