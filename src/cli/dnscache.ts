@@ -100,6 +100,9 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A last line of defence: one bad packet path must not stop the service
+  // for every client. Each such event is logged so the bug gets found.
+  process.on('unhandledRejection', (err) => log.warning(`internal error: ${(err as Error)?.stack ?? String(err)}`));
   // SIGHUP: re-read servers/ and ip/ (from '/' after the chroot), keeping the cache.
   process.on('SIGHUP', () => service.reload());
 }

@@ -52,10 +52,16 @@ function lifetimeOf(records: readonly OutRecord[]): number {
 function untilDeadline(work: Promise<Answer>, deadline: number): Promise<Answer> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(servfail()), Math.max(0, deadline - performance.now()));
-    work.then((answer) => {
-      clearTimeout(timer);
-      resolve(answer);
-    });
+    work.then(
+      (answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      },
+      () => {
+        clearTimeout(timer);
+        resolve(servfail());
+      },
+    );
   });
 }
 
@@ -156,7 +162,10 @@ export class Resolver {
       const fetched = await this.fetcher.fetch(name, qtype, ctx);
       if (fetched.kind === 'failed') {
         this.log.servfail(name, fetched.reason);
-        this.cache.putFailure(name, qtype, FAILURE_TTL);
+        // A failure caused by this question's own budget says nothing about
+        // the name: caching it would let one question (say, a crafted
+        // delegation spending its budget on lame servers) make others fail.
+        if (ctx.budget.exhaustedBy === null && !ctx.budget.spent) this.cache.putFailure(name, qtype, FAILURE_TTL);
         return servfail();
       }
       const v = fetched.verdict;

@@ -108,10 +108,15 @@ export class Engine {
 
     // A pending reply is counted (countReply) by the listener that sends it: it may be dropped instead.
     this.counters.cacheMisses++;
-    const reply = this.resolver.resolve(q.qname, q.qtype).then(
-      (answer) => this.render(answer, packet, q, limit, opt, true),
-      () => null,
-    );
+    // Whatever goes wrong in resolving or rendering, the listener gets null
+    // (logged as a drop): a rejected promise here would end the process.
+    const reply = this.resolver
+      .resolve(q.qname, q.qtype)
+      .then((answer) => this.render(answer, packet, q, limit, opt, true))
+      .catch((err: Error) => {
+        this.log.warning(`internal error answering query ${n}: ${err.message}`);
+        return null;
+      });
     return { kind: 'pending', n, edns: q.edns !== null, reply };
   }
 

@@ -3,7 +3,7 @@
 import { Answer } from '../wire/answer';
 import { RCODE } from '../wire/constants';
 import { ClientQuery, RejectedQuery } from '../wire/query';
-import { BuiltMessage, MessageWriter, optRecord, Section } from '../wire/writer';
+import { BuiltMessage, MessageTooLong, MessageWriter, optRecord, Section } from '../wire/writer';
 
 /**
  * The client's question bytes to echo. When the client compressed its
@@ -24,17 +24,20 @@ export function isPlainQuestion(q: ClientQuery): boolean {
   return q.questionEnd - q.questionStart - 4 === q.qname.length;
 }
 
+/** The reply for `answer`; an answer too big for any DNS message becomes SERVFAIL. */
 export function buildReply(answer: Answer, query: Buffer, q: ClientQuery, hideTtl: boolean): BuiltMessage {
-  const w = new MessageWriter(q.id, answer.rcode, q.flags2, questionBytes(query, q), q.qname, answer.aa);
-  for (const rr of answer.answer) w.record(hideTtl ? { ...rr, ttl: 0 } : rr);
-  w.startSection(Section.Authority);
-  for (const rr of answer.authority) w.record(hideTtl ? { ...rr, ttl: 0 } : rr);
-  return w.finish();
-}
-
-/** The OPT to attach for a client, or null when it did not use EDNS. */
-export function clientOpt(edns: { dnssecOk: boolean } | null, rcode = 0): Buffer | null {
-  return edns ? optRecord(rcode >> 4, false) : null;
+  const question = questionBytes(query, q);
+  const w = new MessageWriter(q.id, answer.rcode, q.flags2, question, q.qname, answer.aa);
+  try {
+    for (const rr of answer.answer) w.record(hideTtl ? { ...rr, ttl: 0 } : rr);
+    w.startSection(Section.Authority);
+    for (const rr of answer.authority) w.record(hideTtl ? { ...rr, ttl: 0 } : rr);
+    return w.finish();
+  } catch (err) {
+    w.release();
+    if (!(err instanceof MessageTooLong)) throw err;
+    return new MessageWriter(q.id, RCODE.SERVFAIL, q.flags2, question, q.qname).finish();
+  }
 }
 
 /** An error reply (FORMERR, NOTIMP, REFUSED, BADVERS) echoing whatever of the question was readable. */

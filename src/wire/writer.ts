@@ -33,6 +33,14 @@ export interface BuiltMessage {
 }
 
 const MAX_MESSAGE = 65535;
+
+/**
+ * The records do not fit in one DNS message. Upstream replies are accepted
+ * at any size and RDATA names are written back uncompressed, so a hostile
+ * authority can hand us more than 64 KiB of answer; that must end in a
+ * reply code, never in a write past the buffer.
+ */
+export class MessageTooLong extends Error {}
 const POINTER_LIMIT = 0x3fff;
 
 /**
@@ -109,6 +117,8 @@ export class MessageWriter {
   }
 
   record(rr: OutRecord): void {
+    // Worst case: owner and RDATA uncompressed (compression only shrinks them).
+    if (this.off + rr.name.length + 10 + rr.rdata.length > MAX_MESSAGE) throw new MessageTooLong('reply longer than 65535 bytes');
     const b = this.buf;
     this.writeName(rr.name, true);
     b.writeUInt16BE(rr.type, this.off);
@@ -148,11 +158,16 @@ export class MessageWriter {
     return this.off;
   }
 
+  /** Gives the shared scratch back; finish() does it, and so must anyone abandoning a writer. */
+  release(): void {
+    if (this.ownsScratch && this.buf === scratch) scratchInUse = false;
+  }
+
   finish(): BuiltMessage {
     this.startSection(Section.Additional);
     this.ends[Section.Additional] = this.off;
     const bytes = Buffer.from(this.buf.subarray(0, this.off));
-    if (this.ownsScratch) scratchInUse = false;
+    this.release();
     bytes.writeUInt16BE(this.counts[0], 6);
     bytes.writeUInt16BE(this.counts[1], 8);
     bytes.writeUInt16BE(this.counts[2], 10);
