@@ -6,6 +6,7 @@ import { clampTtl } from '../cache/cache';
 import { CLASS, RCODE, TYPE } from '../wire/constants';
 import { Message, ResourceRecord } from '../wire/message';
 import { isAtOrBelow, Name, readName } from '../wire/name';
+import { wellFormed } from './scrub';
 
 /** dnscache caps every negative TTL at an hour. */
 export const MAX_NEGATIVE_TTL = 3600;
@@ -17,6 +18,13 @@ export type Verdict =
   | { readonly kind: 'nodata'; readonly soa: ResourceRecord | null; readonly negativeTtl: number }
   | { readonly kind: 'referral'; readonly zone: Name; readonly ns: readonly Name[] }
   | { readonly kind: 'lame'; readonly referral: Name };
+
+/** Two names of at least one byte, then serial, refresh, retry, expire, minimum. */
+const MIN_SOA_RDATA = 22;
+
+function usableSoa(rr: ResourceRecord, name: Name, control: Name): boolean {
+  return rr.class === CLASS.IN && rr.rdata.length >= MIN_SOA_RDATA && isAtOrBelow(name, rr.name) && isAtOrBelow(rr.name, control);
+}
 
 /** RFC 2308 §5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM; dnscache caps it at 3600. */
 export function negativeTtl(soa: ResourceRecord | null): number {
@@ -35,14 +43,19 @@ export function classify(message: Message, name: Name, type: number, control: Na
   const matching: ResourceRecord[] = [];
   let cname: ResourceRecord | null = null;
   for (const rr of message.answer) {
-    if (rr.class !== CLASS.IN || rr.name !== name) continue;
+    if (rr.class !== CLASS.IN || rr.name !== name || !wellFormed(rr)) continue;
     if (rr.type === type || type === TYPE.ANY) matching.push(rr);
     else if (rr.type === TYPE.CNAME) cname = rr;
   }
   let soa: ResourceRecord | null = null;
   let referral: Name | null = null;
   for (const rr of message.authority) {
-    if (rr.type === TYPE.SOA) soa = rr;
+    if (rr.type === TYPE.SOA) {
+      // The SOA is stored with the negative answer and served from it, so it
+      // gets the bailiwick check the scrubber gives cached records: it must
+      // be the SOA of a zone between the name and the zone we asked.
+      if (usableSoa(rr, name, control)) soa = rr;
+    }
     else if (rr.type === TYPE.NS && rr.class === CLASS.IN) referral = rr.name;
   }
   if (cname && matching.length === 0) {

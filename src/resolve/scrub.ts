@@ -25,7 +25,8 @@ function cacheableType(type: number): boolean {
   return type !== TYPE.SOA && type !== TYPE.ANY && type !== TYPE.AXFR && type !== TYPE.IXFR && type !== TYPE.OPT && type !== TYPE.MAILA && type !== TYPE.MAILB;
 }
 
-function wellFormed(rr: ResourceRecord): boolean {
+/** A and AAAA records must have the address length; anything else is dropped, never served. */
+export function wellFormed(rr: ResourceRecord): boolean {
   if (rr.type === TYPE.A) return rr.rdata.length === 4;
   if (rr.type === TYPE.AAAA) return rr.rdata.length === 16;
   return true;

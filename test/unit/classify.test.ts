@@ -92,11 +92,29 @@ describe('classify: NXDOMAIN', () => {
     }
   });
 
-  it('uses the last SOA in the authority section, whatever its class', () => {
-    const last = rr('example.com', 6, soaRdata({ minimum: 42 }), 600, 255);
+  it('uses the last usable SOA in the authority section', () => {
+    const last = rr('example.com', 6, soaRdata({ minimum: 42 }), 600);
     const v = kind(classify(message({ rcode: 3, authority: [soa(600, 100), last] }), WWW, 1, EXAMPLE), 'nxdomain');
     assert.equal(v.soa, last);
     assert.equal(v.negativeTtl, 42);
+  });
+
+  it('ignores an SOA that is not IN, is truncated, or is not between the name and the zone asked', () => {
+    const first = soa(600, 100);
+    const bad = [
+      rr('example.com', 6, soaRdata({ minimum: 42 }), 600, 255), // class ANY
+      rr('example.com', 6, Buffer.alloc(10), 600), // RDATA too short for an SOA
+      rr('victim.net', 6, soaRdata({ minimum: 42 }), 600), // out of bailiwick
+      rr('other.example.com', 6, soaRdata({ minimum: 42 }), 600), // not above the name
+      rr('com', 6, soaRdata({ minimum: 42 }), 600), // above the zone asked
+    ];
+    for (const b of bad) {
+      const v = kind(classify(message({ rcode: 3, authority: [first, b] }), WWW, 1, EXAMPLE), 'nxdomain');
+      assert.equal(v.soa, first, `kept ${b.name}`);
+    }
+    const none = kind(classify(message({ rcode: 3, authority: [bad[2]!] }), WWW, 1, EXAMPLE), 'nxdomain');
+    assert.equal(none.soa, null);
+    assert.equal(none.negativeTtl, 0);
   });
 
   it('is NXDOMAIN even when records for the name came along', () => {
