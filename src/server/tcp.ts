@@ -19,6 +19,10 @@ export interface TcpOptions {
 const IDLE_MS = 10000;
 /** Queries one connection may have in progress before we stop reading from it. */
 const MAX_PENDING_PER_CONNECTION = 32;
+/** Reply bytes a client may leave unread before we stop reading its queries... */
+const PAUSE_UNSENT = 64 * 1024;
+/** ...and before we give up on it: a client that never reads must not make us buffer without end. */
+const MAX_UNSENT = 1024 * 1024;
 
 class Connection {
   private buffered: Buffer = Buffer.alloc(0);
@@ -45,10 +49,24 @@ class Connection {
     this.timer = null;
   }
 
-  /** Splits the stream into messages; returns false on a framing error. */
-  feed(chunk: Buffer, onMessage: (msg: Buffer) => void): boolean {
-    this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+  /** Too much in progress or unsent: take no new query from this client for now. */
+  get saturated(): boolean {
+    return this.pending.size >= MAX_PENDING_PER_CONNECTION || this.socket.writableLength >= PAUSE_UNSENT;
+  }
+
+  /**
+   * Splits the stream into messages; returns false on a framing error.
+   * Stops while saturated, leaving the rest buffered (and the socket
+   * paused) until a reply completes or the client reads: one large write of
+   * pipelined queries must not start thousands of resolutions at once.
+   */
+  feed(chunk: Buffer | null, onMessage: (msg: Buffer) => void): boolean {
+    if (chunk) this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     while (this.buffered.length >= 2) {
+      if (this.saturated) {
+        this.socket.pause();
+        return true;
+      }
       const len = this.buffered.readUInt16BE(0);
       if (len === 0) return false;
       if (this.buffered.length < len + 2) break;
@@ -128,6 +146,7 @@ export class TcpListener {
       if (!ok) this.close(conn, 'protocol error');
       else if (!conn.closed) conn.armIdle();
     });
+    socket.on('drain', () => this.readMore(conn));
     socket.on('end', () => {
       conn.ending = true;
       if (conn.pending.size === 0) this.close(conn, 'broken pipe');
@@ -154,10 +173,8 @@ export class TcpListener {
     }
     const { n } = handled;
     conn.pending.add(n);
-    if (conn.pending.size >= MAX_PENDING_PER_CONNECTION) conn.socket.pause();
     handled.reply.then((bytes) => {
       if (!conn.pending.delete(n) || conn.closed) return;
-      conn.socket.resume();
       if (bytes) {
         this.engine.countReply('t', bytes[3]! & 0x0f);
         this.log.sent(n, 't', bytes.length);
@@ -166,8 +183,21 @@ export class TcpListener {
         this.log.drop(n, 't', 'input/output error');
       }
       if (conn.ending && conn.pending.size === 0) this.close(conn, 'broken pipe');
-      else conn.armIdle();
+      else {
+        this.readMore(conn);
+        conn.armIdle();
+      }
     });
+  }
+
+  /** Takes up buffered queries again, and the socket, once the connection has room. */
+  private readMore(conn: Connection): void {
+    if (conn.closed || conn.saturated) return;
+    if (!conn.feed(null, (msg) => this.onMessage(conn, msg))) {
+      this.close(conn, 'protocol error');
+      return;
+    }
+    if (!conn.closed && !conn.saturated) conn.socket.resume();
   }
 
   private write(conn: Connection, bytes: Buffer): void {
@@ -175,6 +205,10 @@ export class TcpListener {
     framed.writeUInt16BE(bytes.length, 0);
     bytes.copy(framed, 2);
     conn.socket.write(framed);
+    if (conn.socket.writableLength > MAX_UNSENT) {
+      this.close(conn, 'out of memory');
+      conn.socket.destroy();
+    }
   }
 
   close(conn: Connection, reason: string): void {
