@@ -19,11 +19,14 @@ export interface LineSink {
  * Writes lines to a stream, flushing once per event-loop turn (still one
  * line per event). Lines go straight into a byte slab - they are ASCII by
  * construction (names print odd bytes as '?') - so each line is copied once,
- * and a burst of queries costs one write. A flushed slab is handed to the
- * stream and never touched again (a pipe may still be sending it).
+ * and a burst of queries costs one write. Flushed bytes are handed to the
+ * stream as a view and never written again (a pipe may still be sending
+ * them); the slab is only replaced when full, not at every flush.
  */
 export class StreamSink implements LineSink {
   private slab = Buffer.allocUnsafe(SLAB_SIZE);
+  /** Bytes before `start` were handed to the stream; lines go after `used`. */
+  private start = 0;
   private used = 0;
   private scheduled = false;
 
@@ -33,7 +36,9 @@ export class StreamSink implements LineSink {
     const need = line.length + 1;
     if (this.used + need > this.slab.length) {
       this.flush();
-      if (need > this.slab.length) this.slab = Buffer.allocUnsafe(need);
+      // Only a full slab is replaced: flushed bytes may still be in flight.
+      this.slab = Buffer.allocUnsafe(Math.max(SLAB_SIZE, need));
+      this.start = this.used = 0;
     }
     this.used += this.slab.write(line, this.used, 'latin1');
     this.slab[this.used++] = 0x0a;
@@ -45,10 +50,9 @@ export class StreamSink implements LineSink {
 
   flush(): void {
     this.scheduled = false;
-    if (this.used === 0) return;
-    this.stream.write(this.slab.subarray(0, this.used));
-    this.slab = Buffer.allocUnsafe(SLAB_SIZE);
-    this.used = 0;
+    if (this.used === this.start) return;
+    this.stream.write(this.slab.subarray(this.start, this.used));
+    this.start = this.used;
   }
 }
 
