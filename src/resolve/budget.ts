@@ -42,6 +42,11 @@ export class WorkBudget {
     return true;
   }
 
+  /** Stops all further upstream traffic for this question (nobody waits for it any more). */
+  abort(reason: string): void {
+    if (!this.exhaustedBy) this.exhaustedBy = reason;
+  }
+
   get spent(): boolean {
     return this.exhaustedBy !== null || performance.now() >= this.deadline;
   }

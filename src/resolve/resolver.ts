@@ -13,7 +13,7 @@ import { ResourceRecord } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { OutRecord } from '../wire/writer';
 import { clampTtl } from '../cache/cache';
-import { WorkContext, rootContext } from './budget';
+import { rootContext, WorkBudget, WorkContext } from './budget';
 import { Verdict } from './classify';
 
 /** At most this many CNAMEs in one answer (dnscache's QUERY_MAXALIAS). */
@@ -49,6 +49,14 @@ function lifetimeOf(records: readonly OutRecord[]): number {
   return min === Infinity ? 0 : min;
 }
 
+interface InFlight {
+  readonly work: Promise<Answer>;
+  /** The budget the work runs on: aborting it stops its upstream traffic. */
+  readonly budget: WorkBudget;
+  /** Clients waiting for it (see resolve/abandon). */
+  waiters: number;
+}
+
 function untilDeadline(work: Promise<Answer>, deadline: number): Promise<Answer> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve(servfail()), Math.max(0, deadline - performance.now()));
@@ -71,7 +79,7 @@ export interface ResolverCounters {
 }
 
 export class Resolver {
-  private readonly inflight = new Map<string, Promise<Answer>>();
+  private readonly inflight = new Map<string, InFlight>();
   readonly counters: ResolverCounters = { merged: 0 };
 
   constructor(
@@ -80,9 +88,22 @@ export class Resolver {
     private readonly log: Log,
   ) {}
 
-  /** Resolves a client's (name, type) with a fresh work budget. */
+  /**
+   * Resolves a client's (name, type) with a fresh work budget. Each call
+   * counts as a waiter; a caller that stops waiting (its client was dropped)
+   * calls abandon(), and when nobody waits any more the work is stopped.
+   */
   resolve(name: Name, type: number): Promise<Answer> {
-    return this.resolveIn(name, type, rootContext());
+    const answer = this.resolveIn(name, type, rootContext());
+    const entry = this.inflight.get(type + '/' + name);
+    if (entry) entry.waiters++;
+    return answer;
+  }
+
+  /** One client of resolve(name, type) no longer waits; the last one out stops the work. */
+  abandon(name: Name, type: number): void {
+    const entry = this.inflight.get(type + '/' + name);
+    if (entry && --entry.waiters <= 0) entry.budget.abort('abandoned');
   }
 
   /**
@@ -97,10 +118,12 @@ export class Resolver {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.merged++;
-      return ctx.depth === 0 ? running : untilDeadline(running, ctx.budget.deadline);
+      return ctx.depth === 0 ? running.work : untilDeadline(running.work, ctx.budget.deadline);
     }
     const work = this.run(name, type, ctx).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, work);
+    // A sub-resolution is waited for by the question that started it (and
+    // stops with its budget); only client questions count waiters.
+    this.inflight.set(key, { work, budget: ctx.budget, waiters: ctx.depth === 0 ? 0 : 1 });
     return work;
   }
 

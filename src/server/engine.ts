@@ -29,7 +29,14 @@ export interface Client {
 export type Handled =
   | { readonly kind: 'none' }
   | { readonly kind: 'reply'; readonly bytes: Buffer }
-  | { readonly kind: 'pending'; readonly n: number; readonly edns: boolean; readonly reply: Promise<Buffer | null> };
+  | {
+      readonly kind: 'pending';
+      readonly n: number;
+      readonly edns: boolean;
+      readonly reply: Promise<Buffer | null>;
+      /** The listener stopped waiting (client dropped): lets the resolution stop if nobody else waits. */
+      readonly abandon: () => void;
+    };
 
 const NONE: Handled = { kind: 'none' };
 const TCP_LIMIT = 65535;
@@ -117,7 +124,8 @@ export class Engine {
         this.log.warning(`internal error answering query ${n}: ${err.message}`);
         return null;
       });
-    return { kind: 'pending', n, edns: q.edns !== null, reply };
+    const { qname, qtype } = q;
+    return { kind: 'pending', n, edns: q.edns !== null, reply, abandon: () => this.resolver.abandon(qname, qtype) };
   }
 
   /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */

@@ -26,7 +26,8 @@ const MAX_UNSENT = 1024 * 1024;
 
 class Connection {
   private buffered: Buffer = Buffer.alloc(0);
-  readonly pending = new Set<number>();
+  /** Queries in progress: number → how to abandon its resolution. */
+  readonly pending = new Map<number, () => void>();
   private timer: NodeJS.Timeout | null = null;
   closed = false;
   /** The client half-closed: finish what it asked, then close. */
@@ -132,7 +133,7 @@ export class TcpListener {
       const oldest = this.connections.values().next().value;
       if (oldest) {
         this.evictedCount++;
-        for (const n of oldest.pending) this.log.drop(n, 't', 'timed out');
+        for (const n of oldest.pending.keys()) this.log.drop(n, 't', 'timed out');
         this.close(oldest, oldest.pending.size > 0 ? 'broken pipe' : 'timed out');
       }
     }
@@ -172,7 +173,7 @@ export class TcpListener {
       return;
     }
     const { n } = handled;
-    conn.pending.add(n);
+    conn.pending.set(n, handled.abandon);
     handled.reply.then((bytes) => {
       if (!conn.pending.delete(n) || conn.closed) return;
       if (bytes) {
@@ -214,6 +215,9 @@ export class TcpListener {
   close(conn: Connection, reason: string): void {
     if (conn.closed) return;
     conn.closed = true;
+    // Nobody will read these answers: let their resolutions stop.
+    for (const abandon of conn.pending.values()) abandon();
+    conn.pending.clear();
     conn.disarmIdle();
     this.connections.delete(conn);
     this.log.tcpclose(conn.address, conn.port, reason);

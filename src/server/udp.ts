@@ -6,7 +6,9 @@ import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
 import { literalLookup } from '../transport/udp';
-import { Engine } from './engine';
+import { Engine, Handled } from './engine';
+
+type Pending = Extract<Handled, { kind: 'pending' }>;
 
 export interface UdpOptions {
   readonly address: string;
@@ -23,7 +25,7 @@ export function acceptableSourcePort(port: number): boolean {
 export class UdpListener {
   private socket: Socket | null = null;
   /** Query number → still wanted; Map keeps insertion order, so the first key is the oldest. */
-  private readonly active = new Map<number, boolean>();
+  private readonly active = new Map<number, Pending>();
   private ednsActive = 0;
   /** Queries dropped because MAXUDP were in progress (for metrics). */
   droppedCount = 0;
@@ -79,7 +81,7 @@ export class UdpListener {
     }
     const { n, edns } = handled;
     if (this.active.size >= this.opts.maxActive) this.dropOldest();
-    this.active.set(n, edns);
+    this.active.set(n, handled);
     if (edns) this.ednsActive++;
     handled.reply.then((bytes) => {
       if (!this.finish(n)) return;
@@ -95,19 +97,22 @@ export class UdpListener {
 
   /** Removes a query from the table; false if it had already been dropped. */
   private finish(n: number): boolean {
-    const edns = this.active.get(n);
-    if (edns === undefined) return false;
+    const pending = this.active.get(n);
+    if (pending === undefined) return false;
     this.active.delete(n);
-    if (edns) this.ednsActive--;
+    if (pending.edns) this.ednsActive--;
     return true;
   }
 
+  /** dnscache's full table: the oldest query is dropped, and its resolution stops unless others wait for it. */
   private dropOldest(): void {
-    const oldest = this.active.keys().next();
+    const oldest = this.active.entries().next();
     if (oldest.done) return;
-    this.finish(oldest.value);
+    const [n, pending] = oldest.value;
+    this.finish(n);
+    pending.abandon();
     this.droppedCount++;
-    this.log.drop(oldest.value, 'u', 'timed out');
+    this.log.drop(n, 'u', 'timed out');
   }
 
   close(): Promise<void> {

@@ -67,3 +67,18 @@ describe('client tables', () => {
     assert.ok(dns.alive);
   });
 });
+
+describe('dropped queries stop their work', () => {
+  test('MAXUDP=2, silent upstream: the 8 dropped resolutions send no retries', async () => {
+    const { lab, dns: small } = await startSetup(scope, ['silent'], { env: { MAXUDP: '2' } });
+    const names = Array.from({ length: 10 }, () => freshName('abandon'));
+    await udpRepliesTo(small, names.map((n) => queryBytes(n, 'A')));
+    // First tries go out at once; the silent upstream's 1 s timeout brings retries
+    // (2 s timeout next) at about 1 s - only for the 2 queries still in the table.
+    await new Promise((r) => setTimeout(r, 2500));
+    const sent = names.map((n) => lab.queries.filter((q) => q.name.toLowerCase() === n).length);
+    assert.ok(sent.every((c) => c >= 1), `every question was sent once: ${sent}`);
+    assert.deepEqual(sent.slice(0, 8), Array(8).fill(1), `dropped questions were not retried: ${sent}`);
+    assert.ok(sent.slice(8).every((c) => c >= 2), `the two kept questions were retried: ${sent}`);
+  });
+});
