@@ -8,12 +8,12 @@ import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { RttTable } from '../transport/rtt';
 import { Endpoint } from '../transport/udp';
-import { askServers, Judge, SendAddresses } from '../transport/upstream';
+import { askServers, Judge, SendAddresses, UpstreamOptions } from '../transport/upstream';
 import { RCODE } from '../wire/constants';
 import { Message } from '../wire/message';
 import { Name } from '../wire/name';
 import { WorkContext } from './budget';
-import { classify } from './classify';
+import { classify, Verdict } from './classify';
 import { Fetched, Fetcher } from './resolver';
 import { scrub } from './scrub';
 import { closestServers, ServerTable } from './zones';
@@ -45,37 +45,58 @@ export function rcodeUsable(message: Message): boolean {
   return message.rcode === RCODE.NOERROR || message.rcode === RCODE.NXDOMAIN;
 }
 
+/** Options for asking upstream on behalf of a question: its deadline, and its budget asked before every try. */
+export function upstreamOptions(deps: UpstreamDeps, ctx: WorkContext, rounds?: number): UpstreamOptions {
+  return {
+    sendFrom: deps.sendFrom,
+    random: deps.random,
+    rtt: deps.rtt,
+    deadline: ctx.budget.deadline,
+    ...(rounds === undefined ? {} : { rounds }),
+    mayTry: () => ctx.budget.take(),
+    onTry: deps.onUpstreamQuery,
+  };
+}
+
+/**
+ * The judge both fetchers use: only NOERROR and NXDOMAIN are believed; a
+ * lame reply passes over its server (logged `lame`); a referral is followed
+ * when iterating, and refused from a forwarder (logged `ignored referral`,
+ * as C6 does) - a forwarder that refers us is not doing its job.
+ */
+export function verdictJudge(deps: UpstreamDeps, name: Name, type: number, zone: Name, forwarding: boolean): Judge<Verdict> {
+  return (message, server) => {
+    if (!rcodeUsable(message)) return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
+    const v = classify(message, name, type, zone);
+    if (forwarding && (v.kind === 'referral' || v.kind === 'lame')) {
+      deps.log.ignoredReferral(server.address, zone, v.kind === 'referral' ? v.zone : v.referral);
+      return { use: false, reason: 'referral from a forwarder' };
+    }
+    if (v.kind === 'lame') {
+      deps.log.lame(server.address, zone, v.referral);
+      return { use: false, reason: `lame server ${server.address}` };
+    }
+    return { use: true, value: v };
+  };
+}
+
+/** A usable reply: cache what it may teach, then hand on its verdict. */
+export function accepted(deps: UpstreamDeps, message: Message, verdict: Verdict, zone: Name, server: Endpoint): Fetched {
+  learn(deps, message, zone, server.address);
+  // dnscache prints `stats` after answers and NODATA, not after CNAMEs, NXDOMAIN or referrals.
+  if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain' && verdict.kind !== 'referral') deps.afterResponse();
+  return { kind: 'verdict', verdict, server: server.address };
+}
+
 export class ForwardFetcher implements Fetcher {
   constructor(private readonly deps: UpstreamDeps) {}
 
   async fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
     const zone = closestServers(this.deps.servers, name);
     if (!zone) return { kind: 'failed', reason: 'no servers for this name' };
-    const { log, rtt } = this.deps;
-    log.tx(0, type, name, zone.zone, rtt.order(zone.servers).map((s) => s.address));
-    const judge: Judge = (message, server) => {
-      if (!rcodeUsable(message)) return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
-      const v = classify(message, name, type, zone.zone);
-      if (v.kind === 'referral' || v.kind === 'lame') {
-        log.ignoredReferral(server.address, zone.zone, v.kind === 'referral' ? v.zone : v.referral);
-        return { use: false, reason: 'referral from a forwarder' };
-      }
-      return { use: true };
-    };
-    const result = await askServers(zone.servers, { name, type, rd: true }, {
-      sendFrom: this.deps.sendFrom,
-      random: this.deps.random,
-      rtt,
-      deadline: ctx.budget.deadline,
-      mayTry: () => ctx.budget.take(),
-      onTry: this.deps.onUpstreamQuery,
-    }, judge);
+    this.deps.log.tx(0, type, name, zone.zone, this.deps.rtt.order(zone.servers).map((s) => s.address));
+    const result = await askServers(zone.servers, { name, type, rd: true }, upstreamOptions(this.deps, ctx), verdictJudge(this.deps, name, type, zone.zone, true));
     if (result.kind === 'failed') return result;
-    const server = result.server.address;
-    learn(this.deps, result.message, zone.zone, server);
-    const verdict = classify(result.message, name, type, zone.zone);
-    // dnscache prints `stats` after answers and NODATA, not after CNAMEs or NXDOMAIN.
-    if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain') this.deps.afterResponse();
-    return { kind: 'verdict', verdict, server };
+    return accepted(this.deps, result.message, result.value, zone.zone, result.server);
   }
 }

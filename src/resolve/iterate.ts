@@ -7,13 +7,12 @@
 import ipaddr from 'ipaddr.js';
 import { localAddress } from '../local/local';
 import { Endpoint } from '../transport/udp';
-import { askServers, Judge, UpstreamOptions } from '../transport/upstream';
+import { askServers } from '../transport/upstream';
 import { TYPE } from '../wire/constants';
 import { isAtOrBelow, Name, parentName, readName } from '../wire/name';
 import { Answer } from '../wire/answer';
 import { childContext, MAX_GLUELESS_DEPTH, MAX_NS_LOOKUPS_PER_REFERRAL, WorkContext } from './budget';
-import { classify } from './classify';
-import { learn, rcodeUsable, UpstreamDeps } from './forward';
+import { accepted, upstreamOptions, UpstreamDeps, verdictJudge } from './forward';
 import { Fetched, Fetcher } from './resolver';
 import { closestServers } from './zones';
 
@@ -122,14 +121,9 @@ export class IterativeFetcher implements Fetcher {
         // With other servers to turn to, a silent one costs one timeout; a zone's
         // only server gets a second, longer try in case a packet was lost.
         const rounds = fresh.length > 1 ? 1 : 2;
-        const result = await askServers(fresh, { name, type, rd: false }, this.upstreamOptions(ctx, rounds), this.judge(name, type, cut.zone));
-        if (result.kind === 'response') {
-          const server = result.server.address;
-          learn(this.deps, result.message, cut.zone, server);
-          const verdict = classify(result.message, name, type, cut.zone);
-          if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain' && verdict.kind !== 'referral') this.deps.afterResponse();
-          return { kind: 'verdict', verdict, server };
-        }
+        const judge = verdictJudge(this.deps, name, type, cut.zone, false);
+        const result = await askServers(fresh, { name, type, rd: false }, upstreamOptions(this.deps, ctx, rounds), judge);
+        if (result.kind === 'response') return accepted(this.deps, result.message, result.value, cut.zone, result.server);
         lastReason = result.reason;
       }
       if (ctx.budget.spent) return { kind: 'failed', reason: ctx.budget.exhaustedBy ?? 'time limit' };
@@ -157,31 +151,6 @@ export class IterativeFetcher implements Fetcher {
       if (ctx.budget.spent) break;
     }
     return [];
-  }
-
-  private upstreamOptions(ctx: WorkContext, rounds: number): UpstreamOptions {
-    return {
-      sendFrom: this.deps.sendFrom,
-      random: this.deps.random,
-      rtt: this.deps.rtt,
-      deadline: ctx.budget.deadline,
-      rounds,
-      mayTry: () => ctx.budget.take(),
-      onTry: this.deps.onUpstreamQuery,
-    };
-  }
-
-  private judge(name: Name, type: number, zone: Name): Judge {
-    const log = this.deps.log;
-    return (message, server) => {
-      if (!rcodeUsable(message)) return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
-      const v = classify(message, name, type, zone);
-      if (v.kind === 'lame') {
-        log.lame(server.address, zone, v.referral);
-        return { use: false, reason: `lame server ${server.address}` };
-      }
-      return { use: true };
-    };
   }
 }
 

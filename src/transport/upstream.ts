@@ -23,16 +23,18 @@ export interface SendAddresses {
   readonly v6: string;
 }
 
-export type UpstreamResult =
-  | { readonly kind: 'response'; readonly server: Endpoint; readonly message: Message }
+export type UpstreamResult<T> =
+  | { readonly kind: 'response'; readonly server: Endpoint; readonly message: Message; readonly value: T }
   | { readonly kind: 'failed'; readonly reason: string };
 
 /**
- * The caller's verdict on a parsed reply: use it, or pass over this server
- * (SERVFAIL, REFUSED, lame, ...) and ask the next one. The reason is kept
- * for the failure report.
+ * The caller's verdict on a parsed reply: use it (with what the caller made
+ * of it, so it is worked out once), or pass over this server (SERVFAIL,
+ * REFUSED, lame, ...) and ask the next one. The reason is kept for the
+ * failure report.
  */
-export type Judge = (message: Message, server: Endpoint) => { readonly use: true } | { readonly use: false; readonly reason: string };
+export type Judged<T> = { readonly use: true; readonly value: T } | { readonly use: false; readonly reason: string };
+export type Judge<T> = (message: Message, server: Endpoint) => Judged<T>;
 
 /** Builds our query: random ID, no compression, EDNS0 with our buffer size, DO clear. */
 export function buildQuery(q: UpstreamQuestion, id: number): Buffer {
@@ -118,7 +120,7 @@ async function oneServer(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOp
   return { result: tcp, id: tcpId, tcp: true };
 }
 
-export async function askServers(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, judge: Judge): Promise<UpstreamResult> {
+export async function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, judge: Judge<T>): Promise<UpstreamResult<T>> {
   const rounds = opts.rounds ?? 3;
   let lastReason = 'no servers';
   const skip = new Set<Endpoint>();
@@ -150,7 +152,7 @@ export async function askServers(servers: readonly Endpoint[], q: UpstreamQuesti
         continue;
       }
       const verdict = judge(message, server);
-      if (verdict.use) return { kind: 'response', server, message };
+      if (verdict.use) return { kind: 'response', server, message, value: verdict.value };
       lastReason = verdict.reason;
       skip.add(server);
     }
