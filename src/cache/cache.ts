@@ -270,10 +270,10 @@ export class Cache {
   }
 
   /** The hot-path lookup: one map probe, no allocation. */
-  getReply(key: string): ReplyEntry | undefined {
+  getReply(key: string, now: number = this.clock()): ReplyEntry | undefined {
     const e = this.lru.get(key);
     if (e === undefined || e.kind !== 'reply') return undefined;
-    if (e.expires <= this.clock()) {
+    if (e.expires <= now) {
       this.lru.delete(key);
       return undefined;
     }

@@ -14,31 +14,22 @@ import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
 import { fitMessage, optRecord } from '../wire/writer';
 import { buildReply, errorReply, isPlainQuestion } from './reply';
 
-export interface Client {
-  readonly address: string;
-  readonly port: number;
-  readonly transport: Transport;
+/** A query waiting for its resolution; the listener logs `sent` or `drop` when it completes. */
+export interface Pending {
+  readonly n: number;
+  readonly edns: boolean;
+  readonly reply: Promise<Buffer | null>;
+  /** The listener stopped waiting (client dropped): lets the resolution stop if nobody else waits. */
+  readonly abandon: () => void;
 }
 
 /**
- * What to do with a packet. An immediate reply has been logged already
- * (query, and sent); a pending one is logged as `sent` or `drop` by the
- * listener when it completes, since only the listener knows whether the
- * client is still waiting for it.
+ * What to do with a packet: nothing (null), send these bytes now (already
+ * logged), or wait for a Pending reply. Plain values, so the hot path
+ * allocates no result object.
  */
-export type Handled =
-  | { readonly kind: 'none' }
-  | { readonly kind: 'reply'; readonly bytes: Buffer }
-  | {
-      readonly kind: 'pending';
-      readonly n: number;
-      readonly edns: boolean;
-      readonly reply: Promise<Buffer | null>;
-      /** The listener stopped waiting (client dropped): lets the resolution stop if nobody else waits. */
-      readonly abandon: () => void;
-    };
+export type Handled = null | Buffer | Pending;
 
-const NONE: Handled = { kind: 'none' };
 const TCP_LIMIT = 65535;
 /** The OPT we attach for EDNS clients never changes: build it once. */
 const OPT = optRecord();
@@ -79,38 +70,39 @@ export class Engine {
     private readonly hideTtl: boolean,
   ) {}
 
-  handle(packet: Buffer, client: Client): Handled {
+  /** Handles one client packet; `address`/`port` are the client's, `t` the transport it came by. */
+  handle(packet: Buffer, address: string, port: number, t: Transport): Handled {
     const q = parseQuery(packet);
-    if (q.kind === 'ignore') return NONE;
+    if (q.kind === 'ignore') return null;
     if (q.kind === 'reject') {
       this.counters.errors++;
-      this.countReply(client.transport, q.rcode);
-      return { kind: 'reply', bytes: errorReply(packet, q) };
+      this.countReply(t, q.rcode);
+      return errorReply(packet, q);
     }
     const n = ++this.counters.queries;
-    this.recent?.record(client.address, q.qtype, q.qname);
-    const t = client.transport;
+    this.recent?.record(address, q.qtype, q.qname);
     const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;
 
     if (isPlainQuestion(q)) {
-      const hit = this.cache.getReply(replyKey(q.qname, q.qtype));
+      const now = this.cache.now();
+      const hit = this.cache.getReply(replyKey(q.qname, q.qtype), now);
       if (hit !== undefined) {
         this.counters.cacheHits++;
-        const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, this.cache.now());
-        this.counters.replies[(t === 'u' ? 0 : RCODE_SLOTS) + (bytes[3]! & 0x0f)]++;
-        this.log.cacheHit(n, t, q.edns !== null, client.address, client.port, q.id, hit.logText, bytes.length);
-        return { kind: 'reply', bytes };
+        const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
+        this.countReply(t, bytes[3]! & 0x0f);
+        this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, hit.logText, bytes.length);
+        return bytes;
       }
     }
-    this.log.query(n, t, q.edns !== null, client.address, client.port, q.id, q.qtype, q.qname);
+    this.log.query(n, t, q.edns !== null, address, port, q.id, q.qtype, q.qname);
     const local = localAnswer(q.qname, q.qtype);
     if (local) {
       this.counters.localAnswers++;
       const bytes = this.render(local, packet, q, limit, opt, false);
       this.countReply(t, local.rcode);
       this.log.sent(n, t, bytes.length);
-      return { kind: 'reply', bytes };
+      return bytes;
     }
 
     // A pending reply is counted (countReply) by the listener that sends it: it may be dropped instead.
@@ -125,7 +117,7 @@ export class Engine {
         return null;
       });
     const { qname, qtype } = q;
-    return { kind: 'pending', n, edns: q.edns !== null, reply, abandon: () => this.resolver.abandon(qname, qtype) };
+    return { n, edns: q.edns !== null, reply, abandon: () => this.resolver.abandon(qname, qtype) };
   }
 
   /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */

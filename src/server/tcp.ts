@@ -6,7 +6,7 @@
 import { createServer, Server, Socket } from 'node:net';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
-import { Engine } from './engine';
+import { Engine, Handled } from './engine';
 import { acceptableSourcePort } from './udp';
 
 export interface TcpOptions {
@@ -156,20 +156,20 @@ export class TcpListener {
   }
 
   private onMessage(conn: Connection, msg: Buffer): void {
-    let handled;
+    let handled: Handled;
     try {
-      handled = this.engine.handle(msg, { address: conn.address, port: conn.port, transport: 't' });
+      handled = this.engine.handle(msg, conn.address, conn.port, 't');
     } catch (err) {
       this.log.warning(`internal error on a TCP query: ${(err as Error).message}`);
       this.close(conn, 'protocol error');
       return;
     }
-    if (handled.kind === 'none') {
+    if (handled === null) {
       this.close(conn, 'protocol error');
       return;
     }
-    if (handled.kind === 'reply') {
-      this.write(conn, handled.bytes);
+    if (Buffer.isBuffer(handled)) {
+      this.write(conn, handled);
       return;
     }
     const { n } = handled;

@@ -6,9 +6,7 @@ import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
 import { literalLookup } from '../transport/udp';
-import { Engine, Handled } from './engine';
-
-type Pending = Extract<Handled, { kind: 'pending' }>;
+import { Engine, Handled, Pending } from './engine';
 
 export interface UdpOptions {
   readonly address: string;
@@ -67,16 +65,16 @@ export class UdpListener {
 
   private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
     if (!acceptableSourcePort(rinfo.port) || !this.acl.allows(rinfo.address)) return;
-    let handled;
+    let handled: Handled;
     try {
-      handled = this.engine.handle(msg, { address: rinfo.address, port: rinfo.port, transport: 'u' });
+      handled = this.engine.handle(msg, rinfo.address, rinfo.port, 'u');
     } catch (err) {
       this.log.warning(`internal error on a UDP query: ${(err as Error).message}`);
       return;
     }
-    if (handled.kind === 'none') return;
-    if (handled.kind === 'reply') {
-      this.socket?.send(handled.bytes, rinfo.port, rinfo.address);
+    if (handled === null) return;
+    if (Buffer.isBuffer(handled)) {
+      this.socket?.send(handled, rinfo.port, rinfo.address);
       return;
     }
     const { n, edns } = handled;

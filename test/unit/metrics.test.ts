@@ -199,9 +199,9 @@ describe('engine reply counters', () => {
   const tcp = { address: '127.0.0.1', port: 40000, transport: 't' as const };
 
   async function reply(engine: Engine, packet: Buffer, client: typeof udp | typeof tcp): Promise<Buffer | null> {
-    const h = engine.handle(packet, client);
-    if (h.kind === 'none') return null;
-    if (h.kind === 'reply') return h.bytes;
+    const h = engine.handle(packet, client.address, client.port, client.transport);
+    if (h === null) return null;
+    if (Buffer.isBuffer(h)) return h;
     const bytes = await h.reply;
     // The listener counts pending replies when it sends them.
     if (bytes) engine.countReply(client.transport, bytes[3]! & 0x0f);
