@@ -3,7 +3,7 @@
 import { Answer } from '../wire/answer';
 import { RCODE } from '../wire/constants';
 import { ClientQuery, RejectedQuery } from '../wire/query';
-import { BuiltMessage, MessageTooLong, MessageWriter, optRecord, Section } from '../wire/writer';
+import { BuiltMessage, fitMessage, MessageTooLong, MessageWriter, optRecord, Section } from '../wire/writer';
 
 /**
  * The client's question bytes to echo. When the client compressed its
@@ -45,11 +45,8 @@ export function errorReply(query: Buffer, r: RejectedQuery): Buffer {
   // A compressed question cannot be echoed on its own; leave it out then.
   const plain = r.qname !== null && r.questionEnd - 12 - 4 === r.qname.length;
   const question = plain ? query.subarray(12, r.questionEnd) : null;
-  const w = new MessageWriter(r.id, r.rcode & 0x0f, r.flags2, question, plain ? r.qname : null);
-  const built = w.finish();
+  const built = new MessageWriter(r.id, r.rcode & 0x0f, r.flags2, question, plain ? r.qname : null).finish();
   const opt = r.edns || r.rcode === RCODE.BADVERS ? optRecord(r.rcode >> 4, false) : null;
-  if (!opt) return built.bytes;
-  const out = Buffer.concat([built.bytes, opt]);
-  out.writeUInt16BE(1, 10);
-  return out;
+  // A header and a question always fit: fitMessage only appends the OPT.
+  return fitMessage(built, 65535, opt);
 }
