@@ -1,4 +1,6 @@
-// `npm run bench [-- --quick | --passes N | --seconds N]`: the benchmark.
+// `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W]`:
+// the benchmark (--only and --workloads make spot checks: a subset of the
+// servers - bare, dnscache, unbound, iterative - and of the workloads).
 //
 // Starts NSD with the generated zone and the TypeScript lab hierarchy, then,
 // per pass, each server under test in turn (a fresh process each pass, so
@@ -45,10 +47,22 @@ interface Options {
   quick: boolean;
   passes: number;
   seconds: number;
+  only: string[] | null;
+  workloads: Workload[] | null;
+}
+
+const TARGET_KEYS = ['bare', 'dnscache', 'unbound', 'iterative'];
+const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
+
+function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
+  const items = (text ?? '').split(',').filter((x) => x !== '');
+  const bad = items.find((x) => !allowed.includes(x));
+  if (items.length === 0 || bad !== undefined) throw new Error(`${option}: expected a comma-separated list of ${allowed.join(', ')}, got ${text ?? 'nothing'}`);
+  return items;
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, passes: 3, seconds: 10 };
+  const o: Options = { quick: false, passes: 3, seconds: 10, only: null, workloads: null };
   let passes: number | undefined;
   let seconds: number | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -61,7 +75,9 @@ function parseArgs(argv: string[]): Options {
     if (a === '--quick') o.quick = true;
     else if (a === '--passes') passes = num();
     else if (a === '--seconds') seconds = num();
-    else throw new Error(`unknown option ${a} (expected --quick, --passes N, --seconds N)`);
+    else if (a === '--only') o.only = list(a, argv[++i], TARGET_KEYS);
+    else if (a === '--workloads') o.workloads = list(a, argv[++i], WORKLOADS) as Workload[];
+    else throw new Error(`unknown option ${a} (expected --quick, --passes N, --seconds N, --only T,T, --workloads W,W)`);
   }
   if (o.quick) Object.assign(o, { passes: 1, seconds: 3 });
   return { ...o, passes: passes ?? o.passes, seconds: seconds ?? o.seconds };
@@ -142,7 +158,7 @@ async function main(): Promise<void> {
       labHot: hotFile(join(work, 'lab-hot.txt'), LAB_WILD),
     };
     const backend: Endpoint = { address: nsd.address, port: nsd.port };
-    const all: Workload[] = ['hot', 'large', 'mixed', 'cold'];
+    const all: Workload[] = WORKLOADS;
     const targets: Target[] = [
       { key: 'bare', label: 'bare Node responder', workloads: ['hot'], memory: false, hot: files.hot, start: (_d, l) => startBare(l) },
       { key: 'dnscache', label: 'dnscache-ts', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }) },
@@ -156,6 +172,9 @@ async function main(): Promise<void> {
         start: (d, l) => startDnscache(d, l, labRoots, { forward: false, serverPort: labPort }),
       },
     ];
+    for (const t of targets) if (opts.workloads) t.workloads = t.workloads.filter((w) => opts.workloads!.includes(w));
+    const chosen = targets.filter((t) => (opts.only === null || opts.only.includes(t.key)) && t.workloads.length > 0);
+    targets.splice(0, targets.length, ...chosen);
     const results = new Map<Target['key'], TargetResult>(targets.map((t) => [t.key, { key: t.key, label: t.label, samples: {}, memory: [] }]));
     const notes: string[] = [];
     let runNo = 0;
@@ -258,7 +277,7 @@ async function main(): Promise<void> {
     const cpus = os.cpus();
     const la = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
     const report = renderReport({
-      title: `dnscache-ts benchmark ${date} (${git.sha}${git.dirty ? ', uncommitted changes in the tree' : ''})${opts.quick ? ' - quick smoke run' : ''}`,
+      title: `dnscache-ts benchmark ${date} (${git.sha}${git.dirty ? ', uncommitted changes in the tree' : ''})${opts.quick ? ' - quick smoke run' : ''}${opts.only || opts.workloads ? ' - partial run' : ''}`,
       machine: [
         ['CPUs (nproc)', String(cpus.length)],
         ['CPU model', cpus[0]?.model ?? 'unknown'],
@@ -290,7 +309,8 @@ async function main(): Promise<void> {
     });
     const dir = join(CHECKOUT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
-    const path = join(dir, `${date}-${git.sha}${opts.quick ? '-quick' : ''}.md`);
+    const partial = opts.quick || opts.only !== null || opts.workloads !== null;
+    const path = join(dir, `${date}-${git.sha}${partial ? '-partial' : ''}.md`);
     writeFileSync(path, report + '\n');
     process.stdout.write(report + '\n');
     say(`bench: report written to ${path}`);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { hex4, hexIp, Log, logName, MemorySink, rrText, StreamSink } from '../../src/log/log';
+import { hex4, hexIp, Log, logName, MemorySink, questionText, rrText, StreamSink } from '../../src/log/log';
 import { nameFromLabels, nameFromText, ROOT } from '../../src/wire/name';
 import { ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
 
@@ -109,6 +109,37 @@ describe('Log lines', () => {
         't.drop 2 permission denied',
       ],
     );
+  });
+
+  it('a cache hit: the same query, cached and sent lines, formatted in place', () => {
+    const question = questionText(28, n('WWW.Example.com'));
+    assert.deepEqual(
+      logged((l) => {
+        l.cacheHit(7, 'u', false, '127.0.0.1', 0xb6e6, 0xdd92, question, 61);
+        l.cacheHit(9007199254740991, 'u', true, '2001:db8::1', 53, 0, question, 0);
+        l.cacheHit(10, 't', true, '::ffff:10.0.0.1', 1024, 0xffff, '255 .', 512);
+        l.sent(11, 'u', 48);
+      }),
+      [
+        'u.query 7 7f000001:b6e6:dd92 28 www.example.com.',
+        'cached 28 www.example.com.',
+        'u.sent 7 61',
+        'e.query 9007199254740991 20010db8000000000000000000000001:0035:0000 28 www.example.com.',
+        'cached 28 www.example.com.',
+        'u.sent 9007199254740991 0',
+        't.query 10 0a000001:0400:ffff 255 .',
+        'cached 255 .',
+        't.sent 10 512',
+        'u.sent 11 48',
+      ],
+    );
+    // Past the end of a slab: the line moves to a fresh one, whole.
+    const long = questionText(1, n(Array.from({ length: 4 }, () => 'a'.repeat(60)).join('.')));
+    const lines = logged((l) => {
+      for (let i = 0; i < 400; i++) l.cacheHit(i, 'u', false, '127.0.0.1', 1024, i, long, 300);
+    });
+    assert.equal(lines.length, 1200);
+    assert.equal(lines[1197], `u.query 399 7f000001:0400:018f ${long}`);
   });
 
   it('TCP connections', () => {
