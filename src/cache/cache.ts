@@ -65,8 +65,6 @@ export interface ReplyEntry {
   readonly builtAt: number;
   readonly answerEnd: number;
   readonly answerCount: number;
-  /** "<type> <name>" as the log lines of a hit print it, formatted once. */
-  readonly logText: string;
 }
 
 /** A resolution that failed recently (RFC 9520): answered SERVFAIL without asking again. */
@@ -361,7 +359,6 @@ export class Cache {
             ttlOffsets,
             answerEnd: e.answerEnd,
             answerCount: e.answerCount,
-            logText: e.logText,
           };
           break;
         }
@@ -413,13 +410,12 @@ export class Cache {
         entry = {
           kind: 'reply',
           expires,
-          charge: ENTRY_OVERHEAD + data.length + s.logText.length,
+          charge: ENTRY_OVERHEAD + data.length,
           data,
           messageLength: s.message.length,
           builtAt: s.builtAt,
           answerEnd: s.answerEnd,
           answerCount: s.answerCount,
-          logText: s.logText,
         };
         break;
       }
@@ -449,6 +445,4 @@ export type CacheSnapshotEntry =
       readonly ttlOffsets: readonly number[];
       readonly answerEnd: number;
       readonly answerCount: number;
-      /** "<type> <name>" as `cached` log lines print it. */
-      readonly logText: string;
     };

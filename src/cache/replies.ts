@@ -13,7 +13,7 @@ import { ReplyEntry } from './cache';
  * the reply stays valid (the smallest real TTL in it). Returns null when the
  * reply must not be kept (lifetime 0).
  */
-export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number, logText: string): ReplyEntry | null {
+export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number): ReplyEntry | null {
   if (lifetime <= 0) return null;
   // One flat string: message, then each TTL offset as two bytes.
   const packed = Buffer.allocUnsafe(built.bytes.length + 2 * built.ttlOffsets.length);
@@ -23,13 +23,12 @@ export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: numbe
   return {
     kind: 'reply',
     expires: now + lifetime,
-    charge: 22 + data.length + logText.length,
+    charge: 22 + data.length,
     data,
     messageLength: built.bytes.length,
     builtAt: now,
     answerEnd: built.sectionEnds[0],
     answerCount: built.counts[0],
-    logText,
   };
 }
 

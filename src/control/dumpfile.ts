@@ -21,7 +21,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { Cache, CacheSnapshotEntry, StoredRecord } from '../cache/cache';
-import { questionText } from '../log/log';
 import { HEADER_LENGTH, TYPE } from '../wire/constants';
 import { rdataNameLayout } from '../wire/message';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
@@ -291,7 +290,7 @@ export function parseEntryLine(line: string): CacheSnapshotEntry {
       const builtAt = integer(o, 'built', 0, expires);
       const message = hex(field(o, 'message'), '"message"');
       const layout = replyLayout(message, name, type);
-      return { kind, name, type, expires, builtAt, message, ...layout, logText: questionText(type, name) };
+      return { kind, name, type, expires, builtAt, message, ...layout };
     }
     default:
       fail(`"kind" is ${JSON.stringify(kind)} (expected rrset, nxdomain, nodata, failure or reply)`);

@@ -5,7 +5,7 @@
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { LogFormat } from '../config/env';
-import { TYPE } from '../wire/constants';
+import { HEADER_LENGTH, TYPE } from '../wire/constants';
 import { Name } from '../wire/name';
 
 export type Transport = 'u' | 't';
@@ -142,27 +142,42 @@ function expandIPv6(address: string): string {
 }
 
 const nameScratch = Buffer.allocUnsafe(512);
+const wireScratch = Buffer.allocUnsafe(256);
 
 /**
- * dnscache's name form: lower case, '?' for control and 8-bit bytes, each
- * label followed by '.'. Built in a byte buffer: the result is kept in
- * reply-cache entries, and a string grown by += is a tree of V8 cons
- * cells costing many times its length.
+ * Writes dnscache's form of the uncompressed wire name at `at` in `src`:
+ * lower case, '?' for control and 8-bit bytes, each label followed by '.'
+ * ("." for the root). Works on the bytes of a client's packet as they
+ * came, so a cache hit logs its question without a string for it.
+ */
+function putLogName(b: Buffer, o: number, src: Uint8Array, at: number): number {
+  if (src[at] === 0) {
+    b[o] = 0x2e;
+    return o + 1;
+  }
+  for (let len = src[at]!; len !== 0; len = src[at]!) {
+    for (let j = at + 1; j <= at + len; j++) {
+      const c = src[j]!;
+      b[o++] = c <= 32 || c >= 127 ? 0x3f : c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    }
+    b[o++] = 0x2e;
+    at += len + 1;
+  }
+  return o;
+}
+
+/**
+ * dnscache's name form of a name (see putLogName). Built in a byte buffer:
+ * a string grown by += is a tree of V8 cons cells costing many times its
+ * length.
  */
 export function logName(name: Name): string {
-  if (name.length === 1) return '.';
-  let o = 0;
-  for (let i = 0; ; ) {
-    const len = name.charCodeAt(i);
-    if (len === 0) break;
-    for (let j = i + 1; j <= i + len; j++) {
-      const c = name.charCodeAt(j);
-      nameScratch[o++] = c <= 32 || c >= 127 ? 0x3f : c;
-    }
-    nameScratch[o++] = 0x2e;
-    i += len + 1;
-  }
-  return nameScratch.toString('latin1', 0, o);
+  return logNameAt(wireScratch.subarray(0, wireScratch.write(name, 0, 'latin1')), 0);
+}
+
+/** dnscache's form of the uncompressed wire name at `at` in `src`, as a string. */
+export function logNameAt(src: Uint8Array, at: number): string {
+  return nameScratch.toString('latin1', 0, putLogName(nameScratch, 0, src, at));
 }
 
 /** dnscache's log_rr: at most 32 bytes, and '...' once the 32nd is printed (even if it is the last). */
@@ -281,12 +296,14 @@ export class Log {
    * one write, with the question's text formatted once when the reply was
    * stored rather than for every hit.
    */
-  cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, question: string, length: number): void {
+  cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number): void {
     // Formatted byte by byte into the sink: the string form of these three
     // lines was most of what a hit allocated (profiled with V8's sampling
-    // heap profiler), and every hit logs them.
+    // heap profiler), and every hit logs them. The name comes from the
+    // client's own question (uncompressed on the hit path), so cache
+    // entries keep no text for the log.
     const ipHex = hexIp(ip);
-    const b = this.sink.reserve(2 * question.length + ipHex.length + 80);
+    const b = this.sink.reserve(2 * (query.length + 8) + ipHex.length + 80);
     let o = this.sink.used;
     b[o++] = edns && t === 'u' ? 0x65 /* e */ : t.charCodeAt(0);
     o = putAscii(b, o, '.query ');
@@ -298,9 +315,13 @@ export class Log {
     b[o++] = 0x3a;
     o = putHex4(b, o, id);
     b[o++] = 0x20;
-    o = putAscii(b, o, question);
+    const question = o;
+    o = putDecimal(b, o, qtype);
+    b[o++] = 0x20;
+    o = putLogName(b, o, query, HEADER_LENGTH);
+    const questionEnd = o;
     o = putAscii(b, o, '\ncached ');
-    o = putAscii(b, o, question);
+    for (let i = question; i < questionEnd; i++) b[o++] = b[i]!;
     b[o++] = 0x0a;
     b[o++] = t.charCodeAt(0);
     o = putAscii(b, o, '.sent ');
@@ -428,11 +449,9 @@ export class JsonLog extends Log {
     this.json(jsonQuery(n, t, edns, ip, port, id, String(qtype), jsonString(logName(name))));
   }
 
-  override cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, question: string, length: number): void {
-    // `question` is "<type> <name>" (questionText); a logged name never holds a space.
-    const space = question.indexOf(' ');
-    const type = question.slice(0, space);
-    const name = jsonString(question.slice(space + 1));
+  override cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number): void {
+    const type = String(qtype);
+    const name = jsonString(logNameAt(query, HEADER_LENGTH));
     this.json(
       `${jsonQuery(n, t, edns, ip, port, id, type, name)}\n{"event":"cached","type":${type},"name":${name}}\n${jsonSent(n, t, length)}`,
     );

@@ -5,7 +5,7 @@
 import { Cache, replyKey } from '../cache/cache';
 import { makeReplyEntry, renderReply } from '../cache/replies';
 import { localAnswer } from '../local/local';
-import { Log, questionText, Transport } from '../log/log';
+import { Log, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
 import { Answer } from '../wire/answer';
 import { EDNS_UDP_SIZE } from '../wire/constants';
@@ -91,7 +91,7 @@ export class Engine {
         this.counters.cacheHits++;
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
         this.countReply(t, bytes[3]! & 0x0f);
-        this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, hit.logText, bytes.length);
+        this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, q.qtype, packet, bytes.length);
         return bytes;
       }
     }
@@ -128,7 +128,7 @@ export class Engine {
   private render(answer: Answer, packet: Buffer, q: ClientQuery, limit: number, opt: Buffer | null, keep: boolean): Buffer {
     const built = buildReply(answer, packet, q, this.hideTtl);
     if (keep && answer.lifetime > 0 && isPlainQuestion(q)) {
-      const entry = makeReplyEntry(built, answer.lifetime, this.cache.now(), questionText(q.qtype, q.qname));
+      const entry = makeReplyEntry(built, answer.lifetime, this.cache.now());
       if (entry) this.cache.putReply(replyKey(q.qname, q.qtype), entry);
     }
     return fitMessage(built, limit, opt);

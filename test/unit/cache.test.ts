@@ -20,7 +20,6 @@ function reply(clock: FakeClock, lifetime: number, charge = 100): ReplyEntry {
     builtAt: clock.t,
     answerEnd: 12,
     answerCount: 0,
-    logText: "1 x.",
   };
 }
 

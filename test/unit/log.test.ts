@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { hex4, hexIp, Log, logName, MemorySink, questionText, rrText, StreamSink } from '../../src/log/log';
 import { nameFromLabels, nameFromText, ROOT } from '../../src/wire/name';
-import { ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
+import { ipv4, mxRdata, n, nameRdata, rawQuery, soaRdata } from './helpers';
 
 describe('hexIp', () => {
   it('IPv4: 8 hex digits', () => {
@@ -112,12 +112,12 @@ describe('Log lines', () => {
   });
 
   it('a cache hit: the same query, cached and sent lines, formatted in place', () => {
-    const question = questionText(28, n('WWW.Example.com'));
+    const query = rawQuery('WWW.Example.com', 28);
     assert.deepEqual(
       logged((l) => {
-        l.cacheHit(7, 'u', false, '127.0.0.1', 0xb6e6, 0xdd92, question, 61);
-        l.cacheHit(9007199254740991, 'u', true, '2001:db8::1', 53, 0, question, 0);
-        l.cacheHit(10, 't', true, '::ffff:10.0.0.1', 1024, 0xffff, '255 .', 512);
+        l.cacheHit(7, 'u', false, '127.0.0.1', 0xb6e6, 0xdd92, 28, query, 61);
+        l.cacheHit(9007199254740991, 'u', true, '2001:db8::1', 53, 0, 28, query, 0);
+        l.cacheHit(10, 't', true, '::ffff:10.0.0.1', 1024, 0xffff, 255, rawQuery('.', 255), 512);
         l.sent(11, 'u', 48);
       }),
       [
@@ -134,12 +134,14 @@ describe('Log lines', () => {
       ],
     );
     // Past the end of a slab: the line moves to a fresh one, whole.
-    const long = questionText(1, n(Array.from({ length: 4 }, () => 'a'.repeat(60)).join('.')));
+    const long = Array.from({ length: 4 }, (_, i) => `${'A'.repeat(59)}${i === 0 ? '\x01' : i}`).join('.');
     const lines = logged((l) => {
-      for (let i = 0; i < 400; i++) l.cacheHit(i, 'u', false, '127.0.0.1', 1024, i, long, 300);
+      for (let i = 0; i < 400; i++) l.cacheHit(i, 'u', false, '127.0.0.1', 1024, i, 1, rawQuery(long, 1), 300);
     });
     assert.equal(lines.length, 1200);
-    assert.equal(lines[1197], `u.query 399 7f000001:0400:018f ${long}`);
+    const text = questionText(1, nameFromText(long));
+    assert.equal(text, `1 ${'a'.repeat(59)}?.${'a'.repeat(59)}1.${'a'.repeat(59)}2.${'a'.repeat(59)}3.`);
+    assert.deepEqual(lines.slice(1197), [`u.query 399 7f000001:0400:018f ${text}`, `cached ${text}`, 'u.sent 399 300']);
   });
 
   it('TCP connections', () => {

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLog, fatalLine, JsonLog, jsonString, Log, MemorySink } from '../../src/log/log';
 import { nameFromLabels, ROOT } from '../../src/wire/name';
-import { ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
+import { ipv4, mxRdata, n, nameRdata, rawQuery, soaRdata } from './helpers';
 
 type Json = Record<string, unknown>;
 
@@ -39,7 +39,7 @@ const CALLS: Record<string, [(l: Log) => void, string[]]> = {
   line: [(l) => l.line('free text "quoted"'), ['line']],
   starting: [(l) => l.starting('127.0.0.1', '::', 1232), ['starting']],
   query: [(l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test')), ['query']],
-  cacheHit: [(l) => l.cacheHit(2, 't', true, '::1', 53, 7, '28 www.example.test.', 99), ['query', 'cached', 'sent']],
+  cacheHit: [(l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99), ['query', 'cached', 'sent']],
   sent: [(l) => l.sent(1, 'u', 48), ['sent']],
   drop: [(l) => l.drop(1, 'u', 'timed out'), ['drop']],
   tcpopen: [(l) => l.tcpopen('127.0.0.1', 40000), ['tcpopen']],
@@ -96,7 +96,7 @@ describe('JSON log lines', () => {
   });
 
   it('values use dnscache encodings: hex addresses, hex ports and IDs, dnscache names', () => {
-    const [q, cached, sent] = jsonLines((l) => l.cacheHit(2, 't', true, '::1', 53, 7, '28 www.example.test.', 99));
+    const [q, cached, sent] = jsonLines((l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99));
     assert.deepEqual(q, { event: 'query', n: 2, transport: 't', edns: true, ip: '00000000000000000000000000000001', port: '0035', id: '0007', type: 28, name: 'www.example.test.' });
     assert.deepEqual(cached, { event: 'cached', type: 28, name: 'www.example.test.' });
     assert.deepEqual(sent, { event: 'sent', n: 2, transport: 't', bytes: 99 });

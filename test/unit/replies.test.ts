@@ -34,7 +34,7 @@ function build(opts: { authority?: boolean; hideTtl?: boolean; first?: Buffer } 
 }
 
 function entry(b: BuiltMessage, lifetime = 60): ReplyEntry {
-  const e = makeReplyEntry(b, lifetime, NOW, '1 www.example.com.');
+  const e = makeReplyEntry(b, lifetime, NOW);
   assert.ok(e);
   return e;
 }
@@ -68,12 +68,12 @@ describe('makeReplyEntry', () => {
     assert.deepEqual(offsetsOf(e), b.ttlOffsets);
     assert.equal(e.answerEnd, b.sectionEnds[0]);
     assert.equal(e.answerCount, 2);
-    assert.equal(e.charge, 22 + b.bytes.length + 4 * 2 + '1 www.example.com.'.length);
+    assert.equal(e.charge, 22 + b.bytes.length + 4 * 2);
   });
 
   it('keeps nothing without a lifetime', () => {
-    assert.equal(makeReplyEntry(build(), 0, NOW, ''), null);
-    assert.equal(makeReplyEntry(build(), -5, NOW, ''), null);
+    assert.equal(makeReplyEntry(build(), 0, NOW), null);
+    assert.equal(makeReplyEntry(build(), -5, NOW), null);
   });
 });
 
