@@ -6,9 +6,10 @@
 // is what dnscache would store for the type. Assembled replies are charged
 // their byte length plus the same 22-byte overhead.
 
-import { LRUCache } from 'lru-cache';
 import { TYPE } from '../wire/constants';
 import { isAtOrBelow, Name } from '../wire/name';
+import { ByteLru, LruLinks } from './lru';
+import { packReply } from './replies';
 
 /** Seconds since the epoch; injectable so tests can move time. */
 export type Clock = () => number;
@@ -38,7 +39,7 @@ export interface StoredRecord {
  * where Buffers and typed arrays cost a view object and often a backing
  * store apiece - several times the few bytes of an A record.
  */
-interface RRsetEntry {
+interface RRsetEntry extends LruLinks {
   readonly kind: 'rrset';
   readonly expires: number;
   readonly charge: number;
@@ -46,7 +47,7 @@ interface RRsetEntry {
   readonly data: string;
 }
 
-interface NegativeEntry {
+interface NegativeEntry extends LruLinks {
   readonly kind: 'nxdomain' | 'nodata';
   readonly expires: number;
   readonly charge: number;
@@ -55,7 +56,7 @@ interface NegativeEntry {
 }
 
 /** An assembled reply kept as bytes (see replies.ts). */
-export interface ReplyEntry {
+export interface ReplyEntry extends LruLinks {
   readonly kind: 'reply';
   readonly expires: number;
   readonly charge: number;
@@ -68,13 +69,27 @@ export interface ReplyEntry {
 }
 
 /** A resolution that failed recently (RFC 9520): answered SERVFAIL without asking again. */
-interface FailureEntry {
+interface FailureEntry extends LruLinks {
   readonly kind: 'failure';
   readonly expires: number;
   readonly charge: number;
 }
 
 type Entry = RRsetEntry | NegativeEntry | ReplyEntry | FailureEntry;
+
+// Entries are made only here (and packReply in replies.ts), all with the
+// LRU's fields in the literal: one hidden class per kind, links in-object.
+function rrsetEntry(expires: number, charge: number, data: string): RRsetEntry {
+  return { key: '', older: null, newer: null, kind: 'rrset', expires, charge, data };
+}
+
+function negativeEntry(kind: 'nxdomain' | 'nodata', expires: number, charge: number, soa: StoredRecord | null): NegativeEntry {
+  return { key: '', older: null, newer: null, kind, expires, charge, soa };
+}
+
+function failureEntry(expires: number, charge: number): FailureEntry {
+  return { key: '', older: null, newer: null, kind: 'failure', expires, charge };
+}
 
 export interface RRsetHit {
   readonly ttl: number;
@@ -164,14 +179,11 @@ export interface CacheStats {
 }
 
 export class Cache {
-  private readonly lru: LRUCache<string, Entry>;
+  private readonly lru: ByteLru<Entry>;
   private motion = 0;
 
   constructor(readonly maxBytes: number, private readonly clock: Clock = systemClock) {
-    this.lru = new LRUCache<string, Entry>({
-      maxSize: maxBytes,
-      sizeCalculation: (e) => e.charge,
-    });
+    this.lru = new ByteLru<Entry>(maxBytes);
   }
 
   now(): number {
@@ -206,12 +218,7 @@ export class Cache {
     if (ttl <= 0 || rdatas.length === 0) return;
     const data = rrsetDataCharge(type, rdatas);
     if (data > MAX_RRSET_DATA) return;
-    this.store(rrsetKey(name, type), {
-      kind: 'rrset',
-      expires: this.clock() + ttl,
-      charge: ENTRY_OVERHEAD + name.length + data,
-      data: packRdatas(rdatas),
-    });
+    this.store(rrsetKey(name, type), rrsetEntry(this.clock() + ttl, ENTRY_OVERHEAD + name.length + data, packRdatas(rdatas)));
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {
@@ -227,14 +234,14 @@ export class Cache {
   putNxdomain(name: Name, ttl: number, soa: StoredRecord | null): void {
     ttl = clampTtl(ttl);
     if (ttl <= 0) return;
-    this.store(nxdomainKey(name), { kind: 'nxdomain', expires: this.clock() + ttl, charge: this.negativeCharge(name, soa), soa });
+    this.store(nxdomainKey(name), negativeEntry('nxdomain', this.clock() + ttl, this.negativeCharge(name, soa), soa));
   }
 
   /** NODATA lives under the RRset key: a fresh RRset replaces it and vice versa. */
   putNodata(name: Name, type: number, ttl: number, soa: StoredRecord | null): void {
     ttl = clampTtl(ttl);
     if (ttl <= 0) return;
-    this.store(rrsetKey(name, type), { kind: 'nodata', expires: this.clock() + ttl, charge: this.negativeCharge(name, soa), soa });
+    this.store(rrsetKey(name, type), negativeEntry('nodata', this.clock() + ttl, this.negativeCharge(name, soa), soa));
   }
 
   getNxdomain(name: Name): NegativeHit | null {
@@ -255,7 +262,7 @@ export class Cache {
   }
 
   putFailure(name: Name, type: number, seconds: number): void {
-    this.store(failureKey(name, type), { kind: 'failure', expires: this.clock() + seconds, charge: ENTRY_OVERHEAD + name.length });
+    this.store(failureKey(name, type), failureEntry(this.clock() + seconds, ENTRY_OVERHEAD + name.length));
   }
 
   hasFailure(name: Name, type: number): boolean {
@@ -281,16 +288,15 @@ export class Cache {
   /** Drops expired entries; called from a slow timer so dead data does not hold the budget. */
   sweep(): number {
     const now = this.clock();
-    const dead: string[] = [];
-    this.lru.forEach((e, k) => {
-      if (e.expires <= now) dead.push(k);
-    });
-    for (const k of dead) this.lru.delete(k);
-    return dead.length;
+    let dead = 0;
+    for (const e of this.lru.oldestFirst()) {
+      if (e.expires <= now && this.lru.delete(e.key)) dead++;
+    }
+    return dead;
   }
 
   stats(): CacheStats {
-    return { entries: this.lru.size, bytes: this.lru.calculatedSize, maxBytes: this.maxBytes, motion: this.motion };
+    return { entries: this.lru.size, bytes: this.lru.bytes, maxBytes: this.maxBytes, motion: this.motion };
   }
 
   // --- Control (dnscache-ctl): flushing, dumping and restoring entries. ---
@@ -314,12 +320,11 @@ export class Cache {
   }
 
   private flushWhere(match: (owner: Name) => boolean): number {
-    const doomed: string[] = [];
-    for (const key of this.lru.keys()) {
-      if (match(key.slice(3) as Name)) doomed.push(key);
+    let doomed = 0;
+    for (const e of this.lru.oldestFirst()) {
+      if (match(e.key.slice(3) as Name) && this.lru.delete(e.key)) doomed++;
     }
-    for (const key of doomed) this.lru.delete(key);
-    return doomed.length;
+    return doomed;
   }
 
   /**
@@ -329,7 +334,8 @@ export class Cache {
    */
   *snapshot(): Generator<CacheSnapshotEntry> {
     const now = this.clock();
-    for (const [key, e] of this.lru.rentries() as Iterable<[string, Entry]>) {
+    for (const e of this.lru.oldestFirst()) {
+      const key = e.key;
       if (e.expires <= now) continue;
       const type = (key.charCodeAt(1) << 8) | key.charCodeAt(2);
       const name = key.slice(3) as Name;
@@ -385,40 +391,25 @@ export class Cache {
         const data = rrsetDataCharge(s.type, s.rdatas);
         if (data > MAX_RRSET_DATA) return false;
         key = rrsetKey(s.name, s.type);
-        entry = { kind: 'rrset', expires, charge: ENTRY_OVERHEAD + s.name.length + data, data: packRdatas(s.rdatas) };
+        entry = rrsetEntry(expires, ENTRY_OVERHEAD + s.name.length + data, packRdatas(s.rdatas));
         break;
       }
       case 'nxdomain':
         key = nxdomainKey(s.name);
-        entry = { kind: 'nxdomain', expires, charge: this.negativeCharge(s.name, s.soa), soa: s.soa };
+        entry = negativeEntry('nxdomain', expires, this.negativeCharge(s.name, s.soa), s.soa);
         break;
       case 'nodata':
         key = rrsetKey(s.name, s.type);
-        entry = { kind: 'nodata', expires, charge: this.negativeCharge(s.name, s.soa), soa: s.soa };
+        entry = negativeEntry('nodata', expires, this.negativeCharge(s.name, s.soa), s.soa);
         break;
       case 'failure':
         key = failureKey(s.name, s.type);
-        entry = { kind: 'failure', expires, charge: ENTRY_OVERHEAD + s.name.length };
+        entry = failureEntry(expires, ENTRY_OVERHEAD + s.name.length);
         break;
-      case 'reply': {
-        // The layout makeReplyEntry (replies.ts) builds: message, then each TTL offset as two bytes.
-        const packed = Buffer.allocUnsafe(s.message.length + 2 * s.ttlOffsets.length);
-        let o = s.message.copy(packed, 0);
-        for (const at of s.ttlOffsets) o = packed.writeUInt16BE(at, o);
-        const data = packed.toString('latin1');
+      case 'reply':
         key = replyKey(s.name, s.type);
-        entry = {
-          kind: 'reply',
-          expires,
-          charge: ENTRY_OVERHEAD + data.length,
-          data,
-          messageLength: s.message.length,
-          builtAt: s.builtAt,
-          answerEnd: s.answerEnd,
-          answerCount: s.answerCount,
-        };
+        entry = packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd, s.answerCount);
         break;
-      }
     }
     if (entry.charge > this.maxBytes) return false;
     this.store(key, entry);

@@ -15,21 +15,19 @@ import { ReplyEntry } from './cache';
  */
 export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number): ReplyEntry | null {
   if (lifetime <= 0) return null;
-  // One flat string: message, then each TTL offset as two bytes.
-  const packed = Buffer.allocUnsafe(built.bytes.length + 2 * built.ttlOffsets.length);
-  let o = built.bytes.copy(packed, 0);
-  for (const at of built.ttlOffsets) o = packed.writeUInt16BE(at, o);
+  return packReply(built.bytes, built.ttlOffsets, now + lifetime, now, built.sectionEnds[0], built.counts[0]);
+}
+
+/**
+ * A reply entry: one flat string holding the message, then each TTL offset
+ * as two bytes. Also how restored snapshot entries are rebuilt.
+ */
+export function packReply(message: Buffer, ttlOffsets: readonly number[], expires: number, builtAt: number, answerEnd: number, answerCount: number): ReplyEntry {
+  const packed = Buffer.allocUnsafe(message.length + 2 * ttlOffsets.length);
+  let o = message.copy(packed, 0);
+  for (const at of ttlOffsets) o = packed.writeUInt16BE(at, o);
   const data = packed.toString('latin1');
-  return {
-    kind: 'reply',
-    expires: now + lifetime,
-    charge: 22 + data.length,
-    data,
-    messageLength: built.bytes.length,
-    builtAt: now,
-    answerEnd: built.sectionEnds[0],
-    answerCount: built.counts[0],
-  };
+  return { key: '', older: null, newer: null, kind: 'reply', expires, charge: 22 + data.length, data, messageLength: message.length, builtAt, answerEnd, answerCount };
 }
 
 /**

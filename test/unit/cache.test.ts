@@ -12,6 +12,9 @@ function cache(maxBytes = 1_000_000): { c: Cache; clock: FakeClock } {
 
 function reply(clock: FakeClock, lifetime: number, charge = 100): ReplyEntry {
   return {
+    key: '',
+    older: null,
+    newer: null,
     kind: 'reply',
     expires: clock.t + lifetime,
     charge,
