@@ -7,6 +7,7 @@
 // their byte length plus the same 22-byte overhead.
 
 import { TYPE } from '../wire/constants';
+import { readLatin1, writeLatin1 } from '../wire/latin1';
 import { isAtOrBelow, Name } from '../wire/name';
 import { ByteLru, LruLinks } from './lru';
 import { packReply } from './replies';
@@ -144,8 +145,8 @@ function makeKey(kind: number, type: number, name: Name): string {
   scratch[0] = kind;
   scratch[1] = type >> 8;
   scratch[2] = type & 0xff;
-  const n = scratch.write(name, 3, 'latin1');
-  return scratch.toString('latin1', 0, 3 + n);
+  const n = writeLatin1(scratch, name, 3);
+  return readLatin1(scratch, 0, 3 + n);
 }
 
 const KIND_RRSET = 0x72; // 'r'

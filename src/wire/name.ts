@@ -8,6 +8,8 @@
 // arbitrary strings (presentation text, raw client bytes with upper case)
 // from being passed where a canonical name is required.
 
+import { readLatin1 } from './latin1';
+
 export type Name = string & { readonly __brand: 'Name' };
 
 export const ROOT = '\x00' as Name;
@@ -65,7 +67,7 @@ export function readName(buf: Uint8Array, offset: number): ReadName {
     pos += len + 1;
   }
   out[length++] = 0;
-  return { name: out.toString('latin1', 0, length) as Name, end };
+  return { name: readLatin1(out, 0, length) as Name, end };
 }
 
 /**
