@@ -197,15 +197,16 @@ export class Cache {
     this.lru.set(key, entry);
   }
 
-  /** A live entry, or undefined; expired entries are removed as they are met. */
+  /**
+   * A live entry, or undefined. An expired entry is left where it is until
+   * a fresh one replaces it in place, the LRU evicts it or sweep() drops it:
+   * deleting a key from V8's Map and adding it again leaves a dead entry in
+   * that key's hash chain until the next rehash, so a popular short-TTL
+   * name would make its own lookups slower each time it expired.
+   */
   private live(key: string): Entry | undefined {
     const e = this.lru.get(key);
-    if (e === undefined) return undefined;
-    if (e.expires <= this.clock()) {
-      this.lru.delete(key);
-      return undefined;
-    }
-    return e;
+    return e === undefined || e.expires <= this.clock() ? undefined : e;
   }
 
   private remaining(e: Entry): number {
@@ -278,12 +279,7 @@ export class Cache {
   /** The hot-path lookup: one map probe, no allocation. */
   getReply(key: string, now: number = this.clock()): ReplyEntry | undefined {
     const e = this.lru.get(key);
-    if (e === undefined || e.kind !== 'reply') return undefined;
-    if (e.expires <= now) {
-      this.lru.delete(key);
-      return undefined;
-    }
-    return e;
+    return e === undefined || e.kind !== 'reply' || e.expires <= now ? undefined : e;
   }
 
   /** Drops expired entries; called from a slow timer so dead data does not hold the budget. */

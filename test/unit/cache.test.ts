@@ -167,7 +167,16 @@ describe('cache TTLs', () => {
     assert.equal(c.getRRset(WWW, 1)!.ttl, 1);
     clock.advance(1);
     assert.equal(c.getRRset(WWW, 1), null);
-    assert.equal(c.stats().entries, 0, 'an expired entry is reclaimed when met');
+    // Not served, and left in place for a fresh entry to replace (one charge, not two) ...
+    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.5')]);
+    assert.equal(c.stats().entries, 1);
+    assert.equal(c.stats().bytes, 22 + WWW.length + 4);
+    assert.deepEqual(c.getRRset(WWW, 1)!.rdatas, [ipv4('1.2.3.5')]);
+    // ... or for the sweep to reclaim.
+    clock.advance(10);
+    assert.equal(c.getRRset(WWW, 1), null);
+    assert.equal(c.sweep(), 1);
+    assert.equal(c.stats().entries, 0);
     assert.equal(c.stats().bytes, 0);
   });
 
@@ -291,6 +300,7 @@ describe('reply entries', () => {
     assert.equal(c.getReply(key), e);
     clock.advance(1);
     assert.equal(c.getReply(key), undefined);
+    assert.equal(c.sweep(), 1);
     assert.equal(c.stats().entries, 0);
   });
 

@@ -36,6 +36,17 @@ describe('ByteLru', () => {
     assert.equal(lru.size, 2);
   });
 
+  it('a key stored again and again holds one entry and one charge', () => {
+    const lru = new ByteLru<Item>(100);
+    lru.set('other', item('O', 10));
+    for (let i = 0; i < 1000; i++) lru.set('a', item(`A${i}`, 1 + (i % 50)));
+    assert.deepEqual(order(lru), ['other=O', 'a=A999']);
+    assert.equal(lru.bytes, 10 + 1 + (999 % 50));
+    lru.set('other', lru.get('other')!);
+    assert.deepEqual(order(lru), ['a=A999', 'other=O']);
+    assert.equal(lru.bytes, 10 + 1 + (999 % 50));
+  });
+
   it('storing an entry object again under another key moves it', () => {
     const lru = new ByteLru<Item>(100);
     const e = item('E', 10);
