@@ -34,7 +34,7 @@ export interface Memory {
 }
 
 export interface TargetResult {
-  key: 'bare' | 'dnscache' | 'unbound' | 'iterative';
+  key: 'bare' | 'forwarder' | 'dnscache' | 'unbound' | 'iterative';
   label: string;
   samples: Partial<Record<Workload, Sample[]>>;
   memory: Memory[];
@@ -135,17 +135,25 @@ export function renderReport(r: ReportData): string {
     out.push('');
   }
 
-  const bare = by('bare')?.samples.hot;
-  if (bare) {
-    out.push('## Against the bare Node.js responder (hot workload)', '', `The floor for any Node resolver: same dgram I/O, no DNS work.${spread}`, '');
-    const brows = r.targets
-      .filter((t) => t.samples.hot)
+  const floor = (key: TargetResult['key'], w: Workload, title: string, what: string): void => {
+    const base = by(key)?.samples[w];
+    if (!base) return;
+    out.push(`## ${title}`, '', `${what}${spread}`, '');
+    const rows = r.targets
+      .filter((t) => t.samples[w])
       .map((t) => {
-        const ss = t.samples.hot!;
-        return [t.label, cell(ss.map((s) => s.qps)), cell(ratios(ss, bare, (s) => s.qps), 2), cell(ss.map((s) => s.cpuUs), 1), cell(ratios(ss, bare, (s) => s.cpuUs), 2)];
+        const ss = t.samples[w]!;
+        return [t.label, cell(ss.map((s) => s.qps)), cell(ratios(ss, base, (s) => s.qps), 2), cell(ss.map((s) => s.cpuUs), 1), cell(ratios(ss, base, (s) => s.cpuUs), 2)];
       });
-    out.push(...table(['server', 'queries/s', '× bare', 'CPU µs / answer', '× bare'], brows, 1), '');
-  }
+    out.push(...table(['server', 'queries/s', '× floor', 'CPU µs / answer', '× floor'], rows, 1), '');
+  };
+  floor('bare', 'hot', 'Against the bare Node.js responder (hot workload)', 'The floor for any Node resolver answering from memory: same dgram I/O, no DNS work.');
+  floor(
+    'forwarder',
+    'cold',
+    'Against the bare Node.js forwarder (cold workload)',
+    'The floor for a miss in any Node resolver with a fresh random-port socket per upstream query: socket, bind, connect, send, receive, close and the reply relayed, no DNS work.',
+  );
 
   if (r.notes.length > 0) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');

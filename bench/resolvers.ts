@@ -214,3 +214,10 @@ export async function startBare(listen: Endpoint): Promise<Running> {
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }
+
+export async function startBareForwarder(listen: Endpoint, backend: Endpoint): Promise<Running> {
+  const args = [join(__dirname, 'bare-forwarder.js'), listen.address, String(listen.port), backend.address, String(backend.port)];
+  const d = spawnDaemon('bare forwarder', process.execPath, args);
+  await waitReady(d, listen.address, listen.port);
+  return { ...listen, daemon: d };
+}

@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W]`:
 // the benchmark (--only and --workloads make spot checks: a subset of the
-// servers - bare, dnscache, unbound, iterative - and of the workloads).
+// servers - bare, forwarder, dnscache, unbound, iterative - and of the workloads).
 //
 // Starts NSD with the generated zone and the TypeScript lab hierarchy, then,
 // per pass, each server under test in turn (a fresh process each pass, so
@@ -28,6 +28,7 @@ import {
   rssBytes,
   Running,
   startBare,
+  startBareForwarder,
   startDnscache,
   startUnbound,
   stopAll,
@@ -51,7 +52,7 @@ interface Options {
   workloads: Workload[] | null;
 }
 
-const TARGET_KEYS = ['bare', 'dnscache', 'unbound', 'iterative'];
+const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'unbound', 'iterative'];
 const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
 
 function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
@@ -161,6 +162,7 @@ async function main(): Promise<void> {
     const all: Workload[] = WORKLOADS;
     const targets: Target[] = [
       { key: 'bare', label: 'bare Node responder', workloads: ['hot'], memory: false, hot: files.hot, start: (_d, l) => startBare(l) },
+      { key: 'forwarder', label: 'bare Node forwarder', workloads: ['cold'], memory: false, hot: files.hot, start: (_d, l) => startBareForwarder(l, backend) },
       { key: 'dnscache', label: 'dnscache-ts', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }) },
       { key: 'unbound', label: 'Unbound', workloads: all, memory: true, hot: files.hot, start: (d, l) => startUnbound(d, l, backend) },
       {
@@ -296,6 +298,7 @@ async function main(): Promise<void> {
         `Unbound: num-threads 1, msg-cache-size ${UNBOUND_MSG_CACHE}, rrset-cache-size ${UNBOUND_RRSET_CACHE}, forward-zone "." to NSD, do-not-query-localhost no, module-config "iterator" (no validator, no trust anchors), no remote control, so-reuseport no, verbosity 0 (its production default: no per-query log), other settings default.`,
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,
         'Bare Node responder (bench/bare-responder.ts): answers every query with a copy of one canned reply with the ID patched; the floor for any Node resolver. Hot workload only.',
+        'Bare Node forwarder (bench/bare-forwarder.ts): relays every query to NSD on a fresh socket bound to a random port and connected to NSD, and the first reply back; the floor for a miss in a Node resolver that keeps dnscache\'s fresh-port-per-query rule. Cold workload only.',
         `Each pass starts a fresh server; warm-up before measuring: all ${k(NAMES)} zone names once (resolvers), or the 1,000 hot names once. The order of servers alternates between passes. Nothing is pinned to a CPU.`,
         `Workloads: hot = 1,000 names, all hits; large = all ${k(NAMES)} names in a fixed random order, all hits; mixed = Zipf (s=1) over the ${k(NAMES)} names plus 5% NXDOMAIN names never asked before; cold = every name never asked before, half under the wildcard (NOERROR), half NXDOMAIN (so NSD works too; it shares the 2 cores).`,
         `Saturation: dnsperf -T 1 -c 10 -q ${SAT_WINDOW} -t 1 for ${opts.seconds} s, closed loop. queries/s = dnsperf's rate of answered queries. CPU = user+sys of the server process (all threads; /proc/PID/stat before and after) divided by answered queries; "server CPU (cores)" = that CPU time / run time (near 1.0: the server is the bottleneck; well below: the load generator or the backend is).`,
