@@ -6,6 +6,7 @@ import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { LogFormat } from '../config/env';
 import { HEADER_LENGTH, TYPE } from '../wire/constants';
+import { writeLatin1 } from '../wire/latin1';
 import { Name } from '../wire/name';
 
 export type Transport = 'u' | 't';
@@ -240,20 +241,6 @@ export function rrText(type: number, name: Name, rdata: Buffer): string {
   return `${rrLabel(type) ?? type} ${logName(name)} ${rrData(type, rdata)}`;
 }
 
-/** "<type> <name>", the tail of `query` and `cached` lines (flat: reply entries keep it). */
-export function questionText(qtype: number, name: Name): string {
-  return flatString(`${qtype} ${logName(name)}`);
-}
-
-/** A copy of `s` in one flat V8 string, for strings that are kept (ASCII/latin1 only). */
-export function flatString(s: string): string {
-  return Buffer.from(s, 'latin1').toString('latin1');
-}
-
-function queryLine(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, question: string): string {
-  return `${edns && t === 'u' ? 'e' : t}.query ${n} ${hexIp(ip)}:${hex4(port)}:${hex4(id)} ${question}`;
-}
-
 /** Byte writers for lines formatted in place; each returns the offset after what it wrote. */
 function putAscii(b: Buffer, o: number, s: string): number {
   for (let i = 0; i < s.length; i++) b[o++] = s.charCodeAt(i);
@@ -275,6 +262,41 @@ function putHex4(b: Buffer, o: number, n: number): number {
   return o + 4;
 }
 
+/**
+ * `<u|t|e>.query <n> <ip>:<port>:<id> <type> <name>` and its newline, the
+ * name read from uncompressed wire bytes at `at` in `src`. Returns the end,
+ * and where "<type> <name>" starts (a hit's `cached` line repeats it).
+ */
+function putQueryLine(b: Buffer, o: number, n: number, t: Transport, edns: boolean, ipHex: string, port: number, id: number, qtype: number, src: Uint8Array, at: number): { question: number; end: number } {
+  b[o++] = edns && t === 'u' ? 0x65 /* e */ : t.charCodeAt(0);
+  o = putAscii(b, o, '.query ');
+  o = putDecimal(b, o, n);
+  b[o++] = 0x20;
+  o = putAscii(b, o, ipHex);
+  b[o++] = 0x3a;
+  o = putHex4(b, o, port);
+  b[o++] = 0x3a;
+  o = putHex4(b, o, id);
+  b[o++] = 0x20;
+  const question = o;
+  o = putDecimal(b, o, qtype);
+  b[o++] = 0x20;
+  o = putLogName(b, o, src, at);
+  b[o++] = 0x0a;
+  return { question, end: o };
+}
+
+/** `<u|t>.sent <n> <length>` and its newline. */
+function putSentLine(b: Buffer, o: number, n: number, t: Transport, length: number): number {
+  b[o++] = t.charCodeAt(0);
+  o = putAscii(b, o, '.sent ');
+  o = putDecimal(b, o, n);
+  b[o++] = 0x20;
+  o = putDecimal(b, o, length);
+  b[o++] = 0x0a;
+  return o;
+}
+
 /** The events dnscache logs, formatted its way. */
 export class Log {
   constructor(private readonly sink: LineSink) {}
@@ -288,52 +310,31 @@ export class Log {
   }
 
   query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
-    this.line(queryLine(n, t, edns, ip, port, id, questionText(qtype, name)));
+    const wire = wireScratch.subarray(0, writeLatin1(wireScratch, name, 0));
+    const ipHex = hexIp(ip);
+    const b = this.sink.reserve(2 * wire.length + ipHex.length + 48);
+    this.sink.commit(putQueryLine(b, this.sink.used, n, t, edns, ipHex, port, id, qtype, wire, 0).end);
   }
 
   /**
-   * A query answered from the reply cache: `query`, `cached` and `sent` in
-   * one write, with the question's text formatted once when the reply was
-   * stored rather than for every hit.
+   * A query answered from the reply cache: `query`, `cached` and `sent`.
+   * Like every per-query line, formatted byte by byte into the sink: their
+   * string forms were most of what a hit allocated (profiled with V8's
+   * sampling heap profiler). The name comes from the client's own question
+   * (uncompressed on the hit path), so cache entries keep no text for it.
    */
   cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number): void {
-    // Formatted byte by byte into the sink: the string form of these three
-    // lines was most of what a hit allocated (profiled with V8's sampling
-    // heap profiler), and every hit logs them. The name comes from the
-    // client's own question (uncompressed on the hit path), so cache
-    // entries keep no text for the log.
     const ipHex = hexIp(ip);
-    const b = this.sink.reserve(2 * (query.length + 8) + ipHex.length + 80);
-    let o = this.sink.used;
-    b[o++] = edns && t === 'u' ? 0x65 /* e */ : t.charCodeAt(0);
-    o = putAscii(b, o, '.query ');
-    o = putDecimal(b, o, n);
-    b[o++] = 0x20;
-    o = putAscii(b, o, ipHex);
-    b[o++] = 0x3a;
-    o = putHex4(b, o, port);
-    b[o++] = 0x3a;
-    o = putHex4(b, o, id);
-    b[o++] = 0x20;
-    const question = o;
-    o = putDecimal(b, o, qtype);
-    b[o++] = 0x20;
-    o = putLogName(b, o, query, HEADER_LENGTH);
-    const questionEnd = o;
-    o = putAscii(b, o, '\ncached ');
-    for (let i = question; i < questionEnd; i++) b[o++] = b[i]!;
-    b[o++] = 0x0a;
-    b[o++] = t.charCodeAt(0);
-    o = putAscii(b, o, '.sent ');
-    o = putDecimal(b, o, n);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, length);
-    b[o++] = 0x0a;
-    this.sink.commit(o);
+    const b = this.sink.reserve(2 * (query.length + 8) + ipHex.length + 96);
+    const q = putQueryLine(b, this.sink.used, n, t, edns, ipHex, port, id, qtype, query, HEADER_LENGTH);
+    let o = putAscii(b, q.end, 'cached ');
+    for (let i = q.question; i < q.end; i++) b[o++] = b[i]!;
+    this.sink.commit(putSentLine(b, o, n, t, length));
   }
 
   sent(n: number, t: Transport, length: number): void {
-    this.line(`${t}.sent ${n} ${length}`);
+    const b = this.sink.reserve(48);
+    this.sink.commit(putSentLine(b, this.sink.used, n, t, length));
   }
 
   drop(n: number, t: Transport, reason: string): void {
