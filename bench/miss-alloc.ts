@@ -33,10 +33,11 @@ async function main(): Promise<void> {
     Array.from({ length: n }, (_, i) => rawQuery(i % 2 === 0 ? `${tag}${i}.${WILD}` : `${tag}nx${i}.${ZONE}`, 1, { id: i & 0xffff }));
   await withInProcessService(async ({ ask }) => {
     await ask(questions('warm', 5000), 50);
+    const measured = questions('miss', misses);
     const session = new Session();
     session.connect();
     await post(session, 'HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
-    await ask(questions('miss', misses), 50);
+    await ask(measured, 50);
     const { profile: sampled } = await post<{ profile: { head: SamplingNode } }>(session, 'HeapProfiler.stopSampling');
     session.disconnect();
     let total = 0;

@@ -152,12 +152,15 @@ const wireScratch = Buffer.allocUnsafe(256);
  * came, so a cache hit logs its question without a string for it.
  */
 function putLogName(b: Buffer, o: number, src: Uint8Array, at: number): number {
-  if (src[at] === 0) {
+  if (at >= src.length || src[at] === 0) {
     b[o] = 0x2e;
     return o + 1;
   }
-  for (let len = src[at]!; len !== 0; len = src[at]!) {
-    for (let j = at + 1; j <= at + len; j++) {
+  // Bounded by the source (and 255 bytes) whatever it holds: RDATA is only as well formed as the server made it.
+  const end = Math.min(src.length, at + 256);
+  for (let len = src[at]!; len !== 0 && at < end; len = at < end ? src[at]! : 0) {
+    const last = Math.min(at + len, end - 1);
+    for (let j = at + 1; j <= last; j++) {
       const c = src[j]!;
       b[o++] = c <= 32 || c >= 127 ? 0x3f : c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
     }
@@ -167,13 +170,20 @@ function putLogName(b: Buffer, o: number, src: Uint8Array, at: number): number {
   return o;
 }
 
+/** Offset just past the uncompressed wire name at `pos` (or the end of `src`). */
+function nameEnd(src: Uint8Array, pos: number): number {
+  while (pos < src.length && src[pos] !== 0) pos += src[pos]! + 1;
+  return Math.min(pos + 1, src.length);
+}
+
 /**
  * dnscache's name form of a name (see putLogName). Built in a byte buffer:
  * a string grown by += is a tree of V8 cons cells costing many times its
  * length.
  */
 export function logName(name: Name): string {
-  return logNameAt(wireScratch.subarray(0, wireScratch.write(name, 0, 'latin1')), 0);
+  writeLatin1(wireScratch, name, 0);
+  return logNameAt(wireScratch, 0);
 }
 
 /** dnscache's form of the uncompressed wire name at `at` in `src`, as a string. */
@@ -181,21 +191,14 @@ export function logNameAt(src: Uint8Array, at: number): string {
   return nameScratch.toString('latin1', 0, putLogName(nameScratch, 0, src, at));
 }
 
-/** dnscache's log_rr: at most 32 bytes, and '...' once the 32nd is printed (even if it is the last). */
-function hexData(data: Buffer): string {
-  let out = '';
+/** dnscache's log_rr: at most 32 bytes in hex, and '...' once the 32nd is printed (even if it is the last). */
+function putHexData(b: Buffer, o: number, data: Uint8Array): number {
   for (let i = 0; i < data.length; i++) {
-    out += hex2(data[i]!);
-    if (i > 30) return out + '...';
+    b[o++] = HEX_BYTES[data[i]! >> 4]!;
+    b[o++] = HEX_BYTES[data[i]! & 15]!;
+    if (i > 30) return putAscii(b, o, '...');
   }
-  return out;
-}
-
-function rdataName(rdata: Buffer, pos: number): { text: string; end: number } {
-  let end = pos;
-  while (end < rdata.length && rdata[end] !== 0) end += rdata[end]! + 1;
-  end++;
-  return { text: logName(rdata.toString('latin1', pos, end) as Name), end };
+  return o;
 }
 
 /** The word an `rr` line prints for types it decodes; other types print their number. */
@@ -216,29 +219,60 @@ function rrLabel(type: number): string | null {
   }
 }
 
+/** The most an `rr` line's data takes: two names and five numbers (SOA), or 64 hex digits and '...'. */
+const RR_DATA_MAX = 2 * 257 + 5 * 11;
+
 /** The data part of an `rr` line: a name, "<pref> <name>", the SOA's fields, or hex. */
-export function rrData(type: number, rdata: Buffer): string {
+function putRrData(b: Buffer, o: number, type: number, rdata: Buffer): number {
   switch (type) {
     case TYPE.NS:
     case TYPE.CNAME:
     case TYPE.PTR:
-      return rdataName(rdata, 0).text;
+      return putLogName(b, o, rdata, 0);
     case TYPE.MX:
-      return `${rdata.readUInt16BE(0)} ${rdataName(rdata, 2).text}`;
+      if (rdata.length < 3) return putHexData(b, o, rdata);
+      o = putDecimal(b, o, rdata.readUInt16BE(0));
+      b[o++] = 0x20;
+      return putLogName(b, o, rdata, 2);
     case TYPE.SOA: {
-      const m = rdataName(rdata, 0);
-      const r = rdataName(rdata, m.end);
-      const nums = [0, 4, 8, 12, 16].map((o) => rdata.readUInt32BE(r.end + o)).join(' ');
-      return `${m.text} ${r.text} ${nums}`;
+      const r = nameEnd(rdata, 0);
+      const numbers = nameEnd(rdata, r);
+      if (numbers + 20 > rdata.length) return putHexData(b, o, rdata);
+      o = putLogName(b, o, rdata, 0);
+      b[o++] = 0x20;
+      o = putLogName(b, o, rdata, r);
+      for (let k = 0; k < 5; k++) {
+        b[o++] = 0x20;
+        o = putDecimal(b, o, rdata.readUInt32BE(numbers + 4 * k));
+      }
+      return o;
     }
     default:
-      return hexData(rdata);
+      return putHexData(b, o, rdata);
   }
 }
 
-/** The type-specific tail of an `rr` line. */
+/** `<label|type> <owner> <data>`, the type-specific tail of an `rr` line. */
+function putRrText(b: Buffer, o: number, type: number, name: Name, rdata: Buffer): number {
+  const label = rrLabel(type);
+  o = label === null ? putDecimal(b, o, type) : putAscii(b, o, label);
+  b[o++] = 0x20;
+  writeLatin1(wireScratch, name, 0);
+  o = putLogName(b, o, wireScratch, 0);
+  b[o++] = 0x20;
+  return putRrData(b, o, type, rdata);
+}
+
+const rrScratch = Buffer.allocUnsafe(600 + RR_DATA_MAX);
+
+/** The data part of an `rr` line, as a string (JSON lines carry it as a field). */
+export function rrData(type: number, rdata: Buffer): string {
+  return rrScratch.toString('latin1', 0, putRrData(rrScratch, 0, type, rdata));
+}
+
+/** The type-specific tail of an `rr` line, as a string. */
 export function rrText(type: number, name: Name, rdata: Buffer): string {
-  return `${rrLabel(type) ?? type} ${logName(name)} ${rrData(type, rdata)}`;
+  return rrScratch.toString('latin1', 0, putRrText(rrScratch, 0, type, name, rdata));
 }
 
 /** Byte writers for lines formatted in place; each returns the offset after what it wrote. */
@@ -310,10 +344,10 @@ export class Log {
   }
 
   query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
-    const wire = wireScratch.subarray(0, writeLatin1(wireScratch, name, 0));
+    writeLatin1(wireScratch, name, 0);
     const ipHex = hexIp(ip);
-    const b = this.sink.reserve(2 * wire.length + ipHex.length + 48);
-    this.sink.commit(putQueryLine(b, this.sink.used, n, t, edns, ipHex, port, id, qtype, wire, 0).end);
+    const b = this.sink.reserve(2 * name.length + ipHex.length + 48);
+    this.sink.commit(putQueryLine(b, this.sink.used, n, t, edns, ipHex, port, id, qtype, wireScratch, 0).end);
   }
 
   /**
@@ -350,7 +384,24 @@ export class Log {
   }
 
   tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[]): void {
-    this.line(`tx ${level} ${qtype} ${logName(name)} ${logName(control)} - ${servers.map(hexIp).join(' ')}`);
+    const b = this.sink.reserve(2 * 260 + 33 * servers.length + 40);
+    let o = putAscii(b, this.sink.used, 'tx ');
+    o = putDecimal(b, o, level);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, qtype);
+    b[o++] = 0x20;
+    writeLatin1(wireScratch, name, 0);
+    o = putLogName(b, o, wireScratch, 0);
+    b[o++] = 0x20;
+    writeLatin1(wireScratch, control, 0);
+    o = putLogName(b, o, wireScratch, 0);
+    o = putAscii(b, o, ' -');
+    for (const server of servers) {
+      b[o++] = 0x20;
+      o = putAscii(b, o, hexIp(server));
+    }
+    b[o++] = 0x0a;
+    this.sink.commit(o);
   }
 
   cached(type: number, name: Name): void {
@@ -370,7 +421,16 @@ export class Log {
   }
 
   rr(server: string, ttl: number, type: number, name: Name, rdata: Buffer): void {
-    this.line(`rr ${hexIp(server)} ${ttl} ${rrText(type, name, rdata)}`);
+    const ipHex = hexIp(server);
+    const b = this.sink.reserve(ipHex.length + 300 + RR_DATA_MAX + 40);
+    let o = putAscii(b, this.sink.used, 'rr ');
+    o = putAscii(b, o, ipHex);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, ttl);
+    b[o++] = 0x20;
+    o = putRrText(b, o, type, name, rdata);
+    b[o++] = 0x0a;
+    this.sink.commit(o);
   }
 
   nxdomain(server: string, ttl: number, name: Name): void {

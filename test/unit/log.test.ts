@@ -75,6 +75,16 @@ describe('rrText', () => {
     assert.equal(rrText(15, owner, mxRdata(10, 'mail.example.com')), 'mx example.com. 10 mail.example.com.');
   });
 
+  it('malformed RDATA prints what is there, bounded, and never throws', () => {
+    // A label running past the end, no terminating zero, a too-short MX and SOA.
+    assert.equal(rrText(2, owner, Buffer.from('\x05ab', 'latin1')), 'ns example.com. ab.');
+    assert.equal(rrText(5, owner, Buffer.from('\x02ab', 'latin1')), 'cname example.com. ab.');
+    assert.equal(rrText(2, owner, Buffer.alloc(0)), 'ns example.com. .');
+    assert.equal(rrText(15, owner, Buffer.from([0, 10])), 'mx example.com. 000a');
+    assert.equal(rrText(6, owner, Buffer.from('\x01a\x00\x01b\x00\x00\x00', 'latin1')), 'soa example.com. 0161000162000000');
+    assert.ok(rrText(2, owner, Buffer.alloc(300, 63)).length < 400);
+  });
+
   it('SOA: both names and the five numbers', () => {
     const soa = soaRdata({ mname: 'ns1.example.com', rname: 'hostmaster.example.com', serial: 2024010101, refresh: 7200, retry: 900, expire: 1209600, minimum: 300 });
     assert.equal(rrText(6, owner, soa), 'soa example.com. ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300');
