@@ -3,7 +3,7 @@
 
 import { Answer } from '../wire/answer';
 import { RCODE, TYPE } from '../wire/constants';
-import { Name, nameFromText, nameLabels, parentName } from '../wire/name';
+import { isAtOrBelow, Name, nameFromText } from '../wire/name';
 import { OutRecord } from '../wire/writer';
 
 /** dnscache's TTL for internal answers. */
@@ -61,30 +61,34 @@ function answer(records: OutRecord[]): Answer {
   return { rcode: RCODE.NOERROR, answer: records, authority: [], aa: false, lifetime: 0 };
 }
 
-/** `a.b.c.d` with dnscache's rules: 1-3 digits, no leading zero, each ≤ 255. */
+/**
+ * `a.b.c.d` with dnscache's rules: 1-3 digits, no leading zero, each ≤ 255.
+ * Read in place from the wire form: every miss asks, so a name that is not
+ * one costs no allocation.
+ */
 export function dottedQuad(name: Name): Buffer | null {
-  const labels = nameLabels(name);
-  if (labels.length !== 4) return null;
-  const out = Buffer.alloc(4);
-  for (let i = 0; i < 4; i++) {
-    const l = labels[i]!;
-    if (!/^(0|[1-9][0-9]{0,2})$/.test(l)) return null;
-    const v = Number(l);
+  const octets = [0, 0, 0, 0];
+  let i = 0;
+  for (let k = 0; k < 4; k++) {
+    const len = name.charCodeAt(i);
+    if (!(len >= 1 && len <= 3)) return null;
+    let v = 0;
+    for (let j = i + 1; j <= i + len; j++) {
+      const d = name.charCodeAt(j) - 0x30;
+      if (d < 0 || d > 9 || (d === 0 && j === i + 1 && len > 1)) return null;
+      v = v * 10 + d;
+    }
     if (v > 255) return null;
-    out[i] = v;
+    octets[k] = v;
+    i += len + 1;
   }
-  return out;
-}
-
-function isBelow(name: Name, zone: Name): boolean {
-  for (let n = name; n.length > 1; n = parentName(n)) if (n === zone) return true;
-  return false;
+  return name.charCodeAt(i) === 0 ? Buffer.from(octets) : null;
 }
 
 /** The internal answer for (name, type), or null when the name is not internal. */
 export function localAnswer(name: Name, qtype: number): Answer | null {
   const wants = (t: number): boolean => qtype === t || qtype === TYPE.ANY;
-  const fixed = NAMES.get(name) ?? (isBelow(name, LOCALHOST) ? NAMES.get(LOCALHOST) : undefined);
+  const fixed = NAMES.get(name) ?? (isAtOrBelow(name, LOCALHOST) ? NAMES.get(LOCALHOST) : undefined);
   if (fixed) {
     const out: OutRecord[] = [];
     if (fixed.a && wants(TYPE.A)) out.push(record(name, TYPE.A, fixed.a));
@@ -94,7 +98,7 @@ export function localAnswer(name: Name, qtype: number): Answer | null {
   }
   const quad = dottedQuad(name);
   if (quad) return answer(wants(TYPE.A) ? [record(name, TYPE.A, quad)] : []);
-  if (NXDOMAIN_ZONES.some((z) => isBelow(name, z))) {
+  if (NXDOMAIN_ZONES.some((z) => isAtOrBelow(name, z))) {
     return { rcode: RCODE.NXDOMAIN, answer: [], authority: [], aa: true, lifetime: 0 };
   }
   return null;

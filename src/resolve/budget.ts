@@ -61,8 +61,11 @@ export interface WorkContext {
   readonly ancestors: ReadonlySet<string>;
 }
 
+/** A client question has no ancestors; one shared, never-changed set serves them all. */
+const NO_ANCESTORS: ReadonlySet<string> = new Set();
+
 export function rootContext(budget: WorkBudget = WorkBudget.start()): WorkContext {
-  return { budget, depth: 0, ancestors: new Set() };
+  return { budget, depth: 0, ancestors: NO_ANCESTORS };
 }
 
 export function childContext(ctx: WorkContext, key: string): WorkContext {

@@ -78,6 +78,11 @@ export interface ResolverCounters {
   merged: number;
 }
 
+function visited(chain: readonly OutRecord[], name: Name): boolean {
+  for (const r of chain) if (r.name === name) return true;
+  return false;
+}
+
 export class Resolver {
   private readonly inflight = new Map<string, InFlight>();
   readonly counters: ResolverCounters = { merged: 0 };
@@ -120,7 +125,18 @@ export class Resolver {
       this.counters.merged++;
       return ctx.depth === 0 ? running.work : untilDeadline(running.work, ctx.budget.deadline);
     }
-    const work = this.run(name, type, ctx).finally(() => this.inflight.delete(key));
+    // then() rather than finally(): finally costs two more promises and closures, on every miss.
+    const done = (): void => void this.inflight.delete(key);
+    const work = this.run(name, type, ctx).then(
+      (answer) => {
+        done();
+        return answer;
+      },
+      (err: unknown) => {
+        done();
+        throw err;
+      },
+    );
     // A sub-resolution is waited for by the question that started it (and
     // stops with its budget); only client questions count waiters.
     this.inflight.set(key, { work, budget: ctx.budget, waiters: ctx.depth === 0 ? 0 : 1 });
@@ -162,11 +178,10 @@ export class Resolver {
 
   private async run(qname: Name, qtype: number, ctx: WorkContext): Promise<Answer> {
     const chain: OutRecord[] = [];
-    const seen = new Set<Name>();
     let name = qname;
     for (;;) {
-      if (seen.has(name) || chain.length > MAX_CNAME_CHAIN) return servfail();
-      seen.add(name);
+      // The names visited so far are the owners of the CNAMEs followed.
+      if (chain.length > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
       if (name !== qname) {
         // A CNAME may lead to an internal name (localhost and friends).
         const local = localAnswer(name, qtype);
