@@ -47,7 +47,7 @@ export class StreamSink implements LineSink {
   write(line: string): void {
     const slab = this.reserve(line.length + 1);
     let o = this.used;
-    o += slab.write(line, o, 'latin1');
+    o += writeLatin1(slab, line, o);
     slab[o++] = 0x0a;
     this.commit(o);
   }
@@ -187,7 +187,7 @@ export function logName(name: Name): string {
 }
 
 /** dnscache's form of the uncompressed wire name at `at` in `src`, as a string. */
-export function logNameAt(src: Uint8Array, at: number): string {
+function logNameAt(src: Uint8Array, at: number): string {
   return nameScratch.toString('latin1', 0, putLogName(nameScratch, 0, src, at));
 }
 

@@ -122,24 +122,10 @@ export function nameFromText(text: string, escapes: 'octal' | 'decimal' = 'octal
 }
 
 /** Wire length of a name, including the final zero byte. */
-export function nameLength(name: Name): number {
-  return name.length;
-}
-
-export function isRoot(name: Name): boolean {
-  return name.length === 1;
-}
-
 /** The name with its first label removed; the root's parent is the root. */
 export function parentName(name: Name): Name {
   if (name.length === 1) return name;
   return name.slice(name.charCodeAt(0) + 1) as Name;
-}
-
-export function labelCount(name: Name): number {
-  let n = 0;
-  for (let i = 0; name.charCodeAt(i) !== 0; i += name.charCodeAt(i) + 1) n++;
-  return n;
 }
 
 /** True if `name` equals `zone` or lies below it (label-aligned). */
@@ -181,15 +167,6 @@ export function nameToText(name: Name): string {
     }
     out += '.';
     i += len + 1;
-  }
-  return out;
-}
-
-/** The labels as strings (presentation bytes, unescaped), leftmost first. */
-export function nameLabels(name: Name): string[] {
-  const out: string[] = [];
-  for (let i = 0; name.charCodeAt(i) !== 0; i += name.charCodeAt(i) + 1) {
-    out.push(name.slice(i + 1, i + 1 + name.charCodeAt(i)));
   }
   return out;
 }

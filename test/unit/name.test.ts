@@ -2,13 +2,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   isAtOrBelow,
-  isRoot,
-  labelCount,
   nameFromLabels,
   nameFromText,
   NameError,
-  nameLabels,
-  nameLength,
   nameToBuffer,
   nameToText,
   parentName,
@@ -236,16 +232,6 @@ describe('parentName and friends', () => {
     assert.equal(parentName(n('www.example.com')), n('example.com'));
     assert.equal(parentName(n('com')), ROOT);
     assert.equal(parentName(ROOT), ROOT);
-  });
-
-  it('counts, lists and measures labels', () => {
-    assert.equal(labelCount(n('www.example.com')), 3);
-    assert.equal(labelCount(ROOT), 0);
-    assert.deepEqual(nameLabels(n('www.Example.com')), ['www', 'example', 'com']);
-    assert.deepEqual(nameLabels(ROOT), []);
-    assert.equal(nameLength(n('www.example.com')), 17);
-    assert.equal(isRoot(ROOT), true);
-    assert.equal(isRoot(n('com')), false);
   });
 
   it('nameFromLabels lower-cases and validates', () => {
