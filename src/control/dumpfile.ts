@@ -23,6 +23,7 @@ import * as readline from 'node:readline';
 import { Cache, CacheSnapshotEntry, StoredRecord } from '../cache/cache';
 import { HEADER_LENGTH, TYPE } from '../wire/constants';
 import { rdataNameLayout } from '../wire/message';
+import { jsonObject } from './protocol';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
 
 export const DUMP_FORMAT = 'dnscache-ts cache dump';
@@ -256,14 +257,8 @@ function replyLayout(msg: Buffer, name: Name, type: number): ReplyLayout {
 
 /** Parses one entry line; throws DumpLineError saying what is wrong with it. */
 export function parseEntryLine(line: string): CacheSnapshotEntry {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    fail('not a JSON object');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) fail('not a JSON object');
-  const o = v as Record<string, unknown>;
+  const o = jsonObject(line);
+  if (typeof o === 'string') fail('not a JSON object');
   const kind = field(o, 'kind');
   const name = nameField(field(o, 'name'), '"name"');
   const expires = integer(o, 'expires', 0, Number.MAX_SAFE_INTEGER);

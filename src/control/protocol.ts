@@ -34,6 +34,17 @@ export const TOP_MAX = 1_000_000;
 
 export class RequestError extends Error {}
 
+/** A line holding one JSON object (requests, dump-file entries), or what it is instead. */
+export function jsonObject(line: string): Record<string, unknown> | 'syntax' | 'not an object' {
+  let v: unknown;
+  try {
+    v = JSON.parse(line);
+  } catch {
+    return 'syntax';
+  }
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : 'not an object';
+}
+
 function bad(message: string): never {
   throw new RequestError(message);
 }
@@ -54,14 +65,10 @@ function optionalCount(o: Record<string, unknown>, cmd: string, key: string): nu
 
 /** Parses one request line; throws RequestError saying what is wrong. */
 export function parseRequest(line: string): ControlRequest {
-  let v: unknown;
-  try {
-    v = JSON.parse(line);
-  } catch {
-    bad('request is not JSON (expected one JSON object such as {"cmd":"stats"} on one line)');
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad('request is not a JSON object (expected e.g. {"cmd":"stats"})');
-  const o = v as Record<string, unknown>;
+  const parsed = jsonObject(line);
+  if (parsed === 'syntax') bad('request is not JSON (expected one JSON object such as {"cmd":"stats"} on one line)');
+  if (parsed === 'not an object') bad('request is not a JSON object (expected e.g. {"cmd":"stats"})');
+  const o = parsed;
   const cmd = o.cmd;
   switch (cmd) {
     case 'stats':
