@@ -140,6 +140,11 @@ export const DNSCACHE_CACHESIZE = 100_000_000;
 export const UNBOUND_MSG_CACHE = '50m';
 export const UNBOUND_RRSET_CACHE = '100m';
 
+/** Extra node flags for dnscache-ts, for profiling: BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p" (or --perf-basic-prof, for perf). */
+function nodeFlags(): string[] {
+  return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+}
+
 /**
  * dnscache-ts as in production: its own CLI, logging ON (every query line),
  * ACL via ip/, CACHESIZE 100 MB. `servers` is the servers/@ content;
@@ -160,7 +165,7 @@ export async function startDnscache(dir: string, listen: Endpoint, servers: stri
     CACHESIZE: String(DNSCACHE_CACHESIZE),
     ...(mode.forward ? { FORWARDONLY: '1' } : { SERVERPORT: String(mode.serverPort) }),
   };
-  const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env });
+  const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [...nodeFlags(), join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env });
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }
