@@ -97,6 +97,8 @@ export interface RRsetHit {
   readonly rdatas: readonly Buffer[];
 }
 
+export type TypedHit = ({ readonly kind: 'rrset' } & RRsetHit) | (NegativeHit & { readonly kind: 'nodata' });
+
 export interface NegativeHit {
   readonly kind: 'nxdomain' | 'nodata';
   readonly ttl: number;
@@ -224,9 +226,8 @@ export class Cache {
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {
-    const e = this.live(rrsetKey(name, type));
-    if (!e || e.kind !== 'rrset') return null;
-    return { ttl: this.remaining(e), rdatas: unpackRdatas(e.data) };
+    const hit = this.getTyped(name, type);
+    return hit !== null && hit.kind === 'rrset' ? hit : null;
   }
 
   private negativeCharge(name: Name, soa: StoredRecord | null): number {
@@ -252,10 +253,21 @@ export class Cache {
     return { kind: 'nxdomain', ttl: this.remaining(e), soa: e.soa };
   }
 
-  getNodata(name: Name, type: number): NegativeHit | null {
+  /**
+   * The RRset or the NODATA cached for (name, type): both live under one
+   * key, so a resolution asks once instead of probing the map twice.
+   */
+  getTyped(name: Name, type: number): TypedHit | null {
     const e = this.live(rrsetKey(name, type));
-    if (!e || e.kind !== 'nodata') return null;
-    return { kind: 'nodata', ttl: this.remaining(e), soa: e.soa };
+    if (e === undefined) return null;
+    if (e.kind === 'rrset') return { kind: 'rrset', ttl: this.remaining(e), rdatas: unpackRdatas(e.data) };
+    if (e.kind === 'nodata') return { kind: 'nodata', ttl: this.remaining(e), soa: e.soa };
+    return null;
+  }
+
+  getNodata(name: Name, type: number): NegativeHit | null {
+    const hit = this.getTyped(name, type);
+    return hit !== null && hit.kind === 'nodata' ? hit : null;
   }
 
   /** A name that now has data is no longer NXDOMAIN. */

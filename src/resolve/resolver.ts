@@ -163,17 +163,11 @@ export class Resolver {
     }
     // ANY is always asked upstream: the cache may hold only some of the types.
     if (type === TYPE.ANY) return null;
-    const hit = this.cache.getRRset(name, type);
-    if (hit) {
-      this.log.cached(type, name);
-      return { kind: 'answer', records: hit.rdatas.map((rdata) => ({ name, type, ttl: hit.ttl, rdata })) };
-    }
-    const nodata = this.cache.getNodata(name, type);
-    if (nodata) {
-      this.log.cached(type, name);
-      return { kind: 'nodata', soa: soaOut(nodata.soa, nodata.ttl) };
-    }
-    return null;
+    const hit = this.cache.getTyped(name, type);
+    if (hit === null) return null;
+    this.log.cached(type, name);
+    if (hit.kind === 'nodata') return { kind: 'nodata', soa: soaOut(hit.soa, hit.ttl) };
+    return { kind: 'answer', records: hit.rdatas.map((rdata) => ({ name, type, ttl: hit.ttl, rdata })) };
   }
 
   private async run(qname: Name, qtype: number, ctx: WorkContext): Promise<Answer> {

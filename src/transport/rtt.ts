@@ -32,7 +32,9 @@ export class RttTable {
   private readonly table = new Map<string, Estimate>();
 
   /** Orders servers by expected cost; ties (e.g. all untried) in the given order. */
-  order<T extends ServerKey>(servers: readonly T[], shuffled: readonly T[] = servers): T[] {
+  order<T extends ServerKey>(servers: readonly T[], shuffled: readonly T[] = servers): readonly T[] {
+    // One server (a typical forwarder setup) has one order: no copy, no lookups.
+    if (shuffled.length <= 1) return shuffled;
     return [...shuffled].sort((a, b) => this.cost(a) - this.cost(b));
   }
 

@@ -6,6 +6,7 @@
 // and served exactly as the authority sent it.
 
 import { TYPE, HEADER_LENGTH } from './constants';
+import { writeLatin1 } from './latin1';
 import { Name, readName, NameError } from './name';
 
 export class WireError extends Error {}
@@ -83,18 +84,28 @@ export function rdataNameLayout(type: number): RdataLayout | undefined {
   return NAME_LAYOUTS.get(type);
 }
 
+/** buf[start, end) in a buffer of its own (from Node's pool: one Buffer object, no view of a view). */
+function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  buf.copy(out, 0, start, end);
+  return out;
+}
+
 function decompressRdata(buf: Buffer, start: number, end: number, layout: RdataLayout): Buffer {
   if (start + layout.prefix > end) throw new WireError('RDATA shorter than its fixed fields');
-  const parts: Buffer[] = [buf.subarray(start, start + layout.prefix)];
-  let pos = start + layout.prefix;
-  for (let i = 0; i < layout.names; i++) {
-    const { name, end: after } = readName(buf, pos);
-    if (after > end) throw new WireError('name in RDATA runs past RDLENGTH');
-    parts.push(Buffer.from(name, 'latin1'));
-    pos = after;
-  }
-  parts.push(buf.subarray(pos, end));
-  return Buffer.concat(parts);
+  // Read the names first, then write prefix, names and rest into one buffer:
+  // no list of parts and no concatenation per record.
+  const first = readName(buf, start + layout.prefix);
+  if (first.end > end) throw new WireError('name in RDATA runs past RDLENGTH');
+  const second = layout.names === 2 ? readName(buf, first.end) : null;
+  if (second !== null && second.end > end) throw new WireError('name in RDATA runs past RDLENGTH');
+  const restStart = second === null ? first.end : second.end;
+  const out = Buffer.allocUnsafe(layout.prefix + first.name.length + (second === null ? 0 : second.name.length) + (end - restStart));
+  let o = buf.copy(out, 0, start, start + layout.prefix);
+  o += writeLatin1(out, first.name, o);
+  if (second !== null) o += writeLatin1(out, second.name, o);
+  buf.copy(out, o, restStart, end);
+  return out;
 }
 
 function readRecords(buf: Buffer, pos: number, count: number, out: ResourceRecord[]): number {
@@ -109,9 +120,8 @@ function readRecords(buf: Buffer, pos: number, count: number, out: ResourceRecor
     pos += 10;
     if (pos + rdlength > buf.length) throw new WireError('RDATA runs past end of message');
     const layout = NAME_LAYOUTS.get(type);
-    const rdata = layout
-      ? decompressRdata(buf, pos, pos + rdlength, layout)
-      : Buffer.from(buf.subarray(pos, pos + rdlength));
+    // A copy, not a view: the buffer a message came in may be reused.
+    const rdata = layout ? decompressRdata(buf, pos, pos + rdlength, layout) : copyOf(buf, pos, pos + rdlength);
     out.push({ name, type, class: cls, ttl, rdata });
     pos += rdlength;
   }
