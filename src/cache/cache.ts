@@ -7,9 +7,8 @@
 // their byte length plus the same 22-byte overhead.
 
 import { TYPE } from '../wire/constants';
-import { readLatin1, writeLatin1 } from '../wire/latin1';
 import { isAtOrBelow, Name } from '../wire/name';
-import { ByteLru, LruLinks } from './lru';
+import { ByteLru, LruEntry } from './lru';
 import { packReply } from './replies';
 
 /** Seconds since the epoch; injectable so tests can move time. */
@@ -40,7 +39,7 @@ export interface StoredRecord {
  * where Buffers and typed arrays cost a view object and often a backing
  * store apiece - several times the few bytes of an A record.
  */
-interface RRsetEntry extends LruLinks {
+interface RRsetEntry extends LruEntry {
   readonly kind: 'rrset';
   readonly expires: number;
   readonly charge: number;
@@ -48,7 +47,7 @@ interface RRsetEntry extends LruLinks {
   readonly data: string;
 }
 
-interface NegativeEntry extends LruLinks {
+interface NegativeEntry extends LruEntry {
   readonly kind: 'nxdomain' | 'nodata';
   readonly expires: number;
   readonly charge: number;
@@ -57,7 +56,7 @@ interface NegativeEntry extends LruLinks {
 }
 
 /** An assembled reply kept as bytes (see replies.ts). */
-export interface ReplyEntry extends LruLinks {
+export interface ReplyEntry extends LruEntry {
   readonly kind: 'reply';
   readonly expires: number;
   readonly charge: number;
@@ -70,7 +69,7 @@ export interface ReplyEntry extends LruLinks {
 }
 
 /** A resolution that failed recently (RFC 9520): answered SERVFAIL without asking again. */
-interface FailureEntry extends LruLinks {
+interface FailureEntry extends LruEntry {
   readonly kind: 'failure';
   readonly expires: number;
   readonly charge: number;
@@ -81,15 +80,15 @@ type Entry = RRsetEntry | NegativeEntry | ReplyEntry | FailureEntry;
 // Entries are made only here (and packReply in replies.ts), all with the
 // LRU's fields in the literal: one hidden class per kind, links in-object.
 function rrsetEntry(expires: number, charge: number, data: string): RRsetEntry {
-  return { key: '', older: null, newer: null, kind: 'rrset', expires, charge, data };
+  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'rrset', expires, charge, data };
 }
 
 function negativeEntry(kind: 'nxdomain' | 'nodata', expires: number, charge: number, soa: StoredRecord | null): NegativeEntry {
-  return { key: '', older: null, newer: null, kind, expires, charge, soa };
+  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind, expires, charge, soa };
 }
 
 function failureEntry(expires: number, charge: number): FailureEntry {
-  return { key: '', older: null, newer: null, kind: 'failure', expires, charge };
+  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'failure', expires, charge };
 }
 
 export interface RRsetHit {
@@ -142,36 +141,12 @@ function unpackRdatas(data: string): Buffer[] {
   return out;
 }
 
-/** A flat key string: kind letter, 2-byte type, wire name. */
-function makeKey(kind: number, type: number, name: Name): string {
-  scratch[0] = kind;
-  scratch[1] = type >> 8;
-  scratch[2] = type & 0xff;
-  const n = writeLatin1(scratch, name, 3);
-  return readLatin1(scratch, 0, 3 + n);
-}
-
-const KIND_RRSET = 0x72; // 'r'
-const KIND_NXDOMAIN = 0x78; // 'x'
-const KIND_FAILURE = 0x66; // 'f'
-const KIND_REPLY = 0x71; // 'q'
-
-export function rrsetKey(name: Name, type: number): string {
-  return makeKey(KIND_RRSET, type, name);
-}
-
-function nxdomainKey(name: Name): string {
-  return makeKey(KIND_NXDOMAIN, 0, name);
-}
-
-function failureKey(name: Name, type: number): string {
-  return makeKey(KIND_FAILURE, type, name);
-}
-
-/** Key of an assembled reply: the lower-cased question as it appears on the wire. */
-export function replyKey(name: Name, type: number): string {
-  return makeKey(KIND_REPLY, type, name);
-}
+// An entry's slot among its name's entries: what it is, and for which type.
+// NODATA shares the RRset's slot: a fresh RRset replaces it and vice versa.
+const SLOT_RRSET = 0x10000;
+const SLOT_NXDOMAIN = 0x20000;
+const SLOT_FAILURE = 0x30000;
+const SLOT_REPLY = 0x40000;
 
 export interface CacheStats {
   readonly entries: number;
@@ -193,21 +168,21 @@ export class Cache {
     return this.clock();
   }
 
-  private store(key: string, entry: Entry): void {
+  private store(name: Name, slot: number, entry: Entry, first = false): void {
     if (entry.charge > this.maxBytes) return;
     this.motion += entry.charge;
-    this.lru.set(key, entry);
+    this.lru.set(name, slot, entry, first);
   }
 
   /**
    * A live entry, or undefined. An expired entry is left where it is until
    * a fresh one replaces it in place, the LRU evicts it or sweep() drops it:
-   * deleting a key from V8's Map and adding it again leaves a dead entry in
-   * that key's hash chain until the next rehash, so a popular short-TTL
+   * deleting a name from V8's Map and adding it again leaves a dead entry in
+   * that name's hash chain until the next rehash, so a popular short-TTL
    * name would make its own lookups slower each time it expired.
    */
-  private live(key: string): Entry | undefined {
-    const e = this.lru.get(key);
+  private live(name: Name, slot: number): Entry | undefined {
+    const e = this.lru.get(name, slot);
     return e === undefined || e.expires <= this.clock() ? undefined : e;
   }
 
@@ -222,7 +197,7 @@ export class Cache {
     if (ttl <= 0 || rdatas.length === 0) return;
     const data = rrsetDataCharge(type, rdatas);
     if (data > MAX_RRSET_DATA) return;
-    this.store(rrsetKey(name, type), rrsetEntry(this.clock() + ttl, ENTRY_OVERHEAD + name.length + data, packRdatas(rdatas)));
+    this.store(name, SLOT_RRSET | type, rrsetEntry(this.clock() + ttl, ENTRY_OVERHEAD + name.length + data, packRdatas(rdatas)));
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {
@@ -237,28 +212,28 @@ export class Cache {
   putNxdomain(name: Name, ttl: number, soa: StoredRecord | null): void {
     ttl = clampTtl(ttl);
     if (ttl <= 0) return;
-    this.store(nxdomainKey(name), negativeEntry('nxdomain', this.clock() + ttl, this.negativeCharge(name, soa), soa));
+    this.store(name, SLOT_NXDOMAIN, negativeEntry('nxdomain', this.clock() + ttl, this.negativeCharge(name, soa), soa));
   }
 
-  /** NODATA lives under the RRset key: a fresh RRset replaces it and vice versa. */
+  /** NODATA lives in the RRset's slot: a fresh RRset replaces it and vice versa. */
   putNodata(name: Name, type: number, ttl: number, soa: StoredRecord | null): void {
     ttl = clampTtl(ttl);
     if (ttl <= 0) return;
-    this.store(rrsetKey(name, type), negativeEntry('nodata', this.clock() + ttl, this.negativeCharge(name, soa), soa));
+    this.store(name, SLOT_RRSET | type, negativeEntry('nodata', this.clock() + ttl, this.negativeCharge(name, soa), soa));
   }
 
   getNxdomain(name: Name): NegativeHit | null {
-    const e = this.live(nxdomainKey(name));
+    const e = this.live(name, SLOT_NXDOMAIN);
     if (!e || e.kind !== 'nxdomain') return null;
     return { kind: 'nxdomain', ttl: this.remaining(e), soa: e.soa };
   }
 
   /**
    * The RRset or the NODATA cached for (name, type): both live under one
-   * key, so a resolution asks once instead of probing the map twice.
+   * slot, so a resolution asks once.
    */
   getTyped(name: Name, type: number): TypedHit | null {
-    const e = this.live(rrsetKey(name, type));
+    const e = this.live(name, SLOT_RRSET | type);
     if (e === undefined) return null;
     if (e.kind === 'rrset') return { kind: 'rrset', ttl: this.remaining(e), rdatas: unpackRdatas(e.data) };
     if (e.kind === 'nodata') return { kind: 'nodata', ttl: this.remaining(e), soa: e.soa };
@@ -272,25 +247,26 @@ export class Cache {
 
   /** A name that now has data is no longer NXDOMAIN. */
   forgetNxdomain(name: Name): void {
-    this.lru.delete(nxdomainKey(name));
+    this.lru.delete(name, SLOT_NXDOMAIN);
   }
 
   putFailure(name: Name, type: number, seconds: number): void {
-    this.store(failureKey(name, type), failureEntry(this.clock() + seconds, ENTRY_OVERHEAD + name.length));
+    this.store(name, SLOT_FAILURE | type, failureEntry(this.clock() + seconds, ENTRY_OVERHEAD + name.length));
   }
 
   hasFailure(name: Name, type: number): boolean {
-    return this.live(failureKey(name, type)) !== undefined;
+    return this.live(name, SLOT_FAILURE | type) !== undefined;
   }
 
-  putReply(key: string, entry: ReplyEntry): void {
+  /** Replies go first in their name's chain: the hot path looks there first. */
+  putReply(name: Name, type: number, entry: ReplyEntry): void {
     if (entry.expires <= this.clock()) return;
-    this.store(key, entry);
+    this.store(name, SLOT_REPLY | type, entry, true);
   }
 
   /** The hot-path lookup: one map probe, no allocation. */
-  getReply(key: string, now: number = this.clock()): ReplyEntry | undefined {
-    const e = this.lru.get(key);
+  getReply(name: Name, type: number, now: number = this.clock()): ReplyEntry | undefined {
+    const e = this.lru.get(name, SLOT_REPLY | type);
     return e === undefined || e.kind !== 'reply' || e.expires <= now ? undefined : e;
   }
 
@@ -299,7 +275,10 @@ export class Cache {
     const now = this.clock();
     let dead = 0;
     for (const e of this.lru.oldestFirst()) {
-      if (e.expires <= now && this.lru.delete(e.key)) dead++;
+      if (e.expires <= now) {
+        this.lru.remove(e);
+        dead++;
+      }
     }
     return dead;
   }
@@ -331,7 +310,10 @@ export class Cache {
   private flushWhere(match: (owner: Name) => boolean): number {
     let doomed = 0;
     for (const e of this.lru.oldestFirst()) {
-      if (match(e.key.slice(3) as Name) && this.lru.delete(e.key)) doomed++;
+      if (match(e.name as Name)) {
+        this.lru.remove(e);
+        doomed++;
+      }
     }
     return doomed;
   }
@@ -344,10 +326,9 @@ export class Cache {
   *snapshot(): Generator<CacheSnapshotEntry> {
     const now = this.clock();
     for (const e of this.lru.oldestFirst()) {
-      const key = e.key;
       if (e.expires <= now) continue;
-      const type = (key.charCodeAt(1) << 8) | key.charCodeAt(2);
-      const name = key.slice(3) as Name;
+      const type = e.slot & 0xffff;
+      const name = e.name as Name;
       switch (e.kind) {
         case 'rrset':
           yield { kind: 'rrset', name, type, expires: e.expires, rdatas: unpackRdatas(e.data) };
@@ -392,36 +373,36 @@ export class Cache {
     const now = this.clock();
     if (!(s.expires > now)) return false;
     const expires = Math.min(s.expires, now + MAX_TTL);
-    let key: string;
+    let slot: number;
     let entry: Entry;
     switch (s.kind) {
       case 'rrset': {
         if (s.rdatas.length === 0) return false;
         const data = rrsetDataCharge(s.type, s.rdatas);
         if (data > MAX_RRSET_DATA) return false;
-        key = rrsetKey(s.name, s.type);
+        slot = SLOT_RRSET | s.type;
         entry = rrsetEntry(expires, ENTRY_OVERHEAD + s.name.length + data, packRdatas(s.rdatas));
         break;
       }
       case 'nxdomain':
-        key = nxdomainKey(s.name);
+        slot = SLOT_NXDOMAIN;
         entry = negativeEntry('nxdomain', expires, this.negativeCharge(s.name, s.soa), s.soa);
         break;
       case 'nodata':
-        key = rrsetKey(s.name, s.type);
+        slot = SLOT_RRSET | s.type;
         entry = negativeEntry('nodata', expires, this.negativeCharge(s.name, s.soa), s.soa);
         break;
       case 'failure':
-        key = failureKey(s.name, s.type);
+        slot = SLOT_FAILURE | s.type;
         entry = failureEntry(expires, ENTRY_OVERHEAD + s.name.length);
         break;
       case 'reply':
-        key = replyKey(s.name, s.type);
+        slot = SLOT_REPLY | s.type;
         entry = packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd, s.answerCount);
         break;
     }
     if (entry.charge > this.maxBytes) return false;
-    this.store(key, entry);
+    this.store(s.name, slot, entry, s.kind === 'reply');
     return true;
   }
 }

@@ -1,32 +1,51 @@
-// A byte-budgeted LRU map whose recency list is threaded through the
-// entries themselves.
+// A byte-budgeted LRU whose entries are grouped by owner name.
 //
-// lru-cache keeps five parallel arrays beside its Map (keys, values, next,
-// prev, sizes), which a V8 heap snapshot of 100,000 cached names put at
-// about 96 bytes per entry. Here an entry carries its own key and two links
-// (24 bytes), and nothing else is allocated per entry beyond the Map slot:
-// for a cache whose entries are a few dozen bytes of DNS data, the
-// bookkeeping is most of the cost.
+// The map is keyed by the owner name itself and holds the first entry of
+// that name; the name's other entries (one per slot: a type's RRset or
+// NODATA, its assembled reply, NXDOMAIN, a failure) hang off it in a short
+// sibling chain. A cache miss asks about one name several times (reply,
+// NXDOMAIN, CNAME, the type, a recent failure) and then stores several
+// entries under it: with one key per (kind, type, name) each of those was
+// a new key string and a probe of a 100k-entry table that missed the CPU
+// cache (about 0.5 us apiece); now the first probe of a name brings its
+// chain into the cache and the rest are cheap, and no key string is built.
+// The recency list is threaded through the entries themselves, so nothing
+// is allocated per entry beyond the entry and the name's map slot.
 
-/** What the LRU keeps on each entry. Create entries with these fields set (key '', links null) so every entry keeps one shape. */
-export interface LruLinks {
-  key: string;
-  older: LruLinks | null;
-  newer: LruLinks | null;
+/** What the LRU keeps on each entry. Create entries with these fields set (name '', slot 0, links null) so every entry keeps one shape. */
+export interface LruEntry {
+  /** Owner name; '' while the entry is not stored. */
+  name: string;
+  /** Which of its name's entries this is; unique within the name. */
+  slot: number;
+  older: LruEntry | null;
+  newer: LruEntry | null;
+  /** The next entry of the same name. */
+  sibling: LruEntry | null;
   readonly charge: number;
 }
 
-export class ByteLru<E extends LruLinks> {
+/**
+ * A name holds at most this many entries; storing another drops the one
+ * stored longest ago. Lookups walk a name's chain, so without a bound one
+ * name asked with thousands of types would make every lookup of it slow.
+ */
+export const MAX_ENTRIES_PER_NAME = 64;
+
+export class ByteLru<E extends LruEntry> {
+  /** Owner name → the first entry of its chain. */
   private readonly map = new Map<string, E>();
   private newest: E | null = null;
   private oldest: E | null = null;
   private used = 0;
+  private count = 0;
 
   /** Entries of more than `maxBytes` are not stored; storing evicts the least recently used until the total fits. */
   constructor(readonly maxBytes: number) {}
 
+  /** The number of entries held. */
   get size(): number {
-    return this.map.size;
+    return this.count;
   }
 
   /** The sum of the charges of the entries held. */
@@ -34,65 +53,122 @@ export class ByteLru<E extends LruLinks> {
     return this.used;
   }
 
-  /** The entry, now the most recently used. */
-  get(key: string): E | undefined {
-    const e = this.map.get(key);
-    if (e !== undefined && e !== this.newest) {
+  /** The entry stored under (name, slot), now the most recently used. */
+  get(name: string, slot: number): E | undefined {
+    let e = (this.map.get(name) ?? null) as E | null;
+    while (e !== null && e.slot !== slot) e = e.sibling as E | null;
+    if (e === null) return undefined;
+    if (e !== this.newest) {
       this.unlink(e);
       this.linkNewest(e);
     }
     return e;
   }
 
-  /** Stores `e` under `key` as the most recently used, replacing any entry there. */
-  set(key: string, e: E): void {
+  /**
+   * Stores `e` under (name, slot) as the most recently used, replacing any
+   * entry there. `first` puts a new entry at the head of its name's chain,
+   * where the hot path looks first.
+   */
+  set(name: string, slot: number, e: E, first = false): void {
     if (e.charge > this.maxBytes) return;
     // An entry is in one place at a time: storing it again moves it.
-    if (e.key !== '' && e.key !== key && this.map.get(e.key) === e) this.remove(e);
-    // A replaced entry keeps its Map slot (the new value goes in place):
-    // V8's Map leaves a deleted key in its hash chain until the next rehash,
-    // so deleting and re-adding one key - the NS and SOA RRsets of a zone
-    // are stored again with every answer from it - made that chain, and
-    // every probe of it, grow (about 10 us per store after 30,000 re-stores).
-    const old = this.map.get(key);
-    if (old !== undefined) {
+    if (e.name !== '') this.remove(e);
+    const head = this.map.get(name);
+    let prev: E | null = null;
+    let old = (head ?? null) as E | null;
+    let length = 0;
+    let tail: E | null = null;
+    while (old !== null && old.slot !== slot) {
+      length++;
+      tail = old;
+      prev = old;
+      old = old.sibling as E | null;
+    }
+    e.name = name;
+    e.slot = slot;
+    if (old !== null) {
+      // Replaced in place: the name keeps its map slot. (V8's Map leaves a
+      // deleted key in its hash chain until the next rehash, so deleting
+      // and re-adding a name - a zone's NS RRset is stored again with every
+      // answer from it - would make that chain, and every probe of it, grow.)
+      e.sibling = old.sibling;
+      if (prev === null) this.map.set(name, e);
+      else prev.sibling = e;
       this.unlink(old);
       this.used -= old.charge;
-      old.key = '';
+      this.count--;
+      old.name = '';
+      old.sibling = null;
+    } else {
+      if (length >= MAX_ENTRIES_PER_NAME && tail !== null) this.remove(tail);
+      const current = this.map.get(name);
+      if (current === undefined) {
+        e.sibling = null;
+        this.map.set(name, e);
+      } else if (first) {
+        e.sibling = current;
+        this.map.set(name, e);
+      } else {
+        e.sibling = current.sibling;
+        current.sibling = e;
+      }
     }
+    // e is in its chain but not yet in the recency list, so it is never the one evicted.
     while (this.used + e.charge > this.maxBytes && this.oldest !== null) this.remove(this.oldest);
-    e.key = key;
-    this.map.set(key, e);
     this.linkNewest(e);
     this.used += e.charge;
+    this.count++;
   }
 
-  delete(key: string): boolean {
-    const e = this.map.get(key);
-    if (e === undefined) return false;
+  /** Removes the entry under (name, slot); false if there was none. */
+  delete(name: string, slot: number): boolean {
+    let e = (this.map.get(name) ?? null) as E | null;
+    while (e !== null && e.slot !== slot) e = e.sibling as E | null;
+    if (e === null) return false;
     this.remove(e);
     return true;
   }
 
+  /** Removes a stored entry (one met in oldestFirst(), say). */
+  remove(e: E): void {
+    if (e.name === '') return;
+    const head = this.map.get(e.name);
+    if (head === e) {
+      if (e.sibling === null) this.map.delete(e.name);
+      else this.map.set(e.name, e.sibling as E);
+    } else {
+      let p = (head ?? null) as E | null;
+      while (p !== null && p.sibling !== e) p = p.sibling as E | null;
+      if (p !== null) p.sibling = e.sibling;
+    }
+    this.unlink(e);
+    this.used -= e.charge;
+    this.count--;
+    e.name = '';
+    e.sibling = null;
+  }
+
   clear(): void {
+    for (let e = this.oldest; e !== null; ) {
+      const next = e.newer as E | null;
+      e.name = '';
+      e.sibling = e.older = e.newer = null;
+      e = next;
+    }
     this.map.clear();
     this.newest = this.oldest = null;
     this.used = 0;
+    this.count = 0;
   }
 
-  /** Every entry, least recently used first, without touching recency. Entries may be deleted as they are met. */
+  /** Every entry, least recently used first, without touching recency. Entries may be removed as they are met. */
   *oldestFirst(): Generator<E> {
     for (let e = this.oldest; e !== null; ) {
       const next = e.newer as E | null;
       yield e;
       e = next;
     }
-  }
-
-  private remove(e: E): void {
-    this.map.delete(e.key);
-    this.unlink(e);
-    this.used -= e.charge;
   }
 
   private unlink(e: E): void {

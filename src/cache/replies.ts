@@ -28,7 +28,7 @@ export function packReply(message: Buffer, ttlOffsets: readonly number[], expire
   let o = message.copy(packed, 0);
   for (const at of ttlOffsets) o = packed.writeUInt16BE(at, o);
   const data = packed.toString('latin1');
-  return { key: '', older: null, newer: null, kind: 'reply', expires, charge: 22 + data.length, data, messageLength: message.length, builtAt, answerEnd, answerCount };
+  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'reply', expires, charge: 22 + data.length, data, messageLength: message.length, builtAt, answerEnd, answerCount };
 }
 
 /**

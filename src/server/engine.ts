@@ -2,7 +2,7 @@
 // then the cached reply (the hot path: copy and patch bytes), an internal
 // answer, or a resolution shared with identical questions in flight.
 
-import { Cache, replyKey } from '../cache/cache';
+import { Cache } from '../cache/cache';
 import { makeReplyEntry, renderReply } from '../cache/replies';
 import { localAnswer } from '../local/local';
 import { Log, Transport } from '../log/log';
@@ -84,11 +84,11 @@ export class Engine {
     const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;
 
-    // Only a question written without compression can be laid over a stored reply, so only such a question has a reply key.
-    const key = isPlainQuestion(q) ? replyKey(q.qname, q.qtype) : null;
-    if (key !== null) {
+    // Only a question written without compression can be laid over a stored reply.
+    const plain = isPlainQuestion(q);
+    if (plain) {
       const now = this.cache.now();
-      const hit = this.cache.getReply(key, now);
+      const hit = this.cache.getReply(q.qname, q.qtype, now);
       if (hit !== undefined) {
         this.counters.cacheHits++;
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
@@ -101,7 +101,7 @@ export class Engine {
     const local = localAnswer(q.qname, q.qtype);
     if (local) {
       this.counters.localAnswers++;
-      const bytes = this.render(local, packet, q, limit, opt, null);
+      const bytes = this.render(local, packet, q, limit, opt, false);
       this.countReply(t, local.rcode);
       this.log.sent(n, t, bytes.length);
       return bytes;
@@ -113,7 +113,7 @@ export class Engine {
     // (logged as a drop): a rejected promise here would end the process.
     const reply = this.resolver
       .resolve(q.qname, q.qtype)
-      .then((answer) => this.render(answer, packet, q, limit, opt, key))
+      .then((answer) => this.render(answer, packet, q, limit, opt, plain))
       .catch((err: Error) => {
         this.log.warning(`internal error answering query ${n}: ${err.message}`);
         return null;
@@ -127,12 +127,12 @@ export class Engine {
     this.counters.replies[(t === 'u' ? 0 : RCODE_SLOTS) + (rcode < RCODE_SLOTS ? rcode : RCODE_SLOTS - 1)]++;
   }
 
-  /** Builds the reply to `answer`; with a reply key, also stores it for the hits to come. */
-  private render(answer: Answer, packet: Buffer, q: ClientQuery, limit: number, opt: Buffer | null, key: string | null): Buffer {
+  /** Builds the reply to `answer`; for a plain question, also stores it for the hits to come. */
+  private render(answer: Answer, packet: Buffer, q: ClientQuery, limit: number, opt: Buffer | null, keep: boolean): Buffer {
     const built = buildReply(answer, packet, q, this.hideTtl);
-    if (key !== null && answer.lifetime > 0) {
+    if (keep && answer.lifetime > 0) {
       const entry = makeReplyEntry(built, answer.lifetime, this.cache.now());
-      if (entry) this.cache.putReply(key, entry);
+      if (entry) this.cache.putReply(q.qname, q.qtype, entry);
     }
     return fitMessage(built, limit, opt);
   }

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, clampTtl, MAX_TTL, ReplyEntry, replyKey, rrsetDataCharge, rrsetKey, StoredRecord } from '../../src/cache/cache';
+import { Cache, clampTtl, MAX_TTL, ReplyEntry, rrsetDataCharge, StoredRecord } from '../../src/cache/cache';
 import { FakeClock, ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
 
 const WWW = n('www.example.com'); // 17 bytes on the wire
@@ -12,9 +12,11 @@ function cache(maxBytes = 1_000_000): { c: Cache; clock: FakeClock } {
 
 function reply(clock: FakeClock, lifetime: number, charge = 100): ReplyEntry {
   return {
-    key: '',
+    name: '',
+    slot: 0,
     older: null,
     newer: null,
+    sibling: null,
     kind: 'reply',
     expires: clock.t + lifetime,
     charge,
@@ -105,7 +107,7 @@ describe('cache budget and eviction', () => {
           c.putNxdomain(name, 1 + rand(1000), rand(2) ? soa : null);
           break;
         default:
-          c.putReply(replyKey(name, 1), reply(clock, 1 + rand(1000), 30 + rand(900)));
+          c.putReply(name, 1, reply(clock, 1 + rand(1000), 30 + rand(900)));
       }
       if (i % 1000 === 0) clock.advance(1);
       assert.ok(c.stats().bytes <= 5000, `over budget after insert ${i}: ${c.stats().bytes}`);
@@ -286,34 +288,32 @@ describe('negative entries', () => {
 });
 
 describe('reply entries', () => {
-  it('are stored under their own key until they expire', () => {
+  it('are stored in their own slot until they expire', () => {
     const { c, clock } = cache();
-    const key = replyKey(WWW, 1);
-    assert.notEqual(key, rrsetKey(WWW, 1));
-    assert.notEqual(key, replyKey(WWW, 28));
     const e = reply(clock, 30, 77);
-    c.putReply(key, e);
-    assert.equal(c.getReply(key), e);
+    c.putReply(WWW, 1, e);
+    assert.equal(c.getReply(WWW, 1), e);
+    assert.equal(c.getReply(WWW, 28), undefined);
     assert.equal(c.stats().bytes, 77);
     assert.equal(c.getRRset(WWW, 1), null);
     clock.advance(29);
-    assert.equal(c.getReply(key), e);
+    assert.equal(c.getReply(WWW, 1), e);
     clock.advance(1);
-    assert.equal(c.getReply(key), undefined);
+    assert.equal(c.getReply(WWW, 1), undefined);
     assert.equal(c.sweep(), 1);
     assert.equal(c.stats().entries, 0);
   });
 
   it('an already expired reply is not stored', () => {
     const { c, clock } = cache();
-    c.putReply(replyKey(WWW, 1), reply(clock, 0));
+    c.putReply(WWW, 1, reply(clock, 0));
     assert.equal(c.stats().entries, 0);
   });
 
   it('getReply ignores entries of other kinds', () => {
     const { c } = cache();
     c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4')]);
-    assert.equal(c.getReply(rrsetKey(WWW, 1)), undefined);
+    assert.equal(c.getReply(WWW, 1), undefined);
   });
 });
 
@@ -324,7 +324,7 @@ describe('sweep', () => {
     c.putRRset(n('keep.example.com'), 1, 100, [ipv4('1.2.3.4')]);
     c.putNxdomain(n('nx.example.com'), 50, null);
     c.putNodata(WWW, 28, 20, null);
-    c.putReply(replyKey(WWW, 15), reply(clock, 60, 500));
+    c.putReply(WWW, 15, reply(clock, 60, 500));
     assert.equal(c.sweep(), 0);
     assert.equal(c.stats().entries, 5);
     clock.advance(60);
