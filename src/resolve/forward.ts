@@ -52,7 +52,7 @@ export function upstreamOptions(deps: UpstreamDeps, ctx: WorkContext, rounds?: n
     random: deps.random,
     rtt: deps.rtt,
     deadline: ctx.budget.deadline,
-    ...(rounds === undefined ? {} : { rounds }),
+    rounds,
     mayTry: () => ctx.budget.take(),
     onTry: deps.onUpstreamQuery,
   };

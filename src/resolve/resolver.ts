@@ -99,8 +99,9 @@ export class Resolver {
    * calls abandon(), and when nobody waits any more the work is stopped.
    */
   resolve(name: Name, type: number): Promise<Answer> {
-    const answer = this.resolveIn(name, type, rootContext());
-    const entry = this.inflight.get(type + '/' + name);
+    const key = type + '/' + name;
+    const answer = this.resolveIn(name, type, rootContext(), key);
+    const entry = this.inflight.get(key);
     if (entry) entry.waiters++;
     return answer;
   }
@@ -118,8 +119,7 @@ export class Resolver {
    * its own deadline: two questions whose glueless delegations need each
    * other must not wait on each other forever.
    */
-  resolveIn(name: Name, type: number, ctx: WorkContext): Promise<Answer> {
-    const key = type + '/' + name;
+  resolveIn(name: Name, type: number, ctx: WorkContext, key: string = type + '/' + name): Promise<Answer> {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.merged++;

@@ -38,26 +38,51 @@ export function wellFormed(rr: ResourceRecord): boolean {
  * then owner length, then owner).
  */
 export function scrub(message: Message, control: Name, table: ServerTable): RRset[] {
-  const groups = new Map<string, ResourceRecord[]>();
-  for (const section of [message.answer, message.authority, message.additional]) {
-    for (const rr of section) {
-      if (rr.class !== CLASS.IN || !cacheableType(rr.type) || !wellFormed(rr)) continue;
-      if (!isAtOrBelow(rr.name, control) || !sameServersZone(table, rr.name, control)) continue;
-      const key = rr.type + '/' + rr.name;
-      const group = groups.get(key);
-      if (group) group.push(rr);
-      else groups.set(key, [rr]);
+  const groups: ResourceRecord[][] = [];
+  // Most replies carry a handful of records: a linear search beats a map
+  // (and its key strings) there; a long reply gets the map.
+  const total = message.answer.length + message.authority.length + message.additional.length;
+  const index = total > 16 ? new Map<string, ResourceRecord[]>() : null;
+  const add = (rr: ResourceRecord): void => {
+    if (rr.class !== CLASS.IN || !cacheableType(rr.type) || !wellFormed(rr)) return;
+    if (!isAtOrBelow(rr.name, control) || !sameServersZone(table, rr.name, control)) return;
+    const key = index === null ? '' : rr.type + '/' + rr.name;
+    let group = index === null ? groups.find((g) => g[0]!.type === rr.type && g[0]!.name === rr.name) : index.get(key);
+    if (group === undefined) {
+      group = [];
+      groups.push(group);
+      index?.set(key, group);
     }
-  }
+    group.push(rr);
+  };
+  message.answer.forEach(add);
+  message.authority.forEach(add);
+  message.additional.forEach(add);
   const out: RRset[] = [];
-  for (const records of groups.values()) {
+  for (const records of groups) {
     const first = records[0]!;
     // A CNAME owner has one target; if a server sends several, the last wins (dnscache).
     const kept = first.type === TYPE.CNAME ? [records[records.length - 1]!] : dedupe(records);
     out.push({ name: first.name, type: first.type, ttl: clampTtl(first.ttl), rdatas: kept.map((r) => r.rdata), records: kept });
   }
-  out.sort((a, b) => a.type - b.type || a.name.length - b.name.length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return out;
+  return sortSmall(out, logOrder);
+}
+
+/** dnscache's log order of RRsets: type, then owner length, then owner. */
+function logOrder(a: RRset, b: RRset): number {
+  return a.type - b.type || a.name.length - b.name.length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+}
+
+/** Sorts in place; an insertion sort for the few sets of a typical reply (Array#sort allocates a work area). */
+function sortSmall<T>(items: T[], compare: (a: T, b: T) => number): T[] {
+  if (items.length > 16) return items.sort(compare);
+  for (let i = 1; i < items.length; i++) {
+    const x = items[i]!;
+    let j = i - 1;
+    for (; j >= 0 && compare(items[j]!, x) > 0; j--) items[j + 1] = items[j]!;
+    items[j + 1] = x;
+  }
+  return items;
 }
 
 /** Drops repeated records (the same A in answer and additional is one record, RFC 2181 §5). */

@@ -30,6 +30,19 @@ export function serverId(s: ServerKey): string {
 
 export class RttTable {
   private readonly table = new Map<string, Estimate>();
+  // The id of the server last asked about: a try asks about one server
+  // several times (order, timeout, answered), and Endpoint objects are
+  // immutable, so this saves building the same string again each time.
+  private lastServer: ServerKey | null = null;
+  private lastId = '';
+
+  private id(s: ServerKey): string {
+    if (s !== this.lastServer) {
+      this.lastId = serverId(s);
+      this.lastServer = s;
+    }
+    return this.lastId;
+  }
 
   /** Orders servers by expected cost; ties (e.g. all untried) in the given order. */
   order<T extends ServerKey>(servers: readonly T[], shuffled: readonly T[] = servers): readonly T[] {
@@ -40,21 +53,21 @@ export class RttTable {
 
   /** Expected cost of asking: the smoothed RTT, inflated by recent timeouts. */
   cost(s: ServerKey): number {
-    const e = this.table.get(serverId(s));
+    const e = this.table.get(this.id(s));
     if (!e) return UNTRIED_RTT;
     return e.srtt * (1 << Math.min(e.timeouts, 10)) + (e.timeouts > 0 ? MAX_TIMEOUT : 0);
   }
 
   /** How long to wait for this server before trying the next one, ms. */
   timeout(s: ServerKey): number {
-    const e = this.table.get(serverId(s));
+    const e = this.table.get(this.id(s));
     if (!e) return INITIAL_TIMEOUT;
     const rto = e.srtt + 4 * e.rttvar;
     return Math.max(MIN_TIMEOUT, Math.min(MAX_TIMEOUT, rto * (1 << Math.min(e.timeouts, 4))));
   }
 
   answered(s: ServerKey, rttMs: number): void {
-    const id = serverId(s);
+    const id = this.id(s);
     const e = this.table.get(id);
     if (!e) {
       if (this.table.size >= MAX_TRACKED) this.table.clear();
@@ -67,7 +80,7 @@ export class RttTable {
   }
 
   timedOut(s: ServerKey, waitedMs: number): void {
-    const id = serverId(s);
+    const id = this.id(s);
     const e = this.table.get(id);
     if (!e) {
       if (this.table.size >= MAX_TRACKED) this.table.clear();

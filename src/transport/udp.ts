@@ -4,6 +4,7 @@
 
 import { createSocket, Socket, SocketOptions } from 'node:dgram';
 import { Random } from '../random/random';
+import { PendingTimeout, upstreamTimeouts } from './timeouts';
 
 export interface Endpoint {
   readonly address: string;
@@ -20,6 +21,7 @@ export type TryResult =
 export type Acceptor = (bytes: Buffer) => boolean;
 
 const BIND_TRIES = 10;
+const TIMED_OUT: TryResult = { kind: 'timeout' };
 
 type Lookup = NonNullable<SocketOptions['lookup']>;
 const LITERAL_LOOKUPS: Record<4 | 6, Lookup> = {
@@ -69,19 +71,19 @@ function bindRandom(socket: Socket, address: string, random: Random): Error | nu
 /**
  * One try, driven by callbacks into a single promise: bind, connect and
  * send all complete synchronously with a literal lookup, so the try costs
- * one promise and one timer. (A CPU profile of cold misses had the awaits
+ * one promise and one slot on the timeout wheel (timeouts.ts). (A CPU profile of cold misses had the awaits
  * between those steps, the send callback and the listener bookkeeping of
  * the former version among its larger JS entries.)
  */
 export function udpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor): Promise<TryResult> {
   return new Promise<TryResult>((resolve) => {
     const socket = createSocket({ type: server.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup(server.family) });
-    let timer: NodeJS.Timeout | undefined;
+    let timer: PendingTimeout | null = null;
     let done = false;
     const finish = (result: TryResult): void => {
       if (done) return;
       done = true;
-      clearTimeout(timer);
+      if (timer !== null) upstreamTimeouts.cancel(timer);
       try {
         socket.close();
       } catch {
@@ -110,6 +112,6 @@ export function udpTry(server: Endpoint, query: Buffer, sendFrom: string, timeou
       finish({ kind: 'error', message: (err as Error).message });
       return;
     }
-    timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
+    timer = upstreamTimeouts.after(timeoutMs, () => finish(TIMED_OUT));
   });
 }
