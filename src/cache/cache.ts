@@ -41,7 +41,8 @@ export interface StoredRecord {
  */
 interface RRsetEntry extends LruEntry {
   readonly kind: 'rrset';
-  readonly expires: number;
+  /** Mutable: the same data stored again only moves the expiry (see putRRset). */
+  expires: number;
   readonly charge: number;
   /** Each RDATA as a 2-byte length and the bytes. */
   readonly data: string;
@@ -195,9 +196,23 @@ export class Cache {
   putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[]): void {
     ttl = clampTtl(ttl);
     if (ttl <= 0 || rdatas.length === 0) return;
-    const data = rrsetDataCharge(type, rdatas);
-    if (data > MAX_RRSET_DATA) return;
-    this.store(name, SLOT_RRSET | type, rrsetEntry(this.clock() + ttl, ENTRY_OVERHEAD + name.length + data, packRdatas(rdatas)));
+    const charge = rrsetDataCharge(type, rdatas);
+    if (charge > MAX_RRSET_DATA) return;
+    const data = packRdatas(rdatas);
+    const expires = this.clock() + ttl;
+    // Every answer from a zone carries its NS RRset and their addresses
+    // again. Storing the same data again refreshes the entry in place
+    // (expiry and recency, as a replacement would): a new entry per answer
+    // lived long enough to be promoted to V8's old space, so each one
+    // became old-space garbage - in a 100k-name warm-up about half the old
+    // space, and RSS with it.
+    const old = this.lru.get(name, SLOT_RRSET | type);
+    if (old !== undefined && old.kind === 'rrset' && old.data === data) {
+      old.expires = expires;
+      this.motion += old.charge;
+      return;
+    }
+    this.store(name, SLOT_RRSET | type, rrsetEntry(expires, ENTRY_OVERHEAD + name.length + charge, data));
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {

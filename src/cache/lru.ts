@@ -78,16 +78,15 @@ export class ByteLru<E extends LruEntry> {
     let prev: E | null = null;
     let old = (head ?? null) as E | null;
     let length = 0;
-    let tail: E | null = null;
     while (old !== null && old.slot !== slot) {
       length++;
-      tail = old;
       prev = old;
       old = old.sibling as E | null;
     }
     e.name = name;
     e.slot = slot;
     if (old !== null) {
+      e.name = old.name;
       // Replaced in place: the name keeps its map slot. (V8's Map leaves a
       // deleted key in its hash chain until the next rehash, so deleting
       // and re-adding a name - a zone's NS RRset is stored again with every
@@ -101,17 +100,22 @@ export class ByteLru<E extends LruEntry> {
       old.name = '';
       old.sibling = null;
     } else {
-      if (length >= MAX_ENTRIES_PER_NAME && tail !== null) this.remove(tail);
+      // Not found: prev is the last of the chain, the entry stored longest ago.
+      if (length >= MAX_ENTRIES_PER_NAME && prev !== null) this.remove(prev);
       const current = this.map.get(name);
       if (current === undefined) {
         e.sibling = null;
         this.map.set(name, e);
-      } else if (first) {
-        e.sibling = current;
-        this.map.set(name, e);
       } else {
-        e.sibling = current.sibling;
-        current.sibling = e;
+        // One string per name, the chain's own: callers often hold another copy.
+        e.name = current.name;
+        if (first) {
+          e.sibling = current;
+          this.map.set(name, e);
+        } else {
+          e.sibling = current.sibling;
+          current.sibling = e;
+        }
       }
     }
     // e is in its chain but not yet in the recency list, so it is never the one evicted.

@@ -159,6 +159,26 @@ describe('cache budget and eviction', () => {
 });
 
 describe('cache TTLs', () => {
+  it('the same RRset stored again takes the new TTL, in the same entry and with one charge', () => {
+    const { c, clock } = cache();
+    const before = c.stats().motion;
+    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4'), ipv4('5.6.7.8')]);
+    clock.advance(8);
+    c.putRRset(WWW, 1, 100, [ipv4('1.2.3.4'), ipv4('5.6.7.8')]);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 100);
+    assert.equal(c.stats().entries, 1);
+    assert.equal(c.stats().bytes, 22 + WWW.length + 8);
+    assert.equal(c.stats().motion - before, 2 * (22 + WWW.length + 8)); // dnscache counts every store
+    // A shorter TTL is taken too, as a replacement would (dnscache's rule: the latest answer wins).
+    c.putRRset(WWW, 1, 3, [ipv4('1.2.3.4'), ipv4('5.6.7.8')]);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 3);
+    // Different data (even the same records in another order) is a new entry.
+    c.putRRset(WWW, 1, 50, [ipv4('5.6.7.8'), ipv4('1.2.3.4')]);
+    assert.deepEqual(c.getRRset(WWW, 1)!.rdatas, [ipv4('5.6.7.8'), ipv4('1.2.3.4')]);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 50);
+    assert.equal(c.stats().entries, 1);
+  });
+
   it('counts the TTL down with the clock and expires the entry', () => {
     const { c, clock } = cache();
     c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4')]);
