@@ -9,6 +9,8 @@
 // then the first query is answered. Everything the process will ever need
 // is loaded by then: all modules are imported here, at the top, and nothing
 // in src requires lazily (the chroot addon is loaded with its module).
+// With WORKERS > 1 this process becomes the primary of that many workers
+// (server/workers.ts), each of which goes through the same start-up.
 
 import { ConfigError, LogFormat, loadConfig } from '../config';
 import { ControlServer, controlSettings, ControlSettings, startControl } from '../control';
@@ -16,6 +18,7 @@ import { createLog, fatalLine, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
+import { isWorkerProcess, receiveSeed, reportReady, runPrimary, workerIndex } from '../server/workers';
 
 const EXIT_FATAL = 111;
 
@@ -50,11 +53,37 @@ async function main(): Promise<void> {
     if (err instanceof PrivilegeError) fatal(err.message);
     throw err;
   }
-  const sink = new StreamSink(process.stderr);
+  if (config.workers > 1 && (control.socket !== null || config.metrics !== null)) {
+    fatal(`WORKERS: ${config.workers} cannot be combined with ${control.socket !== null ? 'CONTROL' : 'METRICS'} (expected WORKERS=1 when the control socket or metrics are wanted)`);
+  }
+  // With WORKERS, lines from several processes share one pipe: each write is whole lines.
+  const sink = new StreamSink(process.stderr, config.workers > 1);
   const log = createLog(config.logFormat, sink);
-  for (const w of config.warnings) log.warning(w);
-  const random = new Random(await readSeed());
-  const service = new Service(config, log, random);
+  const worker = isWorkerProcess();
+  if (config.workers > 1 && !worker) {
+    for (const w of config.warnings) log.warning(w);
+    const random = new Random(await readSeed());
+    const dropAfterStart = drop;
+    runPrimary({
+      count: config.workers,
+      seed: () => random.bytes(32),
+      warning: (m) => log.warning(m),
+      allReady: () => {
+        if (!dropAfterStart) return;
+        try {
+          dropPrivileges(dropAfterStart);
+        } catch (err) {
+          sink.flush();
+          fatal((err as Error).message);
+        }
+      },
+    });
+    return;
+  }
+  const index = worker ? workerIndex(process.env, config.workers) : 0;
+  if (!worker) for (const w of config.warnings) log.warning(w);
+  const random = new Random(worker ? await receiveSeed() : await readSeed());
+  const service = new Service(config, log, random, index);
   try {
     await service.bind();
   } catch (err) {
@@ -89,6 +118,7 @@ async function main(): Promise<void> {
     }
   }
   service.serve();
+  if (worker) reportReady();
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

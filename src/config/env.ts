@@ -3,7 +3,7 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, and (parseObservability)
+// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, WORKERS, and (parseObservability)
 // METRICS, LOGFORMAT. Anything else is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
@@ -19,6 +19,8 @@ export const CACHESIZE_MAX = 1_000_000_000;
 export const MAXUDP_DEFAULT = 400;
 export const MAXTCP_DEFAULT = 40;
 export const MAX_CLIENTS_LIMIT = 100_000;
+/** WORKERS: processes answering queries (1: one process, as dnscache). */
+export const WORKERS_MAX = 64;
 const ID_MAX = 4_294_967_294; // (uid_t)-1 means "unchanged" to setuid/setgid
 
 export interface ListenAddress {
@@ -48,7 +50,10 @@ export interface EnvSettings {
   sendFrom: SendFrom;
   /** ROOT as given (not yet resolved or checked). */
   root: string;
+  /** CACHESIZE: the byte budget of all caches together (each of `workers` processes keeps its share). */
   cacheSize: number;
+  /** WORKERS: how many processes share the listening sockets, each with its own cache. */
+  workers: number;
   dataLimit: number | undefined;
   hideTtl: boolean;
   forwardOnly: boolean;
@@ -132,6 +137,10 @@ export function parseEnv(env: Env): EnvSettings {
   const clients = `an integer from 1 to ${MAX_CLIENTS_LIMIT}`;
   const maxUdp = optionalDecimal(env, 'MAXUDP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXUDP_DEFAULT;
   const maxTcp = optionalDecimal(env, 'MAXTCP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXTCP_DEFAULT;
+  const workers = optionalDecimal(env, 'WORKERS', `a number of processes from 1 to ${WORKERS_MAX}`, 1, WORKERS_MAX) ?? 1;
+  if (cacheSize / workers < CACHESIZE_MIN) {
+    throw new ConfigError(`WORKERS: ${workers} would leave each process less than ${CACHESIZE_MIN} bytes of CACHESIZE ${cacheSize} (expected fewer workers or a larger CACHESIZE)`);
+  }
   const serverPort = optionalDecimal(env, 'SERVERPORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
@@ -143,6 +152,7 @@ export function parseEnv(env: Env): EnvSettings {
     sendFrom: sendFrom(env.IPSEND),
     root,
     cacheSize,
+    workers,
     dataLimit,
     hideTtl: env.HIDETTL !== undefined,
     forwardOnly: env.FORWARDONLY !== undefined,

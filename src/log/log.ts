@@ -42,7 +42,15 @@ export class StreamSink implements LineSink {
   used = 0;
   private scheduled = false;
 
-  constructor(private readonly stream: NodeJS.WritableStream = process.stderr) {}
+  /**
+   * `atomic`: each write is whole lines and at most PIPE_BUF bytes, which a
+   * pipe takes in one piece; with WORKERS processes writing to one log
+   * pipe, their lines then never interleave mid-line.
+   */
+  constructor(
+    private readonly stream: NodeJS.WritableStream = process.stderr,
+    private readonly atomic = false,
+  ) {}
 
   write(line: string): void {
     const slab = this.reserve(line.length + 1);
@@ -73,12 +81,24 @@ export class StreamSink implements LineSink {
   flush(): void {
     this.scheduled = false;
     if (this.used === this.start) return;
+    if (this.atomic) {
+      while (this.used - this.start > PIPE_BUF) {
+        // The last line end within PIPE_BUF bytes; a single longer line (a
+        // tx line for a hundred servers, say) goes out whole, as one write.
+        let end = this.slab.lastIndexOf(0x0a, this.start + PIPE_BUF - 1) + 1;
+        if (end <= this.start) end = this.slab.indexOf(0x0a, this.start) + 1;
+        this.stream.write(this.slab.subarray(this.start, end));
+        this.start = end;
+      }
+    }
     this.stream.write(this.slab.subarray(this.start, this.used));
     this.start = this.used;
   }
 }
 
 const SLAB_SIZE = 64 * 1024;
+/** POSIX's minimum PIPE_BUF, Linux's value: a write of at most this much to a pipe is never split. */
+const PIPE_BUF = 4096;
 
 /** Collects lines in memory, for tests: the same sink as in production, over a stream kept in memory. */
 export class MemorySink extends StreamSink {

@@ -50,6 +50,16 @@ export class Random {
     }
   }
 
+  /** `n` random bytes (a seed for another process's Random, say). */
+  bytes(n: number): Buffer {
+    const out = Buffer.allocUnsafe(n);
+    for (let i = 0; i < n; i++) {
+      if (this.pos >= this.pool.length) this.refill();
+      out[i] = this.pool[this.pos++]!;
+    }
+    return out;
+  }
+
   /** A source port outside the privileged range, as dnscache picks them (1025..65535). */
   port(): number {
     return 1025 + this.below(65535 - 1025 + 1);

@@ -68,6 +68,12 @@ export class Engine {
     private readonly resolver: Resolver,
     private readonly log: Log,
     private readonly hideTtl: boolean,
+    /**
+     * Query numbers in log lines: first, first + step, ... With WORKERS
+     * processes writing one log, worker i numbers i + 1, i + 1 + WORKERS, ...
+     * so a number still names one query.
+     */
+    private readonly numbering: { readonly first: number; readonly step: number } = { first: 1, step: 1 },
   ) {}
 
   /** Handles one client packet; `address`/`port` are the client's, `t` the transport it came by. */
@@ -79,7 +85,7 @@ export class Engine {
       this.countReply(t, q.rcode);
       return errorReply(packet, q);
     }
-    const n = ++this.counters.queries;
+    const n = this.numbering.first + this.counters.queries++ * this.numbering.step;
     this.recent?.record(address, q.qtype, q.qname);
     const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;

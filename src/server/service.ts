@@ -38,9 +38,14 @@ export class Service {
   /** The METRICS endpoint, when configured. */
   readonly metrics: MetricsServer | null;
 
-  constructor(readonly config: Config, private readonly log: Log, random: Random) {
+  /**
+   * `worker` is this process's index among config.workers processes
+   * (WORKERS): each keeps an equal share of CACHESIZE, so all caches
+   * together stay within it, and numbers its queries apart from the others.
+   */
+  constructor(readonly config: Config, private readonly log: Log, random: Random, worker = 0) {
     this.rootDir = config.root;
-    this.cache = new Cache(config.cacheSize);
+    this.cache = new Cache(Math.floor(config.cacheSize / config.workers));
     this.serverTable = new SwappableServerTable(config.servers);
     this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
       if (!e.ok) log.warning(e.message);
@@ -64,7 +69,7 @@ export class Service {
       ? new ForwardFetcher(upstream)
       : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
     this.resolver = new Resolver(this.cache, fetcher, log);
-    this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl);
+    this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
     const { address, port, family } = config.listen;
     this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp }, this.engine, this.acl, log);
     this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log);

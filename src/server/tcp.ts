@@ -113,7 +113,8 @@ export class TcpListener {
     this.server = server;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
-      server.listen({ host: this.opts.address, port: this.opts.port, backlog: 20, exclusive: true, ipv6Only: false }, () => {
+      // Not exclusive, as the UDP socket: WORKERS processes share it.
+      server.listen({ host: this.opts.address, port: this.opts.port, backlog: 20, exclusive: false, ipv6Only: false }, () => {
         server.off('error', reject);
         server.on('error', (err) => this.log.warning(`TCP listener: ${err.message}`));
         resolve();

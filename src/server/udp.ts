@@ -49,7 +49,9 @@ export class UdpListener {
     socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
     return new Promise((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind({ address: this.opts.address, port: this.opts.port, exclusive: true }, () => {
+      // Not exclusive: in a WORKERS process the primary binds the socket and
+      // every worker shares it (outside a cluster the flag changes nothing).
+      socket.bind({ address: this.opts.address, port: this.opts.port, exclusive: false }, () => {
         socket.off('error', reject);
         // Errors after start (e.g. ICMP for a vanished client) must not stop the service.
         socket.on('error', () => {});

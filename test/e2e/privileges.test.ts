@@ -25,6 +25,7 @@ interface PrivilegedOptions extends RootLayout {
   gid?: number;
   port?: number;
   address?: string;
+  workers?: number;
 }
 
 /**
@@ -47,11 +48,12 @@ async function startPrivileged(opts: PrivilegedOptions, scope: CleanupScope): Pr
     FORWARDONLY: '1',
     UID: String(opts.uid ?? NOBODY),
     GID: String(opts.gid ?? NOBODY),
+    ...(opts.workers === undefined ? {} : { WORKERS: String(opts.workers) }),
   };
   const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const dns = new Dnscache(child, address, port, root);
   scope.after(() => dns.stop());
-  await dns.waitForLog(/^starting/, 5000);
+  await dns.waitForLogs(/^starting/, opts.workers ?? 1, 5000);
   return dns;
 }
 
@@ -67,8 +69,7 @@ function credentials(statusFile: string): { uid: number[]; gid: number[]; groups
 }
 
 /** Asserts that dnscache runs chrooted in its ROOT as nobody:nogroup, in every thread. */
-function assertDropped(dns: Dnscache): void {
-  const pid = dns.process.pid!;
+function assertDropped(dns: Dnscache, pid = dns.process.pid!): void {
   const root = fs.realpathSync(dns.root);
   assert.equal(fs.readlinkSync(`/proc/${pid}/root`), root, 'root directory is ROOT');
   assert.equal(fs.readlinkSync(`/proc/${pid}/cwd`), root, 'working directory is ROOT');
@@ -128,6 +129,37 @@ describe('privileges: chroot into ROOT and UID/GID', { skip: SKIP }, () => {
     assertDropped(privileged);
     const reply = await query(privileged, 'port53.wild.example.test', 'A');
     assert.equal(records(reply.packet.answers, 'A').length, 1);
+  });
+});
+
+describe('privileges: WORKERS=2', { skip: SKIP }, () => {
+  const scope = suiteScope();
+
+  test('the primary and both workers bind port 53 as root, then run chrooted as nobody', async () => {
+    const lab = await startLab(scope);
+    const dns = await startPrivileged({ upstreams: [lab], port: 53, address: await freeLoopback(53), workers: 2 }, scope);
+    const workers = fs
+      .readFileSync(`/proc/${dns.process.pid!}/task/${dns.process.pid!}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .map(Number);
+    assert.equal(workers.length, 2);
+    for (const pid of workers) assertDropped(dns, pid);
+    // The primary drops last, once every worker serves (maybe a moment after their `starting` lines).
+    const dropped = (): true | undefined => {
+      try {
+        assertDropped(dns);
+        return true;
+      } catch {
+        return undefined;
+      }
+    };
+    await waitFor('the primary to drop its privileges', dropped);
+    assertDropped(dns);
+    for (const name of ['w1', 'w2', 'w3', 'w4']) {
+      const reply = await query(dns, `${name}.wild.example.test`, 'A');
+      assert.equal(records(reply.packet.answers, 'A').length, 1);
+    }
   });
 });
 

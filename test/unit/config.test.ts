@@ -185,6 +185,7 @@ describe('env: defaults', () => {
       sendFrom: { v4: '0.0.0.0', v6: '::' },
       root: BASE.ROOT,
       cacheSize: 1000000,
+      workers: 1,
       dataLimit: undefined,
       hideTtl: false,
       forwardOnly: false,

@@ -263,3 +263,23 @@ describe('StreamSink across flushes and slabs', () => {
     assert.equal(Buffer.concat(chunks).toString('latin1'), lines.join('\n') + '\n');
   });
 });
+
+describe('StreamSink with atomic writes (WORKERS: several processes, one pipe)', () => {
+  it('writes whole lines, at most PIPE_BUF (4096) bytes at a time; a longer line goes alone, in one write', () => {
+    const chunks: Buffer[] = [];
+    const stream = { write: (b: Buffer) => chunks.push(Buffer.from(b)) } as unknown as NodeJS.WritableStream;
+    const sink = new StreamSink(stream, true);
+    const lines: string[] = [];
+    for (let i = 0; i < 500; i++) lines.push(`rr 7f000001 300 1 n${i}.example.test. ${'a'.repeat(i % 90)}`);
+    lines.splice(250, 0, `tx 0 1 long.example.test. . - ${'7f000001 '.repeat(600).trim()}`); // 5,3xx bytes
+    for (const l of lines) sink.write(l);
+    sink.flush();
+    assert.ok(chunks.length > 5);
+    for (const c of chunks) {
+      assert.equal(c[c.length - 1], 0x0a, 'ends with a whole line');
+      const text = c.toString('latin1');
+      if (c.length > 4096) assert.equal(text.indexOf('\n'), text.length - 1, 'only a single line may exceed PIPE_BUF');
+    }
+    assert.equal(Buffer.concat(chunks).toString('latin1'), lines.join('\n') + '\n');
+  });
+});

@@ -1,0 +1,108 @@
+// WORKERS > 1: several processes answer on the same sockets, each with its
+// own cache holding CACHESIZE / WORKERS bytes, so together they stay within
+// CACHESIZE. node:cluster shares the listening sockets: the primary binds
+// them (as root, if port 53 needs it) and each worker reads from the same
+// UDP socket, the kernel handing every datagram to one of them; TCP
+// connections are dealt out by the primary. Upstream sockets are each
+// worker's own.
+//
+// The primary forks the workers, gives each a seed drawn from its own
+// generator (stdin, dnscache's seed, is read once, by the primary), waits
+// until every worker serves, then drops its own privileges too. It forwards
+// SIGTERM, SIGINT and SIGHUP. If a worker dies, the primary stops the others
+// and exits 111: after the chroot node itself is out of reach, so a worker
+// cannot be forked again, and the supervisor (svscan) restarts the service.
+
+import cluster, { Worker } from 'node:cluster';
+
+/** The environment variable that tells a worker its index (set by the primary, not by users). */
+export const WORKER_INDEX_ENV = 'DNSCACHE_WORKER';
+
+interface SeedMessage {
+  readonly seed: string;
+}
+
+interface ReadyMessage {
+  readonly ready: true;
+}
+
+export function isWorkerProcess(): boolean {
+  return cluster.isWorker;
+}
+
+/** This worker's index, from the environment the primary gave it. */
+export function workerIndex(env: NodeJS.ProcessEnv, count: number): number {
+  const text = env[WORKER_INDEX_ENV] ?? '';
+  const n = Number(text);
+  if (!/^[0-9]+$/.test(text) || n >= count) throw new Error(`${WORKER_INDEX_ENV}: ${JSON.stringify(text)} is not a worker index below ${count}`);
+  return n;
+}
+
+/** In a worker: the seed the primary sends before anything else. */
+export function receiveSeed(): Promise<Buffer> {
+  return new Promise((resolve) => {
+    process.once('message', (m: SeedMessage) => resolve(Buffer.from(m.seed, 'base64')));
+  });
+}
+
+/** In a worker: tell the primary this worker serves. */
+export function reportReady(): void {
+  const ready: ReadyMessage = { ready: true };
+  process.send?.(ready);
+}
+
+export interface PrimaryOptions {
+  readonly count: number;
+  /** A fresh seed for each worker. */
+  readonly seed: () => Buffer;
+  /** Every worker serves: the primary may drop its privileges now. */
+  readonly allReady: () => void;
+  readonly warning: (message: string) => void;
+  /** How long workers may take to start before the service gives up. */
+  readonly startTimeoutMs?: number;
+}
+
+const EXIT_FATAL = 111;
+
+/** Runs the primary: forks the workers and watches them until the service stops. */
+export function runPrimary(o: PrimaryOptions): void {
+  const workers: Worker[] = [];
+  let ready = 0;
+  let stopping = false;
+  let status = 0;
+  const stop = (exitStatus: number): void => {
+    if (exitStatus !== 0) status = exitStatus;
+    if (stopping) return;
+    stopping = true;
+    clearTimeout(startTimer);
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGTERM');
+  };
+  const startTimer = setTimeout(() => {
+    o.warning(`only ${ready} of ${o.count} workers started within ${(o.startTimeoutMs ?? 30000) / 1000} s`);
+    stop(EXIT_FATAL);
+  }, o.startTimeoutMs ?? 30000);
+  for (let i = 0; i < o.count; i++) {
+    const w = cluster.fork({ [WORKER_INDEX_ENV]: String(i) });
+    const seed: SeedMessage = { seed: o.seed().toString('base64') };
+    w.send(seed);
+    w.on('message', (m: Partial<ReadyMessage>) => {
+      if (m?.ready !== true || ++ready < o.count) return;
+      clearTimeout(startTimer);
+      o.allReady();
+    });
+    w.on('exit', (code, signal) => {
+      // A worker stopping by itself with status 0 was told to stop (Ctrl-C
+      // reaches every process of the group): the service stops. Anything
+      // else is a failure of the whole service.
+      if (!stopping && (code !== 0 || signal !== null)) o.warning(`worker ${i} exited (${signal ?? `status ${code}`}): stopping`);
+      stop(code === 0 && signal === null ? 0 : EXIT_FATAL);
+      if (workers.every((x) => x.isDead())) process.exit(status);
+    });
+    workers.push(w);
+  }
+  process.on('SIGTERM', () => stop(0));
+  process.on('SIGINT', () => stop(0));
+  process.on('SIGHUP', () => {
+    for (const w of workers) if (!w.isDead()) w.process.kill('SIGHUP');
+  });
+}
