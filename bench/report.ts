@@ -34,7 +34,7 @@ export interface Memory {
 }
 
 export interface TargetResult {
-  key: 'bare' | 'forwarder' | 'dnscache' | 'unbound' | 'iterative';
+  key: 'bare' | 'forwarder' | 'dnscache' | 'workers' | 'unbound' | 'iterative';
   label: string;
   samples: Partial<Record<Workload, Sample[]>>;
   memory: Memory[];
@@ -119,10 +119,10 @@ export function renderReport(r: ReportData): string {
     );
   }
 
-  const dc = by('dnscache');
   const ub = by('unbound');
-  if (dc && ub) {
-    out.push('## dnscache-ts / Unbound', '', `Ratios of the two measured in the same pass (> 1: dnscache-ts needs more, or for queries/s, does more).${spread}`, '');
+  const againstUnbound = (dc: TargetResult | undefined): void => {
+    if (!dc || !ub) return;
+    out.push(`## ${dc.label} / Unbound`, '', `Ratios of the two measured in the same pass (> 1: ${dc.label} needs more, or for queries/s, does more).${spread}`, '');
     const rrows = WORKLOADS.filter((w) => dc.samples[w] && ub.samples[w]).map((w) => {
       const q = (f: (s: Sample) => number): string => cell(ratios(dc.samples[w], ub.samples[w], f), 2);
       return [w, q((s) => s.qps), q((s) => s.cpuUs), q((s) => s.p50), q((s) => s.p99), q((s) => s.p999)];
@@ -130,10 +130,12 @@ export function renderReport(r: ReportData): string {
     out.push(...table(['workload', 'queries/s', 'CPU µs / answer', 'p50', 'p99', 'p99.9'], rrows, 1));
     if (dc.memory.length > 0 && ub.memory.length > 0) {
       const m = dc.memory.slice(0, ub.memory.length).map((d, i) => d.perName / ub.memory[i]!.perName);
-      out.push('', `RSS growth per cached name, dnscache-ts / Unbound: ${cell(m, 2)}`);
+      out.push('', `RSS growth per cached name, ${dc.label} / Unbound: ${cell(m, 2)}`);
     }
     out.push('');
-  }
+  };
+  againstUnbound(by('dnscache'));
+  againstUnbound(by('workers'));
 
   const floor = (key: TargetResult['key'], w: Workload, title: string, what: string): void => {
     const base = by(key)?.samples[w];

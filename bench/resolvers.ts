@@ -8,7 +8,7 @@
 
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** Where the compiled checkout is (dist/bench/ → checkout root). */
@@ -110,18 +110,38 @@ export async function waitReady(d: Daemon & { output(): string }, address: strin
 
 const CLK_TCK = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-/** User+system CPU of the process (all its threads), in microseconds. */
-export function cpuMicros(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  // Fields after the command name, which may itself contain spaces and ')'.
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime
+/** The process and its descendants (a dnscache-ts with WORKERS is a primary and its workers). */
+export function processTree(pid: number): number[] {
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) {
+    for (const task of readdirSync(`/proc/${out[i]}/task`)) {
+      const kids = readFileSync(`/proc/${out[i]}/task/${task}/children`, 'utf8').trim();
+      if (kids !== '') out.push(...kids.split(' ').map(Number));
+    }
+  }
+  return out;
 }
 
-/** Resident set size in bytes (VmRSS). */
+/** User+system CPU of the process and its descendants (all their threads), in microseconds. */
+export function cpuMicros(pid: number): number {
+  let total = 0;
+  for (const p of processTree(pid)) {
+    const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+    // Fields after the command name, which may itself contain spaces and ')'.
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    total += ((Number(f[11]) + Number(f[12])) * 1e6) / CLK_TCK; // utime, stime
+  }
+  return total;
+}
+
+/** Resident set size in bytes (VmRSS), summed over the process and its descendants. */
 export function rssBytes(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : NaN;
+  let total = 0;
+  for (const p of processTree(pid)) {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p}/status`, 'utf8'));
+    total += m ? Number(m[1]) * 1024 : NaN;
+  }
+  return total;
 }
 
 // --- the servers under test -----------------------------------------------------
@@ -150,8 +170,15 @@ function nodeFlags(): string[] {
  * ACL via ip/, CACHESIZE 100 MB. `servers` is the servers/@ content;
  * forward-only toward NSD, or iterative from the lab's roots on `serverPort`.
  * IPSEND pins upstream sockets to loopback, so even a bug cannot reach a real network.
+ * `workers` > 1 sets WORKERS: a primary and that many worker processes.
  */
-export async function startDnscache(dir: string, listen: Endpoint, servers: string[], mode: { forward: true } | { forward: false; serverPort: number }): Promise<Running> {
+export async function startDnscache(
+  dir: string,
+  listen: Endpoint,
+  servers: string[],
+  mode: { forward: true } | { forward: false; serverPort: number },
+  workers = 1,
+): Promise<Running> {
   mkdirSync(join(dir, 'servers'), { recursive: true });
   mkdirSync(join(dir, 'ip'), { recursive: true });
   writeFileSync(join(dir, 'servers', '@'), servers.join('\n') + '\n');
@@ -163,11 +190,22 @@ export async function startDnscache(dir: string, listen: Endpoint, servers: stri
     IPSEND: '127.0.0.1',
     ROOT: dir,
     CACHESIZE: String(DNSCACHE_CACHESIZE),
+    WORKERS: String(workers),
     ...(mode.forward ? { FORWARDONLY: '1' } : { SERVERPORT: String(mode.serverPort) }),
   };
   const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [...nodeFlags(), join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env });
   await waitReady(d, listen.address, listen.port);
+  // One worker answering is not all of them serving yet: wait for each to log its start.
+  if (workers > 1) await waitFor(() => (d.output().match(/^starting/gm) ?? []).length >= workers, 15000, `${workers} workers of dnscache-ts to start`);
   return { ...listen, daemon: d };
+}
+
+async function waitFor(ok: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!ok()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
 }
 
 /** Unbound as the issue specifies: one thread, comparable cache, plain forwarder to NSD, nothing else. */

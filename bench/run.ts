@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W]`:
 // the benchmark (--only and --workloads make spot checks: a subset of the
-// servers - bare, forwarder, dnscache, unbound, iterative - and of the workloads).
+// servers - bare, forwarder, dnscache, workers, unbound, iterative - and of the workloads).
 //
 // Starts NSD with the generated zone and the TypeScript lab hierarchy, then,
 // per pass, each server under test in turn (a fresh process each pass, so
@@ -52,7 +52,7 @@ interface Options {
   workloads: Workload[] | null;
 }
 
-const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'unbound', 'iterative'];
+const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'unbound', 'iterative'];
 const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
 
 function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
@@ -164,6 +164,14 @@ async function main(): Promise<void> {
       { key: 'bare', label: 'bare Node responder', workloads: ['hot'], memory: false, hot: files.hot, start: (_d, l) => startBare(l) },
       { key: 'forwarder', label: 'bare Node forwarder', workloads: ['cold'], memory: false, hot: files.hot, start: (_d, l) => startBareForwarder(l, backend) },
       { key: 'dnscache', label: 'dnscache-ts', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }) },
+      {
+        key: 'workers',
+        label: 'dnscache-ts, 2 workers',
+        workloads: all,
+        memory: true,
+        hot: files.hot,
+        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 2),
+      },
       { key: 'unbound', label: 'Unbound', workloads: all, memory: true, hot: files.hot, start: (d, l) => startUnbound(d, l, backend) },
       {
         key: 'iterative',
@@ -297,6 +305,7 @@ async function main(): Promise<void> {
       method: [
         `Everything on loopback: NSD ${nsd.address}:${nsd.port} serves ${ZONE} (${k(NAMES)} names: A records, every tenth a CNAME to the previous name, a wildcard *.w.${ZONE}, NXDOMAIN for the rest; TTL 1 day), one server process, no rate limiting.`,
         `dnscache-ts: its own CLI (dist/src/cli/dnscache.js), FORWARDONLY, servers/@ = NSD, CACHESIZE=${DNSCACHE_CACHESIZE}, IPSEND=127.0.0.1, logging ON as in production (a line per query), stderr read from a pipe and discarded.`,
+        `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the shared sockets and two worker processes, each caching CACHESIZE/2): both cores. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
         `Unbound: num-threads 1, msg-cache-size ${UNBOUND_MSG_CACHE}, rrset-cache-size ${UNBOUND_RRSET_CACHE}, forward-zone "." to NSD, do-not-query-localhost no, module-config "iterator" (no validator, no trust anchors), no remote control, so-reuseport no, verbosity 0 (its production default: no per-query log), other settings default.`,
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,
         'Bare Node responder (bench/bare-responder.ts): answers every query with a copy of one canned reply with the ID patched; the floor for any Node resolver. Hot workload only.',
