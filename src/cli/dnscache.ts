@@ -18,7 +18,9 @@ import { createLog, fatalLine, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
-import { isWorkerProcess, receiveSeed, reportReady, runPrimary, workerIndex } from '../server/workers';
+import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
+import { MetricsServer } from '../metrics/server';
+import { answerMetricsRequests, isWorkerProcess, receiveSeed, reportReady, runPrimary, WorkerReport, workerIndex } from '../server/workers';
 
 const EXIT_FATAL = 111;
 
@@ -53,8 +55,8 @@ async function main(): Promise<void> {
     if (err instanceof PrivilegeError) fatal(err.message);
     throw err;
   }
-  if (config.workers > 1 && (control.socket !== null || config.metrics !== null)) {
-    fatal(`WORKERS: ${config.workers} cannot be combined with ${control.socket !== null ? 'CONTROL' : 'METRICS'} (expected WORKERS=1 when the control socket or metrics are wanted)`);
+  if (config.workers > 1 && control.socket !== null) {
+    fatal(`WORKERS: ${config.workers} cannot be combined with CONTROL (expected WORKERS=1 when the control socket is wanted)`);
   }
   // With WORKERS, lines from several processes share one pipe: each write is whole lines.
   const sink = new StreamSink(process.stderr, config.workers > 1);
@@ -64,20 +66,39 @@ async function main(): Promise<void> {
     for (const w of config.warnings) log.warning(w);
     const random = new Random(await readSeed());
     const dropAfterStart = drop;
-    runPrimary({
+    // METRICS is served by the primary, from every worker's counters added up.
+    let gather: (() => Promise<WorkerReport[]>) | null = null;
+    const metrics = config.metrics
+      ? new MetricsServer(
+          config.metrics,
+          () => gather!().then((reports) => renderMetrics(mergeSnapshots(reports.map((r) => r.snapshot)), mergeProcessStats([ownProcessStats(), ...reports.map((r) => r.process)]))),
+          log,
+        )
+      : null;
+    try {
+      await metrics?.start();
+    } catch (err) {
+      sink.flush();
+      const m = config.metrics!;
+      fatal(`unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`);
+    }
+    const primary = runPrimary({
       count: config.workers,
       seed: () => random.bytes(32),
       warning: (m) => log.warning(m),
       allReady: () => {
-        if (!dropAfterStart) return;
-        try {
-          dropPrivileges(dropAfterStart);
-        } catch (err) {
-          sink.flush();
-          fatal((err as Error).message);
+        if (dropAfterStart) {
+          try {
+            dropPrivileges(dropAfterStart);
+          } catch (err) {
+            sink.flush();
+            fatal((err as Error).message);
+          }
         }
+        metrics?.serve();
       },
     });
+    gather = primary.gather;
     return;
   }
   const index = worker ? workerIndex(process.env, config.workers) : 0;
@@ -118,7 +139,10 @@ async function main(): Promise<void> {
     }
   }
   service.serve();
-  if (worker) reportReady();
+  if (worker) {
+    answerMetricsRequests(() => ({ snapshot: service.metricsSnapshot(), process: ownProcessStats() }));
+    reportReady();
+  }
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

@@ -5,7 +5,7 @@
 
 import type { CacheStats } from '../cache/cache';
 import { EngineCounters, RCODE_SLOTS } from '../server/engine';
-import { Exposition } from './exposition';
+import { Exposition, Histogram, HistogramData } from './exposition';
 import { UpstreamMetrics } from './upstream';
 
 /** Everything a scrape reads, gathered by the service when asked. */
@@ -58,7 +58,87 @@ function residentMemory(): number | null {
   }
 }
 
-export function renderMetrics(s: MetricsSnapshot): string {
+/** The process_* metrics: of this process, or summed over the processes of WORKERS. */
+export interface ProcessStats {
+  readonly cpuSeconds: number;
+  /** Since the Unix epoch, seconds. */
+  readonly startTime: number;
+  readonly residentBytes: number | null;
+}
+
+export function ownProcessStats(): ProcessStats {
+  const cpu = process.cpuUsage();
+  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, startTime: Math.round(PROCESS_START), residentBytes: residentMemory() };
+}
+
+/** CPU and memory add up; the service started when its first process did. */
+export function mergeProcessStats(list: readonly ProcessStats[]): ProcessStats {
+  let cpuSeconds = 0;
+  let startTime = Infinity;
+  let residentBytes: number | null = 0;
+  for (const p of list) {
+    cpuSeconds += p.cpuSeconds;
+    startTime = Math.min(startTime, p.startTime);
+    residentBytes = residentBytes === null || p.residentBytes === null ? null : residentBytes + p.residentBytes;
+  }
+  return { cpuSeconds, startTime, residentBytes };
+}
+
+function addInto(sum: Float64Array, part: Float64Array): void {
+  for (let i = 0; i < sum.length; i++) sum[i]! += part[i] ?? 0;
+}
+
+function addHistogram(into: Histogram, part: HistogramData): void {
+  addInto(into.counts, part.counts);
+  into.sum += part.sum;
+  into.count += part.count;
+}
+
+/**
+ * The snapshots of WORKERS processes as one: every counter and gauge is a
+ * sum (the cache's bytes and budget too: each worker holds its share of
+ * CACHESIZE), histograms add bucket by bucket.
+ */
+export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapshot {
+  const total = (f: (s: MetricsSnapshot) => number): number => list.reduce((n, s) => n + f(s), 0);
+  const replies = new Float64Array(2 * RCODE_SLOTS);
+  for (const s of list) addInto(replies, s.engine.replies);
+  const upstream = new UpstreamMetrics();
+  upstream.udpQueries = total((s) => s.upstream.udpQueries);
+  upstream.tcpQueries = total((s) => s.upstream.tcpQueries);
+  upstream.udpTimeouts = total((s) => s.upstream.udpTimeouts);
+  upstream.tcpTimeouts = total((s) => s.upstream.tcpTimeouts);
+  for (const s of list) {
+    addHistogram(upstream.udpRtt, s.upstream.udpRtt);
+    addHistogram(upstream.tcpRtt, s.upstream.tcpRtt);
+  }
+  return {
+    engine: {
+      queries: total((s) => s.engine.queries),
+      cacheHits: total((s) => s.engine.cacheHits),
+      cacheMisses: total((s) => s.engine.cacheMisses),
+      localAnswers: total((s) => s.engine.localAnswers),
+      errors: total((s) => s.engine.errors),
+      replies,
+    },
+    cache: {
+      entries: total((s) => s.cache.entries),
+      bytes: total((s) => s.cache.bytes),
+      maxBytes: total((s) => s.cache.maxBytes),
+      motion: total((s) => s.cache.motion),
+    },
+    upstream,
+    mergedQueries: total((s) => s.mergedQueries),
+    resolutionsInflight: total((s) => s.resolutionsInflight),
+    udpInflight: total((s) => s.udpInflight),
+    udpDrops: total((s) => s.udpDrops),
+    tcpConnections: total((s) => s.tcpConnections),
+    tcpInflight: total((s) => s.tcpInflight),
+    tcpEvictions: total((s) => s.tcpEvictions),
+  };
+}
+
+export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProcessStats()): string {
   const e = new Exposition();
   const { engine, cache, upstream } = s;
 
@@ -102,10 +182,8 @@ export function renderMetrics(s: MetricsSnapshot): string {
   e.single('dnscache_udp_drops_total', 'counter', 'UDP queries in progress dropped because MAXUDP were in progress.', s.udpDrops);
   e.single('dnscache_tcp_evictions_total', 'counter', 'TCP connections closed because MAXTCP were open.', s.tcpEvictions);
 
-  const cpu = process.cpuUsage();
-  e.single('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.', (cpu.user + cpu.system) / 1e6);
-  e.single('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch, seconds.', Math.round(PROCESS_START));
-  const rss = residentMemory();
-  if (rss !== null) e.single('process_resident_memory_bytes', 'gauge', 'Resident memory size, bytes.', rss);
+  e.single('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.', proc.cpuSeconds);
+  e.single('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch, seconds.', proc.startTime);
+  if (proc.residentBytes !== null) e.single('process_resident_memory_bytes', 'gauge', 'Resident memory size, bytes.', proc.residentBytes);
   return e.text();
 }

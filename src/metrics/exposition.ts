@@ -37,7 +37,15 @@ function labelText(labels: Labels | undefined): string {
  * bucket and made cumulative only when written; the last slot holds what
  * lies above every bound (+Inf adds it).
  */
-export class Histogram {
+/** What a histogram holds: a Histogram, or one copied from another process (WORKERS). */
+export interface HistogramData {
+  readonly bounds: readonly number[];
+  readonly counts: Float64Array;
+  readonly sum: number;
+  readonly count: number;
+}
+
+export class Histogram implements HistogramData {
   readonly counts: Float64Array;
   sum = 0;
   count = 0;
@@ -84,7 +92,7 @@ export class Exposition {
   }
 
   /** The _bucket (cumulative, +Inf last), _sum and _count samples of one histogram series. */
-  histogram(name: string, h: Histogram, labels: Labels = {}): this {
+  histogram(name: string, h: HistogramData, labels: Labels = {}): this {
     let cumulative = 0;
     for (let i = 0; i < h.bounds.length; i++) {
       cumulative += h.counts[i]!;

@@ -27,8 +27,8 @@ export class MetricsServer {
 
   constructor(
     private readonly listen: MetricsListen,
-    /** The exposition text, made at each scrape. */
-    private readonly render: () => string,
+    /** The body of a scrape; a promise when it is gathered from other processes (WORKERS). */
+    private readonly render: () => string | Promise<string>,
     private readonly log: Log,
   ) {}
 
@@ -81,15 +81,22 @@ export class MetricsServer {
       return plain(res, 405, 'method not allowed: only GET /metrics is served\n');
     }
     if (!this.serving) return plain(res, 503, 'not serving yet\n');
-    let body: string;
+    const failed = (err: unknown): void => {
+      this.log.warning(`METRICS: unable to render metrics: ${(err as Error).message}`);
+      plain(res, 500, 'internal error\n');
+    };
+    const send = (body: string): void => {
+      res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+      res.end(body);
+    };
+    let body: string | Promise<string>;
     try {
       body = this.render();
     } catch (err) {
-      this.log.warning(`METRICS: unable to render metrics: ${(err as Error).message}`);
-      return plain(res, 500, 'internal error\n');
+      return failed(err);
     }
-    res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
-    res.end(body);
+    if (typeof body === 'string') send(body);
+    else body.then(send, failed);
   }
 
   close(): Promise<void> {

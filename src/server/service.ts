@@ -73,7 +73,8 @@ export class Service {
     const { address, port, family } = config.listen;
     this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp }, this.engine, this.acl, log);
     this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log);
-    this.metrics = config.metrics ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log) : null;
+    // With WORKERS the primary serves METRICS, adding up every worker's snapshot.
+    this.metrics = config.metrics && config.workers === 1 ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log) : null;
   }
 
   /** The counters a metrics scrape reads, gathered now. */

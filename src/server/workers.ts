@@ -14,6 +14,7 @@
 // cannot be forked again, and the supervisor (svscan) restarts the service.
 
 import cluster, { Worker } from 'node:cluster';
+import type { MetricsSnapshot, ProcessStats } from '../metrics/collect';
 
 /** The environment variable that tells a worker its index (set by the primary, not by users). */
 export const WORKER_INDEX_ENV = 'DNSCACHE_WORKER';
@@ -25,6 +26,25 @@ interface SeedMessage {
 interface ReadyMessage {
   readonly ready: true;
 }
+
+/** The primary asks every worker for its metrics (METRICS is served by the primary)... */
+interface MetricsRequest {
+  readonly metricsRequest: number;
+}
+
+/** ... and each answers with its own. */
+export interface WorkerReport {
+  readonly snapshot: MetricsSnapshot;
+  readonly process: ProcessStats;
+}
+
+interface MetricsReply {
+  readonly metricsReply: number;
+  readonly report: WorkerReport;
+}
+
+/** How long a scrape waits for every worker's metrics. */
+const GATHER_TIMEOUT_MS = 2000;
 
 export function isWorkerProcess(): boolean {
   return cluster.isWorker;
@@ -42,6 +62,15 @@ export function workerIndex(env: NodeJS.ProcessEnv, count: number): number {
 export function receiveSeed(): Promise<Buffer> {
   return new Promise((resolve) => {
     process.once('message', (m: SeedMessage) => resolve(Buffer.from(m.seed, 'base64')));
+  });
+}
+
+/** In a worker: answer the primary's requests for metrics. */
+export function answerMetricsRequests(report: () => WorkerReport): void {
+  process.on('message', (m: Partial<MetricsRequest>) => {
+    if (typeof m?.metricsRequest !== 'number') return;
+    const reply: MetricsReply = { metricsReply: m.metricsRequest, report: report() };
+    process.send?.(reply);
   });
 }
 
@@ -64,9 +93,18 @@ export interface PrimaryOptions {
 
 const EXIT_FATAL = 111;
 
+export interface Primary {
+  /** Every worker's metrics, for one scrape; rejects if a worker does not answer in time. */
+  gather(): Promise<WorkerReport[]>;
+}
+
 /** Runs the primary: forks the workers and watches them until the service stops. */
-export function runPrimary(o: PrimaryOptions): void {
+export function runPrimary(o: PrimaryOptions): Primary {
+  // Metrics snapshots hold typed arrays: structured clone, not JSON, carries them.
+  cluster.setupPrimary({ serialization: 'advanced' });
   const workers: Worker[] = [];
+  let requests = 0;
+  const pending = new Map<number, (index: number, report: WorkerReport) => void>();
   let ready = 0;
   let stopping = false;
   let status = 0;
@@ -85,7 +123,8 @@ export function runPrimary(o: PrimaryOptions): void {
     const w = cluster.fork({ [WORKER_INDEX_ENV]: String(i) });
     const seed: SeedMessage = { seed: o.seed().toString('base64') };
     w.send(seed);
-    w.on('message', (m: Partial<ReadyMessage>) => {
+    w.on('message', (m: Partial<ReadyMessage & MetricsReply>) => {
+      if (typeof m?.metricsReply === 'number' && m.report) pending.get(m.metricsReply)?.(i, m.report);
       if (m?.ready !== true || ++ready < o.count) return;
       clearTimeout(startTimer);
       o.allReady();
@@ -105,4 +144,26 @@ export function runPrimary(o: PrimaryOptions): void {
   process.on('SIGHUP', () => {
     for (const w of workers) if (!w.isDead()) w.process.kill('SIGHUP');
   });
+  return {
+    gather: () =>
+      new Promise((resolve, reject) => {
+        const id = ++requests;
+        const reports: (WorkerReport | undefined)[] = new Array(o.count);
+        let missing = o.count;
+        const timer = setTimeout(() => {
+          pending.delete(id);
+          reject(new Error(`${missing} of ${o.count} workers did not report within ${GATHER_TIMEOUT_MS} ms`));
+        }, GATHER_TIMEOUT_MS);
+        pending.set(id, (index, report) => {
+          if (reports[index] !== undefined) return;
+          reports[index] = report;
+          if (--missing > 0) return;
+          clearTimeout(timer);
+          pending.delete(id);
+          resolve(reports as WorkerReport[]);
+        });
+        const request: MetricsRequest = { metricsRequest: id };
+        for (const w of workers) if (!w.isDead()) w.send(request);
+      }),
+  };
 }

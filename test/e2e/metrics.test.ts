@@ -223,3 +223,45 @@ describe('LOGFORMAT=json', () => {
     assert.equal(q.type, 1);
   });
 });
+
+describe('METRICS with WORKERS=2: the primary serves every worker\'s counters added up', () => {
+  const scope = suiteScope();
+  let lab: LabServer;
+  let dns: Dnscache;
+  let metricsAddress: string;
+
+  before(async () => {
+    lab = await startLab(scope);
+    metricsAddress = await freeLoopback(METRICS_PORT);
+    dns = await startDnscache({ upstreams: [lab], env: { WORKERS: '2', METRICS: `${metricsAddress}:${METRICS_PORT}` } }, scope);
+    await dns.waitForLogs(/^starting/, 2, 10000);
+  });
+
+  const scrape = async (): Promise<Parsed> => {
+    const r = await get(metricsAddress, METRICS_PORT, '/metrics');
+    assert.equal(r.status, 200, r.body);
+    return parseExposition(r.body);
+  };
+
+  test('sums queries, cache and upstream counters over both workers; the budget is all of CACHESIZE', async () => {
+    const first = await scrape();
+    assert.equal(valueOf(first, 'dnscache_cache_max_bytes'), 1000000);
+    assert.equal(valueOf(first, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 0);
+    const labBefore = lab.queries.length;
+    const names = Array.from({ length: 60 }, () => freshName('mw'));
+    for (const round of [1, 2]) {
+      const replies = await Promise.all(names.map((n) => query(dns, n, 'A')));
+      for (const r of replies) assert.equal(header(r.raw).rcode, RCODE.NOERROR, `round ${round}`);
+    }
+    const p = await scrape();
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 120);
+    const hits = valueOf(p, 'dnscache_cache_hits_total');
+    const misses = valueOf(p, 'dnscache_cache_misses_total');
+    assert.equal(hits + misses, 120);
+    assert.ok(misses >= 60, `every name is a miss once: ${misses}`);
+    assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), lab.queries.length - labBefore);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' }), lab.queries.length - labBefore);
+    assert.ok(valueOf(p, 'dnscache_cache_entries') >= 120, 'an RRset and a reply per name, in one worker or both');
+    assert.ok(valueOf(p, 'process_resident_memory_bytes') > 0);
+  });
+});

@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
 import { MemorySink, Log } from '../../src/log/log';
-import { renderMetrics, MetricsSnapshot, rcodeName } from '../../src/metrics/collect';
+import { mergeProcessStats, mergeSnapshots, renderMetrics, MetricsSnapshot, rcodeName } from '../../src/metrics/collect';
 import { escapeHelp, escapeLabelValue, Exposition, formatValue, Histogram } from '../../src/metrics/exposition';
 import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/metrics/upstream';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
@@ -274,5 +274,45 @@ describe('rendering a live service snapshot', () => {
     const p = parseExposition(renderMetrics(s));
     assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 100);
     assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_bucket', { transport: 'udp', le: '+Inf' }), 0);
+  });
+});
+
+describe('mergeSnapshots (WORKERS)', () => {
+  it('adds every counter, gauge, RCODE slot and histogram bucket; the cache budgets add up to CACHESIZE', () => {
+    const a = snapshot({ cache: { entries: 3, bytes: 420, maxBytes: 500000, motion: 999 } });
+    const b = snapshot({ cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1 }, mergedQueries: 7 });
+    b.upstream.tcpRtt.observe(0.5);
+    const p = parseExposition(renderMetrics(mergeSnapshots([a, b]), { cpuSeconds: 3, startTime: 1000, residentBytes: 10 }));
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 20);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'refused' }), 2);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'other' }), 2);
+    assert.equal(valueOf(p, 'dnscache_cache_hits_total'), 10);
+    assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 1000000);
+    assert.equal(valueOf(p, 'dnscache_cache_entries'), 8);
+    assert.equal(valueOf(p, 'dnscache_cache_motion_bytes_total'), 1000);
+    assert.equal(valueOf(p, 'dnscache_merged_queries_total'), 9);
+    assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), 14);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' }), 8);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_bucket', { transport: 'udp', le: '0.0005' }), 2);
+    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'tcp' }), 1);
+    assert.equal(valueOf(p, 'dnscache_tcp_evictions_total'), 6);
+    assert.equal(valueOf(p, 'process_cpu_seconds_total'), 3);
+  });
+
+  it('process figures: CPU and memory add up, the start is the earliest; memory unknown anywhere is left out', () => {
+    assert.deepEqual(
+      mergeProcessStats([
+        { cpuSeconds: 1.5, startTime: 2000, residentBytes: 100 },
+        { cpuSeconds: 2, startTime: 1990, residentBytes: 50 },
+      ]),
+      { cpuSeconds: 3.5, startTime: 1990, residentBytes: 150 },
+    );
+    const unknown = mergeProcessStats([
+      { cpuSeconds: 1, startTime: 5, residentBytes: 100 },
+      { cpuSeconds: 1, startTime: 5, residentBytes: null },
+    ]);
+    assert.equal(unknown.residentBytes, null);
+    const text = renderMetrics(snapshot(), unknown);
+    assert.ok(!text.includes('process_resident_memory_bytes'));
   });
 });
