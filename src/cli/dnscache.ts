@@ -12,15 +12,18 @@
 // With WORKERS > 1 this process becomes the primary of that many workers
 // (server/workers.ts), each of which goes through the same start-up.
 
-import { ConfigError, LogFormat, loadConfig } from '../config';
-import { ControlServer, controlSettings, ControlSettings, startControl } from '../control';
-import { createLog, fatalLine, StreamSink } from '../log/log';
+import { systemClock } from '../cache/cache';
+import { Config, ConfigError, LogFormat, loadConfig } from '../config';
+import { ControlCommands, ControlRequest, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
+import { dumpLines } from '../control/dumpfile';
+import { FanOutCommands, WorkerAnswer } from '../control/fanout';
+import { createLog, fatalLine, Log, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
-import { answerMetricsRequests, isWorkerProcess, receiveSeed, reportReady, runPrimary, WorkerReport, workerIndex } from '../server/workers';
+import { answerQuestions, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, WorkerQuestion, WorkerReport, workerIndex } from '../server/workers';
 
 const EXIT_FATAL = 111;
 
@@ -55,50 +58,12 @@ async function main(): Promise<void> {
     if (err instanceof PrivilegeError) fatal(err.message);
     throw err;
   }
-  if (config.workers > 1 && control.socket !== null) {
-    fatal(`WORKERS: ${config.workers} cannot be combined with CONTROL (expected WORKERS=1 when the control socket is wanted)`);
-  }
   // With WORKERS, lines from several processes share one pipe: each write is whole lines.
   const sink = new StreamSink(process.stderr, config.workers > 1);
   const log = createLog(config.logFormat, sink);
   const worker = isWorkerProcess();
   if (config.workers > 1 && !worker) {
-    for (const w of config.warnings) log.warning(w);
-    const random = new Random(await readSeed());
-    const dropAfterStart = drop;
-    // METRICS is served by the primary, from every worker's counters added up.
-    let gather: (() => Promise<WorkerReport[]>) | null = null;
-    const metrics = config.metrics
-      ? new MetricsServer(
-          config.metrics,
-          () => gather!().then((reports) => renderMetrics(mergeSnapshots(reports.map((r) => r.snapshot)), mergeProcessStats([ownProcessStats(), ...reports.map((r) => r.process)]))),
-          log,
-        )
-      : null;
-    try {
-      await metrics?.start();
-    } catch (err) {
-      sink.flush();
-      const m = config.metrics!;
-      fatal(`unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`);
-    }
-    const primary = runPrimary({
-      count: config.workers,
-      seed: () => random.bytes(32),
-      warning: (m) => log.warning(m),
-      allReady: () => {
-        if (dropAfterStart) {
-          try {
-            dropPrivileges(dropAfterStart);
-          } catch (err) {
-            sink.flush();
-            fatal((err as Error).message);
-          }
-        }
-        metrics?.serve();
-      },
-    });
-    gather = primary.gather;
+    await runAsPrimary(config, control, drop, log, sink);
     return;
   }
   const index = worker ? workerIndex(process.env, config.workers) : 0;
@@ -116,7 +81,9 @@ async function main(): Promise<void> {
   // (its path may lie outside ROOT) and as the user who started dnscache,
   // who alone may connect to it (mode 0600).
   let controlServer: ControlServer | null = null;
-  if (control.socket !== null) {
+  // A worker runs the commands the primary's control socket hands it.
+  const workerCommands = worker && control.socket !== null ? new ControlCommands(service, log, control.ringSize) : null;
+  if (control.socket !== null && !worker) {
     try {
       controlServer = await startControl({ ...control, socket: control.socket }, service, log);
     } catch (err) {
@@ -140,7 +107,7 @@ async function main(): Promise<void> {
   }
   service.serve();
   if (worker) {
-    answerMetricsRequests(() => ({ snapshot: service.metricsSnapshot(), process: ownProcessStats() }));
+    answerQuestions((q) => (q.kind === 'metrics' ? { snapshot: service.metricsSnapshot(), process: ownProcessStats() } : workerControl(service, workerCommands, q.req)));
     reportReady();
   }
   let stopping = false;
@@ -159,6 +126,82 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => log.warning(`internal error: ${(err as Error)?.stack ?? String(err)}`));
   // SIGHUP: re-read servers/ and ip/ (from '/' after the chroot), keeping the cache.
   process.on('SIGHUP', () => service.reload());
+}
+
+/** How long a control command may take in the workers (a dump or load of a big cache takes a while). */
+const CONTROL_TIMEOUT_MS = 120_000;
+/** How long a metrics scrape waits for every worker. */
+const METRICS_TIMEOUT_MS = 2000;
+
+/**
+ * WORKERS > 1: this process forks the workers and serves what must be one
+ * per service - METRICS and the control socket, both answered from every
+ * worker - then drops its privileges once every worker serves.
+ */
+async function runAsPrimary(config: Config, control: ControlSettings, drop: PrivilegeDrop | null, log: Log, sink: StreamSink): Promise<void> {
+  for (const w of config.warnings) log.warning(w);
+  const random = new Random(await readSeed());
+  let primary: Primary | null = null;
+  const ask = (q: WorkerQuestion, timeoutMs: number): Promise<unknown[]> => primary!.ask(q, timeoutMs);
+  const metrics = config.metrics
+    ? new MetricsServer(
+        config.metrics,
+        () =>
+          (ask({ kind: 'metrics' }, METRICS_TIMEOUT_MS) as Promise<WorkerReport[]>).then((reports) =>
+            renderMetrics(mergeSnapshots(reports.map((r) => r.snapshot)), mergeProcessStats([ownProcessStats(), ...reports.map((r) => r.process)])),
+          ),
+        log,
+      )
+    : null;
+  try {
+    await metrics?.start();
+  } catch (err) {
+    sink.flush();
+    const m = config.metrics!;
+    fatal(`unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`);
+  }
+  let root = config.root;
+  if (control.socket !== null) {
+    const commands = new FanOutCommands({
+      ask: (req) => ask({ kind: 'control', req }, CONTROL_TIMEOUT_MS) as Promise<WorkerAnswer[]>,
+      root: () => root,
+      now: systemClock,
+      log,
+    });
+    try {
+      await ControlServer.listen(control.socket, commands);
+    } catch (err) {
+      sink.flush();
+      fatal(`CONTROL: unable to listen on ${control.socket}: ${(err as Error).message}`);
+    }
+  }
+  primary = runPrimary({
+    count: config.workers,
+    seed: () => random.bytes(32),
+    warning: (m) => log.warning(m),
+    allReady: () => {
+      if (drop) {
+        try {
+          dropPrivileges(drop);
+        } catch (err) {
+          sink.flush();
+          fatal((err as Error).message);
+        }
+        root = '/';
+      }
+      metrics?.serve();
+    },
+  });
+}
+
+/** A worker's part of a control command: run on its own cache; for a dump, its entry lines (the primary writes the file). */
+async function workerControl(service: Service, commands: ControlCommands | null, req: ControlRequest): Promise<WorkerAnswer> {
+  if (commands === null) return { ok: false, error: 'CONTROL is not set' };
+  try {
+    return { ok: true, value: req.cmd === 'dump' ? { lines: dumpLines(service.cache) } : await commands.run(req) };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 main().catch((err: Error) => fatal(err.stack ?? err.message));

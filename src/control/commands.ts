@@ -65,7 +65,12 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-export class ControlCommands {
+/** What the control socket hands each request to: one service's commands, or (WORKERS) every worker's. */
+export interface CommandRunner {
+  run(req: ControlRequest): Promise<Record<string, unknown>>;
+}
+
+export class ControlCommands implements CommandRunner {
   private readonly startedAt = Date.now();
   readonly recent: RecentQueries;
 

@@ -75,13 +75,24 @@ export interface DumpReport {
  * The entries are taken in one synchronous pass (a consistent snapshot);
  * only the writing is asynchronous.
  */
-export async function writeDump(cache: Cache, file: string): Promise<DumpReport> {
+export function writeDump(cache: Cache, file: string): Promise<DumpReport> {
+  return writeDumpLines(file, cache.now(), dumpLines(cache));
+}
+
+/** Every live entry of `cache` as dump lines, in one synchronous pass. */
+export function dumpLines(cache: Cache): string[] {
+  const lines: string[] = [];
+  for (const e of cache.snapshot()) lines.push(entryLine(e));
+  return lines;
+}
+
+/** Writes a dump of entry lines (from one cache, or from every worker's: WORKERS), atomically as writeDump. */
+export async function writeDumpLines(file: string, now: number, lines: readonly string[]): Promise<DumpReport> {
   const chunks: string[] = [];
-  let chunk = headerLine(cache.now()) + '\n';
-  let entries = 0;
-  for (const e of cache.snapshot()) {
-    chunk += entryLine(e) + '\n';
-    entries++;
+  let chunk = headerLine(now) + '\n';
+  const entries = lines.length;
+  for (const line of lines) {
+    chunk += line + '\n';
     if (chunk.length >= WRITE_CHUNK) {
       chunks.push(chunk);
       chunk = '';

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { ControlResponse, MAX_REQUEST_BYTES, parseRequest, RequestError } from './protocol';
-import { ControlCommands } from './commands';
+import { CommandRunner } from './commands';
 
 const IDLE_MS = 10000;
 const PROBE_MS = 1000;
@@ -57,7 +57,7 @@ export class ControlServer {
     private readonly server: net.Server,
     /** The socket's path as given (before any chroot). */
     readonly path: string,
-    readonly commands: ControlCommands,
+    readonly commands: CommandRunner,
   ) {
     server.on('connection', (socket) => this.onConnection(socket));
     // Accept errors (e.g. EMFILE) must not stop the service.
@@ -65,7 +65,7 @@ export class ControlServer {
   }
 
   /** Makes the socket at `path` (mode 0600) and starts accepting. */
-  static async listen(path: string, commands: ControlCommands): Promise<ControlServer> {
+  static async listen(path: string, commands: CommandRunner): Promise<ControlServer> {
     await clearStale(path);
     const server = net.createServer({ allowHalfOpen: true });
     // The socket is created with the umask's mode: make it 0600 from the

@@ -14,6 +14,7 @@
 // cannot be forked again, and the supervisor (svscan) restarts the service.
 
 import cluster, { Worker } from 'node:cluster';
+import type { ControlRequest } from '../control/protocol';
 import type { MetricsSnapshot, ProcessStats } from '../metrics/collect';
 
 /** The environment variable that tells a worker its index (set by the primary, not by users). */
@@ -27,24 +28,28 @@ interface ReadyMessage {
   readonly ready: true;
 }
 
-/** The primary asks every worker for its metrics (METRICS is served by the primary)... */
-interface MetricsRequest {
-  readonly metricsRequest: number;
+/**
+ * The primary asks every worker something - its metrics (METRICS is served
+ * by the primary), or to run a control command (CONTROL is too) - and each
+ * answers for itself.
+ */
+export type WorkerQuestion = { readonly kind: 'metrics' } | { readonly kind: 'control'; readonly req: ControlRequest };
+
+interface QuestionMessage {
+  readonly question: number;
+  readonly asked: WorkerQuestion;
 }
 
-/** ... and each answers with its own. */
+interface AnswerMessage {
+  readonly answer: number;
+  readonly value: unknown;
+}
+
+/** A worker's metrics. */
 export interface WorkerReport {
   readonly snapshot: MetricsSnapshot;
   readonly process: ProcessStats;
 }
-
-interface MetricsReply {
-  readonly metricsReply: number;
-  readonly report: WorkerReport;
-}
-
-/** How long a scrape waits for every worker's metrics. */
-const GATHER_TIMEOUT_MS = 2000;
 
 export function isWorkerProcess(): boolean {
   return cluster.isWorker;
@@ -65,12 +70,17 @@ export function receiveSeed(): Promise<Buffer> {
   });
 }
 
-/** In a worker: answer the primary's requests for metrics. */
-export function answerMetricsRequests(report: () => WorkerReport): void {
-  process.on('message', (m: Partial<MetricsRequest>) => {
-    if (typeof m?.metricsRequest !== 'number') return;
-    const reply: MetricsReply = { metricsReply: m.metricsRequest, report: report() };
-    process.send?.(reply);
+/** In a worker: answer the primary's questions (the answer may be a promise). */
+export function answerQuestions(answer: (q: WorkerQuestion) => unknown): void {
+  process.on('message', (m: Partial<QuestionMessage>) => {
+    if (typeof m?.question !== 'number' || m.asked === undefined) return;
+    const id = m.question;
+    void Promise.resolve()
+      .then(() => answer(m.asked!))
+      .then((value) => {
+        const reply: AnswerMessage = { answer: id, value };
+        process.send?.(reply);
+      });
   });
 }
 
@@ -94,8 +104,8 @@ export interface PrimaryOptions {
 const EXIT_FATAL = 111;
 
 export interface Primary {
-  /** Every worker's metrics, for one scrape; rejects if a worker does not answer in time. */
-  gather(): Promise<WorkerReport[]>;
+  /** Every worker's answer to `q`, in worker order; rejects if one does not answer within `timeoutMs`. */
+  ask(q: WorkerQuestion, timeoutMs: number): Promise<unknown[]>;
 }
 
 /** Runs the primary: forks the workers and watches them until the service stops. */
@@ -103,8 +113,8 @@ export function runPrimary(o: PrimaryOptions): Primary {
   // Metrics snapshots hold typed arrays: structured clone, not JSON, carries them.
   cluster.setupPrimary({ serialization: 'advanced' });
   const workers: Worker[] = [];
-  let requests = 0;
-  const pending = new Map<number, (index: number, report: WorkerReport) => void>();
+  let questions = 0;
+  const pending = new Map<number, (index: number, value: unknown) => void>();
   let ready = 0;
   let stopping = false;
   let status = 0;
@@ -123,8 +133,8 @@ export function runPrimary(o: PrimaryOptions): Primary {
     const w = cluster.fork({ [WORKER_INDEX_ENV]: String(i) });
     const seed: SeedMessage = { seed: o.seed().toString('base64') };
     w.send(seed);
-    w.on('message', (m: Partial<ReadyMessage & MetricsReply>) => {
-      if (typeof m?.metricsReply === 'number' && m.report) pending.get(m.metricsReply)?.(i, m.report);
+    w.on('message', (m: Partial<ReadyMessage & AnswerMessage>) => {
+      if (typeof m?.answer === 'number') pending.get(m.answer)?.(i, m.value);
       if (m?.ready !== true || ++ready < o.count) return;
       clearTimeout(startTimer);
       o.allReady();
@@ -145,25 +155,27 @@ export function runPrimary(o: PrimaryOptions): Primary {
     for (const w of workers) if (!w.isDead()) w.process.kill('SIGHUP');
   });
   return {
-    gather: () =>
+    ask: (asked, timeoutMs) =>
       new Promise((resolve, reject) => {
-        const id = ++requests;
-        const reports: (WorkerReport | undefined)[] = new Array(o.count);
+        const id = ++questions;
+        const answers: unknown[] = new Array(o.count);
+        const answered: boolean[] = new Array<boolean>(o.count).fill(false);
         let missing = o.count;
         const timer = setTimeout(() => {
           pending.delete(id);
-          reject(new Error(`${missing} of ${o.count} workers did not report within ${GATHER_TIMEOUT_MS} ms`));
-        }, GATHER_TIMEOUT_MS);
-        pending.set(id, (index, report) => {
-          if (reports[index] !== undefined) return;
-          reports[index] = report;
+          reject(new Error(`${missing} of ${o.count} workers did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, (index, value) => {
+          if (answered[index]) return;
+          answered[index] = true;
+          answers[index] = value;
           if (--missing > 0) return;
           clearTimeout(timer);
           pending.delete(id);
-          resolve(reports as WorkerReport[]);
+          resolve(answers);
         });
-        const request: MetricsRequest = { metricsRequest: id };
-        for (const w of workers) if (!w.isDead()) w.send(request);
+        const question: QuestionMessage = { question: id, asked };
+        for (const w of workers) if (!w.isDead()) w.send(question);
       }),
   };
 }

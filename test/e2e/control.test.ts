@@ -407,3 +407,48 @@ describe('control socket with UID/GID (chroot)', () => {
     assert.equal(queriesFor(lab, next).length, 0);
   });
 });
+
+describe('control socket with WORKERS=2: the primary answers for every worker', () => {
+  test('stats add up, flush reaches every cache, top merges the rings, dump writes every worker\'s entries and load restores them', async (t) => {
+    const { lab, dns, socket } = await startWithControl(t, { env: { WORKERS: '2' } });
+    await dns.waitForLogs(/^starting/, 2, 10000);
+    const names = Array.from({ length: 40 }, () => freshName('cw'));
+    for (let round = 0; round < 2; round++) await Promise.all(names.map((n) => assertWild(dns, n)));
+
+    const stats = await ok(socket, { cmd: 'stats' });
+    assert.equal(stats.queries, 80);
+    assert.equal(stats.cacheHits + stats.cacheMisses, 80);
+    assert.equal(stats.cache.maxBytes, 1000000, 'the two shares add up to CACHESIZE');
+    assert.ok(stats.cache.entries >= 80);
+
+    const top = await ok(socket, { cmd: 'top', limit: 5 });
+    assert.equal(top.queries, 80);
+    assert.equal(top.names.length, 5);
+    assert.ok(top.names.every((r: { count: number }) => r.count === 2), JSON.stringify(top.names));
+    assert.deepEqual(top.clients, [{ key: '127.0.0.1', count: 80 }]);
+
+    // Flushed from both workers' caches: whichever worker gets the next query asks upstream.
+    const victim = names[0]!;
+    const flushed = await ok(socket, { cmd: 'flush', name: victim });
+    assert.ok(flushed.removed >= 2, `an RRset and a reply at least: ${flushed.removed}`);
+    const before = queriesFor(lab, victim).length;
+    await assertWild(dns, victim);
+    assert.equal(queriesFor(lab, victim).length, before + 1);
+
+    const dump = await ok(socket, { cmd: 'dump', file: 'cache.dump' });
+    const lines = fs.readFileSync(join(dns.root, 'cache.dump'), 'utf8').trim().split('\n');
+    assert.equal(lines.length, dump.entries + 1, 'a header, then one line per entry');
+    assert.ok(dump.entries >= 80);
+    const all = await ok(socket, { cmd: 'flush-all' });
+    assert.equal(all.removed, dump.entries);
+    const load = await ok(socket, { cmd: 'load', file: 'cache.dump' });
+    assert.equal(load.loaded, 2 * dump.entries, 'every worker loads the whole file');
+    const labBefore = lab.queries.length;
+    for (const n of names.slice(1, 10)) await assertWild(dns, n);
+    assert.equal(lab.queries.length, labBefore, 'answered from the loaded entries');
+
+    const reload = await ok(socket, { cmd: 'reload' });
+    assert.equal(reload.servers, 1);
+    assert.equal((await dns.waitForLogs(/^reload servers /, 2, 3000)).length >= 2, true);
+  });
+});

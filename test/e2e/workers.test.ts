@@ -113,7 +113,6 @@ describe('WORKERS: bad values stop start-up', { concurrency: true }, () => {
     ['WORKERS=two', { WORKERS: 'two' }, /\bWORKERS: "two" is not a decimal number/],
     ['WORKERS=65', { WORKERS: '65' }, /\bWORKERS: "65" is out of range/],
     ['WORKERS=4 with CACHESIZE=300', { WORKERS: '4', CACHESIZE: '300' }, /\bWORKERS: 4 would leave each process less than 100 bytes of CACHESIZE 300/],
-    ['WORKERS=2 with CONTROL', { WORKERS: '2', CONTROL: '/tmp/dnscache-workers-test.sock' }, /\bWORKERS: 2 cannot be combined with CONTROL/],
   ];
   for (const [label, env, message] of cases) {
     test(label, async () => {

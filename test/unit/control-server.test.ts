@@ -49,7 +49,7 @@ describe('ControlServer', () => {
   it('installs the ring of recent queries in the engine', () => {
     assert.ok(target.engine.recent);
     target.engine.recent!.record('192.0.2.1', 1, n('a.test'));
-    assert.equal(server.commands.recent.total, 1);
+    assert.equal((server.commands as ControlCommands).recent.total, 1);
   });
 
   it('answers stats from the target (misses derived when the engine does not count them)', async () => {
