@@ -30,9 +30,31 @@ const EXIT_FATAL = 111;
 /** LOGFORMAT, once the configuration is read: fatal errors after that come in it too. */
 let logFormat: LogFormat = 'dnscache';
 
+/** The log's sink once there is one: lines still in it go out before a fatal error's. */
+let logSink: StreamSink | null = null;
+
 function fatal(message: string): never {
+  logSink?.flush();
   process.stderr.write(`${fatalLine(logFormat, message)}\n`);
   process.exit(EXIT_FATAL);
+}
+
+/** The result of `step`, or a fatal error made by `describe` from why it failed. */
+function orFatal<T>(step: () => T, describe: (reason: string) => string = (r) => r): T {
+  try {
+    return step();
+  } catch (err) {
+    fatal(describe((err as Error).message));
+  }
+}
+
+/** orFatal for a step that completes later. */
+async function orFatalLater<T>(step: () => Promise<T>, describe: (reason: string) => string): Promise<T> {
+  try {
+    return await step();
+  } catch (err) {
+    fatal(describe((err as Error).message));
+  }
 }
 
 async function main(): Promise<void> {
@@ -60,23 +82,21 @@ async function main(): Promise<void> {
   }
   // With WORKERS, lines from several processes share one pipe: each write is whole lines.
   const sink = new StreamSink(process.stderr, config.workers > 1);
+  logSink = sink;
   const log = createLog(config.logFormat, sink);
   const worker = isWorkerProcess();
   if (config.workers > 1 && !worker) {
-    await runAsPrimary(config, control, drop, log, sink);
+    await runAsPrimary(config, control, drop, log);
     return;
   }
   const index = worker ? workerIndex(process.env, config.workers) : 0;
   if (!worker) for (const w of config.warnings) log.warning(w);
   const random = new Random(worker ? await receiveSeed() : await readSeed());
   const service = new Service(config, log, random, index);
-  try {
-    await service.bind();
-  } catch (err) {
-    sink.flush();
-    const message = (err as Error).message;
-    fatal(message.startsWith('METRICS ') ? `unable to listen for ${message}` : `unable to listen on ${config.listen.address} port ${config.listen.port}: ${message}`);
-  }
+  await orFatalLater(
+    () => service.bind(),
+    (reason) => (reason.startsWith('METRICS ') ? `unable to listen for ${reason}` : `unable to listen on ${config.listen.address} port ${config.listen.port}: ${reason}`),
+  );
   // The control socket is made like the DNS sockets: before the chroot
   // (its path may lie outside ROOT) and as the user who started dnscache,
   // who alone may connect to it (mode 0600).
@@ -84,26 +104,15 @@ async function main(): Promise<void> {
   // A worker runs the commands the primary's control socket hands it.
   const workerCommands = worker && control.socket !== null ? new ControlCommands(service, log, control.ringSize) : null;
   if (control.socket !== null && !worker) {
-    try {
-      controlServer = await startControl({ ...control, socket: control.socket }, service, log);
-    } catch (err) {
-      sink.flush();
-      fatal(`CONTROL: unable to listen on ${control.socket}: ${(err as Error).message}`);
-    }
+    const socket = control.socket;
+    controlServer = await orFatalLater(() => startControl({ ...control, socket }, service, log), (reason) => controlFailure(socket, reason));
   }
   if (drop) {
-    try {
-      dropPrivileges(drop);
-    } catch (err) {
-      sink.flush();
-      fatal((err as Error).message);
-    }
-    try {
-      service.rootMoved('/');
-    } catch (err) {
-      sink.flush();
-      fatal(`after chroot to ${drop.root} and dropping to UID ${drop.uid} GID ${drop.gid}: ${(err as Error).message}`);
-    }
+    orFatal(() => dropPrivileges(drop));
+    orFatal(
+      () => service.rootMoved('/'),
+      (reason) => `after chroot to ${drop.root} and dropping to UID ${drop.uid} GID ${drop.gid}: ${reason}`,
+    );
   }
   service.serve();
   if (worker) {
@@ -128,6 +137,10 @@ async function main(): Promise<void> {
   process.on('SIGHUP', () => service.reload());
 }
 
+function controlFailure(socket: string, reason: string): string {
+  return `CONTROL: unable to listen on ${socket}: ${reason}`;
+}
+
 /** How long a control command may take in the workers (a dump or load of a big cache takes a while). */
 const CONTROL_TIMEOUT_MS = 120_000;
 /** How long a metrics scrape waits for every worker. */
@@ -138,7 +151,7 @@ const METRICS_TIMEOUT_MS = 2000;
  * per service - METRICS and the control socket, both answered from every
  * worker - then drops its privileges once every worker serves.
  */
-async function runAsPrimary(config: Config, control: ControlSettings, drop: PrivilegeDrop | null, log: Log, sink: StreamSink): Promise<void> {
+async function runAsPrimary(config: Config, control: ControlSettings, drop: PrivilegeDrop | null, log: Log): Promise<void> {
   for (const w of config.warnings) log.warning(w);
   const random = new Random(await readSeed());
   let primary: Primary | null = null;
@@ -153,12 +166,9 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
         log,
       )
     : null;
-  try {
-    await metrics?.start();
-  } catch (err) {
-    sink.flush();
+  if (metrics) {
     const m = config.metrics!;
-    fatal(`unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`);
+    await orFatalLater(() => metrics.start(), (reason) => `unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${reason}`);
   }
   let root = config.root;
   if (control.socket !== null) {
@@ -168,12 +178,8 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
       now: systemClock,
       log,
     });
-    try {
-      await ControlServer.listen(control.socket, commands);
-    } catch (err) {
-      sink.flush();
-      fatal(`CONTROL: unable to listen on ${control.socket}: ${(err as Error).message}`);
-    }
+    const socket = control.socket;
+    await orFatalLater(() => ControlServer.listen(socket, commands), (reason) => controlFailure(socket, reason));
   }
   primary = runPrimary({
     count: config.workers,
@@ -181,12 +187,7 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
     warning: (m) => log.warning(m),
     allReady: () => {
       if (drop) {
-        try {
-          dropPrivileges(drop);
-        } catch (err) {
-          sink.flush();
-          fatal((err as Error).message);
-        }
+        orFatal(() => dropPrivileges(drop));
         root = '/';
       }
       metrics?.serve();
