@@ -9,7 +9,7 @@
 import { TYPE } from '../wire/constants';
 import { isAtOrBelow, Name } from '../wire/name';
 import { ByteLru, LruEntry } from './lru';
-import { packReply } from './replies';
+import { packReply, replyAnswerCount, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from './replies';
 
 /** Seconds since the epoch; injectable so tests can move time. */
 export type Clock = () => number;
@@ -63,10 +63,7 @@ export interface ReplyEntry extends LruEntry {
   readonly charge: number;
   /** The message (latin1), then the offset of each TTL field as two bytes. */
   readonly data: string;
-  readonly messageLength: number;
   readonly builtAt: number;
-  readonly answerEnd: number;
-  readonly answerCount: number;
 }
 
 /** A resolution that failed recently (RFC 9520): answered SERVFAIL without asking again. */
@@ -358,18 +355,16 @@ export class Cache {
           yield { kind: 'failure', name, type, expires: e.expires };
           break;
         case 'reply': {
-          const ttlOffsets: number[] = [];
-          for (let i = e.messageLength; i < e.data.length; i += 2) ttlOffsets.push((e.data.charCodeAt(i) << 8) | e.data.charCodeAt(i + 1));
           yield {
             kind: 'reply',
             name,
             type,
             expires: e.expires,
             builtAt: e.builtAt,
-            message: Buffer.from(e.data.slice(0, e.messageLength), 'latin1'),
-            ttlOffsets,
-            answerEnd: e.answerEnd,
-            answerCount: e.answerCount,
+            message: Buffer.from(e.data.slice(0, replyMessageLength(e)), 'latin1'),
+            ttlOffsets: replyTtlOffsets(e),
+            answerEnd: replyAnswerEnd(e),
+            answerCount: replyAnswerCount(e),
           };
           break;
         }

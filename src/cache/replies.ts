@@ -21,14 +21,49 @@ export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: numbe
 
 /**
  * A reply entry: one flat string holding the message, then each TTL offset
- * as two bytes. Also how restored snapshot entries are rebuilt.
+ * as two bytes, then three 2-byte trailers - where the answer section
+ * ends, its record count and the message length - read from the end. (As
+ * fields they cost 24 bytes of object per cached reply.) Also how restored
+ * snapshot entries are rebuilt.
  */
 export function packReply(message: Buffer, ttlOffsets: readonly number[], expires: number, builtAt: number, answerEnd: number, answerCount: number): ReplyEntry {
-  const packed = Buffer.allocUnsafe(message.length + 2 * ttlOffsets.length);
+  const packed = Buffer.allocUnsafe(message.length + 2 * ttlOffsets.length + TRAILER);
   let o = message.copy(packed, 0);
   for (const at of ttlOffsets) o = packed.writeUInt16BE(at, o);
+  o = packed.writeUInt16BE(answerEnd, o);
+  o = packed.writeUInt16BE(answerCount, o);
+  packed.writeUInt16BE(message.length, o);
   const data = packed.toString('latin1');
-  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'reply', expires, charge: 22 + data.length, data, messageLength: message.length, builtAt, answerEnd, answerCount };
+  // Charged as before the trailers moved into the string: they replace fields, which were not charged.
+  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'reply', expires, charge: 22 + data.length - TRAILER, data, builtAt };
+}
+
+const TRAILER = 6;
+
+function u16At(data: string, i: number): number {
+  return (data.charCodeAt(i) << 8) | data.charCodeAt(i + 1);
+}
+
+/** The stored message's length. */
+export function replyMessageLength(e: ReplyEntry): number {
+  return u16At(e.data, e.data.length - 2);
+}
+
+/** Where the stored message's answer section ends. */
+export function replyAnswerEnd(e: ReplyEntry): number {
+  return u16At(e.data, e.data.length - 6);
+}
+
+/** The number of records in the stored message's answer section. */
+export function replyAnswerCount(e: ReplyEntry): number {
+  return u16At(e.data, e.data.length - 4);
+}
+
+/** The TTL offsets kept after the message. */
+export function replyTtlOffsets(e: ReplyEntry): number[] {
+  const out: number[] = [];
+  for (let i = replyMessageLength(e); i < e.data.length - TRAILER; i += 2) out.push(u16At(e.data, i));
+  return out;
 }
 
 /**
@@ -41,13 +76,15 @@ export function packReply(message: Buffer, ttlOffsets: readonly number[], expire
  */
 export function renderReply(e: ReplyEntry, query: Buffer, questionEnd: number, limit: number, opt: Buffer | null, now: number): Buffer {
   const extra = opt === null ? 0 : opt.length;
-  let end = e.messageLength;
+  const messageLength = replyMessageLength(e);
+  let end = messageLength;
   let tc = false;
   let keepAuthority = true;
   if (end + extra > limit) {
     keepAuthority = false;
-    if (e.answerEnd + extra <= limit) {
-      end = e.answerEnd;
+    const answerEnd = replyAnswerEnd(e);
+    if (answerEnd + extra <= limit) {
+      end = answerEnd;
     } else {
       end = questionEnd;
       tc = true;
@@ -61,15 +98,16 @@ export function renderReply(e: ReplyEntry, query: Buffer, questionEnd: number, l
   // A loop: for the few dozen bytes of a question, Buffer#copy's view costs more than it saves.
   for (let i = HEADER_LENGTH; i < questionEnd; i++) out[i] = query[i]!;
   if (!keepAuthority) {
-    out.writeUInt16BE(tc ? 0 : e.answerCount, 6);
+    out.writeUInt16BE(tc ? 0 : replyAnswerCount(e), 6);
     out.writeUInt16BE(0, 8);
     out.writeUInt16BE(0, 10);
   }
   const age = now - e.builtAt;
   if (age > 0) {
     const data = e.data;
-    for (let i = e.messageLength; i < data.length; i += 2) {
-      const at = (data.charCodeAt(i) << 8) | data.charCodeAt(i + 1);
+    const last = data.length - TRAILER;
+    for (let i = messageLength; i < last; i += 2) {
+      const at = u16At(data, i);
       if (at >= end) break;
       const ttl = out.readUInt32BE(at) - age;
       out.writeUInt32BE(ttl > 0 ? ttl : 0, at);

@@ -20,11 +20,9 @@ function reply(clock: FakeClock, lifetime: number, charge = 100): ReplyEntry {
     kind: 'reply',
     expires: clock.t + lifetime,
     charge,
-    data: '\0'.repeat(12),
-    messageLength: 12,
+    // A 12-byte message, no TTLs; trailers: answer end 12, no answers, length 12 (see packReply).
+    data: '\0'.repeat(12) + '\0\x0c\0\0\0\x0c',
     builtAt: clock.t,
-    answerEnd: 12,
-    answerCount: 0,
   };
 }
 

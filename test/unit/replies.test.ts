@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeReplyEntry, renderReply } from '../../src/cache/replies';
+import { makeReplyEntry, renderReply, replyAnswerCount, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from '../../src/cache/replies';
 import { ReplyEntry } from '../../src/cache/cache';
 import { BuiltMessage, MessageWriter, optRecord, OPT_LENGTH, Section } from '../../src/wire/writer';
 import { ClientQuery, parseQuery } from '../../src/wire/query';
@@ -48,12 +48,8 @@ function render(e: ReplyEntry, name: string, opts: QueryOptions & { limit?: numb
 
 const counts = (b: Buffer): number[] => [4, 6, 8, 10].map((o) => b.readUInt16BE(o));
 /** The stored message and its TTL offsets, unpacked from the entry's string. */
-const bytesOf = (e: ReplyEntry): Buffer => Buffer.from(e.data.slice(0, e.messageLength), 'latin1');
-const offsetsOf = (e: ReplyEntry): number[] => {
-  const out: number[] = [];
-  for (let i = e.messageLength; i < e.data.length; i += 2) out.push((e.data.charCodeAt(i) << 8) | e.data.charCodeAt(i + 1));
-  return out;
-};
+const bytesOf = (e: ReplyEntry): Buffer => Buffer.from(e.data.slice(0, replyMessageLength(e)), 'latin1');
+const offsetsOf = replyTtlOffsets;
 const ttlsOf = (b: Buffer, e: ReplyEntry): number[] => offsetsOf(e).filter((o) => o < b.length).map((o) => b.readUInt32BE(o));
 
 describe('makeReplyEntry', () => {
@@ -66,8 +62,8 @@ describe('makeReplyEntry', () => {
     assert.equal(e.builtAt, NOW);
     assert.deepEqual(ttlsOf(b.bytes, e), [300, 60, 86400, 86400]);
     assert.deepEqual(offsetsOf(e), b.ttlOffsets);
-    assert.equal(e.answerEnd, b.sectionEnds[0]);
-    assert.equal(e.answerCount, 2);
+    assert.equal(replyAnswerEnd(e), b.sectionEnds[0]);
+    assert.equal(replyAnswerCount(e), 2);
     assert.equal(e.charge, 22 + b.bytes.length + 4 * 2);
   });
 
@@ -138,25 +134,25 @@ describe('renderReply', () => {
 
   it('drops authority (no TC) when only the answer fits', () => {
     const e = entry(build({ authority: true }));
-    for (const limit of [bytesOf(e).length + OPT_LENGTH - 1, e.answerEnd + OPT_LENGTH]) {
+    for (const limit of [bytesOf(e).length + OPT_LENGTH - 1, replyAnswerEnd(e) + OPT_LENGTH]) {
       const { out } = render(e, 'WWW.example.com', { id: 7, limit, opt: optRecord(), now: NOW + 1 });
-      assert.equal(out.length, e.answerEnd + OPT_LENGTH);
+      assert.equal(out.length, replyAnswerEnd(e) + OPT_LENGTH);
       assert.deepEqual(counts(out), [1, 2, 0, 1]);
       assert.equal(out[2]! & 0x02, 0);
-      assert.deepEqual(ttlsOf(out.subarray(0, e.answerEnd), e), [299, 59]);
+      assert.deepEqual(ttlsOf(out.subarray(0, replyAnswerEnd(e)), e), [299, 59]);
       const d = decodePacket(out);
       assert.equal(d.id, 7);
       assert.equal(d.answers!.length, 2);
       assert.equal(d.authorities!.length, 0);
     }
-    const { out } = render(e, 'www.example.com', { limit: e.answerEnd });
-    assert.equal(out.length, e.answerEnd);
+    const { out } = render(e, 'www.example.com', { limit: replyAnswerEnd(e) });
+    assert.equal(out.length, replyAnswerEnd(e));
     assert.deepEqual(counts(out), [1, 2, 0, 0]);
   });
 
   it('sets TC with zero counts and keeps the question when the answer does not fit', () => {
     const e = entry(build({ authority: true }));
-    const { out, query } = render(e, 'wWw.example.com', { id: 0xabcd, limit: e.answerEnd + OPT_LENGTH - 1, opt: optRecord() });
+    const { out, query } = render(e, 'wWw.example.com', { id: 0xabcd, limit: replyAnswerEnd(e) + OPT_LENGTH - 1, opt: optRecord() });
     assert.equal(out.length, Q_END + OPT_LENGTH);
     assert.equal(out[2]! & 0x02, 0x02);
     assert.deepEqual(counts(out), [1, 0, 0, 1]);
@@ -166,7 +162,7 @@ describe('renderReply', () => {
     assert.equal(d.id, 0xabcd);
     assert.equal(d.answers!.length, 0);
 
-    const plain = render(e, 'www.example.com', { limit: e.answerEnd - 1 }).out;
+    const plain = render(e, 'www.example.com', { limit: replyAnswerEnd(e) - 1 }).out;
     assert.equal(plain.length, Q_END);
     assert.deepEqual(counts(plain), [1, 0, 0, 0]);
     assert.equal(plain[2], 0x81 | 0x02);
