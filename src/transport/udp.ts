@@ -69,49 +69,54 @@ function bindRandom(socket: Socket, address: string, random: Random): Error | nu
 }
 
 /**
- * One try, driven by callbacks into a single promise: bind, connect and
- * send all complete synchronously with a literal lookup, so the try costs
- * one promise and one slot on the timeout wheel (timeouts.ts). (A CPU profile of cold misses had the awaits
- * between those steps, the send callback and the listener bookkeeping of
- * the former version among its larger JS entries.)
+ * One try, driven by callbacks: bind, connect and send all complete
+ * synchronously with a literal lookup, so the try costs no promise and one
+ * slot on the timeout wheel (timeouts.ts). `done` is called exactly once,
+ * possibly before this returns (a failed bind), and must not throw: it may
+ * run inside a socket's event handler. (A CPU profile of cold misses had the
+ * awaits between these steps, then the promise and async frames around
+ * them, among its larger JS entries.)
  */
-export function udpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor): Promise<TryResult> {
-  return new Promise<TryResult>((resolve) => {
-    const socket = createSocket({ type: server.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup(server.family) });
-    let timer: PendingTimeout | null = null;
-    let done = false;
-    const finish = (result: TryResult): void => {
-      if (done) return;
-      done = true;
-      if (timer !== null) upstreamTimeouts.cancel(timer);
-      try {
-        socket.close();
-      } catch {
-        // already closed
-      }
-      resolve(result);
-    };
-    const bindError = bindRandom(socket, sendFrom, random);
-    if (bindError) {
-      socket.on('error', () => {});
-      finish({ kind: 'error', message: bindError.message });
-      return;
-    }
-    // Send errors, and ICMP port unreachable and the like on the connected
-    // socket: this server will not answer. Errors after the end are ignored.
-    socket.on('error', (err) => finish({ kind: 'error', message: err.message }));
-    let started = 0;
-    socket.on('message', (msg) => {
-      if (!done && accept(msg)) finish({ kind: 'reply', bytes: msg, rttMs: performance.now() - started });
-    });
+export function startUdpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor, done: (result: TryResult) => void): void {
+  const socket = createSocket({ type: server.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup(server.family) });
+  let timer: PendingTimeout | null = null;
+  let finished = false;
+  const finish = (result: TryResult): void => {
+    if (finished) return;
+    finished = true;
+    if (timer !== null) upstreamTimeouts.cancel(timer);
     try {
-      socket.connect(server.port, server.address);
-      started = performance.now();
-      socket.send(query);
-    } catch (err) {
-      finish({ kind: 'error', message: (err as Error).message });
-      return;
+      socket.close();
+    } catch {
+      // already closed
     }
-    timer = upstreamTimeouts.after(timeoutMs, () => finish(TIMED_OUT));
+    done(result);
+  };
+  const bindError = bindRandom(socket, sendFrom, random);
+  if (bindError) {
+    socket.on('error', () => {});
+    finish({ kind: 'error', message: bindError.message });
+    return;
+  }
+  // Send errors, and ICMP port unreachable and the like on the connected
+  // socket: this server will not answer. Errors after the end are ignored.
+  socket.on('error', (err) => finish({ kind: 'error', message: err.message }));
+  let started = 0;
+  socket.on('message', (msg) => {
+    if (!finished && accept(msg)) finish({ kind: 'reply', bytes: msg, rttMs: performance.now() - started });
   });
+  try {
+    socket.connect(server.port, server.address);
+    started = performance.now();
+    socket.send(query);
+  } catch (err) {
+    finish({ kind: 'error', message: (err as Error).message });
+    return;
+  }
+  timer = upstreamTimeouts.after(timeoutMs, () => finish(TIMED_OUT));
+}
+
+/** startUdpTry as a promise. */
+export function udpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor): Promise<TryResult> {
+  return new Promise<TryResult>((resolve) => startUdpTry(server, query, sendFrom, timeoutMs, random, accept, resolve));
 }
