@@ -13,12 +13,15 @@ export interface IpAddress {
   family: 4 | 6;
 }
 
-/** An upstream server from a servers/ file. */
-export interface ServerAddress {
-  address: string;
-  port: number;
-  family: 4 | 6;
+/** Where a server listens: an IP literal, a port and the address family. */
+export interface Endpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly family: 4 | 6;
 }
+
+/** An upstream server from a servers/ file. */
+export type ServerAddress = Endpoint;
 
 /** The failure reason when text is simply not an address (no more specific hint). */
 export const NOT_AN_IP = 'not an IPv4 or IPv6 address';

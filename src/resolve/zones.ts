@@ -1,9 +1,10 @@
 // Which servers/ entry governs a name (spec §2.1): the closest enclosing one.
 
-import { Endpoint } from '../transport/udp';
+import type { Endpoint } from '../config/address';
+import type { ServerTable } from '../config/servers';
 import { Name, parentName } from '../wire/name';
 
-export type ServerTable = ReadonlyMap<Name, readonly Endpoint[]>;
+export type { ServerTable } from '../config/servers';
 
 export interface ZoneServers {
   readonly zone: Name;

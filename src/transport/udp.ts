@@ -3,14 +3,11 @@
 // anyone else, then the first datagram the caller accepts (spec §5.5).
 
 import { createSocket, Socket, SocketOptions } from 'node:dgram';
+import type { Endpoint } from '../config/address';
 import { Random } from '../random/random';
 import { PendingTimeout, upstreamTimeouts } from './timeouts';
 
-export interface Endpoint {
-  readonly address: string;
-  readonly port: number;
-  readonly family: 4 | 6;
-}
+export type { Endpoint } from '../config/address';
 
 export type TryResult =
   | { readonly kind: 'reply'; readonly bytes: Buffer; readonly rttMs: number }
