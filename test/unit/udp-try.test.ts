@@ -1,12 +1,15 @@
 // One UDP try against one server, over real loopback sockets: the random
 // source port (and what happens when it is taken), the reply, decoys, an
-// ICMP-refused server and a silent one.
+// ICMP-refused server and a silent one; and askServers over such tries.
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, Socket } from 'node:dgram';
 import { Random } from '../../src/random/random';
-import { udpTry } from '../../src/transport/udp';
+import { RttTable } from '../../src/transport/rtt';
+import { Endpoint, udpTry } from '../../src/transport/udp';
+import { askServers, Judge, UpstreamOptions } from '../../src/transport/upstream';
+import { n } from './helpers';
 
 /** A Random whose ports come from a list, then from the real generator. */
 function portsFrom(ports: number[]): Random {
@@ -77,5 +80,65 @@ describe('udpTry', () => {
   it('an address it cannot send from is an error', async () => {
     const r = await udpTry({ address: '127.0.0.1', port: 53, family: 4 }, QUERY, '192.0.2.1', 1000, new Random(null), () => true);
     assert.equal(r.kind, 'error');
+  });
+});
+
+describe('askServers', () => {
+  const echoAnswer = (q: Buffer): Buffer[] => {
+    const r = Buffer.from(q);
+    r[2] = r[2]! | 0x80; // QR: our own question, answered
+    return [r];
+  };
+  const question = { name: n('www.example.test'), type: 1, rd: true };
+  const options = (extra: Partial<UpstreamOptions> = {}): UpstreamOptions => ({
+    sendFrom: { v4: '127.0.0.1', v6: '::1' },
+    random: new Random(null),
+    rtt: new RttTable(),
+    deadline: performance.now() + 3000,
+    ...extra,
+  });
+
+  it('passes over a server the judge refuses and settles with the next one', async () => {
+    const a = await server(echoAnswer);
+    const b = await server(echoAnswer);
+    try {
+      const servers: Endpoint[] = [
+        { address: '127.0.0.1', port: a.port, family: 4 },
+        { address: '127.0.0.1', port: b.port, family: 4 },
+      ];
+      const judge: Judge<string> = (_m, s) => (s.port === a.port ? { use: false, reason: 'refused by the judge' } : { use: true, value: 'ok' });
+      const r = await askServers(servers, question, options(), judge);
+      assert.equal(r.kind, 'response');
+      assert.equal(r.kind === 'response' && r.server.port, b.port);
+      assert.equal(a.sources.length, 1);
+      const none = await askServers(servers.slice(0, 1), question, options(), judge);
+      assert.deepEqual(none, { kind: 'failed', reason: 'refused by the judge' });
+    } finally {
+      a.close();
+      b.close();
+    }
+  });
+
+  it('a judge that throws rejects the question (it runs in a socket handler: nothing escapes)', async () => {
+    const a = await server(echoAnswer);
+    try {
+      const boom: Judge<never> = () => {
+        throw new Error('judge bug');
+      };
+      await assert.rejects(askServers([{ address: '127.0.0.1', port: a.port, family: 4 }], question, options(), boom), /judge bug/);
+    } finally {
+      a.close();
+    }
+  });
+
+  it('stops before sending anything once the work budget says no', async () => {
+    const a = await server(echoAnswer);
+    try {
+      const r = await askServers([{ address: '127.0.0.1', port: a.port, family: 4 }], question, options({ mayTry: () => false }), () => ({ use: true, value: 1 }));
+      assert.deepEqual(r, { kind: 'failed', reason: 'work limit reached' });
+      assert.equal(a.sources.length, 0);
+    } finally {
+      a.close();
+    }
   });
 });
