@@ -55,8 +55,7 @@ export class ByteLru<E extends LruEntry> {
 
   /** The entry stored under (name, slot), now the most recently used. */
   get(name: string, slot: number): E | undefined {
-    let e = (this.map.get(name) ?? null) as E | null;
-    while (e !== null && e.slot !== slot) e = e.sibling as E | null;
+    const e = this.find(name, slot);
     if (e === null) return undefined;
     if (e !== this.newest) {
       this.unlink(e);
@@ -83,10 +82,10 @@ export class ByteLru<E extends LruEntry> {
       prev = old;
       old = old.sibling as E | null;
     }
-    e.name = name;
+    // One string per name, the chain's own: callers often hold another copy.
+    e.name = head === undefined ? name : head.name;
     e.slot = slot;
     if (old !== null) {
-      e.name = old.name;
       // Replaced in place: the name keeps its map slot. (V8's Map leaves a
       // deleted key in its hash chain until the next rehash, so deleting
       // and re-adding a name - a zone's NS RRset is stored again with every
@@ -103,19 +102,12 @@ export class ByteLru<E extends LruEntry> {
       // Not found: prev is the last of the chain, the entry stored longest ago.
       if (length >= MAX_ENTRIES_PER_NAME && prev !== null) this.remove(prev);
       const current = this.map.get(name);
-      if (current === undefined) {
-        e.sibling = null;
+      if (current === undefined || first) {
+        e.sibling = current ?? null;
         this.map.set(name, e);
       } else {
-        // One string per name, the chain's own: callers often hold another copy.
-        e.name = current.name;
-        if (first) {
-          e.sibling = current;
-          this.map.set(name, e);
-        } else {
-          e.sibling = current.sibling;
-          current.sibling = e;
-        }
+        e.sibling = current.sibling;
+        current.sibling = e;
       }
     }
     // e is in its chain but not yet in the recency list, so it is never the one evicted.
@@ -127,8 +119,7 @@ export class ByteLru<E extends LruEntry> {
 
   /** Removes the entry under (name, slot); false if there was none. */
   delete(name: string, slot: number): boolean {
-    let e = (this.map.get(name) ?? null) as E | null;
-    while (e !== null && e.slot !== slot) e = e.sibling as E | null;
+    const e = this.find(name, slot);
     if (e === null) return false;
     this.remove(e);
     return true;
@@ -173,6 +164,12 @@ export class ByteLru<E extends LruEntry> {
       yield e;
       e = next;
     }
+  }
+
+  private find(name: string, slot: number): E | null {
+    let e = (this.map.get(name) ?? null) as E | null;
+    while (e !== null && e.slot !== slot) e = e.sibling as E | null;
+    return e;
   }
 
   private unlink(e: E): void {
