@@ -23,9 +23,8 @@ import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
-import { answerQuestions, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, WorkerQuestion, WorkerReport, workerIndex } from '../server/workers';
+import { answerQuestions, EXIT_FATAL, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, WorkerQuestion, WorkerReport, workerIndex } from '../server/workers';
 
-const EXIT_FATAL = 111;
 
 /** LOGFORMAT, once the configuration is read: fatal errors after that come in it too. */
 let logFormat: LogFormat = 'dnscache';

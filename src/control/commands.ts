@@ -9,7 +9,7 @@ import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
 import { QueryRecorder } from '../server/engine';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
-import { loadDump, writeDump } from './dumpfile';
+import { dumpLines, loadDump, writeDumpLines } from './dumpfile';
 import { ControlRequest, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
 import { ReloadOutcome } from './reload';
@@ -70,6 +70,22 @@ export interface CommandRunner {
   run(req: ControlRequest): Promise<Record<string, unknown>>;
 }
 
+/**
+ * `dump`: writes `lines` (entry lines, from one cache or from every
+ * worker's) to `file` inside `root`, logs it, and answers the report; a
+ * failure is an error naming the file.
+ */
+export async function dumpInRoot(root: string, fileName: string, now: number, lines: readonly string[], log: Log): Promise<Record<string, unknown>> {
+  const file = fileInRoot(root, fileName);
+  try {
+    const report = await writeDumpLines(file, now, lines);
+    log.line(`control dump ${logText(file)} ${report.entries}`);
+    return { ...report };
+  } catch (err) {
+    throw new Error(`unable to write ${file}: ${errorText(err)}`);
+  }
+}
+
 export class ControlCommands implements CommandRunner {
   private readonly startedAt = Date.now();
   readonly recent: RecentQueries;
@@ -105,16 +121,8 @@ export class ControlCommands implements CommandRunner {
         this.log.line(`control flush-all ${removed}`);
         return { removed };
       }
-      case 'dump': {
-        const file = fileInRoot(this.target.root, req.file);
-        try {
-          const report = await writeDump(cache, file);
-          this.log.line(`control dump ${logText(file)} ${report.entries}`);
-          return { ...report };
-        } catch (err) {
-          throw new Error(`unable to write ${file}: ${errorText(err)}`);
-        }
-      }
+      case 'dump':
+        return dumpInRoot(this.target.root, req.file, cache.now(), dumpLines(cache), this.log);
       case 'load': {
         const file = fileInRoot(this.target.root, req.file);
         try {

@@ -6,8 +6,7 @@
 // two workers appears twice; loading keeps the later line).
 
 import { Log } from '../log/log';
-import { CommandRunner, fileInRoot } from './commands';
-import { writeDumpLines } from './dumpfile';
+import { CommandRunner, dumpInRoot } from './commands';
 import { ControlRequest } from './protocol';
 import { TOP_LIMIT_DEFAULT, TopRow } from './recent';
 
@@ -38,16 +37,7 @@ export class FanOutCommands implements CommandRunner {
       values.push(a.value);
     }
     if (req.cmd !== 'dump') return mergeAnswers(req, values);
-    const file = fileInRoot(this.deps.root(), req.file);
-    const lines = values.flatMap((v) => v.lines as string[]);
-    try {
-      const report = await writeDumpLines(file, this.deps.now(), lines);
-      this.deps.log.line(`control dump ${file.replace(/[^\x21-\x7e]/g, '?')} ${report.entries}`);
-      return { ...report };
-    } catch (err) {
-      const e = err as NodeJS.ErrnoException;
-      throw new Error(`unable to write ${file}: ${typeof e.syscall === 'string' ? `${e.syscall}: ${e.code}` : e.message}`);
-    }
+    return dumpInRoot(this.deps.root(), req.file, this.deps.now(), values.flatMap((v) => v.lines as string[]), this.deps.log);
   }
 }
 

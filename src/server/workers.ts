@@ -101,7 +101,8 @@ export interface PrimaryOptions {
   readonly startTimeoutMs?: number;
 }
 
-const EXIT_FATAL = 111;
+/** dnscache's exit status for a fatal error (the CLI's too). */
+export const EXIT_FATAL = 111;
 
 export interface Primary {
   /** Every worker's answer to `q`, in worker order; rejects if one does not answer within `timeoutMs`. */
@@ -158,16 +159,15 @@ export function runPrimary(o: PrimaryOptions): Primary {
     ask: (asked, timeoutMs) =>
       new Promise((resolve, reject) => {
         const id = ++questions;
+        // An answer is never undefined (a report, or an ok/error object): a hole means still missing.
         const answers: unknown[] = new Array(o.count);
-        const answered: boolean[] = new Array<boolean>(o.count).fill(false);
         let missing = o.count;
         const timer = setTimeout(() => {
           pending.delete(id);
           reject(new Error(`${missing} of ${o.count} workers did not answer within ${timeoutMs} ms`));
         }, timeoutMs);
         pending.set(id, (index, value) => {
-          if (answered[index]) return;
-          answered[index] = true;
+          if (answers[index] !== undefined) return;
           answers[index] = value;
           if (--missing > 0) return;
           clearTimeout(timer);
