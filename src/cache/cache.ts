@@ -8,7 +8,8 @@
 
 import { TYPE } from '../wire/constants';
 import { isAtOrBelow, Name } from '../wire/name';
-import { ByteLru, LruEntry } from './lru';
+import { readLatin1, writeLatin1 } from '../wire/latin1';
+import { EntryStore } from './store';
 import { packReply, replyAnswerCount, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from './replies';
 
 /** Seconds since the epoch; injectable so tests can move time. */
@@ -34,60 +35,27 @@ export interface StoredRecord {
   readonly rdata: Buffer;
 }
 
-/**
- * Entries hold their bytes in latin1 strings: one compact heap object each,
- * where Buffers and typed arrays cost a view object and often a backing
- * store apiece - several times the few bytes of an A record.
- */
-interface RRsetEntry extends LruEntry {
-  readonly kind: 'rrset';
-  /** Mutable: the same data stored again only moves the expiry (see putRRset). */
-  expires: number;
-  readonly charge: number;
-  /** Each RDATA as a 2-byte length and the bytes. */
-  readonly data: string;
-}
-
-interface NegativeEntry extends LruEntry {
-  readonly kind: 'nxdomain' | 'nodata';
-  readonly expires: number;
-  readonly charge: number;
-  /** The SOA that made it negative, served in the authority section. */
-  readonly soa: StoredRecord | null;
-}
-
-/** An assembled reply kept as bytes (see replies.ts). */
-export interface ReplyEntry extends LruEntry {
-  readonly kind: 'reply';
-  readonly expires: number;
-  readonly charge: number;
-  /** The message (latin1), then the offset of each TTL field as two bytes. */
-  readonly data: string;
+/** A reply as stored (see replies.ts): message, TTL offsets and trailers in buf[start, end). */
+export interface ReplyBytes {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** When the message's TTLs were written (hits count them down from here). */
   readonly builtAt: number;
 }
 
-/** A resolution that failed recently (RFC 9520): answered SERVFAIL without asking again. */
-interface FailureEntry extends LruEntry {
-  readonly kind: 'failure';
+/** A reply ready to be stored: made by makeReplyEntry or packReply. */
+export interface PackedReply extends ReplyBytes {
   readonly expires: number;
   readonly charge: number;
 }
 
-type Entry = RRsetEntry | NegativeEntry | ReplyEntry | FailureEntry;
-
-// Entries are made only here (and packReply in replies.ts), all with the
-// LRU's fields in the literal: one hidden class per kind, links in-object.
-function rrsetEntry(expires: number, charge: number, data: string): RRsetEntry {
-  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'rrset', expires, charge, data };
-}
-
-function negativeEntry(kind: 'nxdomain' | 'nodata', expires: number, charge: number, soa: StoredRecord | null): NegativeEntry {
-  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind, expires, charge, soa };
-}
-
-function failureEntry(expires: number, charge: number): FailureEntry {
-  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'failure', expires, charge };
-}
+// What an entry is. NODATA shares the RRset's slot, so the kind tells them apart.
+const KIND_RRSET = 1;
+const KIND_NODATA = 2;
+const KIND_NXDOMAIN = 3;
+const KIND_FAILURE = 4;
+const KIND_REPLY = 5;
 
 export interface RRsetHit {
   readonly ttl: number;
@@ -110,12 +78,8 @@ export function rrsetDataCharge(type: number, rdatas: readonly Buffer[]): number
   return n;
 }
 
-/**
- * Kept strings are built in a byte buffer and decoded once: V8 makes a
- * string grown by + or += a tree of cons cells (32 bytes each), which in a
- * cache of 100k entries costs more than the data.
- */
-function packRdatas(rdatas: readonly Buffer[]): string {
+/** The RDATAs as stored: each a 2-byte length and the bytes. */
+function packRdatas(rdatas: readonly Buffer[]): Buffer {
   let length = 0;
   for (const r of rdatas) length += 2 + r.length;
   const buf = length <= scratch.length ? scratch : Buffer.allocUnsafe(length);
@@ -124,19 +88,39 @@ function packRdatas(rdatas: readonly Buffer[]): string {
     o = buf.writeUInt16BE(r.length, o);
     o += r.copy(buf, o);
   }
-  return buf.toString('latin1', 0, o);
+  return buf.subarray(0, o);
 }
 
 const scratch = Buffer.allocUnsafe(65536 + 4);
 
-function unpackRdatas(data: string): Buffer[] {
+/** Copies out of the store: its blocks are reused once an entry goes. */
+function unpackRdatas(buf: Buffer, start: number, end: number): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = 0; i < data.length; ) {
-    const len = (data.charCodeAt(i) << 8) | data.charCodeAt(i + 1);
-    out.push(Buffer.from(data.slice(i + 2, i + 2 + len), 'latin1'));
+  for (let i = start; i < end; ) {
+    const len = buf.readUInt16BE(i);
+    out.push(Buffer.from(buf.subarray(i + 2, i + 2 + len)));
     i += 2 + len;
   }
   return out;
+}
+
+/** A negative entry's SOA as stored: type, name length, name, RDATA; nothing for none. */
+function soaLength(soa: StoredRecord | null): number {
+  return soa === null ? 0 : 3 + soa.name.length + soa.rdata.length;
+}
+
+function writeSoa(soa: StoredRecord | null, buf: Buffer, at: number): void {
+  if (soa === null) return;
+  at = buf.writeUInt16BE(soa.type, at);
+  buf[at++] = soa.name.length;
+  at += writeLatin1(buf, soa.name, at);
+  soa.rdata.copy(buf, at);
+}
+
+function readSoa(buf: Buffer, start: number, length: number): StoredRecord | null {
+  if (length === 0) return null;
+  const nameEnd = start + 3 + buf[start + 2]!;
+  return { name: readLatin1(buf, start + 3, nameEnd) as Name, type: buf.readUInt16BE(start), rdata: Buffer.from(buf.subarray(nameEnd, start + length)) };
 }
 
 // An entry's slot among its name's entries: what it is, and for which type.
@@ -152,40 +136,41 @@ export interface CacheStats {
   readonly maxBytes: number;
   /** dnscache's cache_motion: bytes stored since start. */
   readonly motion: number;
+  /** Memory the entries really take: the arena's chunks, outside the V8 heap. */
+  readonly memory: number;
 }
 
 export class Cache {
-  private readonly lru: ByteLru<Entry>;
+  private readonly store: EntryStore;
   private motion = 0;
 
   constructor(readonly maxBytes: number, private readonly clock: Clock = systemClock) {
-    this.lru = new ByteLru<Entry>(maxBytes);
+    this.store = new EntryStore(maxBytes);
   }
 
   now(): number {
     return this.clock();
   }
 
-  private store(name: Name, slot: number, entry: Entry, first = false): void {
-    if (entry.charge > this.maxBytes) return;
-    this.motion += entry.charge;
-    this.lru.set(name, slot, entry, first);
+  /** Stores a new entry and counts its motion; the caller writes its data at the address returned (-1: not stored). */
+  private add(name: Name, slot: number, kind: number, expires: number, charge: number, dataLength: number, builtAt = 0): number {
+    if (charge > this.maxBytes) return -1;
+    this.motion += charge;
+    return this.store.add(name, slot, { kind, expires, charge, builtAt, dataLength });
   }
 
   /**
-   * A live entry, or undefined. An expired entry is left where it is until
-   * a fresh one replaces it in place, the LRU evicts it or sweep() drops it:
-   * deleting a name from V8's Map and adding it again leaves a dead entry in
-   * that name's hash chain until the next rehash, so a popular short-TTL
-   * name would make its own lookups slower each time it expired.
+   * A live entry's address, or -1, now the most recently used. An expired
+   * entry stays until a fresh one replaces it, the LRU evicts it or sweep()
+   * drops it.
    */
-  private live(name: Name, slot: number): Entry | undefined {
-    const e = this.lru.get(name, slot);
-    return e === undefined || e.expires <= this.clock() ? undefined : e;
+  private live(name: Name, slot: number): number {
+    const e = this.store.get(name, slot);
+    return e === -1 || this.store.expires(e) <= this.clock() ? -1 : e;
   }
 
-  private remaining(e: Entry): number {
-    return Math.min(MAX_TTL, e.expires - this.clock());
+  private remaining(e: number): number {
+    return Math.min(MAX_TTL, this.store.expires(e) - this.clock());
   }
 
   // Every put applies dnscache's clamp (spec §6.4, §6.5): absurd TTLs are not
@@ -198,18 +183,19 @@ export class Cache {
     const data = packRdatas(rdatas);
     const expires = this.clock() + ttl;
     // Every answer from a zone carries its NS RRset and their addresses
-    // again. Storing the same data again refreshes the entry in place
-    // (expiry and recency, as a replacement would): a new entry per answer
-    // lived long enough to be promoted to V8's old space, so each one
-    // became old-space garbage - in a 100k-name warm-up about half the old
-    // space, and RSS with it.
-    const old = this.lru.get(name, SLOT_RRSET | type);
-    if (old !== undefined && old.kind === 'rrset' && old.data === data) {
-      old.expires = expires;
-      this.motion += old.charge;
-      return;
+    // again: the same data stored again only moves the expiry (and
+    // recency, as a replacement would).
+    const old = this.store.get(name, SLOT_RRSET | type);
+    if (old !== -1 && this.store.kind(old) === KIND_RRSET && this.store.dataLength(old) === data.length) {
+      const start = this.store.dataStart(old);
+      if (this.store.buffer(old).compare(data, 0, data.length, start, start + data.length) === 0) {
+        this.store.setExpires(old, expires);
+        this.motion += this.store.charge(old);
+        return;
+      }
     }
-    this.store(name, SLOT_RRSET | type, rrsetEntry(expires, ENTRY_OVERHEAD + name.length + charge, data));
+    const e = this.add(name, SLOT_RRSET | type, KIND_RRSET, expires, ENTRY_OVERHEAD + name.length + charge, data.length);
+    if (e !== -1) data.copy(this.store.buffer(e), this.store.dataStart(e));
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {
@@ -221,23 +207,32 @@ export class Cache {
     return ENTRY_OVERHEAD + name.length + (soa ? soa.name.length + soa.rdata.length : 0);
   }
 
+  private putNegative(name: Name, slot: number, kind: number, expires: number, soa: StoredRecord | null): void {
+    const e = this.add(name, slot, kind, expires, this.negativeCharge(name, soa), soaLength(soa));
+    if (e !== -1) writeSoa(soa, this.store.buffer(e), this.store.dataStart(e));
+  }
+
+  private soaOf(e: number): StoredRecord | null {
+    return readSoa(this.store.buffer(e), this.store.dataStart(e), this.store.dataLength(e));
+  }
+
   putNxdomain(name: Name, ttl: number, soa: StoredRecord | null): void {
     ttl = clampTtl(ttl);
     if (ttl <= 0) return;
-    this.store(name, SLOT_NXDOMAIN, negativeEntry('nxdomain', this.clock() + ttl, this.negativeCharge(name, soa), soa));
+    this.putNegative(name, SLOT_NXDOMAIN, KIND_NXDOMAIN, this.clock() + ttl, soa);
   }
 
   /** NODATA lives in the RRset's slot: a fresh RRset replaces it and vice versa. */
   putNodata(name: Name, type: number, ttl: number, soa: StoredRecord | null): void {
     ttl = clampTtl(ttl);
     if (ttl <= 0) return;
-    this.store(name, SLOT_RRSET | type, negativeEntry('nodata', this.clock() + ttl, this.negativeCharge(name, soa), soa));
+    this.putNegative(name, SLOT_RRSET | type, KIND_NODATA, this.clock() + ttl, soa);
   }
 
   getNxdomain(name: Name): NegativeHit | null {
     const e = this.live(name, SLOT_NXDOMAIN);
-    if (!e || e.kind !== 'nxdomain') return null;
-    return { kind: 'nxdomain', ttl: this.remaining(e), soa: e.soa };
+    if (e === -1) return null;
+    return { kind: 'nxdomain', ttl: this.remaining(e), soa: this.soaOf(e) };
   }
 
   /**
@@ -246,10 +241,14 @@ export class Cache {
    */
   getTyped(name: Name, type: number): TypedHit | null {
     const e = this.live(name, SLOT_RRSET | type);
-    if (e === undefined) return null;
-    if (e.kind === 'rrset') return { kind: 'rrset', ttl: this.remaining(e), rdatas: unpackRdatas(e.data) };
-    if (e.kind === 'nodata') return { kind: 'nodata', ttl: this.remaining(e), soa: e.soa };
-    return null;
+    if (e === -1) return null;
+    if (this.store.kind(e) === KIND_RRSET) return { kind: 'rrset', ttl: this.remaining(e), rdatas: this.rdatasOf(e) };
+    return { kind: 'nodata', ttl: this.remaining(e), soa: this.soaOf(e) };
+  }
+
+  private rdatasOf(e: number): Buffer[] {
+    const start = this.store.dataStart(e);
+    return unpackRdatas(this.store.buffer(e), start, start + this.store.dataLength(e));
   }
 
   getNodata(name: Name, type: number): NegativeHit | null {
@@ -259,36 +258,42 @@ export class Cache {
 
   /** A name that now has data is no longer NXDOMAIN. */
   forgetNxdomain(name: Name): void {
-    this.lru.delete(name, SLOT_NXDOMAIN);
+    const e = this.store.find(name, SLOT_NXDOMAIN);
+    if (e !== -1) this.store.remove(e);
   }
 
   putFailure(name: Name, type: number, seconds: number): void {
-    this.store(name, SLOT_FAILURE | type, failureEntry(this.clock() + seconds, ENTRY_OVERHEAD + name.length));
+    this.add(name, SLOT_FAILURE | type, KIND_FAILURE, this.clock() + seconds, ENTRY_OVERHEAD + name.length, 0);
   }
 
   hasFailure(name: Name, type: number): boolean {
-    return this.live(name, SLOT_FAILURE | type) !== undefined;
+    return this.live(name, SLOT_FAILURE | type) !== -1;
   }
 
-  /** Replies go first in their name's chain: the hot path looks there first. */
-  putReply(name: Name, type: number, entry: ReplyEntry): void {
-    if (entry.expires <= this.clock()) return;
-    this.store(name, SLOT_REPLY | type, entry, true);
+  putReply(name: Name, type: number, r: PackedReply): void {
+    if (r.expires <= this.clock()) return;
+    const e = this.add(name, SLOT_REPLY | type, KIND_REPLY, r.expires, r.charge, r.end - r.start, r.builtAt);
+    if (e !== -1) r.buf.copy(this.store.buffer(e), this.store.dataStart(e), r.start, r.end);
   }
 
-  /** The hot-path lookup: one map probe, no allocation. */
-  getReply(name: Name, type: number, now: number = this.clock()): ReplyEntry | undefined {
-    const e = this.lru.get(name, SLOT_REPLY | type);
-    return e === undefined || e.kind !== 'reply' || e.expires <= now ? undefined : e;
+  /** The hot-path lookup: a view of the stored bytes, valid until the cache next changes. */
+  getReply(name: Name, type: number, now: number = this.clock()): ReplyBytes | undefined {
+    const e = this.store.get(name, SLOT_REPLY | type);
+    return e === -1 || this.store.expires(e) <= now ? undefined : this.replyOf(e);
+  }
+
+  private replyOf(e: number): ReplyBytes {
+    const start = this.store.dataStart(e);
+    return { buf: this.store.buffer(e), start, end: start + this.store.dataLength(e), builtAt: this.store.builtAt(e) };
   }
 
   /** Drops expired entries; called from a slow timer so dead data does not hold the budget. */
   sweep(): number {
     const now = this.clock();
     let dead = 0;
-    for (const e of this.lru.oldestFirst()) {
-      if (e.expires <= now) {
-        this.lru.remove(e);
+    for (const e of this.store.oldestFirst()) {
+      if (this.store.expires(e) <= now) {
+        this.store.remove(e);
         dead++;
       }
     }
@@ -296,7 +301,7 @@ export class Cache {
   }
 
   stats(): CacheStats {
-    return { entries: this.lru.size, bytes: this.lru.bytes, maxBytes: this.maxBytes, motion: this.motion };
+    return { entries: this.store.size, bytes: this.store.bytes, maxBytes: this.maxBytes, motion: this.motion, memory: this.store.committed };
   }
 
   // --- Control (dnscache-ctl): flushing, dumping and restoring entries. ---
@@ -314,16 +319,16 @@ export class Cache {
 
   /** Empties the cache (motion is kept: it counts bytes stored since start). */
   flushAll(): number {
-    const n = this.lru.size;
-    this.lru.clear();
+    const n = this.store.size;
+    this.store.clear();
     return n;
   }
 
   private flushWhere(match: (owner: Name) => boolean): number {
     let doomed = 0;
-    for (const e of this.lru.oldestFirst()) {
-      if (match(e.name as Name)) {
-        this.lru.remove(e);
+    for (const e of this.store.oldestFirst()) {
+      if (match(this.store.name(e) as Name)) {
+        this.store.remove(e);
         doomed++;
       }
     }
@@ -337,34 +342,36 @@ export class Cache {
    */
   *snapshot(): Generator<CacheSnapshotEntry> {
     const now = this.clock();
-    for (const e of this.lru.oldestFirst()) {
-      if (e.expires <= now) continue;
-      const type = e.slot & 0xffff;
-      const name = e.name as Name;
-      switch (e.kind) {
-        case 'rrset':
-          yield { kind: 'rrset', name, type, expires: e.expires, rdatas: unpackRdatas(e.data) };
+    for (const e of this.store.oldestFirst()) {
+      const expires = this.store.expires(e);
+      if (expires <= now) continue;
+      const type = this.store.slot(e) & 0xffff;
+      const name = this.store.name(e) as Name;
+      switch (this.store.kind(e)) {
+        case KIND_RRSET:
+          yield { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e) };
           break;
-        case 'nxdomain':
-          yield { kind: 'nxdomain', name, expires: e.expires, soa: e.soa };
+        case KIND_NXDOMAIN:
+          yield { kind: 'nxdomain', name, expires, soa: this.soaOf(e) };
           break;
-        case 'nodata':
-          yield { kind: 'nodata', name, type, expires: e.expires, soa: e.soa };
+        case KIND_NODATA:
+          yield { kind: 'nodata', name, type, expires, soa: this.soaOf(e) };
           break;
-        case 'failure':
-          yield { kind: 'failure', name, type, expires: e.expires };
+        case KIND_FAILURE:
+          yield { kind: 'failure', name, type, expires };
           break;
-        case 'reply': {
+        case KIND_REPLY: {
+          const r = this.replyOf(e);
           yield {
             kind: 'reply',
             name,
             type,
-            expires: e.expires,
-            builtAt: e.builtAt,
-            message: Buffer.from(e.data.slice(0, replyMessageLength(e)), 'latin1'),
-            ttlOffsets: replyTtlOffsets(e),
-            answerEnd: replyAnswerEnd(e),
-            answerCount: replyAnswerCount(e),
+            expires,
+            builtAt: r.builtAt,
+            message: Buffer.from(r.buf.subarray(r.start, r.start + replyMessageLength(r))),
+            ttlOffsets: replyTtlOffsets(r),
+            answerEnd: replyAnswerEnd(r),
+            answerCount: replyAnswerCount(r),
           };
           break;
         }
@@ -383,37 +390,33 @@ export class Cache {
     const now = this.clock();
     if (!(s.expires > now)) return false;
     const expires = Math.min(s.expires, now + MAX_TTL);
-    let slot: number;
-    let entry: Entry;
     switch (s.kind) {
       case 'rrset': {
         if (s.rdatas.length === 0) return false;
-        const data = rrsetDataCharge(s.type, s.rdatas);
-        if (data > MAX_RRSET_DATA) return false;
-        slot = SLOT_RRSET | s.type;
-        entry = rrsetEntry(expires, ENTRY_OVERHEAD + s.name.length + data, packRdatas(s.rdatas));
-        break;
+        const charge = rrsetDataCharge(s.type, s.rdatas);
+        if (charge > MAX_RRSET_DATA) return false;
+        const data = packRdatas(s.rdatas);
+        const e = this.add(s.name, SLOT_RRSET | s.type, KIND_RRSET, expires, ENTRY_OVERHEAD + s.name.length + charge, data.length);
+        if (e !== -1) data.copy(this.store.buffer(e), this.store.dataStart(e));
+        return e !== -1;
       }
       case 'nxdomain':
-        slot = SLOT_NXDOMAIN;
-        entry = negativeEntry('nxdomain', expires, this.negativeCharge(s.name, s.soa), s.soa);
-        break;
-      case 'nodata':
-        slot = SLOT_RRSET | s.type;
-        entry = negativeEntry('nodata', expires, this.negativeCharge(s.name, s.soa), s.soa);
-        break;
+      case 'nodata': {
+        const slot = s.kind === 'nxdomain' ? SLOT_NXDOMAIN : SLOT_RRSET | s.type;
+        const charge = this.negativeCharge(s.name, s.soa);
+        if (charge > this.maxBytes) return false;
+        this.putNegative(s.name, slot, s.kind === 'nxdomain' ? KIND_NXDOMAIN : KIND_NODATA, expires, s.soa);
+        return true;
+      }
       case 'failure':
-        slot = SLOT_FAILURE | s.type;
-        entry = failureEntry(expires, ENTRY_OVERHEAD + s.name.length);
-        break;
-      case 'reply':
-        slot = SLOT_REPLY | s.type;
-        entry = packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd, s.answerCount);
-        break;
+        return this.add(s.name, SLOT_FAILURE | s.type, KIND_FAILURE, expires, ENTRY_OVERHEAD + s.name.length, 0) !== -1;
+      case 'reply': {
+        const r = packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd, s.answerCount);
+        if (r.charge > this.maxBytes) return false;
+        this.putReply(s.name, s.type, r);
+        return true;
+      }
     }
-    if (entry.charge > this.maxBytes) return false;
-    this.store(s.name, slot, entry, s.kind === 'reply');
-    return true;
   }
 }
 

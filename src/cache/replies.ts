@@ -4,9 +4,8 @@
 // clients. Nothing is decoded or re-encoded.
 
 import { FLAG_RD, FLAG_TC, HEADER_LENGTH } from '../wire/constants';
-import { writeLatin1 } from '../wire/latin1';
 import { BuiltMessage } from '../wire/writer';
-import { ReplyEntry } from './cache';
+import { PackedReply, ReplyBytes } from './cache';
 
 /**
  * Makes a cache entry from a reply built for the first asker. `ttls` are the
@@ -14,55 +13,51 @@ import { ReplyEntry } from './cache';
  * the reply stays valid (the smallest real TTL in it). Returns null when the
  * reply must not be kept (lifetime 0).
  */
-export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number): ReplyEntry | null {
+export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number): PackedReply | null {
   if (lifetime <= 0) return null;
   return packReply(built.bytes, built.ttlOffsets, now + lifetime, now, built.sectionEnds[0], built.counts[0]);
 }
 
 /**
- * A reply entry: one flat string holding the message, then each TTL offset
- * as two bytes, then three 2-byte trailers - where the answer section
- * ends, its record count and the message length - read from the end. (As
- * fields they cost 24 bytes of object per cached reply.) Also how restored
- * snapshot entries are rebuilt.
+ * A reply as the cache keeps it: the message, then each TTL offset as two
+ * bytes, then three 2-byte trailers - where the answer section ends, its
+ * record count and the message length - read from the end. Also how
+ * restored snapshot entries are rebuilt.
  */
-export function packReply(message: Buffer, ttlOffsets: readonly number[], expires: number, builtAt: number, answerEnd: number, answerCount: number): ReplyEntry {
+export function packReply(message: Buffer, ttlOffsets: readonly number[], expires: number, builtAt: number, answerEnd: number, answerCount: number): PackedReply {
   const packed = Buffer.allocUnsafe(message.length + 2 * ttlOffsets.length + TRAILER);
   let o = message.copy(packed, 0);
   for (const at of ttlOffsets) o = packed.writeUInt16BE(at, o);
   o = packed.writeUInt16BE(answerEnd, o);
   o = packed.writeUInt16BE(answerCount, o);
   packed.writeUInt16BE(message.length, o);
-  const data = packed.toString('latin1');
-  // Charged as before the trailers moved into the string: they replace fields, which were not charged.
-  return { name: '', slot: 0, older: null, newer: null, sibling: null, kind: 'reply', expires, charge: 22 + data.length - TRAILER, data, builtAt };
+  // Charged 22 + the message and its TTL offsets: the trailers are bookkeeping, as an entry's header is.
+  return { buf: packed, start: 0, end: packed.length, builtAt, expires, charge: 22 + packed.length - TRAILER };
 }
 
 const TRAILER = 6;
-
-function u16At(data: string, i: number): number {
-  return (data.charCodeAt(i) << 8) | data.charCodeAt(i + 1);
-}
+/** Replies up to this long are copied byte by byte. */
+const SHORT_COPY = 256;
 
 /** The stored message's length. */
-export function replyMessageLength(e: ReplyEntry): number {
-  return u16At(e.data, e.data.length - 2);
+export function replyMessageLength(r: ReplyBytes): number {
+  return r.buf.readUInt16BE(r.end - 2);
 }
 
 /** Where the stored message's answer section ends. */
-export function replyAnswerEnd(e: ReplyEntry): number {
-  return u16At(e.data, e.data.length - 6);
+export function replyAnswerEnd(r: ReplyBytes): number {
+  return r.buf.readUInt16BE(r.end - 6);
 }
 
 /** The number of records in the stored message's answer section. */
-export function replyAnswerCount(e: ReplyEntry): number {
-  return u16At(e.data, e.data.length - 4);
+export function replyAnswerCount(r: ReplyBytes): number {
+  return r.buf.readUInt16BE(r.end - 4);
 }
 
 /** The TTL offsets kept after the message. */
-export function replyTtlOffsets(e: ReplyEntry): number[] {
+export function replyTtlOffsets(r: ReplyBytes): number[] {
   const out: number[] = [];
-  for (let i = replyMessageLength(e); i < e.data.length - TRAILER; i += 2) out.push(u16At(e.data, i));
+  for (let i = r.start + replyMessageLength(r); i < r.end - TRAILER; i += 2) out.push(r.buf.readUInt16BE(i));
   return out;
 }
 
@@ -74,15 +69,15 @@ export function replyTtlOffsets(e: ReplyEntry): number[] {
  * wire length as the stored one and can be laid over it byte for byte.
  * TTLs are the stored ones less the entry's age, so no TTL table is kept.
  */
-export function renderReply(e: ReplyEntry, query: Buffer, questionEnd: number, limit: number, opt: Buffer | null, now: number): Buffer {
+export function renderReply(r: ReplyBytes, query: Buffer, questionEnd: number, limit: number, opt: Buffer | null, now: number): Buffer {
   const extra = opt === null ? 0 : opt.length;
-  const messageLength = replyMessageLength(e);
+  const messageLength = replyMessageLength(r);
   let end = messageLength;
   let tc = false;
   let keepAuthority = true;
   if (end + extra > limit) {
     keepAuthority = false;
-    const answerEnd = replyAnswerEnd(e);
+    const answerEnd = replyAnswerEnd(r);
     if (answerEnd + extra <= limit) {
       end = answerEnd;
     } else {
@@ -91,23 +86,29 @@ export function renderReply(e: ReplyEntry, query: Buffer, questionEnd: number, l
     }
   }
   const out = Buffer.allocUnsafe(end + extra);
-  writeLatin1(out, e.data, 0, end);
+  const from = r.buf;
+  if (end <= SHORT_COPY) {
+    // As for the question below: a typical reply is under 200 bytes, where Buffer#copy's view costs more than the loop.
+    for (let i = 0, j = r.start; i < end; i++, j++) out[i] = from[j]!;
+  } else {
+    from.copy(out, 0, r.start, r.start + end);
+  }
   out[0] = query[0]!;
   out[1] = query[1]!;
   out[2] = (out[2]! & ~FLAG_RD) | (query[2]! & FLAG_RD) | (tc ? FLAG_TC : 0);
   // A loop: for the few dozen bytes of a question, Buffer#copy's view costs more than it saves.
   for (let i = HEADER_LENGTH; i < questionEnd; i++) out[i] = query[i]!;
   if (!keepAuthority) {
-    out.writeUInt16BE(tc ? 0 : replyAnswerCount(e), 6);
+    out.writeUInt16BE(tc ? 0 : replyAnswerCount(r), 6);
     out.writeUInt16BE(0, 8);
     out.writeUInt16BE(0, 10);
   }
-  const age = now - e.builtAt;
+  const age = now - r.builtAt;
   if (age > 0) {
-    const data = e.data;
-    const last = data.length - TRAILER;
-    for (let i = messageLength; i < last; i += 2) {
-      const at = u16At(data, i);
+    const data = r.buf;
+    const last = r.end - TRAILER;
+    for (let i = r.start + messageLength; i < last; i += 2) {
+      const at = (data[i]! << 8) | data[i + 1]!;
       if (at >= end) break;
       const ttl = out.readUInt32BE(at) - age;
       out.writeUInt32BE(ttl > 0 ? ttl : 0, at);

@@ -61,7 +61,7 @@ function render(req: ControlRequest, r: Fields): string {
       return (
         `uptime     ${r.uptime} s\n` +
         `queries    ${r.queries} (cache hits ${r.cacheHits}, misses ${r.cacheMisses}, local ${r.localAnswers}, errors ${r.errors})\n` +
-        `cache      ${r.cache.entries} entries, ${r.cache.bytes} of ${r.cache.maxBytes} bytes, motion ${r.cache.motion}\n` +
+        `cache      ${r.cache.entries} entries, ${r.cache.bytes} of ${r.cache.maxBytes} bytes (memory ${r.cache.memory}), motion ${r.cache.motion}\n` +
         `in flight  udp ${r.inFlight.udp} (edns ${r.inFlight.edns}), tcp ${r.inFlight.tcp}, resolutions ${r.inFlight.resolutions}\n` +
         `upstream   ${r.upstreamQueries} queries, ${r.merged} merged\n`
       );

@@ -126,6 +126,7 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
       bytes: total((s) => s.cache.bytes),
       maxBytes: total((s) => s.cache.maxBytes),
       motion: total((s) => s.cache.motion),
+      memory: total((s) => s.cache.memory),
     },
     upstream,
     mergedQueries: total((s) => s.mergedQueries),
@@ -162,6 +163,7 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
 
   e.single('dnscache_cache_bytes', 'gauge', 'Bytes the cache holds, charged by dnscache\'s rule.', cache.bytes);
   e.single('dnscache_cache_max_bytes', 'gauge', 'The cache budget (CACHESIZE), bytes.', cache.maxBytes);
+  e.single('dnscache_cache_memory_bytes', 'gauge', 'Memory the cache entries take (1 MB chunks outside the JavaScript heap), bytes.', cache.memory);
   e.single('dnscache_cache_entries', 'gauge', 'Entries in the cache (RRsets, negative answers, replies).', cache.entries);
   e.single('dnscache_cache_motion_bytes_total', 'counter', 'Bytes stored in the cache since start (dnscache\'s cache motion).', cache.motion);
 

@@ -293,7 +293,7 @@ describe('control socket', { concurrency: true }, () => {
     await assertWild(dns, freshName('cli'));
     const stats = await ctl(['--socket', socket, 'stats']);
     assert.equal(stats.status, 0, stats.stderr);
-    assert.match(stats.stdout, /^uptime +\d+ s\nqueries +1 \(cache hits 0, misses 1, local 0, errors 0\)\ncache +\d+ entries, \d+ of 1000000 bytes, motion \d+\nin flight +udp 0 \(edns 0\), tcp 0, resolutions 0\nupstream +1 queries, 0 merged\n$/);
+    assert.match(stats.stdout, /^uptime +\d+ s\nqueries +1 \(cache hits 0, misses 1, local 0, errors 0\)\ncache +\d+ entries, \d+ of 1000000 bytes \(memory 1048576\), motion \d+\nin flight +udp 0 \(edns 0\), tcp 0, resolutions 0\nupstream +1 queries, 0 merged\n$/);
     const json = await ctl(['stats', '--json'], { CONTROL: socket });
     assert.equal(json.status, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).queries, 1);

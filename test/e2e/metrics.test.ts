@@ -108,6 +108,7 @@ describe('METRICS endpoint', () => {
     const bytes = valueOf(after, 'dnscache_cache_bytes');
     assert.ok(bytes > 0 && bytes <= valueOf(after, 'dnscache_cache_max_bytes'), `cache bytes ${bytes}`);
     assert.ok(valueOf(after, 'dnscache_cache_entries') >= 4);
+    assert.equal(valueOf(after, 'dnscache_cache_memory_bytes'), 1 << 20, 'a few entries take one chunk');
     assert.ok(delta((p) => valueOf(p, 'dnscache_cache_motion_bytes_total')) > 0);
     // Nothing in flight, nothing dropped.
     assert.equal(valueOf(after, 'dnscache_queries_inflight', { transport: 'udp' }), 0);
@@ -262,6 +263,8 @@ describe('METRICS with WORKERS=2: the primary serves every worker\'s counters ad
     assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), lab.queries.length - labBefore);
     assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' }), lab.queries.length - labBefore);
     assert.ok(valueOf(p, 'dnscache_cache_entries') >= 120, 'an RRset and a reply per name, in one worker or both');
+    const memory = valueOf(p, 'dnscache_cache_memory_bytes');
+    assert.ok(memory === 1 << 20 || memory === 2 << 20, `a chunk per worker that cached something: ${memory}`);
     assert.ok(valueOf(p, 'process_resident_memory_bytes') > 0);
   });
 });

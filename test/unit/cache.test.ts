@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, clampTtl, MAX_TTL, ReplyEntry, rrsetDataCharge, StoredRecord } from '../../src/cache/cache';
+import { Cache, clampTtl, MAX_TTL, PackedReply, ReplyBytes, rrsetDataCharge, StoredRecord } from '../../src/cache/cache';
 import { FakeClock, ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
 
 const WWW = n('www.example.com'); // 17 bytes on the wire
@@ -10,21 +10,15 @@ function cache(maxBytes = 1_000_000): { c: Cache; clock: FakeClock } {
   return { c: new Cache(maxBytes, clock.now), clock };
 }
 
-function reply(clock: FakeClock, lifetime: number, charge = 100): ReplyEntry {
-  return {
-    name: '',
-    slot: 0,
-    older: null,
-    newer: null,
-    sibling: null,
-    kind: 'reply',
-    expires: clock.t + lifetime,
-    charge,
-    // A 12-byte message, no TTLs; trailers: answer end 12, no answers, length 12 (see packReply).
-    data: '\0'.repeat(12) + '\0\x0c\0\0\0\x0c',
-    builtAt: clock.t,
-  };
+function reply(clock: FakeClock, lifetime: number, charge = 100): PackedReply {
+  // A 12-byte message, no TTLs; trailers: answer end 12, no answers, length 12 (see packReply).
+  const buf = Buffer.from('\0'.repeat(12) + '\0\x0c\0\0\0\x0c', 'latin1');
+  return { buf, start: 0, end: buf.length, expires: clock.t + lifetime, charge, builtAt: clock.t };
 }
+
+/** What a stored reply holds: its bytes and when they were built. */
+const held = (r: ReplyBytes | undefined): { bytes: Buffer; builtAt: number } | undefined =>
+  r === undefined ? undefined : { bytes: Buffer.from(r.buf.subarray(r.start, r.end)), builtAt: r.builtAt };
 
 const soa: StoredRecord = { name: n('example.com'), type: 6, rdata: soaRdata() };
 
@@ -142,7 +136,7 @@ describe('cache budget and eviction', () => {
     const { c } = cache(100);
     c.putRRset(WWW, 1, 60, Array.from({ length: 20 }, () => ipv4('10.0.0.1'))); // 22 + 17 + 80 = 119
     assert.equal(c.getRRset(WWW, 1), null);
-    assert.deepEqual(c.stats(), { entries: 0, bytes: 0, maxBytes: 100, motion: 0 });
+    assert.deepEqual(c.stats(), { entries: 0, bytes: 0, maxBytes: 100, motion: 0, memory: 0 });
   });
 
   it('replaces an entry stored again under the same key', () => {
@@ -310,12 +304,12 @@ describe('reply entries', () => {
     const { c, clock } = cache();
     const e = reply(clock, 30, 77);
     c.putReply(WWW, 1, e);
-    assert.equal(c.getReply(WWW, 1), e);
+    assert.deepEqual(held(c.getReply(WWW, 1)), held(e));
     assert.equal(c.getReply(WWW, 28), undefined);
     assert.equal(c.stats().bytes, 77);
     assert.equal(c.getRRset(WWW, 1), null);
     clock.advance(29);
-    assert.equal(c.getReply(WWW, 1), e);
+    assert.deepEqual(held(c.getReply(WWW, 1)), held(e));
     clock.advance(1);
     assert.equal(c.getReply(WWW, 1), undefined);
     assert.equal(c.sweep(), 1);
@@ -347,7 +341,7 @@ describe('sweep', () => {
     assert.equal(c.stats().entries, 5);
     clock.advance(60);
     assert.equal(c.sweep(), 4);
-    assert.deepEqual(c.stats(), { entries: 1, bytes: 22 + 18 + 4, maxBytes: 1_000_000, motion: c.stats().motion });
+    assert.deepEqual(c.stats(), { entries: 1, bytes: 22 + 18 + 4, maxBytes: 1_000_000, motion: c.stats().motion, memory: 1 << 20 });
     assert.ok(c.getRRset(n('keep.example.com'), 1));
   });
 });

@@ -79,7 +79,7 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   for (const s of [0.0003, 0.002, 0.04, 9]) upstream.udpRtt.observe(s);
   return {
     engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, errors: 1, replies },
-    cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999 },
+    cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999, memory: 1048576 },
     upstream,
     mergedQueries: 2,
     resolutionsInflight: 1,
@@ -104,6 +104,7 @@ describe('renderMetrics', () => {
       dnscache_local_answers_total: 'counter',
       dnscache_cache_bytes: 'gauge',
       dnscache_cache_max_bytes: 'gauge',
+      dnscache_cache_memory_bytes: 'gauge',
       dnscache_cache_entries: 'gauge',
       dnscache_cache_motion_bytes_total: 'counter',
       dnscache_upstream_queries_total: 'counter',
@@ -150,6 +151,7 @@ describe('renderMetrics', () => {
     assert.equal(valueOf(p, 'dnscache_cache_bytes'), 420);
     assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 1000000);
     assert.equal(valueOf(p, 'dnscache_cache_entries'), 3);
+    assert.equal(valueOf(p, 'dnscache_cache_memory_bytes'), 1048576);
     assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), 7);
     assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'tcp' }), 1);
     assert.equal(valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' }), 2);
@@ -279,8 +281,8 @@ describe('rendering a live service snapshot', () => {
 
 describe('mergeSnapshots (WORKERS)', () => {
   it('adds every counter, gauge, RCODE slot and histogram bucket; the cache budgets add up to CACHESIZE', () => {
-    const a = snapshot({ cache: { entries: 3, bytes: 420, maxBytes: 500000, motion: 999 } });
-    const b = snapshot({ cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1 }, mergedQueries: 7 });
+    const a = snapshot({ cache: { entries: 3, bytes: 420, maxBytes: 500000, motion: 999, memory: 1048576 } });
+    const b = snapshot({ cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1, memory: 2097152 }, mergedQueries: 7 });
     b.upstream.tcpRtt.observe(0.5);
     const p = parseExposition(renderMetrics(mergeSnapshots([a, b]), { cpuSeconds: 3, startTime: 1000, residentBytes: 10 }));
     assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 20);
@@ -289,6 +291,7 @@ describe('mergeSnapshots (WORKERS)', () => {
     assert.equal(valueOf(p, 'dnscache_cache_hits_total'), 10);
     assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 1000000);
     assert.equal(valueOf(p, 'dnscache_cache_entries'), 8);
+    assert.equal(valueOf(p, 'dnscache_cache_memory_bytes'), 3 * 1048576);
     assert.equal(valueOf(p, 'dnscache_cache_motion_bytes_total'), 1000);
     assert.equal(valueOf(p, 'dnscache_merged_queries_total'), 9);
     assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), 14);

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { makeReplyEntry, renderReply, replyAnswerCount, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from '../../src/cache/replies';
-import { ReplyEntry } from '../../src/cache/cache';
+import { PackedReply, ReplyBytes } from '../../src/cache/cache';
 import { BuiltMessage, MessageWriter, optRecord, OPT_LENGTH, Section } from '../../src/wire/writer';
 import { ClientQuery, parseQuery } from '../../src/wire/query';
 import { readName } from '../../src/wire/name';
@@ -33,30 +33,29 @@ function build(opts: { authority?: boolean; hideTtl?: boolean; first?: Buffer } 
   return w.finish();
 }
 
-function entry(b: BuiltMessage, lifetime = 60): ReplyEntry {
+function entry(b: BuiltMessage, lifetime = 60): PackedReply {
   const e = makeReplyEntry(b, lifetime, NOW);
   assert.ok(e);
   return e;
 }
 
 /** Renders `e` for a query built from `name` and `opts`; returns the query too. */
-function render(e: ReplyEntry, name: string, opts: QueryOptions & { limit?: number; opt?: Buffer | null; now?: number } = {}): { out: Buffer; query: Buffer } {
+function render(e: ReplyBytes, name: string, opts: QueryOptions & { limit?: number; opt?: Buffer | null; now?: number } = {}): { out: Buffer; query: Buffer } {
   const query = rawQuery(name, 1, opts);
   const questionEnd = 12 + (query.length - 12 - (opts.edns ? OPT_LENGTH : 0));
   return { out: renderReply(e, query, questionEnd, opts.limit ?? 65535, opts.opt ?? null, opts.now ?? NOW), query };
 }
 
 const counts = (b: Buffer): number[] => [4, 6, 8, 10].map((o) => b.readUInt16BE(o));
-/** The stored message and its TTL offsets, unpacked from the entry's string. */
-const bytesOf = (e: ReplyEntry): Buffer => Buffer.from(e.data.slice(0, replyMessageLength(e)), 'latin1');
+/** The stored message and its TTL offsets, unpacked from the entry's bytes. */
+const bytesOf = (e: ReplyBytes): Buffer => Buffer.from(e.buf.subarray(e.start, e.start + replyMessageLength(e)));
 const offsetsOf = replyTtlOffsets;
-const ttlsOf = (b: Buffer, e: ReplyEntry): number[] => offsetsOf(e).filter((o) => o < b.length).map((o) => b.readUInt32BE(o));
+const ttlsOf = (b: Buffer, e: ReplyBytes): number[] => offsetsOf(e).filter((o) => o < b.length).map((o) => b.readUInt32BE(o));
 
 describe('makeReplyEntry', () => {
   it('captures the bytes, TTLs and their offsets', () => {
     const b = build({ authority: true });
     const e = entry(b, 60);
-    assert.equal(e.kind, 'reply');
     assert.deepEqual(bytesOf(e), b.bytes);
     assert.equal(e.expires, NOW + 60);
     assert.equal(e.builtAt, NOW);
@@ -91,9 +90,9 @@ describe('renderReply', () => {
 
   it('does not modify the stored bytes', () => {
     const e = entry(build({ authority: true }));
-    const before = e.data;
+    const before = Buffer.from(e.buf);
     render(e, 'WwW.eXaMpLe.CoM', { id: 0x9999, now: NOW + 30, limit: 100, opt: optRecord() });
-    assert.equal(e.data, before);
+    assert.deepEqual(e.buf, before);
   });
 
   it("copies the client's RD bit and keeps the other flags", () => {

@@ -1,0 +1,289 @@
+// The cache's entries: a byte-budgeted LRU over arena blocks (arena.ts).
+//
+// An entry is one block: a header of Int32 words (hash chain, recency
+// links, slot, kind, expiry, charge), the owner name's bytes, then the
+// entry's data. A hash table of block addresses finds (name, slot); the
+// recency list is threaded through the headers. Nothing per entry lives on
+// the V8 heap, so the collector neither scans nor copies the cache, and the
+// heap does not grow with it.
+//
+// Callers hold an entry's address only until they next change the store:
+// a removed entry's block is reused.
+
+import { randomBytes } from 'node:crypto';
+import { Arena, ARENA_WORDS, CHUNK_BITS, OFFSET_MASK } from './arena';
+import { readLatin1, writeLatin1 } from '../wire/latin1';
+
+// Header words after the arena's own.
+const W_HASH = ARENA_WORDS;
+const W_CHAIN = ARENA_WORDS + 1;
+const W_OLDER = ARENA_WORDS + 2;
+const W_NEWER = ARENA_WORDS + 3;
+const W_SLOT = ARENA_WORDS + 4;
+const W_EXPIRES = ARENA_WORDS + 5;
+const W_CHARGE = ARENA_WORDS + 6;
+const W_BUILT = ARENA_WORDS + 7;
+/** Name length in bits 0-7, kind in 8-10, data length from bit 11 (an entry is under a 1 MB chunk). */
+const W_META = ARENA_WORDS + 8;
+const KIND_SHIFT = 8;
+const DATA_SHIFT = 11;
+const HEADER_BYTES = (ARENA_WORDS + 9) * 4;
+const NONE = -1;
+
+const FNV_PRIME = 0x01000193;
+
+/** Murmur3's finalizer: spreads the bits of the slot and the name hash into the low bits the table uses. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) | 0;
+}
+
+export interface NewEntry {
+  /** 0-7: what the entry is, for the caller. */
+  readonly kind: number;
+  readonly expires: number;
+  readonly charge: number;
+  readonly builtAt: number;
+  readonly dataLength: number;
+}
+
+export class EntryStore {
+  private readonly arena = new Arena();
+  private table = new Int32Array(1024).fill(NONE);
+  private mask = 1023;
+  private newest = NONE;
+  private oldest = NONE;
+  private used = 0;
+  private count = 0;
+  /** A random start for the name hash: clients choose names, and must not be able to choose colliding ones. */
+  private readonly seed = randomBytes(4).readInt32LE(0);
+  // A miss asks about one name under several slots in a row: its hash is kept.
+  private lastName = '';
+  private lastHash = 0;
+
+  /** Entries of a charge over `maxBytes` are not stored; storing evicts the least recently used until the charges fit. */
+  constructor(readonly maxBytes: number) {}
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** The sum of the entries' charges. */
+  get bytes(): number {
+    return this.used;
+  }
+
+  /** Memory the entries take from the system (whole chunks). */
+  get committed(): number {
+    return this.arena.committed;
+  }
+
+  private nameHash(name: string): number {
+    if (name === this.lastName) return this.lastHash;
+    let h = this.seed;
+    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), FNV_PRIME);
+    this.lastName = name;
+    this.lastHash = h;
+    return h;
+  }
+
+  private hashOf(name: string, slot: number): number {
+    return mix(this.nameHash(name) ^ Math.imul(slot, 0x9e3779b1));
+  }
+
+  /** The entry under (name, slot), or -1; recency is not touched. */
+  find(name: string, slot: number): number {
+    const h = this.hashOf(name, slot);
+    const words = this.arena.words;
+    const bytes = this.arena.bytes;
+    for (let e = this.table[h & this.mask]!; e !== NONE; ) {
+      const w = words[e >>> CHUNK_BITS]!;
+      const i = (e & OFFSET_MASK) >> 2;
+      if (w[i + W_HASH] === h && w[i + W_SLOT] === slot && (w[i + W_META]! & 0xff) === name.length) {
+        const b = bytes[e >>> CHUNK_BITS]!;
+        const at = (e & OFFSET_MASK) + HEADER_BYTES;
+        let k = 0;
+        while (k < name.length && b[at + k] === name.charCodeAt(k)) k++;
+        if (k === name.length) return e;
+      }
+      e = w[i + W_CHAIN]!;
+    }
+    return NONE;
+  }
+
+  /** The entry under (name, slot), now the most recently used; -1 if none. */
+  get(name: string, slot: number): number {
+    const e = this.find(name, slot);
+    if (e !== NONE && e !== this.newest) {
+      this.unlink(e);
+      this.linkNewest(e);
+    }
+    return e;
+  }
+
+  /**
+   * Stores a new entry under (name, slot) as the most recently used,
+   * replacing any there, and returns its address: the caller writes its
+   * `dataLength` bytes at dataStart() before anything else touches the
+   * store. Returns -1 (storing nothing, evicting nothing) when the charge
+   * is over the whole budget.
+   */
+  add(name: string, slot: number, n: NewEntry): number {
+    if (n.charge > this.maxBytes) return NONE;
+    const old = this.find(name, slot);
+    if (old !== NONE) this.remove(old);
+    while (this.used + n.charge > this.maxBytes && this.oldest !== NONE) this.remove(this.oldest);
+    const size = HEADER_BYTES + name.length + n.dataLength;
+    let e = this.arena.alloc(size);
+    // Out of address space (a 2 GB arena): what is freed may not fit this size, so evict until it does or nothing is left.
+    while (e === NONE && this.oldest !== NONE) {
+      this.remove(this.oldest);
+      e = this.arena.alloc(size);
+    }
+    if (e === NONE) return NONE;
+    const h = this.hashOf(name, slot);
+    const w = this.arena.words[e >>> CHUNK_BITS]!;
+    const i = (e & OFFSET_MASK) >> 2;
+    w[i + W_HASH] = h;
+    w[i + W_SLOT] = slot;
+    w[i + W_EXPIRES] = n.expires;
+    w[i + W_CHARGE] = n.charge;
+    w[i + W_BUILT] = n.builtAt;
+    w[i + W_META] = name.length | (n.kind << KIND_SHIFT) | (n.dataLength << DATA_SHIFT);
+    writeLatin1(this.arena.bytes[e >>> CHUNK_BITS]!, name, (e & OFFSET_MASK) + HEADER_BYTES, name.length);
+    const bucket = h & this.mask;
+    w[i + W_CHAIN] = this.table[bucket]!;
+    this.table[bucket] = e;
+    this.linkNewest(e);
+    this.used += n.charge;
+    if (++this.count > this.table.length) this.grow();
+    return e;
+  }
+
+  /** Removes a stored entry (one found, or met in oldestFirst()). */
+  remove(e: number): void {
+    const w = this.arena.words[e >>> CHUNK_BITS]!;
+    const i = (e & OFFSET_MASK) >> 2;
+    const bucket = w[i + W_HASH]! & this.mask;
+    const next = w[i + W_CHAIN]!;
+    let p = this.table[bucket]!;
+    if (p === e) {
+      this.table[bucket] = next;
+    } else {
+      for (;;) {
+        const pw = this.arena.words[p >>> CHUNK_BITS]!;
+        const pi = (p & OFFSET_MASK) >> 2;
+        if (pw[pi + W_CHAIN] === e) {
+          pw[pi + W_CHAIN] = next;
+          break;
+        }
+        p = pw[pi + W_CHAIN]!;
+      }
+    }
+    this.unlink(e);
+    this.used -= w[i + W_CHARGE]!;
+    this.count--;
+    this.arena.free(e);
+  }
+
+  clear(): void {
+    this.arena.clear();
+    this.table = new Int32Array(1024).fill(NONE);
+    this.mask = 1023;
+    this.newest = this.oldest = NONE;
+    this.used = 0;
+    this.count = 0;
+  }
+
+  /** Every entry, least recently used first, without touching recency. Entries may be removed as they are met. */
+  *oldestFirst(): Generator<number> {
+    for (let e = this.oldest; e !== NONE; ) {
+      const next = this.word(e, W_NEWER);
+      yield e;
+      e = next;
+    }
+  }
+
+  kind(e: number): number {
+    return (this.word(e, W_META) >> KIND_SHIFT) & 7;
+  }
+
+  slot(e: number): number {
+    return this.word(e, W_SLOT);
+  }
+
+  /** Unsigned: seconds since the epoch pass 2^31 in 2038. */
+  expires(e: number): number {
+    return this.word(e, W_EXPIRES) >>> 0;
+  }
+
+  setExpires(e: number, expires: number): void {
+    this.arena.words[e >>> CHUNK_BITS]![((e & OFFSET_MASK) >> 2) + W_EXPIRES] = expires;
+  }
+
+  charge(e: number): number {
+    return this.word(e, W_CHARGE);
+  }
+
+  builtAt(e: number): number {
+    return this.word(e, W_BUILT) >>> 0;
+  }
+
+  /** The owner name, as a new string (control commands, not the query path). */
+  name(e: number): string {
+    const at = (e & OFFSET_MASK) + HEADER_BYTES;
+    return readLatin1(this.arena.bytes[e >>> CHUNK_BITS]!, at, at + (this.word(e, W_META) & 0xff));
+  }
+
+  /** The chunk holding the entry's data, from dataStart() for dataLength() bytes. */
+  buffer(e: number): Buffer {
+    return this.arena.bytes[e >>> CHUNK_BITS]!;
+  }
+
+  dataStart(e: number): number {
+    return (e & OFFSET_MASK) + HEADER_BYTES + (this.word(e, W_META) & 0xff);
+  }
+
+  dataLength(e: number): number {
+    return this.word(e, W_META) >>> DATA_SHIFT;
+  }
+
+  private word(e: number, field: number): number {
+    return this.arena.words[e >>> CHUNK_BITS]![((e & OFFSET_MASK) >> 2) + field]!;
+  }
+
+  private setWord(e: number, field: number, value: number): void {
+    this.arena.words[e >>> CHUNK_BITS]![((e & OFFSET_MASK) >> 2) + field] = value;
+  }
+
+  /** Twice the buckets, every entry rechained (its hash is in its header). */
+  private grow(): void {
+    this.table = new Int32Array(this.table.length * 2).fill(NONE);
+    this.mask = this.table.length - 1;
+    for (let e = this.oldest; e !== NONE; e = this.word(e, W_NEWER)) {
+      const bucket = this.word(e, W_HASH) & this.mask;
+      this.setWord(e, W_CHAIN, this.table[bucket]!);
+      this.table[bucket] = e;
+    }
+  }
+
+  private unlink(e: number): void {
+    const older = this.word(e, W_OLDER);
+    const newer = this.word(e, W_NEWER);
+    if (older === NONE) this.oldest = newer;
+    else this.setWord(older, W_NEWER, newer);
+    if (newer === NONE) this.newest = older;
+    else this.setWord(newer, W_OLDER, older);
+  }
+
+  private linkNewest(e: number): void {
+    this.setWord(e, W_OLDER, this.newest);
+    this.setWord(e, W_NEWER, NONE);
+    if (this.newest === NONE) this.oldest = e;
+    else this.setWord(this.newest, W_NEWER, e);
+    this.newest = e;
+  }
+}

@@ -1,0 +1,107 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EntryStore } from '../../src/cache/store';
+import { CHUNK_SIZE } from '../../src/cache/arena';
+
+/** Stores `id` as the entry's data (kind 1, expiry 1000 unless given). */
+function put(s: EntryStore, name: string, slot: number, id: string, charge: number, expires = 1000): number {
+  const e = s.add(name, slot, { kind: 1, expires, charge, builtAt: 7, dataLength: id.length });
+  if (e !== -1) s.buffer(e).write(id, s.dataStart(e), 'latin1');
+  return e;
+}
+
+const idOf = (s: EntryStore, e: number): string | undefined =>
+  e === -1 ? undefined : s.buffer(e).toString('latin1', s.dataStart(e), s.dataStart(e) + s.dataLength(e));
+const get = (s: EntryStore, name: string, slot: number): string | undefined => idOf(s, s.get(name, slot));
+const order = (s: EntryStore): string[] => [...s.oldestFirst()].map((e) => `${s.name(e)}/${s.slot(e)}=${idOf(s, e)}`);
+
+describe('EntryStore', () => {
+  it('evicts least recently used first until the new entry fits the byte budget', () => {
+    const s = new EntryStore(100);
+    put(s, 'a', 1, 'A', 40);
+    put(s, 'b', 1, 'B', 40);
+    assert.equal(get(s, 'a', 1), 'A'); // a is now the most recent
+    put(s, 'c', 1, 'C', 30); // 110 > 100: b goes
+    assert.deepEqual(order(s), ['a/1=A', 'c/1=C']);
+    assert.equal(s.bytes, 70);
+    assert.equal(get(s, 'b', 1), undefined);
+    put(s, 'd', 1, 'D', 100); // takes the whole budget
+    assert.deepEqual(order(s), ['d/1=D']);
+    assert.equal(s.bytes, 100);
+  });
+
+  it('replacing a slot frees the old charge; an oversized entry is not stored and evicts nothing', () => {
+    const s = new EntryStore(100);
+    put(s, 'a', 1, 'A1', 60);
+    put(s, 'b', 1, 'B', 30);
+    put(s, 'a', 1, 'A2', 70); // 30 + 70 fits once A1 is gone
+    assert.deepEqual(order(s), ['b/1=B', 'a/1=A2']);
+    assert.equal(s.bytes, 100);
+    assert.equal(put(s, 'x', 1, 'X', 101), -1);
+    assert.deepEqual(order(s), ['b/1=B', 'a/1=A2']);
+    assert.equal(s.size, 2);
+  });
+
+  it('a slot stored again and again holds one entry, one charge and one block', () => {
+    const s = new EntryStore(100);
+    put(s, 'other', 1, 'O', 10);
+    for (let i = 0; i < 100_000; i++) put(s, 'a', 1, `A${i}`, 1 + (i % 50));
+    assert.deepEqual(order(s), ['other/1=O', 'a/1=A99999']);
+    assert.equal(s.bytes, 10 + 1 + (99_999 % 50));
+    assert.equal(s.committed, CHUNK_SIZE, 'freed blocks are reused');
+  });
+
+  it('keeps the slots of one name and names of one length apart', () => {
+    const s = new EntryStore(1_000_000);
+    put(s, 'n', 1, 'one', 10);
+    put(s, 'n', 2, 'two', 10);
+    put(s, 'm', 1, 'm1', 10);
+    assert.deepEqual([1, 2, 3].map((slot) => get(s, 'n', slot)), ['one', 'two', undefined]);
+    assert.equal(get(s, 'm', 1), 'm1');
+    assert.equal(get(s, 'nn', 1), undefined);
+    s.remove(s.find('n', 1));
+    assert.equal(s.find('n', 1), -1);
+    assert.equal(get(s, 'n', 2), 'two');
+    assert.equal(s.size, 2);
+    assert.equal(s.bytes, 20);
+  });
+
+  it('finds every one of many entries as the table grows, and spans chunks', () => {
+    const s = new EntryStore(100_000_000);
+    const names = Array.from({ length: 20_000 }, (_, i) => `\x04h${String(i).padStart(3, '0')}\x07example\x00`);
+    for (const [i, name] of names.entries()) put(s, name, i % 3, `${'x'.repeat(i % 100)}${i}`, 50);
+    assert.equal(s.size, names.length);
+    assert.ok(s.committed > CHUNK_SIZE, `${s.committed} bytes: more than one chunk`);
+    for (const [i, name] of names.entries()) {
+      assert.equal(get(s, name, i % 3), `${'x'.repeat(i % 100)}${i}`, name);
+      assert.equal(s.find(name, (i + 1) % 3), -1);
+    }
+    assert.equal(s.name(s.find(names[12_345]!, 12_345 % 3)), names[12_345]);
+  });
+
+  it('keeps expiry and build times past 2038 as given', () => {
+    const s = new EntryStore(1000);
+    const e = s.add('a', 1, { kind: 3, expires: 2 ** 31 + 5, charge: 1, builtAt: 2 ** 31 + 1, dataLength: 0 });
+    assert.equal(s.expires(e), 2 ** 31 + 5);
+    assert.equal(s.builtAt(e), 2 ** 31 + 1);
+    assert.equal(s.kind(e), 3);
+    s.setExpires(e, 4_000_000_000);
+    assert.equal(s.expires(e), 4_000_000_000);
+  });
+
+  it('removing during iteration, and clear', () => {
+    const s = new EntryStore(1000);
+    for (let i = 0; i < 10; i++) put(s, `k${i % 3}`, i, String(i), 10);
+    for (const e of s.oldestFirst()) if (Number(idOf(s, e)) % 2 === 0) s.remove(e);
+    assert.deepEqual(order(s), ['k1/1=1', 'k0/3=3', 'k2/5=5', 'k1/7=7', 'k0/9=9']);
+    assert.equal(s.bytes, 50);
+    assert.equal(s.find('k0', 0), -1);
+    assert.equal(get(s, 'k1', 7), '7');
+    s.clear();
+    assert.deepEqual(order(s), []);
+    assert.equal(s.bytes, 0);
+    assert.equal(s.size, 0);
+    put(s, 'z', 1, 'Z', 5);
+    assert.deepEqual(order(s), ['z/1=Z']);
+  });
+});
