@@ -10,6 +10,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../src/conf/plan';
 
 /** Where the compiled checkout is (dist/bench/ → checkout root). */
 export const CHECKOUT = join(__dirname, '..', '..');
@@ -160,9 +161,9 @@ export const DNSCACHE_CACHESIZE = 100_000_000;
 export const UNBOUND_MSG_CACHE = '50m';
 export const UNBOUND_RRSET_CACHE = '100m';
 
-/** Extra node flags for dnscache-ts, for profiling: BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p" (or --perf-basic-prof, for perf). */
+/** Node flags for dnscache-ts: those its run scripts give (NODE_FLAGS), then any extra for profiling: BENCH_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p" (or --perf-basic-prof, for perf). */
 function nodeFlags(): string[] {
-  return (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  return [...NODE_FLAGS, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '')];
 }
 
 /**

@@ -110,9 +110,23 @@ export function ipEntries(ip: string): string[] {
   return entries;
 }
 
+/**
+ * Flags for node before dnscache.js, wherever it is started. A young
+ * generation of 2 x 8 MB instead of V8's 2 x 16 MB: with the cache outside
+ * the heap, little survives a scavenge, so the smaller one costs no CPU we
+ * could measure and takes 13 MB (130 bytes per name of a 100k-name cache)
+ * less RSS. It must be a command-line flag: V8 sizes the heap at start.
+ */
+export const NODE_FLAGS: readonly string[] = ['--max-semi-space-size=8'];
+
+/** `node` + NODE_FLAGS + `dnscache`, as shell words. */
+function nodeCommand(node: string, dnscache: string): string {
+  return [node, ...NODE_FLAGS, dnscache].map(shellWord).join(' ');
+}
+
 /** The daemontools run script: dnscache-conf's, exec'ing our dnscache with node. */
 export function runScript(acct: string, node: string, dnscache: string): string {
-  const inner = `\n  exec envuidgid ${shellWord(acct)} softlimit -o${OPEN_FILES} -d "$DATALIMIT" ${shellWord(node)} ${shellWord(dnscache)}\n`;
+  const inner = `\n  exec envuidgid ${shellWord(acct)} softlimit -o${OPEN_FILES} -d "$DATALIMIT" ${nodeCommand(node, dnscache)}\n`;
   return `#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c ${singleQuoted(inner)}\n`;
 }
 
@@ -160,7 +174,7 @@ if [ -n "$datalimit" ]; then
   esac
   ulimit -S -d $((datalimit / 1024)) || exit 111
 fi
-exec env "$@" UID="$uid" GID="$gid" ${shellWord(node)} ${shellWord(dnscache)}
+exec env "$@" UID="$uid" GID="$gid" ${nodeCommand(node, dnscache)}
 `;
 }
 

@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseServersFile } from '../../src/config/servers';
-import { DATALIMIT, lookupAccount, runSystemdScript } from '../../src/conf';
+import { DATALIMIT, lookupAccount, NODE_FLAGS, runSystemdScript } from '../../src/conf';
 import { assertLoopback, freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
@@ -130,7 +130,7 @@ function expectedLayout(D: string, ip: string, ipEntries: string[]): Map<string,
   file(
     'run',
     '755',
-    `#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c '\n  exec envuidgid ${ACCT} softlimit -o250 -d "$DATALIMIT" ${process.execPath} ${DNSCACHE_JS}\n'\n`,
+    `#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c '\n  exec envuidgid ${ACCT} softlimit -o250 -d "$DATALIMIT" ${process.execPath} ${NODE_FLAGS.join(" ")} ${DNSCACHE_JS}\n'\n`,
   );
   dir('root', '2755');
   dir('root/ip', '2755');
@@ -155,7 +155,7 @@ function compareLayout(D: string, ip: string, ipEntries: string[]): Map<string, 
   assert.equal(found.get('seed')!.content!.length, 128, 'seed is 128 bytes');
   const runSystemd = found.get('run-systemd')!.content!.toString('utf8');
   assert.ok(runSystemd.includes(`uid=$(id -u ${ACCT}) && gid=$(id -g ${ACCT})`), runSystemd);
-  assert.ok(runSystemd.includes(`exec env "$@" UID="$uid" GID="$gid" ${process.execPath} ${DNSCACHE_JS}\n`), runSystemd);
+  assert.ok(runSystemd.includes(`exec env "$@" UID="$uid" GID="$gid" ${process.execPath} ${NODE_FLAGS.join(" ")} ${DNSCACHE_JS}\n`), runSystemd);
   const unit = found.get('dnscache-ts.service')!.content!.toString('utf8');
   assert.match(unit, new RegExp(`^WorkingDirectory=${D}$`, 'm'));
   assert.match(unit, new RegExp(`^ExecStart=${D}/run-systemd$`, 'm'));
@@ -477,8 +477,11 @@ describe('run-systemd does what envdir, envuidgid and softlimit do', () => {
     'echo "ROOT=$ROOT"; echo "IP=$IP"; echo "SPACED=$SPACED"; echo "GONE=${GONE-unset}"; echo "UID=$UID GID=$GID"\n' +
       'echo "data=$(ulimit -S -d)"; echo "seed=$(wc -c)"; echo "to stderr" >&2\n',
   );
+  // Stands in for node: shows the flags it was given before the script, then runs it.
+  const fakeNode = path.join(dir, 'node');
+  fs.writeFileSync(fakeNode, `#!/bin/sh\nwhile [ "\${1#--}" != "$1" ]; do echo "node flag $1"; shift; done\nexec /bin/sh "$@"\n`, { mode: 0o755 });
   const script = path.join(dir, 'run-systemd');
-  fs.writeFileSync(script, runSystemdScript(me.username, '/bin/sh', dump), { mode: 0o755 });
+  fs.writeFileSync(script, runSystemdScript(me.username, fakeNode, dump), { mode: 0o755 });
   fs.writeFileSync(path.join(dir, 'seed'), Buffer.alloc(128, 1));
   const env = (name: string, text: string): void => fs.writeFileSync(path.join(dir, 'env', name), text);
 
@@ -500,6 +503,7 @@ describe('run-systemd does what envdir, envuidgid and softlimit do', () => {
     assert.equal(
       r.stdout,
       [
+        ...NODE_FLAGS.map((f) => `node flag ${f}`),
         'ROOT=/srv/dns/root',
         'IP=127.0.0.1',
         'SPACED=  lead kept, trail dropped',

@@ -11,6 +11,7 @@ import * as net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopback } from '../lab/addresses';
+import { NODE_FLAGS } from '../../src/conf/plan';
 
 export const DNSCACHE_JS = join(__dirname, '..', '..', 'src', 'cli', 'dnscache.js');
 /** The port dnscache listens on; the address is a random free 127.x.y.z. */
@@ -245,7 +246,7 @@ export class Dnscache {
 }
 
 function spawnDnscache(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  return spawn(process.execPath, [...NODE_FLAGS, DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**

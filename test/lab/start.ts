@@ -7,6 +7,7 @@
 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { NODE_FLAGS } from '../../src/conf/plan';
 import { startHierarchy } from './hierarchy';
 
 const CHECKOUT = join(__dirname, '..', '..', '..');
@@ -17,7 +18,7 @@ export const DEMO_PORT = 5053;
 
 async function main(): Promise<void> {
   const lab = await startHierarchy({ net: DEMO_NET, port: DEMO_PORT });
-  const child = spawn(process.execPath, [join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], {
     env: { ...process.env, IP: LISTEN.address, PORT: String(LISTEN.port), ROOT: CHECKOUT, CACHESIZE: '1000000', SERVERPORT: String(DEMO_PORT) },
     stdio: ['ignore', 'inherit', 'inherit'],
   });

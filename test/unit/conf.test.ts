@@ -29,6 +29,7 @@ import {
   privateTmp,
   protectHome,
   rootsProblem,
+  NODE_FLAGS,
   runScript,
   runSystemdScript,
   shellWord,
@@ -131,7 +132,7 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
     assert.equal(
       content(m.get('run')),
       '#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c \'\n' +
-        '  exec envuidgid dnscache softlimit -o250 -d "$DATALIMIT" /usr/bin/node /usr/lib/node_modules/dnscache-ts/dist/src/cli/dnscache.js\n' +
+        '  exec envuidgid dnscache softlimit -o250 -d "$DATALIMIT" /usr/bin/node --max-semi-space-size=8 /usr/lib/node_modules/dnscache-ts/dist/src/cli/dnscache.js\n' +
         "'\n",
     );
     assert.equal(content(m.get('log/run')), '#!/bin/sh\nexec setuidgid dnslog multilog t ./main\n');
@@ -235,11 +236,11 @@ describe('quoting in the scripts and the unit', () => {
 
   it('runs the same command in run for plain and odd paths', () => {
     assert.deepEqual(runInnerCommand(runScript('dnscache', '/usr/bin/node', '/x/dnscache.js')), [
-      'dnscache', 'softlimit', '-o250', '-d', '12345', '/usr/bin/node', '/x/dnscache.js',
+      'dnscache', 'softlimit', '-o250', '-d', '12345', '/usr/bin/node', ...NODE_FLAGS, '/x/dnscache.js',
     ]);
     const node = "/opt/it's node/bin/node";
     const js = '/srv/$dns "cache"/dnscache.js';
-    assert.deepEqual(runInnerCommand(runScript('dnscache', node, js)), ['dnscache', 'softlimit', '-o250', '-d', '12345', node, js]);
+    assert.deepEqual(runInnerCommand(runScript('dnscache', node, js)), ['dnscache', 'softlimit', '-o250', '-d', '12345', node, ...NODE_FLAGS, js]);
   });
 
   it('escapes systemd specifiers and quotes', () => {
