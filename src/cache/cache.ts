@@ -9,6 +9,7 @@
 import { TYPE } from '../wire/constants';
 import { isAtOrBelow, Name } from '../wire/name';
 import { readLatin1, writeLatin1 } from '../wire/latin1';
+import { copyBytes } from '../wire/copy';
 import { EntryStore } from './store';
 import { packReply, replyAnswerCount, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from './replies';
 
@@ -78,17 +79,22 @@ export function rrsetDataCharge(type: number, rdatas: readonly Buffer[]): number
   return n;
 }
 
-/** The RDATAs as stored: each a 2-byte length and the bytes. */
-function packRdatas(rdatas: readonly Buffer[]): Buffer {
+function packedLength(rdatas: readonly Buffer[]): number {
   let length = 0;
   for (const r of rdatas) length += 2 + r.length;
+  return length;
+}
+
+/** The RDATAs as stored - each a 2-byte length and the bytes - in the first `length` bytes of the buffer returned. */
+function packRdatas(rdatas: readonly Buffer[], length: number): Buffer {
   const buf = length <= scratch.length ? scratch : Buffer.allocUnsafe(length);
   let o = 0;
   for (const r of rdatas) {
     o = buf.writeUInt16BE(r.length, o);
-    o += r.copy(buf, o);
+    copyBytes(r, 0, r.length, buf, o);
+    o += r.length;
   }
-  return buf.subarray(0, o);
+  return buf;
 }
 
 const scratch = Buffer.allocUnsafe(65536 + 4);
@@ -98,7 +104,9 @@ function unpackRdatas(buf: Buffer, start: number, end: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = start; i < end; ) {
     const len = buf.readUInt16BE(i);
-    out.push(Buffer.from(buf.subarray(i + 2, i + 2 + len)));
+    const rdata = Buffer.allocUnsafe(len);
+    copyBytes(buf, i + 2, len, rdata, 0);
+    out.push(rdata);
     i += 2 + len;
   }
   return out;
@@ -120,7 +128,9 @@ function writeSoa(soa: StoredRecord | null, buf: Buffer, at: number): void {
 function readSoa(buf: Buffer, start: number, length: number): StoredRecord | null {
   if (length === 0) return null;
   const nameEnd = start + 3 + buf[start + 2]!;
-  return { name: readLatin1(buf, start + 3, nameEnd) as Name, type: buf.readUInt16BE(start), rdata: Buffer.from(buf.subarray(nameEnd, start + length)) };
+  const rdata = Buffer.allocUnsafe(start + length - nameEnd);
+  copyBytes(buf, nameEnd, rdata.length, rdata, 0);
+  return { name: readLatin1(buf, start + 3, nameEnd) as Name, type: buf.readUInt16BE(start), rdata };
 }
 
 // An entry's slot among its name's entries: what it is, and for which type.
@@ -153,10 +163,10 @@ export class Cache {
   }
 
   /** Stores a new entry and counts its motion; the caller writes its data at the address returned (-1: not stored). */
-  private add(name: Name, slot: number, kind: number, expires: number, charge: number, dataLength: number, builtAt = 0): number {
+  private add(name: Name, slot: number, kind: number, expires: number, charge: number, dataLength: number, builtAt = 0, old?: number): number {
     if (charge > this.maxBytes) return -1;
     this.motion += charge;
-    return this.store.add(name, slot, { kind, expires, charge, builtAt, dataLength });
+    return this.store.add(name, slot, { kind, expires, charge, builtAt, dataLength }, old);
   }
 
   /**
@@ -180,22 +190,23 @@ export class Cache {
     if (ttl <= 0 || rdatas.length === 0) return;
     const charge = rrsetDataCharge(type, rdatas);
     if (charge > MAX_RRSET_DATA) return;
-    const data = packRdatas(rdatas);
+    const length = packedLength(rdatas);
+    const data = packRdatas(rdatas, length);
     const expires = this.clock() + ttl;
     // Every answer from a zone carries its NS RRset and their addresses
     // again: the same data stored again only moves the expiry (and
     // recency, as a replacement would).
     const old = this.store.get(name, SLOT_RRSET | type);
-    if (old !== -1 && this.store.kind(old) === KIND_RRSET && this.store.dataLength(old) === data.length) {
+    if (old !== -1 && this.store.kind(old) === KIND_RRSET && this.store.dataLength(old) === length) {
       const start = this.store.dataStart(old);
-      if (this.store.buffer(old).compare(data, 0, data.length, start, start + data.length) === 0) {
+      if (this.store.buffer(old).compare(data, 0, length, start, start + length) === 0) {
         this.store.setExpires(old, expires);
         this.motion += this.store.charge(old);
         return;
       }
     }
-    const e = this.add(name, SLOT_RRSET | type, KIND_RRSET, expires, ENTRY_OVERHEAD + name.length + charge, data.length);
-    if (e !== -1) data.copy(this.store.buffer(e), this.store.dataStart(e));
+    const e = this.add(name, SLOT_RRSET | type, KIND_RRSET, expires, ENTRY_OVERHEAD + name.length + charge, length, 0, old);
+    if (e !== -1) copyBytes(data, 0, length, this.store.buffer(e), this.store.dataStart(e));
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {
@@ -273,7 +284,7 @@ export class Cache {
   putReply(name: Name, type: number, r: PackedReply): void {
     if (r.expires <= this.clock()) return;
     const e = this.add(name, SLOT_REPLY | type, KIND_REPLY, r.expires, r.charge, r.end - r.start, r.builtAt);
-    if (e !== -1) r.buf.copy(this.store.buffer(e), this.store.dataStart(e), r.start, r.end);
+    if (e !== -1) copyBytes(r.buf, r.start, r.end - r.start, this.store.buffer(e), this.store.dataStart(e));
   }
 
   /** The hot-path lookup: a view of the stored bytes, valid until the cache next changes. */
@@ -395,9 +406,10 @@ export class Cache {
         if (s.rdatas.length === 0) return false;
         const charge = rrsetDataCharge(s.type, s.rdatas);
         if (charge > MAX_RRSET_DATA) return false;
-        const data = packRdatas(s.rdatas);
-        const e = this.add(s.name, SLOT_RRSET | s.type, KIND_RRSET, expires, ENTRY_OVERHEAD + s.name.length + charge, data.length);
-        if (e !== -1) data.copy(this.store.buffer(e), this.store.dataStart(e));
+        const length = packedLength(s.rdatas);
+        const data = packRdatas(s.rdatas, length);
+        const e = this.add(s.name, SLOT_RRSET | s.type, KIND_RRSET, expires, ENTRY_OVERHEAD + s.name.length + charge, length);
+        if (e !== -1) copyBytes(data, 0, length, this.store.buffer(e), this.store.dataStart(e));
         return e !== -1;
       }
       case 'nxdomain':

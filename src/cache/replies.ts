@@ -4,6 +4,7 @@
 // clients. Nothing is decoded or re-encoded.
 
 import { FLAG_RD, FLAG_TC, HEADER_LENGTH } from '../wire/constants';
+import { copyBytes } from '../wire/copy';
 import { BuiltMessage } from '../wire/writer';
 import { PackedReply, ReplyBytes } from './cache';
 
@@ -36,8 +37,6 @@ export function packReply(message: Buffer, ttlOffsets: readonly number[], expire
 }
 
 const TRAILER = 6;
-/** Replies up to this long are copied byte by byte. */
-const SHORT_COPY = 256;
 
 /** The stored message's length. */
 export function replyMessageLength(r: ReplyBytes): number {
@@ -86,18 +85,11 @@ export function renderReply(r: ReplyBytes, query: Buffer, questionEnd: number, l
     }
   }
   const out = Buffer.allocUnsafe(end + extra);
-  const from = r.buf;
-  if (end <= SHORT_COPY) {
-    // As for the question below: a typical reply is under 200 bytes, where Buffer#copy's view costs more than the loop.
-    for (let i = 0, j = r.start; i < end; i++, j++) out[i] = from[j]!;
-  } else {
-    from.copy(out, 0, r.start, r.start + end);
-  }
+  copyBytes(r.buf, r.start, end, out, 0);
   out[0] = query[0]!;
   out[1] = query[1]!;
   out[2] = (out[2]! & ~FLAG_RD) | (query[2]! & FLAG_RD) | (tc ? FLAG_TC : 0);
-  // A loop: for the few dozen bytes of a question, Buffer#copy's view costs more than it saves.
-  for (let i = HEADER_LENGTH; i < questionEnd; i++) out[i] = query[i]!;
+  copyBytes(query, HEADER_LENGTH, questionEnd - HEADER_LENGTH, out, HEADER_LENGTH);
   if (!keepAuthority) {
     out.writeUInt16BE(tc ? 0 : replyAnswerCount(r), 6);
     out.writeUInt16BE(0, 8);

@@ -129,11 +129,11 @@ export class EntryStore {
    * replacing any there, and returns its address: the caller writes its
    * `dataLength` bytes at dataStart() before anything else touches the
    * store. Returns -1 (storing nothing, evicting nothing) when the charge
-   * is over the whole budget.
+   * is over the whole budget. A caller that has just looked (name, slot)
+   * up passes what it found as `old`, saving a second probe.
    */
-  add(name: string, slot: number, n: NewEntry): number {
+  add(name: string, slot: number, n: NewEntry, old: number = this.find(name, slot)): number {
     if (n.charge > this.maxBytes) return NONE;
-    const old = this.find(name, slot);
     if (old !== NONE) this.remove(old);
     while (this.used + n.charge > this.maxBytes && this.oldest !== NONE) this.remove(this.oldest);
     const size = HEADER_BYTES + name.length + n.dataLength;
