@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { query, records, tcpSession } from '../lab/client';
 import { Dnscache } from './harness';
-import { queryBytes, startSetup, suiteScope, udpRepliesTo, waitFor } from './fixtures';
+import { answersUdpFrom, startSetup, suiteScope, waitFor } from './fixtures';
 
 const scope = suiteScope();
 let dns: Dnscache;
@@ -18,11 +18,7 @@ before(async () => {
   assert.notEqual(outsider, '127.0.0.1');
 });
 
-/** Whether dnscache answers a UDP query from `source`. */
-async function answersUdp(source: string): Promise<boolean> {
-  const replies = await udpRepliesTo(dns, [queryBytes('www.example.test', 'A')], source);
-  return replies.length > 0;
-}
+const answersUdp = (source: string): Promise<boolean> => answersUdpFrom(dns, source);
 
 /** Whether dnscache answers a query on a TCP connection from `source` (false: closed without a reply). */
 async function answersTcp(source: string): Promise<boolean> {

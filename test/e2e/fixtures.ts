@@ -153,6 +153,16 @@ export async function udpRepliesTo(server: Endpoint, packets: Buffer[], source =
   }
 }
 
+/**
+ * Whether the server answers a UDP query from `source` (its ACL lets it in).
+ * The query is for localhost, answered internally: a name to resolve could
+ * take longer on a loaded machine than udpRepliesTo waits after its
+ * barrier query, and read as a refusal.
+ */
+export async function answersUdpFrom(server: Endpoint, source: string): Promise<boolean> {
+  return (await udpRepliesTo(server, [queryBytes('localhost', 'A')], source)).length > 0;
+}
+
 /** Frames a message for TCP (2-byte length prefix). */
 export function framed(msg: Buffer): Buffer {
   const len = Buffer.alloc(2);

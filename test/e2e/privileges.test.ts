@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
-import { queryBytes, startLab, suiteScope, udpRepliesTo, waitFor } from './fixtures';
+import { answersUdpFrom, startLab, suiteScope, waitFor } from './fixtures';
 import { CleanupScope, DNSCACHE_JS, DNSCACHE_PORT, Dnscache, RootLayout, runDnscacheExpectingFailure, writeRoot } from './harness';
 
 const NOBODY = 65534;
@@ -83,9 +83,6 @@ function assertDropped(dns: Dnscache, pid = dns.process.pid!): void {
   }
 }
 
-async function answersUdp(dns: Dnscache, source: string): Promise<boolean> {
-  return (await udpRepliesTo(dns, [queryBytes('www.example.test', 'A')], source)).length > 0;
-}
 
 describe('privileges: chroot into ROOT and UID/GID', { skip: SKIP }, () => {
   const scope = suiteScope();
@@ -116,11 +113,11 @@ describe('privileges: chroot into ROOT and UID/GID', { skip: SKIP }, () => {
 
   test('ip/ entries created and removed while running are honoured inside the chroot', async () => {
     const outsider = dns.address; // not in ip/ (only 127.0.0.1 is)
-    assert.equal(await answersUdp(dns, outsider), false);
+    assert.equal(await answersUdpFrom(dns, outsider), false);
     dns.addIpFile(outsider);
-    await waitFor(`${outsider} to be answered`, async () => ((await answersUdp(dns, outsider)) ? true : undefined), 3000, 100);
+    await waitFor(`${outsider} to be answered`, async () => ((await answersUdpFrom(dns, outsider)) ? true : undefined), 3000, 100);
     dns.removeIpFile(outsider);
-    await waitFor(`${outsider} to be ignored again`, async () => ((await answersUdp(dns, outsider)) ? undefined : true), 3000, 100);
+    await waitFor(`${outsider} to be ignored again`, async () => ((await answersUdpFrom(dns, outsider)) ? undefined : true), 3000, 100);
     assert.deepEqual(dns.linesMatching(/ACL|unable to read/), [], 'no ACL warnings');
   });
 
