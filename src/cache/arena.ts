@@ -46,10 +46,22 @@ export class Arena {
   private readonly freeHeads = new Int32Array(classOf(CHUNK_SIZE) + 1).fill(-1);
   /** Where the next fresh block starts in the last chunk. */
   private top = CHUNK_SIZE;
+  private used = 0;
 
   /** Bytes taken from the system. */
   get committed(): number {
     return this.bytes.length * CHUNK_SIZE;
+  }
+
+  /** Bytes in blocks handed out and not freed (whole blocks, rounding included). */
+  get inUse(): number {
+    return this.used;
+  }
+
+  /** Whether alloc(size) would take a new chunk: no free block of its class, no room left in the last chunk. */
+  needsChunk(size: number): boolean {
+    const c = classOf(size);
+    return this.freeHeads[c] === -1 && this.top + classSize(c) > CHUNK_SIZE;
   }
 
   /** A block of at least `size` bytes (word 0 holds its size); -1 when `size` is over a chunk or the address space is used up. */
@@ -59,6 +71,7 @@ export class Arena {
     const free = this.freeHeads[c]!;
     if (free !== -1) {
       this.freeHeads[c] = this.words[free >>> CHUNK_BITS]![((free & OFFSET_MASK) >> 2) + W_NEXT_FREE]!;
+      this.used += classSize(c);
       return free;
     }
     const blockSize = classSize(c);
@@ -72,11 +85,18 @@ export class Arena {
     }
     const address = ((this.bytes.length - 1) << CHUNK_BITS) | this.top;
     this.top += blockSize;
+    this.used += blockSize;
     this.words[this.bytes.length - 1]![(address & OFFSET_MASK) >> 2] = blockSize;
     return address;
   }
 
   free(address: number): void {
+    this.used -= this.words[address >>> CHUNK_BITS]![(address & OFFSET_MASK) >> 2]!;
+    this.push(address);
+  }
+
+  /** Puts a block (its size in word 0) on the free list of its class. */
+  private push(address: number): void {
     const w = this.words[address >>> CHUNK_BITS]!;
     const i = (address & OFFSET_MASK) >> 2;
     const c = classOf(w[i + W_SIZE]!);
@@ -87,8 +107,8 @@ export class Arena {
   /** Drops every block; chunks are kept for reuse. */
   clear(): void {
     this.freeHeads.fill(-1);
-    // Every chunk but the last becomes one free run per class-sized piece:
-    // simplest is to forget them and start carving from chunk 0 again.
+    this.used = 0;
+    // The first chunk is kept and carved again from its start; the rest go.
     this.bytes.length = Math.min(this.bytes.length, 1);
     this.words.length = this.bytes.length;
     this.top = this.bytes.length === 0 ? CHUNK_SIZE : 0;
@@ -101,6 +121,6 @@ export class Arena {
     if (this.bytes.length === 0 || c === 0) return;
     const address = ((this.bytes.length - 1) << CHUNK_BITS) | this.top;
     this.words[this.bytes.length - 1]![(address & OFFSET_MASK) >> 2] = classSize(c);
-    this.free(address);
+    this.push(address);
   }
 }

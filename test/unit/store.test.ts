@@ -79,6 +79,29 @@ describe('EntryStore', () => {
     assert.equal(s.name(s.find(names[12_345]!, 12_345 % 3)), names[12_345]);
   });
 
+  it('compacts when the sizes stored shift, keeping memory bounded and every entry, its data and its recency', () => {
+    const s = new EntryStore(1_000_000);
+    // Each round stores entries of one size until they have evicted the last round's: the
+    // last round's blocks are then free, in a size class nobody asks for any more.
+    let highest = 0;
+    for (let round = 0; round < 12; round++) {
+      const pad = 'x'.repeat(8 * round);
+      for (let i = 0; i < 8000; i++) {
+        put(s, `r${round}-${i}`, 1, `${pad}${round}/${i}`, 100);
+        highest = Math.max(highest, s.committed);
+      }
+    }
+    assert.ok(s.compactions > 0, 'compacted');
+    // The budget's worth of entries, at most 2 MB of free blocks, and the chunk being filled.
+    assert.ok(highest <= 5 * CHUNK_SIZE, `committed up to ${highest} bytes for a 1 MB budget`);
+    assert.equal(s.size, 10_000);
+    const survivors = order(s);
+    assert.equal(survivors[0], `r10-6000/1=${'x'.repeat(80)}10/6000`, 'least recent first');
+    assert.equal(survivors.at(-1), `r11-7999/1=${'x'.repeat(88)}11/7999`);
+    for (let i = 0; i < 8000; i += 97) assert.equal(get(s, `r11-${i}`, 1), `${'x'.repeat(88)}11/${i}`);
+    assert.equal(get(s, 'r10-5999', 1), undefined);
+  });
+
   it('keeps expiry and build times past 2038 as given', () => {
     const s = new EntryStore(1000);
     const e = s.add('a', 1, { kind: 3, expires: 2 ** 31 + 5, charge: 1, builtAt: 2 ** 31 + 1, dataLength: 0 });
