@@ -74,8 +74,12 @@ export class EntryStore {
   private compactionCount = 0;
 
   /** Entries of a charge over `maxBytes` are not stored; storing evicts the least recently used until the charges fit. */
-  constructor(readonly maxBytes: number) {
-    this.compactAbove = Math.max(maxBytes / 2, 2 * CHUNK_SIZE);
+  /** `compactAbove` is for tests: how many free bytes make it compact before taking a chunk. */
+  constructor(
+    readonly maxBytes: number,
+    compactAbove: number = Math.max(maxBytes / 2, 2 * CHUNK_SIZE),
+  ) {
+    this.compactAbove = compactAbove;
   }
 
   /** How many times compact() ran. */

@@ -102,6 +102,60 @@ describe('EntryStore', () => {
     assert.equal(get(s, 'r10-5999', 1), undefined);
   });
 
+  it('behaves as a plain LRU model over 30,000 random operations, through evictions and compactions', () => {
+    const budget = 60_000;
+    const s = new EntryStore(budget, 64 * 1024);
+    // The model: entries least recently used first.
+    const model: { key: string; name: string; slot: number; id: string; charge: number }[] = [];
+    let seed = 7;
+    const rand = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const names = Array.from({ length: 200 }, (_, i) => `\x04n${String(i).padStart(3, '0')}\x00`.slice(0, 6 + (i % 5)));
+    const modelBytes = (): number => model.reduce((a, m) => a + m.charge, 0);
+    const at = (name: string, slot: number): number => model.findIndex((m) => m.name === name && m.slot === slot);
+    for (let op = 0; op < 30_000; op++) {
+      const name = names[rand(names.length)]!;
+      const slot = 1 + rand(3);
+      const r = rand(10);
+      if (r < 5) {
+        // Sizes drift through the classes as the run goes on, so freed blocks of
+        // sizes no longer asked for pile up and compaction runs.
+        const id = `${op}:${'y'.repeat(rand(10) === 0 ? 2000 + rand(3000) : ((op >> 2) % 3000) + rand(100))}`;
+        const charge = 1 + rand(rand(50) === 0 ? 30_000 : 900);
+        const e = put(s, name, slot, id, charge);
+        if (charge > budget) {
+          assert.equal(e, -1);
+          continue;
+        }
+        const i = at(name, slot);
+        if (i >= 0) model.splice(i, 1);
+        while (modelBytes() + charge > budget) model.shift();
+        model.push({ key: `${name}/${slot}`, name, slot, id, charge });
+      } else if (r < 9) {
+        const i = at(name, slot);
+        assert.equal(get(s, name, slot), i >= 0 ? model[i]!.id : undefined, `op ${op}: get ${name}/${slot}`);
+        if (i >= 0) model.push(...model.splice(i, 1));
+      } else {
+        const i = at(name, slot);
+        const e = s.find(name, slot);
+        assert.equal(e !== -1, i >= 0, `op ${op}: find ${name}/${slot}`);
+        if (i >= 0) {
+          s.remove(e);
+          model.splice(i, 1);
+        }
+      }
+      if (op % 500 === 0) {
+        assert.deepEqual(order(s), model.map((m) => `${m.name}/${m.slot}=${m.id}`), `op ${op}: contents in recency order`);
+        assert.equal(s.bytes, modelBytes());
+        assert.equal(s.size, model.length);
+      }
+    }
+    assert.ok(s.compactions > 0, `compacted (${s.compactions} times, ${s.committed} bytes in chunks)`);
+    assert.deepEqual(order(s), model.map((m) => `${m.name}/${m.slot}=${m.id}`));
+  });
+
   it('keeps expiry and build times past 2038 as given', () => {
     const s = new EntryStore(1000);
     const e = s.add('a', 1, { kind: 3, expires: 2 ** 31 + 5, charge: 1, builtAt: 2 ** 31 + 1, dataLength: 0 });
