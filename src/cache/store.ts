@@ -8,7 +8,7 @@
 // heap does not grow with it.
 //
 // Callers hold an entry's address only until they next change the store:
-// a removed entry's block is reused.
+// a removed entry's block is reused, and compaction moves every entry.
 
 import { randomBytes } from 'node:crypto';
 import { Arena, ARENA_WORDS, CHUNK_BITS, CHUNK_SIZE, OFFSET_MASK } from './arena';
@@ -73,8 +73,11 @@ export class EntryStore {
   private readonly compactAbove: number;
   private compactionCount = 0;
 
-  /** Entries of a charge over `maxBytes` are not stored; storing evicts the least recently used until the charges fit. */
-  /** `compactAbove` is for tests: how many free bytes make it compact before taking a chunk. */
+  /**
+   * Entries of a charge over `maxBytes` are not stored; storing evicts the
+   * least recently used until the charges fit. `compactAbove` (for tests):
+   * how many free bytes make the store compact before taking a chunk.
+   */
   constructor(
     readonly maxBytes: number,
     compactAbove: number = Math.max(maxBytes / 2, 2 * CHUNK_SIZE),
