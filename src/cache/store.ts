@@ -106,8 +106,12 @@ export class EntryStore {
 
   private nameHash(name: string): number {
     if (name === this.lastName) return this.lastHash;
+    // FNV-1a over two characters at a time (mix() spreads the result): a hit hashes its name once, in JavaScript.
     let h = this.seed;
-    for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), FNV_PRIME);
+    const n = name.length;
+    let i = 0;
+    for (; i + 1 < n; i += 2) h = Math.imul(h ^ (name.charCodeAt(i) | (name.charCodeAt(i + 1) << 8)), FNV_PRIME);
+    if (i < n) h = Math.imul(h ^ name.charCodeAt(i), FNV_PRIME);
     this.lastName = name;
     this.lastHash = h;
     return h;
@@ -140,11 +144,25 @@ export class EntryStore {
   /** The entry under (name, slot), now the most recently used; -1 if none. */
   get(name: string, slot: number): number {
     const e = this.find(name, slot);
-    if (e !== NONE && e !== this.newest) {
-      this.unlink(e);
-      this.linkNewest(e);
-    }
+    if (e !== NONE && e !== this.newest) this.touch(e);
     return e;
+  }
+
+  /** Moves a stored entry that is not the newest to the newest end: the hit path's unlink and link in one. */
+  private touch(e: number): void {
+    const words = this.arena.words;
+    const w = words[e >>> CHUNK_BITS]!;
+    const i = (e & OFFSET_MASK) >> 2;
+    const older = w[i + W_OLDER]!;
+    const newer = w[i + W_NEWER]!; // not NONE: e is not the newest
+    if (older === NONE) this.oldest = newer;
+    else words[older >>> CHUNK_BITS]![((older & OFFSET_MASK) >> 2) + W_NEWER] = newer;
+    words[newer >>> CHUNK_BITS]![((newer & OFFSET_MASK) >> 2) + W_OLDER] = older;
+    const newest = this.newest;
+    w[i + W_OLDER] = newest;
+    w[i + W_NEWER] = NONE;
+    words[newest >>> CHUNK_BITS]![((newest & OFFSET_MASK) >> 2) + W_NEWER] = e;
+    this.newest = e;
   }
 
   /**
