@@ -6,6 +6,7 @@
 // and served exactly as the authority sent it.
 
 import { TYPE, HEADER_LENGTH } from './constants';
+import { copyBytes } from './copy';
 import { writeLatin1 } from './latin1';
 import { Name, readName, NameError } from './name';
 
@@ -87,7 +88,7 @@ export function rdataNameLayout(type: number): RdataLayout | undefined {
 /** buf[start, end) in a buffer of its own (from Node's pool: one Buffer object, no view of a view). */
 function copyOf(buf: Buffer, start: number, end: number): Buffer {
   const out = Buffer.allocUnsafe(end - start);
-  buf.copy(out, 0, start, end);
+  copyBytes(buf, start, end - start, out, 0);
   return out;
 }
 
@@ -101,10 +102,11 @@ function decompressRdata(buf: Buffer, start: number, end: number, layout: RdataL
   if (second !== null && second.end > end) throw new WireError('name in RDATA runs past RDLENGTH');
   const restStart = second === null ? first.end : second.end;
   const out = Buffer.allocUnsafe(layout.prefix + first.name.length + (second === null ? 0 : second.name.length) + (end - restStart));
-  let o = buf.copy(out, 0, start, start + layout.prefix);
+  copyBytes(buf, start, layout.prefix, out, 0);
+  let o = layout.prefix;
   o += writeLatin1(out, first.name, o);
   if (second !== null) o += writeLatin1(out, second.name, o);
-  buf.copy(out, o, restStart, end);
+  copyBytes(buf, restStart, end - restStart, out, o);
   return out;
 }
 

@@ -3,6 +3,7 @@
 // offsets of its TTL fields so that later cache hits only copy and patch.
 
 import { CLASS, EDNS_UDP_SIZE, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, OPCODE_MASK, TYPE } from './constants';
+import { copyBytes } from './copy';
 import { Name } from './name';
 import { rdataNameLayout } from './message';
 
@@ -140,7 +141,7 @@ export class MessageWriter {
   }
 
   private writeRdataCompressed(rdata: Buffer, prefix: number, names: number): void {
-    rdata.copy(this.buf, this.off, 0, prefix);
+    copyBytes(rdata, 0, prefix, this.buf, this.off);
     this.off += prefix;
     let pos = prefix;
     for (let i = 0; i < names; i++) {
@@ -150,7 +151,7 @@ export class MessageWriter {
       this.writeName(rdata.toString('latin1', pos, end) as Name, true);
       pos = end;
     }
-    rdata.copy(this.buf, this.off, pos);
+    copyBytes(rdata, pos, rdata.length - pos, this.buf, this.off);
     this.off += rdata.length - pos;
   }
 
@@ -166,7 +167,8 @@ export class MessageWriter {
   finish(): BuiltMessage {
     this.startSection(Section.Additional);
     this.ends[Section.Additional] = this.off;
-    const bytes = Buffer.from(this.buf.subarray(0, this.off));
+    const bytes = Buffer.allocUnsafe(this.off);
+    copyBytes(this.buf, 0, this.off, bytes, 0);
     this.release();
     bytes.writeUInt16BE(this.counts[0], 6);
     bytes.writeUInt16BE(this.counts[1], 8);
