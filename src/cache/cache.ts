@@ -187,12 +187,16 @@ export class Cache {
   // stored and none outlives a week, whatever the caller passed.
   putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[]): void {
     ttl = clampTtl(ttl);
-    if (ttl <= 0 || rdatas.length === 0) return;
+    if (ttl > 0) this.storeRRset(name, type, this.clock() + ttl, rdatas);
+  }
+
+  /** Stores an RRset until `expires` (putRRset, restore); false if it is not kept (empty, or too big). */
+  private storeRRset(name: Name, type: number, expires: number, rdatas: readonly Buffer[]): boolean {
+    if (rdatas.length === 0) return false;
     const charge = rrsetDataCharge(type, rdatas);
-    if (charge > MAX_RRSET_DATA) return;
+    if (charge > MAX_RRSET_DATA) return false;
     const length = packedLength(rdatas);
     const data = packRdatas(rdatas, length);
-    const expires = this.clock() + ttl;
     // Every answer from a zone carries its NS RRset and their addresses
     // again: the same data stored again only moves the expiry (and
     // recency, as a replacement would).
@@ -202,11 +206,12 @@ export class Cache {
       if (this.store.buffer(old).compare(data, 0, length, start, start + length) === 0) {
         this.store.setExpires(old, expires);
         this.motion += this.store.charge(old);
-        return;
+        return true;
       }
     }
     const e = this.add(name, SLOT_RRSET | type, KIND_RRSET, expires, ENTRY_OVERHEAD + name.length + charge, length, 0, old);
     if (e !== -1) copyBytes(data, 0, length, this.store.buffer(e), this.store.dataStart(e));
+    return e !== -1;
   }
 
   getRRset(name: Name, type: number): RRsetHit | null {
@@ -218,9 +223,10 @@ export class Cache {
     return ENTRY_OVERHEAD + name.length + (soa ? soa.name.length + soa.rdata.length : 0);
   }
 
-  private putNegative(name: Name, slot: number, kind: number, expires: number, soa: StoredRecord | null): void {
+  private putNegative(name: Name, slot: number, kind: number, expires: number, soa: StoredRecord | null): boolean {
     const e = this.add(name, slot, kind, expires, this.negativeCharge(name, soa), soaLength(soa));
     if (e !== -1) writeSoa(soa, this.store.buffer(e), this.store.dataStart(e));
+    return e !== -1;
   }
 
   private soaOf(e: number): StoredRecord | null {
@@ -274,17 +280,23 @@ export class Cache {
   }
 
   putFailure(name: Name, type: number, seconds: number): void {
-    this.add(name, SLOT_FAILURE | type, KIND_FAILURE, this.clock() + seconds, ENTRY_OVERHEAD + name.length, 0);
+    this.storeFailure(name, type, this.clock() + seconds);
+  }
+
+  private storeFailure(name: Name, type: number, expires: number): boolean {
+    return this.add(name, SLOT_FAILURE | type, KIND_FAILURE, expires, ENTRY_OVERHEAD + name.length, 0) !== -1;
   }
 
   hasFailure(name: Name, type: number): boolean {
     return this.live(name, SLOT_FAILURE | type) !== -1;
   }
 
-  putReply(name: Name, type: number, r: PackedReply): void {
-    if (r.expires <= this.clock()) return;
+  /** False if the reply is not kept (already expired, or too big). */
+  putReply(name: Name, type: number, r: PackedReply): boolean {
+    if (r.expires <= this.clock()) return false;
     const e = this.add(name, SLOT_REPLY | type, KIND_REPLY, r.expires, r.charge, r.end - r.start, r.builtAt);
     if (e !== -1) copyBytes(r.buf, r.start, r.end - r.start, this.store.buffer(e), this.store.dataStart(e));
+    return e !== -1;
   }
 
   /** The hot-path lookup: a view of the stored bytes, valid until the cache next changes. */
@@ -402,32 +414,16 @@ export class Cache {
     if (!(s.expires > now)) return false;
     const expires = Math.min(s.expires, now + MAX_TTL);
     switch (s.kind) {
-      case 'rrset': {
-        if (s.rdatas.length === 0) return false;
-        const charge = rrsetDataCharge(s.type, s.rdatas);
-        if (charge > MAX_RRSET_DATA) return false;
-        const length = packedLength(s.rdatas);
-        const data = packRdatas(s.rdatas, length);
-        const e = this.add(s.name, SLOT_RRSET | s.type, KIND_RRSET, expires, ENTRY_OVERHEAD + s.name.length + charge, length);
-        if (e !== -1) copyBytes(data, 0, length, this.store.buffer(e), this.store.dataStart(e));
-        return e !== -1;
-      }
+      case 'rrset':
+        return this.storeRRset(s.name, s.type, expires, s.rdatas);
       case 'nxdomain':
-      case 'nodata': {
-        const slot = s.kind === 'nxdomain' ? SLOT_NXDOMAIN : SLOT_RRSET | s.type;
-        const charge = this.negativeCharge(s.name, s.soa);
-        if (charge > this.maxBytes) return false;
-        this.putNegative(s.name, slot, s.kind === 'nxdomain' ? KIND_NXDOMAIN : KIND_NODATA, expires, s.soa);
-        return true;
-      }
+        return this.putNegative(s.name, SLOT_NXDOMAIN, KIND_NXDOMAIN, expires, s.soa);
+      case 'nodata':
+        return this.putNegative(s.name, SLOT_RRSET | s.type, KIND_NODATA, expires, s.soa);
       case 'failure':
-        return this.add(s.name, SLOT_FAILURE | s.type, KIND_FAILURE, expires, ENTRY_OVERHEAD + s.name.length, 0) !== -1;
-      case 'reply': {
-        const r = packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd, s.answerCount);
-        if (r.charge > this.maxBytes) return false;
-        this.putReply(s.name, s.type, r);
-        return true;
-      }
+        return this.storeFailure(s.name, s.type, expires);
+      case 'reply':
+        return this.putReply(s.name, s.type, packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd, s.answerCount));
     }
   }
 }
