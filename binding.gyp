@@ -4,6 +4,11 @@
       "target_name": "chroot",
       "sources": ["native/chroot.c"],
       "cflags": ["-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "udpbatch",
+      "sources": ["native/udpbatch.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

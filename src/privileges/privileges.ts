@@ -9,7 +9,7 @@
 // file is out of reach. A missing addon only matters when a drop is asked for.
 
 import { constants } from 'node:os';
-import { join } from 'node:path';
+import { loadAddon } from '../platform/addon';
 
 export class PrivilegeError extends Error {}
 
@@ -25,18 +25,7 @@ interface ChrootAddon {
   chroot(path: string): void;
 }
 
-/** build/Release/chroot.node, from dist/src/privileges/. */
-export const ADDON_PATH = join(__dirname, '..', '..', '..', 'build', 'Release', 'chroot.node');
-
-function loadAddon(): ChrootAddon | Error {
-  try {
-    return require(ADDON_PATH) as ChrootAddon;
-  } catch (err) {
-    return err instanceof Error ? err : new Error(String(err));
-  }
-}
-
-const addon = loadAddon();
+const addon = loadAddon<ChrootAddon>('chroot');
 
 /** Whether chroot is available (the native addon is built and loads). */
 export function chrootAvailable(): boolean {

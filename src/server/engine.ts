@@ -76,7 +76,10 @@ export class Engine {
     private readonly numbering: { readonly first: number; readonly step: number } = { first: 1, step: 1 },
   ) {}
 
-  /** Handles one client packet; `address`/`port` are the client's, `t` the transport it came by. */
+  /**
+   * Handles one client packet; `address`/`port` are the client's, `t` the
+   * transport it came by. `packet` may be reused once this returns.
+   */
   handle(packet: Buffer, address: string, port: number, t: Transport): Handled {
     const q = parseQuery(packet);
     if (q.kind === 'ignore') return null;
@@ -117,9 +120,11 @@ export class Engine {
     this.counters.cacheMisses++;
     // Whatever goes wrong in resolving or rendering, the listener gets null
     // (logged as a drop): a rejected promise here would end the process.
+    // The packet may lie in memory its socket reuses (udp-batch.ts): the reply is made later, from a copy.
+    const kept = Buffer.from(packet);
     const reply = this.resolver
       .resolve(q.qname, q.qtype)
-      .then((answer) => this.render(answer, packet, q, limit, opt, plain))
+      .then((answer) => this.render(answer, kept, q, limit, opt, plain))
       .catch((err: Error) => {
         this.log.warning(`internal error answering query ${n}: ${err.message}`);
         return null;

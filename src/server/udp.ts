@@ -2,17 +2,19 @@
 // MAXUDP queries in progress - when it is full the oldest is dropped (spec
 // §3.2), so a flood of slow questions cannot pin unbounded memory.
 
-import { createSocket, RemoteInfo, Socket } from 'node:dgram';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
-import { literalLookup } from '../transport/udp';
 import { Engine, Handled, Pending } from './engine';
+import { BatchUdpSocket, batchAvailable } from './udp-batch';
+import { DgramUdpSocket, ServerUdpSocket } from './udp-socket';
 
 export interface UdpOptions {
   readonly address: string;
   readonly port: number;
   readonly family: 4 | 6;
   readonly maxActive: number;
+  /** Read and write in batches through the native addon (when it is built), rather than with node:dgram. */
+  readonly batch: boolean;
 }
 
 /** Replies to packets from privileged ports other than 53 could be used to attack system services. */
@@ -21,7 +23,7 @@ export function acceptableSourcePort(port: number): boolean {
 }
 
 export class UdpListener {
-  private socket: Socket | null = null;
+  private readonly socket: ServerUdpSocket;
   /** Query number → still wanted; Map keeps insertion order, so the first key is the oldest. */
   private readonly active = new Map<number, Pending>();
   private ednsActive = 0;
@@ -33,7 +35,10 @@ export class UdpListener {
     private readonly engine: Engine,
     private readonly acl: ClientAcl,
     private readonly log: Log,
-  ) {}
+  ) {
+    const onDatagram = (packet: Buffer, address: string, port: number): void => this.onMessage(packet, address, port);
+    this.socket = opts.batch && batchAvailable() ? new BatchUdpSocket(opts, onDatagram) : new DgramUdpSocket(opts, onDatagram);
+  }
 
   get activeCount(): number {
     return this.active.size;
@@ -44,41 +49,24 @@ export class UdpListener {
   }
 
   start(): Promise<void> {
-    const socket = createSocket({ type: this.opts.family === 6 ? 'udp6' : 'udp4', ipv6Only: false, lookup: literalLookup(this.opts.family) });
-    this.socket = socket;
-    socket.on('message', (msg, rinfo) => this.onMessage(msg, rinfo));
-    return new Promise((resolve, reject) => {
-      socket.once('error', reject);
-      // Not exclusive: in a WORKERS process the primary binds the socket and
-      // every worker shares it (outside a cluster the flag changes nothing).
-      socket.bind({ address: this.opts.address, port: this.opts.port, exclusive: false }, () => {
-        socket.off('error', reject);
-        // Errors after start (e.g. ICMP for a vanished client) must not stop the service.
-        socket.on('error', () => {});
-        try {
-          socket.setRecvBufferSize(1 << 20);
-        } catch {
-          // The kernel may cap it; the default still works.
-        }
-        resolve();
-      });
-    });
+    return this.socket.bind();
   }
 
-  private onMessage(msg: Buffer, rinfo: RemoteInfo): void {
-    if (!acceptableSourcePort(rinfo.port) || !this.acl.allows(rinfo.address)) return;
+  private onMessage(packet: Buffer, address: string, port: number): void {
+    if (!acceptableSourcePort(port) || !this.acl.allows(address)) return;
     let handled: Handled;
     try {
-      handled = this.engine.handle(msg, rinfo.address, rinfo.port, 'u');
+      handled = this.engine.handle(packet, address, port, 'u');
     } catch (err) {
       this.log.warning(`internal error on a UDP query: ${(err as Error).message}`);
       return;
     }
     if (handled === null) return;
     if (Buffer.isBuffer(handled)) {
-      this.socket?.send(handled, rinfo.port, rinfo.address);
+      this.socket.reply(handled);
       return;
     }
+    const peer = this.socket.peer();
     const { n, edns } = handled;
     if (this.active.size >= this.opts.maxActive) this.dropOldest();
     this.active.set(n, handled);
@@ -86,7 +74,7 @@ export class UdpListener {
     handled.reply.then((bytes) => {
       if (!this.finish(n)) return;
       if (bytes) {
-        this.socket?.send(bytes, rinfo.port, rinfo.address);
+        this.socket.sendTo(bytes, peer);
         this.engine.countReply('u', bytes[3]! & 0x0f);
         this.log.sent(n, 'u', bytes.length);
       } else {
@@ -116,9 +104,6 @@ export class UdpListener {
   }
 
   close(): Promise<void> {
-    const socket = this.socket;
-    this.socket = null;
-    if (!socket) return Promise.resolve();
-    return new Promise((resolve) => socket.close(() => resolve()));
+    return this.socket.close();
   }
 }

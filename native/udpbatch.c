@@ -1,0 +1,373 @@
+/*
+ * A UDP listening socket read with recvmmsg(2) and written with sendmmsg(2),
+ * for Node.js.
+ *
+ * Why: node:dgram makes one recvmsg, one JavaScript call and one sendmsg per
+ * datagram, and that per-datagram cost is most of a cache hit's CPU. Here a
+ * readable socket is drained in batches of up to BATCH datagrams, straight
+ * into memory JavaScript shares (ArrayBuffers), with one JavaScript call per
+ * batch; the replies made during that call go out with one sendmmsg.
+ *
+ * JavaScript side: src/server/udp-batch.ts. Layout of the shared memory, per
+ * datagram slot i (0 <= i < BATCH):
+ *   packets  bytes [i*SLOT, i*SLOT + length)
+ *   meta     int32 [i*META]: length (-1: truncated, drop it), port, family
+ *            (4 or 6), IPv4 address in network order (0 for IPv6), length
+ *            of the address text
+ *   text     bytes [i*TEXT, ...): the address as inet_ntop writes it
+ *   peers    bytes [i*PEER, i*PEER + 28): the sender's sockaddr, which
+ *            send() takes back as the destination
+ */
+#define _GNU_SOURCE
+#define NAPI_VERSION 8
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <node_api.h>
+#include <uv.h>
+
+#define BATCH 32
+#define SLOT 65536 /* the largest datagram: nothing is cut short */
+#define META 8
+#define TEXT 64
+#define PEER 32    /* sizeof(struct sockaddr_in6) rounded up */
+#define ROUNDS 4   /* batches per readiness event, before other I/O gets a turn */
+
+typedef struct {
+  napi_env env;
+  int fd;
+  int closed;      /* close() ran: no more reads or sends */
+  int poll_closed; /* libuv is done with the poll handle */
+  int finalized;   /* JavaScript dropped the handle */
+  uv_poll_t poll;
+  napi_ref callback;
+  napi_ref memory[4]; /* packets, meta, text, peers: alive as long as the socket */
+  napi_async_context async;
+  unsigned char *packets;
+  int32_t *meta;
+  char *text;
+  unsigned char *peers;
+  struct mmsghdr in[BATCH];
+  struct iovec iov[BATCH];
+  struct mmsghdr out[BATCH];
+  struct iovec outiov[BATCH];
+} listener_t;
+
+static napi_value throw_errno(napi_env env, const char *call, int err) {
+  char message[256];
+  napi_value msg, error, value;
+  snprintf(message, sizeof message, "%s: %s", call, strerror(err));
+  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
+      napi_create_error(env, NULL, msg, &error) != napi_ok) {
+    napi_throw_error(env, NULL, message);
+    return NULL;
+  }
+  if (napi_create_int32(env, err, &value) == napi_ok) napi_set_named_property(env, error, "errno", value);
+  if (napi_create_string_utf8(env, call, NAPI_AUTO_LENGTH, &value) == napi_ok)
+    napi_set_named_property(env, error, "syscall", value);
+  napi_throw(env, error);
+  return NULL;
+}
+
+static void fill_meta(listener_t *l, int i) {
+  int32_t *m = l->meta + i * META;
+  const struct mmsghdr *h = &l->in[i];
+  const struct sockaddr *sa = (const struct sockaddr *)(l->peers + i * PEER);
+  char *text = l->text + i * TEXT;
+  m[0] = (h->msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)h->msg_len;
+  text[0] = 0;
+  if (sa->sa_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
+    m[1] = ntohs(s4->sin_port);
+    m[2] = 4;
+    memcpy(&m[3], &s4->sin_addr, 4);
+    inet_ntop(AF_INET, &s4->sin_addr, text, TEXT);
+  } else if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+    m[1] = ntohs(s6->sin6_port);
+    m[2] = 6;
+    m[3] = 0;
+    inet_ntop(AF_INET6, &s6->sin6_addr, text, TEXT);
+  } else {
+    m[0] = -1;
+  }
+  m[4] = (int32_t)strlen(text);
+}
+
+/* Hands `count` datagrams to JavaScript; an exception there is the process's uncaught exception. */
+static void deliver(listener_t *l, int count) {
+  napi_env env = l->env;
+  napi_handle_scope scope;
+  napi_value cb, recv, arg, result; /* MakeCallback wants an object as `this` */
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  if (napi_get_reference_value(env, l->callback, &cb) == napi_ok && cb != NULL && napi_get_global(env, &recv) == napi_ok &&
+      napi_create_int32(env, count, &arg) == napi_ok) {
+    if (napi_make_callback(env, l->async, recv, cb, 1, &arg, &result) == napi_pending_exception) {
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+static void on_readable(uv_poll_t *poll, int status, int events) {
+  listener_t *l = poll->data;
+  (void)events;
+  if (status < 0) return;
+  for (int round = 0; round < ROUNDS && !l->closed; round++) {
+    for (int i = 0; i < BATCH; i++) {
+      l->in[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
+      l->in[i].msg_hdr.msg_flags = 0;
+    }
+    int n = recvmmsg(l->fd, l->in, BATCH, MSG_DONTWAIT, NULL);
+    if (n <= 0) return; /* EAGAIN, or an error the next datagram does not have */
+    for (int i = 0; i < n; i++) fill_meta(l, i);
+    deliver(l, n);
+    if (n < BATCH) return;
+  }
+}
+
+static listener_t *listener_of(napi_env env, napi_value value) {
+  void *data = NULL;
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_external || napi_get_value_external(env, value, &data) != napi_ok) {
+    napi_throw_type_error(env, NULL, "udpbatch: expected a socket handle");
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value new_arraybuffer(napi_env env, listener_t *l, int k, size_t size, void **data) {
+  napi_value ab;
+  if (napi_create_arraybuffer(env, size, data, &ab) != napi_ok || napi_create_reference(env, ab, 1, &l->memory[k]) != napi_ok) return NULL;
+  return ab;
+}
+
+/* The memory goes when both libuv and JavaScript are done with it. */
+static void on_closed(uv_handle_t *handle) {
+  listener_t *l = handle->data;
+  l->poll_closed = 1;
+  if (l->finalized) free(l);
+}
+
+static void stop(napi_env env, listener_t *l) {
+  if (l->closed) return;
+  l->closed = 1;
+  uv_poll_stop(&l->poll);
+  close(l->fd);
+  napi_delete_reference(env, l->callback);
+  for (int k = 0; k < 4; k++) napi_delete_reference(env, l->memory[k]);
+  napi_async_destroy(env, l->async);
+  uv_close((uv_handle_t *)&l->poll, on_closed);
+}
+
+static void finalize(napi_env env, void *data, void *hint) {
+  listener_t *l = data;
+  (void)hint;
+  stop(env, l);
+  l->finalized = 1;
+  if (l->poll_closed) free(l);
+}
+
+/*
+ * open(family 4|6, address, port, receiveBuffer, onBatch(count)) →
+ * { handle, packets, meta, text, peers, batch, slot, metaWords, textBytes, peerBytes, port }.
+ * Throws an Error with errno and syscall if the socket cannot be made or bound.
+ */
+static napi_value open_js(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5], result, value, ab[4];
+  int32_t family, port, rcvbuf;
+  char address[INET6_ADDRSTRLEN];
+  size_t length;
+  struct sockaddr_storage ss;
+  socklen_t sslen;
+
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  if (argc != 5 || napi_get_value_int32(env, argv[0], &family) != napi_ok ||
+      napi_get_value_string_utf8(env, argv[1], address, sizeof address, &length) != napi_ok ||
+      napi_get_value_int32(env, argv[2], &port) != napi_ok || napi_get_value_int32(env, argv[3], &rcvbuf) != napi_ok) {
+    napi_throw_type_error(env, NULL, "udpbatch.open: expected (family, address, port, receiveBuffer, onBatch)");
+    return NULL;
+  }
+  memset(&ss, 0, sizeof ss);
+  if (family == 4) {
+    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+    s4->sin_family = AF_INET;
+    s4->sin_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET, address, &s4->sin_addr) != 1) return throw_errno(env, "inet_pton", EINVAL);
+    sslen = sizeof *s4;
+  } else {
+    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+    s6->sin6_family = AF_INET6;
+    s6->sin6_port = htons((uint16_t)port);
+    if (inet_pton(AF_INET6, address, &s6->sin6_addr) != 1) return throw_errno(env, "inet_pton", EINVAL);
+    sslen = sizeof *s6;
+  }
+
+  int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd == -1) return throw_errno(env, "socket", errno);
+  if (family == 6) {
+    int off = 0; /* as dgram's ipv6Only: false - IPv4 clients too on :: */
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* the kernel may cap it */
+  if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", err);
+  }
+
+  listener_t *l = calloc(1, sizeof *l);
+  if (l == NULL) {
+    close(fd);
+    return throw_errno(env, "calloc", ENOMEM);
+  }
+  l->env = env;
+  l->fd = fd;
+  void *data[4];
+  const size_t sizes[4] = {(size_t)BATCH * SLOT, BATCH * META * sizeof(int32_t), BATCH * TEXT, BATCH * PEER};
+  for (int k = 0; k < 4; k++) {
+    ab[k] = new_arraybuffer(env, l, k, sizes[k], &data[k]);
+    if (ab[k] == NULL) {
+      for (int j = 0; j < k; j++) napi_delete_reference(env, l->memory[j]);
+      close(fd);
+      free(l);
+      return NULL;
+    }
+  }
+  l->packets = data[0];
+  l->meta = data[1];
+  l->text = data[2];
+  l->peers = data[3];
+  for (int i = 0; i < BATCH; i++) {
+    l->iov[i].iov_base = l->packets + (size_t)i * SLOT;
+    l->iov[i].iov_len = SLOT;
+    l->in[i].msg_hdr.msg_iov = &l->iov[i];
+    l->in[i].msg_hdr.msg_iovlen = 1;
+    l->in[i].msg_hdr.msg_name = l->peers + i * PEER;
+  }
+
+  napi_value resource, name;
+  if (napi_create_reference(env, argv[4], 1, &l->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+      napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &name) != napi_ok ||
+      napi_async_init(env, resource, name, &l->async) != napi_ok)
+    return NULL;
+
+  uv_loop_t *loop;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
+  int rc = uv_poll_init(loop, &l->poll, fd);
+  if (rc == 0) {
+    l->poll.data = l;
+    rc = uv_poll_start(&l->poll, UV_READABLE, on_readable);
+  }
+  if (rc != 0) {
+    close(fd);
+    free(l);
+    return throw_errno(env, "uv_poll", -rc);
+  }
+
+  if (napi_create_object(env, &result) != napi_ok || napi_create_external(env, l, finalize, NULL, &value) != napi_ok ||
+      napi_set_named_property(env, result, "handle", value) != napi_ok)
+    return NULL;
+  const char *names[4] = {"packets", "meta", "text", "peers"};
+  for (int k = 0; k < 4; k++)
+    if (napi_set_named_property(env, result, names[k], ab[k]) != napi_ok) return NULL;
+  /* The port bound, which port 0 leaves to the kernel. */
+  sslen = sizeof ss;
+  int bound = getsockname(fd, (struct sockaddr *)&ss, &sslen) == 0
+                  ? ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port : ((struct sockaddr_in6 *)&ss)->sin6_port)
+                  : port;
+  const char *consts[6] = {"batch", "slot", "metaWords", "textBytes", "peerBytes", "port"};
+  const int32_t values[6] = {BATCH, SLOT, META, TEXT, PEER, bound};
+  for (int k = 0; k < 6; k++)
+    if (napi_create_int32(env, values[k], &value) != napi_ok || napi_set_named_property(env, result, consts[k], value) != napi_ok) return NULL;
+  return result;
+}
+
+/*
+ * send(handle, datagrams: Buffer[], peers: Buffer[], count): sends datagrams[i]
+ * to the sockaddr in peers[i] (a slot of the peers memory, or a copy of
+ * one), for i < count (at most BATCH), with sendmmsg. A datagram the kernel
+ * refuses is skipped, as a lost datagram would be; returns how many went out.
+ */
+static napi_value send_js(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4], element, result;
+  int32_t count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  listener_t *l = argc == 4 ? listener_of(env, argv[0]) : NULL;
+  if (l == NULL) return NULL;
+  if (napi_get_value_int32(env, argv[3], &count) != napi_ok || count < 0 || count > BATCH) {
+    napi_throw_range_error(env, NULL, "udpbatch.send: count must be 0..batch");
+    return NULL;
+  }
+  int sent = 0;
+  if (!l->closed && count > 0) {
+    for (int i = 0; i < count; i++) {
+      void *data;
+      size_t length;
+      void *peer;
+      size_t peerLength;
+      if (napi_get_element(env, argv[1], i, &element) != napi_ok || napi_get_buffer_info(env, element, &data, &length) != napi_ok ||
+          napi_get_element(env, argv[2], i, &element) != napi_ok || napi_get_buffer_info(env, element, &peer, &peerLength) != napi_ok ||
+          peerLength < sizeof(struct sockaddr_in)) {
+        napi_throw_type_error(env, NULL, "udpbatch.send: expected Buffers of datagrams and of peers");
+        return NULL;
+      }
+      const struct sockaddr *sa = peer;
+      l->outiov[i].iov_base = data;
+      l->outiov[i].iov_len = length;
+      memset(&l->out[i], 0, sizeof l->out[i]);
+      l->out[i].msg_hdr.msg_iov = &l->outiov[i];
+      l->out[i].msg_hdr.msg_iovlen = 1;
+      l->out[i].msg_hdr.msg_name = peer;
+      l->out[i].msg_hdr.msg_namelen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    }
+    for (int i = 0; i < count;) {
+      int n = sendmmsg(l->fd, l->out + i, count - i, 0);
+      if (n <= 0) {
+        if (n < 0 && errno == EINTR) continue;
+        i++; /* this one could not go: skip it, send the rest */
+      } else {
+        i += n;
+        sent += n;
+      }
+    }
+  }
+  if (napi_create_int32(env, sent, &result) != napi_ok) return NULL;
+  return result;
+}
+
+/* close(handle): stops reading and closes the socket; later calls do nothing. */
+static napi_value close_js(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+  listener_t *l = argc == 1 ? listener_of(env, argv[0]) : NULL;
+  if (l == NULL) return NULL;
+  stop(env, l);
+  return NULL;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"open", open_js}, {"send", send_js}, {"close", close_js}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value fn;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok)
+      return NULL;
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

@@ -1,0 +1,175 @@
+// The listening UDP socket through the native addon (native/udpbatch.c):
+// the kernel hands over up to a batch of datagrams per recvmmsg, JavaScript
+// is called once per batch, and the replies made during that call leave
+// with one sendmmsg. node:dgram's per-datagram recvmsg, JavaScript call and
+// sendmsg are most of a cache hit's CPU; batching spreads them out.
+//
+// The datagrams arrive in memory shared with the addon (one 64 KB slot
+// each, so nothing is cut short), with their sender's address and port
+// beside them; a reply goes back to the sender's sockaddr as received.
+
+import { getSystemErrorName } from 'node:util';
+import { loadAddon } from '../platform/addon';
+import { OnDatagram, Peer, RECEIVE_BUFFER, ServerUdpSocket, UdpSocketOptions } from './udp-socket';
+
+interface Opened {
+  readonly handle: unknown;
+  readonly packets: ArrayBuffer;
+  readonly meta: ArrayBuffer;
+  readonly text: ArrayBuffer;
+  readonly peers: ArrayBuffer;
+  readonly batch: number;
+  readonly slot: number;
+  readonly metaWords: number;
+  readonly textBytes: number;
+  readonly peerBytes: number;
+  /** The port bound (the kernel's choice for port 0). */
+  readonly port: number;
+}
+
+interface BatchAddon {
+  open(family: 4 | 6, address: string, port: number, receiveBuffer: number, onBatch: (count: number) => void): Opened;
+  send(handle: unknown, datagrams: readonly Buffer[], peers: readonly Buffer[], count: number): number;
+  close(handle: unknown): void;
+}
+
+const addon = loadAddon<BatchAddon>('udpbatch');
+
+/** Whether the addon is built and loads (Linux: recvmmsg and sendmmsg). */
+export function batchAvailable(): boolean {
+  return !(addon instanceof Error);
+}
+
+// Words of a slot's meta (native/udpbatch.c).
+const M_LENGTH = 0;
+const M_PORT = 1;
+const M_IPV4 = 3;
+const M_TEXT_LENGTH = 4;
+
+const EMPTY = Buffer.alloc(0);
+
+/** Distinct client addresses whose text is kept (IPv4); past this the memo starts over. */
+const ADDRESS_MEMO = 4096;
+
+export class BatchUdpSocket implements ServerUdpSocket {
+  private opened: Opened | null = null;
+  private meta = new Int32Array(0);
+  private text = Buffer.alloc(0);
+  /** One view per slot of the peers memory: a reply during the batch goes to it. */
+  private peerViews: Buffer[] = [];
+  private current = -1;
+  private readonly outData: Buffer[] = [];
+  private readonly outPeers: Buffer[] = [];
+  private outCount = 0;
+  /** IPv4 address (network order, as an int) → its text: a client's address is made into a string once. */
+  private readonly addresses = new Map<number, string>();
+  /** For sendTo: send() takes arrays. */
+  private readonly oneData: Buffer[] = [EMPTY];
+  private readonly onePeer: Buffer[] = [EMPTY];
+
+  constructor(
+    private readonly opts: UdpSocketOptions,
+    private readonly onDatagram: OnDatagram,
+  ) {}
+
+  bind(): Promise<void> {
+    if (addon instanceof Error) return Promise.reject(new Error(`the native udpbatch addon is not available (${addon.message})`));
+    const { family, address, port } = this.opts;
+    try {
+      const opened = addon.open(family, address, port, RECEIVE_BUFFER, (count) => this.onBatch(count));
+      this.opened = opened;
+      this.meta = new Int32Array(opened.meta);
+      this.text = Buffer.from(opened.text);
+      this.peerViews = Array.from({ length: opened.batch }, (_, i) => Buffer.from(opened.peers, i * opened.peerBytes, opened.peerBytes));
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(systemError(err, address, port));
+    }
+  }
+
+  private onBatch(count: number): void {
+    const opened = this.opened;
+    if (opened === null) return;
+    const meta = this.meta;
+    const words = opened.metaWords;
+    try {
+      for (let i = 0; i < count; i++) {
+        const m = i * words;
+        const length = meta[m + M_LENGTH]!;
+        if (length < 0) continue; // larger than a slot, or not IPv4/IPv6
+        this.current = i;
+        this.onDatagram(Buffer.from(opened.packets, i * opened.slot, length), this.addressOf(i, m), meta[m + M_PORT]!);
+      }
+    } finally {
+      this.current = -1;
+      this.flush();
+    }
+  }
+
+  private addressOf(i: number, m: number): string {
+    const key = this.meta[m + M_IPV4]!;
+    if (key !== 0) {
+      const known = this.addresses.get(key);
+      if (known !== undefined) return known;
+    }
+    const start = i * this.opened!.textBytes;
+    const text = this.text.toString('latin1', start, start + this.meta[m + M_TEXT_LENGTH]!);
+    if (key !== 0) {
+      if (this.addresses.size >= ADDRESS_MEMO) this.addresses.clear();
+      this.addresses.set(key, text);
+    }
+    return text;
+  }
+
+  get port(): number {
+    return this.opened?.port ?? 0;
+  }
+
+  reply(bytes: Buffer): void {
+    if (this.current < 0 || this.opened === null) return;
+    if (this.outCount === this.opened.batch) this.flush();
+    this.outData[this.outCount] = bytes;
+    this.outPeers[this.outCount] = this.peerViews[this.current]!;
+    this.outCount++;
+  }
+
+  private flush(): void {
+    const count = this.outCount;
+    if (count === 0) return;
+    this.outCount = 0;
+    if (this.opened && !(addon instanceof Error)) addon.send(this.opened.handle, this.outData, this.outPeers, count);
+    // The replies can be collected now.
+    this.outData.fill(EMPTY, 0, count);
+  }
+
+  peer(): Peer {
+    // A copy: the slot is reused by the next batch.
+    return Buffer.from(this.peerViews[this.current]!) as unknown as Peer;
+  }
+
+  sendTo(bytes: Buffer, peer: Peer): void {
+    if (this.opened === null || addon instanceof Error) return;
+    this.oneData[0] = bytes;
+    this.onePeer[0] = peer as unknown as Buffer;
+    addon.send(this.opened.handle, this.oneData, this.onePeer, 1);
+  }
+
+  close(): Promise<void> {
+    const opened = this.opened;
+    this.opened = null;
+    if (opened && !(addon instanceof Error)) addon.close(opened.handle);
+    return Promise.resolve();
+  }
+}
+
+/** The addon's Error ("bind: Address already in use", errno 98) as node:dgram words it: "bind EADDRINUSE 127.0.0.1:53". */
+function systemError(err: unknown, address: string, port: number): Error {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return err instanceof Error ? err : new Error(String(err));
+  const code = getSystemErrorName(-e.errno);
+  const out = new Error(`${e.syscall} ${code} ${address}:${port}`) as NodeJS.ErrnoException;
+  out.code = code;
+  out.errno = -e.errno;
+  out.syscall = e.syscall;
+  return out;
+}
