@@ -23,6 +23,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -176,24 +177,26 @@ static void finalize(napi_env env, void *data, void *hint) {
 }
 
 /*
- * open(family 4|6, address, port, receiveBuffer, onBatch(count)) →
+ * open(family 4|6, address, port, receiveBuffer, reusePort, onBatch(count)) →
  * { handle, packets, meta, text, peers, batch, slot, metaWords, textBytes, peerBytes, port }.
  * Throws an Error with errno and syscall if the socket cannot be made or bound.
  */
 static napi_value open_js(napi_env env, napi_callback_info info) {
-  size_t argc = 5;
-  napi_value argv[5], result, value, ab[4];
+  size_t argc = 6;
+  napi_value argv[6], result, value, ab[4];
   int32_t family, port, rcvbuf;
+  bool reuseport;
   char address[INET6_ADDRSTRLEN];
   size_t length;
   struct sockaddr_storage ss;
   socklen_t sslen;
 
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-  if (argc != 5 || napi_get_value_int32(env, argv[0], &family) != napi_ok ||
+  if (argc != 6 || napi_get_value_int32(env, argv[0], &family) != napi_ok ||
       napi_get_value_string_utf8(env, argv[1], address, sizeof address, &length) != napi_ok ||
-      napi_get_value_int32(env, argv[2], &port) != napi_ok || napi_get_value_int32(env, argv[3], &rcvbuf) != napi_ok) {
-    napi_throw_type_error(env, NULL, "udpbatch.open: expected (family, address, port, receiveBuffer, onBatch)");
+      napi_get_value_int32(env, argv[2], &port) != napi_ok || napi_get_value_int32(env, argv[3], &rcvbuf) != napi_ok ||
+      napi_get_value_bool(env, argv[4], &reuseport) != napi_ok) {
+    napi_throw_type_error(env, NULL, "udpbatch.open: expected (family, address, port, receiveBuffer, reusePort, onBatch)");
     return NULL;
   }
   memset(&ss, 0, sizeof ss);
@@ -216,6 +219,19 @@ static napi_value open_js(napi_env env, napi_callback_info info) {
   if (family == 6) {
     int off = 0; /* as dgram's ipv6Only: false - IPv4 clients too on :: */
     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+  /*
+   * WORKERS processes each bind the port and the kernel spreads datagrams
+   * over them by a hash of the sender. Linux admits to the group only sockets
+   * of the same effective user, so another user cannot take a share.
+   */
+  if (reuseport) {
+    int on = 1;
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) == -1) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt SO_REUSEPORT", err);
+    }
   }
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* the kernel may cap it */
   if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
@@ -255,7 +271,7 @@ static napi_value open_js(napi_env env, napi_callback_info info) {
   }
 
   napi_value resource, name;
-  if (napi_create_reference(env, argv[4], 1, &l->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
+  if (napi_create_reference(env, argv[5], 1, &l->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
       napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &name) != napi_ok ||
       napi_async_init(env, resource, name, &l->async) != napi_ok)
     return NULL;

@@ -71,7 +71,7 @@ export class Service {
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
     const { address, port, family } = config.listen;
-    this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, batch: config.workers === 1 }, this.engine, this.acl, log);
+    this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 }, this.engine, this.acl, log);
     this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log);
     // With WORKERS the primary serves METRICS, adding up every worker's snapshot.
     this.metrics = config.metrics && config.workers === 1 ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log) : null;

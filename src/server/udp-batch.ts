@@ -28,7 +28,7 @@ interface Opened {
 }
 
 interface BatchAddon {
-  open(family: 4 | 6, address: string, port: number, receiveBuffer: number, onBatch: (count: number) => void): Opened;
+  open(family: 4 | 6, address: string, port: number, receiveBuffer: number, reusePort: boolean, onBatch: (count: number) => void): Opened;
   send(handle: unknown, datagrams: readonly Buffer[], peers: readonly Buffer[], count: number): number;
   close(handle: unknown): void;
 }
@@ -76,7 +76,7 @@ export class BatchUdpSocket implements ServerUdpSocket {
     if (addon instanceof Error) return Promise.reject(new Error(`the native udpbatch addon is not available (${addon.message})`));
     const { family, address, port } = this.opts;
     try {
-      const opened = addon.open(family, address, port, RECEIVE_BUFFER, (count) => this.onBatch(count));
+      const opened = addon.open(family, address, port, RECEIVE_BUFFER, this.opts.reusePort ?? false, (count) => this.onBatch(count));
       this.opened = opened;
       this.meta = new Int32Array(opened.meta);
       this.text = Buffer.from(opened.text);

@@ -22,6 +22,12 @@ export interface UdpSocketOptions {
   readonly address: string;
   readonly port: number;
   readonly family: 4 | 6;
+  /**
+   * Several processes (WORKERS) each bind the port, and the kernel spreads
+   * the datagrams over them (SO_REUSEPORT; the batch socket only: a dgram
+   * socket in a cluster worker is the primary's, shared).
+   */
+  readonly reusePort?: boolean;
 }
 
 export interface ServerUdpSocket {

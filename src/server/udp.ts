@@ -13,8 +13,8 @@ export interface UdpOptions {
   readonly port: number;
   readonly family: 4 | 6;
   readonly maxActive: number;
-  /** Read and write in batches through the native addon (when it is built), rather than with node:dgram. */
-  readonly batch: boolean;
+  /** This is one of WORKERS processes: with the addon, each binds the port (SO_REUSEPORT). */
+  readonly reusePort: boolean;
 }
 
 /** Replies to packets from privileged ports other than 53 could be used to attack system services. */
@@ -37,7 +37,8 @@ export class UdpListener {
     private readonly log: Log,
   ) {
     const onDatagram = (packet: Buffer, address: string, port: number): void => this.onMessage(packet, address, port);
-    this.socket = opts.batch && batchAvailable() ? new BatchUdpSocket(opts, onDatagram) : new DgramUdpSocket(opts, onDatagram);
+    // The addon's batches when it is built (see udp-batch.ts), else node:dgram.
+    this.socket = batchAvailable() ? new BatchUdpSocket(opts, onDatagram) : new DgramUdpSocket(opts, onDatagram);
   }
 
   get activeCount(): number {

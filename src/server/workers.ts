@@ -1,10 +1,11 @@
 // WORKERS > 1: several processes answer on the same sockets, each with its
 // own cache holding CACHESIZE / WORKERS bytes, so together they stay within
-// CACHESIZE. node:cluster shares the listening sockets: the primary binds
-// them (as root, if port 53 needs it) and each worker reads from the same
-// UDP socket, the kernel handing every datagram to one of them; TCP
-// connections are dealt out by the primary. Upstream sockets are each
-// worker's own.
+// CACHESIZE. node:cluster shares the TCP socket: the primary binds it (as
+// root, if port 53 needs it) and deals out connections. For UDP, each
+// worker binds its own socket with SO_REUSEPORT when the batch addon is
+// built (udp-batch.ts; workers start as root too and drop privileges after
+// binding), else the primary binds one dgram socket they all read. Upstream
+// sockets are each worker's own.
 //
 // The primary forks the workers, gives each a seed drawn from its own
 // generator (stdin, dnscache's seed, is read once, by the primary), waits

@@ -170,3 +170,31 @@ for (const [kind, make, available] of kinds) {
     });
   });
 }
+
+describe('listening UDP socket: SO_REUSEPORT for WORKERS', { skip: batchAvailable() ? false : 'the native addon is not built' }, () => {
+  it('lets each process bind the port, and the kernel spreads the senders over them', async () => {
+    const seen = [0, 0];
+    const make = (k: number, port: number): BatchUdpSocket => {
+      const s: BatchUdpSocket = new BatchUdpSocket({ address: '127.0.0.1', port, family: 4, reusePort: true }, (packet) => {
+        seen[k]!++;
+        s.reply(packet);
+      });
+      return s;
+    };
+    const first = make(0, 0);
+    await first.bind();
+    const second = make(1, first.port);
+    await second.bind();
+    const clients = await Promise.all(Array.from({ length: 40 }, () => client(4)));
+    try {
+      for (const c of clients) c.socket.send('hi', first.port, '127.0.0.1');
+      await Promise.all(clients.map((c) => c.wait(1)));
+      assert.equal(seen[0]! + seen[1]!, 40);
+      // 40 source ports hashed over 2 sockets: both get some (all on one: about 1 in 5e11).
+      assert.ok(seen[0]! > 0 && seen[1]! > 0, `spread ${seen.join('/')}`);
+    } finally {
+      for (const c of clients) c.socket.close();
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+});
