@@ -7,7 +7,7 @@
     },
     {
       "target_name": "udpbatch",
-      "sources": ["native/udpbatch.c"],
+      "sources": ["native/udpbatch.c", "native/upstream.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]

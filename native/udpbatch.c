@@ -32,6 +32,7 @@
 #include <unistd.h>
 #include <node_api.h>
 #include <uv.h>
+#include "common.h"
 
 #define BATCH 32
 #define SLOT 65536 /* the largest datagram: nothing is cut short */
@@ -60,22 +61,6 @@ typedef struct {
   struct iovec outiov[BATCH];
 } listener_t;
 
-static napi_value throw_errno(napi_env env, const char *call, int err) {
-  char message[256];
-  napi_value msg, error, value;
-  snprintf(message, sizeof message, "%s: %s", call, strerror(err));
-  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
-      napi_create_error(env, NULL, msg, &error) != napi_ok) {
-    napi_throw_error(env, NULL, message);
-    return NULL;
-  }
-  if (napi_create_int32(env, err, &value) == napi_ok) napi_set_named_property(env, error, "errno", value);
-  if (napi_create_string_utf8(env, call, NAPI_AUTO_LENGTH, &value) == napi_ok)
-    napi_set_named_property(env, error, "syscall", value);
-  napi_throw(env, error);
-  return NULL;
-}
-
 static void fill_meta(listener_t *l, int i) {
   int32_t *m = l->meta + i * META;
   const struct mmsghdr *h = &l->in[i];
@@ -101,22 +86,6 @@ static void fill_meta(listener_t *l, int i) {
   m[4] = (int32_t)strlen(text);
 }
 
-/* Hands `count` datagrams to JavaScript; an exception there is the process's uncaught exception. */
-static void deliver(listener_t *l, int count) {
-  napi_env env = l->env;
-  napi_handle_scope scope;
-  napi_value cb, recv, arg, result; /* MakeCallback wants an object as `this` */
-  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
-  if (napi_get_reference_value(env, l->callback, &cb) == napi_ok && cb != NULL && napi_get_global(env, &recv) == napi_ok &&
-      napi_create_int32(env, count, &arg) == napi_ok) {
-    if (napi_make_callback(env, l->async, recv, cb, 1, &arg, &result) == napi_pending_exception) {
-      napi_value error;
-      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
-    }
-  }
-  napi_close_handle_scope(env, scope);
-}
-
 static void on_readable(uv_poll_t *poll, int status, int events) {
   listener_t *l = poll->data;
   (void)events;
@@ -129,7 +98,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
     int n = recvmmsg(l->fd, l->in, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) return; /* EAGAIN, or an error the next datagram does not have */
     for (int i = 0; i < n; i++) fill_meta(l, i);
-    deliver(l, n);
+    call_js(l->env, l->async, l->callback, n);
     if (n < BATCH) return;
   }
 }
@@ -199,20 +168,8 @@ static napi_value open_js(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "udpbatch.open: expected (family, address, port, receiveBuffer, reusePort, onBatch)");
     return NULL;
   }
-  memset(&ss, 0, sizeof ss);
-  if (family == 4) {
-    struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, address, &s4->sin_addr) != 1) return throw_errno(env, "inet_pton", EINVAL);
-    sslen = sizeof *s4;
-  } else {
-    struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET6, address, &s6->sin6_addr) != 1) return throw_errno(env, "inet_pton", EINVAL);
-    sslen = sizeof *s6;
-  }
+  sslen = make_sockaddr(&ss, family, address, port);
+  if (sslen == 0) return throw_errno(env, "inet_pton", EINVAL);
 
   int fd = socket(family == 4 ? AF_INET : AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd == -1) return throw_errno(env, "socket", errno);
@@ -383,7 +340,7 @@ static napi_value init(napi_env env, napi_value exports) {
         napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok)
       return NULL;
   }
-  return exports;
+  return upstream_exports(env, exports);
 }
 
 NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

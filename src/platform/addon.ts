@@ -3,6 +3,7 @@
 // start-up: after a chroot their files are out of reach.
 
 import { join } from 'node:path';
+import { getSystemErrorName } from 'node:util';
 
 /** build/Release/<name>.node, from dist/src/platform/. */
 function addonPath(name: string): string {
@@ -16,4 +17,20 @@ export function loadAddon<T>(name: string): T | Error {
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/**
+ * An addon's Error ("bind: Address already in use", errno 98, syscall
+ * "bind") as node's own socket errors word it: "bind EADDRINUSE
+ * 127.0.0.1:53", with code, errno (negative) and syscall.
+ */
+export function systemError(err: unknown, where: string): NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return err instanceof Error ? err : new Error(String(err));
+  const code = getSystemErrorName(-e.errno);
+  const out = new Error(`${e.syscall} ${code} ${where}`) as NodeJS.ErrnoException;
+  out.code = code;
+  out.errno = -e.errno;
+  out.syscall = e.syscall;
+  return out;
 }

@@ -8,8 +8,7 @@
 // each, so nothing is cut short), with their sender's address and port
 // beside them; a reply goes back to the sender's sockaddr as received.
 
-import { getSystemErrorName } from 'node:util';
-import { loadAddon } from '../platform/addon';
+import { loadAddon, systemError } from '../platform/addon';
 import { OnDatagram, Peer, RECEIVE_BUFFER, ServerUdpSocket, UdpSocketOptions } from './udp-socket';
 
 interface Opened {
@@ -83,7 +82,7 @@ export class BatchUdpSocket implements ServerUdpSocket {
       this.peerViews = Array.from({ length: opened.batch }, (_, i) => Buffer.from(opened.peers, i * opened.peerBytes, opened.peerBytes));
       return Promise.resolve();
     } catch (err) {
-      return Promise.reject(systemError(err, address, port));
+      return Promise.reject(systemError(err, `${address}:${port}`));
     }
   }
 
@@ -160,16 +159,4 @@ export class BatchUdpSocket implements ServerUdpSocket {
     if (opened && !(addon instanceof Error)) addon.close(opened.handle);
     return Promise.resolve();
   }
-}
-
-/** The addon's Error ("bind: Address already in use", errno 98) as node:dgram words it: "bind EADDRINUSE 127.0.0.1:53". */
-function systemError(err: unknown, address: string, port: number): Error {
-  const e = err as NodeJS.ErrnoException;
-  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return err instanceof Error ? err : new Error(String(err));
-  const code = getSystemErrorName(-e.errno);
-  const out = new Error(`${e.syscall} ${code} ${address}:${port}`) as NodeJS.ErrnoException;
-  out.code = code;
-  out.errno = -e.errno;
-  out.syscall = e.syscall;
-  return out;
 }

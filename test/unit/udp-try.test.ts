@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createSocket, Socket } from 'node:dgram';
 import { Random } from '../../src/random/random';
 import { RttTable } from '../../src/transport/rtt';
-import { Endpoint, udpTry } from '../../src/transport/udp';
+import { Endpoint, startDgramTry, startNativeTry, TryStarter, udpTry as anyTry } from '../../src/transport/udp';
 import { askServers, Judge, UpstreamOptions } from '../../src/transport/upstream';
 import { n } from './helpers';
 
@@ -38,7 +38,14 @@ async function server(reply: (q: Buffer) => Buffer[] | null): Promise<{ port: nu
 
 const QUERY = Buffer.from('0102abcd', 'hex');
 
-describe('udpTry', () => {
+const starters: Array<[string, TryStarter | null]> = [
+  ['node:dgram', startDgramTry],
+  ['native addon', startNativeTry],
+];
+
+for (const [way, start] of starters) describe(`udpTry (${way})`, { skip: start ? false : 'the native addon is not built' }, () => {
+  const udpTry = (server: Endpoint, query: Buffer, from: string, ms: number, random: Random, accept: (b: Buffer) => boolean) => anyTry(server, query, from, ms, random, accept, start!);
+
   it('binds a random port, retries one that is taken, and returns the accepted reply', async () => {
     const taken = await bound();
     const srv = await server((q) => [Buffer.from('junk'), Buffer.concat([q, Buffer.from('!')])]);
@@ -72,6 +79,28 @@ describe('udpTry', () => {
       const r = await udpTry({ address: '127.0.0.1', port: srv.port, family: 4 }, QUERY, '127.0.0.1', 150, new Random(null), () => true);
       assert.equal(r.kind, 'timeout');
       assert.ok(Date.now() - t0 >= 140, `took ${Date.now() - t0} ms`);
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('100 tries at once each get their own reply, and their sockets are reused', async () => {
+    // Answers each query with itself reversed: a try accepts only its own.
+    const srv = await server((q) => [Buffer.from(q).reverse()]);
+    try {
+      for (let round = 0; round < 3; round++) {
+        // 100: more than a batch, and what the test server's default receive buffer holds.
+        const queries = Array.from({ length: 100 }, (_, i) => Buffer.from(`r${round}q${i}`));
+        const results = await Promise.all(
+          queries.map((q) => {
+            const want = Buffer.from(q).reverse();
+            return udpTry({ address: '127.0.0.1', port: srv.port, family: 4 }, q, '127.0.0.1', 3000, new Random(null), (b) => b.equals(want));
+          }),
+        );
+        results.forEach((r, i) => assert.deepEqual(r.kind === 'reply' && r.bytes.toString(), Buffer.from(queries[i]!).reverse().toString()));
+        const ports = srv.sources.splice(0);
+        assert.equal(new Set(ports).size, 100, 'a source port was used twice at once');
+      }
     } finally {
       srv.close();
     }
