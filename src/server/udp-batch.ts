@@ -60,11 +60,14 @@ export class BatchUdpSocket implements ServerUdpSocket {
   private readonly outData: Buffer[] = [];
   private readonly outPeers: Buffer[] = [];
   private outCount = 0;
+  /** A flush of replies sent outside a batch (sendTo) is due at the end of this event-loop turn. */
+  private flushDue = false;
+  private readonly flushLater = (): void => {
+    this.flushDue = false;
+    this.flush();
+  };
   /** IPv4 address (network order, as an int) → its text: a client's address is made into a string once. */
   private readonly addresses = new Map<number, string>();
-  /** For sendTo: send() takes arrays. */
-  private readonly oneData: Buffer[] = [EMPTY];
-  private readonly onePeer: Buffer[] = [EMPTY];
 
   constructor(
     private readonly opts: UdpSocketOptions,
@@ -125,10 +128,20 @@ export class BatchUdpSocket implements ServerUdpSocket {
   }
 
   reply(bytes: Buffer): void {
-    if (this.current < 0 || this.opened === null) return;
+    if (this.current >= 0) this.queue(bytes, this.peerViews[this.current]!);
+  }
+
+  /**
+   * Replies leave together with one sendmmsg: those made during a batch at
+   * its end (before the next batch overwrites the peers they go to), and
+   * resolved ones at the end of the event-loop turn (setImmediate), which
+   * gathers every reply whose upstream answer arrived in that turn.
+   */
+  private queue(bytes: Buffer, peer: Buffer): void {
+    if (this.opened === null) return;
     if (this.outCount === this.opened.batch) this.flush();
     this.outData[this.outCount] = bytes;
-    this.outPeers[this.outCount] = this.peerViews[this.current]!;
+    this.outPeers[this.outCount] = peer;
     this.outCount++;
   }
 
@@ -137,8 +150,9 @@ export class BatchUdpSocket implements ServerUdpSocket {
     if (count === 0) return;
     this.outCount = 0;
     if (this.opened && !(addon instanceof Error)) addon.send(this.opened.handle, this.outData, this.outPeers, count);
-    // The replies can be collected now.
+    // The replies and peers can be collected now.
     this.outData.fill(EMPTY, 0, count);
+    this.outPeers.fill(EMPTY, 0, count);
   }
 
   peer(): Peer {
@@ -147,13 +161,15 @@ export class BatchUdpSocket implements ServerUdpSocket {
   }
 
   sendTo(bytes: Buffer, peer: Peer): void {
-    if (this.opened === null || addon instanceof Error) return;
-    this.oneData[0] = bytes;
-    this.onePeer[0] = peer as unknown as Buffer;
-    addon.send(this.opened.handle, this.oneData, this.onePeer, 1);
+    this.queue(bytes, peer as unknown as Buffer);
+    if (!this.flushDue && this.current < 0) {
+      this.flushDue = true;
+      setImmediate(this.flushLater);
+    }
   }
 
   close(): Promise<void> {
+    this.flush();
     const opened = this.opened;
     this.opened = null;
     if (opened && !(addon instanceof Error)) addon.close(opened.handle);
