@@ -93,7 +93,7 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
     for (int i = 0; i < n; i++) {
       int32_t id = (int32_t)ready[i].data.u32;
       int slot = id & SLOT_MASK;
-      if (slot >= u->capacity || u->fds[slot] < 0) continue;
+      if (slot >= u->capacity || u->fds[slot] < 0 || u->gens[slot] != (((uint32_t)id >> SLOT_BITS) & GEN_MASK)) continue;
       ssize_t r = recv(u->fds[slot], u->packets + (size_t)count * SLOT, SLOT, MSG_DONTWAIT);
       if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) continue;
       u->meta[count * 2] = id;
