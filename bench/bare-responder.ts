@@ -1,4 +1,4 @@
-// The floor for any Node.js resolver: a dgram server that answers every query
+// The floor for a Node.js resolver on node:dgram: a dgram server that answers every query
 // by copying one canned reply and patching in the query's ID. No parsing, no
 // cache, no logging - only what Node itself costs per datagram in and out.
 // Usage: node dist/bench/bare-responder.js ADDRESS PORT

@@ -149,12 +149,12 @@ export function renderReport(r: ReportData): string {
       });
     out.push(...table(['server', 'queries/s', '× floor', 'CPU µs / answer', '× floor'], rows, 1), '');
   };
-  floor('bare', 'hot', 'Against the bare Node.js responder (hot workload)', 'The floor for any Node resolver answering from memory: same dgram I/O, no DNS work.');
+  floor('bare', 'hot', 'Against the bare Node.js responder (hot workload)', 'The floor for a Node resolver answering from memory with node:dgram: a syscall and a JavaScript call per datagram, no DNS work. dnscache-ts reads and writes UDP in batches through its addon (native/udpbatch.c), so it can go below it.');
   floor(
     'forwarder',
     'cold',
     'Against the bare Node.js forwarder (cold workload)',
-    'The floor for a miss in any Node resolver with a fresh random-port socket per upstream query: socket, bind, connect, send, receive, close and the reply relayed, no DNS work.',
+    'The floor for a miss in a Node resolver on node:dgram with a fresh random-port socket per upstream query: socket, bind, connect, send, receive, close and the reply relayed, no DNS work.',
   );
 
   if (r.notes.length > 0) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');

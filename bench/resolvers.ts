@@ -252,7 +252,7 @@ export async function startUnbound(dir: string, listen: Endpoint, backend: Endpo
   return { ...listen, daemon: d };
 }
 
-/** The floor for any Node resolver: bench/bare-responder.ts, one canned reply per query. */
+/** The floor for a Node resolver on node:dgram: bench/bare-responder.ts, one canned reply per query. */
 export async function startBare(listen: Endpoint): Promise<Running> {
   const d = spawnDaemon('bare responder', process.execPath, [join(__dirname, 'bare-responder.js'), listen.address, String(listen.port)]);
   await waitReady(d, listen.address, listen.port);
