@@ -11,23 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <node_api.h>
-
-/* Throws Error("<call>: <strerror>") with .errno and .syscall; returns NULL. */
-static napi_value throw_errno(napi_env env, const char *call, int err) {
-  char message[256];
-  napi_value msg, error, value;
-  snprintf(message, sizeof message, "%s: %s", call, strerror(err));
-  if (napi_create_string_utf8(env, message, NAPI_AUTO_LENGTH, &msg) != napi_ok ||
-      napi_create_error(env, NULL, msg, &error) != napi_ok) {
-    napi_throw_error(env, NULL, message);
-    return NULL;
-  }
-  if (napi_create_int32(env, err, &value) == napi_ok) napi_set_named_property(env, error, "errno", value);
-  if (napi_create_string_utf8(env, call, NAPI_AUTO_LENGTH, &value) == napi_ok)
-    napi_set_named_property(env, error, "syscall", value);
-  napi_throw(env, error);
-  return NULL;
-}
+#include "common.h"
 
 static napi_value chroot_js(napi_env env, napi_callback_info info) {
   size_t argc = 1, length = 0;

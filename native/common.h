@@ -61,6 +61,22 @@ static inline socklen_t make_sockaddr(struct sockaddr_storage *ss, int family, c
   return inet_pton(AF_INET6, text, &s6->sin6_addr) == 1 ? sizeof *s6 : 0;
 }
 
+typedef struct {
+  const char *name;
+  napi_callback fn;
+} export_t;
+
+/* Sets exports[name] = fn for each of the `count` functions; returns exports, or NULL if one failed. */
+static inline napi_value export_functions(napi_env env, napi_value exports, const export_t *fns, size_t count) {
+  for (size_t i = 0; i < count; i++) {
+    napi_value fn;
+    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn) != napi_ok ||
+        napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok)
+      return NULL;
+  }
+  return exports;
+}
+
 /* Adds upstream.c's functions to the addon's exports. */
 napi_value upstream_exports(napi_env env, napi_value exports);
 

@@ -330,16 +330,8 @@ static napi_value close_js(napi_env env, napi_callback_info info) {
 }
 
 static napi_value init(napi_env env, napi_value exports) {
-  const struct {
-    const char *name;
-    napi_callback fn;
-  } fns[] = {{"open", open_js}, {"send", send_js}, {"close", close_js}};
-  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-    napi_value fn;
-    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn) != napi_ok ||
-        napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok)
-      return NULL;
-  }
+  static const export_t fns[] = {{"open", open_js}, {"send", send_js}, {"close", close_js}};
+  if (export_functions(env, exports, fns, sizeof fns / sizeof fns[0]) == NULL) return NULL;
   return upstream_exports(env, exports);
 }
 

@@ -233,15 +233,6 @@ static napi_value close_js(napi_env env, napi_callback_info info) {
 }
 
 napi_value upstream_exports(napi_env env, napi_value exports) {
-  const struct {
-    const char *name;
-    napi_callback fn;
-  } fns[] = {{"upstreamInit", init_js}, {"upstreamSend", send_js}, {"upstreamClose", close_js}};
-  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
-    napi_value fn;
-    if (napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &fn) != napi_ok ||
-        napi_set_named_property(env, exports, fns[i].name, fn) != napi_ok)
-      return NULL;
-  }
-  return exports;
+  static const export_t fns[] = {{"upstreamInit", init_js}, {"upstreamSend", send_js}, {"upstreamClose", close_js}};
+  return export_functions(env, exports, fns, sizeof fns / sizeof fns[0]);
 }

@@ -143,30 +143,25 @@ for (const [kind, make, available] of kinds) {
       assert.equal(count, 1);
     });
 
-    it('gives IPv4 clients of an IPv6 socket on :: the mapped address text', async () => {
+    /** Serves on `address`, sends `text` from a client of `clientFamily`; the reply and the address the socket reported. */
+    async function echoFrom(address: string, clientFamily: 4 | 6, to: string): Promise<{ reply: string; seen: string[] }> {
       const seen: string[] = [];
-      const s = await serve((self) => (packet, address) => {
-        seen.push(address);
+      const s = await serve((self) => (packet, from) => {
+        seen.push(from);
         self().reply(packet);
-      }, '::', 6);
-      const c = await client(4);
+      }, address, 6);
+      const c = await client(clientFamily);
       clients.push(c.socket);
-      c.socket.send('v4', s.port, '127.0.0.1');
-      await c.wait(1);
-      assert.deepEqual(seen, ['::ffff:127.0.0.1']);
+      c.socket.send('hello', s.port, to);
+      return { reply: String((await c.wait(1))[0]), seen };
+    }
+
+    it('gives IPv4 clients of an IPv6 socket on :: the mapped address text', async () => {
+      assert.deepEqual(await echoFrom('::', 4, '127.0.0.1'), { reply: 'hello', seen: ['::ffff:127.0.0.1'] });
     });
 
     it('serves IPv6 clients', { skip: hasIpv6Loopback ? false : 'no IPv6 loopback' }, async () => {
-      const seen: string[] = [];
-      const s = await serve((self) => (packet, address) => {
-        seen.push(address);
-        self().reply(packet);
-      }, '::1', 6);
-      const c = await client(6);
-      clients.push(c.socket);
-      c.socket.send('v6', s.port, '::1');
-      assert.equal(String((await c.wait(1))[0]), 'v6');
-      assert.deepEqual(seen, ['::1']);
+      assert.deepEqual(await echoFrom('::1', 6, '::1'), { reply: 'hello', seen: ['::1'] });
     });
   });
 }
