@@ -158,7 +158,7 @@ export async function dnsperf(o: PerfOptions, outPath: string): Promise<PerfResu
   // All output goes straight to a file, parsed afterwards: reading verbose
   // lines during the run would take CPU from the server and from dnsperf.
   const fd = openSync(outPath, 'w');
-  const d = spawnDaemon('dnsperf', 'dnsperf', dnsperfArgs(o), { stdout: fd });
+  const d = spawnDaemon('dnsperf', 'dnsperf', dnsperfArgs(o), { stdout: fd, role: 'load' });
   closeSync(fd);
   const code = await new Promise<number | null>((resolve) => {
     if (d.child.exitCode !== null) resolve(d.child.exitCode);

@@ -25,6 +25,15 @@ export interface Daemon {
 
 const live = new Set<Daemon>();
 
+/** Which CPU runs the load generator and which the server under test (`--pin`); null: the scheduler decides. */
+export type Role = 'load' | 'server';
+let pinning: Record<Role, number> | null = null;
+
+/** Pins every server under test to one CPU and dnsperf to another (taskset), from now on. */
+export function pinRoles(cpus: Record<Role, number>): void {
+  pinning = cpus;
+}
+
 /**
  * Spawns and registers a child; `output` keeps the first few KB of stderr for
  * error messages. stdout goes to `stdout` (a file descriptor) or nowhere.
@@ -33,8 +42,10 @@ export function spawnDaemon(
   name: string,
   cmd: string,
   args: string[],
-  opts: { env?: NodeJS.ProcessEnv; stdout?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; stdout?: number; role?: Role } = {},
 ): Daemon & { output(): string } {
+  // taskset execs the command: the pid, and so /proc/PID/stat, are the command's.
+  if (pinning !== null && opts.role !== undefined) [cmd, args] = ['taskset', ['-c', String(pinning[opts.role]), cmd, ...args]];
   // stderr is a pipe that we drain and discard (after a short head kept for
   // diagnostics): the process logs exactly as it would into multilog, and a
   // full pipe can never block it.
@@ -194,7 +205,7 @@ export async function startDnscache(
     WORKERS: String(workers),
     ...(mode.forward ? { FORWARDONLY: '1' } : { SERVERPORT: String(mode.serverPort) }),
   };
-  const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [...nodeFlags(), join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env });
+  const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [...nodeFlags(), join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env, role: 'server' });
   await waitReady(d, listen.address, listen.port);
   // One worker answering is not all of them serving yet: wait for each to log its start.
   if (workers > 1) await waitFor(() => (d.output().match(/^starting/gm) ?? []).length >= workers, 15000, `${workers} workers of dnscache-ts to start`);
@@ -247,21 +258,21 @@ export async function startUnbound(dir: string, listen: Endpoint, backend: Endpo
     ].join('\n'),
   );
   execFileSync('unbound-checkconf', [conf], { stdio: ['ignore', 'ignore', 'pipe'] });
-  const d = spawnDaemon('unbound', 'unbound', ['-d', '-c', conf]);
+  const d = spawnDaemon('unbound', 'unbound', ['-d', '-c', conf], { role: 'server' });
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }
 
 /** The floor for a Node resolver on node:dgram: bench/bare-responder.ts, one canned reply per query. */
 export async function startBare(listen: Endpoint): Promise<Running> {
-  const d = spawnDaemon('bare responder', process.execPath, [join(__dirname, 'bare-responder.js'), listen.address, String(listen.port)]);
+  const d = spawnDaemon('bare responder', process.execPath, [join(__dirname, 'bare-responder.js'), listen.address, String(listen.port)], { role: 'server' });
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }
 
 export async function startBareForwarder(listen: Endpoint, backend: Endpoint): Promise<Running> {
   const args = [join(__dirname, 'bare-forwarder.js'), listen.address, String(listen.port), backend.address, String(backend.port)];
-  const d = spawnDaemon('bare forwarder', process.execPath, args);
+  const d = spawnDaemon('bare forwarder', process.execPath, args, { role: 'server' });
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }

@@ -25,6 +25,7 @@ import {
   DNSCACHE_CACHESIZE,
   Endpoint,
   killAllSync,
+  pinRoles,
   rssBytes,
   Running,
   startBare,
@@ -50,6 +51,8 @@ interface Options {
   seconds: number;
   only: string[] | null;
   workloads: Workload[] | null;
+  /** dnsperf on CPU 0, the server under test on CPU 1 (taskset). */
+  pin: boolean;
 }
 
 const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'unbound', 'iterative'];
@@ -63,7 +66,7 @@ function list(option: string, text: string | undefined, allowed: readonly string
 }
 
 function parseArgs(argv: string[]): Options {
-  const o: Options = { quick: false, passes: 3, seconds: 10, only: null, workloads: null };
+  const o: Options = { quick: false, passes: 3, seconds: 10, only: null, workloads: null, pin: false };
   let passes: number | undefined;
   let seconds: number | undefined;
   for (let i = 0; i < argv.length; i++) {
@@ -78,7 +81,8 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--seconds') seconds = num();
     else if (a === '--only') o.only = list(a, argv[++i], TARGET_KEYS);
     else if (a === '--workloads') o.workloads = list(a, argv[++i], WORKLOADS) as Workload[];
-    else throw new Error(`unknown option ${a} (expected --quick, --passes N, --seconds N, --only T,T, --workloads W,W)`);
+    else if (a === '--pin') o.pin = true;
+    else throw new Error(`unknown option ${a} (expected --quick, --passes N, --seconds N, --only T,T, --workloads W,W, --pin)`);
   }
   if (o.quick) Object.assign(o, { passes: 1, seconds: 3 });
   return { ...o, passes: passes ?? o.passes, seconds: seconds ?? o.seconds };
@@ -118,6 +122,10 @@ interface Target {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  if (opts.pin) {
+    if (os.availableParallelism() < 2) throw new Error('--pin: needs 2 CPUs (dnsperf on one, the server on the other)');
+    pinRoles({ load: 0, server: 1 });
+  }
   const started = Date.now();
   const work = mkdtempSync(join(os.tmpdir(), 'dnscache-bench-'));
   let lab: Hierarchy | undefined;
@@ -305,12 +313,12 @@ async function main(): Promise<void> {
       method: [
         `Everything on loopback: NSD ${nsd.address}:${nsd.port} serves ${ZONE} (${k(NAMES)} names: A records, every tenth a CNAME to the previous name, a wildcard *.w.${ZONE}, NXDOMAIN for the rest; TTL 1 day), one server process, no rate limiting.`,
         `dnscache-ts: its own CLI (dist/src/cli/dnscache.js), FORWARDONLY, servers/@ = NSD, CACHESIZE=${DNSCACHE_CACHESIZE}, IPSEND=127.0.0.1, logging ON as in production (a line per query), stderr read from a pipe and discarded.`,
-        `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the shared sockets and two worker processes, each caching CACHESIZE/2): both cores. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
+        `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the TCP socket and two worker processes, each with its own SO_REUSEPORT UDP socket and caching CACHESIZE/2): both cores. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
         `Unbound: num-threads 1, msg-cache-size ${UNBOUND_MSG_CACHE}, rrset-cache-size ${UNBOUND_RRSET_CACHE}, forward-zone "." to NSD, do-not-query-localhost no, module-config "iterator" (no validator, no trust anchors), no remote control, so-reuseport no, verbosity 0 (its production default: no per-query log), other settings default.`,
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,
         'Bare Node responder (bench/bare-responder.ts): answers every query with a copy of one canned reply with the ID patched; the floor for a Node resolver on node:dgram. Hot workload only.',
         'Bare Node forwarder (bench/bare-forwarder.ts): relays every query to NSD on a fresh socket bound to a random port and connected to NSD, and the first reply back; the floor for a miss in a Node resolver on node:dgram that keeps dnscache\'s fresh-port-per-query rule. Cold workload only.',
-        `Each pass starts a fresh server; warm-up before measuring: all ${k(NAMES)} zone names once (resolvers), or the 1,000 hot names once. The order of servers alternates between passes. Nothing is pinned to a CPU.`,
+        `Each pass starts a fresh server; warm-up before measuring: all ${k(NAMES)} zone names once (resolvers), or the 1,000 hot names once. The order of servers alternates between passes. ${opts.pin ? 'Pinned (--pin, taskset): dnsperf to CPU 0, the server under test to CPU 1 (a WORKERS=2 server: all its processes to CPU 1); NSD unpinned.' : 'Nothing is pinned to a CPU.'}`,
         `Workloads: hot = 1,000 names, all hits; large = all ${k(NAMES)} names in a fixed random order, all hits; mixed = Zipf (s=1) over the ${k(NAMES)} names plus 5% NXDOMAIN names never asked before; cold = every name never asked before, half under the wildcard (NOERROR), half NXDOMAIN (so NSD works too; it shares the 2 cores).`,
         `Saturation: dnsperf -T 1 -c 10 -q ${SAT_WINDOW} -t 1 for ${opts.seconds} s, closed loop. queries/s = dnsperf's rate of answered queries. CPU = user+sys of the server process (all threads; /proc/PID/stat before and after) divided by answered queries; "server CPU (cores)" = that CPU time / run time (near 1.0: the server is the bottleneck; well below: the load generator or the backend is).`,
         `Latency: dnsperf -Q (half the saturated rate of the same pass) -q ${LAT_WINDOW} -t 2 -v for ${opts.seconds} s: sends paced on a schedule from the start time (open loop; the window of ${LAT_WINDOW} only bounds catch-up bursts to what a default socket buffer holds, see bench/load.ts); percentiles (nearest rank) of the per-query latencies dnsperf reports (µs resolution), lost (timed-out) queries excluded and counted.`,
@@ -324,7 +332,7 @@ async function main(): Promise<void> {
     const dir = join(CHECKOUT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const partial = opts.quick || opts.only !== null || opts.workloads !== null;
-    const path = join(dir, `${date}-${git.sha}${partial ? '-partial' : ''}.md`);
+    const path = join(dir, `${date}-${git.sha}${opts.pin ? '-pinned' : ''}${partial ? '-partial' : ''}.md`);
     writeFileSync(path, report + '\n');
     process.stdout.write(report + '\n');
     say(`bench: report written to ${path}`);
