@@ -131,6 +131,8 @@ interface UpstreamAddon {
 }
 
 interface NativeTry {
+  /** address:port, for error messages. */
+  readonly server: string;
   readonly accept: Acceptor;
   readonly done: (result: TryResult) => void;
   readonly started: number;
@@ -165,7 +167,7 @@ class NativeTries {
         return;
       }
     }
-    const t: NativeTry = { accept, done, started: performance.now(), timer: null };
+    const t: NativeTry = { server: `${server.address}:${server.port}`, accept, done, started: performance.now(), timer: null };
     this.open.set(id, t);
     t.timer = upstreamTimeouts.after(timeoutMs, () => this.finish(id, t, TIMED_OUT));
   };
@@ -178,7 +180,7 @@ class NativeTries {
       if (t === undefined) continue; // it ended while this batch was read
       if (length < 0) {
         // Reading a connected socket fails on ICMP unreachable and the like: this server will not answer.
-        this.finish(id, t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, '').message.trimEnd() });
+        this.finish(id, t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, t.server).message });
         continue;
       }
       // A copy: the memory is the next batch's.

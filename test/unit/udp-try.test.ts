@@ -69,6 +69,7 @@ for (const [way, start] of starters) describe(`udpTry (${way})`, { skip: start ?
     const t0 = Date.now();
     const r = await udpTry({ address: '127.0.0.1', port, family: 4 }, QUERY, '127.0.0.1', 3000, new Random(null), () => true);
     assert.equal(r.kind, 'error');
+    assert.match(r.kind === 'error' ? r.message : '', /ECONNREFUSED/);
     assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
   });
 
