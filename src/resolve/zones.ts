@@ -2,7 +2,7 @@
 
 import type { Endpoint } from '../config/address';
 import type { ServerTable } from '../config/servers';
-import { Name, parentName } from '../wire/name';
+import { isAtOrBelow, Name, parentName } from '../wire/name';
 
 export type { ServerTable } from '../config/servers';
 
@@ -22,5 +22,16 @@ export function closestServers(table: ServerTable, name: Name): ZoneServers | nu
 
 /** dnscache's roots_same: both names are governed by the same servers/ entry. */
 export function sameServersZone(table: ServerTable, a: Name, b: Name): boolean {
+  // The scrubber asks this of every record, always at or below the zone it
+  // asked: then only an entry between the two can tell them apart, and the
+  // walk stops there instead of making each parent name up to the root.
+  if (isAtOrBelow(a, b)) return noEntryBetween(table, a, b);
+  if (isAtOrBelow(b, a)) return noEntryBetween(table, b, a);
   return closestServers(table, a)?.zone === closestServers(table, b)?.zone;
+}
+
+/** No servers/ entry at or above `below` and strictly below `above` (`below` lies at or below `above`). */
+function noEntryBetween(table: ServerTable, below: Name, above: Name): boolean {
+  for (let n = below; n.length > above.length; n = parentName(n)) if (table.has(n)) return false;
+  return true;
 }

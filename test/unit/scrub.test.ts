@@ -214,5 +214,23 @@ describe('zones', () => {
     assert.equal(sameServersZone(TABLE, n('www.sub.example.com'), n('sub.example.com')), true);
     const none: ServerTable = new Map([[n('sub.example.com'), SUB]]);
     assert.equal(sameServersZone(none, n('a.example'), n('b.example')), true);
+    assert.equal(sameServersZone(TABLE, n('sub.example.com'), n('sub.example.com')), true);
+    assert.equal(sameServersZone(none, n('www.sub.example.com'), n('example.com')), false);
+    assert.equal(sameServersZone(none, n('example.com'), n('www.sub.example.com')), false);
+  });
+
+  it('sameServersZone of nested names (its short cut) agrees with comparing closestServers', () => {
+    const names = ['', 'com', 'example.com', 'sub.example.com', 'a.sub.example.com', 'b.a.sub.example.com', 'xsub.example.com', 'org', 'example.org'].map((x) => (x === '' ? ROOT : n(x)));
+    const zones = [ROOT, n('com'), n('sub.example.com'), n('b.a.sub.example.com'), n('example.org')];
+    // Every subset of the zones as a servers/ table.
+    for (let mask = 0; mask < 1 << zones.length; mask++) {
+      const table: ServerTable = new Map(zones.filter((_, i) => mask & (1 << i)).map((z) => [z, SUB]));
+      for (const a of names) {
+        for (const b of names) {
+          const slow = closestServers(table, a)?.zone === closestServers(table, b)?.zone;
+          assert.equal(sameServersZone(table, a, b), slow, `table ${[...table.keys()].join(',')} a ${a} b ${b}`);
+        }
+      }
+    }
   });
 });
