@@ -10,6 +10,11 @@
 #include <string.h>
 #include <sys/socket.h>
 
+/* A datagram slot: the largest UDP payload fits, so nothing is cut short. */
+#define MAX_DATAGRAM 65536
+/* Batches read per readiness event, before the rest of the loop gets a turn. */
+#define ROUNDS 4
+
 /* Throws Error("<call>: <strerror>") with .errno and .syscall; returns NULL. */
 static inline napi_value throw_errno(napi_env env, const char *call, int err) {
   char message[256];

@@ -12,9 +12,11 @@
  * datagram slot i (0 <= i < BATCH):
  *   packets  bytes [i*SLOT, i*SLOT + length)
  *   meta     int32 [i*META]: length (-1: truncated, drop it), port, family
- *            (4 or 6), IPv4 address in network order (0 for IPv6), length
- *            of the address text
- *   text     bytes [i*TEXT, ...): the address as inet_ntop writes it
+ *            (4 or 6), the IPv4 address's 4 bytes in network order (0 for
+ *            IPv6), length of the address text (IPv6 only)
+ *   text     bytes [i*TEXT, ...): an IPv6 address as inet_ntop writes it
+ *            (JavaScript formats IPv4 ones itself, once per client: most
+ *            datagrams need no text made)
  *   peers    bytes [i*PEER, i*PEER + 28): the sender's sockaddr, which
  *            send() takes back as the destination
  */
@@ -35,11 +37,10 @@
 #include "common.h"
 
 #define BATCH 32
-#define SLOT 65536 /* the largest datagram: nothing is cut short */
+#define SLOT MAX_DATAGRAM
 #define META 8
 #define TEXT 64
-#define PEER 32    /* sizeof(struct sockaddr_in6) rounded up */
-#define ROUNDS 4   /* batches per readiness event, before other I/O gets a turn */
+#define PEER 32 /* sizeof(struct sockaddr_in6) rounded up */
 
 typedef struct {
   napi_env env;
@@ -67,23 +68,21 @@ static void fill_meta(listener_t *l, int i) {
   const struct sockaddr *sa = (const struct sockaddr *)(l->peers + i * PEER);
   char *text = l->text + i * TEXT;
   m[0] = (h->msg_hdr.msg_flags & MSG_TRUNC) ? -1 : (int32_t)h->msg_len;
-  text[0] = 0;
+  m[4] = 0;
   if (sa->sa_family == AF_INET) {
     const struct sockaddr_in *s4 = (const struct sockaddr_in *)sa;
     m[1] = ntohs(s4->sin_port);
     m[2] = 4;
     memcpy(&m[3], &s4->sin_addr, 4);
-    inet_ntop(AF_INET, &s4->sin_addr, text, TEXT);
   } else if (sa->sa_family == AF_INET6) {
     const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
     m[1] = ntohs(s6->sin6_port);
     m[2] = 6;
     m[3] = 0;
-    inet_ntop(AF_INET6, &s6->sin6_addr, text, TEXT);
+    if (inet_ntop(AF_INET6, &s6->sin6_addr, text, TEXT) != NULL) m[4] = (int32_t)strlen(text);
   } else {
     m[0] = -1;
   }
-  m[4] = (int32_t)strlen(text);
 }
 
 static void on_readable(uv_poll_t *poll, int status, int events) {
@@ -228,22 +227,31 @@ static napi_value open_js(napi_env env, napi_callback_info info) {
   }
 
   napi_value resource, name;
-  if (napi_create_reference(env, argv[5], 1, &l->callback) != napi_ok || napi_create_object(env, &resource) != napi_ok ||
-      napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &name) != napi_ok ||
-      napi_async_init(env, resource, name, &l->async) != napi_ok)
-    return NULL;
-
   uv_loop_t *loop;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) return NULL;
-  int rc = uv_poll_init(loop, &l->poll, fd);
-  if (rc == 0) {
-    l->poll.data = l;
-    rc = uv_poll_start(&l->poll, UV_READABLE, on_readable);
+  int rc = 0, ready = 0;
+  if (napi_create_reference(env, argv[5], 1, &l->callback) == napi_ok && napi_create_object(env, &resource) == napi_ok &&
+      napi_create_string_utf8(env, "UDPBATCH", NAPI_AUTO_LENGTH, &name) == napi_ok &&
+      napi_async_init(env, resource, name, &l->async) == napi_ok && napi_get_uv_event_loop(env, &loop) == napi_ok) {
+    ready = 1;
+    rc = uv_poll_init(loop, &l->poll, fd);
+    if (rc == 0) {
+      l->poll.data = l;
+      rc = uv_poll_start(&l->poll, UV_READABLE, on_readable);
+      if (rc != 0) {
+        /* Initialised: libuv must let go of the handle before the memory goes. */
+        l->finalized = 1;
+        stop(env, l);
+        return throw_errno(env, "uv_poll_start", -rc);
+      }
+    }
   }
-  if (rc != 0) {
+  if (!ready || rc != 0) {
+    if (l->callback != NULL) napi_delete_reference(env, l->callback);
+    if (l->async != NULL) napi_async_destroy(env, l->async);
+    for (int k = 0; k < 4; k++) napi_delete_reference(env, l->memory[k]);
     close(fd);
     free(l);
-    return throw_errno(env, "uv_poll", -rc);
+    return ready ? throw_errno(env, "uv_poll_init", -rc) : NULL;
   }
 
   if (napi_create_object(env, &result) != napi_ok || napi_create_external(env, l, finalize, NULL, &value) != napi_ok ||

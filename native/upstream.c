@@ -33,8 +33,7 @@
 #include "common.h"
 
 #define BATCH 32
-#define SLOT 65536
-#define ROUNDS 4
+#define SLOT MAX_DATAGRAM
 #define SLOT_BITS 20
 #define SLOT_MASK ((1 << SLOT_BITS) - 1)
 #define GEN_MASK 0x7ff

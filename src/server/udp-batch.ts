@@ -42,6 +42,7 @@ export function batchAvailable(): boolean {
 // Words of a slot's meta (native/udpbatch.c).
 const M_LENGTH = 0;
 const M_PORT = 1;
+const M_FAMILY = 2;
 const M_IPV4 = 3;
 const M_TEXT_LENGTH = 4;
 
@@ -50,12 +51,19 @@ const EMPTY = Buffer.alloc(0);
 /** Distinct client addresses whose text is kept (IPv4); past this the memo starts over. */
 const ADDRESS_MEMO = 4096;
 
-export class BatchUdpSocket implements ServerUdpSocket {
-  private opened: Opened | null = null;
-  private meta = new Int32Array(0);
-  private text = Buffer.alloc(0);
+/** The bound socket and views of the memory it shares. */
+interface Bound {
+  readonly opened: Opened;
+  readonly meta: Int32Array;
+  /** The meta words' bytes: an IPv4 address in network order at word M_IPV4. */
+  readonly metaBytes: Uint8Array;
+  readonly text: Buffer;
   /** One view per slot of the peers memory: a reply during the batch goes to it. */
-  private peerViews: Buffer[] = [];
+  readonly peerViews: readonly Buffer[];
+}
+
+export class BatchUdpSocket implements ServerUdpSocket {
+  private bound: Bound | null = null;
   private current = -1;
   private readonly outData: Buffer[] = [];
   private readonly outPeers: Buffer[] = [];
@@ -66,7 +74,7 @@ export class BatchUdpSocket implements ServerUdpSocket {
     this.flushDue = false;
     this.flush();
   };
-  /** IPv4 address (network order, as an int) → its text: a client's address is made into a string once. */
+  /** IPv4 address (its 4 bytes as an int) → its text: a client's address is made into a string once. */
   private readonly addresses = new Map<number, string>();
 
   constructor(
@@ -79,10 +87,13 @@ export class BatchUdpSocket implements ServerUdpSocket {
     const { family, address, port } = this.opts;
     try {
       const opened = addon.open(family, address, port, RECEIVE_BUFFER, this.opts.reusePort ?? false, (count) => this.onBatch(count));
-      this.opened = opened;
-      this.meta = new Int32Array(opened.meta);
-      this.text = Buffer.from(opened.text);
-      this.peerViews = Array.from({ length: opened.batch }, (_, i) => Buffer.from(opened.peers, i * opened.peerBytes, opened.peerBytes));
+      this.bound = {
+        opened,
+        meta: new Int32Array(opened.meta),
+        metaBytes: new Uint8Array(opened.meta),
+        text: Buffer.from(opened.text),
+        peerViews: Array.from({ length: opened.batch }, (_, i) => Buffer.from(opened.peers, i * opened.peerBytes, opened.peerBytes)),
+      };
       return Promise.resolve();
     } catch (err) {
       return Promise.reject(systemError(err, `${address}:${port}`));
@@ -90,17 +101,16 @@ export class BatchUdpSocket implements ServerUdpSocket {
   }
 
   private onBatch(count: number): void {
-    const opened = this.opened;
-    if (opened === null) return;
-    const meta = this.meta;
-    const words = opened.metaWords;
+    const b = this.bound;
+    if (b === null) return;
+    const { opened, meta } = b;
     try {
       for (let i = 0; i < count; i++) {
-        const m = i * words;
+        const m = i * opened.metaWords;
         const length = meta[m + M_LENGTH]!;
         if (length < 0) continue; // larger than a slot, or not IPv4/IPv6
         this.current = i;
-        this.onDatagram(Buffer.from(opened.packets, i * opened.slot, length), this.addressOf(i, m), meta[m + M_PORT]!);
+        this.onDatagram(Buffer.from(opened.packets, i * opened.slot, length), this.addressOf(b, i, m), meta[m + M_PORT]!);
       }
     } finally {
       this.current = -1;
@@ -108,15 +118,17 @@ export class BatchUdpSocket implements ServerUdpSocket {
     }
   }
 
-  private addressOf(i: number, m: number): string {
-    const key = this.meta[m + M_IPV4]!;
-    if (key !== 0) {
-      const known = this.addresses.get(key);
-      if (known !== undefined) return known;
+  private addressOf(b: Bound, i: number, m: number): string {
+    if (b.meta[m + M_FAMILY] === 6) {
+      const start = i * b.opened.textBytes;
+      return b.text.toString('latin1', start, start + b.meta[m + M_TEXT_LENGTH]!);
     }
-    const start = i * this.opened!.textBytes;
-    const text = this.text.toString('latin1', start, start + this.meta[m + M_TEXT_LENGTH]!);
-    if (key !== 0) {
+    const key = b.meta[m + M_IPV4]!;
+    let text = this.addresses.get(key);
+    if (text === undefined) {
+      const at = 4 * (m + M_IPV4);
+      const o = b.metaBytes;
+      text = `${o[at]}.${o[at + 1]}.${o[at + 2]}.${o[at + 3]}`;
       if (this.addresses.size >= ADDRESS_MEMO) this.addresses.clear();
       this.addresses.set(key, text);
     }
@@ -124,11 +136,11 @@ export class BatchUdpSocket implements ServerUdpSocket {
   }
 
   get port(): number {
-    return this.opened?.port ?? 0;
+    return this.bound?.opened.port ?? 0;
   }
 
   reply(bytes: Buffer): void {
-    if (this.current >= 0) this.queue(bytes, this.peerViews[this.current]!);
+    if (this.current >= 0 && this.bound !== null) this.queue(bytes, this.bound.peerViews[this.current]!);
   }
 
   /**
@@ -138,8 +150,8 @@ export class BatchUdpSocket implements ServerUdpSocket {
    * gathers every reply whose upstream answer arrived in that turn.
    */
   private queue(bytes: Buffer, peer: Buffer): void {
-    if (this.opened === null) return;
-    if (this.outCount === this.opened.batch) this.flush();
+    if (this.bound === null) return;
+    if (this.outCount === this.bound.opened.batch) this.flush();
     this.outData[this.outCount] = bytes;
     this.outPeers[this.outCount] = peer;
     this.outCount++;
@@ -149,7 +161,7 @@ export class BatchUdpSocket implements ServerUdpSocket {
     const count = this.outCount;
     if (count === 0) return;
     this.outCount = 0;
-    if (this.opened && !(addon instanceof Error)) addon.send(this.opened.handle, this.outData, this.outPeers, count);
+    if (this.bound !== null && !(addon instanceof Error)) addon.send(this.bound.opened.handle, this.outData, this.outPeers, count);
     // The replies and peers can be collected now.
     this.outData.fill(EMPTY, 0, count);
     this.outPeers.fill(EMPTY, 0, count);
@@ -157,7 +169,7 @@ export class BatchUdpSocket implements ServerUdpSocket {
 
   peer(): Peer {
     // A copy: the slot is reused by the next batch.
-    return Buffer.from(this.peerViews[this.current]!) as unknown as Peer;
+    return Buffer.from(this.bound!.peerViews[this.current]!) as unknown as Peer;
   }
 
   sendTo(bytes: Buffer, peer: Peer): void {
@@ -170,9 +182,9 @@ export class BatchUdpSocket implements ServerUdpSocket {
 
   close(): Promise<void> {
     this.flush();
-    const opened = this.opened;
-    this.opened = null;
-    if (opened && !(addon instanceof Error)) addon.close(opened.handle);
+    const b = this.bound;
+    this.bound = null;
+    if (b !== null && !(addon instanceof Error)) addon.close(b.opened.handle);
     return Promise.resolve();
   }
 }
