@@ -49,29 +49,38 @@ export function literalLookup(family: 4 | 6): Lookup {
 }
 
 /**
- * Binds to a random port (dnscache's rule, spec §5.5), retrying on
- * collisions. With a literal lookup dgram binds synchronously and reports
- * failure through a synchronous 'error' event, so no promise is needed.
+ * dnscache's rule (spec §5.5): `attempt` binds to a random port; after a
+ * collision (EADDRINUSE) another, and after BIND_TRIES collisions the
+ * kernel's choice (port 0; it randomises too). Returns what the last
+ * attempt returned: its result, or the error it failed with.
+ */
+function onRandomPort<T>(random: Random, attempt: (port: number) => T | NodeJS.ErrnoException): T | NodeJS.ErrnoException {
+  for (let tries = 0; ; tries++) {
+    const r = attempt(tries < BIND_TRIES ? random.port() : 0);
+    if (!(r instanceof Error) || r.code !== 'EADDRINUSE' || tries >= BIND_TRIES) return r;
+  }
+}
+
+/**
+ * Binds a dgram socket to a random port. With a literal lookup dgram binds
+ * synchronously and reports failure through a synchronous 'error' event, so
+ * no promise is needed.
  */
 function bindRandom(socket: Socket, address: string, random: Random): Error | null {
   let failure: NodeJS.ErrnoException | null = null;
-  let bound = false;
   const onError = (err: NodeJS.ErrnoException): void => {
     failure = err;
   };
   socket.on('error', onError);
   try {
-    for (let tries = 0; ; tries++) {
+    return onRandomPort(random, (port): NodeJS.ErrnoException | null => {
       failure = null;
-      // After a few collisions let the kernel pick (it randomises too).
-      socket.bind({ address, port: tries < BIND_TRIES ? random.port() : 0, exclusive: true }, () => {
+      let bound = false;
+      socket.bind({ address, port, exclusive: true }, () => {
         bound = true;
       });
-      if (bound) return null;
-      const err = failure as NodeJS.ErrnoException | null;
-      if (err === null) return new Error('bind did not complete synchronously');
-      if (err.code !== 'EADDRINUSE' || tries >= BIND_TRIES) return err;
-    }
+      return bound ? null : (failure ?? new Error('bind did not complete synchronously'));
+    });
   } finally {
     socket.off('error', onError);
   }
@@ -131,8 +140,7 @@ interface UpstreamAddon {
 }
 
 interface NativeTry {
-  /** address:port, for error messages. */
-  readonly server: string;
+  readonly server: Endpoint;
   readonly accept: Acceptor;
   readonly done: (result: TryResult) => void;
   readonly started: number;
@@ -154,20 +162,15 @@ class NativeTries {
   }
 
   readonly start: TryStarter = (server, query, sendFrom, timeoutMs, random, accept, done) => {
-    let id: number;
-    for (let tries = 0; ; tries++) {
+    const id = onRandomPort(random, (port) => {
       try {
-        // After a few collisions let the kernel pick (it randomises too).
-        id = this.addon.upstreamSend(server.family, sendFrom, tries < BIND_TRIES ? random.port() : 0, server.address, server.port, query);
-        break;
+        return this.addon.upstreamSend(server.family, sendFrom, port, server.address, server.port, query);
       } catch (err) {
-        const e = systemError(err, sendFrom);
-        if (e.code === 'EADDRINUSE' && tries < BIND_TRIES) continue;
-        done({ kind: 'error', message: e.message });
-        return;
+        return systemError(err, sendFrom);
       }
-    }
-    const t: NativeTry = { server: `${server.address}:${server.port}`, accept, done, started: performance.now(), timer: null };
+    });
+    if (id instanceof Error) return done({ kind: 'error', message: id.message });
+    const t: NativeTry = { server, accept, done, started: performance.now(), timer: null };
     this.open.set(id, t);
     t.timer = upstreamTimeouts.after(timeoutMs, () => this.finish(id, t, TIMED_OUT));
   };
@@ -180,7 +183,7 @@ class NativeTries {
       if (t === undefined) continue; // it ended while this batch was read
       if (length < 0) {
         // Reading a connected socket fails on ICMP unreachable and the like: this server will not answer.
-        this.finish(id, t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, t.server).message });
+        this.finish(id, t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, `${t.server.address}:${t.server.port}`).message });
         continue;
       }
       // A copy: the memory is the next batch's.

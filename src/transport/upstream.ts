@@ -112,23 +112,39 @@ function oneServer(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOptions,
   opts.onTry?.(server, 'udp');
   const started = performance.now();
   startUdpTry(server, buildQuery(q, id), from, timeoutMs, opts.random, (bytes) => answersQuestion(bytes, id, q), (udp) => {
-    if (udp.kind === 'timeout') opts.rtt.timedOut(server, performance.now() - started);
-    if (udp.kind !== 'reply') return done(udp);
-    opts.rtt.answered(server, udp.rttMs);
-    if (!(udp.bytes[2]! & 0x02)) return done(udp);
-    // Truncated: the same server over TCP, with a fresh ID.
-    if (opts.mayTry && !opts.mayTry()) return done(STOPPED);
-    const tcpId = opts.random.uint16();
-    const remaining = Math.max(1, opts.deadline - performance.now());
-    opts.onTry?.(server, 'tcp');
-    tcpTry(server, buildQuery(q, tcpId), from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, q)).then(
-      (tcp) => {
-        (opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
-        done(tcp);
-      },
-      (err: Error) => done({ kind: 'error', message: err.message }),
-    );
+    // This runs in a socket's (or a batch's, or the timeout wheel's) handler:
+    // a throw from the RTT table or the budget must end this server's try,
+    // not escape into the handler and strand the other tries there.
+    try {
+      afterUdp(server, q, opts, from, started, udp, done);
+    } catch (err) {
+      done({ kind: 'error', message: (err as Error).message });
+    }
   });
+}
+
+/** The UDP try's outcome: done, or over TCP to the same server when truncated. */
+function afterUdp(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOptions, from: string, started: number, udp: TryResult, done: (result: TryResult) => void): void {
+  if (udp.kind === 'timeout') opts.rtt.timedOut(server, performance.now() - started);
+  if (udp.kind !== 'reply') return done(udp);
+  opts.rtt.answered(server, udp.rttMs);
+  if (!(udp.bytes[2]! & 0x02)) return done(udp);
+  // Truncated: the same server over TCP, with a fresh ID.
+  if (opts.mayTry && !opts.mayTry()) return done(STOPPED);
+  const tcpId = opts.random.uint16();
+  const remaining = Math.max(1, opts.deadline - performance.now());
+  opts.onTry?.(server, 'tcp');
+  tcpTry(server, buildQuery(q, tcpId), from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, q)).then(
+    (tcp) => {
+      try {
+        (opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
+      } catch {
+        // An observer (metrics) must not cost the answer.
+      }
+      done(tcp);
+    },
+    (err: Error) => done({ kind: 'error', message: err.message }),
+  );
 }
 
 /**
