@@ -9,12 +9,12 @@
 
 import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
+import { literalLookup } from '../src/transport/lookup';
 
 const [address = '127.0.0.1', portText = '5300', backend = '127.0.0.1', backendPortText = '5354'] = process.argv.slice(2);
 const backendPort = Number(backendPortText);
-// dgram resolves even IP literals through dns.lookup unless told otherwise; dnscache-ts does the same.
-const lookup = (a: string, _o: unknown, cb: (err: null, a: string, family: number) => void): void => cb(null, a, 4);
-const options = { type: 'udp4', lookup } as dgram.SocketOptions;
+// dgram resolves even IP literals through dns.lookup unless told otherwise; dnscache-ts skips that, so the floor does too.
+const options: dgram.SocketOptions = { type: 'udp4', lookup: literalLookup(4) };
 
 const server = dgram.createSocket(options);
 server.on('message', (query, client) => {

@@ -5,6 +5,7 @@
 
 import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
+import { literalLookup } from '../src/transport/lookup';
 
 const [address = '127.0.0.1', portText = '5300'] = process.argv.slice(2);
 
@@ -19,8 +20,7 @@ const canned = dnsPacket.encode({
 
 // dgram resolves even IP literals through dns.lookup (and a nextTick) on every
 // send unless told otherwise; dnscache-ts skips that, so the floor does too.
-const lookup = (a: string, _o: unknown, cb: (err: null, a: string, family: number) => void): void => cb(null, a, 4);
-const socket = dgram.createSocket({ type: 'udp4', lookup } as dgram.SocketOptions);
+const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup(4) });
 socket.on('message', (query, peer) => {
   if (query.length < 12) return;
   // A copy per reply: the buffer must not change while a send is pending.

@@ -6,7 +6,7 @@
 // through the native addon (udp-batch.ts), used when it is built.
 
 import { createSocket, RemoteInfo, Socket } from 'node:dgram';
-import { literalLookup } from '../transport/udp';
+import { literalLookup } from '../transport/lookup';
 
 declare const peerBrand: unique symbol;
 /** Where a datagram came from, in the form its socket sends to. */

@@ -5,9 +5,10 @@
 // Two ways to make it: through the native addon (native/upstream.c), when
 // it is built, or with a node:dgram socket.
 
-import { createSocket, Socket, SocketOptions } from 'node:dgram';
+import { createSocket, Socket } from 'node:dgram';
 import type { Endpoint } from '../config/address';
 import { loadAddon, systemError } from '../platform/addon';
+import { literalLookup } from './lookup';
 import { Random } from '../random/random';
 import { copyBytes } from '../wire/copy';
 import { PendingTimeout, upstreamTimeouts } from './timeouts';
@@ -31,22 +32,6 @@ export type TryStarter = (server: Endpoint, query: Buffer, sendFrom: string, tim
 
 const BIND_TRIES = 10;
 const TIMED_OUT: TryResult = { kind: 'timeout' };
-
-type Lookup = NonNullable<SocketOptions['lookup']>;
-const LITERAL_LOOKUPS: Record<4 | 6, Lookup> = {
-  4: (address, _options, callback) => callback(null, address, 4),
-  6: (address, _options, callback) => callback(null, address, 6),
-};
-
-/**
- * A dgram lookup for IP literals only. Every address we bind, connect or
- * send to is one (configured servers, glue, a client's source), yet dgram's
- * default lookup still routes each bind, connect and send through
- * dns.lookup and a nextTick: a measurable cost per packet.
- */
-export function literalLookup(family: 4 | 6): Lookup {
-  return LITERAL_LOOKUPS[family];
-}
 
 /**
  * dnscache's rule (spec §5.5): `attempt` binds to a random port; after a
