@@ -26,7 +26,7 @@ export interface Daemon {
 const live = new Set<Daemon>();
 
 /** Which CPU runs the load generator and which the server under test (`--pin`); null: the scheduler decides. */
-export type Role = 'load' | 'server';
+type Role = 'load' | 'server';
 let pinning: Record<Role, number> | null = null;
 
 /** Pins every server under test to one CPU and dnsperf to another (taskset), from now on. */

@@ -1,17 +1,18 @@
-// `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W]`:
+// `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W | --pin]`:
 // the benchmark (--only and --workloads make spot checks: a subset of the
-// servers - bare, forwarder, dnscache, workers, unbound, iterative - and of the workloads).
+// servers - bare, forwarder, dnscache, workers, unbound, iterative - and of the
+// workloads; --pin puts dnsperf and the server under test on two CPUs of their own).
 //
 // Starts NSD with the generated zone and the TypeScript lab hierarchy, then,
 // per pass, each server under test in turn (a fresh process each pass, so
 // passes are independent): warm-up, then for each workload a closed-loop
 // saturation run (queries/s, CPU per answer) followed by an open-loop run at
-// half that rate (latency percentiles). Writes bench/results/<date>-<sha>.md
-// and prints it. Everything runs on loopback addresses only; every process
+// half that rate (latency percentiles). Writes
+// bench/results/<date>-<sha>[-dirty][-pinned][-partial].md and prints it. Everything runs on loopback addresses only; every process
 // started is stopped at the end, on error and on Ctrl-C.
 
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import { join } from 'node:path';
 import { freeLoopback } from '../test/lab/addresses';
@@ -120,12 +121,22 @@ interface Target {
   start(dir: string, listen: Endpoint): Promise<Running>;
 }
 
+/** For --pin: the first two CPUs this process may run on (its affinity list), and taskset to put processes there. */
+function pinnedCpus(): { load: number; server: number } {
+  if (spawnSync('taskset', ['--version']).status !== 0) throw new Error('--pin: needs taskset (util-linux)');
+  const list = /^Cpus_allowed_list:\s*(\S+)/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '';
+  const cpus = list.split(',').flatMap((range) => {
+    const [a, b = a] = range.split('-').map(Number);
+    return Number.isInteger(a) && Number.isInteger(b) ? Array.from({ length: b! - a! + 1 }, (_, i) => a! + i) : [];
+  });
+  if (cpus.length < 2) throw new Error(`--pin: needs 2 CPUs to run on, this process may use ${list || 'unknown'}`);
+  return { load: cpus[0]!, server: cpus[1]! };
+}
+
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
-  if (opts.pin) {
-    if (os.availableParallelism() < 2) throw new Error('--pin: needs 2 CPUs (dnsperf on one, the server on the other)');
-    pinRoles({ load: 0, server: 1 });
-  }
+  const pinned = opts.pin ? pinnedCpus() : null;
+  if (pinned) pinRoles(pinned);
   const started = Date.now();
   const work = mkdtempSync(join(os.tmpdir(), 'dnscache-bench-'));
   let lab: Hierarchy | undefined;
@@ -297,7 +308,7 @@ async function main(): Promise<void> {
     const cpus = os.cpus();
     const la = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
     const report = renderReport({
-      title: `dnscache-ts benchmark ${date} (${git.sha}${git.dirty ? ', uncommitted changes in the tree' : ''})${opts.quick ? ' - quick smoke run' : ''}${opts.only || opts.workloads ? ' - partial run' : ''}`,
+      title: `dnscache-ts benchmark ${date} (${git.sha}${git.dirty ? ', uncommitted changes in the tree' : ''})${opts.pin ? ' - pinned (--pin)' : ''}${opts.quick ? ' - quick smoke run' : ''}${opts.only || opts.workloads ? ' - partial run' : ''}`,
       machine: [
         ['CPUs (nproc)', String(cpus.length)],
         ['CPU model', cpus[0]?.model ?? 'unknown'],
@@ -313,12 +324,12 @@ async function main(): Promise<void> {
       method: [
         `Everything on loopback: NSD ${nsd.address}:${nsd.port} serves ${ZONE} (${k(NAMES)} names: A records, every tenth a CNAME to the previous name, a wildcard *.w.${ZONE}, NXDOMAIN for the rest; TTL 1 day), one server process, no rate limiting.`,
         `dnscache-ts: its own CLI (dist/src/cli/dnscache.js), FORWARDONLY, servers/@ = NSD, CACHESIZE=${DNSCACHE_CACHESIZE}, IPSEND=127.0.0.1, logging ON as in production (a line per query), stderr read from a pipe and discarded.`,
-        `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the TCP socket and two worker processes, each with its own SO_REUSEPORT UDP socket and caching CACHESIZE/2): both cores. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
+        `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the TCP socket and two worker processes, each with its own SO_REUSEPORT UDP socket and caching CACHESIZE/2)${pinned ? ' (pinned: one CPU for all three)' : ': both cores'}. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
         `Unbound: num-threads 1, msg-cache-size ${UNBOUND_MSG_CACHE}, rrset-cache-size ${UNBOUND_RRSET_CACHE}, forward-zone "." to NSD, do-not-query-localhost no, module-config "iterator" (no validator, no trust anchors), no remote control, so-reuseport no, verbosity 0 (its production default: no per-query log), other settings default.`,
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,
         'Bare Node responder (bench/bare-responder.ts): answers every query with a copy of one canned reply with the ID patched; the floor for a Node resolver on node:dgram. Hot workload only.',
         'Bare Node forwarder (bench/bare-forwarder.ts): relays every query to NSD on a fresh socket bound to a random port and connected to NSD, and the first reply back; the floor for a miss in a Node resolver on node:dgram that keeps dnscache\'s fresh-port-per-query rule. Cold workload only.',
-        `Each pass starts a fresh server; warm-up before measuring: all ${k(NAMES)} zone names once (resolvers), or the 1,000 hot names once. The order of servers alternates between passes. ${opts.pin ? 'Pinned (--pin, taskset): dnsperf to CPU 0, the server under test to CPU 1 (a WORKERS=2 server: all its processes to CPU 1); NSD unpinned.' : 'Nothing is pinned to a CPU.'}`,
+        `Each pass starts a fresh server; warm-up before measuring: all ${k(NAMES)} zone names once (resolvers), or the 1,000 hot names once. The order of servers alternates between passes. ${pinned ? `Pinned (--pin, taskset): dnsperf to CPU ${pinned.load}, the server under test to CPU ${pinned.server} (a WORKERS=2 server: all its processes on that one CPU, so its figures there say nothing about using both cores); NSD unpinned. On a machine with SMT, two CPUs may be threads of one core.` : 'Nothing is pinned to a CPU.'}`,
         `Workloads: hot = 1,000 names, all hits; large = all ${k(NAMES)} names in a fixed random order, all hits; mixed = Zipf (s=1) over the ${k(NAMES)} names plus 5% NXDOMAIN names never asked before; cold = every name never asked before, half under the wildcard (NOERROR), half NXDOMAIN (so NSD works too; it shares the 2 cores).`,
         `Saturation: dnsperf -T 1 -c 10 -q ${SAT_WINDOW} -t 1 for ${opts.seconds} s, closed loop. queries/s = dnsperf's rate of answered queries. CPU = user+sys of the server process (all threads; /proc/PID/stat before and after) divided by answered queries; "server CPU (cores)" = that CPU time / run time (near 1.0: the server is the bottleneck; well below: the load generator or the backend is).`,
         `Latency: dnsperf -Q (half the saturated rate of the same pass) -q ${LAT_WINDOW} -t 2 -v for ${opts.seconds} s: sends paced on a schedule from the start time (open loop; the window of ${LAT_WINDOW} only bounds catch-up bursts to what a default socket buffer holds, see bench/load.ts); percentiles (nearest rank) of the per-query latencies dnsperf reports (µs resolution), lost (timed-out) queries excluded and counted.`,
@@ -332,7 +343,7 @@ async function main(): Promise<void> {
     const dir = join(CHECKOUT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const partial = opts.quick || opts.only !== null || opts.workloads !== null;
-    const path = join(dir, `${date}-${git.sha}${opts.pin ? '-pinned' : ''}${partial ? '-partial' : ''}.md`);
+    const path = join(dir, `${date}-${git.sha}${git.dirty ? '-dirty' : ''}${opts.pin ? '-pinned' : ''}${partial ? '-partial' : ''}.md`);
     writeFileSync(path, report + '\n');
     process.stdout.write(report + '\n');
     say(`bench: report written to ${path}`);
