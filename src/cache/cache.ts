@@ -9,7 +9,7 @@
 import { TYPE } from '../wire/constants';
 import { isAtOrBelow, Name } from '../wire/name';
 import { readLatin1, writeLatin1 } from '../wire/latin1';
-import { copyBytes } from '../wire/copy';
+import { copyBytes, copyOf } from '../wire/copy';
 import { EntryStore } from './store';
 import { packReply, replyAnswerCount, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from './replies';
 
@@ -104,9 +104,7 @@ function unpackRdatas(buf: Buffer, start: number, end: number): Buffer[] {
   const out: Buffer[] = [];
   for (let i = start; i < end; ) {
     const len = buf.readUInt16BE(i);
-    const rdata = Buffer.allocUnsafe(len);
-    copyBytes(buf, i + 2, len, rdata, 0);
-    out.push(rdata);
+    out.push(copyOf(buf, i + 2, i + 2 + len));
     i += 2 + len;
   }
   return out;
@@ -128,9 +126,7 @@ function writeSoa(soa: StoredRecord | null, buf: Buffer, at: number): void {
 function readSoa(buf: Buffer, start: number, length: number): StoredRecord | null {
   if (length === 0) return null;
   const nameEnd = start + 3 + buf[start + 2]!;
-  const rdata = Buffer.allocUnsafe(start + length - nameEnd);
-  copyBytes(buf, nameEnd, rdata.length, rdata, 0);
-  return { name: readLatin1(buf, start + 3, nameEnd) as Name, type: buf.readUInt16BE(start), rdata };
+  return { name: readLatin1(buf, start + 3, nameEnd) as Name, type: buf.readUInt16BE(start), rdata: copyOf(buf, nameEnd, start + length) };
 }
 
 // An entry's slot among its name's entries: what it is, and for which type.
@@ -164,9 +160,9 @@ export class Cache {
 
   /** Stores a new entry and counts its motion; the caller writes its data at the address returned (-1: not stored). */
   private add(name: Name, slot: number, kind: number, expires: number, charge: number, dataLength: number, builtAt = 0, old?: number): number {
-    if (charge > this.maxBytes) return -1;
-    this.motion += charge;
-    return this.store.add(name, slot, { kind, expires, charge, builtAt, dataLength }, old);
+    const e = this.store.add(name, slot, { kind, expires, charge, builtAt, dataLength }, old);
+    if (e !== -1) this.motion += charge;
+    return e;
   }
 
   /**
@@ -391,7 +387,7 @@ export class Cache {
             type,
             expires,
             builtAt: r.builtAt,
-            message: Buffer.from(r.buf.subarray(r.start, r.start + replyMessageLength(r))),
+            message: copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
             ttlOffsets: replyTtlOffsets(r),
             answerEnd: replyAnswerEnd(r),
             answerCount: replyAnswerCount(r),

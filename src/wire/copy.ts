@@ -17,3 +17,10 @@ export function copyBytes(src: Buffer, start: number, length: number, dst: Buffe
     src.copy(dst, at, start, start + length);
   }
 }
+
+/** buf[start, end) in a buffer of its own (from Node's pool: one Buffer object, no view of a view). */
+export function copyOf(buf: Buffer, start: number, end: number): Buffer {
+  const out = Buffer.allocUnsafe(end - start);
+  copyBytes(buf, start, end - start, out, 0);
+  return out;
+}

@@ -6,7 +6,7 @@
 // and served exactly as the authority sent it.
 
 import { TYPE, HEADER_LENGTH } from './constants';
-import { copyBytes } from './copy';
+import { copyBytes, copyOf } from './copy';
 import { writeLatin1 } from './latin1';
 import { Name, readName, NameError } from './name';
 
@@ -83,13 +83,6 @@ const NAME_LAYOUTS: ReadonlyMap<number, RdataLayout> = new Map([
 /** Types whose RDATA names we decompress on input and may compress on output. */
 export function rdataNameLayout(type: number): RdataLayout | undefined {
   return NAME_LAYOUTS.get(type);
-}
-
-/** buf[start, end) in a buffer of its own (from Node's pool: one Buffer object, no view of a view). */
-function copyOf(buf: Buffer, start: number, end: number): Buffer {
-  const out = Buffer.allocUnsafe(end - start);
-  copyBytes(buf, start, end - start, out, 0);
-  return out;
 }
 
 function decompressRdata(buf: Buffer, start: number, end: number, layout: RdataLayout): Buffer {
