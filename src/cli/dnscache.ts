@@ -16,14 +16,14 @@ import { systemClock } from '../cache/cache';
 import { Config, ConfigError, LogFormat, loadConfig } from '../config';
 import { ControlCommands, ControlRequest, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
 import { dumpLines } from '../control/dumpfile';
-import { FanOutCommands, WorkerAnswer } from '../control/fanout';
+import { FanOutCommands } from '../control/fanout';
 import { createLog, fatalLine, Log, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
-import { answerQuestions, EXIT_FATAL, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, WorkerQuestion, WorkerReport, workerIndex } from '../server/workers';
+import { answerQuestions, EXIT_FATAL, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, workerIndex } from '../server/workers';
 
 
 /** LOGFORMAT, once the configuration is read: fatal errors after that come in it too. */
@@ -154,12 +154,11 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
   for (const w of config.warnings) log.warning(w);
   const random = new Random(await readSeed());
   let primary: Primary | null = null;
-  const ask = (q: WorkerQuestion, timeoutMs: number): Promise<unknown[]> => primary!.ask(q, timeoutMs);
   const metrics = config.metrics
     ? new MetricsServer(
         config.metrics,
         () =>
-          (ask({ kind: 'metrics' }, METRICS_TIMEOUT_MS) as Promise<WorkerReport[]>).then((reports) =>
+          primary!.ask({ kind: 'metrics' }, METRICS_TIMEOUT_MS).then((reports) =>
             renderMetrics(mergeSnapshots(reports.map((r) => r.snapshot)), mergeProcessStats([ownProcessStats(), ...reports.map((r) => r.process)])),
           ),
         log,
@@ -170,15 +169,16 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
     await orFatalLater(() => metrics.start(), (reason) => `unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${reason}`);
   }
   let root = config.root;
+  let controlServer: ControlServer | null = null;
   if (control.socket !== null) {
     const commands = new FanOutCommands({
-      ask: (req) => ask({ kind: 'control', req }, CONTROL_TIMEOUT_MS) as Promise<WorkerAnswer[]>,
+      ask: (req) => primary!.ask({ kind: 'control', req }, CONTROL_TIMEOUT_MS),
       root: () => root,
       now: systemClock,
       log,
     });
     const socket = control.socket;
-    await orFatalLater(() => ControlServer.listen(socket, commands), (reason) => controlFailure(socket, reason));
+    controlServer = await orFatalLater(() => ControlServer.listen(socket, commands), (reason) => controlFailure(socket, reason));
   }
   primary = runPrimary({
     count: config.workers,
@@ -191,17 +191,15 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
       }
       metrics?.serve();
     },
+    // As a single process does on SIGTERM: closing removes the socket's file (while it is reachable).
+    beforeExit: () => void controlServer?.close(),
   });
 }
 
 /** A worker's part of a control command: run on its own cache; for a dump, its entry lines (the primary writes the file). */
-async function workerControl(service: Service, commands: ControlCommands | null, req: ControlRequest): Promise<WorkerAnswer> {
-  if (commands === null) return { ok: false, error: 'CONTROL is not set' };
-  try {
-    return { ok: true, value: req.cmd === 'dump' ? { lines: dumpLines(service.cache) } : await commands.run(req) };
-  } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
-  }
+async function workerControl(service: Service, commands: ControlCommands | null, req: ControlRequest): Promise<Record<string, unknown>> {
+  if (commands === null) throw new Error('CONTROL is not set');
+  return req.cmd === 'dump' ? { lines: dumpLines(service.cache) } : commands.run(req);
 }
 
 main().catch((err: Error) => fatal(err.stack ?? err.message));

@@ -10,12 +10,9 @@ import { CommandRunner, dumpInRoot } from './commands';
 import { ControlRequest } from './protocol';
 import { TOP_LIMIT_DEFAULT, TopRow } from './recent';
 
-/** One worker's answer to a control request (for `dump`: its entry lines, `{ lines }`). */
-export type WorkerAnswer = { readonly ok: true; readonly value: Record<string, unknown> } | { readonly ok: false; readonly error: string };
-
 export interface FanOutDeps {
-  /** Runs `req` in every worker. */
-  ask(req: ControlRequest): Promise<WorkerAnswer[]>;
+  /** Runs `req` in every worker: their reports (for `dump`: their entry lines, `{ lines }`); rejects with a worker's error. */
+  ask(req: ControlRequest): Promise<Record<string, unknown>[]>;
   /** Where ROOT's files are reached now (dump files are written by the primary). */
   root(): string;
   now(): number;
@@ -30,12 +27,7 @@ export class FanOutCommands implements CommandRunner {
 
   async run(req: ControlRequest): Promise<Record<string, unknown>> {
     const asked: ControlRequest = req.cmd === 'top' ? { ...req, limit: TOP_ALL } : req;
-    const answers = await this.deps.ask(asked);
-    const values: Record<string, unknown>[] = [];
-    for (const a of answers) {
-      if (!a.ok) throw new Error(a.error);
-      values.push(a.value);
-    }
+    const values = await this.deps.ask(asked);
     if (req.cmd !== 'dump') return mergeAnswers(req, values);
     return dumpInRoot(this.deps.root(), req.file, this.deps.now(), values.flatMap((v) => v.lines as string[]), this.deps.log);
   }

@@ -36,20 +36,28 @@ interface ReadyMessage {
  */
 export type WorkerQuestion = { readonly kind: 'metrics' } | { readonly kind: 'control'; readonly req: ControlRequest };
 
+/** A worker's metrics. */
+export interface WorkerReport {
+  readonly snapshot: MetricsSnapshot;
+  readonly process: ProcessStats;
+}
+
+/** What each kind of question is answered with (a control command's report; for `dump`, `{ lines }`). */
+export interface WorkerAnswers {
+  readonly metrics: WorkerReport;
+  readonly control: Record<string, unknown>;
+}
+
 interface QuestionMessage {
   readonly question: number;
   readonly asked: WorkerQuestion;
 }
 
+/** A worker's answer, or the error its answering threw. */
 interface AnswerMessage {
   readonly answer: number;
-  readonly value: unknown;
-}
-
-/** A worker's metrics. */
-export interface WorkerReport {
-  readonly snapshot: MetricsSnapshot;
-  readonly process: ProcessStats;
+  readonly value?: unknown;
+  readonly error?: string;
 }
 
 export function isWorkerProcess(): boolean {
@@ -71,17 +79,28 @@ export function receiveSeed(): Promise<Buffer> {
   });
 }
 
-/** In a worker: answer the primary's questions (the answer may be a promise). */
+/**
+ * In a worker: answer the primary's questions (the answer may be a
+ * promise). A throw or rejection goes back as the question's error, so the
+ * primary fails at once instead of waiting out its timeout.
+ */
 export function answerQuestions(answer: (q: WorkerQuestion) => unknown): void {
+  const send = (reply: AnswerMessage): void => {
+    try {
+      process.send?.(reply);
+    } catch {
+      // The channel closed: the primary is gone, and nobody waits for this.
+    }
+  };
   process.on('message', (m: Partial<QuestionMessage>) => {
     if (typeof m?.question !== 'number' || m.asked === undefined) return;
     const id = m.question;
     void Promise.resolve()
       .then(() => answer(m.asked!))
-      .then((value) => {
-        const reply: AnswerMessage = { answer: id, value };
-        process.send?.(reply);
-      });
+      .then(
+        (value) => send({ answer: id, value }),
+        (err: unknown) => send({ answer: id, error: err instanceof Error ? err.message : String(err) }),
+      );
   });
 }
 
@@ -100,14 +119,20 @@ export interface PrimaryOptions {
   readonly warning: (message: string) => void;
   /** How long workers may take to start before the service gives up. */
   readonly startTimeoutMs?: number;
+  /** Called once every worker is gone, right before the primary exits (close what it serves). */
+  readonly beforeExit?: () => void;
 }
 
 /** dnscache's exit status for a fatal error (the CLI's too). */
 export const EXIT_FATAL = 111;
 
 export interface Primary {
-  /** Every worker's answer to `q`, in worker order; rejects if one does not answer within `timeoutMs`. */
-  ask(q: WorkerQuestion, timeoutMs: number): Promise<unknown[]>;
+  /**
+   * Every worker's answer to `q`, in worker order. Rejects with a worker's
+   * error, if one does not answer within `timeoutMs`, or while the workers
+   * are still starting (they only listen once they serve).
+   */
+  ask<Q extends WorkerQuestion>(q: Q, timeoutMs: number): Promise<WorkerAnswers[Q['kind']][]>;
 }
 
 /** Runs the primary: forks the workers and watches them until the service stops. */
@@ -116,7 +141,7 @@ export function runPrimary(o: PrimaryOptions): Primary {
   cluster.setupPrimary({ serialization: 'advanced' });
   const workers: Worker[] = [];
   let questions = 0;
-  const pending = new Map<number, (index: number, value: unknown) => void>();
+  const pending = new Map<number, (index: number, m: AnswerMessage) => void>();
   let ready = 0;
   let stopping = false;
   let status = 0;
@@ -136,7 +161,7 @@ export function runPrimary(o: PrimaryOptions): Primary {
     const seed: SeedMessage = { seed: o.seed().toString('base64') };
     w.send(seed);
     w.on('message', (m: Partial<ReadyMessage & AnswerMessage>) => {
-      if (typeof m?.answer === 'number') pending.get(m.answer)?.(i, m.value);
+      if (typeof m?.answer === 'number') pending.get(m.answer)?.(i, m as AnswerMessage);
       if (m?.ready !== true || ++ready < o.count) return;
       clearTimeout(startTimer);
       o.allReady();
@@ -147,7 +172,9 @@ export function runPrimary(o: PrimaryOptions): Primary {
       // else is a failure of the whole service.
       if (!stopping && (code !== 0 || signal !== null)) o.warning(`worker ${i} exited (${signal ?? `status ${code}`}): stopping`);
       stop(code === 0 && signal === null ? 0 : EXIT_FATAL);
-      if (workers.every((x) => x.isDead())) process.exit(status);
+      if (!workers.every((x) => x.isDead())) return;
+      o.beforeExit?.();
+      process.exit(status);
     });
     workers.push(w);
   }
@@ -157,22 +184,31 @@ export function runPrimary(o: PrimaryOptions): Primary {
     for (const w of workers) if (!w.isDead()) w.process.kill('SIGHUP');
   });
   return {
-    ask: (asked, timeoutMs) =>
-      new Promise((resolve, reject) => {
+    ask: <Q extends WorkerQuestion>(asked: Q, timeoutMs: number) =>
+      new Promise<WorkerAnswers[Q['kind']][]>((resolve, reject) => {
+        if (ready < o.count) return reject(new Error(`the workers are still starting (${ready} of ${o.count} serve)`));
         const id = ++questions;
-        // An answer is never undefined (a report, or an ok/error object): a hole means still missing.
-        const answers: unknown[] = new Array(o.count);
+        const answered: boolean[] = new Array(o.count).fill(false);
+        const answers: WorkerAnswers[Q['kind']][] = new Array(o.count);
         let missing = o.count;
-        const timer = setTimeout(() => {
-          pending.delete(id);
-          reject(new Error(`${missing} of ${o.count} workers did not answer within ${timeoutMs} ms`));
-        }, timeoutMs);
-        pending.set(id, (index, value) => {
-          if (answers[index] !== undefined) return;
-          answers[index] = value;
-          if (--missing > 0) return;
+        const end = (): void => {
           clearTimeout(timer);
           pending.delete(id);
+        };
+        const timer = setTimeout(() => {
+          end();
+          reject(new Error(`${missing} of ${o.count} workers did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        pending.set(id, (index, m) => {
+          if (answered[index]) return;
+          answered[index] = true;
+          if (m.error !== undefined) {
+            end();
+            return reject(new Error(m.error));
+          }
+          answers[index] = m.value as WorkerAnswers[Q['kind']];
+          if (--missing > 0) return;
+          end();
           resolve(answers);
         });
         const question: QuestionMessage = { question: id, asked };

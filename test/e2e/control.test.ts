@@ -450,5 +450,16 @@ describe('control socket with WORKERS=2: the primary answers for every worker', 
     const reload = await ok(socket, { cmd: 'reload' });
     assert.equal(reload.servers, 1);
     assert.equal((await dns.waitForLogs(/^reload servers /, 2, 3000)).length >= 2, true);
+
+    // A command failing in the workers comes back with their error at once, not after the fan-out's timeout.
+    const t0 = Date.now();
+    const missing = await controlRequest(socket, { cmd: 'load', file: 'missing.dump' });
+    assert.equal(missing.ok, false);
+    assert.match((missing as { error: string }).error, /unable to load .*missing\.dump: open: ENOENT/);
+    assert.ok(Date.now() - t0 < 5000, `took ${Date.now() - t0} ms`);
+
+    // SIGTERM: the primary closes the control socket, as a single process does, and its file goes.
+    assert.equal(await dns.stop(), 0);
+    assert.equal(fs.existsSync(socket), false, 'the socket file is removed');
   });
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FanOutCommands, mergeAnswers, TOP_ALL, WorkerAnswer } from '../../src/control/fanout';
+import { FanOutCommands, mergeAnswers, TOP_ALL } from '../../src/control/fanout';
 import { ControlRequest } from '../../src/control/protocol';
 import { Log, MemorySink } from '../../src/log/log';
 
@@ -46,13 +46,18 @@ describe('FanOutCommands', () => {
 
   it('asks every worker for all top rows, and fails with the first worker error', async () => {
     const asked: ControlRequest[] = [];
-    const answers: WorkerAnswer[] = [
-      { ok: true, value: { removed: 1 } },
-      { ok: false, error: 'something broke' },
-    ];
-    const fan = new FanOutCommands({ ask: async (req) => (asked.push(req), answers), root: () => '/', now: () => 0, log });
+    // A worker's error rejects the primary's question (workers.ts).
+    const fan = new FanOutCommands({
+      ask: async (req) => {
+        asked.push(req);
+        throw new Error('something broke');
+      },
+      root: () => '/',
+      now: () => 0,
+      log,
+    });
     await assert.rejects(fan.run({ cmd: 'flush-all' }), /something broke/);
-    const ok = new FanOutCommands({ ask: async (req) => (asked.push(req), [{ ok: true, value: { queries: 0, total: 0, ringSize: 1, clients: [], names: [] } }]), root: () => '/', now: () => 0, log });
+    const ok = new FanOutCommands({ ask: async (req) => (asked.push(req), [{ queries: 0, total: 0, ringSize: 1, clients: [], names: [] }]), root: () => '/', now: () => 0, log });
     await ok.run({ cmd: 'top', limit: 3 });
     assert.equal((asked[1] as { limit?: number }).limit, TOP_ALL);
   });
@@ -61,10 +66,7 @@ describe('FanOutCommands', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dnscache-fanout-'));
     try {
       const fan = new FanOutCommands({
-        ask: async () => [
-          { ok: true, value: { lines: ['{"one":1}', '{"two":2}'] } },
-          { ok: true, value: { lines: ['{"three":3}'] } },
-        ],
+        ask: async () => [{ lines: ['{"one":1}', '{"two":2}'] }, { lines: ['{"three":3}'] }],
         root: () => root,
         now: () => 1234,
         log,
