@@ -9,7 +9,7 @@ import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
 import { QueryRecorder } from '../server/engine';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
-import { dumpLines, loadDump, writeDumpLines } from './dumpfile';
+import { entryLines, loadDump, writeDumpLines } from './dumpfile';
 import { ControlRequest, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
 import { ReloadOutcome } from './reload';
@@ -75,7 +75,7 @@ export interface CommandRunner {
  * worker's) to `file` inside `root`, logs it, and answers the report; a
  * failure is an error naming the file.
  */
-export async function dumpInRoot(root: string, fileName: string, now: number, lines: readonly string[], log: Log): Promise<Record<string, unknown>> {
+export async function dumpInRoot(root: string, fileName: string, now: number, lines: Iterable<string>, log: Log): Promise<Record<string, unknown>> {
   const file = fileInRoot(root, fileName);
   try {
     const report = await writeDumpLines(file, now, lines);
@@ -122,7 +122,7 @@ export class ControlCommands implements CommandRunner {
         return { removed };
       }
       case 'dump':
-        return dumpInRoot(this.target.root, req.file, cache.now(), dumpLines(cache), this.log);
+        return dumpInRoot(this.target.root, req.file, cache.now(), entryLines(cache), this.log);
       case 'load': {
         const file = fileInRoot(this.target.root, req.file);
         try {

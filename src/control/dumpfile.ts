@@ -76,22 +76,31 @@ export interface DumpReport {
  * only the writing is asynchronous.
  */
 export function writeDump(cache: Cache, file: string): Promise<DumpReport> {
-  return writeDumpLines(file, cache.now(), dumpLines(cache));
+  return writeDumpLines(file, cache.now(), entryLines(cache));
 }
 
-/** Every live entry of `cache` as dump lines, in one synchronous pass. */
+/** Every live entry of `cache` as a dump line, read as it is iterated. */
+export function* entryLines(cache: Cache): Iterable<string> {
+  for (const e of cache.snapshot()) yield entryLine(e);
+}
+
+/** Every live entry of `cache` as dump lines, in one synchronous pass (a worker sends them to the primary). */
 export function dumpLines(cache: Cache): string[] {
-  const lines: string[] = [];
-  for (const e of cache.snapshot()) lines.push(entryLine(e));
-  return lines;
+  return [...entryLines(cache)];
 }
 
-/** Writes a dump of entry lines (from one cache, or from every worker's: WORKERS), atomically as writeDump. */
-export async function writeDumpLines(file: string, now: number, lines: readonly string[]): Promise<DumpReport> {
+/**
+ * Writes a dump of entry lines (from one cache, or from every worker's:
+ * WORKERS), atomically as writeDump. `lines` is read to the end before the
+ * first await - a consistent snapshot when it reads a cache - straight into
+ * the write chunks, so the entries are not held twice.
+ */
+export async function writeDumpLines(file: string, now: number, lines: Iterable<string>): Promise<DumpReport> {
   const chunks: string[] = [];
   let chunk = headerLine(now) + '\n';
-  const entries = lines.length;
+  let entries = 0;
   for (const line of lines) {
+    entries++;
     chunk += line + '\n';
     if (chunk.length >= WRITE_CHUNK) {
       chunks.push(chunk);

@@ -29,8 +29,13 @@ export class FanOutCommands implements CommandRunner {
     const asked: ControlRequest = req.cmd === 'top' ? { ...req, limit: TOP_ALL } : req;
     const values = await this.deps.ask(asked);
     if (req.cmd !== 'dump') return mergeAnswers(req, values);
-    return dumpInRoot(this.deps.root(), req.file, this.deps.now(), values.flatMap((v) => v.lines as string[]), this.deps.log);
+    return dumpInRoot(this.deps.root(), req.file, this.deps.now(), allLines(values), this.deps.log);
   }
+}
+
+/** Every worker's dump lines in turn, without joining them into one more array. */
+function* allLines(values: readonly Record<string, unknown>[]): Iterable<string> {
+  for (const v of values) yield* v.lines as string[];
 }
 
 /** The workers' answers to one request as one answer. */

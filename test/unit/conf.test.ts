@@ -243,6 +243,12 @@ describe('quoting in the scripts and the unit', () => {
     assert.deepEqual(runInnerCommand(runScript('dnscache', node, js)), ['dnscache', 'softlimit', '-o250', '-d', '12345', node, ...NODE_FLAGS, js]);
   });
 
+  it('bin/dnscache (a shell launcher, which cannot import NODE_FLAGS) passes the same node flags', () => {
+    const launcher = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'bin', 'dnscache'), 'utf8');
+    const exec = launcher.split('\n').find((l) => l.startsWith('exec node '));
+    assert.equal(exec?.slice('exec node '.length, 'exec node '.length + NODE_FLAGS.join(' ').length + 1), NODE_FLAGS.join(' ') + ' ');
+  });
+
   it('escapes systemd specifiers and quotes', () => {
     assert.equal(systemdWord('/etc/dnscache/run-systemd'), '/etc/dnscache/run-systemd');
     assert.equal(systemdWord('/srv/dns 100%/run-systemd'), '"/srv/dns 100%%/run-systemd"');
