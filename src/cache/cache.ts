@@ -11,7 +11,7 @@ import { isAtOrBelow, Name } from '../wire/name';
 import { readLatin1, writeLatin1 } from '../wire/latin1';
 import { copyBytes, copyOf } from '../wire/copy';
 import { EntryStore } from './store';
-import { packReply, replyAnswerCount, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from './replies';
+import { packReply, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from './replies';
 
 /** Seconds since the epoch; injectable so tests can move time. */
 export type Clock = () => number;
@@ -390,7 +390,6 @@ export class Cache {
             message: copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
             ttlOffsets: replyTtlOffsets(r),
             answerEnd: replyAnswerEnd(r),
-            answerCount: replyAnswerCount(r),
           };
           break;
         }
@@ -419,7 +418,7 @@ export class Cache {
       case 'failure':
         return this.storeFailure(s.name, s.type, expires);
       case 'reply':
-        return this.putReply(s.name, s.type, packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd, s.answerCount));
+        return this.putReply(s.name, s.type, packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd));
     }
   }
 }
@@ -442,5 +441,4 @@ export type CacheSnapshotEntry =
       /** Offsets of every record's TTL field, ascending. */
       readonly ttlOffsets: readonly number[];
       readonly answerEnd: number;
-      readonly answerCount: number;
     };

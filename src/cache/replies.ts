@@ -16,27 +16,26 @@ import { PackedReply, ReplyBytes } from './cache';
  */
 export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: number): PackedReply | null {
   if (lifetime <= 0) return null;
-  return packReply(built.bytes, built.ttlOffsets, now + lifetime, now, built.sectionEnds[0], built.counts[0]);
+  return packReply(built.bytes, built.ttlOffsets, now + lifetime, now, built.sectionEnds[0]);
 }
 
 /**
  * A reply as the cache keeps it: the message, then each TTL offset as two
- * bytes, then three 2-byte trailers - where the answer section ends, its
- * record count and the message length - read from the end. Also how
- * restored snapshot entries are rebuilt.
+ * bytes, then two 2-byte trailers - where the answer section ends, and the
+ * message length - read from the end. (The answer's record count is the
+ * message's own ANCOUNT.) Also how restored snapshot entries are rebuilt.
  */
-export function packReply(message: Buffer, ttlOffsets: readonly number[], expires: number, builtAt: number, answerEnd: number, answerCount: number): PackedReply {
+export function packReply(message: Buffer, ttlOffsets: readonly number[], expires: number, builtAt: number, answerEnd: number): PackedReply {
   const packed = Buffer.allocUnsafe(message.length + 2 * ttlOffsets.length + TRAILER);
   let o = message.copy(packed, 0);
   for (const at of ttlOffsets) o = packed.writeUInt16BE(at, o);
   o = packed.writeUInt16BE(answerEnd, o);
-  o = packed.writeUInt16BE(answerCount, o);
   packed.writeUInt16BE(message.length, o);
   // Charged 22 + the message and its TTL offsets: the trailers are bookkeeping, as an entry's header is.
   return { buf: packed, start: 0, end: packed.length, builtAt, expires, charge: 22 + packed.length - TRAILER };
 }
 
-const TRAILER = 6;
+const TRAILER = 4;
 
 /** The stored message's length. */
 export function replyMessageLength(r: ReplyBytes): number {
@@ -45,11 +44,6 @@ export function replyMessageLength(r: ReplyBytes): number {
 
 /** Where the stored message's answer section ends. */
 export function replyAnswerEnd(r: ReplyBytes): number {
-  return r.buf.readUInt16BE(r.end - 6);
-}
-
-/** The number of records in the stored message's answer section. */
-export function replyAnswerCount(r: ReplyBytes): number {
   return r.buf.readUInt16BE(r.end - 4);
 }
 
@@ -91,7 +85,8 @@ export function renderReply(r: ReplyBytes, query: Buffer, questionEnd: number, l
   out[2] = (out[2]! & ~FLAG_RD) | (query[2]! & FLAG_RD) | (tc ? FLAG_TC : 0);
   copyBytes(query, HEADER_LENGTH, questionEnd - HEADER_LENGTH, out, HEADER_LENGTH);
   if (!keepAuthority) {
-    out.writeUInt16BE(tc ? 0 : replyAnswerCount(r), 6);
+    // The answer section stays (its count was copied with the header) unless it is cut too.
+    if (tc) out.writeUInt16BE(0, 6);
     out.writeUInt16BE(0, 8);
     out.writeUInt16BE(0, 10);
   }

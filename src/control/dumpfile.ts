@@ -237,7 +237,6 @@ function skipName(msg: Buffer, pos: number): number {
 interface ReplyLayout {
   readonly ttlOffsets: number[];
   readonly answerEnd: number;
-  readonly answerCount: number;
 }
 
 /**
@@ -272,7 +271,7 @@ function replyLayout(msg: Buffer, name: Name, type: number): ReplyLayout {
     if (section === 0) answerEnd = pos;
   }
   if (pos !== msg.length) fail('"message" has bytes after its last record');
-  return { ttlOffsets, answerEnd, answerCount: counts[0]! };
+  return { ttlOffsets, answerEnd };
 }
 
 /** Parses one entry line; throws DumpLineError saying what is wrong with it. */

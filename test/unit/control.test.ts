@@ -210,7 +210,7 @@ describe('dump format', () => {
     const built = builtReply();
     assert.deepEqual(e.ttlOffsets, built.ttlOffsets);
     assert.equal(e.answerEnd, built.sectionEnds[0]);
-    assert.equal(e.answerCount, 2);
+    assert.equal(e.message.readUInt16BE(6), 2, 'its ANCOUNT');
   });
   const badReplies: Array<[string, string, RegExp]> = [
     ['another name', replyLine((m) => m, 'web.example.com.'), /question is not the entry's name and type/],
