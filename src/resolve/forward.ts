@@ -45,17 +45,9 @@ export function rcodeUsable(message: Message): boolean {
   return message.rcode === RCODE.NOERROR || message.rcode === RCODE.NXDOMAIN;
 }
 
-/** Options for asking upstream on behalf of a question: its deadline, and its budget asked before every try. */
-export function upstreamOptions(deps: UpstreamDeps, ctx: WorkContext, rounds?: number): UpstreamOptions {
-  return {
-    sendFrom: deps.sendFrom,
-    random: deps.random,
-    rtt: deps.rtt,
-    deadline: ctx.budget.deadline,
-    rounds,
-    mayTry: () => ctx.budget.take(),
-    onTry: deps.onUpstreamQuery,
-  };
+/** How both fetchers ask upstream: made once per fetcher (each question passes its own budget). */
+export function upstreamOptions(deps: UpstreamDeps): UpstreamOptions {
+  return { sendFrom: deps.sendFrom, random: deps.random, rtt: deps.rtt, onTry: deps.onUpstreamQuery };
 }
 
 /**
@@ -89,13 +81,17 @@ export function accepted(deps: UpstreamDeps, message: Message, verdict: Verdict,
 }
 
 export class ForwardFetcher implements Fetcher {
-  constructor(private readonly deps: UpstreamDeps) {}
+  private readonly options: UpstreamOptions;
+
+  constructor(private readonly deps: UpstreamDeps) {
+    this.options = upstreamOptions(deps);
+  }
 
   async fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
     const zone = closestServers(this.deps.servers, name);
     if (!zone) return { kind: 'failed', reason: 'no servers for this name' };
     this.deps.log.tx(0, type, name, zone.zone, this.deps.rtt.order(zone.servers).map((s) => s.address));
-    const result = await askServers(zone.servers, { name, type, rd: true }, upstreamOptions(this.deps, ctx), verdictJudge(this.deps, name, type, zone.zone, true));
+    const result = await askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, zone.zone, true));
     if (result.kind === 'failed') return result;
     return accepted(this.deps, result.message, result.value, zone.zone, result.server);
   }

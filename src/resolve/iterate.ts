@@ -7,7 +7,7 @@
 import ipaddr from 'ipaddr.js';
 import { localAddress } from '../local/local';
 import { Endpoint } from '../transport/udp';
-import { askServers } from '../transport/upstream';
+import { askServers, UpstreamOptions } from '../transport/upstream';
 import { TYPE } from '../wire/constants';
 import { isAtOrBelow, Name, parentName, readName } from '../wire/name';
 import { Answer } from '../wire/answer';
@@ -43,7 +43,11 @@ export function addressesFrom(rdatas: readonly Buffer[], family: 4 | 6, port: nu
 }
 
 export class IterativeFetcher implements Fetcher {
-  constructor(private readonly deps: IterateDeps) {}
+  private readonly options: UpstreamOptions;
+
+  constructor(private readonly deps: IterateDeps) {
+    this.options = upstreamOptions(deps);
+  }
 
   /** The closest servers/ entry or cached delegation at or above where `name` lives. */
   private startingCut(name: Name, type: number): ZoneCut | null {
@@ -122,7 +126,7 @@ export class IterativeFetcher implements Fetcher {
         // only server gets a second, longer try in case a packet was lost.
         const rounds = fresh.length > 1 ? 1 : 2;
         const judge = verdictJudge(this.deps, name, type, cut.zone, false);
-        const result = await askServers(fresh, { name, type, rd: false }, upstreamOptions(this.deps, ctx, rounds), judge);
+        const result = await askServers(fresh, { name, type, rd: false }, this.options, ctx.budget, judge, rounds);
         if (result.kind === 'response') return accepted(this.deps, result.message, result.value, cut.zone, result.server);
         lastReason = result.reason;
       }

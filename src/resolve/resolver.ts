@@ -50,7 +50,10 @@ function lifetimeOf(records: readonly OutRecord[]): number {
 }
 
 interface InFlight {
-  readonly work: Promise<Answer>;
+  /** Set as soon as run() returns its promise; only then is the entry put in the table. */
+  work: Promise<Answer> | null;
+  /** The work has ended (run() may end before it returns its promise: everything cached). */
+  ended: boolean;
   /** The budget the work runs on: aborting it stops its upstream traffic. */
   readonly budget: WorkBudget;
   /** Clients waiting for it (see resolve/abandon). */
@@ -123,23 +126,16 @@ export class Resolver {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.merged++;
-      return ctx.depth === 0 ? running.work : untilDeadline(running.work, ctx.budget.deadline);
+      return ctx.depth === 0 ? running.work! : untilDeadline(running.work!, ctx.budget.deadline);
     }
-    // then() rather than finally(): finally costs two more promises and closures, on every miss.
-    const done = (): void => void this.inflight.delete(key);
-    const work = this.run(name, type, ctx).then(
-      (answer) => {
-        done();
-        return answer;
-      },
-      (err: unknown) => {
-        done();
-        throw err;
-      },
-    );
     // A sub-resolution is waited for by the question that started it (and
     // stops with its budget); only client questions count waiters.
-    this.inflight.set(key, { work, budget: ctx.budget, waiters: ctx.depth === 0 ? 0 : 1 });
+    const entry: InFlight = { work: null, ended: false, budget: ctx.budget, waiters: ctx.depth === 0 ? 0 : 1 };
+    // run() takes the entry out when it ends: a then() here to do it cost a
+    // promise, a reaction and three closures per miss, held while it waits.
+    const work = this.run(name, type, ctx, key, entry);
+    entry.work = work;
+    if (!entry.ended) this.inflight.set(key, entry);
     return work;
   }
 
@@ -170,57 +166,67 @@ export class Resolver {
     return { kind: 'answer', records: hit.rdatas.map((rdata) => ({ name, type, ttl: hit.ttl, rdata })) };
   }
 
-  private async run(qname: Name, qtype: number, ctx: WorkContext): Promise<Answer> {
-    const chain: OutRecord[] = [];
-    let name = qname;
-    for (;;) {
-      // The names visited so far are the owners of the CNAMEs followed.
-      if (chain.length > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
-      if (name !== qname) {
-        // A CNAME may lead to an internal name (localhost and friends).
-        const local = localAnswer(name, qtype);
-        if (local) return { ...local, answer: [...chain, ...local.answer], lifetime: 0 };
-      }
-      const cached = this.fromCache(name, qtype);
-      if (cached) {
-        if (cached.kind === 'cname') {
-          chain.push(cached.record);
-          name = cached.target;
-          continue;
+  /**
+   * Resolves (qname, qtype): the cache, then upstream, following CNAMEs;
+   * then takes `entry`, its in-flight entry under `key`, out.
+   */
+  private async run(qname: Name, qtype: number, ctx: WorkContext, key: string, entry: InFlight): Promise<Answer> {
+    try {
+      const chain: OutRecord[] = [];
+      let name = qname;
+      for (;;) {
+        // The names visited so far are the owners of the CNAMEs followed.
+        if (chain.length > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
+        if (name !== qname) {
+          // A CNAME may lead to an internal name (localhost and friends).
+          const local = localAnswer(name, qtype);
+          if (local) return { ...local, answer: [...chain, ...local.answer], lifetime: 0 };
         }
-        return this.finish(cached, chain);
-      }
-      if (this.cache.hasFailure(name, qtype)) return servfail();
-      const fetched = await this.fetcher.fetch(name, qtype, ctx);
-      if (fetched.kind === 'failed') {
-        this.log.servfail(name, fetched.reason);
-        // A failure caused by this question's own budget says nothing about
-        // the name: caching it would let one question (say, a crafted
-        // delegation spending its budget on lame servers) make others fail.
-        if (ctx.budget.exhaustedBy === null && !ctx.budget.spent) this.cache.putFailure(name, qtype, FAILURE_TTL);
-        return servfail();
-      }
-      const v = fetched.verdict;
-      switch (v.kind) {
-        case 'cname':
-          chain.push({ ...toOut(v.record), ttl: v.ttl });
-          name = v.target;
-          continue;
-        case 'answer':
-          return this.finish({ kind: 'answer', records: v.records.map(toOut) }, chain);
-        case 'nxdomain':
-          this.log.nxdomain(fetched.server, v.negativeTtl, name);
-          this.cache.putNxdomain(name, v.negativeTtl, v.soa);
-          return this.finish({ kind: 'nxdomain', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
-        case 'nodata':
-          this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
-          if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
-          return this.finish({ kind: 'nodata', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
-        case 'referral':
-        case 'lame':
-          // The fetcher resolves referrals itself; one that reaches us is a failure.
+        const cached = this.fromCache(name, qtype);
+        if (cached) {
+          if (cached.kind === 'cname') {
+            chain.push(cached.record);
+            name = cached.target;
+            continue;
+          }
+          return this.finish(cached, chain);
+        }
+        if (this.cache.hasFailure(name, qtype)) return servfail();
+        const fetched = await this.fetcher.fetch(name, qtype, ctx);
+        if (fetched.kind === 'failed') {
+          this.log.servfail(name, fetched.reason);
+          // A failure caused by this question's own budget says nothing about
+          // the name: caching it would let one question (say, a crafted
+          // delegation spending its budget on lame servers) make others fail.
+          if (ctx.budget.exhaustedBy === null && !ctx.budget.spent) this.cache.putFailure(name, qtype, FAILURE_TTL);
           return servfail();
+        }
+        const v = fetched.verdict;
+        switch (v.kind) {
+          case 'cname':
+            chain.push({ ...toOut(v.record), ttl: v.ttl });
+            name = v.target;
+            continue;
+          case 'answer':
+            return this.finish({ kind: 'answer', records: v.records.map(toOut) }, chain);
+          case 'nxdomain':
+            this.log.nxdomain(fetched.server, v.negativeTtl, name);
+            this.cache.putNxdomain(name, v.negativeTtl, v.soa);
+            return this.finish({ kind: 'nxdomain', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
+          case 'nodata':
+            this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
+            if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
+            return this.finish({ kind: 'nodata', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
+          case 'referral':
+          case 'lame':
+            // The fetcher resolves referrals itself; one that reaches us is a failure.
+            return servfail();
+        }
       }
+  
+    } finally {
+      entry.ended = true;
+      if (this.inflight.get(key) === entry) this.inflight.delete(key);
     }
   }
 

@@ -15,12 +15,20 @@ import { fitMessage, optRecord } from '../wire/writer';
 import { buildReply, errorReply, isPlainQuestion } from './reply';
 
 /** A query waiting for its resolution; the listener logs `sent` or `drop` when it completes. */
-export interface Pending {
-  readonly n: number;
-  readonly edns: boolean;
-  readonly reply: Promise<Buffer | null>;
+export class Pending {
+  constructor(
+    readonly n: number,
+    readonly edns: boolean,
+    readonly reply: Promise<Buffer | null>,
+    private readonly resolver: Resolver,
+    private readonly qname: Name,
+    private readonly qtype: number,
+  ) {}
+
   /** The listener stopped waiting (client dropped): lets the resolution stop if nobody else waits. */
-  readonly abandon: () => void;
+  abandon(): void {
+    this.resolver.abandon(this.qname, this.qtype);
+  }
 }
 
 /**
@@ -122,15 +130,23 @@ export class Engine {
     // (logged as a drop): a rejected promise here would end the process.
     // The packet may lie in memory its socket reuses (udp-batch.ts): the reply is made later, from a copy.
     const kept = Buffer.from(packet);
-    const reply = this.resolver
-      .resolve(q.qname, q.qtype)
-      .then((answer) => this.render(answer, kept, q, limit, opt, plain))
-      .catch((err: Error) => {
-        this.log.warning(`internal error answering query ${n}: ${err.message}`);
-        return null;
-      });
-    const { qname, qtype } = q;
-    return { n, edns: q.edns !== null, reply, abandon: () => this.resolver.abandon(qname, qtype) };
+    // One then() with both handlers: a catch() after it cost another promise and reaction, held while the query waits.
+    const reply = this.resolver.resolve(q.qname, q.qtype).then(
+      (answer) => {
+        try {
+          return this.render(answer, kept, q, limit, opt, plain);
+        } catch (err) {
+          return this.failed(n, err as Error);
+        }
+      },
+      (err: Error) => this.failed(n, err),
+    );
+    return new Pending(n, q.edns !== null, reply, this.resolver, q.qname, q.qtype);
+  }
+
+  private failed(n: number, err: Error): null {
+    this.log.warning(`internal error answering query ${n}: ${err.message}`);
+    return null;
   }
 
   /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */

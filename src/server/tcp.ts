@@ -6,7 +6,7 @@
 import { createServer, Server, Socket } from 'node:net';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
-import { Engine, Handled } from './engine';
+import { Engine, Handled, Pending } from './engine';
 import { acceptableSourcePort } from './udp';
 
 export interface TcpOptions {
@@ -26,8 +26,8 @@ const MAX_UNSENT = 1024 * 1024;
 
 class Connection {
   private buffered: Buffer = Buffer.alloc(0);
-  /** Queries in progress: number → how to abandon its resolution. */
-  readonly pending = new Map<number, () => void>();
+  /** Queries in progress, by number (abandoned if the connection closes first). */
+  readonly pending = new Map<number, Pending>();
   private timer: NodeJS.Timeout | null = null;
   closed = false;
   /** The client half-closed: finish what it asked, then close. */
@@ -174,7 +174,7 @@ export class TcpListener {
       return;
     }
     const { n } = handled;
-    conn.pending.set(n, handled.abandon);
+    conn.pending.set(n, handled);
     handled.reply.then((bytes) => {
       if (!conn.pending.delete(n) || conn.closed) return;
       if (bytes) {
@@ -217,7 +217,7 @@ export class TcpListener {
     if (conn.closed) return;
     conn.closed = true;
     // Nobody will read these answers: let their resolutions stop.
-    for (const abandon of conn.pending.values()) abandon();
+    for (const pending of conn.pending.values()) pending.abandon();
     conn.pending.clear();
     conn.disarmIdle();
     this.connections.delete(conn);

@@ -11,7 +11,7 @@ import { loadAddon, systemError } from '../platform/addon';
 import { literalLookup } from './lookup';
 import { Random } from '../random/random';
 import { copyBytes } from '../wire/copy';
-import { PendingTimeout, upstreamTimeouts } from './timeouts';
+import { Expiring, PendingTimeout, upstreamTimeouts } from './timeouts';
 
 export type { Endpoint } from '../config/address';
 
@@ -24,11 +24,20 @@ export type TryResult =
 export type Acceptor = (bytes: Buffer) => boolean;
 
 /**
- * Starts one try. `done` is called exactly once, possibly before this
- * returns (a failed bind), and must not throw: it may run inside a socket's
- * event handler.
+ * Whom a try reports to. An object rather than two closures: the asker
+ * (upstream.ts) is one per question and serves all its tries, so a try in
+ * flight holds no closures or contexts of its own (a cold-miss heap snapshot
+ * had those among the larger things held per query in flight).
  */
-export type TryStarter = (server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor, done: (result: TryResult) => void) => void;
+export interface TryOwner {
+  /** Is this datagram the answer, or noise to keep waiting through? */
+  accepts(bytes: Buffer): boolean;
+  /** The outcome: called exactly once, possibly before the starter returns (a failed bind); must not throw. */
+  tried(result: TryResult): void;
+}
+
+/** Starts one try, reporting to `owner`. */
+export type TryStarter = (server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, owner: TryOwner) => void;
 
 const BIND_TRIES = 10;
 const TIMED_OUT: TryResult = { kind: 'timeout' };
@@ -78,7 +87,7 @@ function bindRandom(socket: Socket, address: string, random: Random): Error | nu
  * cold misses had the awaits between these steps, then the promise and async
  * frames around them, among its larger JS entries.)
  */
-export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, random, accept, done) => {
+export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, random, owner) => {
   const socket = createSocket({ type: server.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup(server.family) });
   let timer: PendingTimeout | null = null;
   let finished = false;
@@ -91,7 +100,7 @@ export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, ra
     } catch {
       // already closed
     }
-    done(result);
+    owner.tried(result);
   };
   const bindError = bindRandom(socket, sendFrom, random);
   if (bindError) {
@@ -104,7 +113,7 @@ export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, ra
   socket.on('error', (err) => finish({ kind: 'error', message: err.message }));
   let started = 0;
   socket.on('message', (msg) => {
-    if (!finished && accept(msg)) finish({ kind: 'reply', bytes: msg, rttMs: performance.now() - started });
+    if (!finished && owner.accepts(msg)) finish({ kind: 'reply', bytes: msg, rttMs: performance.now() - started });
   });
   try {
     socket.connect(server.port, server.address);
@@ -114,7 +123,7 @@ export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, ra
     finish({ kind: 'error', message: (err as Error).message });
     return;
   }
-  timer = upstreamTimeouts.after(timeoutMs, () => finish(TIMED_OUT));
+  timer = upstreamTimeouts.after(timeoutMs, { expire: () => finish(TIMED_OUT) });
 };
 
 interface UpstreamAddon {
@@ -124,12 +133,21 @@ interface UpstreamAddon {
   upstreamClose(id: number): void;
 }
 
-interface NativeTry {
-  readonly server: Endpoint;
-  readonly accept: Acceptor;
-  readonly done: (result: TryResult) => void;
-  readonly started: number;
-  timer: PendingTimeout | null;
+/** A try in the addon's epoll set; it is its own timeout's target. */
+class NativeTry implements Expiring {
+  timer: PendingTimeout | null = null;
+
+  constructor(
+    private readonly tries: NativeTries,
+    readonly id: number,
+    readonly server: Endpoint,
+    readonly owner: TryOwner,
+    readonly started: number,
+  ) {}
+
+  expire(): void {
+    this.tries.finish(this, TIMED_OUT);
+  }
 }
 
 /** The addon's epoll set of try sockets, made at the first try. */
@@ -146,7 +164,7 @@ class NativeTries {
     this.slot = shared.slot;
   }
 
-  readonly start: TryStarter = (server, query, sendFrom, timeoutMs, random, accept, done) => {
+  readonly start: TryStarter = (server, query, sendFrom, timeoutMs, random, owner) => {
     const id = onRandomPort(random, (port) => {
       try {
         return this.addon.upstreamSend(server.family, sendFrom, port, server.address, server.port, query);
@@ -154,10 +172,10 @@ class NativeTries {
         return systemError(err, sendFrom);
       }
     });
-    if (id instanceof Error) return done({ kind: 'error', message: id.message });
-    const t: NativeTry = { server, accept, done, started: performance.now(), timer: null };
+    if (id instanceof Error) return owner.tried({ kind: 'error', message: id.message });
+    const t = new NativeTry(this, id, server, owner, performance.now());
     this.open.set(id, t);
-    t.timer = upstreamTimeouts.after(timeoutMs, () => this.finish(id, t, TIMED_OUT));
+    t.timer = upstreamTimeouts.after(timeoutMs, t);
   };
 
   private onReplies(count: number): void {
@@ -168,21 +186,21 @@ class NativeTries {
       if (t === undefined) continue; // it ended while this batch was read
       if (length < 0) {
         // Reading a connected socket fails on ICMP unreachable and the like: this server will not answer.
-        this.finish(id, t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, `${t.server.address}:${t.server.port}`).message });
+        this.finish(t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, `${t.server.address}:${t.server.port}`).message });
         continue;
       }
       // A copy: the memory is the next batch's.
       const bytes = Buffer.allocUnsafe(length);
       copyBytes(this.packets, i * this.slot, length, bytes, 0);
-      if (t.accept(bytes)) this.finish(id, t, { kind: 'reply', bytes, rttMs: performance.now() - t.started });
+      if (t.owner.accepts(bytes)) this.finish(t, { kind: 'reply', bytes, rttMs: performance.now() - t.started });
     }
   }
 
-  private finish(id: number, t: NativeTry, result: TryResult): void {
-    if (!this.open.delete(id)) return;
+  finish(t: NativeTry, result: TryResult): void {
+    if (!this.open.delete(t.id)) return;
     if (t.timer !== null) upstreamTimeouts.cancel(t.timer);
-    this.addon.upstreamClose(id);
-    t.done(result);
+    this.addon.upstreamClose(t.id);
+    t.owner.tried(result);
   }
 }
 
@@ -209,5 +227,5 @@ export const startUdpTry: TryStarter = startNativeTry ?? startDgramTry;
 
 /** A try as a promise (`start`: startUdpTry, or one way in particular). */
 export function udpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor, start: TryStarter = startUdpTry): Promise<TryResult> {
-  return new Promise<TryResult>((resolve) => start(server, query, sendFrom, timeoutMs, random, accept, resolve));
+  return new Promise<TryResult>((resolve) => start(server, query, sendFrom, timeoutMs, random, { accepts: accept, tried: resolve }));
 }

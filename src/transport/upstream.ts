@@ -8,7 +8,7 @@ import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { RttTable } from './rtt';
-import { Endpoint, startUdpTry, TryResult } from './udp';
+import { Endpoint, startUdpTry, TryOwner, TryResult } from './udp';
 import { tcpTry } from './tcp';
 
 export interface UpstreamQuestion {
@@ -75,18 +75,21 @@ export function answersQuestion(bytes: Buffer, id: number, q: UpstreamQuestion):
   }
 }
 
+/** How a resolver asks: the same for every question it sends upstream. */
 export interface UpstreamOptions {
   readonly sendFrom: SendAddresses;
   readonly random: Random;
   readonly rtt: RttTable;
-  /** Absolute time (performance.now() ms) after which we give up. */
-  readonly deadline: number;
-  /** How many passes over the server list. */
-  readonly rounds?: number;
   /** Called before each try, e.g. to count or log outbound queries. */
   readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
+}
+
+/** What one question may spend (resolve/budget.ts's WorkBudget is one). */
+export interface TryBudget {
+  /** Absolute time (performance.now() ms) after which we give up. */
+  readonly deadline: number;
   /** Asked before each try; false stops all traffic for this question (work limits). */
-  readonly mayTry?: () => boolean;
+  take(): boolean;
 }
 
 /**
@@ -101,119 +104,153 @@ export interface TcpOutcomeObserver {
 const STOPPED: TryResult = { kind: 'error', message: 'work limit reached' };
 
 /**
- * One server: a UDP try, then the same server over TCP if the reply is
- * truncated. `done` gets the outcome exactly once, possibly before this
- * returns.
+ * Asks `servers` in RTT order, round after round, until one gives a reply
+ * the judge accepts, the deadline passes or every server was passed over.
  */
-function oneServer(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOptions, timeoutMs: number, done: (result: TryResult) => void): void {
-  if (opts.mayTry && !opts.mayTry()) return done(STOPPED);
-  const id = opts.random.uint16();
-  const from = server.family === 6 ? opts.sendFrom.v6 : opts.sendFrom.v4;
-  opts.onTry?.(server, 'udp');
-  const started = performance.now();
-  startUdpTry(server, buildQuery(q, id), from, timeoutMs, opts.random, (bytes) => answersQuestion(bytes, id, q), (udp) => {
-    // This runs in a socket's (or a batch's, or the timeout wheel's) handler:
-    // a throw from the RTT table or the budget must end this server's try,
-    // not escape into the handler and strand the other tries there.
-    try {
-      afterUdp(server, q, opts, from, started, udp, done);
-    } catch (err) {
-      done({ kind: 'error', message: (err as Error).message });
-    }
-  });
-}
-
-/** The UDP try's outcome: done, or over TCP to the same server when truncated. */
-function afterUdp(server: Endpoint, q: UpstreamQuestion, opts: UpstreamOptions, from: string, started: number, udp: TryResult, done: (result: TryResult) => void): void {
-  if (udp.kind === 'timeout') opts.rtt.timedOut(server, performance.now() - started);
-  if (udp.kind !== 'reply') return done(udp);
-  opts.rtt.answered(server, udp.rttMs);
-  if (!(udp.bytes[2]! & 0x02)) return done(udp);
-  // Truncated: the same server over TCP, with a fresh ID.
-  if (opts.mayTry && !opts.mayTry()) return done(STOPPED);
-  const tcpId = opts.random.uint16();
-  const remaining = Math.max(1, opts.deadline - performance.now());
-  opts.onTry?.(server, 'tcp');
-  tcpTry(server, buildQuery(q, tcpId), from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, q)).then(
-    (tcp) => {
-      try {
-        (opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
-      } catch {
-        // An observer (metrics) must not cost the answer.
-      }
-      done(tcp);
-    },
-    (err: Error) => done({ kind: 'error', message: err.message }),
-  );
+export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, budget: TryBudget, judge: Judge<T>, rounds = 3): Promise<UpstreamResult<T>> {
+  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, resolve, reject).tryNext());
 }
 
 /**
- * Asks `servers` in RTT order, round after round, until one gives a reply
- * the judge accepts, the deadline passes or every server was passed over.
- * A loop over rounds and servers resumed by each try's outcome, settling
- * one promise: the former async version cost a promise and a generator per
- * try, and two more microtask turns per miss.
+ * One question's walk over its servers: a loop over rounds and servers,
+ * resumed by each try's outcome, settling one promise. One object per
+ * question, owner of all its tries (TryOwner): per question in flight that
+ * is one object and a promise, where closures per step and per try (and an
+ * async function before them) cost several contexts and functions, all of
+ * which a GC scavenge copies while the question waits.
  */
-export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, judge: Judge<T>): Promise<UpstreamResult<T>> {
-  return new Promise((resolve, reject) => {
-    const rounds = opts.rounds ?? 3;
-    let lastReason = 'no servers';
-    // Servers passed over for good; made on the first one (most questions need none).
-    let skip: Set<Endpoint> | null = null;
-    let round = 0;
-    let order = opts.rtt.order(servers);
-    let next = 0;
-    const passOver = (server: Endpoint, reason: string): void => {
-      lastReason = reason;
-      (skip ??= new Set()).add(server);
-    };
-    const tryNext = (): void => {
-      for (;;) {
-        if (next === order.length) {
-          if (++round >= rounds || (skip !== null && skip.size === servers.length)) return resolve({ kind: 'failed', reason: lastReason });
-          order = opts.rtt.order(servers);
-          next = 0;
-          continue;
+class Asking<T> implements TryOwner {
+  private lastReason = 'no servers';
+  /** Servers passed over for good; made on the first one (most questions need none). */
+  private skip: Set<Endpoint> | null = null;
+  private round = 0;
+  private order: readonly Endpoint[];
+  private next = 0;
+  // The try in progress (one at a time).
+  private server: Endpoint | null = null;
+  private id = 0;
+  private from = '';
+  private started = 0;
+
+  constructor(
+    private readonly servers: readonly Endpoint[],
+    private readonly q: UpstreamQuestion,
+    private readonly opts: UpstreamOptions,
+    private readonly budget: TryBudget,
+    private readonly judge: Judge<T>,
+    private readonly rounds: number,
+    private readonly resolve: (result: UpstreamResult<T>) => void,
+    private readonly reject: (err: unknown) => void,
+  ) {
+    this.order = opts.rtt.order(servers);
+  }
+
+  tryNext(): void {
+    for (;;) {
+      if (this.next === this.order.length) {
+        if (++this.round >= this.rounds || (this.skip !== null && this.skip.size === this.servers.length)) return this.resolve({ kind: 'failed', reason: this.lastReason });
+        this.order = this.opts.rtt.order(this.servers);
+        this.next = 0;
+        continue;
+      }
+      const server = this.order[this.next++]!;
+      if (this.skip !== null && this.skip.has(server)) continue;
+      const remaining = this.budget.deadline - performance.now();
+      if (remaining <= 0) return this.resolve({ kind: 'failed', reason: 'timed out' });
+      return this.start(server, Math.min(remaining, this.opts.rtt.timeout(server) * (1 << this.round)));
+    }
+  }
+
+  /** One server: a UDP try, then the same server over TCP if the reply is truncated. */
+  private start(server: Endpoint, timeoutMs: number): void {
+    this.server = server;
+    if (!this.budget.take()) return this.settle(STOPPED);
+    this.id = this.opts.random.uint16();
+    this.from = server.family === 6 ? this.opts.sendFrom.v6 : this.opts.sendFrom.v4;
+    this.opts.onTry?.(server, 'udp');
+    this.started = performance.now();
+    startUdpTry(server, buildQuery(this.q, this.id), this.from, timeoutMs, this.opts.random, this);
+  }
+
+  accepts(bytes: Buffer): boolean {
+    return answersQuestion(bytes, this.id, this.q);
+  }
+
+  tried(udp: TryResult): void {
+    // This runs in a socket's (or a batch's, or the timeout wheel's) handler:
+    // a throw from the RTT table or the budget must end this server's try,
+    // not escape into the handler and strand the other tries there.
+    let result: TryResult | null;
+    try {
+      result = this.afterUdp(udp);
+    } catch (err) {
+      result = { kind: 'error', message: (err as Error).message };
+    }
+    if (result !== null) this.settle(result);
+  }
+
+  /** The UDP try's outcome: final, or null when the same server is asked over TCP (truncated). */
+  private afterUdp(udp: TryResult): TryResult | null {
+    const server = this.server!;
+    if (udp.kind === 'timeout') this.opts.rtt.timedOut(server, performance.now() - this.started);
+    if (udp.kind !== 'reply') return udp;
+    this.opts.rtt.answered(server, udp.rttMs);
+    if (!(udp.bytes[2]! & 0x02)) return udp;
+    // Truncated: the same server over TCP, with a fresh ID.
+    if (!this.budget.take()) return STOPPED;
+    const tcpId = this.opts.random.uint16();
+    const remaining = Math.max(1, this.budget.deadline - performance.now());
+    this.opts.onTry?.(server, 'tcp');
+    tcpTry(server, buildQuery(this.q, tcpId), this.from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, this.q)).then(
+      (tcp) => {
+        try {
+          (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
+        } catch {
+          // An observer (metrics) must not cost the answer.
         }
-        const server = order[next++]!;
-        if (skip !== null && skip.has(server)) continue;
-        const remaining = opts.deadline - performance.now();
-        if (remaining <= 0) return resolve({ kind: 'failed', reason: 'timed out' });
-        const timeout = Math.min(remaining, opts.rtt.timeout(server) * (1 << round));
-        return oneServer(server, q, opts, timeout, (result) => {
-          // This runs in socket event handlers: a throw must reject, not escape.
-          try {
-            outcome(server, result);
-          } catch (err) {
-            reject(err);
-          }
-        });
-      }
-    };
-    const outcome = (server: Endpoint, result: TryResult): void => {
-      if (result === STOPPED) return resolve({ kind: 'failed', reason: 'work limit reached' });
-      if (result.kind === 'timeout') {
-        lastReason = 'timed out';
-        return tryNext();
-      }
-      if (result.kind === 'error') {
-        passOver(server, result.message);
-        return tryNext();
-      }
-      let message: Message;
-      try {
-        message = parseMessage(result.bytes);
-      } catch (e) {
-        if (!(e instanceof WireError)) throw e;
-        // Unlike dnscache, a malformed reply costs this server, not the query.
-        passOver(server, `malformed reply: ${e.message}`);
-        return tryNext();
-      }
-      const verdict = judge(message, server);
-      if (verdict.use) return resolve({ kind: 'response', server, message, value: verdict.value });
-      passOver(server, verdict.reason);
-      tryNext();
-    };
-    tryNext();
-  });
+        this.settle(tcp);
+      },
+      (err: Error) => this.settle({ kind: 'error', message: err.message }),
+    );
+    return null;
+  }
+
+  /** A server's outcome: the answer, or on to the next server. A throw (the judge's) rejects: it must not escape a socket handler. */
+  private settle(result: TryResult): void {
+    try {
+      this.outcome(this.server!, result);
+    } catch (err) {
+      this.reject(err);
+    }
+  }
+
+  private outcome(server: Endpoint, result: TryResult): void {
+    if (result === STOPPED) return this.resolve({ kind: 'failed', reason: 'work limit reached' });
+    if (result.kind === 'timeout') {
+      this.lastReason = 'timed out';
+      return this.tryNext();
+    }
+    if (result.kind === 'error') {
+      this.passOver(server, result.message);
+      return this.tryNext();
+    }
+    let message: Message;
+    try {
+      message = parseMessage(result.bytes);
+    } catch (e) {
+      if (!(e instanceof WireError)) throw e;
+      // Unlike dnscache, a malformed reply costs this server, not the query.
+      this.passOver(server, `malformed reply: ${e.message}`);
+      return this.tryNext();
+    }
+    const verdict = this.judge(message, server);
+    if (verdict.use) return this.resolve({ kind: 'response', server, message, value: verdict.value });
+    this.passOver(server, verdict.reason);
+    this.tryNext();
+  }
+
+  private passOver(server: Endpoint, reason: string): void {
+    this.lastReason = reason;
+    (this.skip ??= new Set()).add(server);
+  }
 }

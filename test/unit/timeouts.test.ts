@@ -1,14 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TimeoutWheel } from '../../src/transport/timeouts';
+import { PendingTimeout, TimeoutWheel } from '../../src/transport/timeouts';
 
 /** A wheel on a clock the test moves; advance() is called by hand (the wheel's own interval sees the same clock). */
-function wheel(): { w: TimeoutWheel; at: (ms: number) => void; fired: string[] } {
+function wheel(): { w: TimeoutWheel; after: (ms: number, f: () => void) => PendingTimeout; at: (ms: number) => void; fired: string[] } {
   let t = 1000;
   const w = new TimeoutWheel(() => t);
   const fired: string[] = [];
   return {
     w,
+    after: (ms, f) => w.after(ms, { expire: f }),
     fired,
     at: (ms: number) => {
       t = 1000 + ms;
@@ -19,9 +20,9 @@ function wheel(): { w: TimeoutWheel; at: (ms: number) => void; fired: string[] }
 
 describe('TimeoutWheel', () => {
   it('fires once, at or after the due time and never before', () => {
-    const { w, at, fired } = wheel();
-    w.after(200, () => fired.push('a'));
-    w.after(250, () => fired.push('b'));
+    const { w, after, at, fired } = wheel();
+    after(200, () => fired.push('a'));
+    after(250, () => fired.push('b'));
     assert.equal(w.size, 2);
     at(150);
     at(199.9);
@@ -35,9 +36,9 @@ describe('TimeoutWheel', () => {
   });
 
   it('a cancelled timeout never fires; cancelling twice or after firing does nothing', () => {
-    const { w, at, fired } = wheel();
-    const a = w.after(200, () => fired.push('a'));
-    const b = w.after(200, () => fired.push('b'));
+    const { w, after, at, fired } = wheel();
+    const a = after(200, () => fired.push('a'));
+    const b = after(200, () => fired.push('b'));
     w.cancel(a);
     w.cancel(a);
     assert.equal(w.size, 1);
@@ -48,13 +49,13 @@ describe('TimeoutWheel', () => {
   });
 
   it('a callback may cancel a timeout due in the same tick, or add a new one', () => {
-    const { w, at, fired } = wheel();
+    const { w, after, at, fired } = wheel();
     // A slot is processed newest first: the second timeout's callback runs before the first's.
-    const victim = w.after(200, () => fired.push('cancelled'));
-    w.after(200, () => {
+    const victim = after(200, () => fired.push('cancelled'));
+    after(200, () => {
       fired.push('first');
       w.cancel(victim);
-      w.after(100, () => fired.push('added'));
+      after(100, () => fired.push('added'));
     });
     at(200);
     assert.deepEqual(fired, ['first']);
@@ -66,9 +67,9 @@ describe('TimeoutWheel', () => {
   });
 
   it('deadlines beyond one turn of the wheel wait their turn; a stalled clock fires everything due at once', () => {
-    const { w, at, fired } = wheel();
-    w.after(12_000, () => fired.push('long'));
-    w.after(300, () => fired.push('short'));
+    const { w, after, at, fired } = wheel();
+    after(12_000, () => fired.push('long'));
+    after(300, () => fired.push('short'));
     at(5_120);
     assert.deepEqual(fired, ['short']);
     at(10_240);
@@ -77,7 +78,7 @@ describe('TimeoutWheel', () => {
     assert.deepEqual(fired, ['short']);
     at(12_000);
     assert.deepEqual(fired, ['short', 'long']);
-    for (let i = 0; i < 50; i++) w.after(100 + i * 97, () => fired.push(`s${i}`));
+    for (let i = 0; i < 50; i++) after(100 + i * 97, () => fired.push(`s${i}`));
     at(60_000); // a stall of 48 s: one advance visits every slot
     assert.equal(fired.length, 52);
     assert.equal(w.size, 0);
@@ -86,7 +87,7 @@ describe('TimeoutWheel', () => {
   it('runs on the real clock by itself while something is pending', async () => {
     const w = new TimeoutWheel();
     const started = performance.now();
-    const waited = await new Promise<number>((resolve) => w.after(30, () => resolve(performance.now() - started)));
+    const waited = await new Promise<number>((resolve) => w.after(30, { expire: () => resolve(performance.now() - started) }));
     assert.ok(waited >= 30, `fired after ${waited} ms`);
     assert.equal(w.size, 0);
   });

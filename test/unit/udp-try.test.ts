@@ -8,7 +8,7 @@ import { createSocket, Socket } from 'node:dgram';
 import { Random } from '../../src/random/random';
 import { RttTable } from '../../src/transport/rtt';
 import { Endpoint, startDgramTry, startNativeTry, TryStarter, udpTry as anyTry } from '../../src/transport/udp';
-import { askServers, Judge, UpstreamOptions } from '../../src/transport/upstream';
+import { askServers, Judge, TryBudget, UpstreamOptions } from '../../src/transport/upstream';
 import { n } from './helpers';
 
 /** A Random whose ports come from a list, then from the real generator. */
@@ -120,13 +120,8 @@ describe('askServers', () => {
     return [r];
   };
   const question = { name: n('www.example.test'), type: 1, rd: true };
-  const options = (extra: Partial<UpstreamOptions> = {}): UpstreamOptions => ({
-    sendFrom: { v4: '127.0.0.1', v6: '::1' },
-    random: new Random(null),
-    rtt: new RttTable(),
-    deadline: performance.now() + 3000,
-    ...extra,
-  });
+  const options = (): UpstreamOptions => ({ sendFrom: { v4: '127.0.0.1', v6: '::1' }, random: new Random(null), rtt: new RttTable() });
+  const budget = (take = (): boolean => true): TryBudget => ({ deadline: performance.now() + 3000, take });
 
   it('passes over a server the judge refuses and settles with the next one', async () => {
     const a = await server(echoAnswer);
@@ -137,11 +132,11 @@ describe('askServers', () => {
         { address: '127.0.0.1', port: b.port, family: 4 },
       ];
       const judge: Judge<string> = (_m, s) => (s.port === a.port ? { use: false, reason: 'refused by the judge' } : { use: true, value: 'ok' });
-      const r = await askServers(servers, question, options(), judge);
+      const r = await askServers(servers, question, options(), budget(), judge);
       assert.equal(r.kind, 'response');
       assert.equal(r.kind === 'response' && r.server.port, b.port);
       assert.equal(a.sources.length, 1);
-      const none = await askServers(servers.slice(0, 1), question, options(), judge);
+      const none = await askServers(servers.slice(0, 1), question, options(), budget(), judge);
       assert.deepEqual(none, { kind: 'failed', reason: 'refused by the judge' });
     } finally {
       a.close();
@@ -155,7 +150,7 @@ describe('askServers', () => {
       const boom: Judge<never> = () => {
         throw new Error('judge bug');
       };
-      await assert.rejects(askServers([{ address: '127.0.0.1', port: a.port, family: 4 }], question, options(), boom), /judge bug/);
+      await assert.rejects(askServers([{ address: '127.0.0.1', port: a.port, family: 4 }], question, options(), budget(), boom), /judge bug/);
     } finally {
       a.close();
     }
@@ -164,7 +159,7 @@ describe('askServers', () => {
   it('stops before sending anything once the work budget says no', async () => {
     const a = await server(echoAnswer);
     try {
-      const r = await askServers([{ address: '127.0.0.1', port: a.port, family: 4 }], question, options({ mayTry: () => false }), () => ({ use: true, value: 1 }));
+      const r = await askServers([{ address: '127.0.0.1', port: a.port, family: 4 }], question, options(), budget(() => false), () => ({ use: true, value: 1 }));
       assert.deepEqual(r, { kind: 'failed', reason: 'work limit reached' });
       assert.equal(a.sources.length, 0);
     } finally {
