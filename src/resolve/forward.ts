@@ -87,12 +87,13 @@ export class ForwardFetcher implements Fetcher {
     this.options = upstreamOptions(deps);
   }
 
-  async fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
+  // Not async: a then() costs a miss less than an async function's generator, its register file and an await.
+  fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
     const zone = closestServers(this.deps.servers, name);
-    if (!zone) return { kind: 'failed', reason: 'no servers for this name' };
+    if (!zone) return Promise.resolve({ kind: 'failed', reason: 'no servers for this name' });
     this.deps.log.tx(0, type, name, zone.zone, this.deps.rtt.order(zone.servers).map((s) => s.address));
-    const result = await askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, zone.zone, true));
-    if (result.kind === 'failed') return result;
-    return accepted(this.deps, result.message, result.value, zone.zone, result.server);
+    return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, zone.zone, true)).then((result) =>
+      result.kind === 'failed' ? result : accepted(this.deps, result.message, result.value, zone.zone, result.server),
+    );
   }
 }
