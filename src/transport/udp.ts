@@ -40,6 +40,8 @@ export interface TryOwner {
 export type TryStarter = (server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, owner: TryOwner) => void;
 
 const BIND_TRIES = 10;
+/** An addon try id's table slot (native/upstream.c: SLOT_BITS). */
+const SLOT_MASK = (1 << 20) - 1;
 const TIMED_OUT: TryResult = { kind: 'timeout' };
 
 /**
@@ -155,7 +157,13 @@ class NativeTries {
   private readonly packets: Buffer;
   private readonly meta: Int32Array;
   private readonly slot: number;
-  private readonly open = new Map<number, NativeTry>();
+  /**
+   * Open tries by the addon's table slot (an id's low 20 bits): the addon
+   * reuses slots from a free list, so this stays dense, and a lookup is an
+   * index and an id check - no hashing, and no hash table that grows and is
+   * rehashed as tries come and go.
+   */
+  private readonly open: (NativeTry | null)[] = [];
 
   constructor(private readonly addon: UpstreamAddon) {
     const shared = addon.upstreamInit((count) => this.onReplies(count));
@@ -174,7 +182,7 @@ class NativeTries {
     });
     if (id instanceof Error) return owner.tried({ kind: 'error', message: id.message });
     const t = new NativeTry(this, id, server, owner, performance.now());
-    this.open.set(id, t);
+    this.open[id & SLOT_MASK] = t;
     t.timer = upstreamTimeouts.after(timeoutMs, t);
   };
 
@@ -182,8 +190,8 @@ class NativeTries {
     for (let i = 0; i < count; i++) {
       const id = this.meta[2 * i]!;
       const length = this.meta[2 * i + 1]!;
-      const t = this.open.get(id);
-      if (t === undefined) continue; // it ended while this batch was read
+      const t = this.open[id & SLOT_MASK];
+      if (t === undefined || t === null || t.id !== id) continue; // it ended while this batch was read
       if (length < 0) {
         // Reading a connected socket fails on ICMP unreachable and the like: this server will not answer.
         this.finish(t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, `${t.server.address}:${t.server.port}`).message });
@@ -197,7 +205,8 @@ class NativeTries {
   }
 
   finish(t: NativeTry, result: TryResult): void {
-    if (!this.open.delete(t.id)) return;
+    if (this.open[t.id & SLOT_MASK] !== t) return;
+    this.open[t.id & SLOT_MASK] = null;
     if (t.timer !== null) upstreamTimeouts.cancel(t.timer);
     this.addon.upstreamClose(t.id);
     t.owner.tried(result);
