@@ -79,6 +79,31 @@ describe('EntryStore', () => {
     assert.equal(s.name(s.find(names[12_345]!, 12_345 % 3)), names[12_345]);
   });
 
+  it('a name with nothing stored is answered by its count, kept right through growth, removal and clear', () => {
+    const s = new EntryStore(100_000_000);
+    const names = Array.from({ length: 5000 }, (_, i) => `\x05n${String(i).padStart(4, '0')}\x04test\x00`);
+    // Two slots per name, 10,000 entries: the table grows from 1,024 buckets while they go in.
+    names.forEach((name, i) => {
+      put(s, name, 1, `a${i}`, 10);
+      put(s, name, 2, `b${i}`, 10);
+    });
+    // Every name loses slot 1; every other name loses slot 2 as well, and with it its last entry.
+    names.forEach((name, i) => {
+      s.remove(s.find(name, 1));
+      if (i % 2 === 1) s.remove(s.find(name, 2));
+    });
+    names.forEach((name, i) => {
+      assert.equal(get(s, name, 1), undefined, name);
+      assert.equal(get(s, name, 2), i % 2 === 0 ? `b${i}` : undefined, name);
+    });
+    put(s, names[1]!, 3, 'again', 10);
+    assert.equal(get(s, names[1]!, 3), 'again');
+    s.clear();
+    assert.equal(s.find(names[0]!, 2), -1);
+    put(s, names[0]!, 2, 'fresh', 10);
+    assert.equal(get(s, names[0]!, 2), 'fresh');
+  });
+
   it('compacts when the sizes stored shift, keeping memory bounded and every entry, its data and its recency', () => {
     const s = new EntryStore(1_000_000);
     // Each round stores entries of one size until they have evicted the last round's: the
