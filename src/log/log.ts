@@ -206,6 +206,15 @@ export function logName(name: Name): string {
   return logNameAt(wireScratch, 0);
 }
 
+/** dnscache's form of `name`, written at `o`; returns the end. */
+function putName(b: Buffer, o: number, name: Name): number {
+  writeLatin1(wireScratch, name, 0);
+  return putLogName(b, o, wireScratch, 0);
+}
+
+/** Room for a name in dnscache's form (at most 255 bytes, each one character) and its separator. */
+const NAME_ROOM = 260;
+
 /** dnscache's form of the uncompressed wire name at `at` in `src`, as a string. */
 function logNameAt(src: Uint8Array, at: number): string {
   return nameScratch.toString('latin1', 0, putLogName(nameScratch, 0, src, at));
@@ -404,17 +413,15 @@ export class Log {
   }
 
   tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[]): void {
-    const b = this.sink.reserve(2 * 260 + 33 * servers.length + 40);
+    const b = this.sink.reserve(2 * NAME_ROOM + 33 * servers.length + 40);
     let o = putAscii(b, this.sink.used, 'tx ');
     o = putDecimal(b, o, level);
     b[o++] = 0x20;
     o = putDecimal(b, o, qtype);
     b[o++] = 0x20;
-    writeLatin1(wireScratch, name, 0);
-    o = putLogName(b, o, wireScratch, 0);
+    o = putName(b, o, name);
     b[o++] = 0x20;
-    writeLatin1(wireScratch, control, 0);
-    o = putLogName(b, o, wireScratch, 0);
+    o = putName(b, o, control);
     o = putAscii(b, o, ' -');
     for (const server of servers) {
       b[o++] = 0x20;
@@ -453,12 +460,34 @@ export class Log {
     this.sink.commit(o);
   }
 
+  // nxdomain, nodata and stats end most misses: written in place, like
+  // tx and rr, rather than built as strings first.
   nxdomain(server: string, ttl: number, name: Name): void {
-    this.line(`nxdomain ${hexIp(server)} ${ttl} ${logName(name)}`);
+    const ipHex = hexIp(server);
+    const b = this.sink.reserve(ipHex.length + NAME_ROOM + 40);
+    let o = putAscii(b, this.sink.used, 'nxdomain ');
+    o = putAscii(b, o, ipHex);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, ttl);
+    b[o++] = 0x20;
+    o = putName(b, o, name);
+    b[o++] = 0x0a;
+    this.sink.commit(o);
   }
 
   nodata(server: string, ttl: number, type: number, name: Name): void {
-    this.line(`nodata ${hexIp(server)} ${ttl} ${type} ${logName(name)}`);
+    const ipHex = hexIp(server);
+    const b = this.sink.reserve(ipHex.length + NAME_ROOM + 48);
+    let o = putAscii(b, this.sink.used, 'nodata ');
+    o = putAscii(b, o, ipHex);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, ttl);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, type);
+    b[o++] = 0x20;
+    o = putName(b, o, name);
+    b[o++] = 0x0a;
+    this.sink.commit(o);
   }
 
   lame(server: string, control: Name, referral: Name): void {
@@ -474,7 +503,19 @@ export class Log {
   }
 
   stats(queries: number, motion: number, udpActive: number, ednsActive: number, tcpActive: number): void {
-    this.line(`stats ${queries} ${motion} ${udpActive} ${ednsActive} ${tcpActive}`);
+    const b = this.sink.reserve(5 * 17 + 16);
+    let o = putAscii(b, this.sink.used, 'stats ');
+    o = putDecimal(b, o, queries);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, motion);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, udpActive);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, ednsActive);
+    b[o++] = 0x20;
+    o = putDecimal(b, o, tcpActive);
+    b[o++] = 0x0a;
+    this.sink.commit(o);
   }
 
   warning(text: string): void {

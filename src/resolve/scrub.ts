@@ -47,7 +47,7 @@ export function scrub(message: Message, control: Name, table: ServerTable): RRse
     if (rr.class !== CLASS.IN || !cacheableType(rr.type) || !wellFormed(rr)) return;
     if (!isAtOrBelow(rr.name, control) || !sameServersZone(table, rr.name, control)) return;
     const key = index === null ? '' : rr.type + '/' + rr.name;
-    let group = index === null ? groups.find((g) => g[0]!.type === rr.type && g[0]!.name === rr.name) : index.get(key);
+    let group = index === null ? groupOf(groups, rr) : index.get(key);
     if (group === undefined) {
       group = [];
       groups.push(group);
@@ -66,6 +66,12 @@ export function scrub(message: Message, control: Name, table: ServerTable): RRse
     out.push({ name: first.name, type: first.type, ttl: clampTtl(first.ttl), rdatas: kept.map((r) => r.rdata), records: kept });
   }
   return sortSmall(out, logOrder);
+}
+
+/** The group of rr's owner and type, by a plain loop (a find() callback is a closure per record). */
+function groupOf(groups: ResourceRecord[][], rr: ResourceRecord): ResourceRecord[] | undefined {
+  for (const g of groups) if (g[0]!.type === rr.type && g[0]!.name === rr.name) return g;
+  return undefined;
 }
 
 /** dnscache's log order of RRsets: type, then owner length, then owner. */
