@@ -14,20 +14,68 @@ import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
 import { fitMessage, optRecord } from '../wire/writer';
 import { buildReply, errorReply, isPlainQuestion } from './reply';
 
-/** A query waiting for its resolution; the listener logs `sent` or `drop` when it completes. */
+/** Sends the replies of queries that waited (a listener); `to` is what it attached them with. */
+export interface ReplySender<To> {
+  /** The reply is ready (null: none could be made; log a drop). Called once per attached query. */
+  replyReady(p: Pending, bytes: Buffer | null, to: To): void;
+}
+
+/**
+ * A query waiting for its resolution, holding what its reply is made
+ * from. The listener attaches itself, and where the reply goes, as soon as
+ * handle() returns, and is called when the reply is ready; it logs `sent`
+ * or `drop`. One object and one then() per waiting query: closures over
+ * these values, a catch() and the listener's own then() cost three more
+ * functions, two contexts and two promises, which every GC scavenge copies
+ * while the query waits, and a microtask turn when it ends.
+ */
 export class Pending {
+  private sender: ReplySender<unknown> | null = null;
+  private to: unknown = null;
+  /** The reply, for a caller that would rather wait for it (tests). */
+  readonly reply: Promise<Buffer | null>;
+
   constructor(
+    private readonly engine: Engine,
     readonly n: number,
-    readonly edns: boolean,
-    readonly reply: Promise<Buffer | null>,
-    private readonly resolver: Resolver,
-    private readonly qname: Name,
-    private readonly qtype: number,
-  ) {}
+    readonly q: ClientQuery,
+    /** A copy of the query packet (the listener's memory is reused). */
+    readonly packet: Buffer,
+    readonly limit: number,
+    readonly opt: Buffer | null,
+    /** The question is plain: its reply may be stored for hits. */
+    readonly keep: boolean,
+    answer: Promise<Answer>,
+  ) {
+    this.reply = answer.then(
+      (a) => this.deliver(engine.replyFor(this, a)),
+      (err: Error) => this.deliver(engine.failed(n, err)),
+    );
+  }
+
+  get edns(): boolean {
+    return this.q.edns !== null;
+  }
+
+  /** `sender` is told when the reply is ready, with `to`. Always in time: the reply comes in a later microtask. */
+  attach<To>(sender: ReplySender<To>, to: To): void {
+    this.sender = sender as ReplySender<unknown>;
+    this.to = to;
+  }
+
+  private deliver(bytes: Buffer | null): Buffer | null {
+    try {
+      this.sender?.replyReady(this, bytes, this.to);
+    } catch (err) {
+      // A promise reaction: a throw would be an unhandled rejection, and end the process.
+      this.engine.failed(this.n, err as Error);
+    }
+    return bytes;
+  }
 
   /** The listener stopped waiting (client dropped): lets the resolution stop if nobody else waits. */
   abandon(): void {
-    this.resolver.abandon(this.qname, this.qtype);
+    this.engine.abandon(this.q);
   }
 }
 
@@ -129,24 +177,27 @@ export class Engine {
     // Whatever goes wrong in resolving or rendering, the listener gets null
     // (logged as a drop): a rejected promise here would end the process.
     // The packet may lie in memory its socket reuses (udp-batch.ts): the reply is made later, from a copy.
-    const kept = Buffer.from(packet);
-    // One then() with both handlers: a catch() after it cost another promise and reaction, held while the query waits.
-    const reply = this.resolver.resolve(q.qname, q.qtype).then(
-      (answer) => {
-        try {
-          return this.render(answer, kept, q, limit, opt, plain);
-        } catch (err) {
-          return this.failed(n, err as Error);
-        }
-      },
-      (err: Error) => this.failed(n, err),
-    );
-    return new Pending(n, q.edns !== null, reply, this.resolver, q.qname, q.qtype);
+    return new Pending(this, n, q, Buffer.from(packet), limit, opt, plain, this.resolver.resolve(q.qname, q.qtype));
   }
 
-  private failed(n: number, err: Error): null {
+  /** The reply to a pending query's answer (Pending calls this); null if it cannot be made. */
+  replyFor(p: Pending, answer: Answer): Buffer | null {
+    try {
+      return this.render(answer, p.packet, p.q, p.limit, p.opt, p.keep);
+    } catch (err) {
+      return this.failed(p.n, err as Error);
+    }
+  }
+
+  /** Logs why query `n` gets no reply. */
+  failed(n: number, err: Error): null {
     this.log.warning(`internal error answering query ${n}: ${err.message}`);
     return null;
+  }
+
+  /** A pending query nobody waits for any more. */
+  abandon(q: ClientQuery): void {
+    this.resolver.abandon(q.qname, q.qtype);
   }
 
   /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */

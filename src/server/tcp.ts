@@ -6,7 +6,7 @@
 import { createServer, Server, Socket } from 'node:net';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
-import { Engine, Handled, Pending } from './engine';
+import { Engine, Handled, Pending, ReplySender } from './engine';
 import { acceptableSourcePort } from './udp';
 
 export interface TcpOptions {
@@ -80,7 +80,7 @@ class Connection {
   }
 }
 
-export class TcpListener {
+export class TcpListener implements ReplySender<Connection> {
   private server: Server | null = null;
   /** Open connections in accept order: the first is the oldest. */
   private readonly connections = new Set<Connection>();
@@ -173,23 +173,24 @@ export class TcpListener {
       this.write(conn, handled);
       return;
     }
-    const { n } = handled;
-    conn.pending.set(n, handled);
-    handled.reply.then((bytes) => {
-      if (!conn.pending.delete(n) || conn.closed) return;
-      if (bytes) {
-        this.engine.countReply('t', bytes[3]! & 0x0f);
-        this.log.sent(n, 't', bytes.length);
-        this.write(conn, bytes);
-      } else {
-        this.log.drop(n, 't', 'input/output error');
-      }
-      if (conn.ending && conn.pending.size === 0) this.close(conn, 'broken pipe');
-      else {
-        this.readMore(conn);
-        conn.armIdle();
-      }
-    });
+    conn.pending.set(handled.n, handled);
+    handled.attach(this, conn);
+  }
+
+  replyReady(p: Pending, bytes: Buffer | null, conn: Connection): void {
+    if (!conn.pending.delete(p.n) || conn.closed) return;
+    if (bytes) {
+      this.engine.countReply('t', bytes[3]! & 0x0f);
+      this.log.sent(p.n, 't', bytes.length);
+      this.write(conn, bytes);
+    } else {
+      this.log.drop(p.n, 't', 'input/output error');
+    }
+    if (conn.ending && conn.pending.size === 0) this.close(conn, 'broken pipe');
+    else {
+      this.readMore(conn);
+      conn.armIdle();
+    }
   }
 
   /** Takes up buffered queries again, and the socket, once the connection has room. */

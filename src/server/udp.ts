@@ -4,9 +4,9 @@
 
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
-import { Engine, Handled, Pending } from './engine';
+import { Engine, Handled, Pending, ReplySender } from './engine';
 import { BatchUdpSocket, batchAvailable } from './udp-batch';
-import { DgramUdpSocket, ServerUdpSocket } from './udp-socket';
+import { DgramUdpSocket, Peer, ServerUdpSocket } from './udp-socket';
 
 export interface UdpOptions {
   readonly address: string;
@@ -22,7 +22,7 @@ export function acceptableSourcePort(port: number): boolean {
   return port >= 1024 || port === 53;
 }
 
-export class UdpListener {
+export class UdpListener implements ReplySender<Peer> {
   private readonly socket: ServerUdpSocket;
   /** Query number → still wanted; Map keeps insertion order, so the first key is the oldest. */
   private readonly active = new Map<number, Pending>();
@@ -67,21 +67,21 @@ export class UdpListener {
       this.socket.reply(handled);
       return;
     }
-    const peer = this.socket.peer();
-    const { n, edns } = handled;
     if (this.active.size >= this.opts.maxActive) this.dropOldest();
-    this.active.set(n, handled);
-    if (edns) this.ednsActive++;
-    handled.reply.then((bytes) => {
-      if (!this.finish(n)) return;
-      if (bytes) {
-        this.socket.sendTo(bytes, peer);
-        this.engine.countReply('u', bytes[3]! & 0x0f);
-        this.log.sent(n, 'u', bytes.length);
-      } else {
-        this.log.drop(n, 'u', 'input/output error');
-      }
-    });
+    this.active.set(handled.n, handled);
+    if (handled.edns) this.ednsActive++;
+    handled.attach(this, this.socket.peer());
+  }
+
+  replyReady(p: Pending, bytes: Buffer | null, peer: Peer): void {
+    if (!this.finish(p.n)) return;
+    if (bytes) {
+      this.socket.sendTo(bytes, peer);
+      this.engine.countReply('u', bytes[3]! & 0x0f);
+      this.log.sent(p.n, 'u', bytes.length);
+    } else {
+      this.log.drop(p.n, 'u', 'input/output error');
+    }
   }
 
   /** Removes a query from the table; false if it had already been dropped. */

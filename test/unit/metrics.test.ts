@@ -10,7 +10,7 @@ import { mergeProcessStats, mergeSnapshots, renderMetrics, MetricsSnapshot, rcod
 import { escapeHelp, escapeLabelValue, Exposition, formatValue, Histogram } from '../../src/metrics/exposition';
 import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/metrics/upstream';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
-import { Engine, RCODE_SLOTS } from '../../src/server/engine';
+import { Engine, Pending, RCODE_SLOTS } from '../../src/server/engine';
 import { RttTable } from '../../src/transport/rtt';
 import { Endpoint } from '../../src/transport/udp';
 import { ipv4, rawQuery, rr, soaRdata } from './helpers';
@@ -190,11 +190,12 @@ describe('engine reply counters', () => {
     }
   }
 
-  function setup(): { engine: Engine; fetcher: StubFetcher } {
+  function setup(): { engine: Engine; fetcher: StubFetcher; sink: MemorySink } {
     const cache = new Cache(1_000_000);
-    const log = new Log(new MemorySink());
+    const sink = new MemorySink();
+    const log = new Log(sink);
     const fetcher = new StubFetcher();
-    return { engine: new Engine(cache, new Resolver(cache, fetcher, log), log, false), fetcher };
+    return { engine: new Engine(cache, new Resolver(cache, fetcher, log), log, false), fetcher, sink };
   }
 
   const udp = { address: '127.0.0.1', port: 40000, transport: 'u' as const };
@@ -236,6 +237,30 @@ describe('engine reply counters', () => {
     assert.equal(c.cacheMisses, 2);
     assert.equal(c.localAnswers, 2);
     assert.equal(fetcher.fetches, 2);
+  });
+
+  it('a waiting query calls the sender it was attached to, once, with its `to`; a sender that throws costs a warning, not the process', async () => {
+    const { engine, sink } = setup();
+    const calls: Array<[number, number | undefined, string]> = [];
+    const h = engine.handle(rawQuery('www.example.test', A, { id: 77 }), udp.address, udp.port, 'u');
+    assert.ok(h instanceof Pending);
+    h.attach({ replyReady: (p: Pending, bytes: Buffer | null, to: string) => void calls.push([p.n, bytes?.readUInt16BE(0), to]) }, 'peer-1');
+    const bytes = await h.reply;
+    assert.deepEqual(calls, [[h.n, 77, 'peer-1']]);
+    assert.equal(bytes?.readUInt16BE(0), 77);
+
+    const bad = engine.handle(rawQuery('other.example.test', A), udp.address, udp.port, 'u');
+    assert.ok(bad instanceof Pending);
+    bad.attach(
+      {
+        replyReady: () => {
+          throw new Error('sender bug');
+        },
+      },
+      null,
+    );
+    assert.ok(Buffer.isBuffer(await bad.reply), 'the reply is still made');
+    assert.ok(sink.lines.some((l) => l.includes(`query ${bad.n}`) && l.includes('sender bug')), sink.lines.join('\n'));
   });
 });
 
