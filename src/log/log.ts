@@ -215,6 +215,22 @@ function putName(b: Buffer, o: number, name: Name): number {
 /** Room for a name in dnscache's form (at most 255 bytes, each one character) and its separator. */
 const NAME_ROOM = 260;
 
+/** `word` server ttl [type] name; no type when it is -1. */
+function putNegativeLine(sink: LineSink, word: string, server: string, ttl: number, type: number, name: Name): void {
+  const ipHex = hexIp(server);
+  const b = sink.reserve(ipHex.length + NAME_ROOM + 48);
+  let o = putAscii(b, sink.used, word);
+  o = putAscii(b, o, ipHex);
+  b[o++] = 0x20;
+  o = putDecimalSpace(b, o, ttl);
+  if (type >= 0) {
+    o = putDecimalSpace(b, o, type);
+  }
+  o = putName(b, o, name);
+  b[o++] = 0x0a;
+  sink.commit(o);
+}
+
 /** dnscache's form of the uncompressed wire name at `at` in `src`, as a string. */
 function logNameAt(src: Uint8Array, at: number): string {
   return nameScratch.toString('latin1', 0, putLogName(nameScratch, 0, src, at));
@@ -317,6 +333,13 @@ function putDecimal(b: Buffer, o: number, n: number): number {
   return o + digits;
 }
 
+/** A number and a space after it. */
+function putDecimalSpace(b: Buffer, o: number, n: number): number {
+  o = putDecimal(b, o, n);
+  b[o] = 0x20;
+  return o + 1;
+}
+
 function putHex4(b: Buffer, o: number, n: number): number {
   b[o] = HEX_BYTES[(n >> 12) & 15]!;
   b[o + 1] = HEX_BYTES[(n >> 8) & 15]!;
@@ -333,8 +356,7 @@ function putHex4(b: Buffer, o: number, n: number): number {
 function putQueryLine(b: Buffer, o: number, n: number, t: Transport, edns: boolean, ipHex: string, port: number, id: number, qtype: number, src: Uint8Array, at: number): { question: number; end: number } {
   b[o++] = edns && t === 'u' ? 0x65 /* e */ : t.charCodeAt(0);
   o = putAscii(b, o, '.query ');
-  o = putDecimal(b, o, n);
-  b[o++] = 0x20;
+  o = putDecimalSpace(b, o, n);
   o = putAscii(b, o, ipHex);
   b[o++] = 0x3a;
   o = putHex4(b, o, port);
@@ -342,8 +364,7 @@ function putQueryLine(b: Buffer, o: number, n: number, t: Transport, edns: boole
   o = putHex4(b, o, id);
   b[o++] = 0x20;
   const question = o;
-  o = putDecimal(b, o, qtype);
-  b[o++] = 0x20;
+  o = putDecimalSpace(b, o, qtype);
   o = putLogName(b, o, src, at);
   b[o++] = 0x0a;
   return { question, end: o };
@@ -353,8 +374,7 @@ function putQueryLine(b: Buffer, o: number, n: number, t: Transport, edns: boole
 function putSentLine(b: Buffer, o: number, n: number, t: Transport, length: number): number {
   b[o++] = t.charCodeAt(0);
   o = putAscii(b, o, '.sent ');
-  o = putDecimal(b, o, n);
-  b[o++] = 0x20;
+  o = putDecimalSpace(b, o, n);
   o = putDecimal(b, o, length);
   b[o++] = 0x0a;
   return o;
@@ -415,10 +435,8 @@ export class Log {
   tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[]): void {
     const b = this.sink.reserve(2 * NAME_ROOM + 33 * servers.length + 40);
     let o = putAscii(b, this.sink.used, 'tx ');
-    o = putDecimal(b, o, level);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, qtype);
-    b[o++] = 0x20;
+    o = putDecimalSpace(b, o, level);
+    o = putDecimalSpace(b, o, qtype);
     o = putName(b, o, name);
     b[o++] = 0x20;
     o = putName(b, o, control);
@@ -453,8 +471,7 @@ export class Log {
     let o = putAscii(b, this.sink.used, 'rr ');
     o = putAscii(b, o, ipHex);
     b[o++] = 0x20;
-    o = putDecimal(b, o, ttl);
-    b[o++] = 0x20;
+    o = putDecimalSpace(b, o, ttl);
     o = putRrText(b, o, type, name, rdata);
     b[o++] = 0x0a;
     this.sink.commit(o);
@@ -463,31 +480,11 @@ export class Log {
   // nxdomain, nodata and stats end most misses: written in place, like
   // tx and rr, rather than built as strings first.
   nxdomain(server: string, ttl: number, name: Name): void {
-    const ipHex = hexIp(server);
-    const b = this.sink.reserve(ipHex.length + NAME_ROOM + 40);
-    let o = putAscii(b, this.sink.used, 'nxdomain ');
-    o = putAscii(b, o, ipHex);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, ttl);
-    b[o++] = 0x20;
-    o = putName(b, o, name);
-    b[o++] = 0x0a;
-    this.sink.commit(o);
+    putNegativeLine(this.sink, 'nxdomain ', server, ttl, -1, name);
   }
 
   nodata(server: string, ttl: number, type: number, name: Name): void {
-    const ipHex = hexIp(server);
-    const b = this.sink.reserve(ipHex.length + NAME_ROOM + 48);
-    let o = putAscii(b, this.sink.used, 'nodata ');
-    o = putAscii(b, o, ipHex);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, ttl);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, type);
-    b[o++] = 0x20;
-    o = putName(b, o, name);
-    b[o++] = 0x0a;
-    this.sink.commit(o);
+    putNegativeLine(this.sink, 'nodata ', server, ttl, type, name);
   }
 
   lame(server: string, control: Name, referral: Name): void {
@@ -505,14 +502,10 @@ export class Log {
   stats(queries: number, motion: number, udpActive: number, ednsActive: number, tcpActive: number): void {
     const b = this.sink.reserve(5 * 17 + 16);
     let o = putAscii(b, this.sink.used, 'stats ');
-    o = putDecimal(b, o, queries);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, motion);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, udpActive);
-    b[o++] = 0x20;
-    o = putDecimal(b, o, ednsActive);
-    b[o++] = 0x20;
+    o = putDecimalSpace(b, o, queries);
+    o = putDecimalSpace(b, o, motion);
+    o = putDecimalSpace(b, o, udpActive);
+    o = putDecimalSpace(b, o, ednsActive);
     o = putDecimal(b, o, tcpActive);
     b[o++] = 0x0a;
     this.sink.commit(o);
