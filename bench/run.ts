@@ -163,6 +163,8 @@ async function main(): Promise<void> {
   });
 
   try {
+    // The tree as built now is what is measured: a file changed during the run must not name the report.
+    const git = gitDescribe();
     const loadBefore = os.loadavg();
     say(`bench: ${opts.passes} pass(es), ${opts.seconds} s per run, work dir ${work}`);
     const nsd = await startNsd(join(work, 'nsd'), { address: await freeLoopback(PORT), port: PORT });
@@ -303,7 +305,6 @@ async function main(): Promise<void> {
     if (loadBefore[0]! > 0.5) {
       notes.push(`The machine was not idle when the run started (load average ${loadBefore[0]!.toFixed(2)} on ${os.cpus().length} CPUs): other processes competed for the cores, so treat the numbers, especially tail latencies and losses, as noisy.`);
     }
-    const git = gitDescribe();
     const date = new Date().toISOString().slice(0, 10);
     const cpus = os.cpus();
     const la = (l: number[]): string => l.map((x) => x.toFixed(2)).join(' ');
