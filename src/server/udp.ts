@@ -67,10 +67,11 @@ export class UdpListener implements ReplySender<Peer> {
       this.socket.reply(handled);
       return;
     }
+    // Where the reply goes, first: nothing is entered in the table for a query that cannot be answered.
+    handled.attach(this, this.socket.peer());
     if (this.active.size >= this.opts.maxActive) this.dropOldest();
     this.active.set(handled.n, handled);
     if (handled.edns) this.ednsActive++;
-    handled.attach(this, this.socket.peer());
   }
 
   replyReady(p: Pending, bytes: Buffer | null, peer: Peer): void {

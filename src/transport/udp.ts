@@ -26,7 +26,8 @@ export type Acceptor = (bytes: Buffer) => boolean;
 /**
  * Whom a try reports to. An object rather than two closures: the asker
  * (upstream.ts) is one per question and serves all its tries, so a try in
- * flight holds no closures or contexts of its own (a cold-miss heap snapshot
+ * flight through the addon holds no closures or contexts of its own (the
+ * node:dgram fallback still makes its listeners; a cold-miss heap snapshot
  * had those among the larger things held per query in flight).
  */
 export interface TryOwner {

@@ -115,7 +115,8 @@ export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion,
  * One question's walk over its servers: a loop over rounds and servers,
  * resumed by each try's outcome, settling one promise. One object per
  * question, owner of all its tries (TryOwner): per question in flight that
- * is one object and a promise, where closures per step and per try (and an
+ * is one object and a promise (the rare TCP fallback after a truncated reply
+ * still makes its own closures), where closures per step and per try (and an
  * async function before them) cost several contexts and functions, all of
  * which a GC scavenge copies while the question waits.
  */
