@@ -7,7 +7,8 @@
 // their byte length plus the same 22-byte overhead.
 
 import { TYPE } from '../wire/constants';
-import { isAtOrBelow, Name } from '../wire/name';
+import { Message, parseMessage } from '../wire/message';
+import { isAtOrBelow, Name, readName } from '../wire/name';
 import { readLatin1, writeLatin1 } from '../wire/latin1';
 import { copyBytes, copyOf } from '../wire/copy';
 import { EntryStore } from './store';
@@ -98,6 +99,17 @@ function packRdatas(rdatas: readonly Buffer[], length: number): Buffer {
 }
 
 const scratch = Buffer.allocUnsafe(65536 + 4);
+
+/** Is `needle` (lower-case bytes) in buf[start, end), ASCII letters matched in either case? */
+function containsIgnoringCase(buf: Buffer, start: number, end: number, needle: Buffer): boolean {
+  const n = end - start;
+  const lower = n <= scratch.length ? scratch : Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) {
+    const c = buf[start + i]!;
+    lower[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+  }
+  return lower.subarray(0, n).indexOf(needle) !== -1;
+}
 
 /** Copies out of the store: its blocks are reused once an entry goes. */
 function unpackRdatas(buf: Buffer, start: number, end: number): Buffer[] {
@@ -326,14 +338,18 @@ export class Cache {
   // --- Control (dnscache-ctl): flushing, dumping and restoring entries. ---
   // None of this is on the query path; each walks the whole LRU once.
 
-  /** Removes every entry for `name` (all types; RRsets, negative, reply and failure entries). */
+  /**
+   * Removes every entry for `name` (all types; RRsets, negative, reply and
+   * failure entries), and every reply for another name whose answer went
+   * through it (a CNAME chain to it, or its records).
+   */
   flushName(name: Name): number {
-    return this.flushWhere((owner) => owner === name);
+    return this.flushWhere((owner) => owner === name, name);
   }
 
-  /** Removes every entry at or below `zone`. */
+  /** Removes every entry at or below `zone`, and every reply whose answer went through a name there. */
   flushSubtree(zone: Name): number {
-    return this.flushWhere((owner) => isAtOrBelow(owner, zone));
+    return this.flushWhere((owner) => isAtOrBelow(owner, zone), zone);
   }
 
   /** Empties the cache (motion is kept: it counts bytes stored since start). */
@@ -343,15 +359,38 @@ export class Cache {
     return n;
   }
 
-  private flushWhere(match: (owner: Name) => boolean): number {
+  /** `top`: the name or zone `match` is about, for answerMentions' quick test. */
+  private flushWhere(match: (owner: Name) => boolean, top: Name): number {
+    // A reply that mentions a name matching `top` spells out top's first label
+    // somewhere (letter case aside): our writer compresses a name only into
+    // one written before it. The root has no label, and matches every owner.
+    const label = top.length > 1 ? Buffer.from(top.slice(0, 1 + top.charCodeAt(0)), 'latin1') : null;
     let doomed = 0;
     for (const e of this.store.oldestFirst()) {
-      if (match(this.store.name(e) as Name)) {
+      if (match(this.store.name(e) as Name) || (this.store.kind(e) === KIND_REPLY && this.answerMentions(e, match, label))) {
         this.store.remove(e);
         doomed++;
       }
     }
     return doomed;
+  }
+
+  /** Does the stored reply's answer hold a record owned by, or a CNAME to, a name `match` accepts? */
+  private answerMentions(e: number, match: (name: Name) => boolean, label: Buffer | null): boolean {
+    const r = this.replyOf(e);
+    const end = r.start + replyMessageLength(r);
+    if (label !== null && !containsIgnoringCase(r.buf, r.start, end, label)) return false;
+    let message: Message;
+    try {
+      message = parseMessage(r.buf.subarray(r.start, end));
+    } catch {
+      return false; // the cache wrote these bytes itself; a reply it cannot read names nothing
+    }
+    for (const rr of message.answer) {
+      if (match(rr.name)) return true;
+      if (rr.type === TYPE.CNAME && match(readName(rr.rdata, 0).name)) return true;
+    }
+    return false;
   }
 
   /**

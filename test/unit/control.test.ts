@@ -127,6 +127,27 @@ describe('cache flushing', () => {
     assert.ok(c.getRRset(n('www.example.org'), A));
   });
 
+  it('flushing a name also removes replies whose answer went through it, by a CNAME or its records', () => {
+    const { c, clock } = cache();
+    fill(c, clock);
+    // The reply stored for www is CNAME www -> web, A web (its question in the first asker's case).
+    assert.equal(c.flushName(n('Web.Example.COM')), 1, 'the www reply, and nothing else');
+    assert.equal(c.getReply(n('www.example.com'), A), undefined);
+    assert.ok(c.getRRset(n('www.example.com'), A), "www's own records stay");
+
+    // A CNAME to a name that has no records of its own (here NXDOMAIN): the target is in the CNAME's data only.
+    const q = rawQuery('alias.example.org', A, { id: 7 });
+    const w = new MessageWriter(7, 0, q[2]!, q.subarray(12), readName(q, 12).name);
+    w.record({ name: n('alias.example.org'), type: CNAME, ttl: 300, rdata: nameRdata('gone.example.net') });
+    c.putReply(n('alias.example.org'), A, makeReplyEntry(w.finish(), 60, clock.now())!);
+    c.putReply(n('www.example.com'), A, makeReplyEntry(builtReply(), 60, clock.now())!);
+    assert.equal(c.flushName(n('example.net')), 0, 'a parent of the target is not the target');
+    assert.equal(c.flushSubtree(n('ne.example.net')), 0, 'label-aligned: gone.example.net is not below ne.example.net');
+    assert.equal(c.flushSubtree(n('example.net')), 1);
+    assert.equal(c.getReply(n('alias.example.org'), A), undefined);
+    assert.ok(c.getReply(n('www.example.com'), A), 'a reply that never went there stays');
+  });
+
   it('flushAll empties the cache but keeps the motion counter', () => {
     const { c, clock } = cache();
     fill(c, clock);
