@@ -8,7 +8,7 @@
 
 import { TYPE } from '../wire/constants';
 import { Message, parseMessage } from '../wire/message';
-import { isAtOrBelow, Name, readName } from '../wire/name';
+import { isAtOrBelow, lowerByte, Name, readName } from '../wire/name';
 import { readLatin1, writeLatin1 } from '../wire/latin1';
 import { copyBytes, copyOf } from '../wire/copy';
 import { EntryStore } from './store';
@@ -105,8 +105,7 @@ function containsIgnoringCase(buf: Buffer, start: number, end: number, needle: B
   const n = end - start;
   const lower = n <= scratch.length ? scratch : Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) {
-    const c = buf[start + i]!;
-    lower[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+    lower[i] = lowerByte(buf[start + i]!);
   }
   return lower.subarray(0, n).indexOf(needle) !== -1;
 }

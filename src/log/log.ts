@@ -215,17 +215,15 @@ function putName(b: Buffer, o: number, name: Name): number {
 /** Room for a name in dnscache's form (at most 255 bytes, each one character) and its separator. */
 const NAME_ROOM = 260;
 
-/** `word` server ttl [type] name; no type when it is -1. */
-function putNegativeLine(sink: LineSink, word: string, server: string, ttl: number, type: number, name: Name): void {
+/** `word` server ttl [type] name (nodata has a type, nxdomain none). */
+function putNegativeLine(sink: LineSink, word: string, server: string, ttl: number, type: number | null, name: Name): void {
   const ipHex = hexIp(server);
   const b = sink.reserve(ipHex.length + NAME_ROOM + 48);
   let o = putAscii(b, sink.used, word);
   o = putAscii(b, o, ipHex);
   b[o++] = 0x20;
   o = putDecimalSpace(b, o, ttl);
-  if (type >= 0) {
-    o = putDecimalSpace(b, o, type);
-  }
+  if (type !== null) o = putDecimalSpace(b, o, type);
   o = putName(b, o, name);
   b[o++] = 0x0a;
   sink.commit(o);
@@ -480,7 +478,7 @@ export class Log {
   // nxdomain, nodata and stats end most misses: written in place, like
   // tx and rr, rather than built as strings first.
   nxdomain(server: string, ttl: number, name: Name): void {
-    putNegativeLine(this.sink, 'nxdomain ', server, ttl, -1, name);
+    putNegativeLine(this.sink, 'nxdomain ', server, ttl, null, name);
   }
 
   nodata(server: string, ttl: number, type: number, name: Name): void {

@@ -223,7 +223,6 @@ export class Resolver {
             return servfail();
         }
       }
-  
     } finally {
       entry.ended = true;
       if (this.inflight.get(key) === entry) this.inflight.delete(key);

@@ -192,7 +192,7 @@ class NativeTries {
       const id = this.meta[2 * i]!;
       const length = this.meta[2 * i + 1]!;
       const t = this.open[id & SLOT_MASK];
-      if (t === undefined || t === null || t.id !== id) continue; // it ended while this batch was read
+      if (!t || t.id !== id) continue; // it ended while this batch was read
       if (length < 0) {
         // Reading a connected socket fails on ICMP unreachable and the like: this server will not answer.
         this.finish(t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, `${t.server.address}:${t.server.port}`).message });

@@ -219,13 +219,15 @@ class Asking<T> implements TryOwner {
   /** A server's outcome: the answer, or on to the next server. A throw (the judge's) rejects: it must not escape a socket handler. */
   private settle(result: TryResult): void {
     try {
-      this.outcome(this.server!, result);
+      this.outcome(result);
     } catch (err) {
       this.reject(err);
     }
   }
 
-  private outcome(server: Endpoint, result: TryResult): void {
+  /** The outcome of the try in progress (at this.server). */
+  private outcome(result: TryResult): void {
+    const server = this.server!;
     if (result === STOPPED) return this.resolve({ kind: 'failed', reason: 'work limit reached' });
     if (result.kind === 'timeout') {
       this.lastReason = 'timed out';

@@ -20,7 +20,8 @@ const scratch = Buffer.alloc(MAX_NAME_LENGTH + 1);
 
 export class NameError extends Error {}
 
-function lowerByte(b: number): number {
+/** An ASCII letter in lower case; any other byte as it is. */
+export function lowerByte(b: number): number {
   return b >= 0x41 && b <= 0x5a ? b | 0x20 : b;
 }
 
