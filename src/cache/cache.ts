@@ -31,6 +31,38 @@ export function clampTtl(ttl: number): number {
   return ttl > MAX_TTL ? MAX_TTL : ttl;
 }
 
+/**
+ * How far an RRset is trusted, by where it came from (RFC 2181 §5.4.1),
+ * lowest first. While an RRset lives, data of a lower rank never replaces it.
+ */
+export const RANK = {
+  /** The additional section: glue, good only for reaching the delegation's name servers. */
+  ADDITIONAL: 1,
+  /** The authority section of a non-authoritative reply: a referral's NS set, the parent's view. */
+  AUTHORITY: 2,
+  /** The authority section of an authoritative reply: the zone's own NS set. */
+  AUTHORITY_AA: 3,
+  /** The answer section of a non-authoritative reply (a forwarder's, or a CNAME's target). */
+  ANSWER: 4,
+  /** The answer section of an authoritative reply. */
+  ANSWER_AA: 5,
+} as const;
+export type Rank = (typeof RANK)[keyof typeof RANK];
+
+/** The least rank a client is answered from: glue and referrals only lead the way to the answer. */
+export const ANSWERABLE: Rank = RANK.AUTHORITY_AA;
+
+/** A negative entry stands for the answer section it replaced. */
+const NEGATIVE_RANK: Rank = RANK.ANSWER;
+
+/**
+ * Which side of a zone cut an RRset was seen on. The child's NS set and
+ * addresses are what the zone says of itself; the parent's (a referral's NS
+ * set and glue) are kept beside them, so that when the child's fail -
+ * expired, dead, lame - resolution can go back to what the parent said.
+ */
+export type Side = 'child' | 'parent';
+
 export interface StoredRecord {
   readonly name: Name;
   readonly type: number;
@@ -62,6 +94,7 @@ const KIND_REPLY = 5;
 export interface RRsetHit {
   readonly ttl: number;
   readonly rdatas: readonly Buffer[];
+  readonly rank: Rank;
 }
 
 export type TypedHit = ({ readonly kind: 'rrset' } & RRsetHit) | (NegativeHit & { readonly kind: 'nodata' });
@@ -146,6 +179,12 @@ const SLOT_RRSET = 0x10000;
 const SLOT_NXDOMAIN = 0x20000;
 const SLOT_FAILURE = 0x30000;
 const SLOT_REPLY = 0x40000;
+/** A parent-side RRset: a referral's NS set, or glue for one of its names. */
+const SLOT_PARENT = 0x50000;
+
+function rrsetSlot(side: Side, type: number): number {
+  return (side === 'child' ? SLOT_RRSET : SLOT_PARENT) | type;
+}
 
 export interface CacheStats {
   readonly entries: number;
@@ -170,8 +209,8 @@ export class Cache {
   }
 
   /** Stores a new entry and counts its motion; the caller writes its data at the address returned (-1: not stored). */
-  private add(name: Name, slot: number, kind: number, expires: number, charge: number, dataLength: number, builtAt = 0, old?: number): number {
-    const e = this.store.add(name, slot, { kind, expires, charge, builtAt, dataLength }, old);
+  private add(name: Name, slot: number, kind: number, expires: number, charge: number, dataLength: number, tag = 0, old?: number): number {
+    const e = this.store.add(name, slot, { kind, expires, charge, tag, dataLength }, old);
     if (e !== -1) this.motion += charge;
     return e;
   }
@@ -192,38 +231,53 @@ export class Cache {
 
   // Every put applies dnscache's clamp (spec §6.4, §6.5): absurd TTLs are not
   // stored and none outlives a week, whatever the caller passed.
-  putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[]): void {
+  /**
+   * Stores an RRset of rank `rank` unless a live one of a higher rank holds
+   * the slot (false then, and when it is not kept at all).
+   */
+  putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[], rank: Rank, side: Side = 'child'): boolean {
     ttl = clampTtl(ttl);
-    if (ttl > 0) this.storeRRset(name, type, this.clock() + ttl, rdatas);
+    return ttl > 0 && this.storeRRset(name, rrsetSlot(side, type), type, this.clock() + ttl, rdatas, rank);
   }
 
-  /** Stores an RRset until `expires` (putRRset, restore); false if it is not kept (empty, or too big). */
-  private storeRRset(name: Name, type: number, expires: number, rdatas: readonly Buffer[]): boolean {
+  /** The rank of what lives in a slot now (0: nothing live). */
+  private liveRank(e: number): number {
+    if (e === -1 || this.store.expires(e) <= this.clock()) return 0;
+    return this.store.kind(e) === KIND_RRSET ? this.store.tag(e) : NEGATIVE_RANK;
+  }
+
+  /** Stores an RRset until `expires` (putRRset, restore); false if it is not kept (outranked, empty, or too big). */
+  private storeRRset(name: Name, slot: number, type: number, expires: number, rdatas: readonly Buffer[], rank: Rank): boolean {
     if (rdatas.length === 0) return false;
     const charge = rrsetDataCharge(type, rdatas);
     if (charge > MAX_RRSET_DATA) return false;
+    const old = this.store.get(name, slot);
+    const oldRank = this.liveRank(old);
+    if (oldRank > rank) return false;
     const length = packedLength(rdatas);
     const data = packRdatas(rdatas, length);
     // Every answer from a zone carries its NS RRset and their addresses
-    // again: the same data stored again only moves the expiry (and
+    // again: the same data stored again only moves the expiry and rank (and
     // recency, as a replacement would).
-    const old = this.store.get(name, SLOT_RRSET | type);
     if (old !== -1 && this.store.kind(old) === KIND_RRSET && this.store.dataLength(old) === length) {
       const start = this.store.dataStart(old);
       if (this.store.buffer(old).compare(data, 0, length, start, start + length) === 0) {
         this.store.setExpires(old, expires);
+        this.store.setTag(old, rank);
         this.motion += this.store.charge(old);
         return true;
       }
     }
-    const e = this.add(name, SLOT_RRSET | type, KIND_RRSET, expires, ENTRY_OVERHEAD + name.length + charge, length, 0, old);
+    const e = this.add(name, slot, KIND_RRSET, expires, ENTRY_OVERHEAD + name.length + charge, length, rank, old);
     if (e !== -1) copyBytes(data, 0, length, this.store.buffer(e), this.store.dataStart(e));
     return e !== -1;
   }
 
-  getRRset(name: Name, type: number): RRsetHit | null {
-    const hit = this.getTyped(name, type);
-    return hit !== null && hit.kind === 'rrset' ? hit : null;
+  /** A live RRset of at least `minRank` (default: any), from the child's side unless told. */
+  getRRset(name: Name, type: number, minRank: Rank = RANK.ADDITIONAL, side: Side = 'child'): RRsetHit | null {
+    const e = this.live(name, rrsetSlot(side, type));
+    if (e === -1 || this.store.kind(e) !== KIND_RRSET || this.store.tag(e) < minRank) return null;
+    return { ttl: this.remaining(e), rdatas: this.rdatasOf(e), rank: this.store.tag(e) as Rank };
   }
 
   private negativeCharge(name: Name, soa: StoredRecord | null): number {
@@ -260,13 +314,17 @@ export class Cache {
   }
 
   /**
-   * The RRset or the NODATA cached for (name, type): both live under one
-   * slot, so a resolution asks once.
+   * What a client may be answered from for (name, type): an RRset of an
+   * answerable rank, or a NODATA. Both live under one slot, so a resolution
+   * asks once.
    */
   getTyped(name: Name, type: number): TypedHit | null {
     const e = this.live(name, SLOT_RRSET | type);
     if (e === -1) return null;
-    if (this.store.kind(e) === KIND_RRSET) return { kind: 'rrset', ttl: this.remaining(e), rdatas: this.rdatasOf(e) };
+    if (this.store.kind(e) === KIND_RRSET) {
+      const rank = this.store.tag(e);
+      return rank < ANSWERABLE ? null : { kind: 'rrset', ttl: this.remaining(e), rdatas: this.rdatasOf(e), rank: rank as Rank };
+    }
     return { kind: 'nodata', ttl: this.remaining(e), soa: this.soaOf(e) };
   }
 
@@ -314,7 +372,7 @@ export class Cache {
 
   private replyOf(e: number): ReplyBytes {
     const start = this.store.dataStart(e);
-    return { buf: this.store.buffer(e), start, end: start + this.store.dataLength(e), builtAt: this.store.builtAt(e) };
+    return { buf: this.store.buffer(e), start, end: start + this.store.dataLength(e), builtAt: this.store.tag(e) };
   }
 
   /** Drops expired entries; called from a slow timer so dead data does not hold the budget. */
@@ -406,7 +464,7 @@ export class Cache {
       const name = this.store.name(e) as Name;
       switch (this.store.kind(e)) {
         case KIND_RRSET:
-          yield { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e) };
+          yield { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e), rank: this.store.tag(e) as Rank, side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child' };
           break;
         case KIND_NXDOMAIN:
           yield { kind: 'nxdomain', name, expires, soa: this.soaOf(e) };
@@ -448,7 +506,7 @@ export class Cache {
     const expires = Math.min(s.expires, now + MAX_TTL);
     switch (s.kind) {
       case 'rrset':
-        return this.storeRRset(s.name, s.type, expires, s.rdatas);
+        return this.storeRRset(s.name, rrsetSlot(s.side, s.type), s.type, expires, s.rdatas, s.rank);
       case 'nxdomain':
         return this.putNegative(s.name, SLOT_NXDOMAIN, KIND_NXDOMAIN, expires, s.soa);
       case 'nodata':
@@ -463,7 +521,7 @@ export class Cache {
 
 /** One cache entry as snapshot() gives it and restore() takes it: absolute expiry, plain data. */
 export type CacheSnapshotEntry =
-  | { readonly kind: 'rrset'; readonly name: Name; readonly type: number; readonly expires: number; readonly rdatas: readonly Buffer[] }
+  | { readonly kind: 'rrset'; readonly name: Name; readonly type: number; readonly expires: number; readonly rdatas: readonly Buffer[]; readonly rank: Rank; readonly side: Side }
   | { readonly kind: 'nxdomain'; readonly name: Name; readonly expires: number; readonly soa: StoredRecord | null }
   | { readonly kind: 'nodata'; readonly name: Name; readonly type: number; readonly expires: number; readonly soa: StoredRecord | null }
   | { readonly kind: 'failure'; readonly name: Name; readonly type: number; readonly expires: number }

@@ -22,7 +22,7 @@ const W_NEWER = ARENA_WORDS + 3;
 const W_SLOT = ARENA_WORDS + 4;
 const W_EXPIRES = ARENA_WORDS + 5;
 const W_CHARGE = ARENA_WORDS + 6;
-const W_BUILT = ARENA_WORDS + 7;
+const W_TAG = ARENA_WORDS + 7;
 /** Name length in bits 0-7, kind in 8-10, data length from bit 11 (an entry is under a 1 MB chunk). */
 const W_META = ARENA_WORDS + 8;
 /** The owner name's hash (nameHash), for the count of entries per name bucket. */
@@ -49,7 +49,8 @@ export interface NewEntry {
   readonly kind: number;
   readonly expires: number;
   readonly charge: number;
-  readonly builtAt: number;
+  /** A word the caller owns: replies keep when they were built in it, RRsets their trust rank. */
+  readonly tag: number;
   readonly dataLength: number;
 }
 
@@ -196,7 +197,7 @@ export class EntryStore {
     w[i + W_SLOT] = slot;
     w[i + W_EXPIRES] = n.expires;
     w[i + W_CHARGE] = n.charge;
-    w[i + W_BUILT] = n.builtAt;
+    w[i + W_TAG] = n.tag;
     w[i + W_META] = name.length | (n.kind << KIND_SHIFT) | (n.dataLength << DATA_SHIFT);
     writeLatin1(this.arena.bytes[e >>> CHUNK_BITS]!, name, (e & OFFSET_MASK) + HEADER_BYTES, name.length);
     this.chain(e);
@@ -273,8 +274,12 @@ export class EntryStore {
     return this.word(e, W_CHARGE);
   }
 
-  builtAt(e: number): number {
-    return this.word(e, W_BUILT) >>> 0;
+  tag(e: number): number {
+    return this.word(e, W_TAG) >>> 0;
+  }
+
+  setTag(e: number, tag: number): void {
+    this.setWord(e, W_TAG, tag);
   }
 
   /** The owner name, as a new string (control commands, not the query path). */

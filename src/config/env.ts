@@ -3,7 +3,7 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, WORKERS, and (parseObservability)
+// Extensions: PORT, SERVERPORT, QMIN, MAXUDP, MAXTCP, WORKERS, and (parseObservability)
 // METRICS, LOGFORMAT. Anything else is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
@@ -61,6 +61,8 @@ export interface EnvSettings {
   maxTcp: number;
   /** Port of name servers learned from NS records and glue (53; a test lab may use another). */
   serverPort: number;
+  /** QMIN: QNAME minimisation when iterating (RFC 9156); on unless QMIN=0. */
+  qmin: boolean;
   uid: number | undefined;
   gid: number | undefined;
   curve: CurveSettings;
@@ -142,6 +144,7 @@ export function parseEnv(env: Env): EnvSettings {
     throw new ConfigError(`WORKERS: ${workers} would leave each process less than ${CACHESIZE_MIN} bytes of CACHESIZE ${cacheSize} (expected fewer workers or a larger CACHESIZE)`);
   }
   const serverPort = optionalDecimal(env, 'SERVERPORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
+  const qmin = (optionalDecimal(env, 'QMIN', '0 (off) or 1 (on)', 0, 1) ?? 1) === 1;
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const uz5Fallback =
@@ -159,6 +162,7 @@ export function parseEnv(env: Env): EnvSettings {
     maxUdp,
     maxTcp,
     serverPort,
+    qmin,
     uid,
     gid,
     curve: {

@@ -6,11 +6,17 @@
 // bad line by number instead of failing the whole load.
 //
 //   {"format":"dnscache-ts cache dump","version":1,"written":1767225600}
-//   {"kind":"rrset","name":"www.example.test.","type":1,"expires":1767225900,"rdata":["c0000250"]}
+//   {"kind":"rrset","name":"www.example.test.","type":1,"expires":1767225900,"rdata":["c0000250"],"rank":5}
+//   {"kind":"rrset","name":"example.test.","type":2,"expires":1767225900,"rdata":["…"],"rank":2,"side":"parent"}
 //   {"kind":"nxdomain","name":"nx.example.test.","expires":1767225900,"soa":{"name":"example.test.","rdata":"..."}}
 //   {"kind":"nodata","name":"www.example.test.","type":16,"expires":1767225900,"soa":null}
 //   {"kind":"failure","name":"dead.example.","type":1,"expires":1767225605}
 //   {"kind":"reply","name":"www.example.test.","type":1,"expires":1767225900,"built":1767225600,"message":"…hex…"}
+//
+// An RRset's "rank" is its trust (cache.ts RANK, 1 glue to 5 authoritative
+// answer); "side" is "parent" for a referral's NS set or glue. A dump
+// without them (written before ranks) loads as rank 4 on the child's side:
+// what that version served to clients, it serves again.
 //
 // Names are in presentation form with RFC 1035 `\DDD` escapes, RDATA and
 // messages in hex. Entries come least recently used first, so loading
@@ -20,7 +26,7 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { Cache, CacheSnapshotEntry, StoredRecord } from '../cache/cache';
+import { Cache, CacheSnapshotEntry, RANK, Rank, StoredRecord } from '../cache/cache';
 import { HEADER_LENGTH, TYPE } from '../wire/constants';
 import { rdataNameLayout } from '../wire/message';
 import { jsonObject } from './protocol';
@@ -47,7 +53,15 @@ export function entryLine(e: CacheSnapshotEntry): string {
   const name = nameToText(e.name);
   switch (e.kind) {
     case 'rrset':
-      return JSON.stringify({ kind: e.kind, name, type: e.type, expires: e.expires, rdata: e.rdatas.map((r) => r.toString('hex')) });
+      return JSON.stringify({
+        kind: e.kind,
+        name,
+        type: e.type,
+        expires: e.expires,
+        rdata: e.rdatas.map((r) => r.toString('hex')),
+        rank: e.rank,
+        ...(e.side === 'parent' ? { side: e.side } : {}),
+      });
     case 'nxdomain':
       return JSON.stringify({ kind: e.kind, name, expires: e.expires, soa: soaJson(e.soa) });
     case 'nodata':
@@ -146,8 +160,12 @@ function fail(message: string): never {
   throw new DumpLineError(message);
 }
 
+function has(o: Record<string, unknown>, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(o, key);
+}
+
 function field(o: Record<string, unknown>, key: string): unknown {
-  if (!Object.prototype.hasOwnProperty.call(o, key)) fail(`missing "${key}"`);
+  if (!has(o, key)) fail(`missing "${key}"`);
   return o[key];
 }
 
@@ -291,7 +309,10 @@ export function parseEntryLine(line: string): CacheSnapshotEntry {
         checkRdata(type, rdata, `"rdata"[${i}]`);
         return rdata;
       });
-      return { kind, name, type, expires, rdatas };
+      const rank = (has(o, 'rank') ? integer(o, 'rank', RANK.ADDITIONAL, RANK.ANSWER_AA) : RANK.ANSWER) as Rank;
+      const side = has(o, 'side') ? field(o, 'side') : 'child';
+      if (side !== 'child' && side !== 'parent') fail(`"side" is ${JSON.stringify(side)} (expected "child" or "parent")`);
+      return { kind, name, type, expires, rdatas, rank, side };
     }
     case 'nxdomain':
       return { kind, name, expires, soa: soaField(field(o, 'soa')) };

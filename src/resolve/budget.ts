@@ -52,24 +52,39 @@ export class WorkBudget {
   }
 }
 
+/**
+ * The resolutions a sub-resolution is nested in, innermost first, as keys
+ * (type/name): a list rather than a set, since it is short (at most
+ * MAX_GLUELESS_DEPTH + 1) and made once per NS-address lookup.
+ */
+export interface Lineage {
+  readonly key: string;
+  readonly up: Lineage | null;
+}
+
 /** Where in the tree of sub-resolutions a resolution runs. */
 export interface WorkContext {
   readonly budget: WorkBudget;
   /** 0 for the client's question; +1 for each NS-address lookup below it. */
   readonly depth: number;
-  /** Keys of the resolutions this one is nested in, to refuse cycles. */
-  readonly ancestors: ReadonlySet<string>;
+  /**
+   * This resolution and those it is nested in, the client's question
+   * included: a lookup of any of them would wait for itself (a cycle through
+   * the client's own question once stalled until the time limit).
+   */
+  readonly lineage: Lineage;
 }
 
-/** A client question has no ancestors; one shared, never-changed set serves them all. */
-const NO_ANCESTORS: ReadonlySet<string> = new Set();
-
-export function rootContext(budget: WorkBudget = WorkBudget.start()): WorkContext {
-  return { budget, depth: 0, ancestors: NO_ANCESTORS };
+export function rootContext(key: string, budget: WorkBudget = WorkBudget.start()): WorkContext {
+  return { budget, depth: 0, lineage: { key, up: null } };
 }
 
 export function childContext(ctx: WorkContext, key: string): WorkContext {
-  const ancestors = new Set(ctx.ancestors);
-  ancestors.add(key);
-  return { budget: ctx.budget, depth: ctx.depth + 1, ancestors };
+  return { budget: ctx.budget, depth: ctx.depth + 1, lineage: { key, up: ctx.lineage } };
+}
+
+/** Is `key` this resolution or one it is nested in? */
+export function inLineage(ctx: WorkContext, key: string): boolean {
+  for (let l: Lineage | null = ctx.lineage; l !== null; l = l.up) if (l.key === key) return true;
+  return false;
 }

@@ -3,19 +3,18 @@
 // from a forwarder are refused, as C6 does: a forwarder that refers us is
 // not doing its job, so we pass over it.
 
-import { Cache } from '../cache/cache';
+import { ANSWERABLE, Cache } from '../cache/cache';
 import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { RttTable } from '../transport/rtt';
 import { Endpoint } from '../transport/udp';
 import { askServers, Judge, SendAddresses, UpstreamOptions } from '../transport/upstream';
-import { RCODE } from '../wire/constants';
-import { Message } from '../wire/message';
 import { Name } from '../wire/name';
 import { WorkContext } from './budget';
 import { classify, Verdict } from './classify';
 import { Fetched, Fetcher } from './resolver';
-import { scrub } from './scrub';
+import { rcodeUsable, scrub, ScrubbedReply } from './scrub';
+import { rrsetsOf } from './rrsets';
 import { closestServers, ServerTable } from './zones';
 
 export interface UpstreamDeps {
@@ -31,18 +30,20 @@ export interface UpstreamDeps {
   readonly onUpstreamQuery?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
 }
 
-/** Caches what `message` may teach us, given whose servers sent it, logging `rr` lines. */
-export function learn(deps: UpstreamDeps, message: Message, control: Name, server: string): void {
-  for (const set of scrub(message, control, deps.servers)) {
-    for (const rr of set.records) deps.log.rr(server, set.ttl, rr.type, rr.name, rr.rdata);
-    deps.cache.putRRset(set.name, set.type, set.ttl, set.rdatas);
-    if (set.ttl > 0) deps.cache.forgetNxdomain(set.name);
-  }
+/** A reply the judge accepted: what it means, and what is left of it to learn from. */
+export interface Judgement {
+  readonly verdict: Verdict;
+  readonly reply: ScrubbedReply;
 }
 
-/** dnscache believes only NOERROR and NXDOMAIN; anything else means "ask someone else". */
-export function rcodeUsable(message: Message): boolean {
-  return message.rcode === RCODE.NOERROR || message.rcode === RCODE.NXDOMAIN;
+/** Caches what a scrubbed reply may teach us, logging `rr` lines (the child's side: the parent's are copies). */
+export function learn(deps: UpstreamDeps, judged: Judgement, server: string): void {
+  for (const set of rrsetsOf(judged.reply, judged.verdict.kind === 'referral')) {
+    if (set.side === 'child') for (const rr of set.records) deps.log.rr(server, set.ttl, rr.type, rr.name, rr.rdata);
+    const stored = deps.cache.putRRset(set.name, set.type, set.ttl, set.rdatas, set.rank, set.side);
+    // Data a client may be answered from ends a cached NXDOMAIN; glue does not.
+    if (stored && set.side === 'child' && set.rank >= ANSWERABLE) deps.cache.forgetNxdomain(set.name);
+  }
 }
 
 /** How both fetchers ask upstream: made once per fetcher (each question passes its own budget). */
@@ -51,33 +52,36 @@ export function upstreamOptions(deps: UpstreamDeps): UpstreamOptions {
 }
 
 /**
- * The judge both fetchers use: only NOERROR and NXDOMAIN are believed; a
- * lame reply passes over its server (logged `lame`); a referral is followed
- * when iterating, and refused from a forwarder (logged `ignored referral`,
- * as C6 does) - a forwarder that refers us is not doing its job.
+ * The judge both fetchers use: only NOERROR and NXDOMAIN are believed; the
+ * reply is scrubbed, then classified; a lame reply passes over its server
+ * (logged `lame`); a referral is followed when iterating, and refused from
+ * a forwarder (logged `ignored referral`, as C6 does) - a forwarder that
+ * refers us is not doing its job.
  */
-export function verdictJudge(deps: UpstreamDeps, name: Name, type: number, zone: Name, forwarding: boolean): Judge<Verdict> {
+export function verdictJudge(deps: UpstreamDeps, name: Name, type: number, zone: Name, forwarding: boolean): Judge<Judgement> {
   return (message, server) => {
-    if (!rcodeUsable(message)) return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
-    const v = classify(message, name, type, zone);
-    if (forwarding && (v.kind === 'referral' || v.kind === 'lame')) {
-      deps.log.ignoredReferral(server.address, zone, v.kind === 'referral' ? v.zone : v.referral);
+    if (!rcodeUsable(message.rcode)) return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
+    const reply = scrub(message, name, zone, deps.servers);
+    const verdict = classify(reply, name, type, zone);
+    if (forwarding && (verdict.kind === 'referral' || verdict.kind === 'lame')) {
+      deps.log.ignoredReferral(server.address, zone, verdict.kind === 'referral' ? verdict.zone : verdict.referral);
       return { use: false, reason: 'referral from a forwarder' };
     }
-    if (v.kind === 'lame') {
-      deps.log.lame(server.address, zone, v.referral);
+    if (verdict.kind === 'lame') {
+      deps.log.lame(server.address, zone, verdict.referral);
       return { use: false, reason: `lame server ${server.address}` };
     }
-    return { use: true, value: v };
+    return { use: true, value: { verdict, reply } };
   };
 }
 
 /** A usable reply: cache what it may teach, then hand on its verdict. */
-export function accepted(deps: UpstreamDeps, message: Message, verdict: Verdict, zone: Name, server: Endpoint): Fetched {
-  learn(deps, message, zone, server.address);
+export function accepted(deps: UpstreamDeps, judged: Judgement, server: Endpoint): Fetched {
+  learn(deps, judged, server.address);
+  const verdict = judged.verdict;
   // dnscache prints `stats` after answers and NODATA, not after CNAMEs, NXDOMAIN or referrals.
   if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain' && verdict.kind !== 'referral') deps.afterResponse();
-  return { kind: 'verdict', verdict, server: server.address };
+  return { kind: 'verdict', verdict, server: server.address, reply: judged.reply };
 }
 
 export class ForwardFetcher implements Fetcher {
@@ -93,7 +97,7 @@ export class ForwardFetcher implements Fetcher {
     if (!zone) return Promise.resolve({ kind: 'failed', reason: 'no servers for this name' });
     this.deps.log.tx(0, type, name, zone.zone, this.deps.rtt.order(zone.servers).map((s) => s.address));
     return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, zone.zone, true)).then((result) =>
-      result.kind === 'failed' ? result : accepted(this.deps, result.message, result.value, zone.zone, result.server),
+      result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server),
     );
   }
 }

@@ -15,6 +15,7 @@ import { OutRecord } from '../wire/writer';
 import { clampTtl } from '../cache/cache';
 import { rootContext, WorkBudget, WorkContext } from './budget';
 import { Verdict } from './classify';
+import { ScrubbedReply } from './scrub';
 
 /** At most this many CNAMEs in one answer (dnscache's QUERY_MAXALIAS). */
 export const MAX_CNAME_CHAIN = 16;
@@ -22,7 +23,7 @@ export const MAX_CNAME_CHAIN = 16;
 export const FAILURE_TTL = 5;
 
 export type Fetched =
-  | { readonly kind: 'verdict'; readonly verdict: Verdict; readonly server: string }
+  | { readonly kind: 'verdict'; readonly verdict: Verdict; readonly server: string; readonly reply: ScrubbedReply }
   | { readonly kind: 'failed'; readonly reason: string };
 
 /** Gets a verdict for (name, type) from upstream, caching what the reply may teach. */
@@ -81,8 +82,15 @@ export interface ResolverCounters {
   merged: number;
 }
 
+/** CNAMEs followed so far (a DNAME comes with the CNAME made from it, and is not counted apart). */
+function aliases(chain: readonly OutRecord[]): number {
+  let n = 0;
+  for (const r of chain) if (r.type === TYPE.CNAME) n++;
+  return n;
+}
+
 function visited(chain: readonly OutRecord[], name: Name): boolean {
-  for (const r of chain) if (r.name === name) return true;
+  for (const r of chain) if (r.type === TYPE.CNAME && r.name === name) return true;
   return false;
 }
 
@@ -103,7 +111,7 @@ export class Resolver {
    */
   resolve(name: Name, type: number): Promise<Answer> {
     const key = type + '/' + name;
-    const answer = this.resolveIn(name, type, rootContext(), key);
+    const answer = this.resolveIn(name, type, rootContext(key), key);
     const entry = this.inflight.get(key);
     if (entry) entry.waiters++;
     return answer;
@@ -176,7 +184,7 @@ export class Resolver {
       let name = qname;
       for (;;) {
         // The names visited so far are the owners of the CNAMEs followed.
-        if (chain.length > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
+        if (aliases(chain) > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
         if (name !== qname) {
           // A CNAME may lead to an internal name (localhost and friends).
           const local = localAnswer(name, qtype);
@@ -204,6 +212,7 @@ export class Resolver {
         const v = fetched.verdict;
         switch (v.kind) {
           case 'cname':
+            if (v.dname !== null) chain.push(toOut(v.dname));
             chain.push({ ...toOut(v.record), ttl: v.ttl });
             name = v.target;
             continue;

@@ -1,28 +1,42 @@
-// The bailiwick scrubber (spec §5.8): a pure function applied to every
-// upstream reply before anything else looks at it. It decides which RRsets
-// may enter the cache: only those whose owner is at or below the zone whose
-// servers we asked, and that no other servers/ entry claims. Everything else
-// - glue for other zones, poisoning attempts in any section - is dropped.
+// The scrubber (spec §5.8): a pure function applied to every upstream reply
+// before anything else reads it. What classifies the reply and what the
+// cache learns from it see only what is left:
+//
+// - every record must be owned at or below the zone whose servers we asked,
+//   and no other servers/ entry may claim it (the bailiwick rule);
+// - the answer section keeps only the chain from the question: records of
+//   the name asked, CNAMEs and DNAMEs leading on from it, and the records
+//   of each name they lead to;
+// - the authority section keeps an SOA that can be the negative answer's,
+//   and the NS set the reply is about: a referral to a zone between the
+//   asked zone and the name, or - only when the reply is authoritative -
+//   the asked zone's own NS set. A non-authoritative reply never restates
+//   the NS set of the zone it comes from (that is how one reply took over a
+//   zone), and an NS set anywhere else makes the reply lame;
+// - the additional section keeps only addresses of the NS names kept: glue
+//   for that delegation, nothing else (an unrelated address riding along in
+//   a referral must never be served to anyone).
+//
+// Like Unbound's iter_scrub.c, it removes; it never adds or changes.
 
-import { clampTtl } from '../cache/cache';
-import { CLASS, TYPE } from '../wire/constants';
+import { CLASS, RCODE, TYPE } from '../wire/constants';
 import { Message, ResourceRecord } from '../wire/message';
-import { isAtOrBelow, Name } from '../wire/name';
+import { isAtOrBelow, Name, readName } from '../wire/name';
 import { sameServersZone, ServerTable } from './zones';
 
-export interface RRset {
-  readonly name: Name;
-  readonly type: number;
-  /** Clamped TTL of the set's first record (dnscache's rule). */
-  readonly ttl: number;
-  readonly rdatas: readonly Buffer[];
-  /** Each record as it came, for `rr` log lines. */
-  readonly records: readonly ResourceRecord[];
-}
-
-/** Types that are markers or meta-records, never cached as data. */
-function cacheableType(type: number): boolean {
-  return type !== TYPE.SOA && type !== TYPE.ANY && type !== TYPE.AXFR && type !== TYPE.IXFR && type !== TYPE.OPT && type !== TYPE.MAILA && type !== TYPE.MAILB;
+/** A reply as the resolver may read it. */
+export interface ScrubbedReply {
+  readonly rcode: number;
+  readonly aa: boolean;
+  readonly answer: readonly ResourceRecord[];
+  readonly authority: readonly ResourceRecord[];
+  readonly additional: readonly ResourceRecord[];
+  /**
+   * The owner of an NS set the scrubber dropped from the authority section
+   * for pointing up, sideways or back at the asked zone (without AA): the
+   * sign of a lame server, which classification reports.
+   */
+  readonly strayNs: Name | null;
 }
 
 /** A and AAAA records must have the address length; anything else is dropped, never served. */
@@ -32,69 +46,86 @@ export function wellFormed(rr: ResourceRecord): boolean {
   return true;
 }
 
+/** Two names of at least one byte, then serial, refresh, retry, expire, minimum. */
+const MIN_SOA_RDATA = 22;
+
+/** The target a DNAME owned by `owner` makes of `name` (below it), or null when it cannot (too long). */
+export function dnameTarget(name: Name, owner: Name, rdata: Buffer): Name | null {
+  const target = readName(rdata, 0).name;
+  const synthesised = name.slice(0, name.length - owner.length) + target;
+  return synthesised.length > 255 ? null : (synthesised as Name);
+}
+
 /**
- * The RRsets of `message` that may be cached when it came from the servers
- * of `control`, grouped by owner and type, in dnscache's log order (type,
- * then owner length, then owner).
+ * The answer records on the chain from `qname`: its own, then for each
+ * CNAME (or DNAME above a name on the chain) those of the name it leads to.
+ * Servers write the chain in order; a second pass picks up one written out
+ * of order, and so on, at most once per record.
  */
-export function scrub(message: Message, control: Name, table: ServerTable): RRset[] {
-  const groups: ResourceRecord[][] = [];
-  // Most replies carry a handful of records: a linear search beats a map
-  // (and its key strings) there; a long reply gets the map.
-  const total = message.answer.length + message.authority.length + message.additional.length;
-  const index = total > 16 ? new Map<string, ResourceRecord[]>() : null;
-  const add = (rr: ResourceRecord): void => {
-    if (rr.class !== CLASS.IN || !cacheableType(rr.type) || !wellFormed(rr)) return;
-    if (!isAtOrBelow(rr.name, control) || !sameServersZone(table, rr.name, control)) return;
-    const key = index === null ? '' : rr.type + '/' + rr.name;
-    let group = index === null ? groupOf(groups, rr) : index.get(key);
-    if (group === undefined) {
-      group = [];
-      groups.push(group);
-      index?.set(key, group);
-    }
-    group.push(rr);
-  };
-  message.answer.forEach(add);
-  message.authority.forEach(add);
-  message.additional.forEach(add);
-  const out: RRset[] = [];
-  for (const records of groups) {
-    const first = records[0]!;
-    // A CNAME owner has one target; if a server sends several, the last wins (dnscache).
-    const kept = first.type === TYPE.CNAME ? [records[records.length - 1]!] : dedupe(records);
-    out.push({ name: first.name, type: first.type, ttl: clampTtl(first.ttl), rdatas: kept.map((r) => r.rdata), records: kept });
-  }
-  return sortSmall(out, logOrder);
-}
-
-/** The group of rr's owner and type, by a plain loop (a find() callback is a closure per record). */
-function groupOf(groups: ResourceRecord[][], rr: ResourceRecord): ResourceRecord[] | undefined {
-  for (const g of groups) if (g[0]!.type === rr.type && g[0]!.name === rr.name) return g;
-  return undefined;
-}
-
-/** dnscache's log order of RRsets: type, then owner length, then owner. */
-function logOrder(a: RRset, b: RRset): number {
-  return a.type - b.type || a.name.length - b.name.length || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-}
-
-/** Sorts in place; an insertion sort for the few sets of a typical reply (Array#sort allocates a work area). */
-function sortSmall<T>(items: T[], compare: (a: T, b: T) => number): T[] {
-  if (items.length > 16) return items.sort(compare);
-  for (let i = 1; i < items.length; i++) {
-    const x = items[i]!;
-    let j = i - 1;
-    for (; j >= 0 && compare(items[j]!, x) > 0; j--) items[j + 1] = items[j]!;
-    items[j + 1] = x;
-  }
-  return items;
-}
-
-/** Drops repeated records (the same A in answer and additional is one record, RFC 2181 §5). */
-function dedupe(records: ResourceRecord[]): ResourceRecord[] {
-  if (records.length === 1) return records;
+function answerChain(answer: readonly ResourceRecord[], qname: Name, inZone: (rr: ResourceRecord) => boolean): ResourceRecord[] {
+  const names: Name[] = [qname];
+  const kept = new Array<boolean>(answer.length).fill(false);
   const out: ResourceRecord[] = [];
-  for (const r of records) if (!out.some((o) => o.rdata.equals(r.rdata))) out.push(r);
-  return out;
+  for (let grew = true, passes = 0; grew && passes < answer.length; passes++) {
+    grew = false;
+    for (let i = 0; i < answer.length; i++) {
+      const rr = answer[i]!;
+      if (kept[i] || !inZone(rr)) continue;
+      let next: Name | null = null;
+      if (names.includes(rr.name)) {
+        if (rr.type === TYPE.CNAME) next = readName(rr.rdata, 0).name;
+      } else if (rr.type === TYPE.DNAME) {
+        const below = names.find((n) => isAtOrBelow(n, rr.name));
+        if (below === undefined) continue;
+        next = dnameTarget(below, rr.name, rr.rdata);
+      } else continue;
+      kept[i] = true;
+      out.push(rr);
+      grew = true;
+      if (next !== null && !names.includes(next)) names.push(next);
+    }
+  }
+  // Keep the server's order: clients and logs see the chain as it was sent.
+  return out.length === answer.length ? [...answer] : answer.filter((_, i) => kept[i]);
+}
+
+/**
+ * Scrubs `message`, the reply to (`qname`, `qtype`) from the servers of
+ * `control`, given the servers/ table.
+ */
+export function scrub(message: Message, qname: Name, control: Name, table: ServerTable): ScrubbedReply {
+  const inZone = (rr: ResourceRecord): boolean =>
+    rr.class === CLASS.IN && wellFormed(rr) && isAtOrBelow(rr.name, control) && sameServersZone(table, rr.name, control);
+  const answer = answerChain(message.answer, qname, inZone);
+  // Where the chain ends: the negative answer's SOA and a referral are about that name.
+  let last = qname;
+  for (const rr of answer) if (rr.type === TYPE.CNAME) last = readName(rr.rdata, 0).name;
+  else if (rr.type === TYPE.DNAME) last = dnameTarget(last, rr.name, rr.rdata) ?? last;
+
+  const authority: ResourceRecord[] = [];
+  let strayNs: Name | null = null;
+  const nsTargets: Name[] = [];
+  for (const rr of message.authority) {
+    if (rr.type === TYPE.SOA) {
+      if (rr.class === CLASS.IN && rr.rdata.length >= MIN_SOA_RDATA && isAtOrBelow(last, rr.name) && inZone(rr)) authority.push(rr);
+    } else if (rr.type === TYPE.NS && rr.class === CLASS.IN) {
+      const below = rr.name !== control && isAtOrBelow(rr.name, control) && isAtOrBelow(last, rr.name);
+      if ((below || (rr.name === control && message.aa)) && inZone(rr)) {
+        authority.push(rr);
+        nsTargets.push(readName(rr.rdata, 0).name);
+      } else strayNs ??= rr.name;
+    }
+  }
+  for (const rr of answer) if (rr.type === TYPE.NS) nsTargets.push(readName(rr.rdata, 0).name);
+
+  const additional: ResourceRecord[] = [];
+  for (const rr of message.additional) {
+    if ((rr.type === TYPE.A || rr.type === TYPE.AAAA) && nsTargets.includes(rr.name) && inZone(rr)) additional.push(rr);
+  }
+  return { rcode: message.rcode, aa: message.aa, answer, authority, additional, strayNs };
+}
+
+/** dnscache believes only NOERROR and NXDOMAIN; anything else means "ask someone else". */
+export function rcodeUsable(rcode: number): boolean {
+  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN;
 }

@@ -67,7 +67,7 @@ export class Service {
     // resolver needs a fetcher: the closure breaks the cycle.
     const fetcher: Fetcher = config.forwardOnly
       ? new ForwardFetcher(upstream)
-      : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
+      : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
     const { address, port, family } = config.listen;

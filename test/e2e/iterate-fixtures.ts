@@ -21,14 +21,20 @@ export interface IterativeOptions {
   env?: Record<string, string | undefined>;
 }
 
-/** A dnscache resolving iteratively from the tree's root servers (servers/@ = root hints, SERVERPORT = the tree's port). */
+/**
+ * A dnscache resolving iteratively from the tree's root servers (servers/@ =
+ * root hints, SERVERPORT = the tree's port). QMIN=0 unless `env` says
+ * otherwise: most of these tests count the queries each server saw and
+ * read `tx` lines, which minimisation's extra questions would change;
+ * qmin.test.ts walks the whole tree with it on.
+ */
 export function startIterative(h: Hierarchy, scope: CleanupScope, opts: IterativeOptions = {}): Promise<Dnscache> {
   return startDnscache(
     {
       upstreams: h.rootHints.map((l) => l + '\n').join(''),
       forwardOnly: false,
       ...(opts.extraServers ? { extraServers: opts.extraServers } : {}),
-      env: { SERVERPORT: String(h.port), ...opts.env },
+      env: { SERVERPORT: String(h.port), QMIN: '0', ...opts.env },
     },
     scope,
   );

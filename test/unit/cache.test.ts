@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, clampTtl, MAX_TTL, PackedReply, ReplyBytes, rrsetDataCharge, StoredRecord } from '../../src/cache/cache';
+import { Cache, clampTtl, RANK, MAX_TTL, PackedReply, ReplyBytes, rrsetDataCharge, StoredRecord } from '../../src/cache/cache';
 import { FakeClock, ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
 
 const WWW = n('www.example.com'); // 17 bytes on the wire
@@ -25,34 +25,34 @@ const soa: StoredRecord = { name: n('example.com'), type: 6, rdata: soaRdata() }
 describe('cache charges (22 + owner + data, spec §6.3)', () => {
   it('matches the spec trace: A ns1.deleg.test + NS deleg.test = 112', () => {
     const { c } = cache();
-    c.putRRset(n('ns1.deleg.test'), 1, 3600, [ipv4('127.0.0.3')]);
+    c.putRRset(n('ns1.deleg.test'), 1, 3600, [ipv4('127.0.0.3')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, 22 + 16 + 4);
-    c.putRRset(n('deleg.test'), 2, 3600, [nameRdata('ns1.deleg.test'), nameRdata('ns.outside.example')]);
+    c.putRRset(n('deleg.test'), 2, 3600, [nameRdata('ns1.deleg.test'), nameRdata('ns.outside.example')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, 112);
     assert.equal(c.stats().motion, 112);
   });
 
   it('A and AAAA sets: 4 or 16 bytes per address', () => {
     const { c } = cache();
-    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4'), ipv4('5.6.7.8'), ipv4('9.9.9.9')]);
+    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4'), ipv4('5.6.7.8'), ipv4('9.9.9.9')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, 22 + 17 + 12);
-    c.putRRset(WWW, 28, 60, [Buffer.alloc(16), Buffer.alloc(16, 1)]);
+    c.putRRset(WWW, 28, 60, [Buffer.alloc(16), Buffer.alloc(16, 1)], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, 22 + 17 + 12 + 22 + 17 + 32);
   });
 
   it('MX: 2 + exchange per record; CNAME and PTR: the target', () => {
     const { c } = cache();
-    c.putRRset(n('example.com'), 15, 60, [mxRdata(10, 'mail.example.com'), mxRdata(20, 'mx2.example.com')]);
+    c.putRRset(n('example.com'), 15, 60, [mxRdata(10, 'mail.example.com'), mxRdata(20, 'mx2.example.com')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, 22 + 13 + (2 + 18) + (2 + 17));
     const before = c.stats().bytes;
-    c.putRRset(WWW, 5, 60, [nameRdata('web.example.com')]);
+    c.putRRset(WWW, 5, 60, [nameRdata('web.example.com')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes - before, 22 + 17 + 17);
     assert.equal(rrsetDataCharge(12, [nameRdata('localhost')]), 11);
   });
 
   it('other types: 2 + RDLENGTH per record', () => {
     const { c } = cache();
-    c.putRRset(n('example.com'), 16, 60, [Buffer.from('\x05hello'), Buffer.from('\x03abc')]);
+    c.putRRset(n('example.com'), 16, 60, [Buffer.from('\x05hello'), Buffer.from('\x03abc')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, 22 + 13 + (2 + 6) + (2 + 4));
     assert.equal(rrsetDataCharge(65280, [Buffer.alloc(0)]), 2);
     assert.equal(rrsetDataCharge(33, [Buffer.alloc(10), Buffer.alloc(20)]), 34);
@@ -71,9 +71,9 @@ describe('cache charges (22 + owner + data, spec §6.3)', () => {
 
   it('never stores more than 8192 bytes of data for one set', () => {
     const { c } = cache();
-    c.putRRset(WWW, 16, 60, [Buffer.alloc(4094), Buffer.alloc(4094)]); // exactly 8192
+    c.putRRset(WWW, 16, 60, [Buffer.alloc(4094), Buffer.alloc(4094)], RANK.ANSWER_AA); // exactly 8192
     assert.ok(c.getRRset(WWW, 16));
-    c.putRRset(n('big.example.com'), 16, 60, [Buffer.alloc(4095), Buffer.alloc(4094)]); // 8193
+    c.putRRset(n('big.example.com'), 16, 60, [Buffer.alloc(4095), Buffer.alloc(4094)], RANK.ANSWER_AA); // 8193
     assert.equal(c.getRRset(n('big.example.com'), 16), null);
   });
 });
@@ -90,10 +90,10 @@ describe('cache budget and eviction', () => {
       const name = n(`h${i}.zone${rand(50)}.example`);
       switch (rand(4)) {
         case 0:
-          c.putRRset(name, 1, 1 + rand(1000), Array.from({ length: 1 + rand(8) }, () => ipv4(`10.0.${rand(256)}.${rand(256)}`)));
+          c.putRRset(name, 1, 1 + rand(1000), Array.from({ length: 1 + rand(8) }, () => ipv4(`10.0.${rand(256)}.${rand(256)}`)), RANK.ANSWER_AA);
           break;
         case 1:
-          c.putRRset(name, 16, 1 + rand(1000), [Buffer.alloc(rand(600))]);
+          c.putRRset(name, 16, 1 + rand(1000), [Buffer.alloc(rand(600))], RANK.ANSWER_AA);
           break;
         case 2:
           c.putNxdomain(name, 1 + rand(1000), rand(2) ? soa : null);
@@ -112,7 +112,7 @@ describe('cache budget and eviction', () => {
 
   it('keeps the most recent insert after evicting older ones', () => {
     const { c } = cache(1000);
-    for (let i = 0; i < 100; i++) c.putRRset(n(`h${i}.example.com`), 1, 60, [ipv4('10.0.0.1')]);
+    for (let i = 0; i < 100; i++) c.putRRset(n(`h${i}.example.com`), 1, 60, [ipv4('10.0.0.1')], RANK.ANSWER_AA);
     assert.ok(c.getRRset(n('h99.example.com'), 1));
     assert.equal(c.getRRset(n('h0.example.com'), 1), null);
   });
@@ -121,10 +121,10 @@ describe('cache budget and eviction', () => {
     const charge = 22 + 15 + 4; // one A for x.example.com
     const { c } = cache(charge * 3);
     const names = ['a', 'b', 'c', 'd'].map((l) => n(`${l}.example.com`));
-    for (const name of names.slice(0, 3)) c.putRRset(name, 1, 60, [ipv4('10.0.0.1')]);
+    for (const name of names.slice(0, 3)) c.putRRset(name, 1, 60, [ipv4('10.0.0.1')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, charge * 3);
     assert.ok(c.getRRset(names[0]!, 1)); // a is now the most recently used
-    c.putRRset(names[3]!, 1, 60, [ipv4('10.0.0.1')]);
+    c.putRRset(names[3]!, 1, 60, [ipv4('10.0.0.1')], RANK.ANSWER_AA);
     assert.equal(c.getRRset(names[1]!, 1), null, 'b was least recently used');
     assert.ok(c.getRRset(names[0]!, 1));
     assert.ok(c.getRRset(names[2]!, 1));
@@ -134,15 +134,15 @@ describe('cache budget and eviction', () => {
 
   it('does not store an entry larger than the whole budget', () => {
     const { c } = cache(100);
-    c.putRRset(WWW, 1, 60, Array.from({ length: 20 }, () => ipv4('10.0.0.1'))); // 22 + 17 + 80 = 119
+    c.putRRset(WWW, 1, 60, Array.from({ length: 20 }, () => ipv4('10.0.0.1')), RANK.ANSWER_AA); // 22 + 17 + 80 = 119
     assert.equal(c.getRRset(WWW, 1), null);
     assert.deepEqual(c.stats(), { entries: 0, bytes: 0, maxBytes: 100, motion: 0, memory: 0 });
   });
 
   it('replaces an entry stored again under the same key', () => {
     const { c } = cache();
-    c.putRRset(WWW, 1, 60, [ipv4('1.1.1.1')]);
-    c.putRRset(WWW, 1, 60, [ipv4('2.2.2.2'), ipv4('3.3.3.3')]);
+    c.putRRset(WWW, 1, 60, [ipv4('1.1.1.1')], RANK.ANSWER_AA);
+    c.putRRset(WWW, 1, 60, [ipv4('2.2.2.2'), ipv4('3.3.3.3')], RANK.ANSWER_AA);
     assert.deepEqual(c.getRRset(WWW, 1)!.rdatas, [ipv4('2.2.2.2'), ipv4('3.3.3.3')]);
     assert.equal(c.stats().entries, 1);
     assert.equal(c.stats().bytes, 22 + 17 + 8);
@@ -154,18 +154,18 @@ describe('cache TTLs', () => {
   it('the same RRset stored again takes the new TTL, in the same entry and with one charge', () => {
     const { c, clock } = cache();
     const before = c.stats().motion;
-    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4'), ipv4('5.6.7.8')]);
+    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4'), ipv4('5.6.7.8')], RANK.ANSWER_AA);
     clock.advance(8);
-    c.putRRset(WWW, 1, 100, [ipv4('1.2.3.4'), ipv4('5.6.7.8')]);
+    c.putRRset(WWW, 1, 100, [ipv4('1.2.3.4'), ipv4('5.6.7.8')], RANK.ANSWER_AA);
     assert.equal(c.getRRset(WWW, 1)!.ttl, 100);
     assert.equal(c.stats().entries, 1);
     assert.equal(c.stats().bytes, 22 + WWW.length + 8);
     assert.equal(c.stats().motion - before, 2 * (22 + WWW.length + 8)); // dnscache counts every store
     // A shorter TTL is taken too, as a replacement would (dnscache's rule: the latest answer wins).
-    c.putRRset(WWW, 1, 3, [ipv4('1.2.3.4'), ipv4('5.6.7.8')]);
+    c.putRRset(WWW, 1, 3, [ipv4('1.2.3.4'), ipv4('5.6.7.8')], RANK.ANSWER_AA);
     assert.equal(c.getRRset(WWW, 1)!.ttl, 3);
     // Different data (even the same records in another order) is a new entry.
-    c.putRRset(WWW, 1, 50, [ipv4('5.6.7.8'), ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 50, [ipv4('5.6.7.8'), ipv4('1.2.3.4')], RANK.ANSWER_AA);
     assert.deepEqual(c.getRRset(WWW, 1)!.rdatas, [ipv4('5.6.7.8'), ipv4('1.2.3.4')]);
     assert.equal(c.getRRset(WWW, 1)!.ttl, 50);
     assert.equal(c.stats().entries, 1);
@@ -173,7 +173,7 @@ describe('cache TTLs', () => {
 
   it('counts the TTL down with the clock and expires the entry', () => {
     const { c, clock } = cache();
-    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     assert.equal(c.getRRset(WWW, 1)!.ttl, 10);
     clock.advance(5);
     assert.equal(c.getRRset(WWW, 1)!.ttl, 5);
@@ -182,7 +182,7 @@ describe('cache TTLs', () => {
     clock.advance(1);
     assert.equal(c.getRRset(WWW, 1), null);
     // Not served, and left in place for a fresh entry to replace (one charge, not two) ...
-    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.5')]);
+    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.5')], RANK.ANSWER_AA);
     assert.equal(c.stats().entries, 1);
     assert.equal(c.stats().bytes, 22 + WWW.length + 4);
     assert.deepEqual(c.getRRset(WWW, 1)!.rdatas, [ipv4('1.2.3.5')]);
@@ -196,8 +196,8 @@ describe('cache TTLs', () => {
 
   it('does not store TTL 0 or negative TTLs', () => {
     const { c } = cache();
-    c.putRRset(WWW, 1, 0, [ipv4('1.2.3.4')]);
-    c.putRRset(WWW, 28, -1, [Buffer.alloc(16)]);
+    c.putRRset(WWW, 1, 0, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
+    c.putRRset(WWW, 28, -1, [Buffer.alloc(16)], RANK.ANSWER_AA);
     c.putNxdomain(WWW, 0, null);
     c.putNodata(WWW, 15, 0, null);
     assert.equal(c.stats().entries, 0);
@@ -206,7 +206,7 @@ describe('cache TTLs', () => {
 
   it('does not store an empty RRset', () => {
     const { c } = cache();
-    c.putRRset(WWW, 1, 60, []);
+    c.putRRset(WWW, 1, 60, [], RANK.ANSWER_AA);
     assert.equal(c.stats().entries, 0);
   });
 
@@ -224,7 +224,7 @@ describe('cache TTLs', () => {
 
   it('puts apply the clamp: huge TTLs are not stored', () => {
     const { c } = cache();
-    c.putRRset(WWW, 1, 2_000_000_000, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 2_000_000_000, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     c.putNxdomain(WWW, 1_500_000_000, null);
     c.putNodata(WWW, 28, 0xffffffff, null);
     assert.equal(c.getRRset(WWW, 1), null);
@@ -235,7 +235,7 @@ describe('cache TTLs', () => {
 
   it('puts apply the clamp: nothing lives longer than a week', () => {
     const { c, clock } = cache();
-    c.putRRset(WWW, 1, 999_999_999, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 999_999_999, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     c.putNxdomain(n('nx.example.com'), 1_000_000, null);
     c.putNodata(WWW, 28, 700_000, soa);
     assert.equal(c.getRRset(WWW, 1)!.ttl, 604800);
@@ -256,7 +256,7 @@ describe('negative entries', () => {
     c.putNodata(WWW, 1, 60, soa);
     assert.deepEqual(c.getNodata(WWW, 1), { kind: 'nodata', ttl: 60, soa });
     assert.equal(c.getRRset(WWW, 1), null);
-    c.putRRset(WWW, 1, 30, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 30, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     assert.equal(c.getNodata(WWW, 1), null);
     assert.equal(c.getRRset(WWW, 1)!.ttl, 30);
     assert.equal(c.stats().entries, 1);
@@ -268,7 +268,7 @@ describe('negative entries', () => {
 
   it('NODATA for one type leaves other types alone', () => {
     const { c } = cache();
-    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     c.putNodata(WWW, 28, 60, null);
     assert.ok(c.getRRset(WWW, 1));
     assert.ok(c.getNodata(WWW, 28));
@@ -283,7 +283,7 @@ describe('negative entries', () => {
     assert.deepEqual(c.getNxdomain(WWW), { kind: 'nxdomain', ttl: 200, soa });
     assert.equal(c.getNxdomain(n('example.com')), null);
     assert.equal(c.getNodata(WWW, 1), null);
-    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     assert.ok(c.getNxdomain(WWW), 'a separate key from the RRsets');
     c.forgetNxdomain(WWW);
     assert.equal(c.getNxdomain(WWW), null);
@@ -324,7 +324,7 @@ describe('reply entries', () => {
 
   it('getReply ignores entries of other kinds', () => {
     const { c } = cache();
-    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 60, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     assert.equal(c.getReply(WWW, 1), undefined);
   });
 });
@@ -332,8 +332,8 @@ describe('reply entries', () => {
 describe('sweep', () => {
   it('drops expired entries of every kind and frees their bytes', () => {
     const { c, clock } = cache();
-    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4')]);
-    c.putRRset(n('keep.example.com'), 1, 100, [ipv4('1.2.3.4')]);
+    c.putRRset(WWW, 1, 10, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
+    c.putRRset(n('keep.example.com'), 1, 100, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
     c.putNxdomain(n('nx.example.com'), 50, null);
     c.putNodata(WWW, 28, 20, null);
     c.putReply(WWW, 15, reply(clock, 60, 500));

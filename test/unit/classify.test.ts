@@ -1,6 +1,9 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { classify, MAX_NEGATIVE_TTL, negativeTtl, Verdict } from '../../src/resolve/classify';
+import { classify as classifyScrubbed, MAX_NEGATIVE_TTL, negativeTtl, Verdict } from '../../src/resolve/classify';
+import { scrub } from '../../src/resolve/scrub';
+import { Message } from '../../src/wire/message';
+import { Name } from '../../src/wire/name';
 import { ResourceRecord } from '../../src/wire/message';
 import { ROOT } from '../../src/wire/name';
 import { ipv4, message, n, nameRdata, rr, soaRdata } from './helpers';
@@ -11,6 +14,11 @@ const COM = n('com');
 
 const soa = (ttl: number, minimum: number, owner = 'example.com'): ResourceRecord => rr(owner, 6, soaRdata({ minimum }), ttl);
 const ns = (owner: string, target: string): ResourceRecord => rr(owner, 2, nameRdata(target), 172800);
+
+/** Classification reads only scrubbed replies: these tests go through the scrubber (no servers/ entries). */
+function classify(m: Message, name: Name, type: number, control: Name): Verdict {
+  return classifyScrubbed(scrub(m, name, control, new Map()), name, type, control);
+}
 
 function kind<K extends Verdict['kind']>(v: Verdict, k: K): Extract<Verdict, { kind: K }> {
   assert.equal(v.kind, k, `verdict ${JSON.stringify(v)}`);
@@ -189,9 +197,20 @@ describe('classify: lame', () => {
     });
   });
 
-  it('judges the last NS owner in authority', () => {
+  it('follows a referral beside a stray NS set: the scrubber dropped the stray one', () => {
     const m = message({ authority: [ns('example.com', 'ns1.example.com'), ns('com', 'a.gtld-servers.net')] });
-    kind(classify(m, WWW, 1, COM), 'lame');
+    assert.deepEqual(kind(classify(m, WWW, 1, COM), 'referral').ns, [n('ns1.example.com')]);
+    kind(classify(message({ authority: [ns('com', 'a.gtld-servers.net')] }), WWW, 1, COM), 'lame');
+  });
+
+  it('an upward referral is lame even with AA set', () => {
+    kind(classify(message({ aa: true, authority: [ns('.', 'a.root-servers.net')] }), WWW, 1, EXAMPLE), 'lame');
+  });
+
+  it('AA NOERROR with no answer and only the zone\'s own NS is NODATA (RFC 2308 type 3); without AA it is lame', () => {
+    const own = [ns('example.com', 'ns1.example.com')];
+    assert.equal(kind(classify(message({ aa: true, authority: own }), WWW, 1, EXAMPLE), 'nodata').soa, null);
+    kind(classify(message({ authority: own }), WWW, 1, EXAMPLE), 'lame');
   });
 });
 

@@ -192,6 +192,7 @@ describe('env: defaults', () => {
       maxUdp: 400,
       maxTcp: 40,
       serverPort: 53,
+      qmin: true,
       uid: undefined,
       gid: undefined,
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },

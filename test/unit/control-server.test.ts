@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache } from '../../src/cache/cache';
+import { Cache, RANK } from '../../src/cache/cache';
 import { controlRequest, exchange } from '../../src/control/client';
 import { ControlCommands, ControlTarget } from '../../src/control/commands';
 import { ControlServer } from '../../src/control/server';
@@ -63,7 +63,7 @@ describe('ControlServer', () => {
   });
 
   it('flushes and logs what it did', async () => {
-    target.cache.putRRset(n('www.example.test'), 1, 60, [ipv4('192.0.2.1')]);
+    target.cache.putRRset(n('www.example.test'), 1, 60, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
     const r = await controlRequest(socket, { cmd: 'flush', name: 'WWW.example.test.' });
     assert.deepEqual(r, { ok: true, cmd: 'flush', name: 'www.example.test.', removed: 1 });
     assert.ok(sink.lines.includes('control flush www.example.test. 1'));

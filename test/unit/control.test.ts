@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, CacheSnapshotEntry } from '../../src/cache/cache';
+import { Cache, CacheSnapshotEntry, RANK } from '../../src/cache/cache';
 import { makeReplyEntry, renderReply } from '../../src/cache/replies';
 import { fileInRoot } from '../../src/control/commands';
 import { checkHeader, DumpFileError, DumpLineError, entryLine, headerLine, loadDump, parseEntryLine, writeDump } from '../../src/control/dumpfile';
@@ -56,14 +56,14 @@ function builtReply(question = 'WWW.Example.com') {
 
 /** Puts one entry of every kind into `c`. */
 function fill(c: Cache, clock: FakeClock): void {
-  c.putRRset(n('www.example.com'), A, 300, [ipv4('192.0.2.1'), ipv4('192.0.2.2')]);
-  c.putRRset(n('www.example.com'), AAAA, 300, [Buffer.alloc(16, 1)]);
-  c.putRRset(n('example.com'), NS, 3600, [nameRdata('ns1.example.com')]);
-  c.putRRset(n('deep.www.example.com'), TXT, 100, [Buffer.from('\x05hello')]);
+  c.putRRset(n('www.example.com'), A, 300, [ipv4('192.0.2.1'), ipv4('192.0.2.2')], RANK.ANSWER_AA);
+  c.putRRset(n('www.example.com'), AAAA, 300, [Buffer.alloc(16, 1)], RANK.ANSWER_AA);
+  c.putRRset(n('example.com'), NS, 3600, [nameRdata('ns1.example.com')], RANK.ANSWER_AA);
+  c.putRRset(n('deep.www.example.com'), TXT, 100, [Buffer.from('\x05hello')], RANK.ANSWER_AA);
   c.putNxdomain(n('nx.example.com'), 60, { name: n('example.com'), type: 6, rdata: soaRdata() });
   c.putNodata(n('www.example.com'), TXT, 60, null);
   c.putFailure(n('www.example.com'), 99, 5);
-  c.putRRset(n('www.example.org'), A, 300, [ipv4('192.0.2.9')]);
+  c.putRRset(n('www.example.org'), A, 300, [ipv4('192.0.2.9')], RANK.ANSWER_AA);
   const entry = makeReplyEntry(builtReply(), 60, clock.now());
   c.putReply(n('www.example.com'), A, entry!);
 }
@@ -119,7 +119,7 @@ describe('cache flushing', () => {
   it('flushSubtree removes a name and everything below it, label-aligned', () => {
     const { c, clock } = cache();
     fill(c, clock);
-    c.putRRset(n('notexample.com'), A, 300, [ipv4('192.0.2.3')]);
+    c.putRRset(n('notexample.com'), A, 300, [ipv4('192.0.2.3')], RANK.ANSWER_AA);
     assert.equal(c.flushSubtree(n('www.example.com')), 6);
     assert.ok(c.getRRset(n('example.com'), NS));
     assert.equal(c.flushSubtree(n('example.com')), 2, 'NS and NXDOMAIN left');
@@ -187,11 +187,11 @@ describe('dump format', () => {
 
   it('snapshot skips expired entries, restore refuses them and caps expiry at a week', () => {
     const { c, clock } = cache();
-    c.putRRset(n('short.test'), A, 5, [ipv4('192.0.2.1')]);
-    c.putRRset(n('long.test'), A, 500, [ipv4('192.0.2.2')]);
+    c.putRRset(n('short.test'), A, 5, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
+    c.putRRset(n('long.test'), A, 500, [ipv4('192.0.2.2')], RANK.ANSWER_AA);
     clock.advance(10);
     assert.deepEqual([...c.snapshot()].map((e) => e.name), [n('long.test')]);
-    const old: CacheSnapshotEntry = { kind: 'rrset', name: n('x.test'), type: A, expires: clock.t, rdatas: [ipv4('192.0.2.3')] };
+    const old: CacheSnapshotEntry = { kind: 'rrset', name: n('x.test'), type: A, expires: clock.t, rdatas: [ipv4('192.0.2.3')], rank: RANK.ANSWER_AA, side: 'child' };
     assert.equal(c.restore(old), false);
     assert.equal(c.restore({ ...old, expires: clock.t + 10_000_000 }), true);
     assert.equal(c.getRRset(n('x.test'), A)!.ttl, 604800);

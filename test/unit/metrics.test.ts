@@ -10,6 +10,7 @@ import { mergeProcessStats, mergeSnapshots, renderMetrics, MetricsSnapshot, rcod
 import { escapeHelp, escapeLabelValue, Exposition, formatValue, Histogram } from '../../src/metrics/exposition';
 import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/metrics/upstream';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
+import { ScrubbedReply } from '../../src/resolve/scrub';
 import { Engine, Pending, RCODE_SLOTS } from '../../src/server/engine';
 import { RttTable } from '../../src/transport/rtt';
 import { Endpoint } from '../../src/transport/udp';
@@ -177,16 +178,18 @@ describe('engine reply counters', () => {
   const A = 1;
   const SERVER = '192.0.2.53';
 
+  /** The stub's verdicts stand alone: the resolver reads only a referral's scrubbed reply. */
+  const EMPTY_REPLY: ScrubbedReply = { rcode: 0, aa: true, answer: [], authority: [], additional: [], strayNs: null };
   /** Answers www.* with an A record, everything else NXDOMAIN; counts fetches. */
   class StubFetcher implements Fetcher {
     fetches = 0;
     async fetch(name: string): Promise<Fetched> {
       this.fetches++;
       if (name.startsWith('\x03www')) {
-        return { kind: 'verdict', server: SERVER, verdict: { kind: 'answer', records: [rr(`www.example.test`, A, ipv4('192.0.2.1'))] } };
+        return { kind: 'verdict', server: SERVER, reply: EMPTY_REPLY, verdict: { kind: 'answer', records: [rr(`www.example.test`, A, ipv4('192.0.2.1'))] } };
       }
       const soa = rr('example.test', 6, soaRdata(), 300);
-      return { kind: 'verdict', server: SERVER, verdict: { kind: 'nxdomain', soa, negativeTtl: 300 } };
+      return { kind: 'verdict', server: SERVER, reply: EMPTY_REPLY, verdict: { kind: 'nxdomain', soa, negativeTtl: 300 } };
     }
   }
 

@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RRset, scrub } from '../../src/resolve/scrub';
+import { RRset, rrsetsOf } from '../../src/resolve/rrsets';
+import { scrub as scrubReply } from '../../src/resolve/scrub';
+import { Message } from '../../src/wire/message';
 import { closestServers, sameServersZone, ServerTable } from '../../src/resolve/zones';
 import { Endpoint } from '../../src/transport/udp';
 import { Name, nameToText, ROOT } from '../../src/wire/name';
@@ -23,9 +25,22 @@ function sets(out: readonly RRset[]): string[] {
 
 const hex = (ip: string): string => ipv4(ip).toString('hex');
 
+/**
+ * What the cache learns (the child's side) from `m`, the reply to `qname`
+ * from the servers of `control`. Most tests here ask about www.example.com;
+ * those about grouping and order ask ANY-like questions of the owner.
+ */
+function scrub(m: Message, control: Name, table: ServerTable, qname: Name = n('www.example.com'), referral = false): RRset[] {
+  return rrsetsOf(scrubReply(m, qname, control, table), referral).filter((s) => s.side === 'child');
+}
+
+const A = 1;
+const NS = 2;
+
 describe('scrub: bailiwick', () => {
   it('keeps records at or below control in every section', () => {
     const m = message({
+      aa: true,
       answer: [rr('www.example.com', 1, ipv4('192.0.2.1'))],
       authority: [rr('example.com', 2, nameRdata('ns1.example.com'), 3600)],
       additional: [rr('ns1.example.com', 1, ipv4('192.0.2.53'), 3600)],
@@ -39,6 +54,7 @@ describe('scrub: bailiwick', () => {
 
   it('drops poisoning attempts outside control from answer, authority and additional', () => {
     const m = message({
+      aa: true,
       answer: [rr('www.example.com', 1, ipv4('192.0.2.1')), rr('www.bank.com', 1, ipv4('6.6.6.6'))],
       authority: [
         rr('example.com', 2, nameRdata('ns1.example.com')),
@@ -67,31 +83,119 @@ describe('scrub: bailiwick', () => {
 
   it('drops records under another servers/ entry (roots_same)', () => {
     const m = message({
+      aa: true,
       answer: [rr('www.example.com', 1, ipv4('192.0.2.1'))],
       authority: [rr('sub.example.com', 2, nameRdata('ns.evil.net'))],
-      additional: [rr('www.sub.example.com', 1, ipv4('6.6.6.6')), rr('notsub.example.com', 1, ipv4('192.0.2.2'))],
+      additional: [rr('www.sub.example.com', 1, ipv4('6.6.6.6'))],
     });
     const out = scrub(m, n('example.com'), TABLE);
-    assert.deepEqual(out.map((s) => s.name), [n('www.example.com'), n('notsub.example.com')]);
+    assert.deepEqual(out.map((s) => s.name), [n('www.example.com')]);
     // Even the root servers (control ".") cannot speak for the configured sub-zone.
-    const fromRoot = scrub(m, ROOT, TABLE);
-    assert.deepEqual(fromRoot.map((s) => s.name), [n('www.example.com'), n('notsub.example.com')]);
+    const fromRoot = scrub(message({ aa: true, answer: [rr('www.sub.example.com', 1, ipv4('6.6.6.6'))] }), ROOT, TABLE, n('www.sub.example.com'));
+    assert.deepEqual(fromRoot, []);
   });
 
   it("accepts the sub-zone's records from the sub-zone's own servers", () => {
     const m = message({
+      aa: true,
       answer: [rr('www.sub.example.com', 1, ipv4('10.1.1.1'))],
       authority: [rr('sub.example.com', 2, nameRdata('ns.sub.example.com'))],
       additional: [rr('www.example.com', 1, ipv4('6.6.6.6'))],
     });
-    const out = scrub(m, n('sub.example.com'), TABLE);
+    const out = scrub(m, n('sub.example.com'), TABLE, n('www.sub.example.com'));
     assert.deepEqual(out.map((s) => s.name), [n('www.sub.example.com'), n('sub.example.com')]);
   });
 
   it('treats names with no servers/ entry at all alike (no @ file)', () => {
     const table: ServerTable = new Map([[n('sub.example.com'), SUB]]);
-    const m = message({ answer: [rr('www.example.com', 1, ipv4('192.0.2.1')), rr('x.sub.example.com', 1, ipv4('6.6.6.6'))] });
+    const m = message({ answer: [rr('www.example.com', 5, nameRdata('x.sub.example.com')), rr('x.sub.example.com', 1, ipv4('6.6.6.6'))] });
     assert.deepEqual(scrub(m, n('example.com'), table).map((s) => s.name), [n('www.example.com')]);
+  });
+});
+
+describe('scrub: what the reply is about', () => {
+  it('keeps only the answer chain from the question: unrelated answer records are dropped', () => {
+    const m = message({
+      aa: true,
+      answer: [
+        rr('www.example.com', 5, nameRdata('web.example.com')),
+        rr('other.example.com', 1, ipv4('6.6.6.6')),
+        rr('web.example.com', 1, ipv4('192.0.2.1')),
+      ],
+    });
+    assert.deepEqual(scrub(m, n('example.com'), TABLE).map((s) => s.name), [n('www.example.com'), n('web.example.com')].sort((a, b) => a.length - b.length || (a < b ? -1 : 1)).reverse().filter(() => true).sort((a, b) => (a === n('web.example.com') ? -1 : b === n('web.example.com') ? 1 : 0)));
+  });
+
+  it('keeps a DNAME above the question and the records of the name it leads to', () => {
+    const m = message({
+      aa: true,
+      answer: [
+        rr('example.com', 39, nameRdata('example.net')),
+        rr('a.example.com', 5, nameRdata('a.example.net')),
+        rr('b.example.com', 1, ipv4('6.6.6.6')),
+      ],
+    });
+    const r = scrubReply(m, n('a.example.com'), ROOT, TABLE);
+    assert.deepEqual(r.answer.map((x) => [x.name, x.type]), [[n('example.com'), 39], [n('a.example.com'), 5]]);
+  });
+
+  it('drops unrelated addresses from the additional section: glue is only for the NS names kept', () => {
+    const m = message({
+      authority: [rr('y.z.test', 2, nameRdata('ns1.y.z.test'))],
+      additional: [rr('ns1.y.z.test', 1, ipv4('192.0.2.53')), rr('ns.y.z.test', 1, ipv4('6.6.6.6')), rr('www.y.z.test', 1, ipv4('6.6.6.7'))],
+    });
+    const r = scrubReply(m, n('www.y.z.test'), n('z.test'), TABLE);
+    assert.deepEqual(r.additional.map((x) => x.name), [n('ns1.y.z.test')]);
+  });
+
+  it('a non-authoritative reply cannot restate the asked zone\'s NS set; an authoritative one can', () => {
+    const authority = [rr('example.com', 2, nameRdata('ns.impostor.example.com'))];
+    const additional = [rr('ns.impostor.example.com', 1, ipv4('6.6.6.6'))];
+    const noAa = scrubReply(message({ authority, additional }), n('www.example.com'), n('example.com'), TABLE);
+    assert.deepEqual(noAa.authority, []);
+    assert.deepEqual(noAa.additional, []);
+    assert.equal(noAa.strayNs, n('example.com'));
+    const aa = scrubReply(message({ aa: true, authority, additional }), n('www.example.com'), n('example.com'), TABLE);
+    assert.equal(aa.authority.length, 1);
+    assert.equal(aa.strayNs, null);
+  });
+
+  it('an NS set above or beside the asked zone is dropped and reported (a lame server)', () => {
+    const up = scrubReply(message({ authority: [rr('.', 2, nameRdata('a.root-servers.net'))] }), n('www.example.com'), n('example.com'), TABLE);
+    assert.deepEqual(up.authority, []);
+    assert.equal(up.strayNs, ROOT);
+    const sideways = scrubReply(message({ authority: [rr('other.com', 2, nameRdata('ns.other.com'))] }), n('www.example.com'), n('com'), TABLE);
+    assert.equal(sideways.strayNs, n('other.com'));
+  });
+});
+
+describe('rrsets: ranks (RFC 2181 §5.4.1)', () => {
+  const rankOf = (out: RRset[], name: string, type: number): number | undefined => out.find((s) => s.name === n(name) && s.type === type)?.rank;
+
+  it('ranks answers by AA, authority below answers, glue lowest', () => {
+    const m = (aa: boolean): Message =>
+      message({
+        aa,
+        answer: [rr('www.example.com', 1, ipv4('192.0.2.1'))],
+        authority: [rr('example.com', 2, nameRdata('ns1.example.com'))],
+        additional: [rr('ns1.example.com', 1, ipv4('192.0.2.53'))],
+      });
+    const aa = scrub(m(true), n('example.com'), TABLE);
+    assert.deepEqual([rankOf(aa, 'www.example.com', A), rankOf(aa, 'example.com', NS), rankOf(aa, 'ns1.example.com', A)], [5, 3, 1]);
+    const plain = scrub(m(false), n('com'), TABLE);
+    assert.deepEqual([rankOf(plain, 'www.example.com', A), rankOf(plain, 'ns1.example.com', A)], [4, 1]);
+  });
+
+  it('a referral\'s NS set and glue are also kept on the parent\'s side', () => {
+    const m = message({
+      authority: [rr('example.com', 2, nameRdata('ns1.example.com'))],
+      additional: [rr('ns1.example.com', 1, ipv4('192.0.2.53'))],
+    });
+    const all = rrsetsOf(scrubReply(m, n('www.example.com'), n('com'), TABLE), true);
+    assert.deepEqual(
+      all.map((s) => `${nameToText(s.name)} ${s.type} ${s.side} ${s.rank}`),
+      ['ns1.example.com. 1 child 1', 'ns1.example.com. 1 parent 2', 'example.com. 2 child 2', 'example.com. 2 parent 2'],
+    );
   });
 });
 
@@ -105,7 +209,7 @@ describe('scrub: what is never cached', () => {
 
   it('does not cache SOA, ANY, AXFR, IXFR, MAILA, MAILB or OPT', () => {
     const m = message({
-      answer: [252, 251, 253, 254, 255, 41].map((t) => rr('example.com', t, Buffer.alloc(2))),
+      answer: [252, 251, 253, 254, 255, 41].map((t) => rr('www.example.com', t, Buffer.alloc(2))),
       authority: [rr('example.com', 6, soaRdata())],
     });
     assert.deepEqual(scrub(m, n('example.com'), TABLE), []);
@@ -118,14 +222,14 @@ describe('scrub: what is never cached', () => {
         rr('www.example.com', 1, Buffer.from([1, 2, 3])),
         rr('www.example.com', 1, ipv4('1.2.3.4')),
         rr('www.example.com', 28, ipv4('1.2.3.4')),
-        rr('v6.example.com', 28, Buffer.alloc(16, 0x20)),
+        rr('www.example.com', 28, Buffer.alloc(16, 0x20)),
       ],
     });
-    assert.deepEqual(sets(scrub(m, n('example.com'), TABLE)), [`www.example.com 1 ${hex('1.2.3.4')} 300`, `v6.example.com 28 ${'20'.repeat(16)} 300`]);
+    assert.deepEqual(sets(scrub(m, n('example.com'), TABLE)), [`www.example.com 1 ${hex('1.2.3.4')} 300`, `www.example.com 28 ${'20'.repeat(16)} 300`]);
   });
 });
 
-describe('scrub: grouping', () => {
+describe('rrsets: grouping', () => {
   it('keeps only the last CNAME of an owner, with the TTL of the first', () => {
     const m = message({
       answer: [rr('www.example.com', 5, nameRdata('a.example.com'), 100), rr('www.example.com', 5, nameRdata('b.example.com'), 200)],
@@ -138,56 +242,51 @@ describe('scrub: grouping', () => {
     assert.equal(s!.records[0]!.ttl, 200);
   });
 
-  it('removes duplicate records (same A in answer and additional)', () => {
+  it('removes duplicate records (same A in answer and additional), ranked by the better section', () => {
     const m = message({
+      aa: true,
       answer: [rr('ns1.example.com', 1, ipv4('192.0.2.53')), rr('ns1.example.com', 1, ipv4('192.0.2.54'))],
+      authority: [rr('example.com', 2, nameRdata('ns1.example.com'))],
       additional: [rr('ns1.example.com', 1, ipv4('192.0.2.53')), rr('ns1.example.com', 1, ipv4('192.0.2.55'))],
     });
-    const [s] = scrub(m, n('example.com'), TABLE);
+    const [s] = scrub(m, n('example.com'), TABLE, n('ns1.example.com'));
     assert.deepEqual(s!.rdatas, [ipv4('192.0.2.53'), ipv4('192.0.2.54'), ipv4('192.0.2.55')]);
     assert.equal(s!.records.length, 3);
+    assert.equal(s!.rank, 5);
   });
 
   it('groups one owner and type across sections, in packet order', () => {
     const m = message({
-      answer: [rr('example.com', 2, nameRdata('ns2.example.com'), 50)],
-      authority: [rr('example.com', 2, nameRdata('ns1.example.com'), 60), rr('example.com', 15, mxRdata(10, 'mx.example.com'))],
-      additional: [rr('example.com', 2, nameRdata('ns3.example.com'), 70)],
+      aa: true,
+      answer: [rr('example.com', 2, nameRdata('ns2.example.com'), 50), rr('example.com', 15, mxRdata(10, 'mx.example.com'))],
+      authority: [rr('example.com', 2, nameRdata('ns1.example.com'), 60)],
     });
-    const out = scrub(m, n('example.com'), TABLE);
+    const out = scrub(m, n('example.com'), TABLE, n('example.com'));
     assert.equal(out.length, 2);
-    assert.deepEqual(out[0]!.rdatas, [nameRdata('ns2.example.com'), nameRdata('ns1.example.com'), nameRdata('ns3.example.com')]);
+    assert.deepEqual(out[0]!.rdatas, [nameRdata('ns2.example.com'), nameRdata('ns1.example.com')]);
     assert.equal(out[0]!.ttl, 50);
     assert.equal(out[1]!.type, 15);
   });
 
   it("sorts as dnscache logs: type, then owner length, then owner bytes", () => {
     const m = message({
-      answer: [
-        rr('mx.example.com', 15, mxRdata(1, 'a.example.com')),
-        rr('bb.example.com', 1, ipv4('1.1.1.1')),
-        rr('example.com', 2, nameRdata('ns.example.com')),
-        rr('b.example.com', 1, ipv4('2.2.2.2')),
-        rr('a.example.com', 1, ipv4('3.3.3.3')),
-        rr('longer.example.com', 1, ipv4('4.4.4.4')),
-        rr('example.com', 16, Buffer.from('\x01x')),
-        rr('aa.example.com', 1, ipv4('5.5.5.5')),
-      ],
+      aa: true,
+      answer: [rr('example.com', 15, mxRdata(1, 'a.example.com')), rr('example.com', 16, Buffer.from('\x01x')), rr('example.com', 2, nameRdata('ns.example.com'))],
+      authority: [rr('example.com', 2, nameRdata('ns.example.com'))],
+      additional: [rr('ns.example.com', 1, ipv4('2.2.2.2'))],
     });
-    const out = scrub(m, n('example.com'), TABLE);
+    const out = scrub(m, n('example.com'), TABLE, n('example.com'));
     assert.deepEqual(
       out.map((s) => `${s.type} ${s.name.length} ${s.name.slice(1, s.name.charCodeAt(0) + 1)}`),
-      ['1 15 a', '1 15 b', '1 16 aa', '1 16 bb', '1 20 longer', '2 13 example', '15 16 mx', '16 13 example'],
+      ['1 16 ns', '2 13 example', '15 13 example', '16 13 example'],
     );
   });
 
   it('clamps the TTL of the first record only', () => {
-    const huge = scrub(message({ answer: [rr('x.example.com', 1, ipv4('1.1.1.1'), 2_000_000_000), rr('x.example.com', 1, ipv4('2.2.2.2'), 60)] }), n('example.com'), TABLE);
-    assert.equal(huge[0]!.ttl, 0);
-    const week = scrub(message({ answer: [rr('x.example.com', 1, ipv4('1.1.1.1'), 700000), rr('x.example.com', 1, ipv4('2.2.2.2'), 60)] }), n('example.com'), TABLE);
-    assert.equal(week[0]!.ttl, 604800);
-    const small = scrub(message({ answer: [rr('x.example.com', 1, ipv4('1.1.1.1'), 0), rr('x.example.com', 1, ipv4('2.2.2.2'), 60)] }), n('example.com'), TABLE);
-    assert.equal(small[0]!.ttl, 0, 'glue with TTL 0 stays 0 (so it is never stored)');
+    const one = (first: number): RRset[] => scrub(message({ answer: [rr('www.example.com', 1, ipv4('1.1.1.1'), first), rr('www.example.com', 1, ipv4('2.2.2.2'), 60)] }), n('example.com'), TABLE);
+    assert.equal(one(2_000_000_000)[0]!.ttl, 0);
+    assert.equal(one(700000)[0]!.ttl, 604800);
+    assert.equal(one(0)[0]!.ttl, 0, 'a TTL of 0 stays 0 (so it is never stored)');
   });
 });
 

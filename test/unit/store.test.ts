@@ -5,7 +5,7 @@ import { CHUNK_SIZE } from '../../src/cache/arena';
 
 /** Stores `id` as the entry's data (kind 1, expiry 1000 unless given). */
 function put(s: EntryStore, name: string, slot: number, id: string, charge: number, expires = 1000): number {
-  const e = s.add(name, slot, { kind: 1, expires, charge, builtAt: 7, dataLength: id.length });
+  const e = s.add(name, slot, { kind: 1, expires, charge, tag: 7, dataLength: id.length });
   if (e !== -1) s.buffer(e).write(id, s.dataStart(e), 'latin1');
   return e;
 }
@@ -183,9 +183,9 @@ describe('EntryStore', () => {
 
   it('keeps expiry and build times past 2038 as given', () => {
     const s = new EntryStore(1000);
-    const e = s.add('a', 1, { kind: 3, expires: 2 ** 31 + 5, charge: 1, builtAt: 2 ** 31 + 1, dataLength: 0 });
+    const e = s.add('a', 1, { kind: 3, expires: 2 ** 31 + 5, charge: 1, tag: 2 ** 31 + 1, dataLength: 0 });
     assert.equal(s.expires(e), 2 ** 31 + 5);
-    assert.equal(s.builtAt(e), 2 ** 31 + 1);
+    assert.equal(s.tag(e), 2 ** 31 + 1);
     assert.equal(s.kind(e), 3);
     s.setExpires(e, 4_000_000_000);
     assert.equal(s.expires(e), 4_000_000_000);
