@@ -5,55 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Cache } from '../../src/cache/cache';
-import { Log, MemorySink } from '../../src/log/log';
-import { Random } from '../../src/random/random';
 import { rootContext, WorkBudget } from '../../src/resolve/budget';
-import { IterativeFetcher } from '../../src/resolve/iterate';
-import { Resolver } from '../../src/resolve/resolver';
-import { RttTable } from '../../src/transport/rtt';
-import { Endpoint } from '../../src/transport/udp';
 import { RCODE, TYPE } from '../../src/wire/constants';
-import { nameFromText, ROOT } from '../../src/wire/name';
+import { nameFromText } from '../../src/wire/name';
 import { Hierarchy } from '../lab/hierarchy';
 import { suiteScope } from './fixtures';
 import { startTree } from './iterate-fixtures';
-
-interface Rig {
-  resolver: Resolver;
-  /** Upstream queries the rig has sent. */
-  sent: () => number;
-}
-
-/** A fresh resolver (empty cache) iterating from the lab's roots, counting what it sends. */
-function rig(h: Hierarchy): Rig {
-  let sent = 0;
-  const roots: Endpoint[] = h.rootHints.map((hint) => {
-    const [address, port] = hint.split(':') as [string, string];
-    return { address, port: Number(port), family: 4 };
-  });
-  const cache = new Cache(10_000_000);
-  const log = new Log(new MemorySink());
-  let resolver: Resolver;
-  const fetcher = new IterativeFetcher({
-    servers: new Map([[ROOT, roots]]),
-    cache,
-    log,
-    random: new Random(null),
-    rtt: new RttTable(),
-    sendFrom: { v4: '127.0.0.1', v6: '::1' },
-    afterResponse: () => {},
-    // These tests count the queries of glueless lookups: minimisation would add its own.
-    qmin: false,
-    onUpstreamQuery: () => {
-      sent++;
-    },
-    serverPort: h.port,
-    subResolve: (n, t, ctx) => resolver.resolveIn(n, t, ctx),
-  });
-  resolver = new Resolver(cache, fetcher, log);
-  return { resolver, sent: () => sent };
-}
+import { rig } from './rig';
 
 function labQueries(h: Hierarchy): number {
   let n = 0;

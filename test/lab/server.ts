@@ -21,7 +21,8 @@ export type Behaviour =
   | 'servfail'
   | 'refused'
   | 'malformed' // header and question intact, ANCOUNT promises records that are cut off
-  | 'lame-referral'; // every query: an upward referral to the root (NS for '.', no SOA, no answer, AA=0)
+  | 'lame-referral' // every query: an upward referral to the root (NS for '.', no SOA, no answer, AA=0)
+  | 'non-authoritative'; // the normal reply (and any injection) with AA=0: a server that is not, or says it is not, the zone's
 
 /** The NS target of a 'lame-referral' reply (the lab hierarchy's first root server). */
 export const LAME_REFERRAL_TARGET = 'a.root-servers.lab';
@@ -374,6 +375,7 @@ export class LabServer {
     else if (q.qclass !== 'IN' && q.qclass !== 'ANY') outcome = { ...empty(), aa: false, rcode: RCODE.REFUSED };
     else outcome = lookup(this.zones, q.name, q.type);
     if (this.inject) outcome = withInjection(outcome, this.inject);
+    if (behaviour === 'non-authoritative') outcome = { ...outcome, aa: false };
 
     const full = this.encode(q, outcome, false, opt);
     if (behaviour === 'malformed') return [cutOff(full, q.questionBytes.length)];

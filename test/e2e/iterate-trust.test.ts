@@ -1,0 +1,109 @@
+// What the iterator believes, and how it recovers, against zones built the
+// way real ones are: the in-process resolver (rig.ts) with a clock the test
+// moves, walking the lab tree over real sockets. Each case is one of the
+// failures the trust ranking, the scrubber and the delegation point's
+// parent-side fallback were built for.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { RCODE, TYPE } from '../../src/wire/constants';
+import { nameFromText } from '../../src/wire/name';
+import { Hierarchy } from '../lab/hierarchy';
+import { a, LabRecord, ns, soa, zone } from '../lab/zone';
+import { FakeClock } from '../unit/helpers';
+import { suiteScope } from './fixtures';
+import { queryCounts, queriesSince, startTree } from './iterate-fixtures';
+import { rig } from './rig';
+
+const scope = suiteScope();
+let h: Hierarchy;
+
+/** Serves zone `origin` from `role`, delegated from the test TLD with NS ns.<origin> and its glue. */
+function delegate(origin: string, role: string, records: LabRecord[], ttls: { ns?: number; glue?: number } = {}): void {
+  const nsName = `ns.${origin}`;
+  const address = h.addr(role);
+  h.server(role).zones.push(zone(origin, soa(origin), ns(origin, nsName, ttls.ns), a(nsName, address, ttls.glue), ...records));
+  for (const tld of ['tld1', 'tld2']) {
+    h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns(origin, nsName, ttls.ns), a(nsName, address, ttls.glue));
+  }
+}
+
+function addresses(answer: { answer: readonly { type: number; rdata: Buffer }[] }): string[] {
+  return answer.answer.filter((r) => r.type === TYPE.A).map((r) => [...r.rdata].join('.'));
+}
+
+before(async () => {
+  h = await startTree(scope);
+  // z.test: the zone's NS set lives 300 s, its server's address 3 s (glue and answer alike).
+  delegate('z.test', 'example2', [a('www.z.test', '192.0.2.150'), a('mail.z.test', '192.0.2.151')], { ns: 300, glue: 3 });
+  // t.test: its server will answer without AA and claim the zone for an impostor.
+  delegate('t.test', 'example1', [a('www.t.test', '192.0.2.160'), a('mail.t.test', '192.0.2.161')]);
+  // ca.test and cb.test: each one's only name server is in the other, no glue.
+  for (const tld of ['tld1', 'tld2']) {
+    h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns('ca.test', 'ns.cb.test'), ns('cb.test', 'ns.ca.test'));
+  }
+});
+
+after(() => {
+  for (const role of ['example1', 'tld1', 'tld2']) {
+    h.server(role).behaviour = 'answer';
+    h.server(role).inject = undefined;
+  }
+});
+
+describe('iterator: trust and recovery', () => {
+  it("a zone outlives its name server's address: the parent is asked again for the glue", async () => {
+    const clock = new FakeClock();
+    const r = rig(h, { clock: clock.now });
+    assert.deepEqual(addresses(await r.ask('www.z.test', TYPE.A)), ['192.0.2.150']);
+    clock.advance(10); // ns.z.test A (3 s) is gone; the NS set (300 s) is not
+    assert.equal(r.cache.getRRset(nameFromText('ns.z.test'), TYPE.A), null);
+    assert.ok(r.cache.getRRset(nameFromText('z.test'), TYPE.NS));
+    const mark = queryCounts(h);
+    const answer = await r.ask('mail.z.test', TYPE.A);
+    assert.equal(answer.rcode, RCODE.NOERROR, r.sink.lines.slice(-20).join('\n'));
+    assert.deepEqual(addresses(answer), ['192.0.2.151']);
+    const since = queriesSince(h, mark);
+    assert.ok(since.some((q) => /^tld[12] udp mail\.z\.test\/A$/.test(q)), since.join('\n'));
+    assert.ok(since.some((q) => /^example2 udp mail\.z\.test\/A$/.test(q)), since.join('\n'));
+  });
+
+  it("a non-authoritative reply from the zone's own server cannot hand the zone to another server", async () => {
+    const example1 = h.server('example1');
+    example1.behaviour = 'non-authoritative';
+    example1.inject = { authority: [ns('t.test', 'ns.evil.t.test')], additional: [a('ns.evil.t.test', h.addr('evil'))] };
+    const r = rig(h);
+    const evilBefore = h.server('evil').queries.length;
+    // The answer itself is believed (ranked below an authoritative one); the NS set it carries is not.
+    assert.deepEqual(addresses(await r.ask('www.t.test', TYPE.A)), ['192.0.2.160']);
+    const cached = r.cache.getRRset(nameFromText('t.test'), TYPE.NS)!;
+    assert.deepEqual(cached.rdatas.map((x) => x.toString('latin1')), [nameFromText('ns.t.test')]);
+    assert.deepEqual(addresses(await r.ask('mail.t.test', TYPE.A)), ['192.0.2.161']);
+    assert.equal(h.server('evil').queries.length, evilBefore, 'the impostor is never asked');
+    assert.equal(r.cache.getRRset(nameFromText('ns.evil.t.test'), TYPE.A), null, 'its address is not cached either');
+    example1.behaviour = 'answer';
+    example1.inject = undefined;
+  });
+
+  it('an address in a referral for a name that is not one of its NS names is never served', async () => {
+    for (const tld of ['tld1', 'tld2']) h.server(tld).inject = { additional: [a('ghost.example.test', '192.0.2.66')] };
+    const r = rig(h);
+    assert.deepEqual(addresses(await r.ask('www.example.test', TYPE.A)), ['192.0.2.80']);
+    assert.equal(r.cache.getRRset(nameFromText('ghost.example.test'), TYPE.A), null);
+    const ghost = await r.ask('ghost.example.test', TYPE.A);
+    assert.equal(ghost.rcode, RCODE.NXDOMAIN);
+    assert.deepEqual(addresses(ghost), []);
+    for (const tld of ['tld1', 'tld2']) h.server(tld).inject = undefined;
+  });
+
+  it("a cycle through the client's own question ends in SERVFAIL without waiting for anything", async () => {
+    const r = rig(h);
+    const started = performance.now();
+    const answer = await r.ask('ns.ca.test', TYPE.A);
+    const took = performance.now() - started;
+    assert.equal(answer.rcode, RCODE.SERVFAIL);
+    // Every server involved answers at once: only a wait on itself (7 s before) could make this slow.
+    assert.ok(took < 1000, `took ${Math.round(took)} ms`);
+    assert.ok(r.sent() <= 12, `sent ${r.sent()}`);
+  });
+});

@@ -1,0 +1,67 @@
+// The real resolver and iterative fetcher in this process, against the lab
+// hierarchy over real sockets: for tests that must move the cache's clock
+// (a child process keeps wall-clock time) or count exactly what one
+// resolution sends.
+
+import { Cache, Clock } from '../../src/cache/cache';
+import { Log, MemorySink } from '../../src/log/log';
+import { Random } from '../../src/random/random';
+import { rootContext, WorkBudget } from '../../src/resolve/budget';
+import { IterativeFetcher } from '../../src/resolve/iterate';
+import { Resolver } from '../../src/resolve/resolver';
+import { RttTable } from '../../src/transport/rtt';
+import { Endpoint } from '../../src/transport/udp';
+import { Answer } from '../../src/wire/answer';
+import { nameFromText, ROOT } from '../../src/wire/name';
+import { Hierarchy } from '../lab/hierarchy';
+
+export interface Rig {
+  resolver: Resolver;
+  cache: Cache;
+  sink: MemorySink;
+  /** Upstream queries the rig has sent. */
+  sent: () => number;
+  /** Resolves `name`/`type` as a client question with a fresh default budget. */
+  ask: (name: string, type: number) => Promise<Answer>;
+}
+
+export interface RigOptions {
+  /** The cache's clock (seconds); the system clock when omitted. */
+  clock?: Clock;
+  /** QNAME minimisation; off unless asked for (most tests count queries). */
+  qmin?: boolean;
+}
+
+/** A fresh resolver (empty cache) iterating from the lab's roots, counting what it sends. */
+export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
+  let sent = 0;
+  const roots: Endpoint[] = h.rootHints.map((hint) => {
+    const [address, port] = hint.split(':') as [string, string];
+    return { address, port: Number(port), family: 4 };
+  });
+  const cache = new Cache(10_000_000, opts.clock);
+  const sink = new MemorySink();
+  const log = new Log(sink);
+  let resolver: Resolver;
+  const fetcher = new IterativeFetcher({
+    servers: new Map([[ROOT, roots]]),
+    cache,
+    log,
+    random: new Random(null),
+    rtt: new RttTable(),
+    sendFrom: { v4: '127.0.0.1', v6: '::1' },
+    afterResponse: () => {},
+    qmin: opts.qmin ?? false,
+    onUpstreamQuery: () => {
+      sent++;
+    },
+    serverPort: h.port,
+    subResolve: (n, t, ctx) => resolver.resolveIn(n, t, ctx),
+  });
+  resolver = new Resolver(cache, fetcher, log);
+  const ask = (text: string, type: number): Promise<Answer> => {
+    const name = nameFromText(text);
+    return resolver.resolveIn(name, type, rootContext(type + '/' + name, WorkBudget.start()));
+  };
+  return { resolver, cache, sink, sent: () => sent, ask };
+}
