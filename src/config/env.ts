@@ -3,13 +3,14 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, WORKERS, and (parseObservability)
-// METRICS, LOGFORMAT. Anything else is ignored.
+// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL, and
+// (parseObservability) METRICS, LOGFORMAT. Anything else is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
 
 import { DEFAULT_DNS_PORT, IpAddress, NOT_AN_IP, parseIPv4, parseIPv6, parseIp, parsePort } from './address';
 import { ConfigError, quote } from './errors';
+import { MAX_TTL } from '../cache/cache';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -61,6 +62,10 @@ export interface EnvSettings {
   maxTcp: number;
   /** Port of name servers learned from NS records and glue (53; a test lab may use another). */
   serverPort: number;
+  /** MINTTL: seconds an RRset is kept and served at least, TTL 0 included (Unbound's cache-min-ttl); 0 = as the servers say. */
+  minTtl: number;
+  /** MAXTTL: seconds nothing (RRset or negative answer) is kept or served beyond (cache-max-ttl); dnscache's week by default. */
+  maxTtl: number;
   uid: number | undefined;
   gid: number | undefined;
   curve: CurveSettings;
@@ -142,6 +147,11 @@ export function parseEnv(env: Env): EnvSettings {
     throw new ConfigError(`WORKERS: ${workers} would leave each process less than ${CACHESIZE_MIN} bytes of CACHESIZE ${cacheSize} (expected fewer workers or a larger CACHESIZE)`);
   }
   const serverPort = optionalDecimal(env, 'SERVERPORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
+  const maxTtl = optionalDecimal(env, 'MAXTTL', `a number of seconds from 1 to ${MAX_TTL}`, 1, MAX_TTL) ?? MAX_TTL;
+  const minTtl = optionalDecimal(env, 'MINTTL', `a number of seconds from 0 to ${MAX_TTL}`, 0, MAX_TTL) ?? 0;
+  if (minTtl > maxTtl) {
+    throw new ConfigError(`MINTTL: ${quote(env.MINTTL!)} is above MAXTTL ${maxTtl} (expected MINTTL at most MAXTTL)`);
+  }
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const uz5Fallback =
@@ -159,6 +169,8 @@ export function parseEnv(env: Env): EnvSettings {
     maxUdp,
     maxTcp,
     serverPort,
+    minTtl,
+    maxTtl,
     uid,
     gid,
     curve: {

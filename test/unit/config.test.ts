@@ -192,6 +192,8 @@ describe('env: defaults', () => {
       maxUdp: 400,
       maxTcp: 40,
       serverPort: 53,
+      minTtl: 0,
+      maxTtl: 604800,
       uid: undefined,
       gid: undefined,
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },
@@ -261,6 +263,34 @@ describe('env: SERVERPORT', () => {
   it('rejects 0 and non-digits, naming the variable and value', () => {
     throwsConfig(() => parseEnv(env({ SERVERPORT: '0' })), 'SERVERPORT:', '"0"', '1 to 65535');
     throwsConfig(() => parseEnv(env({ SERVERPORT: 'x' })), 'SERVERPORT:', '"x"', 'not a decimal number');
+  });
+});
+
+describe('env: MINTTL and MAXTTL', () => {
+  it('default to none and a week', () => {
+    const s = parseEnv(env({}));
+    assert.deepEqual([s.minTtl, s.maxTtl], [0, 604800]);
+  });
+  it('accept seconds up to a week, MINTTL up to MAXTTL', () => {
+    const s = parseEnv(env({ MINTTL: '300', MAXTTL: '600' }));
+    assert.deepEqual([s.minTtl, s.maxTtl], [300, 600]);
+    assert.deepEqual([parseEnv(env({ MINTTL: '60', MAXTTL: '60' })).minTtl, parseEnv(env({ MAXTTL: '1' })).maxTtl], [60, 1]);
+    assert.equal(parseEnv(env({ MINTTL: '604800' })).minTtl, 604800);
+  });
+  it('reject non-digits and values out of range, naming variable and value', () => {
+    for (const v of ['', '5m', '-1', '1e3', ' 60']) {
+      throwsConfig(() => parseEnv(env({ MINTTL: v })), 'MINTTL:', JSON.stringify(v), 'not a decimal number', '0 to 604800');
+      throwsConfig(() => parseEnv(env({ MAXTTL: v })), 'MAXTTL:', JSON.stringify(v), 'not a decimal number', '1 to 604800');
+    }
+    throwsConfig(() => parseEnv(env({ MINTTL: '604801' })), 'MINTTL:', '"604801"', 'out of range', '0 to 604800');
+    throwsConfig(() => parseEnv(env({ MAXTTL: '0' })), 'MAXTTL:', '"0"', 'out of range', '1 to 604800');
+    throwsConfig(() => parseEnv(env({ MAXTTL: '604801' })), 'MAXTTL:', '"604801"', 'out of range');
+  });
+  it('reject MINTTL above MAXTTL', () => {
+    assert.throws(() => parseEnv(env({ MINTTL: '700', MAXTTL: '600' })), {
+      message: 'MINTTL: "700" is above MAXTTL 600 (expected MINTTL at most MAXTTL)',
+    });
+    throwsConfig(() => parseEnv(env({ MINTTL: '3600', MAXTTL: '60' })), 'MINTTL: "3600" is above MAXTTL 60');
   });
 });
 
