@@ -3,8 +3,9 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL, and
-// (parseObservability) METRICS, LOGFORMAT. Anything else is ignored.
+// Extensions: PORT, SERVERPORT, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL,
+// QUERY_LOCALHOST, and (parseObservability) METRICS, LOGFORMAT. Anything else
+// is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
 
@@ -66,6 +67,8 @@ export interface EnvSettings {
   minTtl: number;
   /** MAXTTL: seconds nothing (RRset or negative answer) is kept or served beyond (cache-max-ttl); dnscache's week by default. */
   maxTtl: number;
+  /** QUERY_LOCALHOST: false (0) never sends a query to 127.0.0.0/8 or ::1 (Unbound's do-not-query-localhost). */
+  queryLocalhost: boolean;
   uid: number | undefined;
   gid: number | undefined;
   curve: CurveSettings;
@@ -89,6 +92,17 @@ function decimal(variable: string, value: string, expected: string, min: number,
 function optionalDecimal(env: Env, variable: string, expected: string, min: number, max: number): number | undefined {
   const value = env[variable];
   return value === undefined ? undefined : decimal(variable, value, expected, min, max);
+}
+
+/**
+ * A switch spelled 0 or 1. Unlike dnscache's flags (HIDETTL, FORWARDONLY),
+ * which are on when set at all, its default is on, so the value must say which.
+ */
+function switchVariable(env: Env, variable: string, unset: boolean, expected: string): boolean {
+  const value = env[variable];
+  if (value === undefined) return unset;
+  if (value === '0' || value === '1') return value === '1';
+  throw new ConfigError(`${variable}: ${quote(value)} is not 0 or 1 (${expected})`);
 }
 
 function ipVariable(variable: string, value: string): IpAddress {
@@ -152,6 +166,7 @@ export function parseEnv(env: Env): EnvSettings {
   if (minTtl > maxTtl) {
     throw new ConfigError(`MINTTL: ${quote(env.MINTTL!)} is above MAXTTL ${maxTtl} (expected MINTTL at most MAXTTL)`);
   }
+  const queryLocalhost = switchVariable(env, 'QUERY_LOCALHOST', true, 'expected 0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it');
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const uz5Fallback =
@@ -171,6 +186,7 @@ export function parseEnv(env: Env): EnvSettings {
     serverPort,
     minTtl,
     maxTtl,
+    queryLocalhost,
     uid,
     gid,
     curve: {

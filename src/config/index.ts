@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
 import { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, SendFrom, parseEnv, parseObservability } from './env';
-import { ServerTable, readServersDir } from './servers';
+import { ServerTable, loopbackWarnings, readServersDir } from './servers';
 
 export { ConfigError } from './errors';
 export type { IpAddress, ParseResult, ServerAddress } from './address';
@@ -17,6 +17,7 @@ export {
   parseIPv6,
   parseIp,
   parsePort,
+  isLoopback,
   parseServerEntry,
 } from './address';
 export type { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, ObservabilitySettings, SendFrom } from './env';
@@ -34,7 +35,7 @@ export {
   parseObservability,
 } from './env';
 export type { ServerTable } from './servers';
-export { parseServersFile, readServersDir } from './servers';
+export { loopbackWarnings, parseServersFile, readServersDir } from './servers';
 
 export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom' | 'curve' | 'warnings'>> {
   readonly listen: Readonly<ListenAddress>;
@@ -80,7 +81,7 @@ export function loadConfig(env: Env): Config {
     root,
     servers,
     curve: Object.freeze(s.curve),
-    warnings: Object.freeze([...s.warnings]),
+    warnings: Object.freeze([...s.warnings, ...(s.queryLocalhost ? [] : loopbackWarnings(servers))]),
     metrics: o.metrics ? Object.freeze(o.metrics) : null,
     logFormat: o.logFormat,
   });

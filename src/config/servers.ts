@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Name, NameError, ROOT, nameFromText, nameToText } from '../wire/name';
-import { NOT_AN_IP, ServerAddress, parseServerEntry } from './address';
+import { NOT_AN_IP, ServerAddress, isLoopback, parseServerEntry } from './address';
 import { ConfigError, quote } from './errors';
 
 export type ServerTable = ReadonlyMap<Name, readonly ServerAddress[]>;
@@ -140,4 +140,21 @@ export function readServersDir(rootDir: string): ServerTable {
     );
   }
   return new FrozenMap(entries);
+}
+
+/**
+ * With QUERY_LOCALHOST=0, one warning per servers/ file that lists loopback
+ * addresses: they will never be asked, which may leave a domain (or, for
+ * servers/@, everything) without a usable server.
+ */
+export function loopbackWarnings(table: ServerTable): string[] {
+  const out: string[] = [];
+  for (const [name, servers] of table) {
+    const loopback = servers.filter((s) => isLoopback(s.address)).map((s) => (s.family === 6 ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`));
+    if (loopback.length === 0) continue;
+    const file = name === ROOT ? '@' : nameToText(name).replace(/\.$/, '');
+    const none = loopback.length === servers.length ? ' (no other server is listed there)' : '';
+    out.push(`servers/${file}: QUERY_LOCALHOST=0, so ${loopback.join(', ')} will not be asked${none}`);
+  }
+  return out;
 }

@@ -3,7 +3,7 @@
 
 import { ClientAcl } from '../acl/acl';
 import { Cache, systemClock } from '../cache/cache';
-import { Config, ServerTable } from '../config';
+import { Config, loopbackWarnings, ServerTable } from '../config';
 import { readReloadable, ReloadOutcome, SwappableServerTable } from '../control/reload';
 import { Log } from '../log/log';
 import { Random } from '../random/random';
@@ -56,7 +56,7 @@ export class Service {
       log,
       random,
       rtt: new MeteredRttTable(this.upstreamMetrics),
-      sendFrom: config.sendFrom,
+      sendFrom: { ...config.sendFrom, queryLocalhost: config.queryLocalhost },
       afterResponse: () => this.logStats(),
       onUpstreamQuery: (_server, transport) => {
         this.upstreamQueries++;
@@ -159,6 +159,7 @@ export class Service {
       return { ok: false, error };
     }
     this.serverTable.swap(next.servers);
+    if (!this.config.queryLocalhost) for (const w of loopbackWarnings(next.servers)) this.log.warning(w);
     this.acl.reload();
     this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries}`);
     return { ok: true, servers: next.servers.size, ip: next.ipEntries };

@@ -3,6 +3,7 @@
 // answer exactly our question, TC → the same server over TCP, timeouts and
 // errors → the next server, rounds until the deadline.
 
+import { isLoopback } from '../config/address';
 import { Random } from '../random/random';
 import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
@@ -18,9 +19,16 @@ export interface UpstreamQuestion {
   readonly rd: boolean;
 }
 
+/**
+ * How queries leave this host: from which local address (IPSEND), and
+ * whether they may go to a loopback address (QUERY_LOCALHOST). Kept
+ * together because both fetchers hand this object on as it is.
+ */
 export interface SendAddresses {
   readonly v4: string;
   readonly v6: string;
+  /** False: a server at 127.0.0.0/8 or ::1 is passed over unasked (QUERY_LOCALHOST=0). Default true. */
+  readonly queryLocalhost?: boolean;
 }
 
 export type UpstreamResult<T> =
@@ -156,6 +164,11 @@ class Asking<T> implements TryOwner {
       }
       const server = this.order[this.next++]!;
       if (this.skip !== null && this.skip.has(server)) continue;
+      if (this.opts.sendFrom.queryLocalhost === false && isLoopback(server.address)) {
+        // Not a try: nothing is sent, no budget spent, and a question whose servers are all loopback fails at once.
+        this.passOver(server, `not asking ${server.address}: QUERY_LOCALHOST=0`);
+        continue;
+      }
       const remaining = this.budget.deadline - performance.now();
       if (remaining <= 0) return this.resolve({ kind: 'failed', reason: 'timed out' });
       return this.start(server, Math.min(remaining, this.opts.rtt.timeout(server) * (1 << this.round)));

@@ -3,6 +3,8 @@
 // limit, and what our upstream queries look like. Every test has its own
 // labs and dnscache (fresh RTT table, fresh cache), so they run side by side.
 
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { query, QueryOptions, records, Reply } from '../lab/client';
@@ -98,6 +100,28 @@ describe('upstream', { concurrency: true }, () => {
     assert.equal(header(result.raw).rcode, RCODE.SERVFAIL);
     assert.ok(ms >= 5000 && ms <= 8000, `SERVFAIL after ${ms} ms`);
     await dns.waitForLog(new RegExp(`^servfail ${name.replace(/\./g, '\\.')}\\. `));
+  });
+
+  test('QUERY_LOCALHOST=0: a start-up warning, no query to the loopback server, SERVFAIL without waiting for a timeout', async (t) => {
+    const { lab, dns } = await startSetup(t, ['answer'], { env: { QUERY_LOCALHOST: '0' } });
+    const port = lab.port;
+    assert.ok(
+      dns.logs.includes(`dnscache: warning: servers/@: QUERY_LOCALHOST=0, so ${lab.address}:${port} will not be asked (no other server is listed there)`),
+      dns.logs.join('\n'),
+    );
+    const name = freshName('nolocal');
+    const reply = await query(dns, name, 'A', { timeoutMs: 9000 });
+    assert.equal(header(reply.raw).rcode, RCODE.SERVFAIL);
+    // The reason is the skip, not a timeout: had anything been sent to the (answering) lab, there would be an answer or 'timed out'.
+    await dns.waitForLog(new RegExp(`^servfail ${name.replace(/\./g, '\\.')}\\. not asking ${lab.address.replace(/\./g, '\\.')}: QUERY_LOCALHOST=0$`));
+    assert.deepEqual(lab.queries, []);
+
+    // A reload warns again, about the files as they now are.
+    fs.writeFileSync(path.join(dns.root, 'servers', 'example.test'), `${lab.address}:${port}\n`);
+    const mark = dns.logs.length;
+    dns.process.kill('SIGHUP');
+    await dns.waitForLog(/^reload servers 2 /, 3000, mark);
+    assert.ok(dns.logs.slice(mark).includes(`dnscache: warning: servers/example.test: QUERY_LOCALHOST=0, so ${lab.address}:${port} will not be asked (no other server is listed there)`), dns.logs.slice(mark).join('\n'));
   });
 
   test('upstream queries carry RD=1 and EDNS 1232, with varying source ports and IDs', async (t) => {

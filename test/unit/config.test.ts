@@ -9,6 +9,7 @@ import {
   ConfigError,
   Env,
   ServerAddress,
+  isLoopback,
   loadConfig,
   parseEnv,
   parseIPv4,
@@ -194,6 +195,7 @@ describe('env: defaults', () => {
       serverPort: 53,
       minTtl: 0,
       maxTtl: 604800,
+      queryLocalhost: true,
       uid: undefined,
       gid: undefined,
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },
@@ -291,6 +293,28 @@ describe('env: MINTTL and MAXTTL', () => {
       message: 'MINTTL: "700" is above MAXTTL 600 (expected MINTTL at most MAXTTL)',
     });
     throwsConfig(() => parseEnv(env({ MINTTL: '3600', MAXTTL: '60' })), 'MINTTL: "3600" is above MAXTTL 60');
+  });
+});
+
+describe('isLoopback', () => {
+  it('is 127.0.0.0/8 and ::1, however written', () => {
+    for (const a of ['127.0.0.1', '127.255.255.254', '127.53.0.1', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1']) assert.equal(isLoopback(a), true, a);
+  });
+  it('is nothing else', () => {
+    for (const a of ['126.255.255.255', '128.0.0.1', '0.0.0.0', '::', '::2', '192.0.2.1', 'fe80::1%lo', '::ffff:192.0.2.1', 'not an address', '']) assert.equal(isLoopback(a), false, a);
+  });
+});
+
+describe('env: QUERY_LOCALHOST', () => {
+  it('defaults to allowed; 0 forbids, 1 allows', () => {
+    assert.equal(parseEnv(env({})).queryLocalhost, true);
+    assert.equal(parseEnv(env({ QUERY_LOCALHOST: '0' })).queryLocalhost, false);
+    assert.equal(parseEnv(env({ QUERY_LOCALHOST: '1' })).queryLocalhost, true);
+  });
+  it('rejects anything but 0 and 1, naming variable and value', () => {
+    for (const v of ['', 'no', 'yes', '00', '2', ' 0', 'false']) {
+      throwsConfig(() => parseEnv(env({ QUERY_LOCALHOST: v })), 'QUERY_LOCALHOST:', JSON.stringify(v), 'is not 0 or 1', 'expected 0 to never send queries to 127.0.0.0/8 and ::1');
+    }
   });
 });
 
@@ -693,6 +717,18 @@ describe('loadConfig', () => {
     throwsConfig(() => loadConfig({ IP: '127.0.0.1', ROOT: root }), 'servers/@: missing');
     const bad = makeRoot({ '@': '1.1.1.1\n1.1.1.1.1\n' });
     throwsConfig(() => loadConfig({ IP: '127.0.0.1', ROOT: bad }), 'servers/@ line 2', '"1.1.1.1.1"');
+  });
+  it('with QUERY_LOCALHOST=0, warns once per servers/ file that lists loopback addresses', () => {
+    const root = makeRoot({
+      '@': '127.0.0.1\n192.0.2.53\n',
+      'corp.example': '[::1]:5353\n127.1.2.3\n::ffff:127.0.0.1\n',
+      'other.example': '192.0.2.54\n',
+    });
+    assert.deepEqual(loadConfig({ IP: '127.0.0.1', ROOT: root }).warnings, [], 'allowed by default');
+    assert.deepEqual(loadConfig({ IP: '127.0.0.1', ROOT: root, QUERY_LOCALHOST: '0' }).warnings, [
+      'servers/@: QUERY_LOCALHOST=0, so 127.0.0.1:53 will not be asked',
+      'servers/corp.example: QUERY_LOCALHOST=0, so [::1]:5353, 127.1.2.3:53, 127.0.0.1:53 will not be asked (no other server is listed there)',
+    ]);
   });
   it('accepts process.env-shaped input and a FORWARDONLY service directory', () => {
     const root = makeRoot({ '@': '192.0.2.53\n192.0.2.54\n' });

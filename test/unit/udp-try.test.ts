@@ -156,6 +156,28 @@ describe('askServers', () => {
     }
   });
 
+  it('QUERY_LOCALHOST=0: loopback servers are passed over untried, the others still asked', async () => {
+    const a = await server(echoAnswer);
+    try {
+      let tries = 0;
+      let takes = 0;
+      const opts: UpstreamOptions = { ...options(), sendFrom: { v4: '127.0.0.1', v6: '::1', queryLocalhost: false }, onTry: () => tries++ };
+      const loopback: Endpoint[] = [
+        { address: '127.0.0.1', port: a.port, family: 4 },
+        { address: '::1', port: a.port, family: 6 },
+      ];
+      const r = await askServers(loopback, question, opts, budget(() => (takes++, true)), () => ({ use: true, value: 1 }));
+      assert.deepEqual(r, { kind: 'failed', reason: 'not asking ::1: QUERY_LOCALHOST=0' });
+      assert.deepEqual([tries, takes, a.sources.length], [0, 0, 0], 'no try was started');
+      // A server elsewhere is still asked: the budget is consulted for it (and says no, so nothing leaves this host).
+      const mixed = await askServers([loopback[0]!, { address: '192.0.2.1', port: 53, family: 4 }], question, opts, budget(() => (takes++, false)), () => ({ use: true, value: 1 }));
+      assert.deepEqual(mixed, { kind: 'failed', reason: 'work limit reached' });
+      assert.deepEqual([tries, takes], [0, 1]);
+    } finally {
+      a.close();
+    }
+  });
+
   it('stops before sending anything once the work budget says no', async () => {
     const a = await server(echoAnswer);
     try {
