@@ -5,7 +5,7 @@
 
 import { isLoopback } from '../config/address';
 import { Random } from '../random/random';
-import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, TYPE } from '../wire/constants';
+import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { RttTable } from './rtt';
@@ -65,15 +65,21 @@ export function buildQuery(q: UpstreamQuestion, id: number): Buffer {
 }
 
 /**
- * Is `bytes` a reply to our query? Same ID, QR set, exactly our question.
- * Anything else - spoofing attempts, stale replies, garbage - is ignored
- * while we keep waiting for the real answer.
+ * Is `bytes` the reply to our query, ending the wait? Same ID, QR set, and
+ * exactly our question - or no question at all, which replyFault() then
+ * turns into a failed try: a server that answers so (some do, to queries
+ * they dislike) will not send anything better, and waiting for the timeout
+ * only delays the next server. Anything else - another question, a wrong
+ * ID, stale replies, garbage - is ignored while we keep waiting, so a
+ * spoofer must still match the ID on our random port to end a try early.
  */
 export function answersQuestion(bytes: Buffer, id: number, q: UpstreamQuestion): boolean {
   if (bytes.length < HEADER_LENGTH) return false;
   if (bytes.readUInt16BE(0) !== id) return false;
   if (!(bytes[2]! & 0x80)) return false;
-  if (bytes.readUInt16BE(4) !== 1) return false;
+  const qdcount = bytes.readUInt16BE(4);
+  if (qdcount === 0) return true;
+  if (qdcount !== 1) return false;
   try {
     const { name, end } = readName(bytes, HEADER_LENGTH);
     if (end + 4 > bytes.length) return false;
@@ -81,6 +87,24 @@ export function answersQuestion(bytes: Buffer, id: number, q: UpstreamQuestion):
   } catch {
     return false;
   }
+}
+
+/**
+ * Why a reply answersQuestion() took cannot be used: an opcode other than
+ * QUERY (ours always is), or no question section; null when neither.
+ */
+export function replyFault(bytes: Buffer): string | null {
+  const opcode = (bytes[2]! >> 3) & 0x0f;
+  if (opcode !== OPCODE_QUERY) return `opcode ${opcode} in reply`;
+  if (bytes.readUInt16BE(4) === 0) return 'reply without a question';
+  return null;
+}
+
+/** A reply with a fault as the failed try it is; any other result as it is. */
+function faultless(result: TryResult): TryResult {
+  if (result.kind !== 'reply') return result;
+  const fault = replyFault(result.bytes);
+  return fault === null ? result : { kind: 'error', message: fault };
 }
 
 /** How a resolver asks: the same for every question it sends upstream. */
@@ -209,7 +233,8 @@ class Asking<T> implements TryOwner {
     if (udp.kind === 'timeout') this.opts.rtt.timedOut(server, performance.now() - this.started);
     if (udp.kind !== 'reply') return udp;
     this.opts.rtt.answered(server, udp.rttMs);
-    if (!(udp.bytes[2]! & 0x02)) return udp;
+    const checked = faultless(udp);
+    if (checked.kind !== 'reply' || !(udp.bytes[2]! & 0x02)) return checked;
     // Truncated: the same server over TCP, with a fresh ID.
     if (!this.budget.take()) return STOPPED;
     const tcpId = this.opts.random.uint16();
@@ -222,7 +247,7 @@ class Asking<T> implements TryOwner {
         } catch {
           // An observer (metrics) must not cost the answer.
         }
-        this.settle(tcp);
+        this.settle(faultless(tcp));
       },
       (err: Error) => this.settle({ kind: 'error', message: err.message }),
     );
