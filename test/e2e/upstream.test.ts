@@ -99,6 +99,21 @@ describe('upstream', { concurrency: true }, () => {
     });
   }
 
+  test('a server answering FORMERR to EDNS is asked again at once without it, and from then on without it', async (t) => {
+    const { lab, dns } = await startSetup(t, ['no-edns']);
+    const first = freshName('noedns');
+    assertWildcardAnswer(await query(dns, first, 'A'));
+    assert.deepEqual(queriesFor(lab, first).map((q) => [q.transport, q.edns]), [['udp', 1232], ['udp', null]]);
+    const second = freshName('noedns');
+    assertWildcardAnswer(await query(dns, second, 'A'));
+    assert.deepEqual(queriesFor(lab, second).map((q) => [q.transport, q.edns]), [['udp', null]], 'remembered: no EDNS at the first try');
+    // 60 records do not fit 512 bytes: the TCP retry goes without OPT too.
+    const big = freshName('noedns-tcp', 'many');
+    const reply = await query(dns, big, 'A', { transport: 'tcp' });
+    assert.equal(records(reply.packet.answers, 'A').length, 60);
+    assert.deepEqual(queriesFor(lab, big).map((q) => [q.transport, q.edns]), [['udp', null], ['tcp', null]]);
+  });
+
   test('decoy datagrams before the real reply (junk, wrong ID, wrong question) are ignored', async (t) => {
     const { lab, dns } = await startSetup(t, ['garbage-first']);
     for (let i = 0; i < 3; i++) {

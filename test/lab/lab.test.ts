@@ -410,6 +410,30 @@ describe('replies no resolver can use', () => {
   });
 });
 
+describe("'no-edns'", () => {
+  let s: LabServer;
+  before(async () => {
+    s = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone], behaviour: 'no-edns' });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test('FORMERR without OPT to a query with OPT, over both transports; the answer to one without', async () => {
+    for (const transport of ['udp', 'tcp'] as const) {
+      const refused = await query(s, 'www.example.com', 'A', { transport, edns: 1232 });
+      assert.equal(refused.packet.rcode, 'FORMERR', transport);
+      assert.equal(refused.packet.questions?.[0]?.name, 'www.example.com');
+      assert.equal(refused.raw.readUInt16BE(10), 0, 'no OPT');
+      assert.equal(records(refused.packet.answers).length, 0);
+      const plain = await query(s, 'www.example.com', 'A', { transport });
+      assert.equal(plain.packet.rcode, 'NOERROR', transport);
+      assert.deepEqual(records(plain.packet.answers).map((r) => r.data), ['192.0.2.10']);
+    }
+    assert.deepEqual(s.queries.map((q) => q.edns), [1232, null, 1232, null], 'every query is logged');
+  });
+});
+
 describe('lame referrals and injection', () => {
   let s: LabServer;
   before(async () => {

@@ -23,7 +23,8 @@ export type Behaviour =
   | 'malformed' // header and question intact, ANCOUNT promises records that are cut off
   | 'lame-referral' // every query: an upward referral to the root (NS for '.', no SOA, no answer, AA=0)
   | 'no-question' // a bare header: right ID, QR, NOERROR, QDCOUNT 0 and no records
-  | 'bad-opcode'; // the normal answer, question included, with opcode BAD_REPLY_OPCODE instead of the query's
+  | 'bad-opcode' // the normal answer, question included, with opcode BAD_REPLY_OPCODE instead of the query's
+  | 'no-edns'; // FORMERR (question echoed, no OPT) to any query carrying OPT; the normal answer to one without
 
 /** The opcode a 'bad-opcode' server puts in its replies (2, STATUS: never what a resolver asks with). */
 export const BAD_REPLY_OPCODE = 2;
@@ -372,6 +373,8 @@ export class LabServer {
         ? []
         : [{ type: 'OPT', name: '.', udpPayloadSize: OUR_EDNS_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
     if (behaviour === 'no-question') return [headerOnlyReply(q.id, (q.opcode << 11) | (q.rd ? FLAG_RD : 0), RCODE.NOERROR)];
+    // As RFC 6891 §7 expects of a server that does not know EDNS: FORMERR, and no OPT in it.
+    if (behaviour === 'no-edns' && q.edns !== null) return [this.encode(q, { ...empty(), aa: false, rcode: RCODE.FORMERR }, false, [])];
     let outcome: Outcome;
     if (behaviour === 'servfail') outcome = { ...empty(), aa: false, rcode: RCODE.SERVFAIL };
     else if (behaviour === 'refused') outcome = { ...empty(), aa: false, rcode: RCODE.REFUSED };

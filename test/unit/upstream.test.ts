@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { answersQuestion, buildQuery, replyFault, UpstreamQuestion } from '../../src/transport/upstream';
+import { answersQuestion, buildQuery, refusesEdns, replyFault, UpstreamQuestion } from '../../src/transport/upstream';
 import { parseMessage } from '../../src/wire/message';
 import { parseQuery } from '../../src/wire/query';
 import { Bytes, decodePacket, n } from './helpers';
@@ -39,6 +39,14 @@ describe('buildQuery', () => {
     const m = parseMessage(buildQuery(Q, 9));
     assert.equal(m.edns?.udpSize, 1232);
     assert.equal(m.additional.length, 0);
+  });
+
+  it('leaves the OPT out for a server without EDNS', () => {
+    const buf = buildQuery(Q, 0xbeef, false);
+    assert.equal(buf.length, 12 + 17 + 4);
+    assert.deepEqual([...buf.subarray(0, 12)], [0xbe, 0xef, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(buf, buildQuery(Q, 0xbeef).subarray(0, 12 + 17 + 4).fill(0, 11, 12));
+    assert.equal(parseMessage(buf).edns, null);
   });
 
   it('handles the root name', () => {
@@ -123,5 +131,28 @@ describe('replyFault', () => {
   it('is null for a QUERY reply with its question, whatever else the header says', () => {
     assert.equal(replyFault(header(0x80, 1)), null);
     assert.equal(replyFault(header(0x80 | 0x04 | 0x02 | 0x01, 1)), null);
+  });
+});
+
+describe('refusesEdns', () => {
+  const reply = (flags2: number, rcode: number, opt: boolean, qd = 1): Buffer => {
+    const b = new Bytes().header({ id: 1, flags2, flags3: 0x80 | rcode, qd, ar: opt ? 1 : 0 });
+    if (qd === 1) b.name('www.example.com').u16(28).u16(1);
+    if (opt) b.opt(512);
+    return b.buffer();
+  };
+
+  it('is FORMERR or NOTIMP without an OPT, with or without the question', () => {
+    assert.equal(refusesEdns(reply(0x80, 1, false)), true);
+    assert.equal(refusesEdns(reply(0x80, 4, false)), true);
+    assert.equal(refusesEdns(reply(0x80, 1, false, 0)), true);
+  });
+
+  it('is not an OPT-carrying FORMERR, another rcode, another opcode or an unreadable reply', () => {
+    assert.equal(refusesEdns(reply(0x80, 1, true)), false, 'it knows EDNS: the FORMERR is about something else');
+    for (const rcode of [0, 2, 3, 5]) assert.equal(refusesEdns(reply(0x80, rcode, false)), false, `rcode ${rcode}`);
+    assert.equal(refusesEdns(reply(0x80 | (2 << 3), 1, false)), false);
+    const cut = reply(0x80, 1, true);
+    assert.equal(refusesEdns(cut.subarray(0, cut.length - 3)), false);
   });
 });
