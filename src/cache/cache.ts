@@ -63,6 +63,17 @@ const NEGATIVE_RANK: Rank = RANK.ANSWER;
  */
 export type Side = 'child' | 'parent';
 
+/** MINTTL and MAXTTL, in seconds: the operator's bounds on what the cache keeps. */
+export interface TtlLimits {
+  /** RRsets are kept at least this long, TTL 0 included; negative answers are not raised. */
+  readonly min: number;
+  /** Nothing is kept longer; at most MAX_TTL. */
+  readonly max: number;
+}
+
+/** dnscache's own bounds: no minimum, a week at most. */
+export const DNSCACHE_TTL_LIMITS: TtlLimits = { min: 0, max: MAX_TTL };
+
 export interface StoredRecord {
   readonly name: Name;
   readonly type: number;
@@ -200,8 +211,27 @@ export class Cache {
   private readonly store: EntryStore;
   private motion = 0;
 
-  constructor(readonly maxBytes: number, private readonly clock: Clock = systemClock) {
+  constructor(
+    readonly maxBytes: number,
+    private readonly clock: Clock = systemClock,
+    private readonly limits: TtlLimits = DNSCACHE_TTL_LIMITS,
+  ) {
     this.store = new EntryStore(maxBytes);
+  }
+
+  /**
+   * The TTL an RRset is stored with, and so what an answer made from the
+   * same records must show: dnscache's clamp (absurd TTLs read as 0), then
+   * MAXTTL, then MINTTL, which raises 0 as well (as Unbound's cache-min-ttl).
+   */
+  rrsetTtl(ttl: number): number {
+    const t = Math.min(clampTtl(ttl), this.limits.max);
+    return t < this.limits.min ? this.limits.min : t;
+  }
+
+  /** The same for a negative answer's TTL: MAXTTL lowers it; MINTTL is for data, not for its absence. */
+  negativeTtl(ttl: number): number {
+    return Math.min(clampTtl(ttl), this.limits.max);
   }
 
   now(): number {
@@ -226,17 +256,18 @@ export class Cache {
   }
 
   private remaining(e: number): number {
-    return Math.min(MAX_TTL, this.store.expires(e) - this.clock());
+    return Math.min(this.limits.max, this.store.expires(e) - this.clock());
   }
 
-  // Every put applies dnscache's clamp (spec §6.4, §6.5): absurd TTLs are not
-  // stored and none outlives a week, whatever the caller passed.
+  // Every put applies dnscache's clamp (spec §6.4, §6.5) and MINTTL/MAXTTL,
+  // whatever the caller passed: absurd TTLs are not stored (unless MINTTL
+  // raises them) and none outlives MAXTTL.
   /**
    * Stores an RRset of rank `rank` unless a live one of a higher rank holds
    * the slot (false then, and when it is not kept at all).
    */
   putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[], rank: Rank, side: Side = 'child'): boolean {
-    ttl = clampTtl(ttl);
+    ttl = this.rrsetTtl(ttl);
     return ttl > 0 && this.storeRRset(name, rrsetSlot(side, type), type, this.clock() + ttl, rdatas, rank);
   }
 
@@ -295,14 +326,14 @@ export class Cache {
   }
 
   putNxdomain(name: Name, ttl: number, soa: StoredRecord | null): void {
-    ttl = clampTtl(ttl);
+    ttl = this.negativeTtl(ttl);
     if (ttl <= 0) return;
     this.putNegative(name, SLOT_NXDOMAIN, KIND_NXDOMAIN, this.clock() + ttl, soa);
   }
 
   /** NODATA lives in the RRset's slot: a fresh RRset replaces it and vice versa. */
   putNodata(name: Name, type: number, ttl: number, soa: StoredRecord | null): void {
-    ttl = clampTtl(ttl);
+    ttl = this.negativeTtl(ttl);
     if (ttl <= 0) return;
     this.putNegative(name, SLOT_RRSET | type, KIND_NODATA, this.clock() + ttl, soa);
   }
@@ -494,8 +525,8 @@ export class Cache {
   }
 
   /**
-   * Stores an entry from a snapshot with its absolute expiry (capped at a
-   * week from now, as every put is). Returns false if it was not stored:
+   * Stores an entry from a snapshot with its absolute expiry (capped at
+   * MAXTTL from now, as every put is). Returns false if it was not stored:
    * expired, or too big for the cache, as the put methods would decide.
    * The caller vouches for the contents (src/control/dumpfile.ts checks
    * what it reads: a reply entry's offsets must match its message).
@@ -503,7 +534,7 @@ export class Cache {
   restore(s: CacheSnapshotEntry): boolean {
     const now = this.clock();
     if (!(s.expires > now)) return false;
-    const expires = Math.min(s.expires, now + MAX_TTL);
+    const expires = Math.min(s.expires, now + this.limits.max);
     switch (s.kind) {
       case 'rrset':
         return this.storeRRset(s.name, rrsetSlot(s.side, s.type), s.type, expires, s.rdatas, s.rank);

@@ -1,9 +1,9 @@
 // Assembled replies kept as bytes: the cache-hit hot path. A hit copies the
-// stored bytes, patches the client's ID, RD bit and question (restoring its
-// letter case and class), counts the TTLs down, and appends OPT for EDNS
-// clients. Nothing is decoded or re-encoded.
+// stored bytes, patches the client's ID, RD and CD bits and question
+// (restoring its letter case and class), counts the TTLs down, and appends
+// OPT for EDNS clients. Nothing is decoded or re-encoded.
 
-import { FLAG_RD, FLAG_TC, HEADER_LENGTH } from '../wire/constants';
+import { FLAG_CD, FLAG_RD, FLAG_TC, HEADER_LENGTH } from '../wire/constants';
 import { copyBytes } from '../wire/copy';
 import { BuiltMessage } from '../wire/writer';
 import { PackedReply, ReplyBytes } from './cache';
@@ -83,6 +83,8 @@ export function renderReply(r: ReplyBytes, query: Buffer, questionEnd: number, l
   out[0] = query[0]!;
   out[1] = query[1]!;
   out[2] = (out[2]! & ~FLAG_RD) | (query[2]! & FLAG_RD) | (tc ? FLAG_TC : 0);
+  // The stored reply carries the first asker's CD bit; this client gets its own (RFC 6840 §5.9).
+  out[3] = (out[3]! & ~FLAG_CD) | (query[3]! & FLAG_CD);
   copyBytes(query, HEADER_LENGTH, questionEnd - HEADER_LENGTH, out, HEADER_LENGTH);
   if (!keepAuthority) {
     // The answer section stays (its count was copied with the header) unless it is cut too.

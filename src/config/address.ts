@@ -23,6 +23,19 @@ export interface Endpoint {
 /** An upstream server from a servers/ file. */
 export type ServerAddress = Endpoint;
 
+/**
+ * 127.0.0.0/8 or ::1, also written IPv4-mapped (::ffff:127.0.0.1): the
+ * addresses QUERY_LOCALHOST=0 never sends to. Not on any per-packet path
+ * unless QUERY_LOCALHOST=0.
+ */
+export function isLoopback(address: string): boolean {
+  try {
+    return ipaddr.process(address).range() === 'loopback';
+  } catch {
+    return false;
+  }
+}
+
 /** The failure reason when text is simply not an address (no more specific hint). */
 export const NOT_AN_IP = 'not an IPv4 or IPv6 address';
 

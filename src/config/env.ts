@@ -3,13 +3,15 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, SERVERPORT, QMIN, MAXUDP, MAXTCP, WORKERS, and (parseObservability)
-// METRICS, LOGFORMAT. Anything else is ignored.
+// Extensions: PORT, SERVERPORT, QMIN, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL,
+// QUERY_LOCALHOST, and (parseObservability) METRICS, LOGFORMAT. Anything else
+// is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
 
 import { DEFAULT_DNS_PORT, IpAddress, NOT_AN_IP, parseIPv4, parseIPv6, parseIp, parsePort } from './address';
 import { ConfigError, quote } from './errors';
+import { MAX_TTL } from '../cache/cache';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -63,6 +65,12 @@ export interface EnvSettings {
   serverPort: number;
   /** QMIN: QNAME minimisation when iterating (RFC 9156); on unless QMIN=0. */
   qmin: boolean;
+  /** MINTTL: seconds an RRset is kept and served at least, TTL 0 included (Unbound's cache-min-ttl); 0 = as the servers say. */
+  minTtl: number;
+  /** MAXTTL: seconds nothing (RRset or negative answer) is kept or served beyond (cache-max-ttl); dnscache's week by default. */
+  maxTtl: number;
+  /** QUERY_LOCALHOST: false (0) never sends a query to 127.0.0.0/8 or ::1 (Unbound's do-not-query-localhost). */
+  queryLocalhost: boolean;
   uid: number | undefined;
   gid: number | undefined;
   curve: CurveSettings;
@@ -86,6 +94,17 @@ function decimal(variable: string, value: string, expected: string, min: number,
 function optionalDecimal(env: Env, variable: string, expected: string, min: number, max: number): number | undefined {
   const value = env[variable];
   return value === undefined ? undefined : decimal(variable, value, expected, min, max);
+}
+
+/**
+ * A switch spelled 0 or 1. Unlike dnscache's flags (HIDETTL, FORWARDONLY),
+ * which are on when set at all, its default is on, so the value must say which.
+ */
+function switchVariable(env: Env, variable: string, unset: boolean, expected: string): boolean {
+  const value = env[variable];
+  if (value === undefined) return unset;
+  if (value === '0' || value === '1') return value === '1';
+  throw new ConfigError(`${variable}: ${quote(value)} is not 0 or 1 (${expected})`);
 }
 
 function ipVariable(variable: string, value: string): IpAddress {
@@ -145,6 +164,12 @@ export function parseEnv(env: Env): EnvSettings {
   }
   const serverPort = optionalDecimal(env, 'SERVERPORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
   const qmin = (optionalDecimal(env, 'QMIN', '0 (off) or 1 (on)', 0, 1) ?? 1) === 1;
+  const maxTtl = optionalDecimal(env, 'MAXTTL', `a number of seconds from 1 to ${MAX_TTL}`, 1, MAX_TTL) ?? MAX_TTL;
+  const minTtl = optionalDecimal(env, 'MINTTL', `a number of seconds from 0 to ${MAX_TTL}`, 0, MAX_TTL) ?? 0;
+  if (minTtl > maxTtl) {
+    throw new ConfigError(`MINTTL: ${quote(env.MINTTL!)} is above MAXTTL ${maxTtl} (expected MINTTL at most MAXTTL)`);
+  }
+  const queryLocalhost = switchVariable(env, 'QUERY_LOCALHOST', true, 'expected 0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it');
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const uz5Fallback =
@@ -163,6 +188,9 @@ export function parseEnv(env: Env): EnvSettings {
     maxTcp,
     serverPort,
     qmin,
+    minTtl,
+    maxTtl,
+    queryLocalhost,
     uid,
     gid,
     curve: {

@@ -17,6 +17,7 @@ export {
   parseIPv6,
   parseIp,
   parsePort,
+  isLoopback,
   parseServerEntry,
 } from './address';
 export type { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, ObservabilitySettings, SendFrom } from './env';

@@ -7,6 +7,7 @@
 // take a whole zone down. Names are minimised on the way down (RFC 9156)
 // unless QMIN=0.
 
+import { isLoopback } from '../config/address';
 import { Endpoint } from '../transport/udp';
 import { askServers, UpstreamOptions } from '../transport/upstream';
 import { TYPE } from '../wire/constants';
@@ -30,6 +31,13 @@ export interface IterateDeps extends UpstreamDeps {
   readonly subResolve: (name: Name, type: number, ctx: WorkContext) => Promise<Answer>;
   /** QNAME minimisation (RFC 9156, relaxed): on unless QMIN=0. */
   readonly qmin: boolean;
+  /**
+   * QUERY_LOCALHOST: false never asks 127.0.0.0/8 or ::1 at an address
+   * learned from the DNS (Unbound's do-not-query-localhost): a delegation
+   * to loopback is someone else's trick. servers/ entries are the
+   * operator's own word and are asked wherever they are.
+   */
+  readonly queryLocalhost: boolean;
 }
 
 /** Servers that failed one question (all of a point's, together): not asked it again when a referral names them again. */
@@ -114,7 +122,7 @@ export class IterativeFetcher implements Fetcher {
     let lookups = 0;
     let lastReason = 'no addresses for any name server';
     for (;;) {
-      const fresh = dedupe(candidates.filter((s) => !tried.has(key(s)) && !failed.has(key(s))));
+      const fresh = dedupe(candidates.filter((s) => !tried.has(key(s)) && !failed.has(key(s)) && (point.kind === 'fixed' || this.deps.queryLocalhost || !isLoopback(s.address))));
       if (fresh.length > 0) {
         for (const s of fresh) tried.add(key(s));
         log.tx(ctx.depth, type, name, point.zone, rtt.order(fresh).map((s) => s.address));

@@ -12,7 +12,6 @@ import { RCODE, TYPE } from '../wire/constants';
 import { ResourceRecord } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { OutRecord } from '../wire/writer';
-import { clampTtl } from '../cache/cache';
 import { rootContext, WorkBudget, WorkContext } from './budget';
 import { Verdict } from './classify';
 import { ScrubbedReply } from './scrub';
@@ -38,10 +37,6 @@ type CacheVerdict =
 
 function soaOut(soa: StoredRecord | null, ttl: number): OutRecord | null {
   return soa ? { name: soa.name, type: TYPE.SOA, ttl, rdata: soa.rdata } : null;
-}
-
-function toOut(rr: ResourceRecord): OutRecord {
-  return { name: rr.name, type: rr.type, ttl: clampTtl(rr.ttl), rdata: rr.rdata };
 }
 
 function lifetimeOf(records: readonly OutRecord[]): number {
@@ -147,6 +142,11 @@ export class Resolver {
     return work;
   }
 
+  /** A record from a fresh reply as the answer shows it: with the TTL the cache keeps its RRset for (MINTTL, MAXTTL). */
+  private toOut(rr: ResourceRecord): OutRecord {
+    return { name: rr.name, type: rr.type, ttl: this.cache.rrsetTtl(rr.ttl), rdata: rr.rdata };
+  }
+
   get inflightCount(): number {
     return this.inflight.size;
   }
@@ -212,20 +212,20 @@ export class Resolver {
         const v = fetched.verdict;
         switch (v.kind) {
           case 'cname':
-            if (v.dname !== null) chain.push(toOut(v.dname));
-            chain.push({ ...toOut(v.record), ttl: v.ttl });
+            if (v.dname !== null) chain.push(this.toOut(v.dname));
+            chain.push({ ...this.toOut(v.record), ttl: this.cache.rrsetTtl(v.ttl) });
             name = v.target;
             continue;
           case 'answer':
-            return this.finish({ kind: 'answer', records: v.records.map(toOut) }, chain);
+            return this.finish({ kind: 'answer', records: v.records.map((rr) => this.toOut(rr)) }, chain);
           case 'nxdomain':
             this.log.nxdomain(fetched.server, v.negativeTtl, name);
             this.cache.putNxdomain(name, v.negativeTtl, v.soa);
-            return this.finish({ kind: 'nxdomain', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
+            return this.finish({ kind: 'nxdomain', soa: v.soa ? { ...this.toOut(v.soa), ttl: this.cache.negativeTtl(v.negativeTtl) } : null }, chain);
           case 'nodata':
             this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
             if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
-            return this.finish({ kind: 'nodata', soa: v.soa ? { ...toOut(v.soa), ttl: v.negativeTtl } : null }, chain);
+            return this.finish({ kind: 'nodata', soa: v.soa ? { ...this.toOut(v.soa), ttl: this.cache.negativeTtl(v.negativeTtl) } : null }, chain);
           case 'referral':
           case 'lame':
             // The fetcher resolves referrals itself; one that reaches us is a failure.

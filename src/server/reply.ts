@@ -27,7 +27,7 @@ export function isPlainQuestion(q: ClientQuery): boolean {
 /** The reply for `answer`; an answer too big for any DNS message becomes SERVFAIL. */
 export function buildReply(answer: Answer, query: Buffer, q: ClientQuery, hideTtl: boolean): BuiltMessage {
   const question = questionBytes(query, q);
-  const w = new MessageWriter(q.id, answer.rcode, q.flags2, question, q.qname, answer.aa);
+  const w = new MessageWriter(q.id, answer.rcode, q.flags2, q.flags3, question, q.qname, answer.aa);
   try {
     for (const rr of answer.answer) w.record(hideTtl ? { ...rr, ttl: 0 } : rr);
     w.startSection(Section.Authority);
@@ -36,7 +36,7 @@ export function buildReply(answer: Answer, query: Buffer, q: ClientQuery, hideTt
   } catch (err) {
     w.release();
     if (!(err instanceof MessageTooLong)) throw err;
-    return new MessageWriter(q.id, RCODE.SERVFAIL, q.flags2, question, q.qname).finish();
+    return new MessageWriter(q.id, RCODE.SERVFAIL, q.flags2, q.flags3, question, q.qname).finish();
   }
 }
 
@@ -45,7 +45,7 @@ export function errorReply(query: Buffer, r: RejectedQuery): Buffer {
   // A compressed question cannot be echoed on its own; leave it out then.
   const plain = r.qname !== null && r.questionEnd - 12 - 4 === r.qname.length;
   const question = plain ? query.subarray(12, r.questionEnd) : null;
-  const built = new MessageWriter(r.id, r.rcode & 0x0f, r.flags2, question, plain ? r.qname : null).finish();
+  const built = new MessageWriter(r.id, r.rcode & 0x0f, r.flags2, r.flags3, question, plain ? r.qname : null).finish();
   const opt = r.edns || r.rcode === RCODE.BADVERS ? optRecord(r.rcode >> 4, false) : null;
   // A header and a question always fit: fitMessage only appends the OPT.
   return fitMessage(built, 65535, opt);

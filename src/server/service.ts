@@ -2,7 +2,7 @@
 // engine, listeners, the periodic cache sweep; and takes it apart again.
 
 import { ClientAcl } from '../acl/acl';
-import { Cache } from '../cache/cache';
+import { Cache, systemClock } from '../cache/cache';
 import { Config, ServerTable } from '../config';
 import { readReloadable, ReloadOutcome, SwappableServerTable } from '../control/reload';
 import { Log } from '../log/log';
@@ -45,7 +45,7 @@ export class Service {
    */
   constructor(readonly config: Config, private readonly log: Log, random: Random, worker = 0) {
     this.rootDir = config.root;
-    this.cache = new Cache(Math.floor(config.cacheSize / config.workers));
+    this.cache = new Cache(Math.floor(config.cacheSize / config.workers), systemClock, { min: config.minTtl, max: config.maxTtl });
     this.serverTable = new SwappableServerTable(config.servers);
     this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
       if (!e.ok) log.warning(e.message);
@@ -67,7 +67,7 @@ export class Service {
     // resolver needs a fetcher: the closure breaks the cycle.
     const fetcher: Fetcher = config.forwardOnly
       ? new ForwardFetcher(upstream)
-      : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
+      : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, queryLocalhost: config.queryLocalhost, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
     const { address, port, family } = config.listen;

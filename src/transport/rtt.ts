@@ -1,4 +1,5 @@
-// Per-server round-trip times, for choosing whom to ask and how long to wait.
+// Per-server round-trip times, for choosing whom to ask and how long to wait;
+// and which servers do not speak EDNS, for how to ask them.
 //
 // A smoothed RTT and variance per server (RFC 6298 style); timeouts are
 // penalised by backing the estimate off, so a dead server is tried again
@@ -28,7 +29,58 @@ export function serverId(s: ServerKey): string {
   return s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
 }
 
+/** How long a server stays remembered as EDNS-less: it may be upgraded, or its FORMERR may have been a fluke. */
+export const NO_EDNS_MS = 60 * 60 * 1000;
+/**
+ * At most this many servers are remembered as EDNS-less (a few hundred KB
+ * at worst). Whoever could make many servers look EDNS-less would only push
+ * the oldest out, and those are then asked with EDNS again: one extra try each.
+ */
+export const NO_EDNS_MAX = 4096;
+
+/**
+ * Servers that answered a query carrying our OPT with FORMERR or NOTIMP and
+ * no OPT of their own (RFC 6891 §7). For NO_EDNS_MS they are asked without
+ * OPT from the start, so each question to them costs one try, not two.
+ */
+export class NoEdnsServers {
+  /** serverId → when it is forgotten (performance.now() ms). Insertion order is expiry order: all live equally long. */
+  private readonly until = new Map<string, number>();
+
+  /** Is `s` to be asked without EDNS? */
+  has(s: ServerKey, now: number = performance.now()): boolean {
+    if (this.until.size === 0) return false; // nearly always: no string is built per try
+    const id = serverId(s);
+    const until = this.until.get(id);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.until.delete(id);
+    return false;
+  }
+
+  /** `s` refused EDNS: remember it for NO_EDNS_MS from `now`. */
+  add(s: ServerKey, now: number = performance.now()): void {
+    const id = serverId(s);
+    this.until.delete(id); // re-inserted at the end, keeping expiry order
+    this.until.set(id, now + NO_EDNS_MS);
+    // From the front: the expired, then the oldest while over the cap.
+    for (const [first, until] of this.until) {
+      if (until > now && this.until.size <= NO_EDNS_MAX) break;
+      this.until.delete(first);
+    }
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+}
+
 export class RttTable {
+  /**
+   * Kept with the RTTs as the other thing learnt per server from its
+   * replies; both fetchers share this table (UpstreamOptions.rtt).
+   */
+  readonly noEdns = new NoEdnsServers();
   private readonly table = new Map<string, Estimate>();
   // The id of the server last asked about: a try asks about one server
   // several times (order, timeout, answered), and Endpoint objects are

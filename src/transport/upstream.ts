@@ -4,7 +4,7 @@
 // errors → the next server, rounds until the deadline.
 
 import { Random } from '../random/random';
-import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, TYPE } from '../wire/constants';
+import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { RttTable } from './rtt';
@@ -36,19 +36,23 @@ export type UpstreamResult<T> =
 export type Judged<T> = { readonly use: true; readonly value: T } | { readonly use: false; readonly reason: string };
 export type Judge<T> = (message: Message, server: Endpoint) => Judged<T>;
 
-/** Builds our query: random ID, no compression, EDNS0 with our buffer size, DO clear. */
-export function buildQuery(q: UpstreamQuestion, id: number): Buffer {
+/**
+ * Builds our query: random ID, no compression, EDNS0 with our buffer size,
+ * DO clear; without the OPT for a server that does not speak EDNS.
+ */
+export function buildQuery(q: UpstreamQuestion, id: number, edns = true): Buffer {
   // allocUnsafe takes a slice of Node's pool; alloc would malloc a backing
   // store per query (malloc, free and the ArrayBuffer sweeper were all in the
   // cold-miss profile). Every byte is written below.
-  const buf = Buffer.allocUnsafe(HEADER_LENGTH + q.name.length + 4 + 11).fill(0, 0, HEADER_LENGTH);
+  const buf = Buffer.allocUnsafe(HEADER_LENGTH + q.name.length + 4 + (edns ? 11 : 0)).fill(0, 0, HEADER_LENGTH);
   buf.writeUInt16BE(id, 0);
   buf[2] = q.rd ? 0x01 : 0x00;
   buf.writeUInt16BE(1, 4);
-  buf.writeUInt16BE(1, 10);
+  if (edns) buf.writeUInt16BE(1, 10);
   let off = HEADER_LENGTH + buf.write(q.name, HEADER_LENGTH, 'latin1');
   off = buf.writeUInt16BE(q.type, off);
   off = buf.writeUInt16BE(CLASS.IN, off);
+  if (!edns) return buf;
   buf[off++] = 0; // root owner of OPT
   off = buf.writeUInt16BE(TYPE.OPT, off);
   off = buf.writeUInt16BE(EDNS_UDP_SIZE, off);
@@ -57,15 +61,21 @@ export function buildQuery(q: UpstreamQuestion, id: number): Buffer {
 }
 
 /**
- * Is `bytes` a reply to our query? Same ID, QR set, exactly our question.
- * Anything else - spoofing attempts, stale replies, garbage - is ignored
- * while we keep waiting for the real answer.
+ * Is `bytes` the reply to our query, ending the wait? Same ID, QR set, and
+ * exactly our question - or no question at all, which replyFault() then
+ * turns into a failed try: a server that answers so (some do, to queries
+ * they dislike) will not send anything better, and waiting for the timeout
+ * only delays the next server. Anything else - another question, a wrong
+ * ID, stale replies, garbage - is ignored while we keep waiting, so a
+ * spoofer must still match the ID on our random port to end a try early.
  */
 export function answersQuestion(bytes: Buffer, id: number, q: UpstreamQuestion): boolean {
   if (bytes.length < HEADER_LENGTH) return false;
   if (bytes.readUInt16BE(0) !== id) return false;
   if (!(bytes[2]! & 0x80)) return false;
-  if (bytes.readUInt16BE(4) !== 1) return false;
+  const qdcount = bytes.readUInt16BE(4);
+  if (qdcount === 0) return true;
+  if (qdcount !== 1) return false;
   try {
     const { name, end } = readName(bytes, HEADER_LENGTH);
     if (end + 4 > bytes.length) return false;
@@ -73,6 +83,42 @@ export function answersQuestion(bytes: Buffer, id: number, q: UpstreamQuestion):
   } catch {
     return false;
   }
+}
+
+/**
+ * Why a reply answersQuestion() took cannot be used: an opcode other than
+ * QUERY (ours always is), or no question section; null when neither.
+ */
+export function replyFault(bytes: Buffer): string | null {
+  const opcode = (bytes[2]! >> 3) & 0x0f;
+  if (opcode !== OPCODE_QUERY) return `opcode ${opcode} in reply`;
+  if (bytes.readUInt16BE(4) === 0) return 'reply without a question';
+  return null;
+}
+
+/**
+ * The reply of a server that does not know EDNS to a query with our OPT
+ * (RFC 6891 §7): FORMERR or NOTIMP, with no OPT of its own (one would show
+ * that it knows EDNS, and the error is about something else). Whether it
+ * echoes the question does not matter: many such servers do not.
+ */
+export function refusesEdns(bytes: Buffer): boolean {
+  const rcode = bytes[3]! & 0x0f;
+  if (rcode !== RCODE.FORMERR && rcode !== RCODE.NOTIMP) return false;
+  if (((bytes[2]! >> 3) & 0x0f) !== OPCODE_QUERY) return false;
+  if (bytes.readUInt16BE(10) === 0) return true;
+  try {
+    return parseMessage(bytes).edns === null;
+  } catch {
+    return false; // unreadable: a malformed reply, whatever it meant
+  }
+}
+
+/** A reply with a fault as the failed try it is; any other result as it is. */
+function faultless(result: TryResult): TryResult {
+  if (result.kind !== 'reply') return result;
+  const fault = replyFault(result.bytes);
+  return fault === null ? result : { kind: 'error', message: fault };
 }
 
 /** How a resolver asks: the same for every question it sends upstream. */
@@ -132,6 +178,10 @@ class Asking<T> implements TryOwner {
   private id = 0;
   private from = '';
   private started = 0;
+  /** The try carries our OPT. */
+  private edns = true;
+  /** The try asks again without OPT after the server refused it: its reply says whether to remember that. */
+  private probing = false;
 
   constructor(
     private readonly servers: readonly Endpoint[],
@@ -156,21 +206,28 @@ class Asking<T> implements TryOwner {
       }
       const server = this.order[this.next++]!;
       if (this.skip !== null && this.skip.has(server)) continue;
-      const remaining = this.budget.deadline - performance.now();
-      if (remaining <= 0) return this.resolve({ kind: 'failed', reason: 'timed out' });
-      return this.start(server, Math.min(remaining, this.opts.rtt.timeout(server) * (1 << this.round)));
+      return this.start(server, false);
     }
   }
 
-  /** One server: a UDP try, then the same server over TCP if the reply is truncated. */
-  private start(server: Endpoint, timeoutMs: number): void {
+  /**
+   * One server: a UDP try (without OPT if the server is known not to speak
+   * EDNS, or `probing` it after a refusal), then the same server over TCP if
+   * the reply is truncated. Within the question's time and work budget.
+   */
+  private start(server: Endpoint, probing: boolean): void {
     this.server = server;
+    const remaining = this.budget.deadline - performance.now();
+    if (remaining <= 0) return this.resolve({ kind: 'failed', reason: 'timed out' });
     if (!this.budget.take()) return this.settle(STOPPED);
     this.id = this.opts.random.uint16();
     this.from = server.family === 6 ? this.opts.sendFrom.v6 : this.opts.sendFrom.v4;
+    this.probing = probing;
+    this.edns = !probing && !this.opts.rtt.noEdns.has(server);
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
-    startUdpTry(server, buildQuery(this.q, this.id), this.from, timeoutMs, this.opts.random, this);
+    const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << this.round));
+    startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
   }
 
   accepts(bytes: Buffer): boolean {
@@ -190,26 +247,39 @@ class Asking<T> implements TryOwner {
     if (result !== null) this.settle(result);
   }
 
-  /** The UDP try's outcome: final, or null when the same server is asked over TCP (truncated). */
+  /**
+   * The UDP try's outcome: final, or null when the same server is asked
+   * again - without OPT after it refused EDNS, or over TCP (truncated).
+   */
   private afterUdp(udp: TryResult): TryResult | null {
     const server = this.server!;
     if (udp.kind === 'timeout') this.opts.rtt.timedOut(server, performance.now() - this.started);
     if (udp.kind !== 'reply') return udp;
     this.opts.rtt.answered(server, udp.rttMs);
-    if (!(udp.bytes[2]! & 0x02)) return udp;
+    if (this.edns && refusesEdns(udp.bytes)) {
+      // Once per question and server: the probe carries no OPT, so it cannot be refused so again.
+      this.start(server, true);
+      return null;
+    }
+    // Remembered only once the server answered without OPT: one that also
+    // refuses a plain query is broken, not EDNS-less, and later questions
+    // should not lose EDNS (and big answers over UDP) for its sake.
+    const checked = faultless(udp);
+    if (this.probing && checked.kind === 'reply' && !refusesEdns(udp.bytes)) this.opts.rtt.noEdns.add(server);
+    if (checked.kind !== 'reply' || !(udp.bytes[2]! & 0x02)) return checked;
     // Truncated: the same server over TCP, with a fresh ID.
     if (!this.budget.take()) return STOPPED;
     const tcpId = this.opts.random.uint16();
     const remaining = Math.max(1, this.budget.deadline - performance.now());
     this.opts.onTry?.(server, 'tcp');
-    tcpTry(server, buildQuery(this.q, tcpId), this.from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, this.q)).then(
+    tcpTry(server, buildQuery(this.q, tcpId, this.edns), this.from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, this.q)).then(
       (tcp) => {
         try {
           (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
         } catch {
           // An observer (metrics) must not cost the answer.
         }
-        this.settle(tcp);
+        this.settle(faultless(tcp));
       },
       (err: Error) => this.settle({ kind: 'error', message: err.message }),
     );

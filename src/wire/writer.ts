@@ -2,7 +2,7 @@
 // upstream answer or from cached RRsets); the result is kept as bytes plus the
 // offsets of its TTL fields so that later cache hits only copy and patch.
 
-import { CLASS, EDNS_UDP_SIZE, FLAG_AA, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, OPCODE_MASK, TYPE } from './constants';
+import { CLASS, EDNS_UDP_SIZE, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, OPCODE_MASK, TYPE } from './constants';
 import { copyBytes } from './copy';
 import { Name } from './name';
 import { rdataNameLayout } from './message';
@@ -66,20 +66,21 @@ export class MessageWriter {
   private readonly names = new Map<string, number>();
 
   /**
-   * Starts a reply: ID, our flags (QR, RD and OPCODE copied, RA; AA only for the
+   * Starts a reply: ID, our flags (QR, RD and OPCODE copied from the query's
+   * byte 2, CD from its byte 3 as RFC 6840 §5.9 asks, RA; AA only for the
    * NXDOMAIN case dnscache marks authoritative), and the question. The
    * question is written with the client's own bytes when given, so the reply
    * echoes its letter case; names in the question are never used as
    * compression targets then, because they may differ in case from `qname`.
    */
-  constructor(id: number, rcode: number, flags2: number, question: Buffer | null, qname: Name | null, aa = false) {
+  constructor(id: number, rcode: number, flags2: number, flags3: number, question: Buffer | null, qname: Name | null, aa = false) {
     this.ownsScratch = !scratchInUse;
     scratchInUse = true;
     this.buf = this.ownsScratch ? scratch : Buffer.allocUnsafe(MAX_MESSAGE);
     const b = this.buf;
     b.writeUInt16BE(id, 0);
     b[2] = FLAG_QR | (flags2 & (OPCODE_MASK | FLAG_RD)) | (aa ? FLAG_AA : 0);
-    b[3] = FLAG_RA | (rcode & 0x0f);
+    b[3] = FLAG_RA | (flags3 & FLAG_CD) | (rcode & 0x0f);
     b.writeUInt16BE(question ? 1 : 0, 4);
     b.fill(0, 6, 12);
     if (question) {

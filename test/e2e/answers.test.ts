@@ -158,6 +158,35 @@ describe('cache', () => {
   });
 });
 
+describe('CD bit (RFC 6840 §5.9)', () => {
+  const cd = (raw: Buffer): boolean => (raw[3]! & 0x10) !== 0;
+
+  test('a CD=1 query gets CD=1, fresh and from the reply cache; a CD=0 query gets CD=0 from the same entry', async () => {
+    const name = freshName('cd');
+    const fresh = await query(dns, name, 'A', { cd: true });
+    assert.equal(cd(fresh.raw), true, 'fresh answer');
+    assert.deepEqual(records(fresh.packet.answers, 'A').map((r) => r.data), [WILDCARD_ADDRESS]);
+    // The entry now holds a reply first built with CD=1: each hit must carry its own asker's bit.
+    for (const [bit, transport] of [[true, 'udp'], [false, 'udp'], [true, 'tcp'], [false, 'tcp']] as const) {
+      const from = dns.logs.length;
+      const hit = await withoutUpstream(() => query(dns, name, 'A', { cd: bit, transport }));
+      await dns.waitForLog(new RegExp(`^cached 1 ${name.replace(/\./g, '\\.')}\\.$`), 3000, from);
+      assert.equal(cd(hit.raw), bit, `cache hit over ${transport} with CD=${Number(bit)}`);
+      assert.deepEqual(records(hit.packet.answers, 'A').map((r) => r.data), [WILDCARD_ADDRESS]);
+    }
+    assert.equal(queriesFor(lab, name).length, 1);
+  });
+
+  test('error replies and internal answers copy CD too', async () => {
+    const refused = await query(dns, 'www.example.test', 'A', { rd: false, cd: true });
+    assert.deepEqual([header(refused.raw).rcode, cd(refused.raw)], [RCODE.REFUSED, true]);
+    const plainRefused = await query(dns, 'www.example.test', 'A', { rd: false });
+    assert.deepEqual([header(plainRefused.raw).rcode, cd(plainRefused.raw)], [RCODE.REFUSED, false]);
+    const local = await withoutUpstream(() => query(dns, 'localhost', 'A', { cd: true }));
+    assert.equal(cd(local.raw), true);
+  });
+});
+
 describe('internal answers (no upstream traffic)', () => {
   const cases: Array<[string, string, string, unknown]> = [
     ['localhost', 'A', 'A', '127.0.0.1'],

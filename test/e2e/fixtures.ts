@@ -2,12 +2,15 @@
 // starting labs and dnscache together, reading header bits, and checking
 // that dnscache stays silent without sleeping for a fixed time.
 
+import assert from 'node:assert/strict';
+import * as http from 'node:http';
 import { after } from 'node:test';
 import { freeLoopback } from '../lab/addresses';
 import { Endpoint, encodeQuery, openUdp, query } from '../lab/client';
 import { exampleTestZone } from '../lab/example-zone';
 import { Behaviour, LabServer, LabServerOptions, LoggedQuery } from '../lab/server';
 import { a, LabRecord, LabZone } from '../lab/zone';
+import { parseExposition, Parsed } from '../unit/metrics-parse';
 import { CleanupScope, Dnscache, startDnscache, StartOptions } from './harness';
 
 export const WILDCARD_ADDRESS = '192.0.2.99';
@@ -173,4 +176,33 @@ export function framed(msg: Buffer): Buffer {
 /** A well-formed query's bytes (RD set), to send raw or to tamper with. */
 export function queryBytes(name: string, type = 'A', opts: Parameters<typeof encodeQuery>[2] = {}): Buffer {
   return encodeQuery(name, type, opts).bytes;
+}
+
+/** The port METRICS listens on in the tests (the address is a free 127.x.y.z). */
+export const METRICS_PORT = 9153;
+
+export interface HttpReply {
+  status: number;
+  contentType: string;
+  body: string;
+}
+
+export function httpGet(address: string, port: number, path: string): Promise<HttpReply> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: address, port, path, agent: false, timeout: 3000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET http://${address}:${port}${path}: timed out`)));
+    req.on('error', reject);
+  });
+}
+
+/** GET /metrics from a dnscache started with METRICS=<address>:METRICS_PORT, parsed strictly. */
+export async function scrapeMetrics(address: string): Promise<Parsed> {
+  const r = await httpGet(address, METRICS_PORT, '/metrics');
+  assert.equal(r.status, 200, r.body);
+  return parseExposition(r.body);
 }

@@ -106,4 +106,15 @@ describe('iterator: trust and recovery', () => {
     assert.ok(took < 1000, `took ${Math.round(took)} ms`);
     assert.ok(r.sent() <= 12, `sent ${r.sent()}`);
   });
+
+  it('QUERY_LOCALHOST=0: addresses learned from the DNS in 127/8 are never asked; servers/ entries are', async () => {
+    // The whole lab is on loopback: the roots (servers/@) answer, every server they refer to is passed over.
+    const r = rig(h, { queryLocalhost: false });
+    const mark = queryCounts(h);
+    const answer = await r.ask('www.example.test', TYPE.A);
+    assert.equal(answer.rcode, RCODE.SERVFAIL);
+    const since = queriesSince(h, mark);
+    assert.ok(since.length > 0);
+    assert.deepEqual(since.filter((q) => !/^root[12] /.test(q)), [], since.join('\n'));
+  });
 });

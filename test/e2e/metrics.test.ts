@@ -7,7 +7,6 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,29 +14,9 @@ import { freeLoopback } from '../lab/addresses';
 import { query, tcpSession } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { parseExposition, Parsed, valueOf } from '../unit/metrics-parse';
-import { freshName, RCODE, header, startLab, suiteScope } from './fixtures';
+import { freshName, httpGet as get, METRICS_PORT, RCODE, header, scrapeMetrics, startLab, suiteScope } from './fixtures';
 import { DNSCACHE_JS, DNSCACHE_PORT, Dnscache, runDnscacheExpectingFailure, serverLine, startDnscache, writeRoot } from './harness';
 
-const METRICS_PORT = 9153;
-
-interface HttpReply {
-  status: number;
-  contentType: string;
-  body: string;
-}
-
-function get(address: string, port: number, path: string): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const req = http.get({ host: address, port, path, agent: false, timeout: 3000 }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body }));
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET http://${address}:${port}${path}: timed out`)));
-    req.on('error', reject);
-  });
-}
 
 describe('METRICS endpoint', () => {
   const scope = suiteScope();
@@ -238,11 +217,7 @@ describe('METRICS with WORKERS=2: the primary serves every worker\'s counters ad
     await dns.waitForLogs(/^starting/, 2, 10000);
   });
 
-  const scrape = async (): Promise<Parsed> => {
-    const r = await get(metricsAddress, METRICS_PORT, '/metrics');
-    assert.equal(r.status, 200, r.body);
-    return parseExposition(r.body);
-  };
+  const scrape = (): Promise<Parsed> => scrapeMetrics(metricsAddress);
 
   test('sums queries, cache and upstream counters over both workers; the budget is all of CACHESIZE', async () => {
     const first = await scrape();

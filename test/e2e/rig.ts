@@ -30,6 +30,8 @@ export interface RigOptions {
   clock?: Clock;
   /** QNAME minimisation; off unless asked for (most tests count queries). */
   qmin?: boolean;
+  /** QUERY_LOCALHOST; allowed unless told (the lab is all loopback). */
+  queryLocalhost?: boolean;
 }
 
 /** A fresh resolver (empty cache) iterating from the lab's roots, counting what it sends. */
@@ -52,6 +54,7 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
     sendFrom: { v4: '127.0.0.1', v6: '::1' },
     afterResponse: () => {},
     qmin: opts.qmin ?? false,
+    queryLocalhost: opts.queryLocalhost ?? true,
     onUpstreamQuery: () => {
       sent++;
     },

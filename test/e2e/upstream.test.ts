@@ -6,7 +6,12 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { query, QueryOptions, records, Reply } from '../lab/client';
-import { freshName, header, queriesFor, RCODE, startSetup, WILDCARD_ADDRESS } from './fixtures';
+import { freeLoopback } from '../lab/addresses';
+import { BAD_REPLY_OPCODE } from '../lab/server';
+import { valueOf } from '../unit/metrics-parse';
+import { freshName, header, METRICS_PORT, queriesFor, RCODE, scrapeMetrics, startLab, startSetup, WILDCARD_ADDRESS } from './fixtures';
+import { serverLine, startDnscache } from './harness';
+import { esc } from './iterate-fixtures';
 
 function assertWildcardAnswer(reply: Reply): void {
   assert.equal(header(reply.raw).rcode, RCODE.NOERROR);
@@ -66,6 +71,46 @@ describe('upstream', { concurrency: true }, () => {
       assert.equal(queriesFor(good!, name).length, 1);
     });
   }
+
+  for (const [behaviour, reason] of [['no-question', 'reply without a question'], ['bad-opcode', `opcode ${BAD_REPLY_OPCODE} in reply`]] as const) {
+    test(`a reply with ${behaviour === 'no-question' ? 'no question' : 'another opcode'} fails its try at once: the next server is asked without a timeout`, async (t) => {
+      const [bad, good] = await Promise.all([startLab(t, { behaviour }), startLab(t)]);
+      const metrics = await freeLoopback(METRICS_PORT);
+      const dns = await startDnscache(
+        { upstreams: [bad!, good!], extraServers: { 'only-bad.example.test': serverLine(bad!) + '\n' }, env: { METRICS: `${metrics}:${METRICS_PORT}` } },
+        t,
+      );
+      const name = freshName(behaviour);
+      assertWildcardAnswer(await query(dns, name, 'A'));
+      // Both untried, so asked in servers/@ order: the bad one, then the good one.
+      assert.equal(queriesFor(bad!, name).length, 1);
+      assert.equal(queriesFor(good!, name).length, 1);
+      // Where the bad server is the only one, its fault is the reason for SERVFAIL.
+      const alone = `${behaviour}.only-bad.example.test`;
+      assert.equal(header((await query(dns, alone, 'A', { timeoutMs: 9000 })).raw).rcode, RCODE.SERVFAIL);
+      await dns.waitForLog(new RegExp(`^servfail ${esc(alone)}\\. ${esc(reason)}$`));
+      // Had dnscache waited for those replies to be followed by better ones, the tries would have timed out.
+      const m = await scrapeMetrics(metrics);
+      assert.equal(valueOf(m, 'dnscache_upstream_timeouts_total', { transport: 'udp' }), 0, 'no try waited for its timeout');
+      assert.equal(valueOf(m, 'dnscache_upstream_queries_total', { transport: 'udp' }), 3);
+      assert.equal(queriesFor(bad!, alone).length, 1, 'a failed try is not repeated');
+    });
+  }
+
+  test('a server answering FORMERR to EDNS is asked again at once without it, and from then on without it', async (t) => {
+    const { lab, dns } = await startSetup(t, ['no-edns']);
+    const first = freshName('noedns');
+    assertWildcardAnswer(await query(dns, first, 'A'));
+    assert.deepEqual(queriesFor(lab, first).map((q) => [q.transport, q.edns]), [['udp', 1232], ['udp', null]]);
+    const second = freshName('noedns');
+    assertWildcardAnswer(await query(dns, second, 'A'));
+    assert.deepEqual(queriesFor(lab, second).map((q) => [q.transport, q.edns]), [['udp', null]], 'remembered: no EDNS at the first try');
+    // 60 records do not fit 512 bytes: the TCP retry goes without OPT too.
+    const big = freshName('noedns-tcp', 'many');
+    const reply = await query(dns, big, 'A', { transport: 'tcp' });
+    assert.equal(records(reply.packet.answers, 'A').length, 60);
+    assert.deepEqual(queriesFor(lab, big).map((q) => [q.transport, q.edns]), [['udp', null], ['tcp', null]]);
+  });
 
   test('decoy datagrams before the real reply (junk, wrong ID, wrong question) are ignored', async (t) => {
     const { lab, dns } = await startSetup(t, ['garbage-first']);

@@ -23,6 +23,8 @@ export interface QueryOptions {
   edns?: number | false;
   /** Recursion desired, default true. */
   rd?: boolean;
+  /** Checking disabled (RFC 4035 §3.2.2), default false. */
+  cd?: boolean;
   /** Message ID, default random. */
   id?: number;
   /** Local address to bind (loopback only); default 127.0.0.1 or ::1. */
@@ -55,13 +57,13 @@ function wireType(type: string): string {
 }
 
 /** Encodes a query; exported so tests can tamper with the bytes before `sendRaw`. */
-export function encodeQuery(name: string, type: string, opts: Pick<QueryOptions, 'edns' | 'rd' | 'id' | 'qclass'> = {}): { id: number; bytes: Buffer } {
+export function encodeQuery(name: string, type: string, opts: Pick<QueryOptions, 'edns' | 'rd' | 'cd' | 'id' | 'qclass'> = {}): { id: number; bytes: Buffer } {
   const id = opts.id ?? Math.floor(Math.random() * 0x10000);
   const edns = opts.edns ?? false;
   const bytes = dnsPacket.encode({
     type: 'query',
     id,
-    flags: opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED,
+    flags: (opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED) | (opts.cd ? dnsPacket.CHECKING_DISABLED : 0),
     questions: [{ name, type: wireType(type) as dnsPacket.RecordType, class: (opts.qclass ?? 'IN') as dnsPacket.RecordClass }],
     additionals:
       edns === false

@@ -6,7 +6,7 @@ import * as dgram from 'node:dgram';
 import * as dnsPacket from 'dns-packet';
 import { freeLoopback, isLoopback } from './addresses';
 import { decodeReply, encodeQuery, query, records, sendRaw, tcpSession } from './client';
-import { LAME_REFERRAL_TARGET, LabServer } from './server';
+import { BAD_REPLY_OPCODE, LAME_REFERRAL_TARGET, LabServer } from './server';
 import { LabZone, a, aaaa, cname, mx, ns, soa, txt, zone } from './zone';
 
 // 100-byte strings make sizes easy to reason about: 6 records ≈ 700 bytes
@@ -374,6 +374,63 @@ describe('behaviours', () => {
       assert.throws(() => dnsPacket.decode(raw));
     }
     await assert.rejects(query(s, 'www.example.com', 'A', { timeoutMs: 1000 }), /malformed reply/);
+  });
+});
+
+describe('replies no resolver can use', () => {
+  let s: LabServer;
+  before(async () => {
+    s = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone] });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test("'no-question': a bare NOERROR header with the query's ID, over both transports", async () => {
+    s.behaviour = 'no-question';
+    const { bytes } = encodeQuery('www.example.com', 'A', { id: 4242 });
+    for (const transport of ['udp', 'tcp'] as const) {
+      const payload = transport === 'udp' ? bytes : Buffer.concat([Buffer.from([0, bytes.length]), bytes]);
+      const raw = await sendRaw(s, payload, { transport, timeoutMs: 1000 });
+      assert.ok(raw, transport);
+      assert.deepEqual([...raw], [0x10, 0x92, 0x81, 0x00, 0, 0, 0, 0, 0, 0, 0, 0], transport);
+    }
+  });
+
+  test("'bad-opcode': the real answer and question, with opcode 2", async () => {
+    s.behaviour = 'bad-opcode';
+    for (const transport of ['udp', 'tcp'] as const) {
+      const { packet, raw } = await query(s, 'www.example.com', 'A', { transport, id: 777 });
+      assert.equal((raw[2]! >> 3) & 0x0f, BAD_REPLY_OPCODE, transport);
+      assert.equal(raw[2]! & 0x80, 0x80, 'QR');
+      assert.equal(packet.id, 777);
+      assert.equal(packet.questions?.[0]?.name, 'www.example.com');
+      assert.deepEqual(records(packet.answers).map((r) => r.data), ['192.0.2.10']);
+    }
+  });
+});
+
+describe("'no-edns'", () => {
+  let s: LabServer;
+  before(async () => {
+    s = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone], behaviour: 'no-edns' });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  test('FORMERR without OPT to a query with OPT, over both transports; the answer to one without', async () => {
+    for (const transport of ['udp', 'tcp'] as const) {
+      const refused = await query(s, 'www.example.com', 'A', { transport, edns: 1232 });
+      assert.equal(refused.packet.rcode, 'FORMERR', transport);
+      assert.equal(refused.packet.questions?.[0]?.name, 'www.example.com');
+      assert.equal(refused.raw.readUInt16BE(10), 0, 'no OPT');
+      assert.equal(records(refused.packet.answers).length, 0);
+      const plain = await query(s, 'www.example.com', 'A', { transport });
+      assert.equal(plain.packet.rcode, 'NOERROR', transport);
+      assert.deepEqual(records(plain.packet.answers).map((r) => r.data), ['192.0.2.10']);
+    }
+    assert.deepEqual(s.queries.map((q) => q.edns), [1232, null, 1232, null], 'every query is logged');
   });
 });
 

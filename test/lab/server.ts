@@ -22,7 +22,13 @@ export type Behaviour =
   | 'refused'
   | 'malformed' // header and question intact, ANCOUNT promises records that are cut off
   | 'lame-referral' // every query: an upward referral to the root (NS for '.', no SOA, no answer, AA=0)
-  | 'non-authoritative'; // the normal reply (and any injection) with AA=0: a server that is not, or says it is not, the zone's
+  | 'non-authoritative' // the normal reply (and any injection) with AA=0: a server that is not, or says it is not, the zone's
+  | 'no-question' // a bare header: right ID, QR, NOERROR, QDCOUNT 0 and no records
+  | 'bad-opcode' // the normal answer, question included, with opcode BAD_REPLY_OPCODE instead of the query's
+  | 'no-edns'; // FORMERR (question echoed, no OPT) to any query carrying OPT; the normal answer to one without
+
+/** The opcode a 'bad-opcode' server puts in its replies (2, STATUS: never what a resolver asks with). */
+export const BAD_REPLY_OPCODE = 2;
 
 /** The NS target of a 'lame-referral' reply (the lab hierarchy's first root server). */
 export const LAME_REFERRAL_TARGET = 'a.root-servers.lab';
@@ -367,6 +373,9 @@ export class LabServer {
       q.edns === null
         ? []
         : [{ type: 'OPT', name: '.', udpPayloadSize: OUR_EDNS_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
+    if (behaviour === 'no-question') return [headerOnlyReply(q.id, (q.opcode << 11) | (q.rd ? FLAG_RD : 0), RCODE.NOERROR)];
+    // As RFC 6891 §7 expects of a server that does not know EDNS: FORMERR, and no OPT in it.
+    if (behaviour === 'no-edns' && q.edns !== null) return [this.encode(q, { ...empty(), aa: false, rcode: RCODE.FORMERR }, false, [])];
     let outcome: Outcome;
     if (behaviour === 'servfail') outcome = { ...empty(), aa: false, rcode: RCODE.SERVFAIL };
     else if (behaviour === 'refused') outcome = { ...empty(), aa: false, rcode: RCODE.REFUSED };
@@ -379,6 +388,7 @@ export class LabServer {
 
     const full = this.encode(q, outcome, false, opt);
     if (behaviour === 'malformed') return [cutOff(full, q.questionBytes.length)];
+    if (behaviour === 'bad-opcode') return [withOpcode(full, BAD_REPLY_OPCODE)];
     if (transport === 'tcp') return [full];
 
     const limit = q.edns === null ? PLAIN_UDP_LIMIT : Math.max(PLAIN_UDP_LIMIT, q.edns);
@@ -483,6 +493,12 @@ function withInjection(o: Outcome, inject: Injection): Outcome {
     authorities: [...o.authorities, ...extra(inject.authority)],
     additionals: [...o.additionals, ...extra(inject.additional)],
   };
+}
+
+function withOpcode(reply: Buffer, opcode: number): Buffer {
+  const out = Buffer.from(reply);
+  out[2] = (out[2]! & 0x87) | (opcode << 3);
+  return out;
 }
 
 /** Keeps header and question, claims at least one answer, and drops all but a stub of the rest. */

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, clampTtl, RANK, MAX_TTL, PackedReply, ReplyBytes, rrsetDataCharge, StoredRecord } from '../../src/cache/cache';
+import { Cache, clampTtl, RANK, MAX_TTL, PackedReply, ReplyBytes, rrsetDataCharge, StoredRecord, TtlLimits } from '../../src/cache/cache';
 import { FakeClock, ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
 
 const WWW = n('www.example.com'); // 17 bytes on the wire
@@ -247,6 +247,72 @@ describe('cache TTLs', () => {
     assert.equal(c.getRRset(WWW, 1), null);
     assert.equal(c.getNxdomain(n('nx.example.com')), null);
     assert.equal(c.getNodata(WWW, 28), null);
+  });
+});
+
+describe('MINTTL and MAXTTL', () => {
+  function limited(limits: TtlLimits): { c: Cache; clock: FakeClock } {
+    const clock = new FakeClock();
+    return { c: new Cache(1_000_000, clock.now, limits), clock };
+  }
+
+  it('MINTTL raises small RRset TTLs, 0 included, and keeps them that long', () => {
+    const { c, clock } = limited({ min: 300, max: MAX_TTL });
+    c.putRRset(WWW, 1, 0, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
+    c.putRRset(WWW, 28, 60, [Buffer.alloc(16)], RANK.ANSWER_AA);
+    c.putRRset(n('big.example.com'), 1, 3600, [ipv4('1.2.3.5')], RANK.ANSWER_AA);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 300);
+    assert.equal(c.getRRset(WWW, 28)!.ttl, 300);
+    assert.equal(c.getRRset(n('big.example.com'), 1)!.ttl, 3600);
+    clock.advance(299);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 1);
+    clock.advance(1);
+    assert.equal(c.getRRset(WWW, 1), null);
+  });
+
+  it('MINTTL also raises what dnscache reads as 0 (above 10⁹)', () => {
+    const { c } = limited({ min: 30, max: MAX_TTL });
+    c.putRRset(WWW, 1, 2_000_000_000, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 30);
+  });
+
+  it('MINTTL does not raise negative answers', () => {
+    const { c } = limited({ min: 300, max: MAX_TTL });
+    c.putNxdomain(WWW, 60, soa);
+    c.putNodata(n('nodata.example.com'), 28, 45, soa);
+    c.putNxdomain(n('zero.example.com'), 0, soa);
+    assert.equal(c.getNxdomain(WWW)!.ttl, 60);
+    assert.equal(c.getNodata(n('nodata.example.com'), 28)!.ttl, 45);
+    assert.equal(c.getNxdomain(n('zero.example.com')), null);
+  });
+
+  it('MAXTTL lowers RRsets and negative answers alike', () => {
+    const { c, clock } = limited({ min: 0, max: 600 });
+    c.putRRset(WWW, 1, 3600, [ipv4('1.2.3.4')], RANK.ANSWER_AA);
+    c.putRRset(WWW, 28, 60, [Buffer.alloc(16)], RANK.ANSWER_AA);
+    c.putNxdomain(n('nx.example.com'), 3600, soa);
+    c.putNodata(n('nodata.example.com'), 15, 900, soa);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 600);
+    assert.equal(c.getRRset(WWW, 28)!.ttl, 60);
+    assert.equal(c.getNxdomain(n('nx.example.com'))!.ttl, 600);
+    assert.equal(c.getNodata(n('nodata.example.com'), 15)!.ttl, 600);
+    clock.advance(600);
+    assert.equal(c.getRRset(WWW, 1), null);
+    assert.equal(c.getNxdomain(n('nx.example.com')), null);
+  });
+
+  it('rrsetTtl and negativeTtl say what a put would keep', () => {
+    const { c } = limited({ min: 10, max: 600 });
+    assert.deepEqual([0, 5, 10, 300, 600, 601, 700_000, 2_000_000_000].map((t) => c.rrsetTtl(t)), [10, 10, 10, 300, 600, 600, 600, 10]);
+    assert.deepEqual([0, 5, 300, 601, 2_000_000_000].map((t) => c.negativeTtl(t)), [0, 5, 300, 600, 0]);
+    const plain = new Cache(1_000_000);
+    assert.deepEqual([0, 300, 700_000, 2_000_000_000].map((t) => plain.rrsetTtl(t)), [0, 300, MAX_TTL, 0], "dnscache's clamp alone by default");
+  });
+
+  it('a restored entry lives at most MAXTTL from now', () => {
+    const { c, clock } = limited({ min: 0, max: 600 });
+    assert.equal(c.restore({ kind: 'rrset', name: WWW, type: 1, expires: clock.t + 86400, rdatas: [ipv4('1.2.3.4')], rank: RANK.ANSWER_AA, side: 'child' }), true);
+    assert.equal(c.getRRset(WWW, 1)!.ttl, 600);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   ConfigError,
   Env,
   ServerAddress,
+  isLoopback,
   loadConfig,
   parseEnv,
   parseIPv4,
@@ -193,6 +194,9 @@ describe('env: defaults', () => {
       maxTcp: 40,
       serverPort: 53,
       qmin: true,
+      minTtl: 0,
+      maxTtl: 604800,
+      queryLocalhost: true,
       uid: undefined,
       gid: undefined,
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },
@@ -262,6 +266,56 @@ describe('env: SERVERPORT', () => {
   it('rejects 0 and non-digits, naming the variable and value', () => {
     throwsConfig(() => parseEnv(env({ SERVERPORT: '0' })), 'SERVERPORT:', '"0"', '1 to 65535');
     throwsConfig(() => parseEnv(env({ SERVERPORT: 'x' })), 'SERVERPORT:', '"x"', 'not a decimal number');
+  });
+});
+
+describe('env: MINTTL and MAXTTL', () => {
+  it('default to none and a week', () => {
+    const s = parseEnv(env({}));
+    assert.deepEqual([s.minTtl, s.maxTtl], [0, 604800]);
+  });
+  it('accept seconds up to a week, MINTTL up to MAXTTL', () => {
+    const s = parseEnv(env({ MINTTL: '300', MAXTTL: '600' }));
+    assert.deepEqual([s.minTtl, s.maxTtl], [300, 600]);
+    assert.deepEqual([parseEnv(env({ MINTTL: '60', MAXTTL: '60' })).minTtl, parseEnv(env({ MAXTTL: '1' })).maxTtl], [60, 1]);
+    assert.equal(parseEnv(env({ MINTTL: '604800' })).minTtl, 604800);
+  });
+  it('reject non-digits and values out of range, naming variable and value', () => {
+    for (const v of ['', '5m', '-1', '1e3', ' 60']) {
+      throwsConfig(() => parseEnv(env({ MINTTL: v })), 'MINTTL:', JSON.stringify(v), 'not a decimal number', '0 to 604800');
+      throwsConfig(() => parseEnv(env({ MAXTTL: v })), 'MAXTTL:', JSON.stringify(v), 'not a decimal number', '1 to 604800');
+    }
+    throwsConfig(() => parseEnv(env({ MINTTL: '604801' })), 'MINTTL:', '"604801"', 'out of range', '0 to 604800');
+    throwsConfig(() => parseEnv(env({ MAXTTL: '0' })), 'MAXTTL:', '"0"', 'out of range', '1 to 604800');
+    throwsConfig(() => parseEnv(env({ MAXTTL: '604801' })), 'MAXTTL:', '"604801"', 'out of range');
+  });
+  it('reject MINTTL above MAXTTL', () => {
+    assert.throws(() => parseEnv(env({ MINTTL: '700', MAXTTL: '600' })), {
+      message: 'MINTTL: "700" is above MAXTTL 600 (expected MINTTL at most MAXTTL)',
+    });
+    throwsConfig(() => parseEnv(env({ MINTTL: '3600', MAXTTL: '60' })), 'MINTTL: "3600" is above MAXTTL 60');
+  });
+});
+
+describe('isLoopback', () => {
+  it('is 127.0.0.0/8 and ::1, however written', () => {
+    for (const a of ['127.0.0.1', '127.255.255.254', '127.53.0.1', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1']) assert.equal(isLoopback(a), true, a);
+  });
+  it('is nothing else', () => {
+    for (const a of ['126.255.255.255', '128.0.0.1', '0.0.0.0', '::', '::2', '192.0.2.1', 'fe80::1%lo', '::ffff:192.0.2.1', 'not an address', '']) assert.equal(isLoopback(a), false, a);
+  });
+});
+
+describe('env: QUERY_LOCALHOST', () => {
+  it('defaults to allowed; 0 forbids, 1 allows', () => {
+    assert.equal(parseEnv(env({})).queryLocalhost, true);
+    assert.equal(parseEnv(env({ QUERY_LOCALHOST: '0' })).queryLocalhost, false);
+    assert.equal(parseEnv(env({ QUERY_LOCALHOST: '1' })).queryLocalhost, true);
+  });
+  it('rejects anything but 0 and 1, naming variable and value', () => {
+    for (const v of ['', 'no', 'yes', '00', '2', ' 0', 'false']) {
+      throwsConfig(() => parseEnv(env({ QUERY_LOCALHOST: v })), 'QUERY_LOCALHOST:', JSON.stringify(v), 'is not 0 or 1', 'expected 0 to never send queries to 127.0.0.0/8 and ::1');
+    }
   });
 });
 

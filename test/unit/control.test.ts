@@ -46,7 +46,7 @@ after(() => {
 /** A reply for `question` (first asker's case kept): CNAME www → web, A web, an NS in authority. */
 function builtReply(question = 'WWW.Example.com') {
   const first = rawQuery(question, A, { id: 0x1111 });
-  const w = new MessageWriter(first.readUInt16BE(0), 0, first[2]!, first.subarray(12), readName(first, 12).name);
+  const w = new MessageWriter(first.readUInt16BE(0), 0, first[2]!, first[3]!, first.subarray(12), readName(first, 12).name);
   w.record({ name: n('www.example.com'), type: CNAME, ttl: 300, rdata: nameRdata('web.example.com') });
   w.record({ name: n('web.example.com'), type: A, ttl: 60, rdata: ipv4('192.0.2.80') });
   w.startSection(Section.Authority);
@@ -137,7 +137,7 @@ describe('cache flushing', () => {
 
     // A CNAME to a name that has no records of its own (here NXDOMAIN): the target is in the CNAME's data only.
     const q = rawQuery('alias.example.org', A, { id: 7 });
-    const w = new MessageWriter(7, 0, q[2]!, q.subarray(12), readName(q, 12).name);
+    const w = new MessageWriter(7, 0, q[2]!, q[3]!, q.subarray(12), readName(q, 12).name);
     w.record({ name: n('alias.example.org'), type: CNAME, ttl: 300, rdata: nameRdata('gone.example.net') });
     c.putReply(n('alias.example.org'), A, makeReplyEntry(w.finish(), 60, clock.now())!);
     c.putReply(n('www.example.com'), A, makeReplyEntry(builtReply(), 60, clock.now())!);

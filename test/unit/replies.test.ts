@@ -21,7 +21,7 @@ function clientQuery(buf: Buffer): ClientQuery {
 function build(opts: { authority?: boolean; hideTtl?: boolean; first?: Buffer } = {}): BuiltMessage {
   const first = opts.first ?? FIRST;
   // The first asker's header and question, as the server would copy them (RD may be 0 here).
-  const w = new MessageWriter(first.readUInt16BE(0), 0, first[2]!, first.subarray(12), readName(first, 12).name);
+  const w = new MessageWriter(first.readUInt16BE(0), 0, first[2]!, first[3]!, first.subarray(12), readName(first, 12).name);
   const ttl = (t: number): number => (opts.hideTtl ? 0 : t);
   w.record({ name: n('www.example.com'), type: 5, ttl: ttl(300), rdata: nameRdata('web.example.com') });
   w.record({ name: n('web.example.com'), type: 1, ttl: ttl(60), rdata: ipv4('192.0.2.80') });
@@ -106,6 +106,18 @@ describe('renderReply', () => {
     assert.equal(out[3], 0x80);
   });
 
+  it("copies the client's CD bit, whatever the first asker's was", () => {
+    const plain = entry(build());
+    assert.equal(render(plain, 'www.example.com', { flags3: 0x10 }).out[3], 0x90);
+    assert.equal(render(plain, 'www.example.com').out[3], 0x80);
+    const cd = entry(build({ first: rawQuery('www.example.com', 1, { flags3: 0x10 }) }));
+    assert.equal(bytesOf(cd)[3], 0x90);
+    assert.equal(render(cd, 'www.example.com').out[3], 0x80);
+    assert.equal(render(cd, 'www.example.com', { flags3: 0x10 }).out[3], 0x90);
+    // Truncated for a small limit: the header is still this client's.
+    assert.equal(render(cd, 'www.example.com', { limit: Q_END }).out[3], 0x80);
+  });
+
   it('counts TTLs down with the clock and never below zero', () => {
     const e = entry(build({ authority: true }));
     assert.deepEqual(ttlsOf(render(e, 'www.example.com').out, e), [300, 60, 86400, 86400]);
@@ -169,7 +181,7 @@ describe('renderReply', () => {
 
   it('serves a cached NXDOMAIN with AA, rcode and a counted-down SOA', () => {
     const q = clientQuery(FIRST);
-    const w = new MessageWriter(q.id, 3, q.flags2, FIRST.subarray(12, Q_END), q.qname, true);
+    const w = new MessageWriter(q.id, 3, q.flags2, q.flags3, FIRST.subarray(12, Q_END), q.qname, true);
     w.startSection(Section.Authority);
     w.record({ name: n('example.com'), type: 6, ttl: 900, rdata: soaRdata() });
     const e = entry(w.finish(), 900);

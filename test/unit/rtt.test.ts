@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { RttTable, ServerKey, serverId } from '../../src/transport/rtt';
+import { NO_EDNS_MAX, NO_EDNS_MS, NoEdnsServers, RttTable, ServerKey, serverId } from '../../src/transport/rtt';
 
 const s = (address: string, port = 53): ServerKey => ({ address, port });
 const names = (list: readonly ServerKey[]): string[] => list.map(serverId);
@@ -143,5 +143,41 @@ describe('RttTable.timeout', () => {
     t.timedOut(a, 1000); // srtt 1000, rttvar 500 → 3000 · 2 → capped
     assert.equal(t.timeout(a), 3000);
     assert.ok(t.cost(a) > t.cost(s('10.0.0.9')));
+  });
+});
+
+describe('NoEdnsServers', () => {
+  it('remembers a server (address and port) for an hour', () => {
+    const m = new NoEdnsServers();
+    assert.equal(m.has(s('192.0.2.1'), 0), false);
+    m.add(s('192.0.2.1'), 1000);
+    assert.equal(m.has(s('192.0.2.1'), 1000), true);
+    assert.equal(m.has(s('192.0.2.1', 5353), 1000), false);
+    assert.equal(m.has(s('192.0.2.2'), 1000), false);
+    assert.equal(m.has(s('192.0.2.1'), 1000 + NO_EDNS_MS - 1), true);
+    assert.equal(m.has(s('192.0.2.1'), 1000 + NO_EDNS_MS), false);
+    assert.equal(m.size, 0, 'an expired entry found is dropped');
+  });
+
+  it('a new refusal restarts the hour', () => {
+    const m = new NoEdnsServers();
+    m.add(s('192.0.2.1'), 0);
+    m.add(s('192.0.2.1'), NO_EDNS_MS - 10);
+    assert.equal(m.has(s('192.0.2.1'), NO_EDNS_MS + 10), true);
+    assert.equal(m.size, 1);
+  });
+
+  it(`holds at most ${NO_EDNS_MAX} servers, dropping the oldest, and drops the expired as it goes`, () => {
+    const m = new NoEdnsServers();
+    for (let i = 0; i <= NO_EDNS_MAX; i++) m.add(s(`10.0.${i >> 8}.${i & 255}`), i);
+    assert.equal(m.size, NO_EDNS_MAX);
+    assert.equal(m.has(s('10.0.0.0'), NO_EDNS_MAX), false, 'the oldest went');
+    assert.equal(m.has(s('10.0.0.1'), NO_EDNS_MAX), true);
+    m.add(s('192.0.2.1'), NO_EDNS_MAX + NO_EDNS_MS);
+    assert.equal(m.size, 1, 'everything older than an hour went with the next add');
+  });
+
+  it('is one per RTT table, starting empty', () => {
+    assert.equal(new RttTable().noEdns.size, 0);
   });
 });

@@ -156,6 +156,65 @@ describe('askServers', () => {
     }
   });
 
+  describe('a server that refuses EDNS (FORMERR or NOTIMP, no OPT)', () => {
+    const hasOpt = (q: Buffer): boolean => q.readUInt16BE(10) === 1;
+    /** A header-only FORMERR (as some old servers send) to queries with OPT; `plain` answers the others. */
+    const noEdns = (plain: (q: Buffer) => Buffer[]) => (q: Buffer): Buffer[] => (hasOpt(q) ? [Buffer.from([q[0]!, q[1]!, 0x80 | (q[2]! & 0x79), 0x81, 0, 0, 0, 0, 0, 0, 0, 0])] : plain(q));
+    const seen = (queries: Buffer[]): boolean[] => queries.map(hasOpt);
+
+    it('is asked again at once without OPT, a try like any other, and remembered for the next question', async () => {
+      const queries: Buffer[] = [];
+      const a = await server((q) => (queries.push(q), noEdns(echoAnswer)(q)));
+      try {
+        const opts = options();
+        let takes = 0;
+        const servers: Endpoint[] = [{ address: '127.0.0.1', port: a.port, family: 4 }];
+        const r = await askServers(servers, question, opts, budget(() => (takes++, true)), () => ({ use: true, value: 1 }));
+        assert.equal(r.kind, 'response');
+        assert.deepEqual(seen(queries), [true, false]);
+        assert.equal(takes, 2, 'the second query is charged to the budget');
+        assert.equal(opts.rtt.noEdns.has(servers[0]!), true);
+        await askServers(servers, question, opts, budget(), () => ({ use: true, value: 1 }));
+        assert.deepEqual(seen(queries), [true, false, false]);
+      } finally {
+        a.close();
+      }
+    });
+
+    it('one that also refuses the plain query is passed over and not remembered', async () => {
+      const queries: Buffer[] = [];
+      const formerr = (q: Buffer): Buffer[] => {
+        const r = echoAnswer(q)[0]!;
+        r[3] = 0x81;
+        return [r];
+      };
+      const a = await server((q) => (queries.push(q), noEdns(formerr)(q)));
+      try {
+        const opts = options();
+        const servers: Endpoint[] = [{ address: '127.0.0.1', port: a.port, family: 4 }];
+        const judge: Judge<number> = (m) => (m.rcode === 0 ? { use: true, value: 1 } : { use: false, reason: `rcode ${m.rcode}` });
+        assert.deepEqual(await askServers(servers, question, opts, budget(), judge), { kind: 'failed', reason: 'rcode 1' });
+        assert.deepEqual(seen(queries), [true, false], 'asked once more, not again and again');
+        assert.equal(opts.rtt.noEdns.has(servers[0]!), false);
+      } finally {
+        a.close();
+      }
+    });
+
+    it('the retry stops at the work budget like any try', async () => {
+      const queries: Buffer[] = [];
+      const a = await server((q) => (queries.push(q), noEdns(echoAnswer)(q)));
+      try {
+        let takes = 0;
+        const r = await askServers([{ address: '127.0.0.1', port: a.port, family: 4 }], question, options(), budget(() => ++takes <= 1), () => ({ use: true, value: 1 }));
+        assert.deepEqual(r, { kind: 'failed', reason: 'work limit reached' });
+        assert.deepEqual(seen(queries), [true]);
+      } finally {
+        a.close();
+      }
+    });
+  });
+
   it('stops before sending anything once the work budget says no', async () => {
     const a = await server(echoAnswer);
     try {

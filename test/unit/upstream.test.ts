@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { answersQuestion, buildQuery, UpstreamQuestion } from '../../src/transport/upstream';
+import { answersQuestion, buildQuery, refusesEdns, replyFault, UpstreamQuestion } from '../../src/transport/upstream';
 import { parseMessage } from '../../src/wire/message';
 import { parseQuery } from '../../src/wire/query';
 import { Bytes, decodePacket, n } from './helpers';
@@ -39,6 +39,14 @@ describe('buildQuery', () => {
     const m = parseMessage(buildQuery(Q, 9));
     assert.equal(m.edns?.udpSize, 1232);
     assert.equal(m.additional.length, 0);
+  });
+
+  it('leaves the OPT out for a server without EDNS', () => {
+    const buf = buildQuery(Q, 0xbeef, false);
+    assert.equal(buf.length, 12 + 17 + 4);
+    assert.deepEqual([...buf.subarray(0, 12)], [0xbe, 0xef, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(buf, buildQuery(Q, 0xbeef).subarray(0, 12 + 17 + 4).fill(0, 11, 12));
+    assert.equal(parseMessage(buf).edns, null);
   });
 
   it('handles the root name', () => {
@@ -84,9 +92,17 @@ describe('answersQuestion', () => {
     assert.equal(answersQuestion(reply({ cls: 255 }), 0x1234, Q), false);
   });
 
-  it('rejects a missing or extra question', () => {
-    assert.equal(answersQuestion(reply({ qd: 0 }), 0x1234, Q), false);
+  it('takes a reply to our ID without a question (replyFault fails it), not one with two', () => {
+    const bare = new Bytes().header({ id: 0x1234, flags2: 0x80, flags3: 0x80, qd: 0 }).buffer();
+    assert.equal(answersQuestion(bare, 0x1234, Q), true);
+    assert.equal(answersQuestion(bare, 0x1235, Q), false, 'still only with our ID');
+    assert.equal(answersQuestion(new Bytes().header({ id: 0x1234, flags2: 0x00, qd: 0 }).buffer(), 0x1234, Q), false, 'and QR set');
     assert.equal(answersQuestion(reply({ qd: 2 }), 0x1234, Q), false);
+  });
+
+  it('takes our question whatever the opcode (replyFault fails it), but not another question', () => {
+    assert.equal(answersQuestion(reply({ flags2: 0x80 | (2 << 3) }), 0x1234, Q), true);
+    assert.equal(answersQuestion(reply({ flags2: 0x80 | (2 << 3), name: 'www.example.org' }), 0x1234, Q), false);
   });
 
   it('rejects truncated or garbled packets', () => {
@@ -99,5 +115,44 @@ describe('answersQuestion', () => {
     assert.equal(answersQuestion(bad, 0x1234, Q), false);
     const loop = new Bytes().header({ id: 0x1234, flags2: 0x80 }).pointer(12).u16(28).u16(1).buffer();
     assert.equal(answersQuestion(loop, 0x1234, Q), false);
+  });
+});
+
+describe('replyFault', () => {
+  const header = (flags2: number, qd: number): Buffer => new Bytes().header({ id: 1, flags2, flags3: 0x80, qd }).buffer();
+
+  it('names an opcode other than QUERY, or a missing question', () => {
+    assert.equal(replyFault(header(0x80 | (2 << 3), 1)), 'opcode 2 in reply');
+    assert.equal(replyFault(header(0x80 | (15 << 3) | 0x07, 1)), 'opcode 15 in reply');
+    assert.equal(replyFault(header(0x80 | (4 << 3), 0)), 'opcode 4 in reply', 'the opcode says more');
+    assert.equal(replyFault(header(0x80, 0)), 'reply without a question');
+  });
+
+  it('is null for a QUERY reply with its question, whatever else the header says', () => {
+    assert.equal(replyFault(header(0x80, 1)), null);
+    assert.equal(replyFault(header(0x80 | 0x04 | 0x02 | 0x01, 1)), null);
+  });
+});
+
+describe('refusesEdns', () => {
+  const reply = (flags2: number, rcode: number, opt: boolean, qd = 1): Buffer => {
+    const b = new Bytes().header({ id: 1, flags2, flags3: 0x80 | rcode, qd, ar: opt ? 1 : 0 });
+    if (qd === 1) b.name('www.example.com').u16(28).u16(1);
+    if (opt) b.opt(512);
+    return b.buffer();
+  };
+
+  it('is FORMERR or NOTIMP without an OPT, with or without the question', () => {
+    assert.equal(refusesEdns(reply(0x80, 1, false)), true);
+    assert.equal(refusesEdns(reply(0x80, 4, false)), true);
+    assert.equal(refusesEdns(reply(0x80, 1, false, 0)), true);
+  });
+
+  it('is not an OPT-carrying FORMERR, another rcode, another opcode or an unreadable reply', () => {
+    assert.equal(refusesEdns(reply(0x80, 1, true)), false, 'it knows EDNS: the FORMERR is about something else');
+    for (const rcode of [0, 2, 3, 5]) assert.equal(refusesEdns(reply(0x80, rcode, false)), false, `rcode ${rcode}`);
+    assert.equal(refusesEdns(reply(0x80 | (2 << 3), 1, false)), false);
+    const cut = reply(0x80, 1, true);
+    assert.equal(refusesEdns(cut.subarray(0, cut.length - 3)), false);
   });
 });

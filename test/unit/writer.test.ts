@@ -11,8 +11,8 @@ const Q_END = 12 + QUESTION.length;
 
 const a = (name: string, ip: string, ttl = 300): OutRecord => ({ name: n(name), type: 1, ttl, rdata: ipv4(ip) });
 
-function writer(rcode = 0, flags2 = 0x01, aa = false): MessageWriter {
-  return new MessageWriter(0x1234, rcode, flags2, QUESTION, QNAME, aa);
+function writer(rcode = 0, flags2 = 0x01, aa = false, flags3 = 0): MessageWriter {
+  return new MessageWriter(0x1234, rcode, flags2, flags3, QUESTION, QNAME, aa);
 }
 
 /** A reply with 2 answers, 3 NS in authority and 2 glue records. */
@@ -42,6 +42,12 @@ describe('MessageWriter', () => {
     assert.equal(writer(4, (2 << 3) | 0x01).finish().bytes[2], 0x80 | (2 << 3) | 0x01);
   });
 
+  it("copies the client's CD bit and no other bit of its byte 3", () => {
+    assert.equal(writer(0, 0x01, false, 0x10).finish().bytes[3], 0x90);
+    assert.equal(writer(3, 0x01, false, 0x10 | 0x20 | 0x0f).finish().bytes[3], 0x93, 'AD, Z and the rcode bits are ours');
+    assert.equal(writer(0, 0x01, false, 0x00).finish().bytes[3], 0x80);
+  });
+
   it("echoes the client's question bytes", () => {
     const m = writer().finish();
     assert.deepEqual(m.bytes.subarray(12), QUESTION);
@@ -50,7 +56,7 @@ describe('MessageWriter', () => {
   });
 
   it('can write a message without a question', () => {
-    const m = new MessageWriter(9, 1, 0x01, null, null).finish();
+    const m = new MessageWriter(9, 1, 0x01, 0, null, null).finish();
     assert.equal(m.bytes.readUInt16BE(4), 0);
     assert.equal(m.questionEnd, 12);
     assert.equal(m.bytes.length, 12);
