@@ -96,17 +96,6 @@ function optionalDecimal(env: Env, variable: string, expected: string, min: numb
   return value === undefined ? undefined : decimal(variable, value, expected, min, max);
 }
 
-/**
- * A switch spelled 0 or 1. Unlike dnscache's flags (HIDETTL, FORWARDONLY),
- * which are on when set at all, its default is on, so the value must say which.
- */
-function switchVariable(env: Env, variable: string, unset: boolean, expected: string): boolean {
-  const value = env[variable];
-  if (value === undefined) return unset;
-  if (value === '0' || value === '1') return value === '1';
-  throw new ConfigError(`${variable}: ${quote(value)} is not 0 or 1 (${expected})`);
-}
-
 function ipVariable(variable: string, value: string): IpAddress {
   const r = parseIp(value);
   if (r.ok) return r.value;
@@ -169,7 +158,8 @@ export function parseEnv(env: Env): EnvSettings {
   if (minTtl > maxTtl) {
     throw new ConfigError(`MINTTL: ${quote(env.MINTTL!)} is above MAXTTL ${maxTtl} (expected MINTTL at most MAXTTL)`);
   }
-  const queryLocalhost = switchVariable(env, 'QUERY_LOCALHOST', true, 'expected 0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it');
+  // Unlike dnscache's flags (HIDETTL, FORWARDONLY), on when set at all, this one is on by default: the value says which.
+  const queryLocalhost = (optionalDecimal(env, 'QUERY_LOCALHOST', '0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it', 0, 1) ?? 1) === 1;
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const uz5Fallback =

@@ -360,13 +360,18 @@ describe('behaviours', () => {
     }
   });
 
+  /** The first reply to `bytes` sent as they are (framed over TCP). */
+  async function rawReply(bytes: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer> {
+    const raw = await sendRaw(s, transport === 'udp' ? bytes : Buffer.concat([Buffer.from([0, bytes.length]), bytes]), { transport, timeoutMs: 1000 });
+    assert.ok(raw, `a reply over ${transport}`);
+    return raw;
+  }
+
   test("'malformed': intact header and question, answers promised but missing", async () => {
     s.behaviour = 'malformed';
     const { bytes } = encodeQuery('www.example.com', 'A', { id: 2024 });
     for (const transport of ['udp', 'tcp'] as const) {
-      const payload = transport === 'udp' ? bytes : Buffer.concat([Buffer.from([0, bytes.length]), bytes]);
-      const raw = await sendRaw(s, payload, { transport, timeoutMs: 1000 });
-      assert.ok(raw, transport);
+      const raw = await rawReply(bytes, transport);
       assert.equal(raw.readUInt16BE(0), 2024);
       assert.equal(raw.readUInt16BE(4), 1, 'QDCOUNT');
       assert.ok(raw.readUInt16BE(6) >= 1, 'ANCOUNT');
@@ -375,25 +380,12 @@ describe('behaviours', () => {
     }
     await assert.rejects(query(s, 'www.example.com', 'A', { timeoutMs: 1000 }), /malformed reply/);
   });
-});
-
-describe('replies no resolver can use', () => {
-  let s: LabServer;
-  before(async () => {
-    s = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone] });
-  });
-  after(async () => {
-    await s.stop();
-  });
 
   test("'no-question': a bare NOERROR header with the query's ID, over both transports", async () => {
     s.behaviour = 'no-question';
     const { bytes } = encodeQuery('www.example.com', 'A', { id: 4242 });
     for (const transport of ['udp', 'tcp'] as const) {
-      const payload = transport === 'udp' ? bytes : Buffer.concat([Buffer.from([0, bytes.length]), bytes]);
-      const raw = await sendRaw(s, payload, { transport, timeoutMs: 1000 });
-      assert.ok(raw, transport);
-      assert.deepEqual([...raw], [0x10, 0x92, 0x81, 0x00, 0, 0, 0, 0, 0, 0, 0, 0], transport);
+      assert.deepEqual([...(await rawReply(bytes, transport))], [0x10, 0x92, 0x81, 0x00, 0, 0, 0, 0, 0, 0, 0, 0], transport);
     }
   });
 
@@ -408,18 +400,10 @@ describe('replies no resolver can use', () => {
       assert.deepEqual(records(packet.answers).map((r) => r.data), ['192.0.2.10']);
     }
   });
-});
 
-describe("'no-edns'", () => {
-  let s: LabServer;
-  before(async () => {
-    s = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone], behaviour: 'no-edns' });
-  });
-  after(async () => {
-    await s.stop();
-  });
-
-  test('FORMERR without OPT to a query with OPT, over both transports; the answer to one without', async () => {
+  test("'no-edns': FORMERR without OPT to a query with OPT, over both transports; the answer to one without", async () => {
+    s.behaviour = 'no-edns';
+    s.resetQueries();
     for (const transport of ['udp', 'tcp'] as const) {
       const refused = await query(s, 'www.example.com', 'A', { transport, edns: 1232 });
       assert.equal(refused.packet.rcode, 'FORMERR', transport);

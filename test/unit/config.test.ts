@@ -313,9 +313,10 @@ describe('env: QUERY_LOCALHOST', () => {
     assert.equal(parseEnv(env({ QUERY_LOCALHOST: '1' })).queryLocalhost, true);
   });
   it('rejects anything but 0 and 1, naming variable and value', () => {
-    for (const v of ['', 'no', 'yes', '00', '2', ' 0', 'false']) {
-      throwsConfig(() => parseEnv(env({ QUERY_LOCALHOST: v })), 'QUERY_LOCALHOST:', JSON.stringify(v), 'is not 0 or 1', 'expected 0 to never send queries to 127.0.0.0/8 and ::1');
+    for (const v of ['', 'no', 'yes', ' 0', 'false', '-1']) {
+      throwsConfig(() => parseEnv(env({ QUERY_LOCALHOST: v })), 'QUERY_LOCALHOST:', JSON.stringify(v), 'not a decimal number', 'expected 0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it');
     }
+    throwsConfig(() => parseEnv(env({ QUERY_LOCALHOST: '2' })), 'QUERY_LOCALHOST:', '"2"', 'out of range', 'expected 0 to never');
   });
 });
 
