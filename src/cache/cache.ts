@@ -65,7 +65,7 @@ export type Side = 'child' | 'parent';
 
 /** MINTTL and MAXTTL, in seconds: the operator's bounds on what the cache keeps. */
 export interface TtlLimits {
-  /** RRsets are kept at least this long, TTL 0 included; negative answers are not raised. */
+  /** Everything is kept at least this long, TTL 0 included (negative answers too). */
   readonly min: number;
   /** Nothing is kept longer; at most MAX_TTL. */
   readonly max: number;
@@ -229,9 +229,14 @@ export class Cache {
     return t < this.limits.min ? this.limits.min : t;
   }
 
-  /** The same for a negative answer's TTL: MAXTTL lowers it; MINTTL is for data, not for its absence. */
+  /**
+   * The same for a negative answer's TTL. MINTTL raises it too, a NODATA
+   * without an SOA (TTL 0) included: Unbound's cache-min-ttl bounds
+   * messages as well as RRsets, and an operator who sets it wants fewer
+   * upstream queries for whatever the answer was.
+   */
   negativeTtl(ttl: number): number {
-    return Math.min(clampTtl(ttl), this.limits.max);
+    return this.rrsetTtl(ttl);
   }
 
   now(): number {

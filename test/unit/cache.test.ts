@@ -276,14 +276,14 @@ describe('MINTTL and MAXTTL', () => {
     assert.equal(c.getRRset(WWW, 1)!.ttl, 30);
   });
 
-  it('MINTTL does not raise negative answers', () => {
+  it('MINTTL raises negative answers too, a TTL of 0 (NODATA without SOA) included', () => {
     const { c } = limited({ min: 300, max: MAX_TTL });
     c.putNxdomain(WWW, 60, soa);
     c.putNodata(n('nodata.example.com'), 28, 45, soa);
-    c.putNxdomain(n('zero.example.com'), 0, soa);
-    assert.equal(c.getNxdomain(WWW)!.ttl, 60);
-    assert.equal(c.getNodata(n('nodata.example.com'), 28)!.ttl, 45);
-    assert.equal(c.getNxdomain(n('zero.example.com')), null);
+    c.putNodata(n('zero.example.com'), 1, 0, null);
+    assert.equal(c.getNxdomain(WWW)!.ttl, 300);
+    assert.equal(c.getNodata(n('nodata.example.com'), 28)!.ttl, 300);
+    assert.equal(c.getNodata(n('zero.example.com'), 1)!.ttl, 300);
   });
 
   it('MAXTTL lowers RRsets and negative answers alike', () => {
@@ -304,7 +304,7 @@ describe('MINTTL and MAXTTL', () => {
   it('rrsetTtl and negativeTtl say what a put would keep', () => {
     const { c } = limited({ min: 10, max: 600 });
     assert.deepEqual([0, 5, 10, 300, 600, 601, 700_000, 2_000_000_000].map((t) => c.rrsetTtl(t)), [10, 10, 10, 300, 600, 600, 600, 10]);
-    assert.deepEqual([0, 5, 300, 601, 2_000_000_000].map((t) => c.negativeTtl(t)), [0, 5, 300, 600, 0]);
+    assert.deepEqual([0, 5, 300, 601, 2_000_000_000].map((t) => c.negativeTtl(t)), [10, 10, 300, 600, 10]);
     const plain = new Cache(1_000_000);
     assert.deepEqual([0, 300, 700_000, 2_000_000_000].map((t) => plain.rrsetTtl(t)), [0, 300, MAX_TTL, 0], "dnscache's clamp alone by default");
   });

@@ -54,14 +54,14 @@ describe('answer TTLs under MINTTL and MAXTTL', () => {
     assert.equal(a.lifetime, 600);
   });
 
-  it("a negative answer's SOA is lowered by MAXTTL, never raised by MINTTL", async () => {
+  it("a negative answer's SOA is lowered by MAXTTL and raised by MINTTL, as the cache keeps it", async () => {
     const soa = rr('example.test', 6, soaRdata(), 900);
     const { r } = resolver({ min: 120, max: 600 }, [
       ['gone.example.test', { kind: 'nxdomain', soa, negativeTtl: 900 }],
       ['short.example.test', { kind: 'nodata', soa, negativeTtl: 30 }],
     ]);
     assert.deepEqual(ttls(await r.resolve(n('gone.example.test'), A)), [600]);
-    assert.deepEqual(ttls(await r.resolve(n('short.example.test'), A)), [30]);
+    assert.deepEqual(ttls(await r.resolve(n('short.example.test'), A)), [120]);
   });
 
   it('without MINTTL and MAXTTL, TTLs are as dnscache clamps them', async () => {
