@@ -25,6 +25,8 @@ export type Verdict =
   | { readonly kind: 'nxdomain'; readonly soa: ResourceRecord | null; readonly negativeTtl: number }
   | { readonly kind: 'nodata'; readonly soa: ResourceRecord | null; readonly negativeTtl: number }
   | { readonly kind: 'referral'; readonly zone: Name; readonly ns: readonly Name[] }
+  /** The DNAME above the name would make it longer than a name may be (RFC 6672 §2.2). */
+  | { readonly kind: 'yxdomain'; readonly dname: ResourceRecord }
   | { readonly kind: 'lame'; readonly referral: Name };
 
 /** RFC 2308 §5: the negative TTL is the smaller of the SOA's TTL and its MINIMUM; dnscache caps it at 3600. */
@@ -53,6 +55,8 @@ export function classify(reply: ScrubbedReply, name: Name, type: number, control
     } else if (rr.type === type || type === TYPE.ANY) matching.push(rr);
     else if (rr.type === TYPE.CNAME) cname = rr;
   }
+  // Only a DNAME that cannot be applied explains YXDOMAIN (the judge passes over any other).
+  if (reply.rcode === RCODE.YXDOMAIN && dname !== null && dnameTarget(name, dname.name, dname.rdata) === null) return { kind: 'yxdomain', dname };
   if (matching.length === 0 && (cname !== null || dname !== null)) {
     // A DNAME's synthesised CNAME says where to go; without one we make it (RFC 6672 §3.1).
     const target = cname !== null ? readName(cname.rdata, 0).name : dnameTarget(name, dname!.name, dname!.rdata);

@@ -4,6 +4,7 @@
 // not doing its job, so we pass over it.
 
 import { ANSWERABLE, Cache } from '../cache/cache';
+import { RCODE } from '../wire/constants';
 import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { RttTable } from '../transport/rtt';
@@ -63,6 +64,7 @@ export function verdictJudge(deps: UpstreamDeps, name: Name, type: number, zone:
     if (!rcodeUsable(message.rcode)) return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
     const reply = scrub(message, name, zone, deps.servers);
     const verdict = classify(reply, name, type, zone);
+    if (message.rcode === RCODE.YXDOMAIN && verdict.kind !== 'yxdomain') return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
     if (forwarding && (verdict.kind === 'referral' || verdict.kind === 'lame')) {
       deps.log.ignoredReferral(server.address, zone, verdict.kind === 'referral' ? verdict.zone : verdict.referral);
       return { use: false, reason: 'referral from a forwarder' };

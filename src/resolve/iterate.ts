@@ -10,13 +10,16 @@
 import { isLoopback } from '../config/address';
 import { Endpoint } from '../transport/udp';
 import { askServers, UpstreamOptions } from '../transport/upstream';
-import { TYPE } from '../wire/constants';
+import { ANSWERABLE } from '../cache/cache';
+import { CLASS, TYPE } from '../wire/constants';
+import { ResourceRecord } from '../wire/message';
 import { Answer } from '../wire/answer';
-import { isAtOrBelow, Name, parentName } from '../wire/name';
+import { isAtOrBelow, Name, nameToBuffer, parentName } from '../wire/name';
 import { childContext, inLineage, MAX_GLUELESS_DEPTH, MAX_NS_LOOKUPS_PER_REFERRAL, WorkContext } from './budget';
 import { addressesFrom, closestPoint, DelegationPoint, knownAddresses, NO_GLUE, referralPoint } from './delegation';
 import { accepted, upstreamOptions, UpstreamDeps, verdictJudge } from './forward';
 import { MinimiseState } from './qmin';
+import { dnameTarget, ScrubbedReply } from './scrub';
 import { Fetched, Fetcher } from './resolver';
 
 /** Referrals (and steps back up) followed for one question before we call it a loop. */
@@ -43,6 +46,9 @@ export interface IterateDeps extends UpstreamDeps {
 /** Servers that failed one question (all of a point's, together): not asked it again when a referral names them again. */
 type Failed = Set<string>;
 
+/** A verdict made from the cache has no reply behind it. */
+const NOTHING_TO_LEARN: ScrubbedReply = { rcode: 0, aa: false, answer: [], authority: [], additional: [], strayNs: null };
+
 function key(s: Endpoint): string {
   return `${s.address}#${s.port}`;
 }
@@ -61,6 +67,8 @@ export class IterativeFetcher implements Fetcher {
     let point = closestPoint(cache, servers, from);
     if (!point) return { kind: 'failed', reason: 'no servers for this name (servers/@ missing)' };
     if (point.kind === 'ns') for (const ns of point.ns) log.cachedNs(point.zone, ns.name);
+    const synthesised = this.fromCachedDname(name, point.zone);
+    if (synthesised !== null) return synthesised;
     const failed: Failed = new Set();
     /** Zones whose servers failed us once already: we went back above them, and do not again. */
     const climbed = new Set<Name>();
@@ -78,8 +86,8 @@ export class IterativeFetcher implements Fetcher {
           continue;
         }
         if (!minimised) return asked;
-        // No zone cut at askName: go one label further, or ask in full.
-        qmin.answered(v.kind);
+        // No zone cut at askName: these servers serve the rest.
+        qmin.giveUp();
         continue;
       }
       if (ctx.budget.spent) return { kind: 'failed', reason: ctx.budget.exhaustedBy ?? 'time limit' };
@@ -96,6 +104,27 @@ export class IterativeFetcher implements Fetcher {
       moves++;
     }
     return { kind: 'failed', reason: 'too many referrals' };
+  }
+
+  /**
+   * A CNAME made from a DNAME the cache holds between `name` and its
+   * starting zone (RFC 6672 §3.4): the servers would only send the same,
+   * and asking them a minimised question below a DNAME owner is asking
+   * about names that do not exist there.
+   */
+  private fromCachedDname(name: Name, zone: Name): Fetched | null {
+    if (name === zone) return null;
+    for (let owner = parentName(name); ; owner = parentName(owner)) {
+      const set = this.deps.cache.getRRset(owner, TYPE.DNAME, ANSWERABLE);
+      if (set !== null) {
+        const dname: ResourceRecord = { name: owner, type: TYPE.DNAME, class: CLASS.IN, ttl: set.ttl, rdata: set.rdatas[0]! };
+        const target = dnameTarget(name, owner, dname.rdata);
+        if (target === null) return null; // too long: the servers say YXDOMAIN
+        const record: ResourceRecord = { name, type: TYPE.CNAME, class: CLASS.IN, ttl: set.ttl, rdata: nameToBuffer(target) };
+        return { kind: 'verdict', server: 'cache', verdict: { kind: 'cname', target, ttl: set.ttl, record, dname }, reply: NOTHING_TO_LEARN };
+      }
+      if (owner === zone || owner.length === 1) return null;
+    }
   }
 
   /**

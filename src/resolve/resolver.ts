@@ -184,7 +184,9 @@ export class Resolver {
       let name = qname;
       for (;;) {
         // The names visited so far are the owners of the CNAMEs followed.
-        if (aliases(chain) > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
+        if (aliases(chain) > MAX_CNAME_CHAIN) return servfail();
+        // A loop is an error the client should see as one (RFC 1034 §3.6.2): SERVFAIL, with the chain that loops.
+        if (visited(chain, name)) return { ...servfail(), answer: chain };
         if (name !== qname) {
           // A CNAME may lead to an internal name (localhost and friends).
           const local = localAnswer(name, qtype);
@@ -212,7 +214,8 @@ export class Resolver {
         const v = fetched.verdict;
         switch (v.kind) {
           case 'cname':
-            if (v.dname !== null) chain.push(this.toOut(v.dname));
+            // One DNAME can stand above several names of a chain (x. DNAME . makes a.x.x -> a.x -> a.): sent once.
+            if (v.dname !== null && !chain.some((r) => r.type === TYPE.DNAME && r.name === v.dname!.name)) chain.push(this.toOut(v.dname));
             chain.push({ ...this.toOut(v.record), ttl: this.cache.rrsetTtl(v.ttl) });
             name = v.target;
             continue;
@@ -226,6 +229,9 @@ export class Resolver {
             this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
             if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
             return this.finish({ kind: 'nodata', soa: v.soa ? { ...this.toOut(v.soa), ttl: this.cache.negativeTtl(v.negativeTtl) } : null }, chain);
+          case 'yxdomain':
+            // Not cached: it says only that this DNAME cannot be applied to this name.
+            return { rcode: RCODE.YXDOMAIN, answer: [...chain, this.toOut(v.dname)], authority: [], aa: false, lifetime: 0 };
           case 'referral':
           case 'lame':
             // The fetcher resolves referrals itself; one that reaches us is a failure.

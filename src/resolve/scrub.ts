@@ -125,7 +125,11 @@ export function scrub(message: Message, qname: Name, control: Name, table: Serve
   return { rcode: message.rcode, aa: message.aa, answer, authority, additional, strayNs };
 }
 
-/** dnscache believes only NOERROR and NXDOMAIN; anything else means "ask someone else". */
+/**
+ * dnscache believes only NOERROR and NXDOMAIN; anything else means "ask
+ * someone else". YXDOMAIN too is an answer (RFC 6672 §2.2: the DNAME the
+ * server sends with it made the name too long), which classify checks.
+ */
 export function rcodeUsable(rcode: number): boolean {
-  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN;
+  return rcode === RCODE.NOERROR || rcode === RCODE.NXDOMAIN || rcode === RCODE.YXDOMAIN;
 }

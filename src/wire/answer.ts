@@ -19,7 +19,9 @@ export interface Answer {
 /**
  * SERVFAIL carries no records, not even the CNAMEs followed before the
  * failure (dnscache sent them): a half-resolved chain is not something a
- * downstream cache should keep or use.
+ * downstream cache should keep or use. The one exception is made by the
+ * resolver: a CNAME loop is sent with the chain that loops, so the client
+ * sees why (as Unbound and Knot Resolver do).
  */
 export function servfail(): Answer {
   return SERVFAIL;

@@ -45,6 +45,8 @@ export const RCODE = {
   NXDOMAIN: 3,
   NOTIMP: 4,
   REFUSED: 5,
+  /** A DNAME substitution made a name too long (RFC 6672 §2.2). */
+  YXDOMAIN: 6,
   /** Extended RCODE 16 (upper bits live in the OPT record). */
   BADVERS: 16,
 } as const;
