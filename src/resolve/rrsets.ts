@@ -58,9 +58,10 @@ export function rrsetsOf(reply: ScrubbedReply, referral: boolean): RRset[] {
     const first = g.records[0]!;
     // A CNAME owner has one target; if a server sends several, the last wins (dnscache).
     const kept = first.type === TYPE.CNAME ? [g.records[g.records.length - 1]!] : dedupe(g.records);
-    const set = { name: first.name, type: first.type, ttl: clampTtl(first.ttl), rdatas: kept.map((r) => r.rdata), records: kept, rank: g.rank };
-    out.push({ ...set, side: 'child' });
-    if (g.parent) out.push({ ...set, rank: RANK.AUTHORITY, side: 'parent' });
+    const ttl = clampTtl(first.ttl);
+    const rdatas = kept.map((r) => r.rdata);
+    out.push({ name: first.name, type: first.type, ttl, rdatas, records: kept, rank: g.rank, side: 'child' });
+    if (g.parent) out.push({ name: first.name, type: first.type, ttl, rdatas, records: kept, rank: RANK.AUTHORITY, side: 'parent' });
   }
   return sortSmall(out, logOrder);
 }

@@ -59,18 +59,29 @@ export function dnameTarget(name: Name, owner: Name, rdata: Buffer): Name | null
 /**
  * The answer records on the chain from `qname`: its own, then for each
  * CNAME (or DNAME above a name on the chain) those of the name it leads to.
- * Servers write the chain in order; a second pass picks up one written out
- * of order, and so on, at most once per record.
+ * Nearly every reply is a chain written in order with nothing to drop; it
+ * is returned as it is. Otherwise a second pass picks up a record written
+ * out of order, and so on, at most once per record. (What a miss allocates
+ * matters: objects made while other questions wait make the collector copy
+ * those questions' state more often.)
  */
-function answerChain(answer: readonly ResourceRecord[], qname: Name, inZone: (rr: ResourceRecord) => boolean): ResourceRecord[] {
+function answerChain(answer: readonly ResourceRecord[], qname: Name, inZone: (rr: ResourceRecord) => boolean): readonly ResourceRecord[] {
+  let current = qname;
+  let i = 0;
+  for (; i < answer.length; i++) {
+    const rr = answer[i]!;
+    if (rr.name !== current || !inZone(rr)) break;
+    if (rr.type === TYPE.CNAME) current = readName(rr.rdata, 0).name;
+  }
+  if (i === answer.length) return answer;
   const names: Name[] = [qname];
   const kept = new Array<boolean>(answer.length).fill(false);
-  const out: ResourceRecord[] = [];
+  let count = 0;
   for (let grew = true, passes = 0; grew && passes < answer.length; passes++) {
     grew = false;
-    for (let i = 0; i < answer.length; i++) {
-      const rr = answer[i]!;
-      if (kept[i] || !inZone(rr)) continue;
+    for (let j = 0; j < answer.length; j++) {
+      const rr = answer[j]!;
+      if (kept[j] || !inZone(rr)) continue;
       let next: Name | null = null;
       if (names.includes(rr.name)) {
         if (rr.type === TYPE.CNAME) next = readName(rr.rdata, 0).name;
@@ -79,14 +90,25 @@ function answerChain(answer: readonly ResourceRecord[], qname: Name, inZone: (rr
         if (below === undefined) continue;
         next = dnameTarget(below, rr.name, rr.rdata);
       } else continue;
-      kept[i] = true;
-      out.push(rr);
+      kept[j] = true;
+      count++;
       grew = true;
       if (next !== null && !names.includes(next)) names.push(next);
     }
   }
   // Keep the server's order: clients and logs see the chain as it was sent.
-  return out.length === answer.length ? [...answer] : answer.filter((_, i) => kept[i]);
+  return count === answer.length ? answer : answer.filter((_, j) => kept[j]);
+}
+
+/** `records` as they are while `keep` takes each; a copy of the kept ones from the first it drops. */
+function keptOf(records: readonly ResourceRecord[], keep: (rr: ResourceRecord) => boolean): readonly ResourceRecord[] {
+  let out: ResourceRecord[] | null = null;
+  for (let i = 0; i < records.length; i++) {
+    const rr = records[i]!;
+    if (keep(rr)) out?.push(rr);
+    else out ??= records.slice(0, i);
+  }
+  return out ?? records;
 }
 
 /**
@@ -102,28 +124,29 @@ export function scrub(message: Message, qname: Name, control: Name, table: Serve
   for (const rr of answer) if (rr.type === TYPE.CNAME) last = readName(rr.rdata, 0).name;
   else if (rr.type === TYPE.DNAME) last = dnameTarget(last, rr.name, rr.rdata) ?? last;
 
-  const authority: ResourceRecord[] = [];
   let strayNs: Name | null = null;
-  const nsTargets: Name[] = [];
-  for (const rr of message.authority) {
-    if (rr.type === TYPE.SOA) {
-      if (rr.class === CLASS.IN && rr.rdata.length >= MIN_SOA_RDATA && isAtOrBelow(last, rr.name) && inZone(rr)) authority.push(rr);
-    } else if (rr.type === TYPE.NS && rr.class === CLASS.IN) {
-      const below = rr.name !== control && isAtOrBelow(rr.name, control) && isAtOrBelow(last, rr.name);
-      if ((below || (rr.name === control && message.aa)) && inZone(rr)) {
-        authority.push(rr);
-        nsTargets.push(readName(rr.rdata, 0).name);
-      } else strayNs ??= rr.name;
+  let nsTargets: Name[] | null = null;
+  const authority = keptOf(message.authority, (rr) => {
+    if (rr.type === TYPE.SOA) return rr.class === CLASS.IN && rr.rdata.length >= MIN_SOA_RDATA && isAtOrBelow(last, rr.name) && inZone(rr);
+    if (rr.type !== TYPE.NS || rr.class !== CLASS.IN) return false;
+    const below = rr.name !== control && isAtOrBelow(rr.name, control) && isAtOrBelow(last, rr.name);
+    if ((below || (rr.name === control && message.aa)) && inZone(rr)) {
+      (nsTargets ??= []).push(readName(rr.rdata, 0).name);
+      return true;
     }
-  }
-  for (const rr of answer) if (rr.type === TYPE.NS) nsTargets.push(readName(rr.rdata, 0).name);
-
-  const additional: ResourceRecord[] = [];
-  for (const rr of message.additional) {
-    if ((rr.type === TYPE.A || rr.type === TYPE.AAAA) && nsTargets.includes(rr.name) && inZone(rr)) additional.push(rr);
-  }
+    strayNs ??= rr.name;
+    return false;
+  });
+  for (const rr of answer) if (rr.type === TYPE.NS) (nsTargets ??= []).push(readName(rr.rdata, 0).name);
+  const targets: Name[] | null = nsTargets;
+  const additional =
+    targets === null
+      ? NONE
+      : keptOf(message.additional, (rr) => (rr.type === TYPE.A || rr.type === TYPE.AAAA) && targets.includes(rr.name) && inZone(rr));
   return { rcode: message.rcode, aa: message.aa, answer, authority, additional, strayNs };
 }
+
+const NONE: readonly ResourceRecord[] = [];
 
 /**
  * dnscache believes only NOERROR and NXDOMAIN; anything else means "ask

@@ -52,6 +52,36 @@ describe('classify: answers', () => {
   });
 });
 
+describe('classify: DNAME (RFC 6672)', () => {
+  const dname = rr('example.com', 39, nameRdata('example.net'), 3600);
+
+  it('a DNAME above the name comes with the CNAME to follow', () => {
+    const cname = rr('a.example.com', 5, nameRdata('a.example.net'), 3600);
+    const v = kind(classify(message({ aa: true, answer: [dname, cname] }), n('a.example.com'), 1, ROOT), 'cname');
+    assert.equal(v.target, n('a.example.net'));
+    assert.equal(v.dname, dname);
+    assert.equal(v.record, cname);
+  });
+
+  it('without the CNAME, the target is made from the DNAME', () => {
+    const v = kind(classify(message({ aa: true, answer: [dname] }), n('a.b.example.com'), 1, ROOT), 'cname');
+    assert.equal(v.target, n('a.b.example.net'));
+    assert.equal(v.record.name, n('a.b.example.com'));
+    assert.equal(v.dname, dname);
+  });
+
+  it('a question for the DNAME itself is answered by it', () => {
+    assert.deepEqual(kind(classify(message({ aa: true, answer: [dname] }), EXAMPLE, 39, ROOT), 'answer').records, [dname]);
+  });
+
+  it('YXDOMAIN is an answer only with a DNAME whose substitution is too long', () => {
+    const long = rr('long', 39, nameRdata(Array.from({ length: 4 }, () => 'x'.repeat(60)).join('.')), 3600);
+    const name = n(`${'y'.repeat(10)}.long`);
+    assert.equal(kind(classify(message({ rcode: 6, aa: true, answer: [long] }), name, 1, ROOT), 'yxdomain').dname, long);
+    assert.notEqual(classify(message({ rcode: 6, aa: true, answer: [dname] }), n('a.example.com'), 1, ROOT).kind, 'yxdomain');
+  });
+});
+
 describe('classify: CNAME', () => {
   it('follows a CNAME for the name, with its clamped TTL', () => {
     const cname = rr('www.example.com', 5, nameRdata('Web.Example.com'), 700000);
