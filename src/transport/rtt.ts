@@ -16,6 +16,8 @@ interface Estimate {
   rttvar: number;
   /** Consecutive timeouts; reset by any answer. */
   timeouts: number;
+  /** When the server last answered or timed out (the table's clock, ms). */
+  seen: number;
 }
 
 /** What an untried server is assumed to cost, ms: low enough to get explored. */
@@ -24,6 +26,13 @@ const MIN_TIMEOUT = 200;
 const MAX_TIMEOUT = 3000;
 const INITIAL_TIMEOUT = 1000;
 const MAX_TRACKED = 100000;
+/**
+ * What we know of a server is forgotten this long after it last answered or
+ * timed out (Unbound's infra-host-ttl, 900 s): a server that timed out is
+ * tried afresh instead of staying last for ever, and one long unused is
+ * explored again as untried, in case the network changed.
+ */
+export const FORGET_AFTER_MS = 15 * 60 * 1000;
 
 export function serverId(s: ServerKey): string {
   return s.address.includes(':') ? `[${s.address}]:${s.port}` : `${s.address}:${s.port}`;
@@ -82,6 +91,19 @@ export class RttTable {
    */
   readonly noEdns = new NoEdnsServers();
   private readonly table = new Map<string, Estimate>();
+
+  /** `now`: the clock estimates age by (ms); injectable so tests can move it. */
+  constructor(private readonly now: () => number = () => performance.now()) {}
+
+  /** The live estimate for a server id, forgetting one that has aged out. */
+  private estimate(id: string): Estimate | undefined {
+    const e = this.table.get(id);
+    if (e !== undefined && this.now() - e.seen > FORGET_AFTER_MS) {
+      this.table.delete(id);
+      return undefined;
+    }
+    return e;
+  }
   // The id of the server last asked about: a try asks about one server
   // several times (order, timeout, answered), and Endpoint objects are
   // immutable, so this saves building the same string again each time.
@@ -105,14 +127,14 @@ export class RttTable {
 
   /** Expected cost of asking: the smoothed RTT, inflated by recent timeouts. */
   cost(s: ServerKey): number {
-    const e = this.table.get(this.id(s));
+    const e = this.estimate(this.id(s));
     if (!e) return UNTRIED_RTT;
     return e.srtt * (1 << Math.min(e.timeouts, 10)) + (e.timeouts > 0 ? MAX_TIMEOUT : 0);
   }
 
   /** How long to wait for this server before trying the next one, ms. */
   timeout(s: ServerKey): number {
-    const e = this.table.get(this.id(s));
+    const e = this.estimate(this.id(s));
     if (!e) return INITIAL_TIMEOUT;
     const rto = e.srtt + 4 * e.rttvar;
     return Math.max(MIN_TIMEOUT, Math.min(MAX_TIMEOUT, rto * (1 << Math.min(e.timeouts, 4))));
@@ -120,25 +142,27 @@ export class RttTable {
 
   answered(s: ServerKey, rttMs: number): void {
     const id = this.id(s);
-    const e = this.table.get(id);
+    const e = this.estimate(id);
     if (!e) {
       if (this.table.size >= MAX_TRACKED) this.table.clear();
-      this.table.set(id, { srtt: rttMs, rttvar: rttMs / 2, timeouts: 0 });
+      this.table.set(id, { srtt: rttMs, rttvar: rttMs / 2, timeouts: 0, seen: this.now() });
       return;
     }
     e.rttvar = 0.75 * e.rttvar + 0.25 * Math.abs(e.srtt - rttMs);
     e.srtt = 0.875 * e.srtt + 0.125 * rttMs;
     e.timeouts = 0;
+    e.seen = this.now();
   }
 
   timedOut(s: ServerKey, waitedMs: number): void {
     const id = this.id(s);
-    const e = this.table.get(id);
+    const e = this.estimate(id);
     if (!e) {
       if (this.table.size >= MAX_TRACKED) this.table.clear();
-      this.table.set(id, { srtt: waitedMs, rttvar: waitedMs / 2, timeouts: 1 });
+      this.table.set(id, { srtt: waitedMs, rttvar: waitedMs / 2, timeouts: 1, seen: this.now() });
       return;
     }
     e.timeouts++;
+    e.seen = this.now();
   }
 }

@@ -38,6 +38,10 @@ before(async () => {
   delegate('z.test', 'example2', [a('www.z.test', '192.0.2.150'), a('mail.z.test', '192.0.2.151')], { ns: 300, glue: 3 });
   // t.test: its server will answer without AA and claim the zone for an impostor.
   delegate('t.test', 'example1', [a('www.t.test', '192.0.2.160'), a('mail.t.test', '192.0.2.161')]);
+  // dn.test: a DNAME to example.test at its apex (RFC 6672).
+  delegate('dn.test', 'example2', [{ name: 'dn.test', type: 'DNAME', data: 'example.test' }]);
+  // n3.test: its server will answer NODATA with only the zone's NS (RFC 2308 type 3).
+  delegate('n3.test', 'example1', [a('www.n3.test', '192.0.2.170')]);
   // ca.test and cb.test: each one's only name server is in the other, no glue.
   for (const tld of ['tld1', 'tld2']) {
     h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns('ca.test', 'ns.cb.test'), ns('cb.test', 'ns.ca.test'));
@@ -116,5 +120,35 @@ describe('iterator: trust and recovery', () => {
     const since = queriesSince(h, mark);
     assert.ok(since.length > 0);
     assert.deepEqual(since.filter((q) => !/^root[12] /.test(q)), [], since.join('\n'));
+  });
+
+  it('a DNAME is sent with the CNAME it makes; the next name below it is made from the cache', async () => {
+    const r = rig(h);
+    const www = await r.ask('www.dn.test', TYPE.A);
+    assert.equal(www.rcode, RCODE.NOERROR);
+    assert.deepEqual(www.answer.map((x) => x.type), [TYPE.DNAME, TYPE.CNAME, TYPE.A]);
+    assert.deepEqual(addresses(www), ['192.0.2.80']);
+    const mark = queryCounts(h);
+    const mail = await r.ask('mail.dn.test', TYPE.A);
+    assert.deepEqual(mail.answer.map((x) => x.type), [TYPE.DNAME, TYPE.CNAME, TYPE.A]);
+    assert.deepEqual(addresses(mail), ['192.0.2.25']);
+    const since = queriesSince(h, mark);
+    assert.ok(!since.some((q) => /dn\.test/.test(q)), `no server was asked about mail.dn.test: ${since.join(', ')}`);
+  });
+
+  it('an authoritative NODATA with only the zone\'s own NS (RFC 2308 type 3) is NODATA, not a lame server', async () => {
+    const example1 = h.server('example1');
+    example1.behaviour = 'nodata-ns-only';
+    try {
+      const r = rig(h);
+      const mark = queryCounts(h);
+      const answer = await r.ask('www.n3.test', TYPE.TXT);
+      assert.equal(answer.rcode, RCODE.NOERROR);
+      assert.deepEqual(answer.answer, []);
+      assert.ok(!r.sink.lines.some((l) => l.startsWith('lame ')), r.sink.lines.join('\n'));
+      assert.equal(queriesSince(h, mark).filter((q) => q.startsWith('example1 ')).length, 1, 'asked once, believed');
+    } finally {
+      example1.behaviour = 'answer';
+    }
   });
 });

@@ -23,6 +23,7 @@ export type Behaviour =
   | 'malformed' // header and question intact, ANCOUNT promises records that are cut off
   | 'lame-referral' // every query: an upward referral to the root (NS for '.', no SOA, no answer, AA=0)
   | 'non-authoritative' // the normal reply (and any injection) with AA=0: a server that is not, or says it is not, the zone's
+  | 'nodata-ns-only' // NODATA with the zone's own NS in authority and no SOA (RFC 2308 type 3), AA=1
   | 'no-question' // a bare header: right ID, QR, NOERROR, QDCOUNT 0 and no records
   | 'bad-opcode' // the normal answer, question included, with opcode BAD_REPLY_OPCODE instead of the query's
   | 'no-edns'; // FORMERR (question echoed, no OPT) to any query carrying OPT; the normal answer to one without
@@ -173,6 +174,15 @@ function negative(zone: LabZone, origin: string, rcode: number, answers: Answer[
   return { rcode, aa: true, answers, authorities, additionals: [] };
 }
 
+/** A record of `type` owned by a proper ancestor of `name` inside the zone (a DNAME above it), or null. */
+function rrsAbove(zone: LabZone, origin: string, name: string, type: string): LabRecord | null {
+  for (let n = parentOf(name); n !== null && isAtOrBelow(n, origin); n = parentOf(n)) {
+    const found = recordsAt(zone, n).find((r) => r.type.toUpperCase() === type);
+    if (found) return found;
+  }
+  return null;
+}
+
 /** Records synthesized from `*.<closest encloser>` (RFC 4592), owned by the name asked. */
 function wildcard(zone: LabZone, origin: string, name: string, owner: string): LabRecord[] {
   let encloser: string | null = parentOf(name);
@@ -195,6 +205,17 @@ export function lookup(zones: LabZone[], qname: string, qtype: string): Outcome 
     const cut = delegationAbove(zone, origin, name, type);
     // A CNAME pointing into a child zone ends the chase: the resolver must ask the child.
     if (cut !== null) return hop === 0 ? referral(zone, origin, cut) : { ...empty(), answers };
+    const dname = rrsAbove(zone, origin, name, 'DNAME');
+    if (dname !== null) {
+      // RFC 6672: the DNAME, the CNAME it makes of the name asked, then on to the target.
+      const target = canonical(String(dname.data));
+      const dnameOwner = canonical(dname.name);
+      const next = name.slice(0, name.length - dnameOwner.length) + target;
+      answers.push(toAnswer(dname), toAnswer({ name: owner, type: 'CNAME', ttl: dname.ttl, data: next }));
+      if (!isAtOrBelow(next, origin)) break;
+      owner = next;
+      continue;
+    }
     let rrs = recordsAt(zone, name);
     if (rrs.length === 0 && !nameExists(zone, name)) {
       rrs = wildcard(zone, origin, name, owner);
@@ -385,6 +406,10 @@ export class LabServer {
     else outcome = lookup(this.zones, q.name, q.type);
     if (this.inject) outcome = withInjection(outcome, this.inject);
     if (behaviour === 'non-authoritative') outcome = { ...outcome, aa: false };
+    if (behaviour === 'nodata-ns-only' && outcome.rcode === RCODE.NOERROR && outcome.answers.length === 0) {
+      const zone = findZone(this.zones, canonical(q.name));
+      if (zone) outcome = { ...outcome, authorities: recordsAt(zone, canonical(zone.origin)).filter((r) => r.type.toUpperCase() === 'NS').map((r) => toAnswer(r)) };
+    }
 
     const full = this.encode(q, outcome, false, opt);
     if (behaviour === 'malformed') return [cutOff(full, q.questionBytes.length)];

@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { NO_EDNS_MAX, NO_EDNS_MS, NoEdnsServers, RttTable, ServerKey, serverId } from '../../src/transport/rtt';
+import { FORGET_AFTER_MS, NO_EDNS_MAX, NO_EDNS_MS, NoEdnsServers, RttTable, ServerKey, serverId } from '../../src/transport/rtt';
 
 const s = (address: string, port = 53): ServerKey => ({ address, port });
 const names = (list: readonly ServerKey[]): string[] => list.map(serverId);
@@ -179,5 +179,35 @@ describe('NoEdnsServers', () => {
 
   it('is one per RTT table, starting empty', () => {
     assert.equal(new RttTable().noEdns.size, 0);
+  });
+});
+
+describe('RttTable: what it knows ages out', () => {
+  it('a server that timed out, or was not asked for FORGET_AFTER_MS, is treated as untried again', () => {
+    let now = 0;
+    const t = new RttTable(() => now);
+    const dead = s('10.0.0.1');
+    const fast = s('10.0.0.2');
+    const fresh = s('10.0.0.3');
+    t.timedOut(dead, 1000);
+    t.answered(fast, 5);
+    assert.deepEqual(names(t.order([dead, fresh, fast])), names([fast, fresh, dead]));
+    now = FORGET_AFTER_MS - 1;
+    assert.ok(t.cost(dead) > t.cost(fresh), 'still remembered just before the limit');
+    now = FORGET_AFTER_MS + 1;
+    assert.equal(t.cost(dead), t.cost(fresh), 'the timeout has expired');
+    assert.equal(t.cost(fast), t.cost(fresh), 'a long-unused server is explored again as untried');
+    assert.equal(t.timeout(dead), t.timeout(fresh));
+  });
+
+  it('an answer or a timeout keeps the estimate alive', () => {
+    let now = 0;
+    const t = new RttTable(() => now);
+    const server = s('10.0.0.1');
+    t.answered(server, 5);
+    now = FORGET_AFTER_MS - 10;
+    t.answered(server, 5);
+    now = FORGET_AFTER_MS + 10;
+    assert.ok(t.cost(server) < t.cost(s('10.0.0.9')), 'answered recently: still known as fast');
   });
 });
