@@ -25,8 +25,6 @@ import { Fetched, Fetcher } from './resolver';
 /** Referrals (and steps back up) followed for one question before we call it a loop. */
 const MAX_REFERRALS = 24;
 
-export { addressesFrom } from './delegation';
-
 export interface IterateDeps extends UpstreamDeps {
   /** Port for servers learned from NS records (53; the lab uses another). */
   readonly serverPort: number;
@@ -71,13 +69,12 @@ export class IterativeFetcher implements Fetcher {
     if (synthesised !== null) return synthesised;
     const failed: Failed = new Set();
     /** Zones whose servers failed us once already: we went back above them, and do not again. */
-    const climbed = new Set<Name>();
+    let climbed: Set<Name> | null = null;
     const qmin = new MinimiseState(this.deps.qmin && type !== TYPE.DS);
     for (let moves = 0; moves < MAX_REFERRALS; ) {
       const [askName, askType] = qmin.question(name, type, point.zone);
       const minimised = askName !== name || askType !== type;
-      // A failed minimised question says nothing of its servers: it is asked again in full.
-      const asked = await this.askPoint(point, askName, askType, ctx, minimised ? new Set() : failed);
+      const asked = await this.askPoint(point, askName, askType, ctx, failed, !minimised);
       if (asked.kind === 'verdict') {
         const v = asked.verdict;
         if (v.kind === 'referral') {
@@ -96,10 +93,10 @@ export class IterativeFetcher implements Fetcher {
         qmin.giveUp();
         continue;
       }
-      if (point.kind === 'fixed' || climbed.has(point.zone)) return asked;
+      if (point.kind === 'fixed' || climbed?.has(point.zone)) return asked;
       const above = closestPoint(cache, servers, point.zone, true);
       if (above === null) return asked;
-      climbed.add(point.zone);
+      (climbed ??= new Set()).add(point.zone);
       point = above;
       moves++;
     }
@@ -132,9 +129,11 @@ export class IterativeFetcher implements Fetcher {
    * Known addresses go first; NS names without addresses are resolved one
    * at a time only when those run out, at most MAX_NS_LOOKUPS_PER_REFERRAL,
    * and never a name inside the point's own zone: only the parent's glue
-   * can reach those, and the caller goes back up for it.
+   * can reach those, and the caller goes back up for it. When every server
+   * failed, they join `failed` if `remember` (a minimised question's
+   * failure says nothing of its servers).
    */
-  private async askPoint(point: DelegationPoint, name: Name, type: number, ctx: WorkContext, failed: Failed): Promise<Fetched> {
+  private async askPoint(point: DelegationPoint, name: Name, type: number, ctx: WorkContext, failed: Failed, remember: boolean): Promise<Fetched> {
     const { log, rtt } = this.deps;
     const tried = new Set<string>();
     const unresolved: Name[] = [];
@@ -166,7 +165,7 @@ export class IterativeFetcher implements Fetcher {
       if (ctx.budget.spent) return { kind: 'failed', reason: ctx.budget.exhaustedBy ?? 'time limit' };
       const ns = unresolved.shift();
       if (ns === undefined || lookups >= MAX_NS_LOOKUPS_PER_REFERRAL) {
-        for (const k of tried) failed.add(k);
+        if (remember) for (const k of tried) failed.add(k);
         return { kind: 'failed', reason: lastReason };
       }
       lookups++;

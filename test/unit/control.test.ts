@@ -213,7 +213,19 @@ describe('dump format', () => {
     ['compressed CNAME', JSON.stringify({ kind: 'rrset', name: 'a.', type: 5, expires: 1, rdata: ['c00c'] }), /no valid uncompressed domain name/],
     ['short SOA', JSON.stringify({ kind: 'nxdomain', name: 'a.', expires: 1, soa: { name: 'a.', rdata: '0000' } }), /SOA record needs 20 bytes/],
     ['soa not an object', JSON.stringify({ kind: 'nodata', name: 'a.', type: 1, expires: 1, soa: 'x' }), /"soa" is neither null nor an object/],
+    ['rank out of range', good.replace('"rdata"', '"rank":9,"rdata"'), /"rank" is 9 \(expected an integer from 1 to 5\)/],
+    ['unknown side', good.replace('"rdata"', '"side":"left","rdata"'), /"side" is "left" \(expected "child" or "parent"\)/],
   ];
+
+  it('reads an RRset\'s rank and side; a line from before ranks is rank 4, the child\'s', () => {
+    const old = parseEntryLine(good);
+    assert.equal(old.kind === 'rrset' && `${old.rank} ${old.side}`, '4 child');
+    const parent = parseEntryLine(good.replace('"rdata"', '"rank":2,"side":"parent","rdata"'));
+    assert.equal(parent.kind === 'rrset' && `${parent.rank} ${parent.side}`, '2 parent');
+    // And back: the line written carries them (side only when it is the parent's).
+    assert.match(entryLine(parent), /"rank":2,"side":"parent"/);
+    assert.doesNotMatch(entryLine(old), /"side"/);
+  });
   for (const [what, line, re] of bad) {
     it(`rejects a line with ${what}`, () => {
       assert.throws(() => parseEntryLine(line), (err: Error) => err instanceof DumpLineError && re.test(err.message));
