@@ -18,6 +18,9 @@ import { packReply, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from '
 export type Clock = () => number;
 export const systemClock: Clock = () => Math.floor(Date.now() / 1000);
 
+/** The TTL stale data is served with (RFC 8767 §4 recommends 30 s). */
+export const STALE_TTL = 30;
+
 /** dnscache's caps (spec §6.4, §6.5). */
 export const MAX_TTL = 604800;
 const HUGE_TTL = 1000000000;
@@ -211,10 +214,15 @@ export class Cache {
   private readonly store: EntryStore;
   private motion = 0;
 
+  /**
+   * `staleSeconds` (STALE): how long past its expiry an entry is kept for
+   * serve-stale (RFC 8767); 0 keeps nothing expired for it.
+   */
   constructor(
     readonly maxBytes: number,
     private readonly clock: Clock = systemClock,
     private readonly limits: TtlLimits = DNSCACHE_TTL_LIMITS,
+    readonly staleSeconds = 0,
   ) {
     this.store = new EntryStore(maxBytes);
   }
@@ -255,13 +263,17 @@ export class Cache {
    * entry stays until a fresh one replaces it, the LRU evicts it or sweep()
    * drops it.
    */
-  private live(name: Name, slot: number): number {
+  private live(name: Name, slot: number, stale = false): number {
     const e = this.store.get(name, slot);
-    return e === -1 || this.store.expires(e) <= this.clock() ? -1 : e;
+    if (e === -1) return -1;
+    const past = this.clock() - this.store.expires(e);
+    return past < 0 || (stale && past < this.staleSeconds) ? e : -1;
   }
 
+  /** Seconds an entry has left; a stale one is served as if it had STALE_TTL (RFC 8767 §4). */
   private remaining(e: number): number {
-    return Math.min(this.limits.max, this.store.expires(e) - this.clock());
+    const left = this.store.expires(e) - this.clock();
+    return left > 0 ? Math.min(this.limits.max, left) : STALE_TTL;
   }
 
   // Every put applies dnscache's clamp (spec §6.4, §6.5) and MINTTL/MAXTTL,
@@ -343,8 +355,9 @@ export class Cache {
     this.putNegative(name, SLOT_RRSET | type, KIND_NODATA, this.clock() + ttl, soa);
   }
 
-  getNxdomain(name: Name): NegativeHit | null {
-    const e = this.live(name, SLOT_NXDOMAIN);
+  /** A cached NXDOMAIN; with `stale`, also one expired less than `staleSeconds` ago (its TTL then STALE_TTL). */
+  getNxdomain(name: Name, stale = false): NegativeHit | null {
+    const e = this.live(name, SLOT_NXDOMAIN, stale);
     if (e === -1) return null;
     return { kind: 'nxdomain', ttl: this.remaining(e), soa: this.soaOf(e) };
   }
@@ -352,10 +365,10 @@ export class Cache {
   /**
    * What a client may be answered from for (name, type): an RRset of an
    * answerable rank, or a NODATA. Both live under one slot, so a resolution
-   * asks once.
+   * asks once. With `stale`, also one expired less than `staleSeconds` ago.
    */
-  getTyped(name: Name, type: number): TypedHit | null {
-    const e = this.live(name, SLOT_RRSET | type);
+  getTyped(name: Name, type: number, stale = false): TypedHit | null {
+    const e = this.live(name, SLOT_RRSET | type, stale);
     if (e === -1) return null;
     if (this.store.kind(e) === KIND_RRSET) {
       const rank = this.store.tag(e);
@@ -411,9 +424,13 @@ export class Cache {
     return { buf: this.store.buffer(e), start, end: start + this.store.dataLength(e), builtAt: this.store.tag(e) };
   }
 
-  /** Drops expired entries; called from a slow timer so dead data does not hold the budget. */
+  /**
+   * Drops expired entries - those past serve-stale's window too - from a
+   * slow timer, so dead data does not hold the budget. (Stale entries are
+   * the same entries, charged once; the LRU evicts them like any other.)
+   */
   sweep(): number {
-    const now = this.clock();
+    const now = this.clock() - this.staleSeconds;
     let dead = 0;
     for (const e of this.store.oldestFirst()) {
       if (this.store.expires(e) <= now) {

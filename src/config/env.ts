@@ -3,7 +3,7 @@
 //
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
-// Extensions: PORT, SERVERPORT, QMIN, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL,
+// Extensions: PORT, SERVERPORT, QMIN, STALE, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL,
 // QUERY_LOCALHOST, and (parseObservability) METRICS, LOGFORMAT. Anything else
 // is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
@@ -19,6 +19,9 @@ export const CACHESIZE_DEFAULT = 1_000_000;
 export const CACHESIZE_MIN = 100;
 export const CACHESIZE_MAX = 1_000_000_000;
 export const MAXUDP_DEFAULT = 400;
+/** STALE: how long past expiry data may be served when resolution fails (RFC 8767 suggests 1 to 3 days). */
+export const STALE_DEFAULT = 86400;
+export const STALE_MAX = 7 * 86400;
 export const MAXTCP_DEFAULT = 40;
 export const MAX_CLIENTS_LIMIT = 100_000;
 /** WORKERS: processes answering queries (1: one process, as dnscache). */
@@ -65,6 +68,8 @@ export interface EnvSettings {
   serverPort: number;
   /** QMIN: QNAME minimisation when iterating (RFC 9156); on unless QMIN=0. */
   qmin: boolean;
+  /** STALE: seconds past expiry data may be served when resolution fails (RFC 8767); 0 = never. */
+  stale: number;
   /** MINTTL: seconds an RRset is kept and served at least, TTL 0 included (Unbound's cache-min-ttl); 0 = as the servers say. */
   minTtl: number;
   /** MAXTTL: seconds nothing (RRset or negative answer) is kept or served beyond (cache-max-ttl); dnscache's week by default. */
@@ -153,6 +158,7 @@ export function parseEnv(env: Env): EnvSettings {
   }
   const serverPort = optionalDecimal(env, 'SERVERPORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
   const qmin = (optionalDecimal(env, 'QMIN', '0 (off) or 1 (on)', 0, 1) ?? 1) === 1;
+  const stale = optionalDecimal(env, 'STALE', `a number of seconds from 0 (off) to ${STALE_MAX}`, 0, STALE_MAX) ?? STALE_DEFAULT;
   const maxTtl = optionalDecimal(env, 'MAXTTL', `a number of seconds from 1 to ${MAX_TTL}`, 1, MAX_TTL) ?? MAX_TTL;
   const minTtl = optionalDecimal(env, 'MINTTL', `a number of seconds from 0 to ${MAX_TTL}`, 0, MAX_TTL) ?? 0;
   if (minTtl > maxTtl) {
@@ -178,6 +184,7 @@ export function parseEnv(env: Env): EnvSettings {
     maxTcp,
     serverPort,
     qmin,
+    stale,
     minTtl,
     maxTtl,
     queryLocalhost,

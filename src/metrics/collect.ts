@@ -15,6 +15,8 @@ export interface MetricsSnapshot {
   readonly upstream: UpstreamMetrics;
   /** Questions that joined an identical resolution in flight. */
   readonly mergedQueries: number;
+  /** Questions answered with stale data because resolution failed (serve-stale). */
+  readonly staleAnswers: number;
   readonly resolutionsInflight: number;
   readonly udpInflight: number;
   readonly udpDrops: number;
@@ -130,6 +132,7 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
     },
     upstream,
     mergedQueries: total((s) => s.mergedQueries),
+    staleAnswers: total((s) => s.staleAnswers),
     resolutionsInflight: total((s) => s.resolutionsInflight),
     udpInflight: total((s) => s.udpInflight),
     udpDrops: total((s) => s.udpDrops),
@@ -159,6 +162,7 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   );
   e.single('dnscache_local_answers_total', 'counter', 'Client questions answered internally (localhost, dotted-decimal names, ...).', engine.localAnswers);
   e.single('dnscache_merged_queries_total', 'counter', 'Questions that joined an identical resolution already in flight.', s.mergedQueries);
+  e.single('dnscache_stale_answers_total', 'counter', 'Questions answered with expired data because resolution failed (serve-stale, STALE).', s.staleAnswers);
   e.single('dnscache_resolutions_inflight', 'gauge', 'Resolutions in progress.', s.resolutionsInflight);
 
   e.single('dnscache_cache_bytes', 'gauge', 'Bytes the cache holds, charged by dnscache\'s rule.', cache.bytes);

@@ -4,7 +4,7 @@
 // Fetcher's business; this loop only turns verdicts into answers and cache
 // entries.
 
-import { Cache, StoredRecord } from '../cache/cache';
+import { Cache, STALE_TTL, StoredRecord } from '../cache/cache';
 import { localAnswer } from '../local/local';
 import { Log } from '../log/log';
 import { Answer, servfail } from '../wire/answer';
@@ -75,7 +75,17 @@ function untilDeadline(work: Promise<Answer>, deadline: number): Promise<Answer>
 export interface ResolverCounters {
   /** Client questions that joined a resolution already in flight. */
   merged: number;
+  /** Client questions answered with stale data (serve-stale) because resolution failed. */
+  stale: number;
 }
+
+/** A timer that does not keep the process alive. */
+function runLater(run: () => void, ms: number): void {
+  setTimeout(run, ms).unref();
+}
+
+/** Background retries of names served stale that may wait at once (each holds a timer and a key). */
+export const MAX_STALE_RETRIES = 1000;
 
 /** CNAMEs followed so far (a DNAME comes with the CNAME made from it, and is not counted apart). */
 function aliases(chain: readonly OutRecord[]): number {
@@ -91,12 +101,16 @@ function visited(chain: readonly OutRecord[], name: Name): boolean {
 
 export class Resolver {
   private readonly inflight = new Map<string, InFlight>();
-  readonly counters: ResolverCounters = { merged: 0 };
+  readonly counters: ResolverCounters = { merged: 0, stale: 0 };
+  /** Keys of the names served stale whose retry waits or runs (retryLater). */
+  private readonly retries = new Set<string>();
 
+  /** `later` runs serve-stale's background retries (injectable so tests need not wait for them). */
   constructor(
     private readonly cache: Cache,
     private readonly fetcher: Fetcher,
     private readonly log: Log,
+    private readonly later: (run: () => void, ms: number) => void = runLater,
   ) {}
 
   /**
@@ -151,15 +165,16 @@ export class Resolver {
     return this.inflight.size;
   }
 
-  private fromCache(name: Name, type: number): CacheVerdict | null {
-    const nx = this.cache.getNxdomain(name);
+  /** What the cache says of (name, type); with `stale`, from entries expired within STALE too (serve-stale). */
+  private fromCache(name: Name, type: number, stale = false): CacheVerdict | null {
+    const nx = this.cache.getNxdomain(name, stale);
     if (nx) {
       this.log.cachedNxdomain(name);
       return { kind: 'nxdomain', soa: soaOut(nx.soa, nx.ttl) };
     }
     if (type !== TYPE.CNAME) {
-      const c = this.cache.getRRset(name, TYPE.CNAME);
-      if (c) {
+      const c = this.cache.getTyped(name, TYPE.CNAME, stale);
+      if (c !== null && c.kind === 'rrset') {
         const target = readName(c.rdatas[0]!, 0).name;
         this.log.cachedCname(name, target);
         return { kind: 'cname', target, record: { name, type: TYPE.CNAME, ttl: c.ttl, rdata: c.rdatas[0]! } };
@@ -167,7 +182,7 @@ export class Resolver {
     }
     // ANY is always asked upstream: the cache may hold only some of the types.
     if (type === TYPE.ANY) return null;
-    const hit = this.cache.getTyped(name, type);
+    const hit = this.cache.getTyped(name, type, stale);
     if (hit === null) return null;
     this.log.cached(type, name);
     if (hit.kind === 'nodata') return { kind: 'nodata', soa: soaOut(hit.soa, hit.ttl) };
@@ -201,7 +216,7 @@ export class Resolver {
           }
           return this.finish(cached, chain);
         }
-        if (this.cache.hasFailure(name, qtype)) return servfail();
+        if (this.cache.hasFailure(name, qtype)) return this.staleOr(qname, qtype, ctx, key);
         const fetched = await this.fetcher.fetch(name, qtype, ctx);
         if (fetched.kind === 'failed') {
           this.log.servfail(name, fetched.reason);
@@ -209,7 +224,7 @@ export class Resolver {
           // the name: caching it would let one question (say, a crafted
           // delegation spending its budget on lame servers) make others fail.
           if (ctx.budget.exhaustedBy === null && !ctx.budget.spent) this.cache.putFailure(name, qtype, FAILURE_TTL);
-          return servfail();
+          return this.staleOr(qname, qtype, ctx, key);
         }
         const v = fetched.verdict;
         switch (v.kind) {
@@ -242,6 +257,49 @@ export class Resolver {
       entry.ended = true;
       if (this.inflight.get(key) === entry) this.inflight.delete(key);
     }
+  }
+
+  /**
+   * Serve-stale (RFC 8767): when a client's question cannot be resolved,
+   * the answer the cache had before it expired - within STALE - with TTL
+   * STALE_TTL (the reply is kept that long too), and a retry in the
+   * background once that time is up; else SERVFAIL. Sub-resolutions fail
+   * plainly: a stale name-server address is no answer to anyone.
+   */
+  private staleOr(qname: Name, qtype: number, ctx: WorkContext, key: string): Answer {
+    if (ctx.depth !== 0 || this.cache.staleSeconds === 0) return servfail();
+    const chain: OutRecord[] = [];
+    let name = qname;
+    for (;;) {
+      if (aliases(chain) > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
+      const cached = this.fromCache(name, qtype, true);
+      if (cached === null) return servfail();
+      if (cached.kind !== 'cname') {
+        this.counters.stale++;
+        this.retryLater(qname, qtype, key);
+        const answer = this.finish(cached, chain);
+        return { ...answer, lifetime: Math.min(answer.lifetime, STALE_TTL) };
+      }
+      chain.push(cached.record);
+      name = cached.target;
+    }
+  }
+
+  /**
+   * Resolves (name, type) again in the background STALE_TTL from now, once:
+   * while a retry waits or runs, serving stale does not start another, and a
+   * retry that fails again starts none (the next client asking does). At
+   * most MAX_STALE_RETRIES wait at once.
+   */
+  private retryLater(name: Name, type: number, key: string): void {
+    if (this.retries.has(key) || this.retries.size >= MAX_STALE_RETRIES) return;
+    this.retries.add(key);
+    this.later(() => {
+      const done = (): void => {
+        this.retries.delete(key);
+      };
+      this.resolveIn(name, type, rootContext(key), key).then(done, done);
+    }, STALE_TTL * 1000);
   }
 
   private finish(v: Exclude<CacheVerdict, { kind: 'cname' }>, chain: OutRecord[]): Answer {

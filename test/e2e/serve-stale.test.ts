@@ -1,0 +1,93 @@
+// Serve-stale (RFC 8767) on the real resolver against the lab over real
+// sockets, with the cache's clock and the background retry in the test's
+// hands: expired data is answered with TTL 30 when resolution fails, one
+// retry is scheduled, and fresh data replaces it once the servers answer.
+
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import { RCODE, TYPE } from '../../src/wire/constants';
+import { nameFromText } from '../../src/wire/name';
+import { Answer } from '../../src/wire/answer';
+import { Hierarchy } from '../lab/hierarchy';
+import { a, LabRecord, ns, soa, zone } from '../lab/zone';
+import { FakeClock } from '../unit/helpers';
+import { suiteScope } from './fixtures';
+import { startTree } from './iterate-fixtures';
+import { Rig, rig } from './rig';
+
+const scope = suiteScope();
+let h: Hierarchy;
+const WWW = 'www.st.test';
+let record: LabRecord;
+
+before(async () => {
+  h = await startTree(scope);
+  const address = h.addr('example2');
+  record = a(WWW, '192.0.2.180', 5);
+  h.server('example2').zones.push(zone('st.test', soa('st.test'), ns('st.test', 'ns.st.test'), a('ns.st.test', address), record));
+  for (const tld of ['tld1', 'tld2']) h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns('st.test', 'ns.st.test'), a('ns.st.test', address));
+});
+
+const view = (answer: Answer): string[] => answer.answer.map((r) => `${r.ttl} ${[...r.rdata].join('.')}`);
+
+/** Waits (at most 5 s) until the cache holds fresh data for www.st.test: the background retry has landed. */
+async function freshData(r: Rig): Promise<void> {
+  for (let i = 0; i < 500 && r.cache.getTyped(nameFromText(WWW), TYPE.A) === null; i++) await new Promise((res) => setTimeout(res, 10));
+}
+
+describe('serve-stale', () => {
+  it('answers expired data with TTL 30 when every server fails, retries once in the background, then serves fresh data', async () => {
+    const clock = new FakeClock();
+    const retries: Array<() => void> = [];
+    const r = rig(h, { clock: clock.now, stale: 86400, later: (run) => retries.push(run) });
+    assert.deepEqual(view(await r.ask(WWW, TYPE.A)), ['5 192.0.2.180']);
+    clock.advance(10);
+    const example2 = h.server('example2');
+    example2.behaviour = 'servfail';
+    try {
+      const stale = await r.ask(WWW, TYPE.A);
+      assert.equal(stale.rcode, RCODE.NOERROR);
+      assert.deepEqual(view(stale), ['30 192.0.2.180']);
+      assert.equal(stale.lifetime, 30, 'the stale reply is kept 30 s, no longer');
+      assert.equal(r.resolver.counters.stale, 1);
+      assert.equal(retries.length, 1);
+      // Asked again while the failure is remembered: stale again, and no second retry.
+      assert.deepEqual(view(await r.ask(WWW, TYPE.A)), ['30 192.0.2.180']);
+      assert.equal(retries.length, 1);
+    } finally {
+      example2.behaviour = 'answer';
+    }
+    record.data = '192.0.2.181';
+    clock.advance(30);
+    retries[0]!();
+    await freshData(r);
+    assert.deepEqual(view(await r.ask(WWW, TYPE.A)), ['5 192.0.2.181']);
+  });
+
+  it('gives SERVFAIL once the data is older than STALE, and with STALE=0', async () => {
+    for (const [stale, age] of [[100, 200], [0, 10]] as const) {
+      const clock = new FakeClock();
+      const r = rig(h, { clock: clock.now, stale, later: () => {} });
+      assert.equal((await r.ask(WWW, TYPE.A)).rcode, RCODE.NOERROR);
+      clock.advance(age);
+      h.server('example2').behaviour = 'servfail';
+      try {
+        assert.equal((await r.ask(WWW, TYPE.A)).rcode, RCODE.SERVFAIL, `STALE=${stale}, ${age} s later`);
+        assert.equal(r.resolver.counters.stale, 0);
+      } finally {
+        h.server('example2').behaviour = 'answer';
+      }
+    }
+  });
+
+  it('the sweep keeps expired entries for STALE, then drops them', () => {
+    const clock = new FakeClock();
+    const r = rig(h, { clock: clock.now, stale: 100 });
+    r.cache.putRRset(nameFromText('x.st.test'), TYPE.A, 5, [Buffer.from([192, 0, 2, 1])], 5);
+    clock.advance(50);
+    assert.equal(r.cache.sweep(), 0);
+    assert.ok(r.cache.getTyped(nameFromText('x.st.test'), TYPE.A, true));
+    clock.advance(60);
+    assert.equal(r.cache.sweep(), 1);
+  });
+});
