@@ -13,6 +13,7 @@
 // (server/workers.ts), each of which goes through the same start-up.
 
 import { systemClock } from '../cache/cache';
+import { fileLimitWarning, openFileLimit } from '../server/bounds';
 import { Config, ConfigError, LogFormat, loadConfig } from '../config';
 import { ControlCommands, ControlRequest, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
 import { dumpLines } from '../control/dumpfile';
@@ -90,6 +91,9 @@ async function main(): Promise<void> {
   }
   const index = worker ? workerIndex(process.env, config.workers) : 0;
   if (!worker) for (const w of config.warnings) log.warning(w);
+  // Read before the chroot, where /proc is gone.
+  const files = fileLimitWarning(config, openFileLimit());
+  if (files !== null) log.warning(files);
   const random = new Random(worker ? await receiveSeed() : await readSeed());
   const service = new Service(config, log, random, index);
   await orFatalLater(

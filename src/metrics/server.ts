@@ -15,7 +15,7 @@ export interface MetricsListen {
   readonly port: number;
 }
 
-const MAX_CONNECTIONS = 32;
+export const MAX_CONNECTIONS = 32;
 const HEADERS_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10000;
 const IDLE_TIMEOUT_MS = 30000;

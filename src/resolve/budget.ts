@@ -4,6 +4,8 @@
 // packets or work longer than a bounded time (NXNSAttack, glueless chains,
 // referral loops).
 
+import type { RunningTry } from '../transport/udp';
+
 /** Outbound queries (UDP tries and TCP connections) one client question may cause. */
 export const MAX_UPSTREAM_QUERIES = 50;
 /** Nested NS-address lookups (dnscache's QUERY_MAXLEVEL). */
@@ -17,6 +19,8 @@ export const QUERY_TIME_LIMIT = 7000;
 export class WorkBudget {
   sent = 0;
   exhaustedBy: string | null = null;
+  /** The asking under way for this question: abort() cancels its try (transport/upstream.ts). */
+  private asking: RunningTry | null = null;
 
   constructor(
     readonly deadline: number,
@@ -42,9 +46,20 @@ export class WorkBudget {
     return true;
   }
 
-  /** Stops all further upstream traffic for this question (nobody waits for it any more). */
+  attach(asking: RunningTry | null): void {
+    this.asking = asking;
+  }
+
+  /**
+   * Stops all upstream traffic for this question (nobody waits for it any
+   * more): no further tries, and the one in progress is cancelled, its
+   * socket closed now. So the sockets open upstream are bounded by the
+   * questions somebody waits for (README: Bounds).
+   */
   abort(reason: string): void {
-    if (!this.exhaustedBy) this.exhaustedBy = reason;
+    if (this.exhaustedBy) return;
+    this.exhaustedBy = reason;
+    this.asking?.cancel();
   }
 
   get spent(): boolean {

@@ -18,7 +18,7 @@ export interface TcpOptions {
 
 const IDLE_MS = 10000;
 /** Queries one connection may have in progress before we stop reading from it. */
-const MAX_PENDING_PER_CONNECTION = 32;
+export const MAX_PENDING_PER_CONNECTION = 32;
 /** Reply bytes a client may leave unread before we stop reading its queries... */
 const PAUSE_UNSENT = 64 * 1024;
 /** ...and before we give up on it: a client that never reads must not make us buffer without end. */

@@ -37,8 +37,23 @@ export interface TryOwner {
   tried(result: TryResult): void;
 }
 
+/**
+ * A try in progress, which its owner may end early when nobody wants its
+ * answer any more: its socket closes at once, and the owner is told the try
+ * failed. (Without this a dropped client's try kept its socket until it
+ * timed out, and a flood of new names held thousands of them.)
+ */
+export interface RunningTry {
+  cancel(): void;
+}
+
 /** Starts one try, reporting to `owner`. */
-export type TryStarter = (server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, owner: TryOwner) => void;
+export type TryStarter = (server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, owner: TryOwner) => RunningTry;
+
+/** What a cancelled try reports. */
+export const CANCELLED: TryResult = { kind: 'error', message: 'cancelled: nobody waits for the answer' };
+/** A try that ended as it started (its owner has been told): nothing to cancel. */
+export const NOT_RUNNING: RunningTry = { cancel: () => {} };
 
 const BIND_TRIES = 10;
 /** An addon try id's table slot (native/upstream.c: SLOT_BITS). */
@@ -109,7 +124,7 @@ export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, ra
   if (bindError) {
     socket.on('error', () => {});
     finish({ kind: 'error', message: bindError.message });
-    return;
+    return NOT_RUNNING;
   }
   // Send errors, and ICMP port unreachable and the like on the connected
   // socket: this server will not answer. Errors after the end are ignored.
@@ -124,9 +139,10 @@ export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, ra
     socket.send(query);
   } catch (err) {
     finish({ kind: 'error', message: (err as Error).message });
-    return;
+    return NOT_RUNNING;
   }
   timer = upstreamTimeouts.after(timeoutMs, { expire: () => finish(TIMED_OUT) });
+  return { cancel: () => finish(CANCELLED) };
 };
 
 interface UpstreamAddon {
@@ -137,7 +153,7 @@ interface UpstreamAddon {
 }
 
 /** A try in the addon's epoll set; it is its own timeout's target. */
-class NativeTry implements Expiring {
+class NativeTry implements Expiring, RunningTry {
   timer: PendingTimeout | null = null;
 
   constructor(
@@ -150,6 +166,10 @@ class NativeTry implements Expiring {
 
   expire(): void {
     this.tries.finish(this, TIMED_OUT);
+  }
+
+  cancel(): void {
+    this.tries.finish(this, CANCELLED);
   }
 }
 
@@ -181,10 +201,14 @@ class NativeTries {
         return systemError(err, sendFrom);
       }
     });
-    if (id instanceof Error) return owner.tried({ kind: 'error', message: id.message });
+    if (id instanceof Error) {
+      owner.tried({ kind: 'error', message: id.message });
+      return NOT_RUNNING;
+    }
     const t = new NativeTry(this, id, server, owner, performance.now());
     this.open[id & SLOT_MASK] = t;
     t.timer = upstreamTimeouts.after(timeoutMs, t);
+    return t;
   };
 
   private onReplies(count: number): void {
@@ -229,7 +253,7 @@ export const startNativeTry: TryStarter | null =
     ? null
     : (...args) => {
         nativeTries ??= new NativeTries(addon);
-        nativeTries.start(...args);
+        return nativeTries.start(...args);
       };
 
 /** The addon's tries when it is built, else dgram's. */
@@ -237,5 +261,7 @@ export const startUdpTry: TryStarter = startNativeTry ?? startDgramTry;
 
 /** A try as a promise (`start`: startUdpTry, or one way in particular). */
 export function udpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor, start: TryStarter = startUdpTry): Promise<TryResult> {
-  return new Promise<TryResult>((resolve) => start(server, query, sendFrom, timeoutMs, random, { accepts: accept, tried: resolve }));
+  return new Promise<TryResult>((resolve) => {
+    start(server, query, sendFrom, timeoutMs, random, { accepts: accept, tried: resolve });
+  });
 }

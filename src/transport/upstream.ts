@@ -8,7 +8,7 @@ import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { RttTable } from './rtt';
-import { Endpoint, startUdpTry, TryOwner, TryResult } from './udp';
+import { Endpoint, RunningTry, startUdpTry, TryOwner, TryResult } from './udp';
 import { tcpTry } from './tcp';
 
 export interface UpstreamQuestion {
@@ -136,6 +136,12 @@ export interface TryBudget {
   readonly deadline: number;
   /** Asked before each try; false stops all traffic for this question (work limits). */
   take(): boolean;
+  /**
+   * The asking now under way for this question (null: none): stopping the
+   * question cancels its try, so the socket is not held until a timeout.
+   * A question asks one thing at a time, so there is at most one.
+   */
+  attach?(asking: RunningTry | null): void;
 }
 
 /**
@@ -166,7 +172,7 @@ export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion,
  * async function before them) cost several contexts and functions, all of
  * which a GC scavenge copies while the question waits.
  */
-class Asking<T> implements TryOwner {
+class Asking<T> implements TryOwner, RunningTry {
   private lastReason = 'no servers';
   /** Servers passed over for good; made on the first one (most questions need none). */
   private skip: Set<Endpoint> | null = null;
@@ -182,6 +188,8 @@ class Asking<T> implements TryOwner {
   private edns = true;
   /** The try asks again without OPT after the server refused it: its reply says whether to remember that. */
   private probing = false;
+  /** The socket of the try in progress, UDP or TCP. */
+  private current: RunningTry | null = null;
 
   constructor(
     private readonly servers: readonly Endpoint[],
@@ -190,10 +198,26 @@ class Asking<T> implements TryOwner {
     private readonly budget: TryBudget,
     private readonly judge: Judge<T>,
     private readonly rounds: number,
-    private readonly resolve: (result: UpstreamResult<T>) => void,
-    private readonly reject: (err: unknown) => void,
+    private readonly done: (result: UpstreamResult<T>) => void,
+    private readonly failed: (err: unknown) => void,
   ) {
     this.order = opts.rtt.order(servers);
+    budget.attach?.(this);
+  }
+
+  /** The question is no longer wanted (its budget was aborted): end the try in progress now. */
+  cancel(): void {
+    this.current?.cancel();
+  }
+
+  private resolve(result: UpstreamResult<T>): void {
+    this.budget.attach?.(null);
+    this.done(result);
+  }
+
+  private reject(err: unknown): void {
+    this.budget.attach?.(null);
+    this.failed(err);
   }
 
   tryNext(): void {
@@ -227,7 +251,7 @@ class Asking<T> implements TryOwner {
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
     const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << this.round));
-    startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
+    this.current = startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
   }
 
   accepts(bytes: Buffer): boolean {
@@ -235,6 +259,7 @@ class Asking<T> implements TryOwner {
   }
 
   tried(udp: TryResult): void {
+    this.current = null;
     // This runs in a socket's (or a batch's, or the timeout wheel's) handler:
     // a throw from the RTT table or the budget must end this server's try,
     // not escape into the handler and strand the other tries there.
@@ -272,17 +297,15 @@ class Asking<T> implements TryOwner {
     const tcpId = this.opts.random.uint16();
     const remaining = Math.max(1, this.budget.deadline - performance.now());
     this.opts.onTry?.(server, 'tcp');
-    tcpTry(server, buildQuery(this.q, tcpId, this.edns), this.from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, this.q)).then(
-      (tcp) => {
-        try {
-          (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
-        } catch {
-          // An observer (metrics) must not cost the answer.
-        }
-        this.settle(faultless(tcp));
-      },
-      (err: Error) => this.settle({ kind: 'error', message: err.message }),
-    );
+    this.current = tcpTry(server, buildQuery(this.q, tcpId, this.edns), this.from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, this.q), (tcp) => {
+      this.current = null;
+      try {
+        (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
+      } catch {
+        // An observer (metrics) must not cost the answer.
+      }
+      this.settle(faultless(tcp));
+    });
     return null;
   }
 
