@@ -15,6 +15,9 @@ export const MAX_NS_LOOKUPS_PER_REFERRAL = 10;
 /** Wall-clock budget for one client question, ms. */
 export const QUERY_TIME_LIMIT = 7000;
 
+/** Why a budget was aborted when no client waits any more (Resolver.abandon). */
+export const ABANDONED = 'abandoned';
+
 /** Shared by a client question and everything it triggers. */
 export class WorkBudget {
   sent = 0;

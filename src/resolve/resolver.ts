@@ -12,7 +12,7 @@ import { RCODE, TYPE } from '../wire/constants';
 import { ResourceRecord } from '../wire/message';
 import { Name, readName } from '../wire/name';
 import { OutRecord } from '../wire/writer';
-import { rootContext, WorkBudget, WorkContext } from './budget';
+import { ABANDONED, rootContext, WorkBudget, WorkContext } from './budget';
 import { Verdict } from './classify';
 import { ScrubbedReply } from './scrub';
 
@@ -79,6 +79,20 @@ export interface ResolverCounters {
   stale: number;
 }
 
+/**
+ * Is a failure worth remembering for the name (RFC 9520)? Running out of
+ * queries or time is, for the client's own question: asking again at once
+ * would spend the same 50 queries again. Not for a lookup nested in it - the
+ * question may have spent its budget elsewhere, and the name server's name
+ * is someone else's answer too - nor when the client left (the work was
+ * stopped, not failed).
+ */
+function failureSaysSomething(ctx: WorkContext): boolean {
+  const why = ctx.budget.exhaustedBy;
+  if (why === ABANDONED) return false;
+  return ctx.depth === 0 || (why === null && !ctx.budget.spent);
+}
+
 /** A timer that does not keep the process alive. */
 function runLater(run: () => void, ms: number): void {
   setTimeout(run, ms).unref();
@@ -129,7 +143,7 @@ export class Resolver {
   /** One client of resolve(name, type) no longer waits; the last one out stops the work. */
   abandon(name: Name, type: number): void {
     const entry = this.inflight.get(type + '/' + name);
-    if (entry && --entry.waiters <= 0) entry.budget.abort('abandoned');
+    if (entry && --entry.waiters <= 0) entry.budget.abort(ABANDONED);
   }
 
   /**
@@ -220,10 +234,7 @@ export class Resolver {
         const fetched = await this.fetcher.fetch(name, qtype, ctx);
         if (fetched.kind === 'failed') {
           this.log.servfail(name, fetched.reason);
-          // A failure caused by this question's own budget says nothing about
-          // the name: caching it would let one question (say, a crafted
-          // delegation spending its budget on lame servers) make others fail.
-          if (ctx.budget.exhaustedBy === null && !ctx.budget.spent) this.cache.putFailure(name, qtype, FAILURE_TTL);
+          if (failureSaysSomething(ctx)) this.cache.putFailure(name, qtype, FAILURE_TTL);
           return this.staleOr(qname, qtype, ctx, key);
         }
         const v = fetched.verdict;

@@ -28,6 +28,9 @@ export const TYPE = {
   RRSIG: 46,
   NSEC: 47,
   DNSKEY: 48,
+  /** Transaction key and signature (RFC 2930, RFC 8945): meta-types, never asked for. */
+  TKEY: 249,
+  TSIG: 250,
   IXFR: 251,
   AXFR: 252,
   MAILB: 253,

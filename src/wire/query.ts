@@ -67,9 +67,10 @@ function readOpt(buf: Buffer, pos: number): OptResult {
   const ancount = buf.readUInt16BE(6);
   const nscount = buf.readUInt16BE(8);
   const arcount = buf.readUInt16BE(10);
-  if (arcount === 0) return NO_OPT;
-  let edns: ClientEdns | null = null;
   const total = ancount + nscount + arcount;
+  // Records anywhere are read: an OPT in the answer section is an error too (RFC 6891 §6.1.1).
+  if (total === 0) return NO_OPT;
+  let edns: ClientEdns | null = null;
   for (let i = 0; i < total; i++) {
     let nameEnd: number;
     try {
@@ -133,7 +134,8 @@ export function parseQuery(buf: Buffer): ParsedQuery {
   if (flags2 & FLAG_TC) return rejected(buf, RCODE.FORMERR, 'TC set in a query', questionEnd, qname, qtype, edns);
   if (edns && edns.version !== 0) return rejected(buf, RCODE.BADVERS, `EDNS version ${edns.version}`, questionEnd, qname, qtype, edns);
   if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return rejected(buf, RCODE.REFUSED, 'zone transfer', questionEnd, qname, qtype, edns);
-  if (qtype === TYPE.OPT) return rejected(buf, RCODE.FORMERR, 'question type OPT', questionEnd, qname, qtype, edns);
+  // Meta-types that only ever travel as records (RFC 6891, RFC 8945, RFC 2930): never a question.
+  if (qtype === TYPE.OPT || qtype === TYPE.TSIG || qtype === TYPE.TKEY) return rejected(buf, RCODE.FORMERR, `question type ${qtype}`, questionEnd, qname, qtype, edns);
   if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return rejected(buf, RCODE.REFUSED, `class ${qclass}`, questionEnd, qname, qtype, edns);
   if (!(flags2 & FLAG_RD)) return rejected(buf, RCODE.REFUSED, 'recursion not desired', questionEnd, qname, qtype, edns);
   return {

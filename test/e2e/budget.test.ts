@@ -38,6 +38,11 @@ describe('work budget', async () => {
     assert.equal(failed.rcode, RCODE.SERVFAIL);
     assert.equal(short.sent(), needed - 1, 'stops at the budget, not before');
     assert.equal(budget.exhaustedBy, 'query budget');
+    // The failure is remembered (RFC 9520): asked again at once, with a full
+    // budget, it is SERVFAIL without a query (it would spend the same again).
+    const again = await short.resolver.resolveIn(glueless, TYPE.A, rootContext('again', WorkBudget.start()));
+    assert.equal(again.rcode, RCODE.SERVFAIL);
+    assert.equal(short.sent(), needed - 1);
     // The lab saw exactly what we sent: nothing leaked past the budget.
     await new Promise((r) => setTimeout(r, 50));
     assert.equal(labQueries(h), needed - 1);

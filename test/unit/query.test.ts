@@ -94,6 +94,8 @@ describe('parseQuery: FORMERR', () => {
   it('for an OPT in the answer or authority section', () => {
     rejected(parseQuery(withRecords({ an: 1, ar: 1 }, (b) => b.opt().opt())), RCODE.FORMERR, /outside the additional/);
     rejected(parseQuery(withRecords({ ns: 1, ar: 1 }, (b) => b.opt().opt())), RCODE.FORMERR, /outside the additional/);
+    // With ARCOUNT 0 too: the answer section is read for it all the same.
+    rejected(parseQuery(withRecords({ an: 1 }, (b) => b.opt())), RCODE.FORMERR, /outside the additional/);
   });
 
   it('for two OPT records', () => {
@@ -101,8 +103,10 @@ describe('parseQuery: FORMERR', () => {
     assert.equal(r.edns, null);
   });
 
-  it('for QTYPE OPT', () => {
-    rejected(parseQuery(rawQuery('example.com', 41)), RCODE.FORMERR, /OPT/);
+  it('for QTYPE OPT, TSIG or TKEY (meta-types, never a question)', () => {
+    rejected(parseQuery(rawQuery('example.com', 41)), RCODE.FORMERR, /question type 41/);
+    rejected(parseQuery(rawQuery('example.com', 250)), RCODE.FORMERR, /question type 250/);
+    rejected(parseQuery(rawQuery('example.com', 249)), RCODE.FORMERR, /question type 249/);
   });
 });
 
