@@ -20,6 +20,8 @@ const EXPECTED_LINE = 'expected IPv4, IPv6 or [IPv6]:port, optionally followed b
  */
 export function parseServersFile(text: string, fileLabel: string): ServerAddress[] {
   if (text.startsWith('\uFEFF')) text = text.slice(1);
+  const nul = text.indexOf('\0');
+  if (nul >= 0) throw new ConfigError(`${fileLabel}: not a text file (a NUL character at offset ${nul}; expected one address per line)`);
   const lines = text.split('\n');
   const out: ServerAddress[] = [];
   const seen = new Set<string>();

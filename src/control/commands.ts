@@ -3,6 +3,7 @@
 // Error whose message goes back to the client. Nothing here can stop the
 // service: the server turns any exception into an error response.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Cache } from '../cache/cache';
 import { Log, logName } from '../log/log';
@@ -45,6 +46,28 @@ export function fileInRoot(root: string, file: string): string {
   return path.join(root, path.resolve('/', file));
 }
 
+/**
+ * fileInRoot, and where symbolic links inside ROOT lead too: a file to be
+ * written must be in a directory whose real path lies inside ROOT's, a file
+ * to be read must itself. (Without a chroot, ROOT/x -> /etc made "dump
+ * x/passwd" write outside ROOT.)
+ */
+export async function confinedFile(root: string, file: string, use: 'write' | 'read'): Promise<string> {
+  const lexical = fileInRoot(root, file);
+  const realRoot = await fs.promises.realpath(root);
+  let real: string;
+  try {
+    real = use === 'write' ? path.join(await fs.promises.realpath(path.dirname(lexical)), path.basename(lexical)) : await fs.promises.realpath(lexical);
+  } catch {
+    return lexical; // missing: the dump or load itself says so, naming the file
+  }
+  const inside = path.relative(realRoot, real);
+  if (inside.startsWith('..') || path.isAbsolute(inside)) {
+    throw new RequestError(`${JSON.stringify(file)} leads outside ROOT through a symbolic link (expected a file inside ROOT)`);
+  }
+  return lexical;
+}
+
 function parseName(text: string): Name {
   try {
     return nameFromText(text, 'decimal');
@@ -76,7 +99,7 @@ export interface CommandRunner {
  * failure is an error naming the file.
  */
 export async function dumpInRoot(root: string, fileName: string, now: number, lines: Iterable<string>, log: Log): Promise<Record<string, unknown>> {
-  const file = fileInRoot(root, fileName);
+  const file = await confinedFile(root, fileName, 'write');
   try {
     const report = await writeDumpLines(file, now, lines);
     log.line(`control dump ${logText(file)} ${report.entries}`);
@@ -124,7 +147,7 @@ export class ControlCommands implements CommandRunner {
       case 'dump':
         return dumpInRoot(this.target.root, req.file, cache.now(), entryLines(cache), this.log);
       case 'load': {
-        const file = fileInRoot(this.target.root, req.file);
+        const file = await confinedFile(this.target.root, req.file, 'read');
         try {
           const report = await loadDump(cache, file);
           this.log.line(`control load ${logText(file)} ${report.loaded} ${report.skipped}`);

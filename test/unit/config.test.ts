@@ -546,6 +546,11 @@ describe('servers: file parsing', () => {
     throwsConfig(() => parseServersFile('[::1]:99999', 'servers/x'), 'servers/x line 1', 'port "99999"');
     throwsConfig(() => parseServersFile('010.0.0.1', 'servers/@'), 'servers/@ line 1', '"010.0.0.1"', 'leading zeros');
   });
+  it('says a binary file is not a text file; quotes a long or odd line escaped and cut', () => {
+    throwsConfig(() => parseServersFile('\x7fELF\x02\x01\x00\x00', 'servers/@'), 'servers/@: not a text file (a NUL character at offset 6; expected one address per line)');
+    const err = throwsConfig(() => parseServersFile(`\u00e9${'x'.repeat(200)}`, 'servers/@'), 'servers/@ line 1');
+    assert.match(err, /^servers\/@ line 1: "\\u00e9x{79}"\.\.\. \(201 characters\) is not an address/);
+  });
   it('rejects a file without any address', () => {
     for (const text of ['', '\n\n', '# nothing here\n   # still nothing\n']) {
       throwsConfig(() => parseServersFile(text, 'servers/example.net'), 'servers/example.net: no server addresses');

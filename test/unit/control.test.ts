@@ -10,7 +10,7 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache, CacheSnapshotEntry, RANK } from '../../src/cache/cache';
 import { makeReplyEntry, renderReply } from '../../src/cache/replies';
-import { fileInRoot } from '../../src/control/commands';
+import { confinedFile, fileInRoot } from '../../src/control/commands';
 import { checkHeader, DumpFileError, DumpLineError, entryLine, headerLine, loadDump, parseEntryLine, writeDump } from '../../src/control/dumpfile';
 import { parseRequest, RequestError } from '../../src/control/protocol';
 import { RecentQueries } from '../../src/control/recent';
@@ -370,6 +370,26 @@ describe('control requests', () => {
     assert.equal(fileInRoot('/srv/root', '/cache.dump'), '/srv/root/cache.dump');
     assert.equal(fileInRoot('/srv/root', '../../etc/passwd'), '/srv/root/etc/passwd');
     assert.equal(fileInRoot('/', 'dumps/../cache.dump'), '/cache.dump');
+  });
+
+  it('a symbolic link inside ROOT that leads out of it is refused for dump and load; one that stays inside is followed', async () => {
+    const top = fs.mkdtempSync(join(tmpdir(), 'confined-'));
+    after(() => fs.rmSync(top, { recursive: true, force: true }));
+    const root = join(top, 'root');
+    const outside = join(top, 'outside');
+    fs.mkdirSync(join(root, 'dumps'), { recursive: true });
+    fs.mkdirSync(outside);
+    fs.writeFileSync(join(outside, 'secret'), 'x');
+    fs.symlinkSync(outside, join(root, 'out'));
+    fs.symlinkSync(join(root, 'dumps'), join(root, 'in'));
+    fs.symlinkSync(join(outside, 'secret'), join(root, 'secret-link'));
+    const refused = (e: Error): boolean => e instanceof RequestError && /leads outside ROOT through a symbolic link/.test(e.message);
+    await assert.rejects(confinedFile(root, 'out/cache.dump', 'write'), refused);
+    await assert.rejects(confinedFile(root, 'out/secret', 'read'), refused);
+    await assert.rejects(confinedFile(root, 'secret-link', 'read'), refused);
+    assert.equal(await confinedFile(root, 'in/cache.dump', 'write'), join(root, 'in/cache.dump'));
+    assert.equal(await confinedFile(root, 'cache.dump', 'write'), join(root, 'cache.dump'));
+    assert.equal(await confinedFile(root, 'missing/cache.dump', 'read'), join(root, 'missing/cache.dump'));
   });
 });
 
