@@ -5,7 +5,7 @@
 // size and time are capped, as it may face more than a Prometheus server.
 
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, Socket } from 'node:net';
 import { Log } from '../log/log';
 import { CONTENT_TYPE } from './exposition';
 
@@ -15,6 +15,11 @@ export interface MetricsListen {
   readonly port: number;
 }
 
+/**
+ * Connections open at once. A new one past it closes the oldest idle one
+ * (a scraper that keeps its connection alive must not lock the next one
+ * out); only when all are busy is the new one refused.
+ */
 export const MAX_CONNECTIONS = 32;
 const HEADERS_TIMEOUT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 10000;
@@ -24,6 +29,8 @@ const MAX_HEADER_BYTES = 8192;
 export class MetricsServer {
   private server: Server | null = null;
   private serving = false;
+  /** Open connections, oldest first, and whether a request is in progress on each. */
+  private readonly connections = new Map<Socket, boolean>();
 
   constructor(
     private readonly listen: MetricsListen,
@@ -35,7 +42,7 @@ export class MetricsServer {
   /** Binds (may need the privileges the process is about to drop); answers 503 until serve(). */
   start(): Promise<void> {
     const server = createServer({ maxHeaderSize: MAX_HEADER_BYTES }, (req, res) => this.onRequest(req, res));
-    server.maxConnections = MAX_CONNECTIONS;
+    server.on('connection', (socket: Socket) => this.admit(socket));
     server.headersTimeout = HEADERS_TIMEOUT_MS;
     server.requestTimeout = REQUEST_TIMEOUT_MS;
     server.keepAliveTimeout = IDLE_TIMEOUT_MS;
@@ -70,8 +77,40 @@ export class MetricsServer {
     return a && typeof a === 'object' ? a : null;
   }
 
+  /** A new connection: room is made by closing the oldest idle one; with none idle, it is refused. */
+  private admit(socket: Socket): void {
+    if (this.connections.size >= MAX_CONNECTIONS) {
+      let idle: Socket | null = null;
+      for (const [s, busy] of this.connections) {
+        if (!busy) {
+          idle = s;
+          break;
+        }
+      }
+      if (idle === null) {
+        socket.destroy();
+        return;
+      }
+      this.connections.delete(idle);
+      idle.destroy();
+    }
+    this.connections.set(socket, false);
+    socket.on('close', () => this.connections.delete(socket));
+  }
+
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', () => {});
+    const socket = req.socket;
+    if (this.connections.has(socket)) {
+      this.connections.set(socket, true);
+      // 'finish' (the reply handed to the socket) comes before the client can
+      // see the reply and ask again; 'close' covers a reply cut off.
+      const idle = (): void => {
+        if (this.connections.has(socket)) this.connections.set(socket, false);
+      };
+      res.on('finish', idle);
+      res.on('close', idle);
+    }
     const url = req.url ?? '';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

@@ -8,7 +8,7 @@ import * as net from 'node:net';
 import { freeLoopback } from '../lab/addresses';
 import { Log, MemorySink } from '../../src/log/log';
 import { CONTENT_TYPE } from '../../src/metrics/exposition';
-import { MetricsServer } from '../../src/metrics/server';
+import { MAX_CONNECTIONS, MetricsServer } from '../../src/metrics/server';
 import { parseExposition, valueOf } from './metrics-parse';
 
 interface Got {
@@ -119,6 +119,31 @@ describe('MetricsServer', () => {
     assert.equal(r.status, 500);
     assert.ok(sink.lines.some((l) => /^dnscache: warning: METRICS: unable to render metrics: boom$/.test(l)), sink.lines.join('\n'));
     assert.equal((await request(address, port, '/metrics')).status, 200);
+  });
+
+  it('past MAX_CONNECTIONS, a new connection closes the oldest idle one instead of being reset', async () => {
+    /** A kept-alive connection that has had one scrape answered, and a promise of its close. */
+    const keptAlive = (): Promise<{ sock: net.Socket; closed: Promise<void> }> =>
+      new Promise((resolve, reject) => {
+        const sock = net.connect({ host: address, port });
+        sock.on('error', () => {});
+        const closed = new Promise<void>((done) => sock.on('close', () => done()));
+        void closed.then(() => reject(new Error('closed before it was answered')));
+        let got = '';
+        sock.on('data', (c) => {
+          got += c.toString('latin1');
+          if (/\r\n\r\n[\s\S]*demo_total \d+\n$/.test(got)) resolve({ sock, closed });
+        });
+        sock.write('GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n');
+      });
+    const open = [];
+    for (let i = 0; i < MAX_CONNECTIONS; i++) open.push(await keptAlive());
+    let firstClosed = false;
+    void open[0]!.closed.then(() => (firstClosed = true));
+    const extra = await keptAlive(); // answered: room was made
+    await open[0]!.closed;
+    assert.ok(firstClosed, 'the oldest idle connection was closed');
+    for (const c of [...open.slice(1), extra]) c.sock.destroy();
   });
 
   it('refuses to start on a port in use', async () => {
