@@ -18,7 +18,13 @@
  *            (JavaScript formats IPv4 ones itself, once per client: most
  *            datagrams need no text made)
  *   peers    bytes [i*PEER, i*PEER + 28): the sender's sockaddr, which
- *            send() takes back as the destination
+ *            send() takes back as the destination; on a socket bound to the
+ *            wildcard address, bytes [i*PEER + LOCAL, ...) hold a local_t:
+ *            the address the datagram was sent to, which send() makes the
+ *            reply's source (IP_PKTINFO / IPV6_PKTINFO). Without it the
+ *            kernel picks the source by route, and a client that asked
+ *            127.0.0.2, or one of a multi-homed host's addresses, gets its
+ *            answer from another address and drops it.
  */
 #define _GNU_SOURCE
 #define NAPI_VERSION 8
@@ -40,7 +46,16 @@
 #define SLOT MAX_DATAGRAM
 #define META 8
 #define TEXT 64
-#define PEER 32 /* sizeof(struct sockaddr_in6) rounded up */
+#define PEER 64 /* sizeof(struct sockaddr_in6) rounded up, then a local_t */
+#define LOCAL 32
+#define CONTROL 128 /* room for both control messages a dual-stack socket gets for an IPv4 datagram */
+
+/* Where a datagram arrived: family 0 (unknown), 4 or 6; the address; the interface. */
+typedef struct {
+  int32_t family;
+  int32_t ifindex;
+  unsigned char addr[16];
+} local_t;
 
 typedef struct {
   napi_env env;
@@ -56,6 +71,9 @@ typedef struct {
   int32_t *meta;
   char *text;
   unsigned char *peers;
+  int pktinfo; /* bound to the wildcard address: replies leave from where queries arrived */
+  unsigned char control[BATCH][CONTROL];
+  unsigned char outcontrol[BATCH][CONTROL];
   struct mmsghdr in[BATCH];
   struct iovec iov[BATCH];
   struct mmsghdr out[BATCH];
@@ -85,6 +103,59 @@ static void fill_meta(listener_t *l, int i) {
   }
 }
 
+/* The local address of datagram i, from its IP_PKTINFO or IPV6_PKTINFO control message. */
+static void fill_local(listener_t *l, int i) {
+  local_t *local = (local_t *)(l->peers + i * PEER + LOCAL);
+  struct msghdr *h = &l->in[i].msg_hdr;
+  memset(local, 0, sizeof *local);
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      local->family = 4;
+      local->ifindex = pi.ipi_ifindex;
+      memcpy(local->addr, &pi.ipi_addr, 4);
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO && local->family == 0) {
+      struct in6_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      local->family = 6;
+      local->ifindex = (int32_t)pi.ipi6_ifindex;
+      memcpy(local->addr, &pi.ipi6_addr, 16);
+    }
+  }
+}
+
+/* The control message that makes a reply leave from `local` (0 when there is none). */
+static size_t source_control(unsigned char *control, const local_t *local) {
+  struct msghdr h;
+  memset(&h, 0, sizeof h);
+  h.msg_control = control;
+  h.msg_controllen = CONTROL;
+  struct cmsghdr *c = CMSG_FIRSTHDR(&h);
+  if (local->family == 4) {
+    struct in_pktinfo pi;
+    memset(&pi, 0, sizeof pi);
+    memcpy(&pi.ipi_spec_dst, local->addr, 4);
+    c->cmsg_level = IPPROTO_IP;
+    c->cmsg_type = IP_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return CMSG_SPACE(sizeof pi);
+  }
+  if (local->family == 6) {
+    struct in6_pktinfo pi;
+    memset(&pi, 0, sizeof pi);
+    memcpy(&pi.ipi6_addr, local->addr, 16);
+    pi.ipi6_ifindex = (unsigned)local->ifindex;
+    c->cmsg_level = IPPROTO_IPV6;
+    c->cmsg_type = IPV6_PKTINFO;
+    c->cmsg_len = CMSG_LEN(sizeof pi);
+    memcpy(CMSG_DATA(c), &pi, sizeof pi);
+    return CMSG_SPACE(sizeof pi);
+  }
+  return 0;
+}
+
 static void on_readable(uv_poll_t *poll, int status, int events) {
   listener_t *l = poll->data;
   (void)events;
@@ -93,10 +164,14 @@ static void on_readable(uv_poll_t *poll, int status, int events) {
     for (int i = 0; i < BATCH; i++) {
       l->in[i].msg_hdr.msg_namelen = sizeof(struct sockaddr_in6);
       l->in[i].msg_hdr.msg_flags = 0;
+      if (l->pktinfo) l->in[i].msg_hdr.msg_controllen = CONTROL;
     }
     int n = recvmmsg(l->fd, l->in, BATCH, MSG_DONTWAIT, NULL);
     if (n <= 0) return; /* EAGAIN, or an error the next datagram does not have */
-    for (int i = 0; i < n; i++) fill_meta(l, i);
+    for (int i = 0; i < n; i++) {
+      fill_meta(l, i);
+      if (l->pktinfo) fill_local(l, i);
+    }
     call_js(l->env, l->async, l->callback, n);
     if (n < BATCH) return;
   }
@@ -190,6 +265,19 @@ static napi_value open_js(napi_env env, napi_callback_info info) {
     }
   }
   if (rcvbuf > 0) setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf); /* the kernel may cap it */
+  /* The wildcard address: each datagram's local address is asked for, to answer from it. */
+  int wildcard = ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_addr.s_addr == htonl(INADDR_ANY)
+                                         : IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+  if (wildcard) {
+    int on = 1;
+    /* IPv4 datagrams on a dual-stack :: socket come with IP_PKTINFO too. */
+    if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on) == -1 ||
+        (family == 6 && setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on) == -1)) {
+      int err = errno;
+      close(fd);
+      return throw_errno(env, "setsockopt PKTINFO", err);
+    }
+  }
   if (bind(fd, (struct sockaddr *)&ss, sslen) == -1) {
     int err = errno;
     close(fd);
@@ -203,6 +291,7 @@ static napi_value open_js(napi_env env, napi_callback_info info) {
   }
   l->env = env;
   l->fd = fd;
+  l->pktinfo = wildcard;
   void *data[4];
   const size_t sizes[4] = {(size_t)BATCH * SLOT, BATCH * META * sizeof(int32_t), BATCH * TEXT, BATCH * PEER};
   for (int k = 0; k < 4; k++) {
@@ -224,6 +313,7 @@ static napi_value open_js(napi_env env, napi_callback_info info) {
     l->in[i].msg_hdr.msg_iov = &l->iov[i];
     l->in[i].msg_hdr.msg_iovlen = 1;
     l->in[i].msg_hdr.msg_name = l->peers + i * PEER;
+    if (l->pktinfo) l->in[i].msg_hdr.msg_control = l->control[i];
   }
 
   napi_value resource, name;
@@ -310,6 +400,13 @@ static napi_value send_js(napi_env env, napi_callback_info info) {
       l->out[i].msg_hdr.msg_iovlen = 1;
       l->out[i].msg_hdr.msg_name = peer;
       l->out[i].msg_hdr.msg_namelen = sa->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+      if (l->pktinfo && peerLength >= LOCAL + sizeof(local_t)) {
+        size_t length = source_control(l->outcontrol[i], (const local_t *)((const unsigned char *)peer + LOCAL));
+        if (length > 0) {
+          l->out[i].msg_hdr.msg_control = l->outcontrol[i];
+          l->out[i].msg_hdr.msg_controllen = length;
+        }
+      }
     }
     for (int i = 0; i < count;) {
       int n = sendmmsg(l->fd, l->out + i, count - i, 0);
