@@ -90,11 +90,12 @@ export interface ReplyBytes {
   readonly end: number;
   /** When the message's TTLs were written (hits count them down from here). */
   readonly builtAt: number;
+  /** When it expires: with builtAt, how much of its life is left (prefetch). */
+  readonly expires: number;
 }
 
 /** A reply ready to be stored: made by makeReplyEntry or packReply. */
 export interface PackedReply extends ReplyBytes {
-  readonly expires: number;
   readonly charge: number;
 }
 
@@ -421,7 +422,7 @@ export class Cache {
 
   private replyOf(e: number): ReplyBytes {
     const start = this.store.dataStart(e);
-    return { buf: this.store.buffer(e), start, end: start + this.store.dataLength(e), builtAt: this.store.tag(e) };
+    return { buf: this.store.buffer(e), start, end: start + this.store.dataLength(e), builtAt: this.store.tag(e), expires: this.store.expires(e) };
   }
 
   /**

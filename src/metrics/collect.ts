@@ -17,6 +17,8 @@ export interface MetricsSnapshot {
   readonly mergedQueries: number;
   /** Questions answered with stale data because resolution failed (serve-stale). */
   readonly staleAnswers: number;
+  /** Cached answers refreshed in the background before they expired. */
+  readonly prefetches: number;
   readonly resolutionsInflight: number;
   readonly udpInflight: number;
   readonly udpDrops: number;
@@ -133,6 +135,7 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
     upstream,
     mergedQueries: total((s) => s.mergedQueries),
     staleAnswers: total((s) => s.staleAnswers),
+    prefetches: total((s) => s.prefetches),
     resolutionsInflight: total((s) => s.resolutionsInflight),
     udpInflight: total((s) => s.udpInflight),
     udpDrops: total((s) => s.udpDrops),
@@ -162,6 +165,7 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   );
   e.single('dnscache_local_answers_total', 'counter', 'Client questions answered internally (localhost, dotted-decimal names, ...).', engine.localAnswers);
   e.single('dnscache_merged_queries_total', 'counter', 'Questions that joined an identical resolution already in flight.', s.mergedQueries);
+  e.single('dnscache_prefetches_total', 'counter', 'Cached answers asked for in the last tenth of their life and refreshed in the background (prefetch).', s.prefetches);
   e.single('dnscache_stale_answers_total', 'counter', 'Questions answered with expired data because resolution failed (serve-stale, STALE).', s.staleAnswers);
   e.single('dnscache_resolutions_inflight', 'gauge', 'Resolutions in progress.', s.resolutionsInflight);
 

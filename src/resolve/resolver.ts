@@ -77,7 +77,12 @@ export interface ResolverCounters {
   merged: number;
   /** Client questions answered with stale data (serve-stale) because resolution failed. */
   stale: number;
+  /** Cached answers refreshed in the background before they expired (prefetch). */
+  prefetches: number;
 }
+
+/** Prefetches that may run at once (each holds at most one upstream socket). */
+export const MAX_PREFETCHES = 1000;
 
 /**
  * Is a failure worth remembering for the name (RFC 9520)? Running out of
@@ -115,7 +120,9 @@ function visited(chain: readonly OutRecord[], name: Name): boolean {
 
 export class Resolver {
   private readonly inflight = new Map<string, InFlight>();
-  readonly counters: ResolverCounters = { merged: 0, stale: 0 };
+  readonly counters: ResolverCounters = { merged: 0, stale: 0, prefetches: 0 };
+  /** Keys of the prefetches running. */
+  private readonly prefetching = new Set<string>();
   /** Keys of the names served stale whose retry waits or runs (retryLater). */
   private readonly retries = new Set<string>();
 
@@ -140,6 +147,24 @@ export class Resolver {
     return answer;
   }
 
+  /**
+   * Prefetch (as Unbound's): a cached answer asked for in the last tenth of
+   * its life is asked upstream again in the background, so the cache has it
+   * fresh before it expires and a popular name never makes a client wait.
+   * Once per name at a time, at most MAX_PREFETCHES at once; nobody waits
+   * for it, so it runs on its own budget to the end.
+   */
+  prefetch(name: Name, type: number): void {
+    const key = type + '/' + name;
+    if (this.prefetching.has(key) || this.prefetching.size >= MAX_PREFETCHES || this.inflight.has(key)) return;
+    this.prefetching.add(key);
+    this.counters.prefetches++;
+    const done = (): void => {
+      this.prefetching.delete(key);
+    };
+    this.resolveIn(name, type, rootContext(key), key, true).then(done, done);
+  }
+
   /** One client of resolve(name, type) no longer waits; the last one out stops the work. */
   abandon(name: Name, type: number): void {
     const entry = this.inflight.get(type + '/' + name);
@@ -153,7 +178,7 @@ export class Resolver {
    * its own deadline: two questions whose glueless delegations need each
    * other must not wait on each other forever.
    */
-  resolveIn(name: Name, type: number, ctx: WorkContext, key: string = type + '/' + name): Promise<Answer> {
+  resolveIn(name: Name, type: number, ctx: WorkContext, key: string = type + '/' + name, refresh = false): Promise<Answer> {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.merged++;
@@ -164,7 +189,7 @@ export class Resolver {
     const entry: InFlight = { work: null, ended: false, budget: ctx.budget, waiters: ctx.depth === 0 ? 0 : 1 };
     // run() takes the entry out when it ends: a then() here to do it cost a
     // promise, a reaction and three closures per miss, held while it waits.
-    const work = this.run(name, type, ctx, key, entry);
+    const work = this.run(name, type, ctx, key, entry, refresh);
     entry.work = work;
     if (!entry.ended) this.inflight.set(key, entry);
     return work;
@@ -207,7 +232,7 @@ export class Resolver {
    * Resolves (qname, qtype): the cache, then upstream, following CNAMEs;
    * then takes `entry`, its in-flight entry under `key`, out.
    */
-  private async run(qname: Name, qtype: number, ctx: WorkContext, key: string, entry: InFlight): Promise<Answer> {
+  private async run(qname: Name, qtype: number, ctx: WorkContext, key: string, entry: InFlight, refresh = false): Promise<Answer> {
     try {
       const chain: OutRecord[] = [];
       let name = qname;
@@ -221,7 +246,8 @@ export class Resolver {
           const local = localAnswer(name, qtype);
           if (local) return { ...local, answer: [...chain, ...local.answer], lifetime: 0 };
         }
-        const cached = this.fromCache(name, qtype);
+        // A refresh (prefetch) asks upstream about the name itself even though the cache still has it.
+        const cached = refresh && name === qname ? null : this.fromCache(name, qtype);
         if (cached) {
           if (cached.kind === 'cname') {
             chain.push(cached.record);

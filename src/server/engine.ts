@@ -91,6 +91,9 @@ const TCP_LIMIT = 65535;
 const OPT = optRecord();
 
 /** Reply counters per transport: one slot per RCODE 0..30, and 31 for anything above. */
+/** Answers that live shorter than this (s) are not prefetched: a tenth of their life is under a second. */
+export const PREFETCH_MIN_LIFE = 10;
+
 export const RCODE_SLOTS = 32;
 
 export interface EngineCounters {
@@ -156,6 +159,8 @@ export class Engine {
       const hit = this.cache.getReply(q.qname, q.qtype, now);
       if (hit !== undefined) {
         this.counters.cacheHits++;
+        // The last tenth of a life of PREFETCH_MIN_LIFE s or more: have it fetched again meanwhile.
+        if ((hit.expires - now) * 10 <= hit.expires - hit.builtAt && hit.expires - hit.builtAt >= PREFETCH_MIN_LIFE) this.resolver.prefetch(q.qname, q.qtype);
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
         this.countReply(t, bytes[3]! & 0x0f);
         this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, q.qtype, packet, bytes.length);

@@ -85,6 +85,7 @@ export class Service {
       upstream: this.upstreamMetrics,
       mergedQueries: this.resolver.counters.merged,
       staleAnswers: this.resolver.counters.stale,
+      prefetches: this.resolver.counters.prefetches,
       resolutionsInflight: this.resolver.inflightCount,
       udpInflight: this.udp.activeCount,
       udpDrops: this.udp.droppedCount,

@@ -23,7 +23,7 @@ const target: ControlTarget = {
   cache: new Cache(10000, clock.now),
   root: dir,
   engine: { counters: { queries: 7, cacheHits: 3, errors: 1 }, recent: null },
-  resolver: { counters: { merged: 2, stale: 0 }, inflightCount: 1 },
+  resolver: { counters: { merged: 2, stale: 0, prefetches: 0 }, inflightCount: 1 },
   upstreamQueries: 4,
   activity: { udp: 1, edns: 0, tcp: 2 },
   reload: () => reloadBehaviour(),
