@@ -50,6 +50,9 @@ function errorResponse(message: string): ControlResponse {
   return { ok: false, error: message };
 }
 
+/** Control connections open at once; more are closed as they come. */
+export const MAX_CONTROL_CONNECTIONS = 16;
+
 export class ControlServer {
   private readonly connections = new Set<net.Socket>();
 
@@ -68,6 +71,8 @@ export class ControlServer {
   static async listen(path: string, commands: CommandRunner): Promise<ControlServer> {
     await clearStale(path);
     const server = net.createServer({ allowHalfOpen: true });
+    // Only its owner can connect (mode 0600); still, a runaway script must not use up the files.
+    server.maxConnections = MAX_CONTROL_CONNECTIONS;
     // The socket is created with the umask's mode: make it 0600 from the
     // start, so there is no moment in which others could connect.
     const umask = process.umask(0o177);

@@ -5,6 +5,7 @@
 
 import * as fs from 'node:fs';
 import { Config } from '../config';
+import { MAX_CONTROL_CONNECTIONS } from '../control/server';
 import { MAX_CONNECTIONS as METRICS_CONNECTIONS } from '../metrics/server';
 import { MAX_PREFETCHES, MAX_STALE_RETRIES } from '../resolve/resolver';
 import { MAX_PENDING_PER_CONNECTION } from './tcp';
@@ -17,10 +18,10 @@ const FIXED_FILES = 64;
  * socket (its budget cancels the try when the last client gives up): one
  * per UDP slot, one per pipelined TCP query, plus the TCP connections
  * themselves, serve-stale's background retries, prefetches, and the
- * metrics endpoint.
+ * metrics and control connections.
  */
 export function openFilesNeeded(config: Pick<Config, 'maxUdp' | 'maxTcp'>): number {
-  return config.maxUdp + config.maxTcp * (1 + MAX_PENDING_PER_CONNECTION) + MAX_STALE_RETRIES + MAX_PREFETCHES + METRICS_CONNECTIONS + FIXED_FILES;
+  return config.maxUdp + config.maxTcp * (1 + MAX_PENDING_PER_CONNECTION) + MAX_STALE_RETRIES + MAX_PREFETCHES + METRICS_CONNECTIONS + MAX_CONTROL_CONNECTIONS + FIXED_FILES;
 }
 
 /** The soft limit on open files (RLIMIT_NOFILE) from /proc/self/limits, or null where it cannot be read. */
