@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { Cache, CacheSnapshotEntry, RANK } from '../../src/cache/cache';
 import { makeReplyEntry, renderReply } from '../../src/cache/replies';
 import { confinedFile, fileInRoot } from '../../src/control/commands';
-import { checkHeader, DumpFileError, DumpLineError, entryLine, headerLine, loadDump, parseEntryLine, writeDump } from '../../src/control/dumpfile';
+import { checkHeader, DumpFileError, DumpLineError, entryLine, headerLine, loadDump, parseEntryLine, writeDump, writeDumpLines } from '../../src/control/dumpfile';
 import { parseRequest, RequestError } from '../../src/control/protocol';
 import { RecentQueries } from '../../src/control/recent';
 import { readReloadable, SwappableServerTable } from '../../src/control/reload';
@@ -370,6 +370,26 @@ describe('control requests', () => {
     assert.equal(fileInRoot('/srv/root', '/cache.dump'), '/srv/root/cache.dump');
     assert.equal(fileInRoot('/srv/root', '../../etc/passwd'), '/srv/root/etc/passwd');
     assert.equal(fileInRoot('/', 'dumps/../cache.dump'), '/cache.dump');
+  });
+
+  it('a dump writes each chunk as it is made: it never holds more than one', async () => {
+    const dir = fs.mkdtempSync(join(tmpdir(), 'dump-chunks-'));
+    after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const line = JSON.stringify({ kind: 'failure', name: 'x.'.repeat(40), type: 1, expires: 2_000_000_000 });
+    const onDisk: number[] = [];
+    function* lines(): Generator<string> {
+      for (let i = 0; i < 40_000; i++) {
+        // Every 10,000 lines (about 0.8 MB each), what the temporary file holds so far.
+        if (i % 10_000 === 0) {
+          const tmp = fs.readdirSync(dir).find((f) => f.includes('.tmp.'));
+          onDisk.push(tmp === undefined ? -1 : fs.statSync(join(dir, tmp)).size);
+        }
+        yield line;
+      }
+    }
+    const report = await writeDumpLines(join(dir, 'cache.dump'), 1_000_000, lines());
+    assert.equal(report.entries, 40_000);
+    assert.ok(onDisk[0]! >= 0 && onDisk[3]! >= 2 * 1024 * 1024, `on disk while lines were still being made: ${onDisk.join(', ')}`);
   });
 
   it('a symbolic link inside ROOT that leads out of it is refused for dump and load; one that stays inside is followed', async () => {
