@@ -512,38 +512,69 @@ export class Cache {
   *snapshot(): Generator<CacheSnapshotEntry> {
     const now = this.clock();
     for (const e of this.store.oldestFirst()) {
-      const expires = this.store.expires(e);
-      if (expires <= now) continue;
-      const type = this.store.slot(e) & 0xffff;
-      const name = this.store.name(e) as Name;
-      switch (this.store.kind(e)) {
-        case KIND_RRSET:
-          yield { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e), rank: this.store.tag(e) as Rank, side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child' };
-          break;
-        case KIND_NXDOMAIN:
-          yield { kind: 'nxdomain', name, expires, soa: this.soaOf(e) };
-          break;
-        case KIND_NODATA:
-          yield { kind: 'nodata', name, type, expires, soa: this.soaOf(e) };
-          break;
-        case KIND_FAILURE:
-          yield { kind: 'failure', name, type, expires };
-          break;
-        case KIND_REPLY: {
-          const r = this.replyOf(e);
-          yield {
-            kind: 'reply',
-            name,
-            type,
-            expires,
-            builtAt: r.builtAt,
-            message: copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
-            ttlOffsets: replyTtlOffsets(r),
-            answerEnd: replyAnswerEnd(r),
-          };
-          break;
+      const s = this.entryOf(e, now);
+      if (s !== null) yield s;
+    }
+  }
+
+  /**
+   * A snapshot taken a slice at a time, with the cache serving (and
+   * changing) between slices: every entry live when it is reached, least
+   * recently used first; one used meanwhile may come twice (a load keeps
+   * the later), none is missed unless it goes. A walk that never ends
+   * under churn is cut at twice the entries there were at its start.
+   * Null while another runs.
+   */
+  gradualSnapshot(): GradualSnapshot | null {
+    if (!this.store.startWalk()) return null;
+    let budget = 2 * this.store.size + 16;
+    return {
+      next: (max: number): CacheSnapshotEntry[] => {
+        const now = this.clock();
+        const out: CacheSnapshotEntry[] = [];
+        while (out.length < max && budget > 0) {
+          const e = this.store.walkNext();
+          if (e === -1) break;
+          budget--;
+          const s = this.entryOf(e, now);
+          if (s !== null) out.push(s);
         }
+        return out;
+      },
+      close: () => this.store.endWalk(),
+    };
+  }
+
+  /** Entry `e` as plain data with its absolute expiry; null when it has expired. */
+  private entryOf(e: number, now: number): CacheSnapshotEntry | null {
+    const expires = this.store.expires(e);
+    if (expires <= now) return null;
+    const type = this.store.slot(e) & 0xffff;
+    const name = this.store.name(e) as Name;
+    switch (this.store.kind(e)) {
+      case KIND_RRSET:
+        return { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e), rank: this.store.tag(e) as Rank, side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child' };
+      case KIND_NXDOMAIN:
+        return { kind: 'nxdomain', name, expires, soa: this.soaOf(e) };
+      case KIND_NODATA:
+        return { kind: 'nodata', name, type, expires, soa: this.soaOf(e) };
+      case KIND_FAILURE:
+        return { kind: 'failure', name, type, expires };
+      case KIND_REPLY: {
+        const r = this.replyOf(e);
+        return {
+          kind: 'reply',
+          name,
+          type,
+          expires,
+          builtAt: r.builtAt,
+          message: copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
+          ttlOffsets: replyTtlOffsets(r),
+          answerEnd: replyAnswerEnd(r),
+        };
       }
+      default:
+        return null;
     }
   }
 
@@ -571,6 +602,14 @@ export class Cache {
         return this.putReply(s.name, s.type, packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd));
     }
   }
+}
+
+/** A snapshot taken a slice at a time (Cache.gradualSnapshot). */
+export interface GradualSnapshot {
+  /** Up to `max` more entries; none at the end. */
+  next(max: number): CacheSnapshotEntry[];
+  /** Ends the walk (another may start). */
+  close(): void;
 }
 
 /** One cache entry as snapshot() gives it and restore() takes it: absolute expiry, plain data. */

@@ -85,6 +85,14 @@ export class EntryStore {
    */
   private readonly compactAbove: number;
   private compactionCount = 0;
+  /**
+   * The entry a gradual walk (a dump that lets queries run between its
+   * slices) visits next; NONE when none runs or it is at the end. Kept on a
+   * live entry as entries go (remove), move to the newest end (get: such an
+   * entry is visited again later, never missed), and are copied (compact).
+   */
+  private cursor = NONE;
+  private walking = false;
 
   /**
    * Entries of a charge over `maxBytes` are not stored; storing evicts the
@@ -161,6 +169,7 @@ export class EntryStore {
   get(name: string, slot: number): number {
     const e = this.find(name, slot);
     if (e !== NONE && e !== this.newest) {
+      if (e === this.cursor) this.cursor = this.word(e, W_NEWER);
       this.unlink(e);
       this.linkNewest(e);
     }
@@ -211,6 +220,7 @@ export class EntryStore {
   remove(e: number): void {
     const w = this.arena.words[e >>> CHUNK_BITS]!;
     const i = (e & OFFSET_MASK) >> 2;
+    if (e === this.cursor) this.cursor = w[i + W_NEWER]!;
     const bucket = w[i + W_HASH]! & this.mask;
     const next = w[i + W_CHAIN]!;
     let p = this.table[bucket]!;
@@ -242,6 +252,27 @@ export class EntryStore {
     this.newest = this.oldest = NONE;
     this.used = 0;
     this.count = 0;
+    this.cursor = NONE;
+  }
+
+  /** Starts a gradual walk from the oldest entry; false while another runs. */
+  startWalk(): boolean {
+    if (this.walking) return false;
+    this.walking = true;
+    this.cursor = this.oldest;
+    return true;
+  }
+
+  /** The next entry of the walk (its cursor moved past it), or NONE at the end. */
+  walkNext(): number {
+    const e = this.cursor;
+    if (e !== NONE) this.cursor = this.word(e, W_NEWER);
+    return e;
+  }
+
+  endWalk(): void {
+    this.walking = false;
+    this.cursor = NONE;
   }
 
   /** Every entry, least recently used first, without touching recency. Entries may be removed as they are met. */
@@ -319,6 +350,7 @@ export class EntryStore {
   private compact(): void {
     const from = this.arena;
     let e = this.oldest;
+    const cursor = this.cursor;
     this.arena = new Arena();
     this.table.fill(NONE);
     this.newest = this.oldest = NONE;
@@ -336,6 +368,7 @@ export class EntryStore {
       for (let k = 1, words = (length + 3) >> 2; k < words; k++) cw[ci + k] = fw[fi + k]!;
       this.chain(c);
       this.linkNewest(c);
+      if (e === cursor) this.cursor = c;
       e = next;
     }
     this.compactionCount++;

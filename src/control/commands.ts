@@ -10,7 +10,7 @@ import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
 import { QueryRecorder } from '../server/engine';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
-import { entryLines, loadDump, writeDumpLines } from './dumpfile';
+import { entryLinesGradually, loadDump, writeDumpLines } from './dumpfile';
 import { ControlRequest, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
 import { ReloadOutcome } from './reload';
@@ -98,7 +98,7 @@ export interface CommandRunner {
  * worker's) to `file` inside `root`, logs it, and answers the report; a
  * failure is an error naming the file.
  */
-export async function dumpInRoot(root: string, fileName: string, now: number, lines: Iterable<string>, log: Log): Promise<Record<string, unknown>> {
+export async function dumpInRoot(root: string, fileName: string, now: number, lines: Iterable<string> | AsyncIterable<string>, log: Log): Promise<Record<string, unknown>> {
   const file = await confinedFile(root, fileName, 'write');
   try {
     const report = await writeDumpLines(file, now, lines);
@@ -145,7 +145,7 @@ export class ControlCommands implements CommandRunner {
         return { removed };
       }
       case 'dump':
-        return dumpInRoot(this.target.root, req.file, cache.now(), entryLines(cache), this.log);
+        return dumpInRoot(this.target.root, req.file, cache.now(), entryLinesGradually(cache), this.log);
       case 'load': {
         const file = await confinedFile(this.target.root, req.file, 'read');
         try {

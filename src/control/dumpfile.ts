@@ -90,12 +90,35 @@ export interface DumpReport {
  * only the writing is asynchronous.
  */
 export function writeDump(cache: Cache, file: string): Promise<DumpReport> {
-  return writeDumpLines(file, cache.now(), entryLines(cache));
+  return writeDumpLines(file, cache.now(), entryLinesGradually(cache));
 }
 
 /** Every live entry of `cache` as a dump line, read as it is iterated. */
 export function* entryLines(cache: Cache): Iterable<string> {
   for (const e of cache.snapshot()) yield entryLine(e);
+}
+
+/** Entries a dump takes between two turns of the event loop (a few milliseconds' work). */
+export const DUMP_SLICE = 1000;
+
+/**
+ * Every live entry of `cache` as dump lines, DUMP_SLICE at a time, letting
+ * the event loop run between slices: queries are answered while a large
+ * cache is dumped (Cache.gradualSnapshot says what that may change).
+ */
+export async function* entryLinesGradually(cache: Cache): AsyncGenerator<string> {
+  const walk = cache.gradualSnapshot();
+  if (walk === null) throw new Error('a dump is already running');
+  try {
+    for (;;) {
+      const slice = walk.next(DUMP_SLICE);
+      if (slice.length === 0) return;
+      for (const e of slice) yield entryLine(e);
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  } finally {
+    walk.close();
+  }
 }
 
 /** Every live entry of `cache` as dump lines, in one synchronous pass (a worker sends them to the primary). */
@@ -104,15 +127,14 @@ export function dumpLines(cache: Cache): string[] {
 }
 
 /**
- * Writes a dump of entry lines (from one cache, or from every worker's:
- * WORKERS), atomically as writeDump. `lines` is read to the end with no
- * await in between - a consistent snapshot when it reads a cache - and each
- * 1 MB chunk is written out as soon as it is full, so a dump holds one
- * chunk, whatever the cache's size. (It held them all until the last was
- * made: a dump of a 200 MB cache doubled the process's data, and under the
- * service's DATALIMIT the second one aborted it.)
+ * Writes a dump of entry lines (from one cache, gradually, or from every
+ * worker's: WORKERS), atomically as writeDump. Each 1 MB chunk is written
+ * out as soon as it is full, so a dump holds one chunk whatever the cache's
+ * size. (It held them all until the last was made: a dump of a 200 MB cache
+ * doubled the process's data, and under the service's DATALIMIT the second
+ * one aborted it.)
  */
-export async function writeDumpLines(file: string, now: number, lines: Iterable<string>): Promise<DumpReport> {
+export async function writeDumpLines(file: string, now: number, lines: Iterable<string> | AsyncIterable<string>): Promise<DumpReport> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
   let bytes = 0;
   let entries = 0;
@@ -124,7 +146,7 @@ export async function writeDumpLines(file: string, now: number, lines: Iterable<
       bytes += buf.length;
     };
     let chunk = headerLine(now) + '\n';
-    for (const line of lines) {
+    for await (const line of lines) {
       entries++;
       chunk += line + '\n';
       if (chunk.length >= WRITE_CHUNK) {

@@ -181,6 +181,62 @@ describe('EntryStore', () => {
     assert.deepEqual(order(s), model.map((m) => `${m.name}/${m.slot}=${m.id}`));
   });
 
+  it('a walk survives the store changing under it: nothing present throughout is missed, nothing gone is met', () => {
+    const s = new EntryStore(100_000, 16 * 1024);
+    let seed = 11;
+    const rand = (k: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % k;
+    };
+    const live = new Map<string, string>(); // key -> id, as the store holds it
+    for (let i = 0; i < 2000; i++) {
+      put(s, `k${i}`, 1, `a${i}`, 50);
+      live.set(`k${i}`, `a${i}`);
+    }
+    const atStart = new Set(live.keys());
+    const removed = new Set<string>();
+    const visited = new Set<string>();
+    assert.equal(s.startWalk(), true);
+    assert.equal(s.startWalk(), false, 'one walk at a time');
+    // Entries added or touched meanwhile come again at the end: cut the walk as the cache's dump does.
+    const cap = 2 * s.size;
+    for (let step = 0; step < cap; step++) {
+      const e = s.walkNext();
+      if (e === -1) break;
+      const key = s.name(e);
+      assert.equal(idOf(s, e), live.get(key), `step ${step}: the walk met ${key} as the store holds it`);
+      visited.add(key);
+      // Between steps: touches, removals, and new entries of drifting sizes (compactions).
+      for (let k = 0; k < 3; k++) {
+        const key2 = `k${rand(2600)}`;
+        const r = rand(4);
+        if (r === 0 && live.has(key2)) {
+          s.remove(s.find(key2, 1));
+          live.delete(key2);
+          removed.add(key2);
+        } else if (r === 1 && live.has(key2)) {
+          s.get(key2, 1);
+        } else if (r === 2) {
+          const id = `${'z'.repeat((step * 7) % 1500)}${step}`;
+          if (put(s, key2, 1, id, 50) !== -1) live.set(key2, id);
+          removed.add(key2); // replaced (or new): its old entry went
+        }
+      }
+      // What the budget evicted to make room is gone too.
+      for (const key of live.keys()) {
+        if (s.find(key, 1) === -1) {
+          live.delete(key);
+          removed.add(key);
+        }
+      }
+    }
+    s.endWalk();
+    // Everything there at the start and never removed (evicted ones count as removed) was met:
+    // a touched one moves behind what was added since, and in this run the cap comes later.
+    for (const key of atStart) if (!removed.has(key)) assert.ok(visited.has(key), `${key} was there throughout and was missed`);
+    assert.ok(s.compactions > 0, 'the walk went through a compaction');
+  });
+
   it('keeps expiry and build times past 2038 as given', () => {
     const s = new EntryStore(1000);
     const e = s.add('a', 1, { kind: 3, expires: 2 ** 31 + 5, charge: 1, tag: 2 ** 31 + 1, dataLength: 0 });
