@@ -47,6 +47,8 @@ export interface StartOptions extends RootLayout {
   forwardOnly?: boolean;
   /** Listen here instead of a random free 127.x.y.z, port 5300 (e.g. [::1]). */
   listen?: Upstream;
+  /** A command that runs dnscache (it must exec it, keeping the pid), e.g. ['prlimit', '--data=300000000']. */
+  wrap?: string[];
 }
 
 /** `address:port` as a servers/ line ([v6]:port for IPv6). */
@@ -245,8 +247,9 @@ export class Dnscache {
   }
 }
 
-function spawnDnscache(env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, [...NODE_FLAGS, DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+function spawnDnscache(env: NodeJS.ProcessEnv, wrap: readonly string[] = []): ChildProcess {
+  const argv = [...wrap, process.execPath, ...NODE_FLAGS, DNSCACHE_JS];
+  return spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /**
@@ -262,7 +265,7 @@ export async function startDnscache(opts: StartOptions, scope?: CleanupScope): P
     writeRoot(root, opts);
     const base: Record<string, string> = { IP: address, PORT: String(port), ROOT: root, CACHESIZE: '1000000' };
     if (opts.forwardOnly ?? true) base.FORWARDONLY = '1';
-    const dns = new Dnscache(spawnDnscache(childEnv(base, opts.env)), address, port, root);
+    const dns = new Dnscache(spawnDnscache(childEnv(base, opts.env), opts.wrap), address, port, root);
     try {
       await dns.waitForLog(/^starting/, START_TIMEOUT_MS);
     } catch (err) {
