@@ -3,7 +3,8 @@
 // Resolver's zone cut (lib/zonecut.c): the NS names the child gives for
 // itself, the parent's names beside them (a referral's, which may differ),
 // and the glue that came with the referral that led here. Finding the cut
-// is this module's job; which address to ask next is selection.ts's.
+// is this module's job; which address to ask next is the transport's
+// (transport/rtt.ts orders them, transport/upstream.ts asks).
 
 import ipaddr from 'ipaddr.js';
 import { Cache, RANK, Side } from '../cache/cache';

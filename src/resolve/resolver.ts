@@ -256,12 +256,12 @@ export class Resolver {
           }
           return this.finish(cached, chain);
         }
-        if (this.cache.hasFailure(name, qtype)) return this.staleOr(qname, qtype, ctx, key);
+        if (this.cache.hasFailure(name, qtype)) return refresh ? servfail() : this.staleOr(qname, qtype, ctx, key);
         const fetched = await this.fetcher.fetch(name, qtype, ctx);
         if (fetched.kind === 'failed') {
           this.log.servfail(name, fetched.reason);
           if (failureSaysSomething(ctx)) this.cache.putFailure(name, qtype, FAILURE_TTL);
-          return this.staleOr(qname, qtype, ctx, key);
+          return refresh ? servfail() : this.staleOr(qname, qtype, ctx, key);
         }
         const v = fetched.verdict;
         switch (v.kind) {
@@ -301,7 +301,8 @@ export class Resolver {
    * the answer the cache had before it expired - within STALE - with TTL
    * STALE_TTL (the reply is kept that long too), and a retry in the
    * background once that time is up; else SERVFAIL. Sub-resolutions fail
-   * plainly: a stale name-server address is no answer to anyone.
+   * plainly (a stale name-server address is no answer to anyone), and so
+   * does a prefetch (what it refreshes has not expired).
    */
   private staleOr(qname: Name, qtype: number, ctx: WorkContext, key: string): Answer {
     if (ctx.depth !== 0 || this.cache.staleSeconds === 0) return servfail();
