@@ -103,6 +103,9 @@ function runLater(run: () => void, ms: number): void {
   setTimeout(run, ms).unref();
 }
 
+/** How long a client waits for a fresh answer before it gets the stale one (RFC 8767 §5 suggests 1.8 s). */
+export const CLIENT_RESPONSE_MS = 1800;
+
 /** Background retries of names served stale that may wait at once (each holds a timer and a key). */
 export const MAX_STALE_RETRIES = 1000;
 
@@ -143,8 +146,9 @@ export class Resolver {
     const key = type + '/' + name;
     const answer = this.resolveIn(name, type, rootContext(key), key);
     const entry = this.inflight.get(key);
-    if (entry) entry.waiters++;
-    return answer;
+    if (entry === undefined) return answer; // answered at once, from the cache
+    entry.waiters++;
+    return this.cache.staleSeconds === 0 ? answer : this.withStaleTimer(answer, name, type);
   }
 
   /**
@@ -204,18 +208,22 @@ export class Resolver {
     return this.inflight.size;
   }
 
-  /** What the cache says of (name, type); with `stale`, from entries expired within STALE too (serve-stale). */
-  private fromCache(name: Name, type: number, stale = false): CacheVerdict | null {
+  /**
+   * What the cache says of (name, type); with `stale`, from entries expired
+   * within STALE too (serve-stale). `quiet`: a look, not an answer - no
+   * `cached` log lines.
+   */
+  private fromCache(name: Name, type: number, stale = false, quiet = false): CacheVerdict | null {
     const nx = this.cache.getNxdomain(name, stale);
     if (nx) {
-      this.log.cachedNxdomain(name);
+      if (!quiet) this.log.cachedNxdomain(name);
       return { kind: 'nxdomain', soa: soaOut(nx.soa, nx.ttl) };
     }
     if (type !== TYPE.CNAME) {
       const c = this.cache.getTyped(name, TYPE.CNAME, stale);
       if (c !== null && c.kind === 'rrset') {
         const target = readName(c.rdatas[0]!, 0).name;
-        this.log.cachedCname(name, target);
+        if (!quiet) this.log.cachedCname(name, target);
         return { kind: 'cname', target, record: { name, type: TYPE.CNAME, ttl: c.ttl, rdata: c.rdatas[0]! } };
       }
     }
@@ -223,7 +231,7 @@ export class Resolver {
     if (type === TYPE.ANY) return null;
     const hit = this.cache.getTyped(name, type, stale);
     if (hit === null) return null;
-    this.log.cached(type, name);
+    if (!quiet) this.log.cached(type, name);
     if (hit.kind === 'nodata') return { kind: 'nodata', soa: soaOut(hit.soa, hit.ttl) };
     return { kind: 'answer', records: hit.rdatas.map((rdata) => ({ name, type, ttl: hit.ttl, rdata })) };
   }
@@ -306,21 +314,55 @@ export class Resolver {
    */
   private staleOr(qname: Name, qtype: number, ctx: WorkContext, key: string): Answer {
     if (ctx.depth !== 0 || this.cache.staleSeconds === 0) return servfail();
+    const answer = this.staleAnswer(qname, qtype, false);
+    if (answer === null) return servfail();
+    this.counters.stale++;
+    this.retryLater(qname, qtype, key);
+    return answer;
+  }
+
+  /** The answer the cache holds for (qname, qtype), stale parts included (TTL STALE_TTL), or null. */
+  private staleAnswer(qname: Name, qtype: number, quiet: boolean): Answer | null {
     const chain: OutRecord[] = [];
     let name = qname;
     for (;;) {
-      if (aliases(chain) > MAX_CNAME_CHAIN || visited(chain, name)) return servfail();
-      const cached = this.fromCache(name, qtype, true);
-      if (cached === null) return servfail();
+      if (aliases(chain) > MAX_CNAME_CHAIN || visited(chain, name)) return null;
+      const cached = this.fromCache(name, qtype, true, quiet);
+      if (cached === null) return null;
       if (cached.kind !== 'cname') {
-        this.counters.stale++;
-        this.retryLater(qname, qtype, key);
         const answer = this.finish(cached, chain);
         return { ...answer, lifetime: Math.min(answer.lifetime, STALE_TTL) };
       }
       chain.push(cached.record);
       name = cached.target;
     }
+  }
+
+  /**
+   * RFC 8767's client response timer: a client whose question had an answer
+   * in the cache before it expired waits at most CLIENT_RESPONSE_MS for a
+   * fresh one, then gets the stale one (not kept as a reply: the fresh
+   * answer, when it comes, is what the cache then holds). The resolution
+   * goes on either way.
+   */
+  private withStaleTimer(work: Promise<Answer>, name: Name, type: number): Promise<Answer> {
+    const stale = this.staleAnswer(name, type, true);
+    if (stale === null) return work;
+    return new Promise((resolve) => {
+      let done = false;
+      this.later(() => {
+        if (done) return;
+        done = true;
+        this.counters.stale++;
+        resolve({ ...stale, lifetime: 0 });
+      }, CLIENT_RESPONSE_MS);
+      const settle = (a: Answer): void => {
+        if (done) return;
+        done = true;
+        resolve(a);
+      };
+      work.then(settle, () => settle(servfail()));
+    });
   }
 
   /**

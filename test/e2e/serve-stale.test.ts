@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
+import { CLIENT_RESPONSE_MS } from '../../src/resolve/resolver';
 import { RCODE, TYPE } from '../../src/wire/constants';
 import { nameFromText } from '../../src/wire/name';
 import { Answer } from '../../src/wire/answer';
@@ -77,6 +78,30 @@ describe('serve-stale', () => {
       } finally {
         h.server('example2').behaviour = 'answer';
       }
+    }
+  });
+
+  it('a client waits at most 1.8 s for a fresh answer, then gets the stale one (RFC 8767 client response timer)', async () => {
+    const clock = new FakeClock();
+    const timers: Array<{ run: () => void; ms: number }> = [];
+    const r = rig(h, { clock: clock.now, stale: 86400, later: (run, ms) => timers.push({ run, ms }) });
+    const fresh = await r.resolver.resolve(nameFromText(WWW), TYPE.A);
+    const data = view(fresh)[0]!.split(' ')[1]!;
+    assert.equal(timers.length, 0, 'no timer while the answer was there');
+    clock.advance(10);
+    const example2 = h.server('example2');
+    example2.behaviour = 'silent';
+    try {
+      const waiting = r.resolver.resolve(nameFromText(WWW), TYPE.A);
+      const timer = timers.find((t) => t.ms === CLIENT_RESPONSE_MS);
+      assert.ok(timer, `a ${CLIENT_RESPONSE_MS} ms timer: ${JSON.stringify(timers.map((t) => t.ms))}`);
+      timer.run();
+      const stale = await waiting;
+      assert.deepEqual(view(stale), [`30 ${data}`]);
+      assert.equal(stale.lifetime, 0, 'not kept as a reply: the fresh answer may come any moment');
+      assert.equal(r.resolver.counters.stale, 1);
+    } finally {
+      example2.behaviour = 'answer';
     }
   });
 
