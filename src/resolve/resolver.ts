@@ -323,18 +323,20 @@ export class Resolver {
 
   /** The answer the cache holds for (qname, qtype), stale parts included (TTL STALE_TTL), or null. */
   private staleAnswer(qname: Name, qtype: number, quiet: boolean): Answer | null {
+    // Most misses are for names the cache never had: one look, nothing made.
+    let cached = this.fromCache(qname, qtype, true, quiet);
+    if (cached === null) return null;
     const chain: OutRecord[] = [];
-    let name = qname;
     for (;;) {
-      if (aliases(chain) > MAX_CNAME_CHAIN || visited(chain, name)) return null;
-      const cached = this.fromCache(name, qtype, true, quiet);
-      if (cached === null) return null;
       if (cached.kind !== 'cname') {
         const answer = this.finish(cached, chain);
         return { ...answer, lifetime: Math.min(answer.lifetime, STALE_TTL) };
       }
       chain.push(cached.record);
-      name = cached.target;
+      const name = cached.target;
+      if (aliases(chain) > MAX_CNAME_CHAIN || visited(chain, name)) return null;
+      cached = this.fromCache(name, qtype, true, quiet);
+      if (cached === null) return null;
     }
   }
 
