@@ -159,11 +159,11 @@ function containsIgnoringCase(buf: Buffer, start: number, end: number, needle: B
 }
 
 /** Copies out of the store: its blocks are reused once an entry goes. */
-function unpackRdatas(buf: Buffer, start: number, end: number): Buffer[] {
+function unpackRdatas(buf: Buffer, start: number, end: number, view = false): Buffer[] {
   const out: Buffer[] = [];
   for (let i = start; i < end; ) {
     const len = buf.readUInt16BE(i);
-    out.push(copyOf(buf, i + 2, i + 2 + len));
+    out.push(view ? buf.subarray(i + 2, i + 2 + len) : copyOf(buf, i + 2, i + 2 + len));
     i += 2 + len;
   }
   return out;
@@ -378,9 +378,9 @@ export class Cache {
     return { kind: 'nodata', ttl: this.remaining(e), soa: this.soaOf(e) };
   }
 
-  private rdatasOf(e: number): Buffer[] {
+  private rdatasOf(e: number, view = false): Buffer[] {
     const start = this.store.dataStart(e);
-    return unpackRdatas(this.store.buffer(e), start, start + this.store.dataLength(e));
+    return unpackRdatas(this.store.buffer(e), start, start + this.store.dataLength(e), view);
   }
 
   getNodata(name: Name, type: number): NegativeHit | null {
@@ -529,15 +529,15 @@ export class Cache {
     if (!this.store.startWalk()) return null;
     let budget = 2 * this.store.size + 16;
     return {
-      next: (max: number): CacheSnapshotEntry[] => {
+      next: <T>(max: number, use: (entry: CacheSnapshotEntry) => T): T[] => {
         const now = this.clock();
-        const out: CacheSnapshotEntry[] = [];
+        const out: T[] = [];
         while (out.length < max && budget > 0) {
           const e = this.store.walkNext();
           if (e === -1) break;
           budget--;
-          const s = this.entryOf(e, now);
-          if (s !== null) out.push(s);
+          const s = this.entryOf(e, now, true);
+          if (s !== null) out.push(use(s));
         }
         return out;
       },
@@ -545,15 +545,21 @@ export class Cache {
     };
   }
 
-  /** Entry `e` as plain data with its absolute expiry; null when it has expired. */
-  private entryOf(e: number, now: number): CacheSnapshotEntry | null {
+  /**
+   * Entry `e` as plain data with its absolute expiry; null when it has
+   * expired. With `view`, its RDATA and message are views of the cache's
+   * memory, good only until the cache next changes (no copy: copies of a
+   * whole cache, made faster than the garbage collector frees them, pushed
+   * a full cache's process past DATALIMIT during a dump).
+   */
+  private entryOf(e: number, now: number, view = false): CacheSnapshotEntry | null {
     const expires = this.store.expires(e);
     if (expires <= now) return null;
     const type = this.store.slot(e) & 0xffff;
     const name = this.store.name(e) as Name;
     switch (this.store.kind(e)) {
       case KIND_RRSET:
-        return { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e), rank: this.store.tag(e) as Rank, side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child' };
+        return { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e, view), rank: this.store.tag(e) as Rank, side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child' };
       case KIND_NXDOMAIN:
         return { kind: 'nxdomain', name, expires, soa: this.soaOf(e) };
       case KIND_NODATA:
@@ -568,7 +574,7 @@ export class Cache {
           type,
           expires,
           builtAt: r.builtAt,
-          message: copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
+          message: view ? r.buf.subarray(r.start, r.start + replyMessageLength(r)) : copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
           ttlOffsets: replyTtlOffsets(r),
           answerEnd: replyAnswerEnd(r),
         };
@@ -606,8 +612,11 @@ export class Cache {
 
 /** A snapshot taken a slice at a time (Cache.gradualSnapshot). */
 export interface GradualSnapshot {
-  /** Up to `max` more entries; none at the end. */
-  next(max: number): CacheSnapshotEntry[];
+  /**
+   * `use` of each of up to `max` more entries; none at the end. An entry's
+   * buffers are views of the cache's memory, good only while `use` runs.
+   */
+  next<T>(max: number, use: (entry: CacheSnapshotEntry) => T): T[];
   /** Ends the walk (another may start). */
   close(): void;
 }

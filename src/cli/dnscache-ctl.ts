@@ -6,14 +6,14 @@
 
 import * as fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { controlRequest } from '../control/client';
-import { ControlRequest, ControlResponse, TOP_MAX } from '../control/protocol';
+import { controlRequest, streamRequest } from '../control/client';
+import { ControlRequest, ControlResponse, isStream, TOP_MAX } from '../control/protocol';
 
 const WHO = 'dnscache-ctl';
 const EXIT_REFUSED = 1;
 const EXIT_USAGE = 100;
 const EXIT_FATAL = 111;
-const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE | load FILE | top [N] [--limit K] | reload';
+const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE|- | load FILE|- | top [N] [--limit K] | reload';
 
 function usage(reason?: string): never {
   if (reason) process.stderr.write(`${WHO}: usage: ${reason}\n`);
@@ -72,9 +72,9 @@ function render(req: ControlRequest, r: Fields): string {
     case 'flush-all':
       return `flushed everything: ${r.removed} entries\n`;
     case 'dump':
-      return `dumped ${r.entries} entries (${r.bytes} bytes) to ${r.path}\n`;
+      return `dumped ${r.entries} entries (${r.bytes} bytes) to ${r.path === '-' ? 'standard output' : r.path}\n`;
     case 'load':
-      return `loaded ${r.loaded} entries from ${r.path}; skipped ${r.skipped} (${r.expired} expired, ${r.malformed} malformed, ${r.tooBig} too big)\n`;
+      return `loaded ${r.loaded} entries from ${r.path === '-' ? 'standard input' : r.path}; skipped ${r.skipped} (${r.expired} expired, ${r.malformed} malformed, ${r.tooBig} too big)\n`;
     case 'top':
       return `last ${r.queries} queries (ring of ${r.ringSize}, ${r.total} since start)\ntop clients\n${rows(r.clients)}top names\n${rows(r.names)}`;
     case 'reload':
@@ -85,19 +85,21 @@ function render(req: ControlRequest, r: Fields): string {
 async function run(socket: string, json: boolean, req: ControlRequest): Promise<void> {
   let res: ControlResponse;
   try {
-    res = await controlRequest(socket, req);
+    res = isStream(req) ? await streamRequest(socket, req, req.cmd === 'dump' ? { output: process.stdout } : { input: process.stdin }) : await controlRequest(socket, req);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     const why = e.code === 'ENOENT' ? 'no such socket (is dnscache running with CONTROL set?)' : e.code === 'EACCES' ? 'permission denied (the socket is for its owner only)' : e.code === 'ECONNREFUSED' ? 'connection refused (dnscache is not running)' : e.message;
     fatal(`unable to talk to dnscache at ${socket}: ${why}`);
   }
-  if (json) process.stdout.write(JSON.stringify(res) + '\n');
+  // A dump to standard output has its report on standard error.
+  const report = isStream(req) && req.cmd === 'dump' ? process.stderr : process.stdout;
+  if (json) report.write(JSON.stringify(res) + '\n');
   if (!res.ok) {
     if (!json) process.stderr.write(`${WHO}: ${res.error}\n`);
     process.exit(EXIT_REFUSED);
   }
   if (!json) {
-    process.stdout.write(render(req, res));
+    report.write(render(req, res));
     if (req.cmd === 'load') for (const e of (res as Fields).errors as string[]) process.stderr.write(`${WHO}: warning: ${e}\n`);
   }
 }
@@ -130,15 +132,15 @@ function main(argv: string[]): void {
   sub('flush-all', 'empty the cache').action(() => {
     chosen = { cmd: 'flush-all' };
   });
-  sub('dump', 'write the cache to FILE (inside ROOT), atomically')
+  sub('dump', 'write the cache to FILE (inside ROOT), atomically; - writes it to standard output')
     .argument('<file>')
     .action((file: string) => {
-      chosen = { cmd: 'dump', file };
+      chosen = file === '-' ? { cmd: 'dump', stream: true } : { cmd: 'dump', file };
     });
-  sub('load', 'restore the entries of FILE (inside ROOT) that have not expired')
+  sub('load', 'restore the entries of FILE (inside ROOT) that have not expired; - reads standard input')
     .argument('<file>')
     .action((file: string) => {
-      chosen = { cmd: 'load', file };
+      chosen = file === '-' ? { cmd: 'load', stream: true } : { cmd: 'load', file };
     });
   sub('top', 'busiest clients and names among the last N queries (default: all kept)')
     .argument('[n]')

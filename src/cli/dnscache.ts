@@ -12,11 +12,18 @@
 // With WORKERS > 1 this process becomes the primary of that many workers
 // (server/workers.ts), each of which goes through the same start-up.
 
+// libuv's thread pool serves only the control socket's file work here
+// (dump, load). Its four default threads reserve 8 MB of stack each, data
+// segment that counts against DATALIMIT the first time a dump runs: one
+// thread, unless the operator says otherwise. libuv reads this when it
+// first uses the pool, which nothing has before this line.
+process.env.UV_THREADPOOL_SIZE ??= '1';
+
 import { systemClock } from '../cache/cache';
 import { fileLimitWarning, openFileLimit } from '../server/bounds';
 import { Config, ConfigError, LogFormat, loadConfig } from '../config';
-import { ControlCommands, ControlRequest, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
-import { dumpLines } from '../control/dumpfile';
+import { ControlCommands, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
+import { WorkerSlices } from '../control/slices';
 import { FanOutCommands } from '../control/fanout';
 import { createLog, fatalLine, Log, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
@@ -24,7 +31,7 @@ import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
-import { answerQuestions, EXIT_FATAL, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, workerIndex } from '../server/workers';
+import { answerQuestions, EXIT_FATAL, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, WorkerQuestion, workerIndex } from '../server/workers';
 
 
 /** LOGFORMAT, once the configuration is read: fatal errors after that come in it too. */
@@ -119,7 +126,8 @@ async function main(): Promise<void> {
   }
   service.serve();
   if (worker) {
-    answerQuestions((q) => (q.kind === 'metrics' ? { snapshot: service.metricsSnapshot(), process: ownProcessStats() } : workerControl(service, workerCommands, q.req)));
+    const slices = new WorkerSlices(service.cache);
+    answerQuestions((q) => answerPrimary(q, service, workerCommands, slices));
     reportReady();
   }
   let stopping = false;
@@ -177,6 +185,9 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
   if (control.socket !== null) {
     const commands = new FanOutCommands({
       ask: (req) => primary!.ask({ kind: 'control', req }, CONTROL_TIMEOUT_MS),
+      dumpSlice: (dump) => primary!.ask({ kind: 'dump-slice', dump }, CONTROL_TIMEOUT_MS),
+      endDump: (dump) => primary!.ask({ kind: 'dump-end', dump }, CONTROL_TIMEOUT_MS),
+      loadBatch: (batch) => primary!.ask({ kind: 'load-batch', batch }, CONTROL_TIMEOUT_MS),
       root: () => root,
       now: systemClock,
       log,
@@ -200,10 +211,20 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
   });
 }
 
-/** A worker's part of a control command: run on its own cache; for a dump, its entry lines (the primary writes the file). */
-async function workerControl(service: Service, commands: ControlCommands | null, req: ControlRequest): Promise<Record<string, unknown>> {
+/** A worker's answer to the primary: its metrics, or its part of a control command (on its own cache). */
+function answerPrimary(q: WorkerQuestion, service: Service, commands: ControlCommands | null, slices: WorkerSlices): unknown {
+  if (q.kind === 'metrics') return { snapshot: service.metricsSnapshot(), process: ownProcessStats() };
   if (commands === null) throw new Error('CONTROL is not set');
-  return req.cmd === 'dump' ? { lines: dumpLines(service.cache) } : commands.run(req);
+  switch (q.kind) {
+    case 'control':
+      return commands.run(q.req);
+    case 'dump-slice':
+      return slices.slice(q.dump);
+    case 'dump-end':
+      return slices.end(), null;
+    case 'load-batch':
+      return slices.load(q.batch);
+  }
 }
 
 main().catch((err: Error) => fatal(err.stack ?? err.message));

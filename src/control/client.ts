@@ -2,7 +2,8 @@
 // to the unix socket, send one line, read one line.
 
 import * as net from 'node:net';
-import { ControlRequest, ControlResponse } from './protocol';
+import { Readable, Writable } from 'node:stream';
+import { ControlRequest, ControlResponse, RESPONSE_START } from './protocol';
 
 export const CLIENT_TIMEOUT_MS = 60000;
 
@@ -39,7 +40,11 @@ export function exchange(socketPath: string, line: string, timeoutMs = CLIENT_TI
 
 /** Sends a request and parses the response. */
 export async function controlRequest(socketPath: string, req: ControlRequest, timeoutMs = CLIENT_TIMEOUT_MS): Promise<ControlResponse> {
-  const line = await exchange(socketPath, JSON.stringify(req), timeoutMs);
+  return responseFrom(await exchange(socketPath, JSON.stringify(req), timeoutMs));
+}
+
+/** A response line parsed, or an error saying it is not one. */
+function responseFrom(line: string): ControlResponse {
   let v: unknown;
   try {
     v = JSON.parse(line);
@@ -50,4 +55,54 @@ export async function controlRequest(socketPath: string, req: ControlRequest, ti
     throw new Error(`not a control response: ${JSON.stringify(line.slice(0, 200))}`);
   }
   return v as ControlResponse;
+}
+
+/**
+ * A streamed dump or load (dump -, load -): sends the request line, then
+ * all of `input` (a load); writes what comes back before the response line
+ * to `output` (a dump). The response is the connection's last line, so
+ * only the last line received is held back until the connection ends;
+ * writes wait while `output` is full. A connection quiet for `idleMs` is
+ * given up.
+ */
+export function streamRequest(socketPath: string, req: ControlRequest, io: { readonly input?: Readable; readonly output?: Writable }, idleMs = CLIENT_TIMEOUT_MS): Promise<ControlResponse> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ path: socketPath });
+    let held: Buffer = Buffer.alloc(0);
+    let settled = false;
+    const finish = (err: Error | null, value?: ControlResponse): void => {
+      if (settled) return;
+      settled = true;
+      io.input?.unpipe(socket);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    socket.setTimeout(idleMs, () => finish(new Error(`${socketPath} sent nothing for ${idleMs} ms`)));
+    socket.once('connect', () => {
+      socket.write(JSON.stringify(req) + '\n');
+      io.input?.pipe(socket);
+    });
+    socket.on('data', (d: Buffer) => {
+      held = held.length === 0 ? d : Buffer.concat([held, d]);
+      const last = held.lastIndexOf(0x0a, held.length - 2);
+      if (last < 0) return;
+      const out = held.subarray(0, last + 1);
+      held = held.subarray(last + 1);
+      if (io.output && !io.output.write(out)) {
+        socket.pause();
+        io.output.once('drain', () => socket.resume());
+      }
+    });
+    socket.once('end', () => {
+      const line = held.toString('utf8').replace(/\n$/, '');
+      if (!line.startsWith(RESPONSE_START)) return finish(new Error(`${socketPath} closed the connection before its response (the dump is incomplete)`));
+      try {
+        finish(null, responseFrom(line));
+      } catch (err) {
+        finish(err as Error);
+      }
+    });
+    socket.once('error', (err) => finish(err));
+  });
 }

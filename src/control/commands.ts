@@ -10,8 +10,8 @@ import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
 import { QueryRecorder } from '../server/engine';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
-import { entryLinesGradually, loadDump, writeDumpLines } from './dumpfile';
-import { ControlRequest, RequestError } from './protocol';
+import { boundedLines, dumpChunks, entryLinesGradually, loadDump, loadLines, LoadReport, writeDumpLines } from './dumpfile';
+import { ControlRequest, isStream, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
 import { ReloadOutcome } from './reload';
 
@@ -88,9 +88,38 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A control connection, for the commands that stream a dump over it (dump -, load -). */
+export interface ControlStream {
+  /** What the client sends after its request line. */
+  readonly input: Iterable<Buffer | string> | AsyncIterable<Buffer | string>;
+  /** Sends a piece of a dump; resolves once the connection takes more, rejects if it is gone. */
+  write(piece: string): Promise<void>;
+}
+
 /** What the control socket hands each request to: one service's commands, or (WORKERS) every worker's. */
 export interface CommandRunner {
-  run(req: ControlRequest): Promise<Record<string, unknown>>;
+  /** `stream` is there for a request that streams (isStream). */
+  run(req: ControlRequest, stream?: ControlStream): Promise<Record<string, unknown>>;
+}
+
+/** The connection a streaming request came with (the control server always gives one). */
+export function streamOf(stream: ControlStream | undefined): ControlStream {
+  if (stream === undefined) throw new RequestError('a streamed dump or load needs a control connection');
+  return stream;
+}
+
+/** `dump -`: the dump's text over the control connection, as dumpInRoot writes it to a file. */
+export async function dumpToStream(stream: ControlStream, now: number, lines: AsyncIterable<string>, log: Log): Promise<Record<string, unknown>> {
+  const counted = { entries: 0, bytes: 0 };
+  for await (const piece of dumpChunks(now, lines, counted)) await stream.write(piece);
+  log.line(`control dump - ${counted.entries}`);
+  return { path: '-', ...counted };
+}
+
+/** Logs a load's report and answers it. */
+function loaded(report: LoadReport, log: Log): Record<string, unknown> {
+  log.line(`control load ${logText(report.path)} ${report.loaded} ${report.skipped}`);
+  return { ...report };
 }
 
 /**
@@ -122,7 +151,7 @@ export class ControlCommands implements CommandRunner {
     target.engine.recent = this.recent;
   }
 
-  async run(req: ControlRequest): Promise<Record<string, unknown>> {
+  async run(req: ControlRequest, stream?: ControlStream): Promise<Record<string, unknown>> {
     const { cache } = this.target;
     switch (req.cmd) {
       case 'stats':
@@ -145,13 +174,19 @@ export class ControlCommands implements CommandRunner {
         return { removed };
       }
       case 'dump':
+        if (isStream(req)) return dumpToStream(streamOf(stream), cache.now(), entryLinesGradually(cache), this.log);
         return dumpInRoot(this.target.root, req.file, cache.now(), entryLinesGradually(cache), this.log);
       case 'load': {
+        if (isStream(req)) {
+          try {
+            return loaded(await loadLines(cache, boundedLines(streamOf(stream).input), '-'), this.log);
+          } catch (err) {
+            throw new Error(`unable to load the dump sent: ${errorText(err)}`);
+          }
+        }
         const file = await confinedFile(this.target.root, req.file, 'read');
         try {
-          const report = await loadDump(cache, file);
-          this.log.line(`control load ${logText(file)} ${report.loaded} ${report.skipped}`);
-          return { ...report };
+          return loaded(await loadDump(cache, file), this.log);
         } catch (err) {
           throw new Error(`unable to load ${file}: ${errorText(err)}`);
         }

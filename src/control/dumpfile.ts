@@ -25,8 +25,8 @@
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import * as readline from 'node:readline';
-import { Cache, CacheSnapshotEntry, RANK, Rank, StoredRecord } from '../cache/cache';
+import { StringDecoder } from 'node:string_decoder';
+import { Cache, CacheSnapshotEntry, GradualSnapshot, RANK, Rank, StoredRecord } from '../cache/cache';
 import { HEADER_LENGTH, TYPE } from '../wire/constants';
 import { rdataNameLayout } from '../wire/message';
 import { jsonObject } from './protocol';
@@ -38,7 +38,13 @@ export const DUMP_VERSION = 1;
 const MAX_REPORTED_ERRORS = 20;
 /** A line longer than this cannot be an entry (a 64 KiB message is 128 KiB of hex). */
 const MAX_LINE = 200_000;
-const WRITE_CHUNK = 1 << 20;
+/**
+ * A dump's text goes out in pieces of this many characters. A piece lives
+ * across many entries, long enough to be promoted out of V8's young
+ * generation: 1 MB pieces grew the heap by about 40 MB during a dump of a
+ * full 200 MB cache, 64 KiB ones by 5.
+ */
+const WRITE_CHUNK = 1 << 16;
 
 export class DumpLineError extends Error {}
 
@@ -98,22 +104,42 @@ export function* entryLines(cache: Cache): Iterable<string> {
   for (const e of cache.snapshot()) yield entryLine(e);
 }
 
-/** Entries a dump takes between two turns of the event loop (a few milliseconds' work). */
-export const DUMP_SLICE = 1000;
+/** Entries a dump takes at once; it takes more while its turn lasts. */
+export const DUMP_SLICE = 100;
+/** How long a dump works before it lets the event loop run (queries waiting meanwhile wait this long). */
+export const DUMP_TURN_MS = 2;
+/** Lines a turn takes at most, whatever the time: what a dump holds at once. */
+export const DUMP_TURN_LINES = 2000;
 
 /**
- * Every live entry of `cache` as dump lines, DUMP_SLICE at a time, letting
- * the event loop run between slices: queries are answered while a large
- * cache is dumped (Cache.gradualSnapshot says what that may change).
+ * A dump's next lines from `walk`: DUMP_SLICE entries at a time, until
+ * DUMP_TURN_MS have passed or DUMP_TURN_LINES are taken; none at the end.
+ * Time, not a count, ends a turn: 1,000 entries were 1 ms of A records but
+ * 10 of large TXT sets.
+ */
+export function dumpTurn(walk: GradualSnapshot): string[] {
+  const started = performance.now();
+  const lines: string[] = [];
+  for (;;) {
+    const slice = walk.next(DUMP_SLICE, entryLine);
+    for (const line of slice) lines.push(line);
+    if (slice.length === 0 || lines.length >= DUMP_TURN_LINES || performance.now() - started >= DUMP_TURN_MS) return lines;
+  }
+}
+
+/**
+ * Every live entry of `cache` as dump lines, a turn at a time, letting the
+ * event loop run between turns: queries are answered while a large cache
+ * is dumped (Cache.gradualSnapshot says what that may change).
  */
 export async function* entryLinesGradually(cache: Cache): AsyncGenerator<string> {
   const walk = cache.gradualSnapshot();
   if (walk === null) throw new Error('a dump is already running');
   try {
     for (;;) {
-      const slice = walk.next(DUMP_SLICE);
-      if (slice.length === 0) return;
-      for (const e of slice) yield entryLine(e);
+      const lines = dumpTurn(walk);
+      if (lines.length === 0) return;
+      yield* lines;
       await new Promise<void>((resolve) => setImmediate(resolve));
     }
   } finally {
@@ -127,8 +153,45 @@ export function dumpLines(cache: Cache): string[] {
 }
 
 /**
+ * A dump's text - the header line, then `lines` - as pieces of about
+ * WRITE_CHUNK characters, each made only when the one before has been
+ * taken: a dump to a file or to a control connection holds one piece at a
+ * time. `counted` grows as they are made.
+ */
+export async function* dumpChunks(now: number, lines: Iterable<string> | AsyncIterable<string>, counted: { entries: number; bytes: number }): AsyncGenerator<string> {
+  const piece = (text: string): string => {
+    counted.bytes += Buffer.byteLength(text, 'utf8');
+    return text;
+  };
+  let chunk = headerLine(now) + '\n';
+  for await (const line of lines) {
+    counted.entries++;
+    chunk += line + '\n';
+    if (chunk.length >= WRITE_CHUNK) {
+      yield piece(chunk);
+      chunk = '';
+    }
+  }
+  yield piece(chunk);
+}
+
+/**
+ * Writes `text` to the file `fd`, encoding it into `buffer` (grown when it
+ * is too small) rather than into a new one each time: a new buffer per
+ * chunk is memory outside V8's heap that only a garbage collection frees,
+ * and V8 lets about 64 MB of it pile up before it collects - a margin a
+ * full cache under DATALIMIT does not have.
+ */
+function writeText(fd: number, text: string, buffer: { bytes: Buffer }): void {
+  const length = Buffer.byteLength(text, 'utf8');
+  if (length > buffer.bytes.length) buffer.bytes = Buffer.allocUnsafeSlow(length);
+  buffer.bytes.write(text, 0, 'utf8');
+  for (let at = 0; at < length; ) at += fs.writeSync(fd, buffer.bytes, at, length - at);
+}
+
+/**
  * Writes a dump of entry lines (from one cache, gradually, or from every
- * worker's: WORKERS), atomically as writeDump. Each 1 MB chunk is written
+ * worker's: WORKERS), atomically as writeDump. Each WRITE_CHUNK piece is written
  * out as soon as it is full, so a dump holds one chunk whatever the cache's
  * size. (It held them all until the last was made: a dump of a 200 MB cache
  * doubled the process's data, and under the service's DATALIMIT the second
@@ -136,25 +199,11 @@ export function dumpLines(cache: Cache): string[] {
  */
 export async function writeDumpLines(file: string, now: number, lines: Iterable<string> | AsyncIterable<string>): Promise<DumpReport> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
-  let bytes = 0;
-  let entries = 0;
+  const counted = { entries: 0, bytes: 0 };
   const handle = await fs.promises.open(tmp, 'wx', 0o600);
   try {
-    const put = (text: string): void => {
-      const buf = Buffer.from(text, 'utf8');
-      for (let at = 0; at < buf.length; ) at += fs.writeSync(handle.fd, buf, at, buf.length - at);
-      bytes += buf.length;
-    };
-    let chunk = headerLine(now) + '\n';
-    for await (const line of lines) {
-      entries++;
-      chunk += line + '\n';
-      if (chunk.length >= WRITE_CHUNK) {
-        put(chunk);
-        chunk = '';
-      }
-    }
-    put(chunk);
+    const buffer = { bytes: Buffer.allocUnsafeSlow(2 * WRITE_CHUNK) };
+    for await (const text of dumpChunks(now, lines, counted)) writeText(handle.fd, text, buffer);
     await handle.sync();
     await handle.close();
     await fs.promises.rename(tmp, file);
@@ -172,7 +221,7 @@ export async function writeDumpLines(file: string, now: number, lines: Iterable<
   } catch {
     // ignored
   }
-  return { path: file, entries, bytes };
+  return { path: file, ...counted };
 }
 
 // --- reading -----------------------------------------------------------
@@ -387,55 +436,122 @@ export interface LoadReport {
 export class DumpFileError extends Error {}
 
 /**
- * Restores the entries of a dump into `cache`, line by line. Entries keep
- * their absolute expiry; expired ones and bad lines are skipped and counted.
- * Rejects (with DumpFileError or the I/O error) only if the file cannot be
- * read or is not a dump at all; nothing is loaded then.
+ * The lines of `input`, split at newlines (a CR before one is dropped). A
+ * line longer than MAX_LINE comes as null, and no more than MAX_LINE of it
+ * is ever held: a dump from a file or from a control connection cannot
+ * make the process hold an unbounded line.
+ */
+export async function* boundedLines(input: Iterable<Buffer | string> | AsyncIterable<Buffer | string>): AsyncGenerator<string | null> {
+  const utf8 = new StringDecoder('utf8'); // a character may be split between two reads
+  let held = '';
+  let overlong = false;
+  const line = (text: string): string | null => (overlong || text.length > MAX_LINE ? null : text.endsWith('\r') ? text.slice(0, -1) : text);
+  for await (const data of input) {
+    let text = held + (typeof data === 'string' ? data : utf8.write(data));
+    let nl: number;
+    while ((nl = text.indexOf('\n')) >= 0) {
+      yield line(text.slice(0, nl));
+      overlong = false;
+      text = text.slice(nl + 1);
+    }
+    if (text.length > MAX_LINE) {
+      overlong = true;
+      text = '';
+    }
+    held = text;
+  }
+  if (held !== '' || overlong) yield line(held);
+}
+
+/** What a load has done so far; loads into several caches (WORKERS) add theirs up. */
+export class LoadTally {
+  loaded = 0;
+  expired = 0;
+  malformed = 0;
+  tooBig = 0;
+  readonly errors: string[] = [];
+
+  /** Restores line `n` (null: too long to be an entry) into `cache`, counting what became of it. */
+  restore(cache: Cache, line: string | null, n: number): void {
+    if (line !== null && line.trim() === '') return;
+    let entry: CacheSnapshotEntry;
+    try {
+      if (line === null) fail(`longer than ${MAX_LINE} characters`);
+      entry = parseEntryLine(line);
+    } catch (err) {
+      if (!(err instanceof DumpLineError)) throw err;
+      this.malformed++;
+      if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(`line ${n}: ${err.message}`);
+      return;
+    }
+    if (entry.expires <= cache.now()) this.expired++;
+    else if (cache.restore(entry)) this.loaded++;
+    else this.tooBig++;
+  }
+
+  add(other: LoadCounts): void {
+    this.loaded += other.loaded;
+    this.expired += other.expired;
+    this.malformed += other.malformed;
+    this.tooBig += other.tooBig;
+    for (const e of other.errors) if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(e);
+  }
+
+  counts(): LoadCounts {
+    return { loaded: this.loaded, expired: this.expired, malformed: this.malformed, tooBig: this.tooBig, errors: [...this.errors] };
+  }
+
+  report(from: string): LoadReport {
+    return { path: from, ...this.counts(), skipped: this.expired + this.malformed + this.tooBig };
+  }
+}
+
+export type LoadCounts = Pick<LoadReport, 'loaded' | 'expired' | 'malformed' | 'tooBig' | 'errors'>;
+
+/**
+ * Checks a dump's first line (null: there was none, or it was too long),
+ * throwing DumpFileError to refuse the whole load.
+ */
+export function checkFirstLine(line: string | null | undefined): void {
+  if (line === undefined) throw new DumpFileError('the input is empty (expected a dnscache-ts cache dump)');
+  try {
+    if (line === null) fail('not a dnscache-ts cache dump (its first line is too long)');
+    checkHeader(line);
+  } catch (err) {
+    throw new DumpFileError(`line 1: ${(err as Error).message}`);
+  }
+}
+
+/**
+ * Restores the entries of a dump's lines into `cache`, in order. Entries
+ * keep their absolute expiry; expired ones and bad lines are skipped and
+ * counted. Rejects with DumpFileError, having loaded nothing, only if the
+ * first line is not a dump's header; `from` names the input in the report.
+ */
+export async function loadLines(cache: Cache, lines: AsyncIterable<string | null>, from: string): Promise<LoadReport> {
+  const tally = new LoadTally();
+  let n = 0;
+  for await (const line of lines) {
+    if (++n === 1) checkFirstLine(line);
+    else tally.restore(cache, line, n);
+  }
+  if (n === 0) checkFirstLine(undefined);
+  return tally.report(from);
+}
+
+/**
+ * loadLines from a file. Rejects (with DumpFileError or the I/O error) if
+ * the file cannot be read or is not a dump at all; nothing is loaded then.
  */
 export async function loadDump(cache: Cache, file: string): Promise<LoadReport> {
-  const stream = fs.createReadStream(file, { encoding: 'utf8' });
-  const opened = new Promise<void>((resolve, reject) => {
+  const stream = fs.createReadStream(file);
+  await new Promise<void>((resolve, reject) => {
     stream.once('open', () => resolve());
     stream.once('error', reject);
   });
-  await opened;
-  const lines = readline.createInterface({ input: stream, crlfDelay: Infinity });
-  let n = 0;
-  let loaded = 0;
-  let expired = 0;
-  let malformed = 0;
-  let tooBig = 0;
-  const errors: string[] = [];
   try {
-    for await (const line of lines) {
-      n++;
-      if (n === 1) {
-        try {
-          checkHeader(line);
-        } catch (err) {
-          throw new DumpFileError(`line 1: ${(err as Error).message}`);
-        }
-        continue;
-      }
-      if (line.trim() === '') continue;
-      let entry: CacheSnapshotEntry;
-      try {
-        if (line.length > MAX_LINE) fail(`longer than ${MAX_LINE} characters`);
-        entry = parseEntryLine(line);
-      } catch (err) {
-        if (!(err instanceof DumpLineError)) throw err;
-        malformed++;
-        if (errors.length < MAX_REPORTED_ERRORS) errors.push(`line ${n}: ${err.message}`);
-        continue;
-      }
-      if (entry.expires <= cache.now()) expired++;
-      else if (cache.restore(entry)) loaded++;
-      else tooBig++;
-    }
+    return await loadLines(cache, boundedLines(stream), file);
   } finally {
-    lines.close();
     stream.destroy();
   }
-  if (n === 0) throw new DumpFileError('the file is empty (expected a dnscache-ts cache dump)');
-  return { path: file, loaded, expired, malformed, tooBig, skipped: expired + malformed + tooBig, errors };
 }

@@ -8,10 +8,15 @@
 //   {"cmd":"flush-all"}
 //   {"cmd":"dump","file":"cache.dump"}
 //   {"cmd":"load","file":"cache.dump"}
+//   {"cmd":"dump","stream":true}                  (the dump comes over the connection)
+//   {"cmd":"load","stream":true}                  (the dump follows the request line)
 //   {"cmd":"top","queries":1000,"limit":10}     (both optional)
 //   {"cmd":"reload"}                              (as SIGHUP)
 //
 // Responses: {"ok":true,"cmd":"...", ...results} or {"ok":false,"error":"..."}.
+// A streamed dump's lines come before the response line, which is the
+// connection's last: dump lines begin {"format": or {"kind":, a response
+// {"ok":, so a client tells them apart by that.
 
 export const COMMANDS = ['stats', 'flush', 'flush-subtree', 'flush-all', 'dump', 'load', 'top', 'reload'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -22,7 +27,9 @@ export type ControlRequest =
   | { readonly cmd: 'flush-subtree'; readonly name: string }
   | { readonly cmd: 'flush-all' }
   | { readonly cmd: 'dump'; readonly file: string }
+  | { readonly cmd: 'dump'; readonly stream: true }
   | { readonly cmd: 'load'; readonly file: string }
+  | { readonly cmd: 'load'; readonly stream: true }
   | { readonly cmd: 'top'; readonly queries?: number; readonly limit?: number }
   | { readonly cmd: 'reload' };
 
@@ -33,6 +40,14 @@ export const MAX_REQUEST_BYTES = 65536;
 export const TOP_MAX = 1_000_000;
 
 export class RequestError extends Error {}
+
+/** Whether a request streams a dump over its connection (dump -, load -). */
+export function isStream(req: ControlRequest): req is Extract<ControlRequest, { stream: true }> {
+  return 'stream' in req;
+}
+
+/** The start of every response line, and of no dump line. */
+export const RESPONSE_START = '{"ok":';
 
 /** A line holding one JSON object (requests, dump-file entries), or what it is instead. */
 export function jsonObject(line: string): Record<string, unknown> | 'syntax' | 'not an object' {
@@ -63,6 +78,16 @@ function optionalCount(o: Record<string, unknown>, cmd: string, key: string): nu
   return v;
 }
 
+/** Where a dump goes or a load comes from: a file inside ROOT, or the connection. */
+function dumpPlace(o: Record<string, unknown>, cmd: string): { readonly file: string } | { readonly stream: true } {
+  if (o.stream === true) {
+    if (o.file !== undefined) bad(`${cmd}: give "file" or "stream":true, not both`);
+    return { stream: true };
+  }
+  if (o.stream !== undefined && o.stream !== false) bad(`${cmd}: "stream" must be true or false`);
+  return { file: stringField(o, cmd, 'file') };
+}
+
 /** Parses one request line; throws RequestError saying what is wrong. */
 export function parseRequest(line: string): ControlRequest {
   const parsed = jsonObject(line);
@@ -79,8 +104,9 @@ export function parseRequest(line: string): ControlRequest {
     case 'flush-subtree':
       return { cmd, name: stringField(o, cmd, 'name') };
     case 'dump':
+      return { cmd, ...dumpPlace(o, cmd) };
     case 'load':
-      return { cmd, file: stringField(o, cmd, 'file') };
+      return { cmd, ...dumpPlace(o, cmd) };
     case 'top': {
       const queries = optionalCount(o, cmd, 'queries');
       const limit = optionalCount(o, cmd, 'limit');

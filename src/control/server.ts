@@ -8,8 +8,8 @@
 
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { ControlResponse, MAX_REQUEST_BYTES, parseRequest, RequestError } from './protocol';
-import { CommandRunner } from './commands';
+import { ControlRequest, ControlResponse, isStream, MAX_REQUEST_BYTES, parseRequest, RequestError } from './protocol';
+import { CommandRunner, ControlStream } from './commands';
 
 const IDLE_MS = 10000;
 const PROBE_MS = 1000;
@@ -110,17 +110,19 @@ export class ControlServer {
     const chunks: Buffer[] = [];
     let length = 0;
     let handled = false;
-    const handle = (line: string | null): void => {
+    const handle = (line: string | null, rest: Buffer): void => {
       if (handled) return;
       handled = true;
+      socket.off('data', onData);
       socket.pause();
-      const reply = line === null ? Promise.resolve(errorResponse(`request longer than ${MAX_REQUEST_BYTES} bytes`)) : this.respond(line);
+      // What came after the request line is the start of a streamed load.
+      if (rest.length > 0) socket.unshift(rest);
+      const reply = line === null ? Promise.resolve(errorResponse(`request longer than ${MAX_REQUEST_BYTES} bytes`)) : this.respond(line, connectionStream(socket));
       void reply.then((response) => {
         if (!socket.destroyed) socket.end(JSON.stringify(response) + '\n');
       });
     };
-    socket.on('data', (data: Buffer) => {
-      if (handled) return;
+    const onData = (data: Buffer): void => {
       const nl = data.indexOf(0x0a);
       if (nl >= 0) {
         chunks.push(data.subarray(0, nl));
@@ -129,25 +131,55 @@ export class ControlServer {
         chunks.push(data);
         length += data.length;
       }
-      if (length > MAX_REQUEST_BYTES) return handle(null);
-      if (nl >= 0) handle(Buffer.concat(chunks).toString('utf8'));
-    });
+      if (length > MAX_REQUEST_BYTES) return handle(null, Buffer.alloc(0));
+      if (nl >= 0) handle(Buffer.concat(chunks).toString('utf8'), data.subarray(nl + 1));
+    };
+    socket.on('data', onData);
     socket.on('end', () => {
       // A request without its newline: the end of the stream ends the line.
-      if (!handled && length > 0) handle(Buffer.concat(chunks).toString('utf8'));
+      if (!handled && length > 0) handle(Buffer.concat(chunks).toString('utf8'), Buffer.alloc(0));
       else if (!handled) socket.end();
     });
   }
 
   /** The response to one request line; never rejects. */
-  async respond(line: string): Promise<ControlResponse> {
+  async respond(line: string, stream?: ControlStream): Promise<ControlResponse> {
     try {
-      const req = parseRequest(line.trim());
-      const result = await this.commands.run(req);
+      const req: ControlRequest = parseRequest(line.trim());
+      if (isStream(req) && stream === undefined) throw new RequestError(`${req.cmd}: a stream needs a connection`);
+      const result = await this.commands.run(req, stream);
       return { ok: true, cmd: req.cmd, ...result };
     } catch (err) {
       if (err instanceof RequestError) return errorResponse(err.message);
       return errorResponse(err instanceof Error ? err.message : String(err));
     }
   }
+}
+
+/**
+ * A connection's side of a streamed dump or load. Writes wait while the
+ * client does not read (the connection's buffer stays under its high-water
+ * mark), and a client that stops reading for IDLE_MS is cut off, which ends
+ * the dump.
+ */
+function connectionStream(socket: net.Socket): ControlStream {
+  return {
+    // The response goes out on the same connection once the input ends: iterating must not destroy it.
+    input: socket.iterator({ destroyOnReturn: false }),
+    write: (piece) =>
+      new Promise<void>((resolve, reject) => {
+        if (socket.destroyed) return reject(new Error('the client closed the connection'));
+        if (socket.write(piece)) return resolve();
+        const done = (err: Error | null): void => {
+          socket.off('drain', drained);
+          socket.off('close', closed);
+          if (err) reject(err);
+          else resolve();
+        };
+        const drained = (): void => done(null);
+        const closed = (): void => done(new Error('the client closed the connection'));
+        socket.once('drain', drained);
+        socket.once('close', closed);
+      }),
+  };
 }

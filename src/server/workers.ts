@@ -15,6 +15,8 @@
 // cannot be forked again, and the supervisor (svscan) restarts the service.
 
 import cluster, { Worker } from 'node:cluster';
+import type { LoadCounts } from '../control/dumpfile';
+import type { LoadBatch } from '../control/fanout';
 import type { ControlRequest } from '../control/protocol';
 import type { MetricsSnapshot, ProcessStats } from '../metrics/collect';
 
@@ -34,7 +36,12 @@ interface ReadyMessage {
  * by the primary), or to run a control command (CONTROL is too) - and each
  * answers for itself.
  */
-export type WorkerQuestion = { readonly kind: 'metrics' } | { readonly kind: 'control'; readonly req: ControlRequest };
+export type WorkerQuestion =
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'control'; readonly req: ControlRequest }
+  | { readonly kind: 'dump-slice'; readonly dump: number }
+  | { readonly kind: 'dump-end'; readonly dump: number }
+  | { readonly kind: 'load-batch'; readonly batch: LoadBatch };
 
 /** A worker's metrics. */
 export interface WorkerReport {
@@ -42,10 +49,13 @@ export interface WorkerReport {
   readonly process: ProcessStats;
 }
 
-/** What each kind of question is answered with (a control command's report; for `dump`, `{ lines }`). */
+/** What each kind of question is answered with (control/slices.ts answers the dump's and load's). */
 export interface WorkerAnswers {
   readonly metrics: WorkerReport;
   readonly control: Record<string, unknown>;
+  readonly 'dump-slice': string[];
+  readonly 'dump-end': null;
+  readonly 'load-batch': LoadCounts;
 }
 
 interface QuestionMessage {

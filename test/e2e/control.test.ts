@@ -55,13 +55,14 @@ interface Run {
   stderr: string;
 }
 
-function ctl(args: string[], env: Record<string, string> = {}): Promise<Run> {
+function ctl(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CTL_JS, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CTL_JS, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
   });
 }
@@ -126,6 +127,67 @@ describe('control socket', { concurrency: true }, () => {
     for (const n of [...below, sibling]) await assertWild(dns, n);
     for (const n of below) assert.equal(queriesFor(lab, n).length, 2, n);
     assert.equal(queriesFor(lab, sibling).length, 1);
+  });
+
+  test('dump - writes the dump to dnscache-ctl\'s standard output (the report on standard error); load - restores it from standard input into a fresh dnscache', async (t) => {
+    const { lab, dns, socket } = await startWithControl(t);
+    const names = Array.from({ length: 30 }, () => freshName('stream'));
+    for (const n of names) await assertWild(dns, n);
+    const file = await ok(socket, { cmd: 'dump', file: 'file.dump' });
+    const out = await ctl(['--socket', socket, 'dump', '-']);
+    assert.equal(out.status, 0, out.stderr);
+    assert.match(out.stderr, new RegExp(`^dumped ${file.entries} entries \\(\\d+ bytes\\) to standard output\\n$`));
+    const streamed = out.stdout.split('\n');
+    const written = fs.readFileSync(join(dns.root, 'file.dump'), 'utf8').split('\n');
+    assert.equal(streamed.length, written.length);
+    assert.deepEqual(streamed.slice(1).sort(), written.slice(1).sort(), 'the same entries as a dump to a file');
+    assert.match(streamed[0]!, /^\{"format":"dnscache-ts cache dump"/);
+    assert.equal(out.stdout.includes('"ok"'), false, 'the response line is not part of the dump');
+    assert.ok(dns.logs.some((l) => new RegExp(`^control dump - ${file.entries}$`).test(l)));
+    const json = await ctl(['--socket', socket, '--json', 'dump', '-']);
+    assert.equal(JSON.parse(json.stderr).entries, file.entries);
+    await dns.stop();
+
+    const fresh = await startWithControl(t, {}, lab);
+    const load = await ctl(['--socket', fresh.socket, 'load', '-'], {}, out.stdout);
+    assert.equal(load.status, 0, load.stderr);
+    assert.match(load.stdout, new RegExp(`^loaded ${file.entries} entries from standard input; skipped 0 `));
+    const before = lab.queries.length;
+    for (const n of names) await assertWild(fresh.dns, n);
+    assert.equal(lab.queries.length, before, 'answered from the entries loaded from standard input');
+    const bad = await ctl(['--socket', fresh.socket, 'load', '-'], {}, 'not a dump\n');
+    assert.equal(bad.status, 1);
+    assert.match(bad.stderr, /unable to load the dump sent: line 1: not a dnscache-ts cache dump/);
+  });
+
+  test('dump over a connection that stops reading: queries are answered meanwhile, the dump waits, and another dump is refused until the reader goes', async (t) => {
+    const { dns, socket } = await startWithControl(t, { env: { CACHESIZE: '20000000' } });
+    const names = Array.from({ length: 200 }, () => freshName('stall'));
+    await Promise.all(names.map((n) => assertWild(dns, n)));
+    // Make the dump larger than the connection's buffers: load 40,000 synthetic entries.
+    const expires = Math.floor(Date.now() / 1000) + 3600;
+    const lines = Array.from({ length: 40_000 }, (_, i) => JSON.stringify({ kind: 'rrset', name: `n${i}.stall.test.`, type: 16, expires, rdata: ['20' + '61'.repeat(32)], rank: 4 }));
+    const loaded = await ctl(['--socket', socket, 'load', '-'], {}, `{"format":"dnscache-ts cache dump","version":1,"written":0}\n${lines.join('\n')}\n`);
+    assert.match(loaded.stdout, /^loaded 40000 entries/, loaded.stderr);
+    const reader = net.connect({ path: socket });
+    await new Promise((r) => reader.once('connect', r));
+    reader.pause();
+    reader.write('{"cmd":"dump","stream":true}\n');
+    await sleep(300);
+    const second = await controlRequest(socket, { cmd: 'dump', file: 'other.dump' });
+    assert.equal(second.ok, false);
+    assert.match((second as { error: string }).error, /a dump is already running/);
+    await assertWild(dns, names[0]!);
+    const chunks: Buffer[] = [];
+    reader.on('data', (d: Buffer) => chunks.push(d));
+    reader.resume();
+    await new Promise((r) => reader.once('end', r));
+    const text = Buffer.concat(chunks).toString('utf8').trimEnd().split('\n');
+    const response = JSON.parse(text.pop()!);
+    assert.equal(response.ok, true);
+    assert.equal(text.length, response.entries + 1);
+    assert.ok(response.entries >= 40_000);
+    assert.ok((await ok(socket, { cmd: 'dump', file: 'other.dump' })).entries >= 40_000, 'the walk ended with the stream');
   });
 
   test('flush-all: every name is fetched again', async (t) => {
@@ -443,6 +505,18 @@ describe('control socket with WORKERS=2: the primary answers for every worker', 
     assert.equal(all.removed, dump.entries);
     const load = await ok(socket, { cmd: 'load', file: 'cache.dump' });
     assert.equal(load.loaded, 2 * dump.entries, 'every worker loads the whole file');
+    // dump - and load -: the same, streamed through the primary.
+    // (A name both workers cached is twice in the file: each worker keeps one entry for it.)
+    const held = (await ok(socket, { cmd: 'stats' })).cache.entries;
+    const streamed = await ctl(['--socket', socket, 'dump', '-']);
+    assert.equal(streamed.status, 0, streamed.stderr);
+    const streamedLines = streamed.stdout.trim().split('\n');
+    assert.equal(streamedLines.length, held + 1, 'both workers\' entries after one header');
+    assert.equal((await ok(socket, { cmd: 'flush-all' })).removed, held);
+    const loadStream = await ctl(['--socket', socket, 'load', '-'], {}, lines.join('\n') + '\n');
+    assert.equal(loadStream.status, 0, loadStream.stderr);
+    assert.match(loadStream.stdout, new RegExp(`^loaded ${2 * dump.entries} entries from standard input; skipped 0 `));
+    assert.equal((await ok(socket, { cmd: 'stats' })).cache.entries, held, 'the same entries as after loading the file');
     const labBefore = lab.queries.length;
     for (const n of names.slice(1, 10)) await assertWild(dns, n);
     assert.equal(lab.queries.length, labBefore, 'answered from the loaded entries');

@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { Cache, CacheSnapshotEntry, RANK } from '../../src/cache/cache';
 import { makeReplyEntry, renderReply } from '../../src/cache/replies';
 import { confinedFile, fileInRoot } from '../../src/control/commands';
-import { checkHeader, DUMP_SLICE, DumpFileError, DumpLineError, entryLine, headerLine, loadDump, parseEntryLine, writeDump, writeDumpLines } from '../../src/control/dumpfile';
+import { checkHeader, DUMP_TURN_LINES, DumpFileError, DumpLineError, entryLine, headerLine, loadDump, parseEntryLine, writeDump, writeDumpLines } from '../../src/control/dumpfile';
 import { parseRequest, RequestError } from '../../src/control/protocol';
 import { RecentQueries } from '../../src/control/recent';
 import { readReloadable, SwappableServerTable } from '../../src/control/reload';
@@ -279,11 +279,11 @@ describe('dump format', () => {
 });
 
 describe('dump and load files', () => {
-  it('a dump lets the event loop run between slices: what is stored meanwhile is in the dump too', async () => {
+  it('a dump lets the event loop run between turns: what is stored meanwhile is in the dump too', async () => {
     const dir = tmp();
     const file = join(dir, 'cache.dump');
     const { c } = cache(50_000_000);
-    for (let i = 0; i < 5 * DUMP_SLICE; i++) c.putRRset(n(`e${i}.test`), 1, 3600, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
+    for (let i = 0; i < 5 * DUMP_TURN_LINES; i++) c.putRRset(n(`e${i}.test`), 1, 3600, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
     let during = 0;
     let done = false;
     const meanwhile = (): void => {
@@ -296,8 +296,8 @@ describe('dump and load files', () => {
     done = true;
     const text = fs.readFileSync(file, 'utf8');
     assert.ok(during > 0 && /during\d+\.test/.test(text), `stored during the dump: ${during}; dumped: ${(text.match(/during/g) ?? []).length}`);
-    assert.equal(text.match(/"e\d+\.test\."/g)?.length, 5 * DUMP_SLICE, 'every entry there at the start, once');
-    assert.ok(report.entries >= 5 * DUMP_SLICE);
+    assert.equal(text.match(/"e\d+\.test\."/g)?.length, 5 * DUMP_TURN_LINES, 'every entry there at the start, once');
+    assert.ok(report.entries >= 5 * DUMP_TURN_LINES);
     // And a second dump may start once the first is over.
     assert.ok((await writeDump(c, file)).entries > 0);
   });

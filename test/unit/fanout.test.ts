@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FanOutCommands, mergeAnswers, TOP_ALL } from '../../src/control/fanout';
+import { headerLine } from '../../src/control/dumpfile';
+import { FanOutCommands, FanOutDeps, LOAD_BATCH, LoadBatch, mergeAnswers, TOP_ALL } from '../../src/control/fanout';
 import { ControlRequest } from '../../src/control/protocol';
 import { Log, MemorySink } from '../../src/log/log';
 
@@ -43,42 +44,94 @@ describe('mergeAnswers (CONTROL with WORKERS)', () => {
 
 describe('FanOutCommands', () => {
   const log = new Log(new MemorySink());
+  const unused = async (): Promise<never> => {
+    throw new Error('not asked in this test');
+  };
+  const deps = (over: Partial<FanOutDeps>): FanOutDeps => ({ ask: unused, dumpSlice: unused, endDump: unused, loadBatch: unused, root: () => '/', now: () => 0, log, ...over });
 
   it('asks every worker for all top rows, and fails with the first worker error', async () => {
     const asked: ControlRequest[] = [];
     // A worker's error rejects the primary's question (workers.ts).
-    const fan = new FanOutCommands({
-      ask: async (req) => {
-        asked.push(req);
-        throw new Error('something broke');
-      },
-      root: () => '/',
-      now: () => 0,
-      log,
-    });
+    const fan = new FanOutCommands(
+      deps({
+        ask: async (req) => {
+          asked.push(req);
+          throw new Error('something broke');
+        },
+      }),
+    );
     await assert.rejects(fan.run({ cmd: 'flush-all' }), /something broke/);
-    const ok = new FanOutCommands({ ask: async (req) => (asked.push(req), [{ queries: 0, total: 0, ringSize: 1, clients: [], names: [] }]), root: () => '/', now: () => 0, log });
+    const ok = new FanOutCommands(deps({ ask: async (req) => (asked.push(req), [{ queries: 0, total: 0, ringSize: 1, clients: [], names: [] }]) }));
     await ok.run({ cmd: 'top', limit: 3 });
     assert.equal((asked[1] as { limit?: number }).limit, TOP_ALL);
   });
 
-  it('dump: one file, inside ROOT, with every worker\'s lines after one header', async () => {
+  it('dump: one file, inside ROOT, with every worker\'s lines after one header, a round of slices at a time, then the walks end', async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dnscache-fanout-'));
     try {
-      const fan = new FanOutCommands({
-        ask: async () => [{ lines: ['{"one":1}', '{"two":2}'] }, { lines: ['{"three":3}'] }],
-        root: () => root,
-        now: () => 1234,
-        log,
-      });
+      const rounds = [[['{"one":1}', '{"two":2}'], ['{"three":3}']], [['{"four":4}'], []], [[], []]];
+      const asked: string[] = [];
+      const fan = new FanOutCommands(
+        deps({
+          dumpSlice: async (dump) => (asked.push(`slice ${dump}`), rounds.shift()!),
+          endDump: async (dump) => asked.push(`end ${dump}`),
+          root: () => root,
+          now: () => 1234,
+        }),
+      );
       const report = await fan.run({ cmd: 'dump', file: '../../outside.dump' });
-      assert.equal(report.entries, 3);
+      assert.equal(report.entries, 4);
+      assert.deepEqual(asked, ['slice 1', 'slice 1', 'slice 1', 'end 1']);
       const lines = fs.readFileSync(path.join(root, 'outside.dump'), 'utf8').trim().split('\n');
-      assert.equal(lines.length, 4);
+      assert.equal(lines.length, 5);
       assert.match(lines[0]!, /"written":1234/);
-      assert.deepEqual(lines.slice(1), ['{"one":1}', '{"two":2}', '{"three":3}']);
+      assert.deepEqual(lines.slice(1), ['{"one":1}', '{"two":2}', '{"three":3}', '{"four":4}']);
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('dump -: the same text over the connection; a second dump meanwhile is refused; a failed write still ends the walks', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const ended: number[] = [];
+    let rounds = 0;
+    const fan = new FanOutCommands(
+      deps({
+        dumpSlice: async () => (++rounds === 1 ? [['{"kind":"a"}']] : [[]]),
+        endDump: async (dump) => ended.push(dump),
+      }),
+    );
+    const pieces: string[] = [];
+    const first = fan.run({ cmd: 'dump', stream: true }, { input: [], write: async (p) => (pieces.push(p.toString()), held) });
+    await new Promise((r) => setImmediate(r));
+    await assert.rejects(fan.run({ cmd: 'dump', file: 'x' }), /a dump is already running/);
+    release();
+    const report = await first;
+    assert.equal(report.entries, 1);
+    assert.match(pieces.join(''), /^\{"format":"dnscache-ts cache dump".*\n\{"kind":"a"\}\n$/);
+    await assert.rejects(fan.run({ cmd: 'dump', stream: true }, { input: [], write: async () => Promise.reject(new Error('the client closed the connection')) }), /closed/);
+    assert.deepEqual(ended, [1, 2]);
+  });
+
+  it('load -: the primary reads the lines, checks the header, and sends batches of LOAD_BATCH numbered lines to the workers; counts add up', async () => {
+    const batches: LoadBatch[] = [];
+    const fan = new FanOutCommands(
+      deps({
+        loadBatch: async (batch) => {
+          batches.push(batch);
+          const counts = { loaded: batch.lines.length, expired: 0, malformed: 0, tooBig: 0, errors: [] };
+          return [counts, counts];
+        },
+      }),
+    );
+    const text = headerLine(1) + '\n' + Array.from({ length: LOAD_BATCH + 5 }, (_, i) => `line${i}`).join('\n') + '\n';
+    const halves = [Buffer.from(text.slice(0, 777)), Buffer.from(text.slice(777))];
+    const report = await fan.run({ cmd: 'load', stream: true }, { input: halves, write: unused });
+    assert.equal(report.loaded, 2 * (LOAD_BATCH + 5));
+    assert.deepEqual(batches.map((b) => [b.first, b.lines.length]), [[2, LOAD_BATCH], [LOAD_BATCH + 2, 5]]);
+    assert.equal(batches[1]!.lines[0], `line${LOAD_BATCH}`);
+    await assert.rejects(fan.run({ cmd: 'load', stream: true }, { input: ['not a dump\n'], write: unused }), /line 1: not a dnscache-ts cache dump/);
+    await assert.rejects(fan.run({ cmd: 'load', stream: true }, { input: [], write: unused }), /empty/);
   });
 });
