@@ -98,7 +98,7 @@ export class ForwardFetcher implements Fetcher {
     const zone = closestServers(this.deps.servers, name);
     if (!zone) return Promise.resolve({ kind: 'failed', reason: 'no servers for this name' });
     this.deps.log.tx(0, type, name, zone.zone, this.deps.rtt.order(zone.servers).map((s) => s.address));
-    return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, zone.zone, true)).then((result) =>
+    return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, zone.zone, true), 'until the deadline').then((result) =>
       result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server),
     );
   }

@@ -156,10 +156,25 @@ export interface TcpOutcomeObserver {
 const STOPPED: TryResult = { kind: 'error', message: 'work limit reached' };
 
 /**
- * Asks `servers` in RTT order, round after round, until one gives a reply
- * the judge accepts, the deadline passes or every server was passed over.
+ * How many rounds a question gets: `rounds` over every server, or, with
+ * 'until the deadline', as many as its time allows while a server is left
+ * that has only timed out. A forwarder has nobody else to ask: a fast
+ * server that went quiet for a second was written off after three tries
+ * (200, 400 and 800 ms) and its clients got SERVFAIL; now each try waits
+ * twice as long as the one before, as long as the question may take.
+ * An iterator has other servers and the zone above to turn to instead.
  */
-export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, budget: TryBudget, judge: Judge<T>, rounds = 3): Promise<UpstreamResult<T>> {
+export type Rounds = number | 'until the deadline';
+
+/** Tries after this many rounds wait no longer (16 times the server's own timeout). */
+const MAX_BACKOFF_ROUNDS = 4;
+
+/**
+ * Asks `servers` in RTT order, round after round, until one gives a reply
+ * the judge accepts, the rounds are over, the deadline passes or every
+ * server was passed over.
+ */
+export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, budget: TryBudget, judge: Judge<T>, rounds: Rounds = 3): Promise<UpstreamResult<T>> {
   return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, resolve, reject).tryNext());
 }
 
@@ -197,7 +212,7 @@ class Asking<T> implements TryOwner, RunningTry {
     private readonly opts: UpstreamOptions,
     private readonly budget: TryBudget,
     private readonly judge: Judge<T>,
-    private readonly rounds: number,
+    private readonly rounds: Rounds,
     private readonly done: (result: UpstreamResult<T>) => void,
     private readonly failed: (err: unknown) => void,
   ) {
@@ -223,7 +238,10 @@ class Asking<T> implements TryOwner, RunningTry {
   tryNext(): void {
     for (;;) {
       if (this.next === this.order.length) {
-        if (++this.round >= this.rounds || (this.skip !== null && this.skip.size === this.servers.length)) return this.resolve({ kind: 'failed', reason: this.lastReason });
+        this.round++;
+        // Past the deadline, start() ends the question.
+        const over = this.rounds !== 'until the deadline' && this.round >= this.rounds;
+        if (over || (this.skip !== null && this.skip.size === this.servers.length)) return this.resolve({ kind: 'failed', reason: this.lastReason });
         this.order = this.opts.rtt.order(this.servers);
         this.next = 0;
         continue;
@@ -250,7 +268,7 @@ class Asking<T> implements TryOwner, RunningTry {
     this.edns = !probing && !this.opts.rtt.noEdns.has(server);
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
-    const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << this.round));
+    const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << Math.min(this.round, MAX_BACKOFF_ROUNDS)));
     this.current = startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
   }
 

@@ -9,7 +9,7 @@ import { query, QueryOptions, records, Reply } from '../lab/client';
 import { freeLoopback } from '../lab/addresses';
 import { BAD_REPLY_OPCODE } from '../lab/server';
 import { valueOf } from '../unit/metrics-parse';
-import { freshName, header, METRICS_PORT, queriesFor, RCODE, scrapeMetrics, startLab, startSetup, WILDCARD_ADDRESS } from './fixtures';
+import { freshName, header, METRICS_PORT, queriesFor, RCODE, scrapeMetrics, startLab, startSetup, waitFor, WILDCARD_ADDRESS } from './fixtures';
 import { serverLine, startDnscache } from './harness';
 import { esc } from './iterate-fixtures';
 
@@ -134,6 +134,22 @@ describe('upstream', { concurrency: true }, () => {
     assertWildcardAnswer(await query(dns, name, 'A'));
     assert.equal(queriesFor(bad!, name).length, 1);
     assert.equal(queriesFor(good!, name).length, 1);
+  });
+
+  test('the only server, fast until it goes silent, is asked again with growing timeouts until it answers, not written off after three tries', async (t) => {
+    const { lab, dns } = await startSetup(t, ['answer']);
+    for (let i = 0; i < 5; i++) assertWildcardAnswer(await query(dns, freshName('warm'), 'A'));
+    lab.behaviour = 'silent';
+    const name = freshName('blip');
+    const answer = query(dns, name, 'A', { timeoutMs: 10000 });
+    // Three tries was all a question got (200, 400, 800 ms: SERVFAIL after 1.4 s).
+    await waitFor('three tries', () => (queriesFor(lab, name).length >= 3 ? true : undefined), 5000, 20);
+    lab.behaviour = 'answer';
+    assertWildcardAnswer(await answer);
+    const tries = queriesFor(lab, name);
+    assert.equal(tries.length, 4, 'answered at the fourth try');
+    const gaps = tries.slice(1).map((q, i) => q.at - tries[i]!.at);
+    assert.ok(gaps.every((g, i) => i === 0 || g > gaps[i - 1]!), `each wait longer than the one before: ${gaps.join(', ')} ms`);
   });
 
   test('all servers silent → SERVFAIL within the ~7 s time limit', async (t) => {

@@ -227,9 +227,10 @@ describe('queries log', () => {
     await query(server, 'nope.example.com', 'MX', { id: 12, transport: 'tcp' });
     assert.equal(server.queries.length, 2);
     const [u, t] = server.queries;
-    assert.deepEqual({ ...u, from: u!.from.address }, { transport: 'udp', name: 'Www.example.com', type: 'AAAA', id: 11, rd: false, edns: 1400, from: source });
+    assert.deepEqual({ ...u, from: u!.from.address, at: 0 }, { transport: 'udp', name: 'Www.example.com', type: 'AAAA', id: 11, rd: false, edns: 1400, from: source, at: 0 });
     assert.ok(u!.from.port > 0);
-    assert.deepEqual({ ...t, from: t!.from.address }, { transport: 'tcp', name: 'nope.example.com', type: 'MX', id: 12, rd: true, edns: null, from: '127.0.0.1' });
+    assert.deepEqual({ ...t, from: t!.from.address, at: 0 }, { transport: 'tcp', name: 'nope.example.com', type: 'MX', id: 12, rd: true, edns: null, from: '127.0.0.1', at: 0 });
+    assert.ok(u!.at > 0 && t!.at >= u!.at, 'arrival times, in order');
     server.resetQueries();
     assert.equal(server.queries.length, 0);
   });

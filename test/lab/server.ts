@@ -54,6 +54,8 @@ export interface LoggedQuery {
   /** EDNS UDP payload size the client advertised, null without an OPT record. */
   edns: number | null;
   from: { address: string; port: number };
+  /** When it arrived (performance.now(), ms). */
+  at: number;
 }
 
 export interface LabServerOptions {
@@ -377,7 +379,7 @@ export class LabServer {
         return;
       }
       const q = parsed.query;
-      this.queries.push({ transport, name: q.name, type: q.type, id: q.id, rd: q.rd, edns: q.edns, from });
+      this.queries.push({ transport, name: q.name, type: q.type, id: q.id, rd: q.rd, edns: q.edns, from, at: performance.now() });
       if (behaviour === 'silent') return;
       const replies = this.replies(q, transport, behaviour);
       if (behaviour === 'slow' && !(await this.sleep(this.delayMs))) return;
