@@ -34,7 +34,7 @@ export interface Memory {
 }
 
 export interface TargetResult {
-  key: 'bare' | 'forwarder' | 'dnscache' | 'workers' | 'unbound' | 'iterative';
+  key: 'bare' | 'forwarder' | 'dnscache' | 'workers' | 'routed' | 'unbound' | 'iterative';
   label: string;
   samples: Partial<Record<Workload, Sample[]>>;
   memory: Memory[];

@@ -190,9 +190,12 @@ export async function startDnscache(
   servers: string[],
   mode: { forward: true } | { forward: false; serverPort: number },
   workers = 1,
+  /** Other files in ROOT (e.g. routes): name → text. */
+  files: Record<string, string> = {},
 ): Promise<Running> {
   mkdirSync(join(dir, 'servers'), { recursive: true });
   mkdirSync(join(dir, 'ip'), { recursive: true });
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
   writeFileSync(join(dir, 'servers', '@'), servers.join('\n') + '\n');
   writeFileSync(join(dir, 'ip', '127'), ''); // dnsperf sends from 127.0.0.1
   const env: NodeJS.ProcessEnv = {

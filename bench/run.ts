@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { freeLoopback } from '../test/lab/addresses';
 import { Hierarchy, startFreeHierarchy } from '../test/lab/hierarchy';
 import { NAMES, startNsd, ZONE } from './backend';
+import { benchRoutes } from './routes';
 import { coldFile, dnsperf, hotFile, largeFile, mixedFile, percentile, PerfResult } from './load';
 import { Memory, renderReport, Sample, TargetResult, Workload } from './report';
 import {
@@ -56,8 +57,9 @@ interface Options {
   pin: boolean;
 }
 
-const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'unbound', 'iterative'];
+const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'routed', 'unbound', 'iterative'];
 const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
+
 
 function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
   const items = (text ?? '').split(',').filter((x) => x !== '');
@@ -192,6 +194,14 @@ async function main(): Promise<void> {
         memory: true,
         hot: files.hot,
         start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 2),
+      },
+      {
+        key: 'routed',
+        label: 'dnscache-ts, 1,000 routes',
+        workloads: ['cold'],
+        memory: false,
+        hot: files.hot,
+        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { routes: benchRoutes(`${backend.address}:${backend.port}`) }),
       },
       { key: 'unbound', label: 'Unbound', workloads: all, memory: true, hot: files.hot, start: (d, l) => startUnbound(d, l, backend) },
       {

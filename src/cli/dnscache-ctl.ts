@@ -13,7 +13,7 @@ const WHO = 'dnscache-ctl';
 const EXIT_REFUSED = 1;
 const EXIT_USAGE = 100;
 const EXIT_FATAL = 111;
-const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE|- | load FILE|- | top [N] [--limit K] | reload';
+const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE|- | load FILE|- | top [N] [--limit K] | reload | routes';
 
 function usage(reason?: string): never {
   if (reason) process.stderr.write(`${WHO}: usage: ${reason}\n`);
@@ -54,6 +54,14 @@ function rows(list: Array<{ key: string; count: number }>): string {
   return list.map((r) => `  ${String(r.count).padStart(width)}  ${r.key}\n`).join('');
 }
 
+function routeTable(list: Array<{ source: string; backend: string; pattern: string; health: string; queries: number }>): string {
+  if (list.length === 0) return 'no routes\n';
+  const head = ['backend', 'health', 'queries', 'pattern', 'source'];
+  const rows = list.map((r) => [r.backend, r.health, String(r.queries), r.pattern, r.source]);
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  return [head, ...rows].map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n').join('');
+}
+
 /** The human-readable form of a successful response. */
 function render(req: ControlRequest, r: Fields): string {
   switch (req.cmd) {
@@ -78,7 +86,9 @@ function render(req: ControlRequest, r: Fields): string {
     case 'top':
       return `last ${r.queries} queries (ring of ${r.ringSize}, ${r.total} since start)\ntop clients\n${rows(r.clients)}top names\n${rows(r.names)}`;
     case 'reload':
-      return `reloaded: servers ${r.servers} ip ${r.ip}\n`;
+      return `reloaded: servers ${r.servers} ip ${r.ip} routes ${r.routes}\n`;
+    case 'routes':
+      return routeTable(r.routes);
   }
 }
 
@@ -148,8 +158,11 @@ function main(argv: string[]): void {
     .action((n: string | undefined, opts: { limit?: string }) => {
       chosen = { cmd: 'top', ...(n !== undefined ? { queries: count(n, 'N') } : {}), ...(opts.limit !== undefined ? { limit: count(opts.limit, '--limit') } : {}) };
     });
-  sub('reload', 're-read servers/ and ip/ (as SIGHUP)').action(() => {
+  sub('reload', 're-read servers/, ip/ and routes (as SIGHUP)').action(() => {
     chosen = { cmd: 'reload' };
+  });
+  sub('routes', 'the routes in force (routes file and etcd): backend, health, queries, pattern, source').action(() => {
+    chosen = { cmd: 'routes' };
   });
 
   try {

@@ -4,7 +4,8 @@
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
 // Extensions: PORT, SERVERPORT, QMIN, STALE, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL,
-// QUERY_LOCALHOST, and (parseObservability) METRICS, LOGFORMAT. Anything else
+// QUERY_LOCALHOST, ETCD, ETCD_PREFIX, ROUTEONLY, ROUTECHECK, and
+// (parseObservability) METRICS, LOGFORMAT. Anything else
 // is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
@@ -50,6 +51,48 @@ export interface CurveSettings {
   flaggedServers: boolean;
 }
 
+export interface RoutingSettings {
+  /** ETCD: the etcd endpoints (http://host:port, comma-separated) to read routes from; empty when unset. */
+  readonly etcd: readonly string[];
+  /** ETCD_PREFIX: the keys under it are routes (dnsrouter's /dnsrouter/ by default). */
+  readonly etcdPrefix: string;
+  /** ROUTEONLY: a name no route matches gets SERVFAIL instead of being resolved. */
+  readonly routeOnly: boolean;
+  /** ROUTECHECK: seconds between two health checks of a route's backend. */
+  readonly checkSeconds: number;
+}
+
+export const ETCD_PREFIX_DEFAULT = '/dnsrouter/';
+export const ROUTECHECK_DEFAULT = 2;
+const ETCD_EXPECTED = 'expected http://host:port of an etcd server, several separated by commas, e.g. http://127.0.0.1:2379';
+
+/** ETCD: `http://host:port[,http://host:port...]`, etcd's client URLs without paths: their host:port parts. */
+export function parseEtcdEndpoints(value: string): string[] {
+  return value.split(',').map((raw) => {
+    const text = raw.trim();
+    let url: URL;
+    try {
+      url = new URL(text);
+    } catch {
+      throw new ConfigError(`ETCD: ${quote(text)} is not a URL (${ETCD_EXPECTED})`);
+    }
+    // TLS would need certificates as settings; etcd on loopback or a private network is what this is for.
+    if (url.protocol !== 'http:') throw new ConfigError(`ETCD: ${quote(text)} is not http:// (TLS to etcd is not supported) (${ETCD_EXPECTED})`);
+    if (url.port === '' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '') {
+      throw new ConfigError(`ETCD: ${quote(text)} must be scheme://host:port and nothing more (${ETCD_EXPECTED})`);
+    }
+    return url.host;
+  });
+}
+
+function parseRouting(env: Env): RoutingSettings {
+  const etcd = env.ETCD === undefined || env.ETCD === '' ? [] : parseEtcdEndpoints(env.ETCD);
+  const etcdPrefix = env.ETCD_PREFIX ?? ETCD_PREFIX_DEFAULT;
+  if (etcdPrefix === '') throw new ConfigError(`ETCD_PREFIX: is empty (expected the key prefix of the routes, e.g. ${ETCD_PREFIX_DEFAULT})`);
+  const checkSeconds = optionalDecimal(env, 'ROUTECHECK', 'a number of seconds from 1 to 3600', 1, 3600) ?? ROUTECHECK_DEFAULT;
+  return { etcd, etcdPrefix, routeOnly: env.ROUTEONLY !== undefined, checkSeconds };
+}
+
 export interface EnvSettings {
   listen: ListenAddress;
   sendFrom: SendFrom;
@@ -78,6 +121,8 @@ export interface EnvSettings {
   queryLocalhost: boolean;
   uid: number | undefined;
   gid: number | undefined;
+  /** Routes to backends: the routes file, etcd (ETCD, ETCD_PREFIX), ROUTEONLY, ROUTECHECK. */
+  routing: RoutingSettings;
   curve: CurveSettings;
   warnings: string[];
 }
@@ -190,6 +235,7 @@ export function parseEnv(env: Env): EnvSettings {
     queryLocalhost,
     uid,
     gid,
+    routing: parseRouting(env),
     curve: {
       txtFormat: env.USETEXTFORMAT !== undefined || env.USETXTFORMAT !== undefined,
       uz5Fallback,

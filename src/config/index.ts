@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
 import { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, SendFrom, parseEnv, parseObservability } from './env';
+import { Route, readRoutesFile } from './routes';
 import { ServerTable, readServersDir } from './servers';
 
 export { ConfigError } from './errors';
@@ -20,7 +21,7 @@ export {
   isLoopback,
   parseServerEntry,
 } from './address';
-export type { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, ObservabilitySettings, SendFrom } from './env';
+export type { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, ObservabilitySettings, RoutingSettings, SendFrom } from './env';
 export {
   CACHESIZE_DEFAULT,
   CACHESIZE_MAX,
@@ -34,6 +35,8 @@ export {
   parseMetricsAddress,
   parseObservability,
 } from './env';
+export type { Route } from './routes';
+export { parseRoute, parseRoutesFile, readRoutesFile } from './routes';
 export type { ServerTable } from './servers';
 export { parseServersFile, readServersDir } from './servers';
 
@@ -43,6 +46,8 @@ export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom'
   /** Absolute path of ROOT. */
   readonly root: string;
   readonly servers: ServerTable;
+  /** ROOT/routes: routes to backends (more come from etcd). */
+  readonly routes: readonly Route[];
   readonly curve: Readonly<CurveSettings>;
   /** Non-fatal remarks (e.g. CACHESIZE clamped), to be logged at start-up. */
   readonly warnings: readonly string[];
@@ -80,6 +85,7 @@ export function loadConfig(env: Env): Config {
     sendFrom: Object.freeze(s.sendFrom),
     root,
     servers,
+    routes: Object.freeze(readRoutesFile(root)),
     curve: Object.freeze(s.curve),
     warnings: Object.freeze([...s.warnings]),
     metrics: o.metrics ? Object.freeze(o.metrics) : null,

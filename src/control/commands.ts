@@ -14,6 +14,7 @@ import { boundedLines, dumpChunks, entryLinesGradually, loadDump, loadLines, Loa
 import { ControlRequest, isStream, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
 import { ReloadOutcome } from './reload';
+import type { RouteReport } from '../route/router';
 
 /** The engine's counters that `stats` reports (src/server/engine.ts). */
 export interface QueryCounters {
@@ -34,6 +35,7 @@ export interface ControlTarget {
   readonly resolver: { readonly counters: ResolverCounters; readonly inflightCount: number };
   readonly upstreamQueries: number;
   readonly activity: { readonly udp: number; readonly edns: number; readonly tcp: number };
+  readonly router: { report(): readonly RouteReport[] };
   reload(): ReloadOutcome;
 }
 
@@ -198,8 +200,10 @@ export class ControlCommands implements CommandRunner {
       case 'reload': {
         const outcome = this.target.reload();
         if (!outcome.ok) throw new Error(`reload failed: ${outcome.error}`);
-        return { servers: outcome.servers, ip: outcome.ip };
+        return { servers: outcome.servers, ip: outcome.ip, routes: outcome.routes };
       }
+      case 'routes':
+        return { routes: this.target.router.report() };
     }
   }
 

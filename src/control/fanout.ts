@@ -13,6 +13,7 @@ import { CommandRunner, ControlStream, dumpInRoot, dumpToStream, streamOf } from
 import { boundedLines, checkFirstLine, LoadCounts, LoadTally } from './dumpfile';
 import { ControlRequest, isStream } from './protocol';
 import { TOP_LIMIT_DEFAULT, TopRow } from './recent';
+import { mergeRouteReports, RouteReport } from '../route/router';
 
 /** Lines of a streamed load sent to the workers at once. */
 export const LOAD_BATCH = 1000;
@@ -113,6 +114,9 @@ export function mergeAnswers(req: ControlRequest, values: readonly Record<string
     case 'reload':
       // Every worker read the same files.
       return values[0]!;
+    case 'routes':
+      // Every worker has the same routes (the same file, the same etcd); each checks and counts its own.
+      return { routes: mergeRouteReports(values.map((v) => v.routes as RouteReport[])) };
     case 'top': {
       const limit = req.limit ?? TOP_LIMIT_DEFAULT;
       const sums = sumFields(values.map(({ clients: _c, names: _n, ...rest }) => rest));

@@ -12,13 +12,14 @@
 //   {"cmd":"load","stream":true}                  (the dump follows the request line)
 //   {"cmd":"top","queries":1000,"limit":10}     (both optional)
 //   {"cmd":"reload"}                              (as SIGHUP)
+//   {"cmd":"routes"}                              (the routes in force, their health and queries)
 //
 // Responses: {"ok":true,"cmd":"...", ...results} or {"ok":false,"error":"..."}.
 // A streamed dump's lines come before the response line, which is the
 // connection's last: dump lines begin {"format": or {"kind":, a response
 // {"ok":, so a client tells them apart by that.
 
-export const COMMANDS = ['stats', 'flush', 'flush-subtree', 'flush-all', 'dump', 'load', 'top', 'reload'] as const;
+export const COMMANDS = ['stats', 'flush', 'flush-subtree', 'flush-all', 'dump', 'load', 'top', 'reload', 'routes'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export type ControlRequest =
@@ -31,7 +32,8 @@ export type ControlRequest =
   | { readonly cmd: 'load'; readonly file: string }
   | { readonly cmd: 'load'; readonly stream: true }
   | { readonly cmd: 'top'; readonly queries?: number; readonly limit?: number }
-  | { readonly cmd: 'reload' };
+  | { readonly cmd: 'reload' }
+  | { readonly cmd: 'routes' };
 
 export type ControlResponse = ({ readonly ok: true; readonly cmd: Command } & Record<string, unknown>) | { readonly ok: false; readonly error: string };
 
@@ -99,6 +101,7 @@ export function parseRequest(line: string): ControlRequest {
     case 'stats':
     case 'flush-all':
     case 'reload':
+    case 'routes':
       return { cmd };
     case 'flush':
     case 'flush-subtree':

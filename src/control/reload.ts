@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { listExistingEntries } from '../acl/directory';
-import { ConfigError, readServersDir, ServerAddress, ServerTable } from '../config';
+import { ConfigError, readRoutesFile, readServersDir, Route, ServerAddress, ServerTable } from '../config';
 import { Name } from '../wire/name';
 
 /**
@@ -61,16 +61,20 @@ export class SwappableServerTable implements ReadonlyMap<Name, readonly ServerAd
 
 export interface Reloadable {
   readonly servers: ServerTable;
+  /** ROOT/routes. */
+  readonly routes: readonly Route[];
   /** Entries of ip/ that count (as the ACL reads them). */
   readonly ipEntries: number;
 }
 
 /**
- * Reads `root`/servers/ (as at start-up: any problem is a ConfigError
- * naming the file and line) and checks that `root`/ip/ can be listed.
+ * Reads `root`/servers/ and `root`/routes (as at start-up: any problem is a
+ * ConfigError naming the file and line) and checks that `root`/ip/ can be
+ * listed.
  */
 export function readReloadable(root: string): Reloadable {
   const servers = readServersDir(root);
+  const routes = readRoutesFile(root);
   const ipDir = join(root, 'ip');
   let ipEntries: number;
   try {
@@ -79,7 +83,7 @@ export function readReloadable(root: string): Reloadable {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError(`ip/: unable to read ${JSON.stringify(ipDir)} (${code}) (expected a directory of client address prefixes)`);
   }
-  return { servers, ipEntries };
+  return { servers, routes, ipEntries };
 }
 
 export interface ReloadOutcome {
@@ -88,6 +92,8 @@ export interface ReloadOutcome {
   readonly servers?: number;
   /** Entries in ip/, when ok. */
   readonly ip?: number;
+  /** Routes in the routes file, when ok. */
+  readonly routes?: number;
   /** Why nothing changed, when not ok. */
   readonly error?: string;
 }

@@ -3,6 +3,7 @@
 // README.md ("Metrics and log format"); the serving path only increments
 // the integers this reads.
 
+import { mergeRouteReports, RouteReport } from '../route/router';
 import type { CacheStats } from '../cache/cache';
 import { EngineCounters, RCODE_SLOTS } from '../server/engine';
 import { Exposition, Histogram, HistogramData } from './exposition';
@@ -25,6 +26,8 @@ export interface MetricsSnapshot {
   readonly tcpConnections: number;
   readonly tcpInflight: number;
   readonly tcpEvictions: number;
+  /** The routes in force, their backends' health and their queries. */
+  readonly routes: readonly RouteReport[];
 }
 
 /** RCODE label values; codes without a name are "rcode<N>", and slot 31 (31 and above) is "other". */
@@ -142,6 +145,7 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
     tcpConnections: total((s) => s.tcpConnections),
     tcpInflight: total((s) => s.tcpInflight),
     tcpEvictions: total((s) => s.tcpEvictions),
+    routes: mergeRouteReports(list.map((s) => s.routes)),
   };
 }
 
@@ -191,6 +195,13 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   e.single('dnscache_tcp_connections', 'gauge', 'Open client TCP connections.', s.tcpConnections);
   e.single('dnscache_udp_drops_total', 'counter', 'UDP queries in progress dropped because MAXUDP were in progress.', s.udpDrops);
   e.single('dnscache_tcp_evictions_total', 'counter', 'TCP connections closed because MAXTCP were open.', s.tcpEvictions);
+
+  e.family('dnscache_route_queries_total', 'counter', 'Questions sent first to the backend of a route (the routes file or etcd), by backend and where the route came from.');
+  for (const r of s.routes) e.sample('dnscache_route_queries_total', r.queries, { backend: r.backend, source: r.source });
+  e.family('dnscache_route_backend_up', 'gauge', 'Whether a route backend is in rotation: 1 up (or not checked yet), 0 down at its last check.');
+  const backends = new Map<string, number>();
+  for (const r of s.routes) backends.set(r.backend, Math.min(backends.get(r.backend) ?? 1, r.health === 'down' ? 0 : 1));
+  for (const [backend, up] of backends) e.sample('dnscache_route_backend_up', up, { backend });
 
   e.single('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.', proc.cpuSeconds);
   e.single('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch, seconds.', proc.startTime);

@@ -10,6 +10,10 @@ import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
 import { IterativeFetcher } from '../resolve/iterate';
 import { Fetcher, Resolver } from '../resolve/resolver';
+import { RoutingFetcher } from '../resolve/routed';
+import { EtcdRoutes } from '../route/etcd';
+import { BackendHealth, backendId, tcpChecker } from '../route/health';
+import { Router } from '../route/router';
 import { renderMetrics, MetricsSnapshot } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
 import { MeteredRttTable, UpstreamMetrics } from '../metrics/upstream';
@@ -19,6 +23,8 @@ import { TcpListener } from './tcp';
 import { UdpListener } from './udp';
 
 const SWEEP_MS = 60000;
+/** How long a route backend's health check waits for its answer. */
+const ROUTE_CHECK_TIMEOUT_MS = 1000;
 
 export class Service {
   readonly cache: Cache;
@@ -37,6 +43,11 @@ export class Service {
   readonly upstreamMetrics = new UpstreamMetrics();
   /** The METRICS endpoint, when configured. */
   readonly metrics: MetricsServer | null;
+  /** Routes to backends (the routes file, etcd) and their health. */
+  readonly router: Router;
+  private readonly health: BackendHealth;
+  /** The etcd routes, when ETCD is set. */
+  private readonly etcd: EtcdRoutes | null;
 
   /**
    * `worker` is this process's index among config.workers processes
@@ -65,9 +76,18 @@ export class Service {
     };
     // The fetcher needs the resolver for glueless sub-resolutions, and the
     // resolver needs a fetcher: the closure breaks the cycle.
-    const fetcher: Fetcher = config.forwardOnly
+    const resolving: Fetcher = config.forwardOnly
       ? new ForwardFetcher(upstream)
       : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, queryLocalhost: config.queryLocalhost, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
+    const routing = config.routing;
+    this.health = new BackendHealth(tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS), routing.checkSeconds * 1000, (b, up) => log.line(`route backend ${backendId(b)} ${up ? 'up' : 'down'}`));
+    this.router = new Router(this.health);
+    this.router.setFileRoutes(config.routes);
+    this.etcd =
+      routing.etcd.length === 0
+        ? null
+        : new EtcdRoutes({ endpoints: routing.etcd, prefix: routing.etcdPrefix, router: this.router, line: (t) => log.line(t), warning: (t) => log.warning(t) });
+    const fetcher = new RoutingFetcher(upstream, this.router, routing.routeOnly ? null : resolving);
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
     const { address, port, family } = config.listen;
@@ -92,6 +112,7 @@ export class Service {
       tcpConnections: this.tcp.connectionCount,
       tcpInflight: this.tcp.pendingCount,
       tcpEvictions: this.tcp.evictedCount,
+      routes: this.router.report(),
     };
   }
 
@@ -162,14 +183,16 @@ export class Service {
     }
     this.serverTable.swap(next.servers);
     this.acl.reload();
-    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries}`);
-    return { ok: true, servers: next.servers.size, ip: next.ipEntries };
+    this.router.setFileRoutes(next.routes);
+    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries} routes ${next.routes.length}`);
+    return { ok: true, servers: next.servers.size, ip: next.ipEntries, routes: next.routes.length };
   }
 
   /** Starts answering (after bind()). */
   serve(): void {
     this.acl.resume();
     this.metrics?.serve();
+    this.etcd?.start();
     this.sweeper = setInterval(() => this.cache.sweep(), SWEEP_MS);
     this.sweeper.unref();
     const send = this.config.listen.family === 6 ? this.config.sendFrom.v6 : this.config.sendFrom.v4;
@@ -183,6 +206,7 @@ export class Service {
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
     this.acl.close();
-    await Promise.all([this.udp.close(), this.tcp.closeAll(), this.metrics?.close()]);
+    this.health.stop();
+    await Promise.all([this.udp.close(), this.tcp.closeAll(), this.metrics?.close(), this.etcd?.stop()]);
   }
 }

@@ -128,6 +128,8 @@ export interface UpstreamOptions {
   readonly rtt: RttTable;
   /** Called before each try, e.g. to count or log outbound queries. */
   readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
+  /** Who is asked first: the fastest by the RTT table (the default), or the servers as given (routes take turns). */
+  readonly order?: 'rtt' | 'as given';
 }
 
 /** What one question may spend (resolve/budget.ts's WorkBudget is one). */
@@ -216,8 +218,12 @@ class Asking<T> implements TryOwner, RunningTry {
     private readonly done: (result: UpstreamResult<T>) => void,
     private readonly failed: (err: unknown) => void,
   ) {
-    this.order = opts.rtt.order(servers);
+    this.order = this.ordered();
     budget.attach?.(this);
+  }
+
+  private ordered(): readonly Endpoint[] {
+    return this.opts.order === 'as given' ? this.servers : this.opts.rtt.order(this.servers);
   }
 
   /** The question is no longer wanted (its budget was aborted): end the try in progress now. */
@@ -242,7 +248,7 @@ class Asking<T> implements TryOwner, RunningTry {
         // Past the deadline, start() ends the question.
         const over = this.rounds !== 'until the deadline' && this.round >= this.rounds;
         if (over || (this.skip !== null && this.skip.size === this.servers.length)) return this.resolve({ kind: 'failed', reason: this.lastReason });
-        this.order = this.opts.rtt.order(this.servers);
+        this.order = this.ordered();
         this.next = 0;
         continue;
       }

@@ -39,7 +39,7 @@ export const TYPE = {
   CAA: 257,
 } as const;
 
-export const CLASS = { IN: 1, ANY: 255 } as const;
+export const CLASS = { IN: 1, CH: 3, ANY: 255 } as const;
 
 export const RCODE = {
   NOERROR: 0,

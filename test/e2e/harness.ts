@@ -38,6 +38,8 @@ export interface RootLayout {
   extraServers?: Record<string, string>;
   /** Entries created (empty) in ip/; default ['127.0.0.1']. */
   ipFiles?: string[];
+  /** Other files in ROOT (e.g. routes): name → text. */
+  files?: Record<string, string>;
 }
 
 export interface StartOptions extends RootLayout {
@@ -66,6 +68,7 @@ export function writeRoot(root: string, layout: RootLayout): void {
   fs.writeFileSync(join(servers, '@'), at);
   for (const [file, text] of Object.entries(layout.extraServers ?? {})) fs.writeFileSync(join(servers, file), text);
   for (const name of layout.ipFiles ?? ['127.0.0.1']) fs.writeFileSync(join(ip, name), '');
+  for (const [name, text] of Object.entries(layout.files ?? {})) fs.writeFileSync(join(root, name), text);
 }
 
 function makeTempRoot(): string {

@@ -26,6 +26,7 @@ const target: ControlTarget = {
   resolver: { counters: { merged: 2, stale: 0, prefetches: 0 }, inflightCount: 1 },
   upstreamQueries: 4,
   activity: { udp: 1, edns: 0, tcp: 2 },
+  router: { report: () => [{ source: 'routes line 1', backend: '127.0.0.1:5300', pattern: '\\.test\\.$', health: 'up', queries: 3 }] },
   reload: () => reloadBehaviour(),
 };
 let server: ControlServer;

@@ -91,11 +91,23 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     tcpConnections: 2,
     tcpInflight: 1,
     tcpEvictions: 3,
+    routes: [
+      { source: 'routes line 1', backend: '127.0.0.1:5300', pattern: '\\.a\\.$', health: 'up', queries: 5 },
+      { source: 'etcd key /dnsrouter/x', backend: '127.0.0.2:5300', pattern: '\\.b\\.$', health: 'down', queries: 2 },
+    ],
     ...over,
   };
 }
 
 describe('renderMetrics', () => {
+  it('routes: questions per route, and whether each backend is in rotation', () => {
+    const text = renderMetrics(snapshot());
+    assert.match(text, /^dnscache_route_queries_total\{backend="127\.0\.0\.1:5300",source="routes line 1"\} 5$/m);
+    assert.match(text, /^dnscache_route_queries_total\{backend="127\.0\.0\.2:5300",source="etcd key \/dnsrouter\/x"\} 2$/m);
+    assert.match(text, /^dnscache_route_backend_up\{backend="127\.0\.0\.1:5300"\} 1$/m);
+    assert.match(text, /^dnscache_route_backend_up\{backend="127\.0\.0\.2:5300"\} 0$/m);
+  });
+
   it('every line is valid 0.0.4 text, with HELP and TYPE for each family', () => {
     const text = renderMetrics(snapshot());
     const parsed = parseExposition(text);
