@@ -8,7 +8,8 @@
 // into ROOT and drop to UID/GID (groups too), every failure fatal; only
 // then the first query is answered. Everything the process will ever need
 // is loaded by then: all modules are imported here, at the top, and nothing
-// in src requires lazily (the chroot addon is loaded with its module).
+// in src requires lazily (the chroot addon is loaded with its module) but the
+// etcd client, which the service requires when ETCD is set, before the chroot.
 // With WORKERS > 1 this process becomes the primary of that many workers
 // (server/workers.ts), each of which goes through the same start-up.
 

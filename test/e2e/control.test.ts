@@ -460,7 +460,7 @@ describe('control socket with UID/GID (chroot)', () => {
     const mark = dns.logs.length;
     fs.writeFileSync(join(root, 'servers', '@'), `${other.address}:${other.port}\n`);
     dns.process.kill('SIGHUP');
-    await dns.waitForLog(/^reload servers 1 ip 1$/, 3000, mark);
+    await dns.waitForLog(/^reload servers 1 ip 1 routes 0$/, 3000, mark);
     await assertWild(dns, name);
     const next = freshName('chroot-next');
     await assertWild(dns, next);

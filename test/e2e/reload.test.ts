@@ -49,7 +49,7 @@ describe('reload', { concurrency: true }, () => {
     assert.equal(queriesFor(first, cached).length, 1);
 
     writeServers(dns, serverLine(second) + '\n');
-    await hup(dns, /^reload servers 1 ip 1$/);
+    await hup(dns, /^reload servers 1 ip 1 routes 0$/);
     assert.ok(dns.alive, 'SIGHUP does not stop dnscache');
 
     await assertWild(dns, cached);
@@ -73,7 +73,7 @@ describe('reload', { concurrency: true }, () => {
 
     // Fixing the file and sending SIGHUP again applies it.
     writeServers(dns, serverLine(second) + '\n');
-    await hup(dns, /^reload servers 1 ip 1$/);
+    await hup(dns, /^reload servers 1 ip 1 routes 0$/);
     const later = freshName('fixed');
     await assertWild(dns, later);
     assert.equal(queriesFor(second, later).length, 1);
@@ -95,7 +95,7 @@ describe('reload', { concurrency: true }, () => {
   test('a servers/ file for a subtree takes effect on SIGHUP', async (t) => {
     const { first, second, dns } = await startTwo(t);
     writeServers(dns, serverLine(second) + '\n', 'wild.example.test');
-    await hup(dns, /^reload servers 2 ip 1$/);
+    await hup(dns, /^reload servers 2 ip 1 routes 0$/);
     const name = freshName('zone');
     await assertWild(dns, name);
     assert.equal(queriesFor(second, name).length, 1);
@@ -108,11 +108,11 @@ describe('reload', { concurrency: true }, () => {
     const source = '127.0.0.2';
     assert.equal(await answersUdpFrom(dns, source), false, 'not in ip/ yet');
     dns.addIpFile(source);
-    await hup(dns, /^reload servers 1 ip 2$/);
+    await hup(dns, /^reload servers 1 ip 2 routes 0$/);
     assert.equal(await answersUdpFrom(dns, source), true);
     await assertWild(dns, freshName('ip'), { source });
     dns.addIpFile(`#${source}`);
-    await hup(dns, /^reload servers 1 ip 3$/);
+    await hup(dns, /^reload servers 1 ip 3 routes 0$/);
     assert.equal(await answersUdpFrom(dns, source), false, 'a # rejection wins');
   });
 
@@ -128,6 +128,22 @@ describe('reload', { concurrency: true }, () => {
     assert.equal(queriesFor(second, name).length, 0);
   });
 
+  test('the routes file is re-read too: a route added sends its names to its backend; a bad line changes nothing', async (t) => {
+    const { first, second, dns } = await startTwo(t);
+    const name = freshName('routed');
+    fs.writeFileSync(join(dns.root, 'routes'), `# to the second lab\n${serverLine(second)},^routed-[0-9-]*\\.wild\\.example\\.test\\.$\n`);
+    await hup(dns, /^reload servers 1 ip 1 routes 1$/);
+    await assertWild(dns, name);
+    assert.equal(queriesFor(second, name).length, 1, 'the route\'s backend is asked');
+    assert.equal(queriesFor(first, name).length, 0, 'servers/@ is not');
+    fs.writeFileSync(join(dns.root, 'routes'), `${serverLine(first)},^(unclosed\n`);
+    const line = await hup(dns, /^dnscache: warning: reload failed/);
+    assert.match(line, /reload failed: routes line 1: .* has a pattern that is not a regular expression/);
+    const next = freshName('routed');
+    await assertWild(dns, next);
+    assert.equal(queriesFor(second, next).length, 1, 'the route read before is still in force');
+  });
+
   test('dnscache-ctl reload does the same and answers with the counts or the error', async (t) => {
     const dir = fs.mkdtempSync(join(tmpdir(), 'dnscache-reload-'));
     t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
@@ -135,7 +151,7 @@ describe('reload', { concurrency: true }, () => {
     const { first, second, dns } = await startTwo(t, { env: { CONTROL: socket } });
     writeServers(dns, `${serverLine(first)}\n${serverLine(second)}\n`, 'example.test');
     const res = await controlRequest(socket, { cmd: 'reload' });
-    assert.deepEqual(res, { ok: true, cmd: 'reload', servers: 2, ip: 1 });
+    assert.deepEqual(res, { ok: true, cmd: 'reload', servers: 2, ip: 1, routes: 0 });
     writeServers(dns, 'nonsense\n', 'example.test');
     const bad = await controlRequest(socket, { cmd: 'reload' });
     assert.equal(bad.ok, false);
