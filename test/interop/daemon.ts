@@ -132,3 +132,26 @@ export async function waitUntil(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+/**
+ * A server that a test stops and starts again with the files it had: they
+ * live in `dir`, which stop() removes. resume() starts it (again).
+ */
+export abstract class Restartable {
+  protected daemon: Daemon | null = null;
+
+  constructor(protected readonly dir: string) {}
+
+  abstract resume(): Promise<void>;
+
+  /** Stops it; its files stay for resume(). */
+  async pause(): Promise<void> {
+    await this.daemon?.stop();
+    this.daemon = null;
+  }
+
+  async stop(): Promise<void> {
+    await this.pause();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+}

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopback } from '../lab/addresses';
-import { Daemon, findBinary, missingPackage, runSync, waitUntil } from './daemon';
+import { Daemon, findBinary, missingPackage, Restartable, runSync, waitUntil } from './daemon';
 
 export const ETCD_CLIENT_PORT = 2379;
 const ETCD_PEER_PORT = 2380;
@@ -28,13 +28,13 @@ function accepts(address: string, port: number): Promise<boolean> {
   });
 }
 
-export class Etcd {
-  private daemon: Daemon | null = null;
-
+export class Etcd extends Restartable {
   private constructor(
     readonly address: string,
-    private readonly dir: string,
-  ) {}
+    dir: string,
+  ) {
+    super(dir);
+  }
 
   /** `http://address:2379`, as ETCD takes it. */
   get url(): string {
@@ -67,17 +67,6 @@ export class Etcd {
       alive: () => daemon.alive,
       describe: () => `etcd on ${this.url}; output:\n${daemon.output}`,
     });
-  }
-
-  /** Stops the member; its data stays for resume(). */
-  async pause(): Promise<void> {
-    await this.daemon?.stop();
-    this.daemon = null;
-  }
-
-  async stop(): Promise<void> {
-    await this.pause();
-    fs.rmSync(this.dir, { recursive: true, force: true });
   }
 
   /** etcdctl against this member (the v3 API). */

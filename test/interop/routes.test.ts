@@ -15,19 +15,20 @@ import { query, records } from '../lab/client';
 import { LabZone } from '../lab/zone';
 import { freshName, startLab, suiteScope, waitFor, WILDCARD_ADDRESS } from '../e2e/fixtures';
 import { Dnscache, startDnscache } from '../e2e/harness';
-import { Daemon, findBinary, missingPackage, waitUntil } from './daemon';
+import { Daemon, findBinary, missingPackage, Restartable, waitUntil } from './daemon';
 import { Etcd, etcdMissing } from './etcd';
 import { fqdn, nsdConf, zoneFileText } from './nsd';
 
 const BACKEND_PORT = 5353;
 
 /** One NSD answering `*.route.test A <its address>`; stop() and start() again as a real backend would go and come back. */
-class Backend {
-  private daemon: Daemon | null = null;
+class Backend extends Restartable {
   private constructor(
     readonly address: string,
-    private readonly dir: string,
-  ) {}
+    dir: string,
+  ) {
+    super(dir);
+  }
 
   static async start(): Promise<Backend> {
     const address = await freeLoopback(BACKEND_PORT);
@@ -62,15 +63,6 @@ class Backend {
     });
   }
 
-  async pause(): Promise<void> {
-    await this.daemon?.stop();
-    this.daemon = null;
-  }
-
-  async stop(): Promise<void> {
-    await this.pause();
-    fs.rmSync(this.dir, { recursive: true, force: true });
-  }
 }
 
 /** The address in the A answer for `name`, or the rcode when there is none. */
