@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { packageVersion } from './version';
 import { Command, CommanderError } from 'commander';
 import {
   Account,
@@ -86,6 +87,7 @@ function dnscacheScript(): string {
 
 function main(argv: string[]): void {
   const program = new Command()
+    .version(`dnscache-ts ${packageVersion()}`, '--version', 'print the version')
     .name(WHO)
     .usage('[--roots FILE] acct logacct /D [ip]')
     .description(
@@ -109,7 +111,7 @@ function main(argv: string[]): void {
     roots = program.opts<{ roots?: string }>().roots;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') process.exit(0);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') process.exit(0);
       usage(err.message.replace(/^error: /, ''));
     }
     throw err;

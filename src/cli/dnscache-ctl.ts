@@ -5,6 +5,7 @@
 // usage; 111 dnscache could not be reached.
 
 import * as fs from 'node:fs';
+import { packageVersion } from './version';
 import { Command, CommanderError } from 'commander';
 import { controlRequest, streamRequest } from '../control/client';
 import { ControlRequest, ControlResponse, isStream, TOP_MAX } from '../control/protocol';
@@ -117,6 +118,7 @@ async function run(socket: string, json: boolean, req: ControlRequest): Promise<
 function main(argv: string[]): void {
   let chosen: ControlRequest | null = null;
   const program = new Command()
+    .version(`dnscache-ts ${packageVersion()}`, '--version', 'print the version')
     .name(WHO)
     .usage(USAGE)
     .description('Control a running dnscache-ts through its control socket (CONTROL). FILE names a file inside dnscache\'s ROOT.')
@@ -169,7 +171,8 @@ function main(argv: string[]): void {
     program.parse(argv, { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') {
+      if (err.code === 'commander.version') process.exit(0);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help') {
         process.stdout.write(program.helpInformation());
         process.exit(0);
       }

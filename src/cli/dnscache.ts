@@ -21,6 +21,7 @@
 process.env.UV_THREADPOOL_SIZE ??= '1';
 
 import { systemClock } from '../cache/cache';
+import { packageVersion } from './version';
 import { fileLimitWarning, openFileLimit } from '../server/bounds';
 import { Config, ConfigError, LogFormat, loadConfig } from '../config';
 import { ControlCommands, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
@@ -228,4 +229,41 @@ function answerPrimary(q: WorkerQuestion, service: Service, commands: ControlCom
   }
 }
 
+const USAGE = `usage: dnscache [--help | --version]
+
+dnscache-ts, a caching DNS resolver configured as djbdns's dnscache is: by the
+environment and the files in ROOT, not by arguments.
+
+  IP=127.0.0.1 ROOT=/etc/dnscache/root dnscache < seed
+
+  IP          address to listen on (required); PORT, default 53
+  ROOT        directory holding servers/ (servers/@: root servers, or with
+              FORWARDONLY the caches to forward to), ip/ (the clients allowed)
+              and routes (optional)
+  CACHESIZE   cache budget in bytes (default 1000000)
+  FORWARDONLY set: forward to the caches in servers/@ instead of iterating
+  UID, GID    chroot into ROOT and run as this user and group after binding
+  CONTROL     unix socket for dnscache-ctl; METRICS host:port for /metrics
+
+Standard input may carry a seed (dnscache-conf's); every variable, file and
+default is in README.md (Configuration). Errors go to stderr as
+"dnscache: fatal: ..." with exit status 111.
+`;
+
+/** --help and --version; any other argument is a usage error (exit 100), as dnscache takes none. */
+function handleArguments(args: readonly string[]): void {
+  if (args.length === 0) return;
+  if (args.length === 1 && (args[0] === '--help' || args[0] === '-h')) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
+  if (args.length === 1 && args[0] === '--version') {
+    process.stdout.write(`dnscache-ts ${packageVersion()}\n`);
+    process.exit(0);
+  }
+  process.stderr.write(`dnscache: usage: ${JSON.stringify(args.join(' '))}: dnscache takes no arguments but --help or --version (its settings are environment variables)\n${USAGE}`);
+  process.exit(100);
+}
+
+handleArguments(process.argv.slice(2));
 main().catch((err: Error) => fatal(err.stack ?? err.message));

@@ -85,6 +85,20 @@ export function parseEtcdEndpoints(value: string): string[] {
   });
 }
 
+/**
+ * dnscache's flags are on when set at all, whatever the value. A value that
+ * reads as "off" (0, no, false, off) would turn one on while its writer
+ * meant the opposite: refused, saying so, rather than silently obeyed.
+ */
+function flagSet(env: Env, name: string, what: string): boolean {
+  const v = env[name];
+  if (v === undefined) return false;
+  if (/^\s*(0|no|false|off)\s*$/i.test(v)) {
+    throw new ConfigError(`${name}: ${quote(v)} would turn it on: it is on when set at all, as in dnscache (expected it unset for off, or set to any other value, e.g. 1, to ${what})`);
+  }
+  return true;
+}
+
 function parseRouting(env: Env): RoutingSettings {
   const etcd = env.ETCD === undefined || env.ETCD === '' ? [] : parseEtcdEndpoints(env.ETCD);
   const etcdPrefix = env.ETCD_PREFIX ?? ETCD_PREFIX_DEFAULT;
@@ -224,7 +238,7 @@ export function parseEnv(env: Env): EnvSettings {
     workers,
     dataLimit,
     hideTtl: env.HIDETTL !== undefined,
-    forwardOnly: env.FORWARDONLY !== undefined,
+    forwardOnly: flagSet(env, 'FORWARDONLY', 'forward every query to the caches in servers/ instead of iterating'),
     maxUdp,
     maxTcp,
     serverPort,

@@ -379,6 +379,19 @@ function putSentLine(b: Buffer, o: number, n: number, t: Transport, length: numb
 }
 
 /** The events dnscache logs, formatted its way. */
+/** What a service runs as, for the line after `starting`. */
+export interface RunMode {
+  readonly mode: 'iterative' | 'forward-only';
+  /** This process's share of CACHESIZE. */
+  readonly cacheSize: number;
+  /** Files in servers/, entries in ip/, routes in the routes file. */
+  readonly servers: number;
+  readonly ip: number;
+  readonly routes: number;
+  /** Routes are read from etcd too. */
+  readonly etcd: boolean;
+}
+
 export class Log {
   constructor(private readonly sink: LineSink) {}
 
@@ -388,6 +401,11 @@ export class Log {
 
   starting(listenIp: string, sendIp: string, udpMax: number): void {
     this.line(`starting dnscache listening on ip ${hexIp(listenIp)} sending queries from ip ${hexIp(sendIp)} udp maxsize = ${udpMax}`);
+  }
+
+  /** What runs, after `starting`: the mode, the cache's budget and the policy files read. */
+  running(mode: RunMode): void {
+    this.line(`running ${mode.mode} cachesize ${mode.cacheSize} servers ${mode.servers} ip ${mode.ip} routes ${mode.routes}${mode.etcd ? ' etcd' : ''}`);
   }
 
   query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
@@ -556,6 +574,10 @@ export class JsonLog extends Log {
 
   override starting(listenIp: string, sendIp: string, udpMax: number): void {
     this.json(`{"event":"starting","ip":"${hexIp(listenIp)}","sendip":"${hexIp(sendIp)}","udpmax":${udpMax}}`);
+  }
+
+  override running(m: RunMode): void {
+    this.json(`{"event":"running","mode":"${m.mode}","cachesize":${m.cacheSize},"servers":${m.servers},"ip":${m.ip},"routes":${m.routes},"etcd":${m.etcd}}`);
   }
 
   override query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {

@@ -197,6 +197,15 @@ export class Service {
     this.sweeper.unref();
     const send = this.config.listen.family === 6 ? this.config.sendFrom.v6 : this.config.sendFrom.v4;
     this.log.starting(this.config.listen.address, send, 1232);
+    const rules = this.acl.rules;
+    this.log.running({
+      mode: this.config.forwardOnly ? 'forward-only' : 'iterative',
+      cacheSize: this.cache.maxBytes,
+      servers: this.servers.size,
+      ip: rules.accept.size + rules.reject.size,
+      routes: this.config.routes.length,
+      etcd: this.etcd !== null,
+    });
   }
 
   logStats(): void {

@@ -39,6 +39,10 @@ export class UdpListener implements ReplySender<Peer> {
     const onDatagram = (packet: Buffer, address: string, port: number): void => this.onMessage(packet, address, port);
     // The addon's batches when it is built (see udp-batch.ts), else node:dgram.
     this.socket = batchAvailable() ? new BatchUdpSocket(opts, onDatagram) : new DgramUdpSocket(opts, onDatagram);
+    if (!batchAvailable() && (opts.address === '0.0.0.0' || opts.address === '::')) {
+      // node:dgram cannot choose a reply's source address: on a host with several, a client may drop the reply.
+      log.warning(`IP=${opts.address} without the native udpbatch addon: each reply leaves from the address the kernel picks, not always the one it was asked on (build the addon with npm rebuild, or listen on one address)`);
+    }
   }
 
   get activeCount(): number {

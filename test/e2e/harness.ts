@@ -51,6 +51,8 @@ export interface StartOptions extends RootLayout {
   listen?: Upstream;
   /** A command that runs dnscache (it must exec it, keeping the pid), e.g. ['prlimit', '--data=300000000']. */
   wrap?: string[];
+  /** dnscache itself: default node with its flags and this checkout's dist/src/cli/dnscache.js (an installed bin/dnscache, say). */
+  command?: string[];
 }
 
 /** `address:port` as a servers/ line ([v6]:port for IPv6). */
@@ -250,8 +252,8 @@ export class Dnscache {
   }
 }
 
-function spawnDnscache(env: NodeJS.ProcessEnv, wrap: readonly string[] = []): ChildProcess {
-  const argv = [...wrap, process.execPath, ...NODE_FLAGS, DNSCACHE_JS];
+function spawnDnscache(env: NodeJS.ProcessEnv, wrap: readonly string[] = [], command: readonly string[] = [process.execPath, ...NODE_FLAGS, DNSCACHE_JS]): ChildProcess {
+  const argv = [...wrap, ...command];
   return spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
@@ -268,7 +270,7 @@ export async function startDnscache(opts: StartOptions, scope?: CleanupScope): P
     writeRoot(root, opts);
     const base: Record<string, string> = { IP: address, PORT: String(port), ROOT: root, CACHESIZE: '1000000' };
     if (opts.forwardOnly ?? true) base.FORWARDONLY = '1';
-    const dns = new Dnscache(spawnDnscache(childEnv(base, opts.env), opts.wrap), address, port, root);
+    const dns = new Dnscache(spawnDnscache(childEnv(base, opts.env), opts.wrap, opts.command), address, port, root);
     try {
       await dns.waitForLog(/^starting/, START_TIMEOUT_MS);
     } catch (err) {

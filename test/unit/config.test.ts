@@ -200,6 +200,7 @@ describe('env: defaults', () => {
       queryLocalhost: true,
       uid: undefined,
       gid: undefined,
+      routing: { etcd: [], etcdPrefix: '/dnsrouter/', routeOnly: false, checkSeconds: 2 },
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },
       warnings: [],
     });
@@ -395,10 +396,19 @@ describe('env: DATALIMIT', () => {
 
 describe('env: HIDETTL and FORWARDONLY', () => {
   it('are true when present, whatever the value (even empty)', () => {
-    for (const v of ['', '1', '0', 'no']) {
+    for (const v of ['', '1', 'yes', 'anything']) {
       const s = parseEnv(env({ HIDETTL: v, FORWARDONLY: v }));
       assert.equal(s.hideTtl, true);
       assert.equal(s.forwardOnly, true);
+    }
+    assert.equal(parseEnv(env({ HIDETTL: '0' })).hideTtl, true);
+  });
+  it('FORWARDONLY=0, no, false or off is refused: it would turn forwarding on', () => {
+    for (const v of ['0', 'no', 'False', ' off ']) {
+      assert.throws(
+        () => parseEnv(env({ FORWARDONLY: v })),
+        (e: Error) => e instanceof ConfigError && e.message.startsWith(`FORWARDONLY: ${JSON.stringify(v)} would turn it on: it is on when set at all, as in dnscache (expected it unset for off`),
+      );
     }
   });
   it('are independent', () => {

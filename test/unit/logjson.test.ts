@@ -13,6 +13,7 @@ type Json = Record<string, unknown>;
 /** The documented fields of each event, in order (README.md, "Metrics and log format"). */
 const FIELDS: Record<string, string[]> = {
   starting: ['event', 'ip', 'sendip', 'udpmax'],
+  running: ['event', 'mode', 'cachesize', 'servers', 'ip', 'routes', 'etcd'],
   query: ['event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name'],
   cached: ['event', 'type', 'name'],
   sent: ['event', 'n', 'transport', 'bytes'],
@@ -38,6 +39,7 @@ const FIELDS: Record<string, string[]> = {
 const CALLS: Record<string, [(l: Log) => void, string[]]> = {
   line: [(l) => l.line('free text "quoted"'), ['line']],
   starting: [(l) => l.starting('127.0.0.1', '::', 1232), ['starting']],
+  running: [(l) => l.running({ mode: 'forward-only', cacheSize: 1000000, servers: 2, ip: 1, routes: 0, etcd: false }), ['running']],
   query: [(l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test')), ['query']],
   cacheHit: [(l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99), ['query', 'cached', 'sent']],
   sent: [(l) => l.sent(1, 'u', 48), ['sent']],
