@@ -5,6 +5,7 @@
 // usage; 111 dnscache could not be reached.
 
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { packageVersion } from './version';
 import { Command, CommanderError } from 'commander';
 import { controlRequest, streamRequest } from '../control/client';
@@ -14,7 +15,7 @@ const WHO = 'dnscache-ctl';
 const EXIT_REFUSED = 1;
 const EXIT_USAGE = 100;
 const EXIT_FATAL = 111;
-const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE|- | load FILE|- | top [N] [--limit K] | reload | routes';
+const USAGE = '[--socket PATH | -d SERVICEDIR] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE|- | load FILE|- | top [N] [--limit K] | reload | routes';
 
 function usage(reason?: string): never {
   if (reason) process.stderr.write(`${WHO}: usage: ${reason}\n`);
@@ -27,19 +28,38 @@ function fatal(message: string): never {
   process.exit(EXIT_FATAL);
 }
 
-/** --socket, else $CONTROL, else ./control or ./root/control (run from the service directory). */
-function socketPath(option: string | undefined): string {
+/** The first line of `file`, or null when there is no such file. */
+function firstLine(file: string): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n')[0]!.trim();
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * --socket; else, with --dir D (a service directory), D/env/CONTROL or
+ * D/root/control or D/control; else $CONTROL; else the same in the current
+ * directory (run from the service directory).
+ */
+function socketPath(option: string | undefined, dir: string | undefined): string {
   if (option) return option;
+  const inDir = (d: string): string | null => {
+    const configured = firstLine(path.join(d, 'env', 'CONTROL'));
+    if (configured) return path.resolve(d, configured);
+    for (const p of ['root/control', 'control']) {
+      try {
+        if (fs.lstatSync(path.join(d, p)).isSocket()) return path.join(d, p);
+      } catch {
+        // not here
+      }
+    }
+    return null;
+  };
+  if (dir !== undefined) return inDir(dir) ?? usage(`${dir} has no env/CONTROL and no control socket (root/control or control): is it a dnscache-conf service directory with CONTROL set?`);
   const env = process.env.CONTROL;
   if (env) return env;
-  for (const p of ['control', 'root/control']) {
-    try {
-      if (fs.lstatSync(p).isSocket()) return p;
-    } catch {
-      // not here
-    }
-  }
-  usage('no control socket: give --socket PATH or set CONTROL (or run in the service directory holding control or root/control)');
+  return inDir('.') ?? usage('no control socket: give --socket PATH or --dir SERVICEDIR, set CONTROL, or run in the service directory');
 }
 
 function count(text: string, what: string): number {
@@ -122,7 +142,8 @@ function main(argv: string[]): void {
     .name(WHO)
     .usage(USAGE)
     .description('Control a running dnscache-ts through its control socket (CONTROL). FILE names a file inside dnscache\'s ROOT.')
-    .option('--socket <path>', 'the control socket (default: $CONTROL, else ./control or ./root/control)')
+    .option('--socket <path>', 'the control socket (default: from --dir, else $CONTROL, else the current directory\'s env/CONTROL, root/control or control)')
+    .option('-d, --dir <dir>', 'a service directory made by dnscache-conf: its env/CONTROL names the socket')
     .option('--json', 'print the raw JSON response')
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
@@ -182,8 +203,8 @@ function main(argv: string[]): void {
   }
   const req = chosen as ControlRequest | null;
   if (req === null) usage();
-  const opts = program.opts<{ socket?: string; json?: boolean }>();
-  void run(socketPath(opts.socket), opts.json === true, req);
+  const opts = program.opts<{ socket?: string; dir?: string; json?: boolean }>();
+  void run(socketPath(opts.socket, opts.dir), opts.json === true, req);
 }
 
 main(process.argv.slice(2));

@@ -200,6 +200,9 @@ export function planServiceDir(input: ConfInput): Entry[] {
     env('IPSEND', IPSEND),
     env('CACHESIZE', CACHESIZE),
     env('DATALIMIT', DATALIMIT),
+    // The control socket inside ROOT: made by root before the chroot (mode 0600), so only root
+    // reaches it; one directory (root/) is all systemd's ProtectSystem=strict must leave writable.
+    env('CONTROL', `${input.dir}/root/control`),
     file('run', 0o755, text(runScript(input.acct.name, input.node, input.dnscache))),
     file('log/run', 0o755, text(logRunScript(input.logAcct.name))),
     dir('root', 0o2755),
@@ -207,6 +210,8 @@ export function planServiceDir(input: ConfInput): Entry[] {
     ...ipEntries(input.ip).map((client) => file(`root/ip/${client}`, 0o600, Buffer.alloc(0))),
     dir('root/servers', 0o2755),
     file('root/servers/@', 0o644, input.roots),
+    // Where `dnscache-ctl dump dumps/cache.dump` writes: dnscache runs as acct by then.
+    dir('root/dumps', 0o700, { uid: input.acct.uid, gid: input.acct.gid }),
     file('seed', 0o600, input.seed),
     file('run-systemd', 0o755, text(runSystemdScript(input.acct.name, input.node, input.dnscache))),
     file(UNIT_NAME, 0o644, text(systemdUnit({ dir: input.dir, paths: [input.dir, input.node, input.dnscache] }))),

@@ -66,8 +66,10 @@ RestartSec=1
 CapabilityBoundingSet=${CAPABILITIES.join(' ')}
 AmbientCapabilities=
 NoNewPrivileges=yes
-# Nothing is written: the cache is in memory, the log goes to the journal.
+# The cache is in memory and the log goes to the journal. Written: the control socket
+# (root/control, made as root before the chroot) and dumps (root/dumps, the account's).
 ProtectSystem=strict
+ReadWritePaths=${systemdPath(`${input.dir}/root`)}
 ${homeNote}ProtectHome=${home}
 ${tmpNote}PrivateTmp=${tmp}
 PrivateDevices=yes

@@ -136,8 +136,22 @@ export async function dumpInRoot(root: string, fileName: string, now: number, li
     log.line(`control dump ${logText(file)} ${report.entries}`);
     return { ...report };
   } catch (err) {
-    throw new Error(`unable to write ${file}: ${errorText(err)}`);
+    throw new Error(`unable to write ${file}: ${errorText(err)}${fileHint(fileName, err, 'write')}`);
   }
+}
+
+/**
+ * What a dump or load file's failure most likely means, for the two an
+ * operator meets first: "dump /tmp/x" is ROOT/tmp/x, which does not exist;
+ * and after the drop to UID/GID it is that user who writes, not root.
+ */
+function fileHint(given: string, err: unknown, use: 'write' | 'read'): string {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const inRoot = path.resolve('/', given);
+  const dir = path.dirname(inRoot);
+  if (code === 'ENOENT') return ` (FILE is a path inside ROOT: ${JSON.stringify(given)} is ROOT${inRoot}${use === 'write' && dir !== '/' ? `, and ROOT${dir} must exist` : ''})`;
+  if (code === 'EACCES' || code === 'EPERM') return ` (dnscache writes as its UID after the privilege drop: give a file in a directory inside ROOT that user may write, e.g. dumps/cache.dump in a dnscache-conf service)`;
+  return '';
 }
 
 export class ControlCommands implements CommandRunner {
@@ -190,7 +204,7 @@ export class ControlCommands implements CommandRunner {
         try {
           return loaded(await loadDump(cache, file), this.log);
         } catch (err) {
-          throw new Error(`unable to load ${file}: ${errorText(err)}`);
+          throw new Error(`unable to load ${file}: ${errorText(err)}${fileHint(req.file, err, 'read')}`);
         }
       }
       case 'top': {

@@ -127,6 +127,7 @@ function expectedLayout(D: string, ip: string, ipEntries: string[]): Map<string,
   file('env/IPSEND', '644', '::\n');
   file('env/CACHESIZE', '644', '1000000\n');
   file('env/DATALIMIT', '644', `${DATALIMIT}\n`);
+  file('env/CONTROL', '644', `${D}/root/control\n`);
   file(
     'run',
     '755',
@@ -137,6 +138,7 @@ function expectedLayout(D: string, ip: string, ipEntries: string[]): Map<string,
   for (const client of ipEntries) file(`root/ip/${client}`, '600', '');
   dir('root/servers', '2755');
   file('root/servers/@', '644', TEST_ROOTS);
+  dir('root/dumps', '700', { uid: acct!.uid, gid: acct!.gid });
   file('seed', '600', undefined);
   file('run-systemd', '755', undefined);
   file('dnscache-ts.service', '644', undefined);
@@ -423,6 +425,24 @@ describe('dnscache-conf as root', { skip: ROOT_SKIP }, () => {
         assert.equal(fs.readlinkSync(`/proc/${svc.proc.pid}/root`), path.join(D, 'root'));
       }
       await checkAnswers(svc, where, lab);
+      // Control works out of the box: dnscache-ctl finds the socket from the service directory,
+      // and a dump goes to root/dumps, which the account may write after the drop.
+      const ctl = (...args: string[]): { status: number | null; out: string } => {
+        const r = spawnSync(process.execPath, [path.join(CLI, 'dnscache-ctl.js'), ...args], { encoding: 'utf8', cwd: os.tmpdir() });
+        return { status: r.status, out: `${r.stdout}${r.stderr}` };
+      };
+      const stats = ctl('-d', D, 'stats');
+      assert.equal(stats.status, 0, stats.out);
+      assert.match(stats.out, /^uptime /);
+      const dump = ctl('-d', D, 'dump', 'dumps/cache.dump');
+      assert.equal(dump.status, 0, dump.out);
+      assert.ok(fs.statSync(path.join(D, 'root', 'dumps', 'cache.dump')).size > 0);
+      if (privilegeDrop) {
+        // Anywhere else in ROOT belongs to root: the error says why and where to write.
+        const denied = ctl('-d', D, 'dump', 'cache.dump');
+        assert.equal(denied.status, 1);
+        assert.match(denied.out, /EACCES \(dnscache writes as its UID after the privilege drop: .* e\.g\. dumps\/cache\.dump/);
+      }
     } finally {
       assert.equal(await stopService(svc), 0, svc.output.join('\n'));
     }

@@ -369,7 +369,7 @@ describe('control socket', { concurrency: true }, () => {
     assert.equal(load.stdout, `loaded 0 entries from ${join(dns.root, 'x.dump')}; skipped 0 (0 expired, 0 malformed, 0 too big)\n`);
     const failed = await ctl(['--socket', socket, 'load', 'nope.dump']);
     assert.equal(failed.status, 1);
-    assert.match(failed.stderr, /^dnscache-ctl: unable to load .*nope\.dump: open: ENOENT\n$/);
+    assert.match(failed.stderr, /^dnscache-ctl: unable to load .*nope\.dump: open: ENOENT \(FILE is a path inside ROOT: "nope\.dump" is ROOT\/nope\.dump\)\n$/);
     const usage = await ctl(['--socket', socket, 'flush']);
     assert.equal(usage.status, 100);
     assert.match(usage.stderr, /dnscache-ctl: usage: /);

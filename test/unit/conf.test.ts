@@ -86,6 +86,7 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
         ['env/IPSEND', 'file', '644'],
         ['env/CACHESIZE', 'file', '644'],
         ['env/DATALIMIT', 'file', '644'],
+        ['env/CONTROL', 'file', '644'],
         ['run', 'file', '755'],
         ['log/run', 'file', '755'],
         ['root', 'dir', '2755'],
@@ -94,6 +95,7 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
         ['root/ip/::1', 'file', '600'],
         ['root/servers', 'dir', '2755'],
         ['root/servers/@', 'file', '644'],
+        ['root/dumps', 'dir', '700'],
         ['seed', 'file', '600'],
         ['run-systemd', 'file', '755'],
         [UNIT_NAME, 'file', '644'],
@@ -106,9 +108,9 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
     }
   });
 
-  it('gives log/main and log/status to logacct (uid and gid), everything else to root', () => {
+  it('gives log/main and log/status to logacct (uid and gid), root/dumps to acct, everything else to root', () => {
     for (const e of entries) {
-      const expected = e.path === 'log/main' || e.path === 'log/status' ? [LOG.uid, LOG.gid] : [0, 0];
+      const expected = e.path === 'log/main' || e.path === 'log/status' ? [LOG.uid, LOG.gid] : e.path === 'root/dumps' ? [ACCT.uid, ACCT.gid] : [0, 0];
       assert.deepEqual([e.uid, e.gid], expected, e.path);
     }
   });
@@ -119,6 +121,7 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
     assert.equal(content(m.get('env/IPSEND')), '::\n');
     assert.equal(content(m.get('env/CACHESIZE')), '1000000\n');
     assert.equal(content(m.get('env/DATALIMIT')), `${DATALIMIT}\n`);
+    assert.equal(content(m.get('env/CONTROL')), '/etc/dnscache/root/control\n', 'control works out of the box');
     for (const name of ['USETEXTFORMAT', 'UZ5FALLBACK', 'FLAGEDSERVER', 'UID', 'GID', 'FORWARDONLY']) {
       assert.equal(m.has(`env/${name}`), false, name);
     }
@@ -293,7 +296,8 @@ describe('systemdUnit', () => {
       MemoryDenyWriteExecute: ['no'],
       SystemCallFilter: ['@system-service', 'chroot'],
       SystemCallErrorNumber: ['EPERM'],
-      ReadWritePaths: [],
+      // The control socket and dumps live in root/; nothing else is written.
+      ReadWritePaths: ['/etc/dnscache/root'],
       PrivateUsers: [],
     };
     for (const [key, values] of Object.entries(want)) assert.deepEqual(settings(key), values, key);
