@@ -440,6 +440,11 @@ export class Log {
     this.line(`${t}.drop ${n} ${reason}`);
   }
 
+  /** A client refused (no ip/ entry, or a source port dnscache never answers); `others` refused since, not logged. */
+  refused(ip: string, t: Transport, reason: string, others: number): void {
+    this.line(`refused ${hexIp(ip)} ${t} ${reason}${others > 0 ? ` (and ${others} more not logged)` : ''}`);
+  }
+
   tcpopen(ip: string, port: number): void {
     this.line(`tcpopen ${hexIp(ip)}:${hex4(port)}`);
   }
@@ -598,6 +603,10 @@ export class JsonLog extends Log {
 
   override drop(n: number, t: Transport, reason: string): void {
     this.json(`{"event":"drop","n":${n},"transport":"${t}","reason":${jsonString(reason)}}`);
+  }
+
+  override refused(ip: string, t: Transport, reason: string, others: number): void {
+    this.json(`{"event":"refused","ip":"${hexIp(ip)}","transport":"${t}","reason":${jsonString(reason)},"unlogged":${others}}`);
   }
 
   override tcpopen(ip: string, port: number): void {

@@ -28,6 +28,8 @@ export interface MetricsSnapshot {
   readonly tcpEvictions: number;
   /** The routes in force, their backends' health and their queries. */
   readonly routes: readonly RouteReport[];
+  /** UDP queries and TCP connections refused (no ip/ entry, or a source port dnscache never answers). */
+  readonly refusedClients: number;
 }
 
 /** RCODE label values; codes without a name are "rcode<N>", and slot 31 (31 and above) is "other". */
@@ -146,6 +148,7 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
     tcpInflight: total((s) => s.tcpInflight),
     tcpEvictions: total((s) => s.tcpEvictions),
     routes: mergeRouteReports(list.map((s) => s.routes)),
+    refusedClients: total((s) => s.refusedClients),
   };
 }
 
@@ -195,6 +198,7 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   e.single('dnscache_tcp_connections', 'gauge', 'Open client TCP connections.', s.tcpConnections);
   e.single('dnscache_udp_drops_total', 'counter', 'UDP queries in progress dropped because MAXUDP were in progress.', s.udpDrops);
   e.single('dnscache_tcp_evictions_total', 'counter', 'TCP connections closed because MAXTCP were open.', s.tcpEvictions);
+  e.single('dnscache_refused_clients_total', 'counter', 'UDP queries and TCP connections refused: no ip/ entry admits the client, or its source port is one dnscache never answers.', s.refusedClients);
 
   e.family('dnscache_route_queries_total', 'counter', 'Questions sent first to the backend of a route (the routes file or etcd), by backend and where the route came from.');
   for (const r of s.routes) e.sample('dnscache_route_queries_total', r.queries, { backend: r.backend, source: r.source });

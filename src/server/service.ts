@@ -19,6 +19,7 @@ import { MetricsServer } from '../metrics/server';
 import { MeteredRttTable, UpstreamMetrics } from '../metrics/upstream';
 import { join } from 'node:path';
 import { Engine } from './engine';
+import { RefusedClients } from './refused';
 import { TcpListener } from './tcp';
 import { UdpListener } from './udp';
 
@@ -43,6 +44,8 @@ export class Service {
   readonly upstreamMetrics = new UpstreamMetrics();
   /** The METRICS endpoint, when configured. */
   readonly metrics: MetricsServer | null;
+  /** Clients refused by ip/ or for their source port: counted and logged (rate-limited). */
+  private readonly refused: RefusedClients;
   /** Routes to backends (the routes file, etcd) and their health. */
   readonly router: Router;
   private readonly health: BackendHealth;
@@ -89,10 +92,11 @@ export class Service {
         : new EtcdRoutes({ endpoints: routing.etcd, prefix: routing.etcdPrefix, router: this.router, line: (t) => log.line(t), warning: (t) => log.warning(t) });
     const fetcher = new RoutingFetcher(upstream, this.router, routing.routeOnly ? null : resolving);
     this.resolver = new Resolver(this.cache, fetcher, log);
+    this.refused = new RefusedClients(log);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
     const { address, port, family } = config.listen;
-    this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 }, this.engine, this.acl, log);
-    this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log);
+    this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 }, this.engine, this.acl, log, this.refused);
+    this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log, this.refused);
     // With WORKERS the primary serves METRICS, adding up every worker's snapshot.
     this.metrics = config.metrics && config.workers === 1 ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log) : null;
   }
@@ -113,6 +117,7 @@ export class Service {
       tcpInflight: this.tcp.pendingCount,
       tcpEvictions: this.tcp.evictedCount,
       routes: this.router.report(),
+      refusedClients: this.refused.count,
     };
   }
 

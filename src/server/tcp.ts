@@ -3,6 +3,7 @@
 // timeout while nothing is pending, and at most MAXTCP connections - when
 // full, the oldest connection is closed to make room.
 
+import { RefusedClients } from './refused';
 import { createServer, Server, Socket } from 'node:net';
 import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
@@ -93,6 +94,7 @@ export class TcpListener implements ReplySender<Connection> {
     private readonly engine: Engine,
     private readonly acl: ClientAcl,
     private readonly log: Log,
+    private readonly refused: RefusedClients,
   ) {
     this.idleMs = opts.idleMs ?? IDLE_MS;
   }
@@ -127,6 +129,7 @@ export class TcpListener implements ReplySender<Connection> {
     const port = socket.remotePort ?? 0;
     socket.on('error', () => {});
     if (!acceptableSourcePort(port) || !this.acl.allows(address)) {
+      this.refused.refused(address, 't', acceptableSourcePort(port) ? 'no ip/ entry' : 'source port');
       socket.destroy();
       return;
     }

@@ -6,6 +6,7 @@ import { ClientAcl } from '../acl/acl';
 import { Log } from '../log/log';
 import { Engine, Handled, Pending, ReplySender } from './engine';
 import { BatchUdpSocket, batchAvailable } from './udp-batch';
+import { RefusedClients } from './refused';
 import { DgramUdpSocket, Peer, ServerUdpSocket } from './udp-socket';
 
 export interface UdpOptions {
@@ -35,6 +36,7 @@ export class UdpListener implements ReplySender<Peer> {
     private readonly engine: Engine,
     private readonly acl: ClientAcl,
     private readonly log: Log,
+    private readonly refused: RefusedClients,
   ) {
     const onDatagram = (packet: Buffer, address: string, port: number): void => this.onMessage(packet, address, port);
     // The addon's batches when it is built (see udp-batch.ts), else node:dgram.
@@ -58,7 +60,8 @@ export class UdpListener implements ReplySender<Peer> {
   }
 
   private onMessage(packet: Buffer, address: string, port: number): void {
-    if (!acceptableSourcePort(port) || !this.acl.allows(address)) return;
+    if (!acceptableSourcePort(port)) return this.refused.refused(address, 'u', 'source port');
+    if (!this.acl.allows(address)) return this.refused.refused(address, 'u', 'no ip/ entry');
     let handled: Handled;
     try {
       handled = this.engine.handle(packet, address, port, 'u');

@@ -47,8 +47,12 @@ describe('client ACL', () => {
     assert.equal(await answersTcp('127.0.0.1'), true);
   });
 
-  test('a client not in ip/ gets no UDP reply', async () => {
+  test('a client not in ip/ gets no UDP reply; it is logged once (a minute), however often it asks', async () => {
     assert.equal(await answersUdp(outsider), false);
+    assert.equal(await answersUdp(outsider), false);
+    const hex = outsider.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+    await dns.waitForLog(new RegExp(`^refused ${hex} u no ip/ entry$`));
+    assert.equal(dns.linesMatching(new RegExp(`^refused ${hex} `)).length, 1);
   });
 
   test('a client not in ip/ has its TCP connection closed without an answer, and no tcpopen is logged', async () => {

@@ -91,6 +91,7 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     tcpConnections: 2,
     tcpInflight: 1,
     tcpEvictions: 3,
+    refusedClients: 4,
     routes: [
       { source: 'routes line 1', backend: '127.0.0.1:5300', pattern: '\\.a\\.$', health: 'up', queries: 5 },
       { source: 'etcd key /dnsrouter/x', backend: '127.0.0.2:5300', pattern: '\\.b\\.$', health: 'down', queries: 2 },
@@ -100,6 +101,10 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
 }
 
 describe('renderMetrics', () => {
+  it('refused clients are counted', () => {
+    assert.match(renderMetrics(snapshot()), /^dnscache_refused_clients_total 4$/m);
+  });
+
   it('routes: questions per route, and whether each backend is in rotation', () => {
     const text = renderMetrics(snapshot());
     assert.match(text, /^dnscache_route_queries_total\{backend="127\.0\.0\.1:5300",source="routes line 1"\} 5$/m);
