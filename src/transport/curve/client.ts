@@ -44,6 +44,11 @@ export class CurveClient {
     return { format: 'streamlined', packet: streamlinedQuery(query, this.keys.publicKey, nonce, key), nonce, key };
   }
 
+  /** Does this server key give a shared secret (else its queries cannot be sealed)? */
+  usable(serverKey: Buffer): boolean {
+    return this.keys.sharedWith(serverKey) !== null;
+  }
+
   /** The DNS message in a response to `sealed`, or null (not a response to it: forged, replayed, damaged). */
   open(sealed: Sealed, reply: Buffer): Buffer | null {
     return sealed.format === 'txt' ? openTxt(reply, sealed.packet, sealed.nonce, sealed.key) : openStreamlined(reply, sealed.nonce, sealed.key);
