@@ -200,6 +200,11 @@ export function planServiceDir(input: ConfInput): Entry[] {
     env('IPSEND', IPSEND),
     env('CACHESIZE', CACHESIZE),
     env('DATALIMIT', DATALIMIT),
+    // As djbdnscurve6's dnscache-conf writes them: DNSCurve's TXT format, plain
+    // queries after two unanswered encrypted tries, and ip/%, ip/- honoured.
+    env('USETEXTFORMAT', '1'),
+    env('UZ5FALLBACK', '2'),
+    env('FLAGEDSERVER', '1'),
     file('run', 0o755, text(runScript(input.acct.name, input.node, input.dnscache))),
     file('log/run', 0o755, text(logRunScript(input.logAcct.name))),
     dir('root', 0o2755),
