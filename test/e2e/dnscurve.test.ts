@@ -19,6 +19,9 @@ import { curvednsMissing } from '../lab/curvedns';
 import { Relayed } from '../lab/relay';
 import { beforenm, boxAfternm, openAfternm } from '../../src/transport/curve/crypto';
 import { Dnscache, startDnscache } from './harness';
+import { rig } from './rig';
+import { CurveClient } from '../../src/transport/curve/client';
+import { Random } from '../../src/random/random';
 import { suiteScope } from './fixtures';
 import { ask, assertRcode, dataOf, hexIp, startIterative, tail } from './iterate-fixtures';
 
@@ -40,6 +43,25 @@ function relayedSince(from: number): Relayed[] {
   return h.curve!.relay.received.slice(from);
 }
 
+/** Asks `dns` for www.curve.test (UDP) or big.curve.test (TXT, over TCP: 30 records), checks the answer, and returns what reached CurveDNS meanwhile. */
+async function askThroughCurve(dns: Dnscache, which: 'www' | 'big'): Promise<Relayed[]> {
+  const mark = h.curve!.relay.received.length;
+  const reply = which === 'www' ? await ask(dns, 'www.curve.test') : await ask(dns, 'big.curve.test', 'TXT', { transport: 'tcp' });
+  assertRcode(reply, 'NOERROR', tail(dns));
+  if (which === 'www') assert.deepEqual(dataOf(reply), ['192.0.2.12']);
+  else assert.equal(records(reply.packet.answers, 'TXT').length, 30);
+  const sent = relayedSince(mark);
+  assert.ok(sent.length >= 1, 'CurveDNS was asked');
+  return sent;
+}
+
+/** The TCP bytes among `sent`, and the first message in them (after its length). */
+function firstTcpMessage(sent: Relayed[]): { all: Buffer; message: Buffer } {
+  const all = Buffer.concat(sent.filter((p) => p.transport === 'tcp').map((p) => p.bytes));
+  assert.ok(all.length > 2, 'a TCP query reached CurveDNS');
+  return { all, message: all.subarray(2, 2 + all.readUInt16BE(0)) };
+}
+
 function queriesAt(role: string, name: string): { transport: string; name: string }[] {
   return h.server(role).queries.filter((q) => q.name.toLowerCase() === name);
 }
@@ -58,12 +80,7 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
     });
 
     test('a UDP query is sealed: CurveDNS gets no plain name, the server behind it the question, we the answer', async () => {
-      const mark = h.curve!.relay.received.length;
-      const reply = await ask(dns, 'www.curve.test');
-      assertRcode(reply, 'NOERROR', tail(dns));
-      assert.deepEqual(dataOf(reply), ['192.0.2.12']);
-      const sent = relayedSince(mark);
-      assert.ok(sent.length >= 1, 'CurveDNS was asked');
+      const sent = await askThroughCurve(dns, 'www');
       for (const p of sent) {
         assert.equal(p.transport, 'udp');
         assert.equal(p.bytes.subarray(0, 8).toString('latin1'), 'Q6fnvWj8', 'streamlined magic');
@@ -75,14 +92,8 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
     });
 
     test('a truncated answer is asked again over TCP, sealed again: 30 TXT records arrive', async () => {
-      const mark = h.curve!.relay.received.length;
-      const reply = await ask(dns, 'big.curve.test', 'TXT', { transport: 'tcp' });
-      assertRcode(reply, 'NOERROR', tail(dns));
-      assert.equal(records(reply.packet.answers, 'TXT').length, 30);
-      const sent = relayedSince(mark);
-      const tcp = Buffer.concat(sent.filter((p) => p.transport === 'tcp').map((p) => p.bytes));
-      assert.ok(tcp.length > 0, 'a TCP query reached CurveDNS');
-      assert.equal(tcp.subarray(2, 10).toString('latin1'), 'Q6fnvWj8', 'sealed over TCP too');
+      const sent = await askThroughCurve(dns, 'big');
+      assert.equal(firstTcpMessage(sent).message.subarray(0, 8).toString('latin1'), 'Q6fnvWj8', 'sealed over TCP too');
       for (const p of sent) assert.ok(!carries(p.bytes, 'big.curve.test'), 'no plain name reaches CurveDNS');
       assert.ok(queriesAt('curve', 'big.curve.test').length >= 1);
     });
@@ -95,12 +106,7 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
     });
 
     test('UDP: an ordinary TXT question whose name carries the box and our key; the answer arrives', async () => {
-      const mark = h.curve!.relay.received.length;
-      const reply = await ask(dns, 'www.curve.test');
-      assertRcode(reply, 'NOERROR', tail(dns));
-      assert.deepEqual(dataOf(reply), ['192.0.2.12']);
-      const sent = relayedSince(mark);
-      assert.ok(sent.length >= 1);
+      const sent = await askThroughCurve(dns, 'www');
       for (const p of sent) {
         const q = dnsPacket.decode(p.bytes);
         assert.equal(q.questions?.length, 1);
@@ -114,15 +120,9 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
     });
 
     test('TCP: the truncated answer comes over TCP in the TXT format', async () => {
-      const mark = h.curve!.relay.received.length;
-      const reply = await ask(dns, 'big.curve.test', 'TXT', { transport: 'tcp' });
-      assertRcode(reply, 'NOERROR', tail(dns));
-      assert.equal(records(reply.packet.answers, 'TXT').length, 30);
-      const tcp = Buffer.concat(relayedSince(mark).filter((p) => p.transport === 'tcp').map((p) => p.bytes));
-      assert.ok(tcp.length > 2, 'a TCP query reached CurveDNS');
-      const q = dnsPacket.decode(tcp.subarray(2, 2 + tcp.readUInt16BE(0)));
-      assert.match(q.questions![0]!.name.toLowerCase(), /x1a[0-9b-df-hj-np-z]{51}\.curve\.test$/);
-      assert.ok(!carries(tcp, 'big.curve.test'));
+      const { all, message } = firstTcpMessage(await askThroughCurve(dns, 'big'));
+      assert.match(dnsPacket.decode(message).questions![0]!.name.toLowerCase(), /x1a[0-9b-df-hj-np-z]{51}\.curve\.test$/);
+      assert.ok(!carries(all, 'big.curve.test'));
     });
   });
 
@@ -176,6 +176,27 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
       assertRcode(reply, 'NOERROR', tail(dns));
       assert.equal(dns.linesMatching(/^tx 0 1 www\.curve\.test\. curve\.test\. \+ /).length, 1, tail(dns));
     });
+  });
+
+  test('in process: one Curve25519 operation for the server, however many queries; no nonce twice', async () => {
+    const client = new CurveClient(new Random(null));
+    const r = rig(h, { curve: { client, format: 'streamlined', fallbackAfter: 0 } });
+    const mark = h.curve!.relay.received.length;
+    for (const name of ['www.curve.test', 'a.curve.test', 'b.curve.test', 'c.curve.test']) {
+      const answer = await r.ask(name, 1);
+      assert.ok(answer.rcode === 0 || answer.rcode === 3, `${name}: rcode ${answer.rcode}`);
+    }
+    const big = await r.ask('big.curve.test', 16);
+    assert.equal(big.answer.length, 30, 'over TCP after TC');
+    assert.equal(client.keys.sharedKeysMade, 1);
+    const sent = relayedSince(mark);
+    // A query's nonce half follows the magic and our key (TCP: after the length).
+    const nonces = sent.map((p) => (p.transport === 'udp' ? 0 : 2)).flatMap((at, i) => {
+      const b = sent[i]!.bytes;
+      return b.subarray(at, at + 8).toString('latin1') === 'Q6fnvWj8' ? [b.subarray(at + 40, at + 52).toString('hex')] : [];
+    });
+    assert.ok(nonces.length >= 6, `${nonces.length} sealed queries reached CurveDNS`);
+    assert.equal(new Set(nonces).size, nonces.length, 'every query its own nonce');
   });
 
   test('forward-only mode is unchanged: plain queries, even to a DNSCurve server', async () => {
