@@ -60,8 +60,12 @@ describe('DNSCurve crypto', () => {
     out[20]! ^= 1;
     assert.equal(openAfternm(out, nonce, key), null);
   });
-  it('a low-order public key gives no shared key', () => {
+  it('a low-order public key gives no shared key, and is not tried again', () => {
     assert.equal(beforenm(Buffer.alloc(32), new Random(null).bytes(32)), null);
+    const keys = new ClientKeys(new Random(null));
+    assert.equal(keys.sharedWith(Buffer.alloc(32)), null);
+    assert.equal(keys.sharedWith(Buffer.alloc(32)), null);
+    assert.equal(keys.sharedKeysMade, 1);
   });
 });
 

@@ -13,6 +13,9 @@ import { beforenm, KEY_BYTES, publicKeyOf } from './crypto';
 /** At most this many shared keys are kept (about 200 bytes each with the Map's share: ~200 KB). */
 export const MAX_SHARED_KEYS = 1024;
 
+/** Kept for a server key that gives no shared secret: it is not tried again while kept. */
+const UNUSABLE = Buffer.alloc(0);
+
 export class ClientKeys {
   readonly publicKey: Buffer;
   private readonly secretKey: Buffer;
@@ -34,14 +37,14 @@ export class ClientKeys {
       // Least recently used goes first: re-inserting moves this one to the end.
       this.shared.delete(id);
       this.shared.set(id, known);
-      return known;
+      return known === UNUSABLE ? null : known;
     }
-    const made = beforenm(serverKey, this.secretKey);
+    // A bad key in a uz5 name is kept too: else every question to its zone would pay the Curve25519 operation again.
+    const made = beforenm(serverKey, this.secretKey) ?? UNUSABLE;
     this.sharedKeysMade++;
-    if (made === null) return null;
     if (this.shared.size >= this.maxShared) this.shared.delete(this.shared.keys().next().value!);
     this.shared.set(id, made);
-    return made;
+    return made === UNUSABLE ? null : made;
   }
 
   get sharedKeysKept(): number {
