@@ -23,6 +23,7 @@ import { MinimiseState } from './qmin';
 import { dnameTarget, ScrubbedReply } from './scrub';
 import { Fetched, Fetcher } from './resolver';
 import { curveKeyOf, qualify, ServerFlag, withCurveKey } from './uz5';
+import { formatFor } from '../transport/curve/client';
 import { TxMode } from '../log/log';
 
 /** Referrals (and steps back up) followed for one question before we call it a loop. */
@@ -199,7 +200,7 @@ export class IterativeFetcher implements Fetcher {
     const ordered = rtt.order(servers);
     const curve = this.deps.curve;
     const sealed = curve ? ordered.filter((s) => s.curveKey) : [];
-    const mode: TxMode = curve?.format === 'txt' ? 'txt' : 'streamlined';
+    const mode: TxMode = curve && formatFor(curve.format, name, zone) === 'txt' ? 'txt' : 'streamlined';
     if (sealed.length > 0) log.tx(depth, type, name, zone, sealed.map((s) => s.address), mode);
     if (sealed.length < ordered.length) log.tx(depth, type, name, zone, (sealed.length > 0 ? ordered.filter((s) => !s.curveKey) : ordered).map((s) => s.address), 'plain');
   }

@@ -10,7 +10,7 @@ import { Random } from '../random/random';
 import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName, ROOT } from '../wire/name';
-import { CurveClient, CurveFormat, Sealed } from './curve/client';
+import { CurveClient, CurveFormat, formatFor, Sealed } from './curve/client';
 import { RttTable } from './rtt';
 import { Endpoint, RunningTry, startUdpTry, TryOwner, TryResult } from './udp';
 import { tcpTry } from './tcp';
@@ -326,7 +326,8 @@ class Asking<T> implements TryOwner, RunningTry {
       }
       return { packet: plain, sealed: null };
     }
-    const sealed = curve.client.seal(plain, server.curveKey, curve.format, this.q.zone ?? ROOT);
+    const zone = this.q.zone ?? ROOT;
+    const sealed = curve.client.seal(plain, server.curveKey, formatFor(curve.format, this.q.name, zone), zone);
     return sealed === null ? { packet: plain, sealed: null } : { packet: sealed.packet, sealed };
   }
 

@@ -126,6 +126,17 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
     });
   });
 
+  test('USETEXTFORMAT, a name too long for a TXT query name (255 bytes): streamlined, and tx says +', async () => {
+    const dns = await startIterative(h, scope, { env: { USETEXTFORMAT: '1' } });
+    const name = `${'x'.repeat(60)}.curve.test`;
+    const mark = h.curve!.relay.received.length;
+    const reply = await ask(dns, name);
+    assertRcode(reply, 'NXDOMAIN', tail(dns));
+    const sent = relayedSince(mark);
+    assert.ok(sent.length >= 1 && sent.every((p) => p.bytes.subarray(0, 8).toString('latin1') === 'Q6fnvWj8'));
+    assert.equal(dns.linesMatching(new RegExp(`^tx 0 1 ${name.replace(/\./g, '\\.')}\\. curve\\.test\\. \\+ `)).length, 1, tail(dns));
+  });
+
   describe('UZ5FALLBACK: a uz5 name whose server speaks only plain DNS', () => {
     test('0 (the default): never a plain query, SERVFAIL', async () => {
       const dns = await startIterative(h, scope);

@@ -4,7 +4,7 @@ import { base32Decode, base32Encode, base32Key } from '../../src/transport/curve
 import { beforenm, boxAfternm, openAfternm, publicKeyOf } from '../../src/transport/curve/crypto';
 import { ClientKeys } from '../../src/transport/curve/keys';
 import { NonceCounter } from '../../src/transport/curve/nonce';
-import { CurveClient } from '../../src/transport/curve/client';
+import { CurveClient, formatFor } from '../../src/transport/curve/client';
 import { openStreamlined } from '../../src/transport/curve/streamlined';
 import { txtFits, txtNameLength } from '../../src/transport/curve/txt';
 import { Random } from '../../src/random/random';
@@ -192,5 +192,10 @@ describe('DNSCurve formats', () => {
     const long = buildQuery({ name: nameFromText('a'.repeat(60) + '.' + 'b'.repeat(30) + '.curve.test'), type: 1, rd: false }, 1);
     assert.equal(txtFits(long.length, zone), false);
     assert.equal(new CurveClient(random).seal(long, serverKey, 'txt', zone)!.format, 'streamlined');
+    // Decided on the question alone (with our OPT counted), so the tx line can say which.
+    const longName = nameFromText('a'.repeat(60) + '.' + 'b'.repeat(30) + '.curve.test');
+    assert.equal(formatFor('txt', longName, zone), 'streamlined');
+    assert.equal(formatFor('txt', nameFromText('www.curve.test'), zone), 'txt');
+    assert.equal(formatFor('streamlined', nameFromText('www.curve.test'), zone), 'streamlined');
   });
 });

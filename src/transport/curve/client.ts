@@ -2,6 +2,7 @@
 // for, and opens what comes back - or says it does not open.
 
 import { Random } from '../../random/random';
+import { HEADER_LENGTH } from '../../wire/constants';
 import { Name } from '../../wire/name';
 import { ClientKeys } from './keys';
 import { NonceCounter } from './nonce';
@@ -9,6 +10,19 @@ import { openStreamlined, streamlinedQuery } from './streamlined';
 import { openTxt, txtFits, txtQuery } from './txt';
 
 export type CurveFormat = 'streamlined' | 'txt';
+
+/** Our OPT record (upstream.ts buildQuery): root owner, type, class, TTL, RDLENGTH. */
+const OPT_LENGTH = 11;
+
+/**
+ * The format a question about `name` asked at `zone` goes in when `wanted`
+ * is asked for: TXT only if the query, OPT included, fits into a TXT query
+ * name (255 bytes); else the streamlined one. Decided on the question alone,
+ * so the log (resolve/iterate.ts) and the query agree.
+ */
+export function formatFor(wanted: CurveFormat, name: Name, zone: Name): CurveFormat {
+  return wanted === 'txt' && txtFits(HEADER_LENGTH + name.length + 4 + OPT_LENGTH, zone) ? 'txt' : 'streamlined';
+}
 
 /** One query as sent: what its response must match. */
 export interface Sealed {
@@ -32,7 +46,8 @@ export class CurveClient {
    * `query` sealed for the server with public key `serverKey`, in `format`
    * (TXT needs the zone the question is asked at, which ends its query
    * name); null when the key gives no shared secret. The TXT format is
-   * used only if the name fits (txtFits), else the streamlined one.
+   * used only if the name fits (formatFor decides so beforehand), else the
+   * streamlined one.
    */
   seal(query: Buffer, serverKey: Buffer, format: CurveFormat, zone: Name): Sealed | null {
     const key = this.keys.sharedWith(serverKey);
