@@ -11,7 +11,6 @@
 // without its 16 leading zero bytes, which is what goes on the wire.
 
 import { endianness } from 'node:os';
-import { hsalsa } from '@noble/ciphers/salsa';
 
 interface Sodium {
   crypto_scalarmult_base(q: Buffer, n: Buffer): void;
@@ -20,9 +19,17 @@ interface Sodium {
   crypto_secretbox_open_easy(m: Buffer, c: Buffer, n: Buffer, k: Buffer): boolean;
 }
 
-// sodium-native ships no type declarations.
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const sodium = require('sodium-native') as Sodium;
+type HSalsa = (s: Uint32Array, k: Uint32Array, i: Uint32Array, o32: Uint32Array) => void;
+
+// Loaded at first use, not with the module: loading sodium-native costs a
+// process ~36 ms of CPU, which one in forward-only mode (no DNSCurve) should
+// not pay at every start. The iterative resolver makes its key pair at start.
+let loaded: { sodium: Sodium; hsalsa: HSalsa } | null = null;
+function libs(): { sodium: Sodium; hsalsa: HSalsa } {
+  // sodium-native ships no type declarations.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (loaded ??= { sodium: require('sodium-native') as Sodium, hsalsa: (require('@noble/ciphers/salsa') as { hsalsa: HSalsa }).hsalsa });
+}
 
 export const KEY_BYTES = 32;
 export const NONCE_BYTES = 24;
@@ -39,7 +46,7 @@ if (endianness() !== 'LE') throw new Error('DNSCurve: HSalsa20 through Uint32Arr
 /** The public key of a Curve25519 secret key (crypto_scalarmult_base). */
 export function publicKeyOf(secretKey: Buffer): Buffer {
   const pk = Buffer.alloc(KEY_BYTES);
-  sodium.crypto_scalarmult_base(pk, secretKey);
+  libs().sodium.crypto_scalarmult_base(pk, secretKey);
   return pk;
 }
 
@@ -51,24 +58,24 @@ export function publicKeyOf(secretKey: Buffer): Buffer {
 export function beforenm(publicKey: Buffer, secretKey: Buffer): Buffer | null {
   const shared = new Uint8Array(KEY_BYTES);
   try {
-    sodium.crypto_scalarmult(Buffer.from(shared.buffer), secretKey, publicKey);
+    libs().sodium.crypto_scalarmult(Buffer.from(shared.buffer), secretKey, publicKey);
   } catch {
     return null;
   }
   const out = new Uint32Array(8);
-  hsalsa(SIGMA, new Uint32Array(shared.buffer), ZERO_NONCE, out);
+  libs().hsalsa(SIGMA, new Uint32Array(shared.buffer), ZERO_NONCE, out);
   shared.fill(0);
   return Buffer.from(out.buffer);
 }
 
 /** crypto_box_afternm into `out` (plain.length + MAC_BYTES bytes, authenticator first). */
 export function boxAfternm(out: Buffer, plain: Buffer, nonce: Buffer, key: Buffer): void {
-  sodium.crypto_secretbox_easy(out, plain, nonce, key);
+  libs().sodium.crypto_secretbox_easy(out, plain, nonce, key);
 }
 
 /** crypto_box_open_afternm of `boxed` (authenticator first): the plaintext, or null if it does not authenticate. */
 export function openAfternm(boxed: Buffer, nonce: Buffer, key: Buffer): Buffer | null {
   if (boxed.length < MAC_BYTES) return null;
   const plain = Buffer.allocUnsafe(boxed.length - MAC_BYTES);
-  return sodium.crypto_secretbox_open_easy(plain, boxed, nonce, key) ? plain : null;
+  return libs().sodium.crypto_secretbox_open_easy(plain, boxed, nonce, key) ? plain : null;
 }
