@@ -188,6 +188,19 @@ describe('DNSCurve formats', () => {
     assert.equal(client.open(sealed, txtReply().subarray(0, 200)), null, 'cut short');
   });
 
+  it('any bytes, cut or flipped, are refused without a throw', () => {
+    const client = new CurveClient(random);
+    for (const format of ['streamlined', 'txt'] as const) {
+      const sealed = client.seal(query, serverKey, format, zone)!;
+      for (let i = 0; i < 3000; i++) {
+        const junk = random.bytes(random.below(400));
+        if (i % 3 === 0) junk.write(format === 'txt' ? '' : 'R6fnvWJ8', 'latin1');
+        if (i % 3 === 1 && format === 'txt') sealed.packet.copy(junk, 0, 0, Math.min(junk.length, sealed.packet.length));
+        assert.equal(client.open(sealed, junk), null);
+      }
+    }
+  });
+
   it('TXT falls back to the streamlined format when the name would pass 255 bytes', () => {
     const long = buildQuery({ name: nameFromText('a'.repeat(60) + '.' + 'b'.repeat(30) + '.curve.test'), type: 1, rd: false }, 1);
     assert.equal(txtFits(long.length, zone), false);
