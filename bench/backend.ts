@@ -4,7 +4,8 @@
 // predecessor (an in-zone chain answered in one reply), the rest A records;
 // *.w.bench.test is a wildcard, so unique names that exist can be made up for
 // the cold workload; every other name is NXDOMAIN. TTLs are a day, so nothing
-// expires during a run.
+// expires during a run. With a DNSCurve key, NSD also serves CURVE_ZONE, whose
+// only server is uz5<key>.ns.CURVE_ZONE: CurveDNS in front of this NSD.
 
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,23 @@ export const ZONE = 'bench.test';
 export const NAMES = 100_000;
 /** Names below this exist through the wildcard *.WILD. */
 export const WILD = `w.${ZONE}`;
+
+/** The zone the DNSCurve comparison asks (the lab's `test` delegates it), and its wildcard. */
+export const CURVE_ZONE = 'curve-bench.test';
+export const CURVE_WILD = `w.${CURVE_ZONE}`;
+
+/** The DNSCurve zone: NS uz5<key>.ns (at `curvedns`, the address CurveDNS listens on), a wildcard, nothing else. */
+function curveZoneText(nsName: string, curvedns: string): string {
+  return [
+    `$ORIGIN ${CURVE_ZONE}.`,
+    '$TTL 86400',
+    `@ IN SOA ${nsName}. hostmaster.${CURVE_ZONE}. 1 3600 600 86400 3600`,
+    `@ IN NS ${nsName}.`,
+    `${nsName}. IN A ${curvedns}`,
+    `*.w IN A 10.254.0.1`,
+    '',
+  ].join('\n');
+}
 
 /** The i-th name of the zone. */
 export const zoneName = (i: number): string => `h${i}.${ZONE}`;
@@ -40,9 +58,10 @@ function zoneText(): string {
  * chroot, no database, no remote control, and no response rate limiting
  * (RRL would otherwise throttle the benchmark as an attack).
  */
-export async function startNsd(dir: string, listen: Endpoint): Promise<Running> {
+export async function startNsd(dir: string, listen: Endpoint, curve?: { nsName: string; address: string }): Promise<Running> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${ZONE}.zone`), zoneText());
+  if (curve) writeFileSync(join(dir, `${CURVE_ZONE}.zone`), curveZoneText(curve.nsName, curve.address));
   const conf = join(dir, 'nsd.conf');
   writeFileSync(
     conf,
@@ -69,6 +88,7 @@ export async function startNsd(dir: string, listen: Endpoint): Promise<Running> 
       'zone:',
       `  name: ${ZONE}`,
       `  zonefile: ${ZONE}.zone`,
+      ...(curve ? ['zone:', `  name: ${CURVE_ZONE}`, `  zonefile: ${CURVE_ZONE}.zone`] : []),
       '',
     ].join('\n'),
   );

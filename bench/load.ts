@@ -92,9 +92,9 @@ export function mixedFile(path: string, lines: number, tag: string, seed: number
 }
 
 /** cold: every query a name never asked before: alternately under the wildcard (NOERROR) and NXDOMAIN. */
-export function coldFile(path: string, lines: number, tag: string): string {
+export function coldFile(path: string, lines: number, tag: string, wild = WILD, zone = ZONE): string {
   return writeNames(path, (function* () {
-    for (let i = 0; i < lines; i++) yield i % 2 === 0 ? `c${i}-${tag}.${WILD}` : `x${i}-${tag}.${ZONE}`;
+    for (let i = 0; i < lines; i++) yield i % 2 === 0 ? `c${i}-${tag}.${wild}` : `x${i}-${tag}.${zone}`;
   })());
 }
 

@@ -34,7 +34,7 @@ export interface Memory {
 }
 
 export interface TargetResult {
-  key: 'bare' | 'forwarder' | 'dnscache' | 'workers' | 'routed' | 'unbound' | 'iterative';
+  key: 'bare' | 'forwarder' | 'dnscache' | 'workers' | 'routed' | 'unbound' | 'iterative' | 'curve' | 'curve-plain';
   label: string;
   samples: Partial<Record<Workload, Sample[]>>;
   memory: Memory[];
@@ -156,6 +156,27 @@ export function renderReport(r: ReportData): string {
     'Against the bare Node.js forwarder (cold workload)',
     'The floor for a miss in a Node resolver on node:dgram with a fresh random-port socket per upstream query: socket, bind, connect, send, receive, close and the reply relayed, no DNS work.',
   );
+
+  const curve = by('curve')?.samples.cold;
+  const curvePlain = by('curve-plain')?.samples.cold;
+  if (curve && curvePlain) {
+    out.push(
+      '## DNSCurve: an encrypted miss against a plain one (cold workload)',
+      '',
+      `The same dnscache-ts, the same path (CurveDNS in front of NSD); only whether the query is sealed differs. Target: at most 1.25×.${spread}`,
+      '',
+      ...table(
+        ['', 'queries/s', 'CPU µs / answer'],
+        [
+          ['encrypted (streamlined)', cell(curve.map((s) => s.qps)), cell(curve.map((s) => s.cpuUs), 1)],
+          ['plain', cell(curvePlain.map((s) => s.qps)), cell(curvePlain.map((s) => s.cpuUs), 1)],
+          ['encrypted / plain', cell(ratios(curve, curvePlain, (s) => s.qps), 2), cell(ratios(curve, curvePlain, (s) => s.cpuUs), 2)],
+        ],
+        1,
+      ),
+      '',
+    );
+  }
 
   if (r.notes.length > 0) out.push('## Notes', '', ...r.notes.map((n) => `- ${n}`), '');
   return out.join('\n');

@@ -190,14 +190,15 @@ export async function startDnscache(
   servers: string[],
   mode: { forward: true } | { forward: false; serverPort: number },
   workers = 1,
-  /** Other files in ROOT (e.g. routes): name → text. */
-  files: Record<string, string> = {},
+  /** More environment, empty ip/ entries, and other files in ROOT (e.g. routes: name → text). */
+  extra: { env?: Record<string, string>; ipFiles?: string[]; files?: Record<string, string> } = {},
 ): Promise<Running> {
   mkdirSync(join(dir, 'servers'), { recursive: true });
   mkdirSync(join(dir, 'ip'), { recursive: true });
-  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  for (const [name, text] of Object.entries(extra.files ?? {})) writeFileSync(join(dir, name), text);
   writeFileSync(join(dir, 'servers', '@'), servers.join('\n') + '\n');
   writeFileSync(join(dir, 'ip', '127'), ''); // dnsperf sends from 127.0.0.1
+  for (const f of extra.ipFiles ?? []) writeFileSync(join(dir, 'ip', f), '');
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     IP: listen.address,
@@ -207,6 +208,7 @@ export async function startDnscache(
     CACHESIZE: String(DNSCACHE_CACHESIZE),
     WORKERS: String(workers),
     ...(mode.forward ? { FORWARDONLY: '1' } : { SERVERPORT: String(mode.serverPort) }),
+    ...extra.env,
   };
   const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [...nodeFlags(), join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env, role: 'server' });
   await waitReady(d, listen.address, listen.port);

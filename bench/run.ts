@@ -1,6 +1,7 @@
 // `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W | --pin]`:
 // the benchmark (--only and --workloads make spot checks: a subset of the
-// servers - bare, forwarder, dnscache, workers, unbound, iterative - and of the
+// servers - bare, forwarder, dnscache, workers, unbound, iterative, curve,
+// curve-plain - and of the
 // workloads; --pin puts dnsperf and the server under test on two CPUs of their own).
 //
 // Starts NSD with the generated zone and the TypeScript lab hierarchy, then,
@@ -17,8 +18,10 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { freeLoopback } from '../test/lab/addresses';
 import { Hierarchy, startFreeHierarchy } from '../test/lab/hierarchy';
-import { NAMES, startNsd, ZONE } from './backend';
+import { CURVE_WILD, CURVE_ZONE, NAMES, startNsd, ZONE } from './backend';
 import { benchRoutes } from './routes';
+import { CurveDnsProcess, curvednsKeygen, curvednsMissing, startCurveDns } from '../test/lab/curvedns';
+import { a, ns } from '../test/lab/zone';
 import { coldFile, dnsperf, hotFile, largeFile, mixedFile, percentile, PerfResult } from './load';
 import { Memory, renderReport, Sample, TargetResult, Workload } from './report';
 import {
@@ -47,6 +50,7 @@ const LAT_WINDOW = 250;
 /** Iterative mode asks names under the lab's wildcard *.wild.example.test. */
 const LAB_WILD = 'wild.example.test';
 
+
 interface Options {
   quick: boolean;
   passes: number;
@@ -57,7 +61,7 @@ interface Options {
   pin: boolean;
 }
 
-const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'routed', 'unbound', 'iterative'];
+const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'routed', 'unbound', 'iterative', 'curve', 'curve-plain'];
 const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
 
 
@@ -120,6 +124,8 @@ interface Target {
   memory: boolean;
   /** The hot workload's query file. */
   hot: string;
+  /** The cold workload's names: under this wildcard, and NXDOMAIN names under this zone (default: the NSD zone's). */
+  cold?: { wild: string; zone: string };
   start(dir: string, listen: Endpoint): Promise<Running>;
 }
 
@@ -142,11 +148,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   const work = mkdtempSync(join(os.tmpdir(), 'dnscache-bench-'));
   let lab: Hierarchy | undefined;
+  let curvedns: CurveDnsProcess | null = null;
   let cleaned = false;
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
     await stopAll();
+    await curvedns?.stop();
     await lab?.stop();
     rmSync(work, { recursive: true, force: true });
   };
@@ -169,10 +177,21 @@ async function main(): Promise<void> {
     const git = gitDescribe();
     const loadBefore = os.loadavg();
     say(`bench: ${opts.passes} pass(es), ${opts.seconds} s per run, work dir ${work}`);
-    const nsd = await startNsd(join(work, 'nsd'), { address: await freeLoopback(PORT), port: PORT });
-    say(`bench: NSD on ${nsd.address}:${nsd.port} serving ${ZONE} (${k(NAMES)} names)`);
     lab = await startFreeHierarchy(0, { ipv6: false });
     say(`bench: lab hierarchy on 127.${lab.net}.x.y port ${lab.port}`);
+    // DNSCurve: CurveDNS on the lab's port (dnscache asks learned servers there)
+    // in front of NSD, which also serves CURVE_ZONE; the lab's `test` delegates
+    // it to CurveDNS under its uz5 name.
+    const curveMissing = curvednsMissing();
+    const curveKeys = curveMissing === null ? curvednsKeygen() : null;
+    const curveAt = curveKeys ? { nsName: `uz5${curveKeys.dnsPublic}.ns.${CURVE_ZONE}`, address: await freeLoopback(lab.port) } : undefined;
+    const nsd = await startNsd(join(work, 'nsd'), { address: await freeLoopback(PORT), port: PORT }, curveAt);
+    say(`bench: NSD on ${nsd.address}:${nsd.port} serving ${ZONE} (${k(NAMES)} names)${curveAt ? ` and ${CURVE_ZONE}` : ''}`);
+    if (curveKeys && curveAt) {
+      curvedns = await startCurveDns(curveAt.address, lab.port, nsd.address, nsd.port, curveKeys);
+      for (const role of ['tld1', 'tld2']) lab.server(role).zones.find((z) => z.origin === 'test')!.records.push(ns(CURVE_ZONE, curveAt.nsName), a(curveAt.nsName, curveAt.address));
+      say(`bench: CurveDNS on ${curveAt.address}:${lab.port} in front of NSD, for ${CURVE_ZONE}`);
+    } else say(`bench: no DNSCurve comparison: ${curveMissing}`);
     const labRoots = lab.rootHints;
     const labPort = lab.port;
 
@@ -180,7 +199,21 @@ async function main(): Promise<void> {
       hot: hotFile(join(work, 'hot.txt')),
       large: largeFile(join(work, 'large.txt')),
       labHot: hotFile(join(work, 'lab-hot.txt'), LAB_WILD),
+      curveHot: hotFile(join(work, 'curve-hot.txt'), CURVE_WILD),
     };
+    // Encrypted and plain misses to the same server along the same path: the
+    // plain run flags CurveDNS's address ip/-ADDRESS (FLAGEDSERVER).
+    // QMIN=0: one upstream query per miss once the zone's delegation is cached.
+    const curveTarget = (key: 'curve' | 'curve-plain', label: string, plain: boolean): Target => ({
+      key,
+      label,
+      workloads: ['cold'],
+      memory: false,
+      hot: files.curveHot,
+      cold: { wild: CURVE_WILD, zone: CURVE_ZONE },
+      start: (d, l) =>
+        startDnscache(d, l, labRoots, { forward: false, serverPort: labPort }, 1, plain ? { env: { QMIN: '0', FLAGEDSERVER: '1' }, ipFiles: [`-${curveAt!.address}`] } : { env: { QMIN: '0' } }),
+    });
     const backend: Endpoint = { address: nsd.address, port: nsd.port };
     const all: Workload[] = WORKLOADS;
     const targets: Target[] = [
@@ -201,7 +234,7 @@ async function main(): Promise<void> {
         workloads: ['cold'],
         memory: false,
         hot: files.hot,
-        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { routes: benchRoutes(`${backend.address}:${backend.port}`) }),
+        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { files: { routes: benchRoutes(`${backend.address}:${backend.port}`) } }),
       },
       { key: 'unbound', label: 'Unbound', workloads: all, memory: true, hot: files.hot, start: (d, l) => startUnbound(d, l, backend) },
       {
@@ -212,6 +245,7 @@ async function main(): Promise<void> {
         hot: files.labHot,
         start: (d, l) => startDnscache(d, l, labRoots, { forward: false, serverPort: labPort }),
       },
+      ...(curvedns ? [curveTarget('curve', 'dnscache-ts iterative, DNSCurve (CurveDNS)', false), curveTarget('curve-plain', 'dnscache-ts iterative, plain (same CurveDNS)', true)] : []),
     ];
     for (const t of targets) if (opts.workloads) t.workloads = t.workloads.filter((w) => opts.workloads!.includes(w));
     const chosen = targets.filter((t) => (opts.only === null || opts.only.includes(t.key)) && t.workloads.length > 0);
@@ -268,7 +302,7 @@ async function main(): Promise<void> {
             if (w === 'hot') return { file: t.hot, once: false };
             if (w === 'large') return { file: files.large, once: false };
             const path = join(work, `${w}-${tag}${phase}.txt`);
-            return { file: w === 'mixed' ? mixedFile(path, lines, tag + phase, pass * 1000 + runNo) : coldFile(path, lines, tag + phase), once: true };
+            return { file: w === 'mixed' ? mixedFile(path, lines, tag + phase, pass * 1000 + runNo) : coldFile(path, lines, tag + phase, t.cold?.wild, t.cold?.zone), once: true };
           };
           const satQ = fileFor(Math.ceil(hotQps * 1.5 * opts.seconds) + 10000, 's');
           const cpu0 = cpuMicros(pid);
@@ -338,6 +372,7 @@ async function main(): Promise<void> {
         `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the TCP socket and two worker processes, each with its own SO_REUSEPORT UDP socket and caching CACHESIZE/2)${pinned ? ' (pinned: one CPU for all three)' : ': both cores'}. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
         `Unbound: num-threads 1, msg-cache-size ${UNBOUND_MSG_CACHE}, rrset-cache-size ${UNBOUND_RRSET_CACHE}, forward-zone "." to NSD, do-not-query-localhost no, module-config "iterator" (no validator, no trust anchors), no remote control, so-reuseport no, verbosity 0 (its production default: no per-query log), other settings default.`,
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,
+        `DNSCurve (if curvedns is installed): dnscache-ts iterative from the lab's roots as above, QMIN=0, cold workload only: names under *.${CURVE_WILD} (NOERROR) and NXDOMAIN names under ${CURVE_ZONE}, a zone the lab's \`test\` delegates to uz5<key>.ns.${CURVE_ZONE}, which is CurveDNS (Debian's curvedns, C, libsodium, its key from curvedns-keygen) in front of the same NSD, which serves the zone. "DNSCurve" seals every query (streamlined format); "plain" is the same setup with FLAGEDSERVER=1 and ip/-<CurveDNS's address>, so the very same path (CurveDNS forwards plain queries too) gets plain queries. Compared: the CPU per answer of the dnscache-ts process.`,
         'Bare Node responder (bench/bare-responder.ts): answers every query with a copy of one canned reply with the ID patched; the floor for a Node resolver on node:dgram. Hot workload only.',
         'Bare Node forwarder (bench/bare-forwarder.ts): relays every query to NSD on a fresh socket bound to a random port and connected to NSD, and the first reply back; the floor for a miss in a Node resolver on node:dgram that keeps dnscache\'s fresh-port-per-query rule. Cold workload only.',
         `Each pass starts a fresh server; warm-up before measuring: all ${k(NAMES)} zone names once (resolvers), or the 1,000 hot names once. The order of servers alternates between passes. ${pinned ? `Pinned (--pin, taskset): dnsperf to CPU ${pinned.load}, the server under test to CPU ${pinned.server} (a WORKERS=2 server: all its processes on that one CPU, so its figures there say nothing about using both cores); NSD unpinned. On a machine with SMT, two CPUs may be threads of one core.` : 'Nothing is pinned to a CPU.'}`,

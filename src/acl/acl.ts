@@ -15,7 +15,7 @@
 
 import * as fs from 'node:fs';
 import { directoryIdentity, listExistingEntries } from './directory';
-import { AclRules, isAllowed, rulesFromEntries } from './rules';
+import { AclRules, isAllowed, rulesFromEntries, serverFlag } from './rules';
 
 export interface AclReloadEvent {
   /** false: the directory could not be read and the previous rules are kept. */
@@ -43,7 +43,7 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
 }
 
 function sameRules(a: AclRules, b: AclRules): boolean {
-  return sameSet(a.accept, b.accept) && sameSet(a.reject, b.reject);
+  return sameSet(a.accept, b.accept) && sameSet(a.reject, b.reject) && sameSet(a.omit, b.omit) && sameSet(a.plain, b.plain);
 }
 
 function errorText(err: unknown): string {
@@ -111,6 +111,11 @@ export class ClientAcl {
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
     this.memo.set(address, decision);
     return decision;
+  }
+
+  /** FLAGEDSERVER: what ip/ says of a name server's address ('omit', 'plain' or null). No I/O. */
+  serverFlag(address: string): 'omit' | 'plain' | null {
+    return serverFlag(this.current, address);
   }
 
   /** The rules in force (an immutable snapshot). */

@@ -14,6 +14,9 @@
 //   so 2001:db8::53 tries 2001:db8::53, 2001:db8:, 2001:db8, 2001.
 //   Note ip6_fmt differs from RFC 5952, which compresses the LONGEST run:
 //   1:0:0:2:0:0:0:3 is "1::2:0:0:0:3" here, "1:0:0:2::3" in RFC 5952.
+// With FLAGEDSERVER, ip/ also flags name servers (djbdnscurve6 serverok.c):
+// `ip/%<address>` is never asked, `ip/-<address>` is asked without
+// DNSCurve. Those are whole addresses, not prefixes, in the same text form.
 // An empty prefix never matches (C6 stats `ip/#` for IPv6 clients, so a file
 // named `#` would reject every IPv6 client; we do not copy that).
 
@@ -24,6 +27,10 @@ export interface AclRules {
   accept: ReadonlySet<string>;
   /** Prefixes from `ip/#<prefix>` entries (without the '#'). */
   reject: ReadonlySet<string>;
+  /** Server addresses from `ip/%<address>` entries (FLAGEDSERVER: never asked), as aclKey() writes them. */
+  omit: ReadonlySet<string>;
+  /** Server addresses from `ip/-<address>` entries (FLAGEDSERVER: asked plainly). */
+  plain: ReadonlySet<string>;
 }
 
 /**
@@ -34,15 +41,21 @@ export interface AclRules {
 export function rulesFromEntries(names: readonly string[]): AclRules {
   const accept = new Set<string>();
   const reject = new Set<string>();
+  const omit = new Set<string>();
+  const plain = new Set<string>();
   for (const name of names) {
     if (name === '' || name.startsWith('.')) continue;
     if (name.startsWith('#')) {
       if (name.length > 1) reject.add(name.slice(1));
+    } else if (name.startsWith('%') || name.startsWith('-')) {
+      // A server flag, not a client prefix; one that is not an address matches nothing.
+      const key = aclKey(name.slice(1));
+      if (key !== '') (name.startsWith('%') ? omit : plain).add(key);
     } else {
       accept.add(name);
     }
   }
-  return { accept, reject };
+  return { accept, reject, omit, plain };
 }
 
 /** Parses strict dotted-quad IPv4 text (decimal, leading zeros tolerated). */
@@ -190,3 +203,12 @@ export function isAllowed(rules: AclRules, address: string): boolean {
   return false;
 }
 
+
+/** What ip/ says of a name server at `address` (FLAGEDSERVER): 'omit' (ip/%), 'plain' (ip/-) or null. */
+export function serverFlag(rules: AclRules, address: string): 'omit' | 'plain' | null {
+  if (rules.omit.size === 0 && rules.plain.size === 0) return null;
+  const key = aclKey(address);
+  if (rules.omit.has(key)) return 'omit';
+  if (rules.plain.has(key)) return 'plain';
+  return null;
+}

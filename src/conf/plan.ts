@@ -200,6 +200,11 @@ export function planServiceDir(input: ConfInput): Entry[] {
     env('IPSEND', IPSEND),
     env('CACHESIZE', CACHESIZE),
     env('DATALIMIT', DATALIMIT),
+    // As djbdnscurve6's dnscache-conf writes them: DNSCurve's TXT format, plain
+    // queries after two unanswered encrypted tries, and ip/%, ip/- honoured.
+    env('USETEXTFORMAT', '1'),
+    env('UZ5FALLBACK', '2'),
+    env('FLAGEDSERVER', '1'),
     // The control socket inside ROOT: made by root before the chroot (mode 0600), so only root
     // reaches it; one directory (root/) is all systemd's ProtectSystem=strict must leave writable.
     env('CONTROL', `${input.dir}/root/control`),

@@ -12,6 +12,18 @@ import { Name } from '../wire/name';
 export type Transport = 'u' | 't';
 
 /**
+ * How a tx went out: plain DNS, DNSCurve in the streamlined or the TXT
+ * format, or plain after UZ5FALLBACK encrypted tries went unanswered.
+ */
+export type TxMode = 'plain' | 'streamlined' | 'txt' | 'fallback';
+
+/**
+ * The tx line's qualification field, where djbdnscurve6 puts '-' (plain)
+ * and '+' (DNSCurve): we add '*' for the TXT format and '~' for a fallback.
+ */
+export const TX_FLAG: Readonly<Record<TxMode, string>> = { plain: '-', streamlined: '+', txt: '*', fallback: '~' };
+
+/**
  * Where finished lines go; batched so a burst of events costs one write.
  * Besides whole lines it takes bytes written in place (reserve, then
  * commit), so the per-query lines of a cache hit are formatted straight
@@ -453,7 +465,7 @@ export class Log {
     this.line(`tcpclose ${hexIp(ip)}:${hex4(port)} ${reason}`);
   }
 
-  tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[]): void {
+  tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[], mode: TxMode = 'plain'): void {
     const b = this.sink.reserve(2 * NAME_ROOM + 33 * servers.length + 40);
     let o = putAscii(b, this.sink.used, 'tx ');
     o = putDecimalSpace(b, o, level);
@@ -461,7 +473,8 @@ export class Log {
     o = putName(b, o, name);
     b[o++] = 0x20;
     o = putName(b, o, control);
-    o = putAscii(b, o, ' -');
+    b[o++] = 0x20;
+    o = putAscii(b, o, TX_FLAG[mode]);
     for (const server of servers) {
       b[o++] = 0x20;
       o = putAscii(b, o, hexIp(server));
@@ -617,9 +630,9 @@ export class JsonLog extends Log {
     this.json(`{"event":"tcpclose","ip":"${hexIp(ip)}","port":"${hex4(port)}","reason":${jsonString(reason)}}`);
   }
 
-  override tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[]): void {
+  override tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[], mode: TxMode = 'plain'): void {
     const list = servers.map((s) => `"${hexIp(s)}"`).join(',');
-    this.json(`{"event":"tx","level":${level},"type":${qtype},"name":${jsonString(logName(name))},"control":${jsonString(logName(control))},"servers":[${list}]}`);
+    this.json(`{"event":"tx","level":${level},"type":${qtype},"name":${jsonString(logName(name))},"control":${jsonString(logName(control))},"mode":"${mode}","servers":[${list}]}`);
   }
 
   override cached(type: number, name: Name): void {

@@ -5,11 +5,12 @@
 // again: the parent's referral brings its own NS names and fresh glue
 // (Unbound's parent-side fallback), so one expired address record cannot
 // take a whole zone down. Names are minimised on the way down (RFC 9156)
-// unless QMIN=0.
+// unless QMIN=0. Servers whose NS names carry a DNSCurve key (uz5.ts) are
+// asked through DNSCurve.
 
 import { isLoopback } from '../config/address';
 import { Endpoint } from '../transport/udp';
-import { askServers, UpstreamOptions } from '../transport/upstream';
+import { askServers, CurveOptions, UpstreamOptions, UpstreamServer } from '../transport/upstream';
 import { ANSWERABLE } from '../cache/cache';
 import { CLASS, TYPE } from '../wire/constants';
 import { ResourceRecord } from '../wire/message';
@@ -21,6 +22,9 @@ import { accepted, upstreamOptions, UpstreamDeps, verdictJudge } from './forward
 import { MinimiseState } from './qmin';
 import { dnameTarget, ScrubbedReply } from './scrub';
 import { Fetched, Fetcher } from './resolver';
+import { curveKeyOf, qualify, ServerFlag, withCurveKey } from './uz5';
+import { formatFor } from '../transport/curve/client';
+import { TxMode } from '../log/log';
 
 /** Referrals (and steps back up) followed for one question before we call it a loop. */
 const MAX_REFERRALS = 24;
@@ -39,6 +43,10 @@ export interface IterateDeps extends UpstreamDeps {
    * operator's own word and are asked wherever they are.
    */
   readonly queryLocalhost: boolean;
+  /** DNSCurve towards servers with uz5 names (USETEXTFORMAT, UZ5FALLBACK); null: every query plain. */
+  readonly curve?: CurveOptions | null;
+  /** FLAGEDSERVER: what ip/ says of a server's address; null when not set. */
+  readonly serverFlag?: ((address: string) => ServerFlag) | null;
 }
 
 /** Servers that failed one question (all of a point's, together): not asked it again when a referral names them again. */
@@ -55,7 +63,7 @@ export class IterativeFetcher implements Fetcher {
   private readonly options: UpstreamOptions;
 
   constructor(private readonly deps: IterateDeps) {
-    this.options = upstreamOptions(deps);
+    this.options = { ...upstreamOptions(deps), curve: deps.curve ?? null };
   }
 
   async fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
@@ -134,31 +142,32 @@ export class IterativeFetcher implements Fetcher {
    * failure says nothing of its servers).
    */
   private async askPoint(point: DelegationPoint, name: Name, type: number, ctx: WorkContext, failed: Failed, remember: boolean): Promise<Fetched> {
-    const { log, rtt } = this.deps;
+    const { log } = this.deps;
     const tried = new Set<string>();
     const unresolved: Name[] = [];
-    let candidates: Endpoint[];
+    let candidates: UpstreamServer[];
     if (point.kind === 'fixed') candidates = [...point.servers];
     else {
       candidates = [];
       for (const ns of point.ns) {
         const known = knownAddresses(this.deps.cache, point.glue, ns.name, this.deps.serverPort);
-        if (known.length > 0) candidates.push(...known);
+        if (known.length > 0) candidates.push(...withCurveKey(known, curveKeyOf(ns.name)));
         else if (!isAtOrBelow(ns.name, point.zone)) unresolved.push(ns.name);
       }
     }
     let lookups = 0;
     let lastReason = 'no addresses for any name server';
     for (;;) {
-      const fresh = dedupe(candidates.filter((s) => !tried.has(key(s)) && !failed.has(key(s)) && (point.kind === 'fixed' || this.deps.queryLocalhost || !isLoopback(s.address))));
+      const fresh = this.qualified(dedupe(candidates.filter((s) => !tried.has(key(s)) && !failed.has(key(s)) && (point.kind === 'fixed' || this.deps.queryLocalhost || !isLoopback(s.address)))));
       if (fresh.length > 0) {
         for (const s of fresh) tried.add(key(s));
-        log.tx(ctx.depth, type, name, point.zone, rtt.order(fresh).map((s) => s.address));
+        this.logTx(ctx.depth, type, name, point.zone, fresh);
         // With other servers to turn to, a silent one costs one timeout; a zone's
         // only server gets a second, longer try in case a packet was lost.
         const rounds = fresh.length > 1 ? 1 : 2;
         const judge = verdictJudge(this.deps, name, type, point.zone, false);
-        const result = await askServers(fresh, { name, type, rd: false }, this.options, ctx.budget, judge, rounds);
+        const onFallback = (s: UpstreamServer): void => log.tx(ctx.depth, type, name, point.zone, [s.address], 'fallback');
+        const result = await askServers(fresh, { name, type, rd: false, zone: point.zone }, this.options, ctx.budget, judge, rounds, onFallback);
         if (result.kind === 'response') return accepted(this.deps, result.value, result.server);
         lastReason = result.reason;
       }
@@ -170,8 +179,30 @@ export class IterativeFetcher implements Fetcher {
       }
       lookups++;
       // What the lookup found, and the parent's glue it may have brought along.
-      candidates = [...(await this.nsAddresses(ns, ctx)), ...knownAddresses(this.deps.cache, NO_GLUE, ns, this.deps.serverPort)];
+      candidates = withCurveKey([...(await this.nsAddresses(ns, ctx)), ...knownAddresses(this.deps.cache, NO_GLUE, ns, this.deps.serverPort)], curveKeyOf(ns));
     }
+  }
+
+  /** Servers as FLAGEDSERVER's ip/ entries and their keys allow. */
+  private qualified(servers: UpstreamServer[]): UpstreamServer[] {
+    const curve = this.deps.curve;
+    const flag = this.deps.serverFlag ?? null;
+    if (!curve && flag === null) return servers;
+    return qualify(servers, flag, (k) => curve?.client.usable(k) ?? false);
+  }
+
+  /**
+   * The tx lines for asking `servers`: one for those asked through DNSCurve
+   * (its format), one for those asked plainly, in the order they are asked.
+   */
+  private logTx(depth: number, type: number, name: Name, zone: Name, servers: readonly UpstreamServer[]): void {
+    const { log, rtt } = this.deps;
+    const ordered = rtt.order(servers);
+    const curve = this.deps.curve;
+    const sealed = curve ? ordered.filter((s) => s.curveKey) : [];
+    const mode: TxMode = curve && formatFor(curve.format, name, zone) === 'txt' ? 'txt' : 'streamlined';
+    if (sealed.length > 0) log.tx(depth, type, name, zone, sealed.map((s) => s.address), mode);
+    if (sealed.length < ordered.length) log.tx(depth, type, name, zone, (sealed.length > 0 ? ordered.filter((s) => !s.curveKey) : ordered).map((s) => s.address), 'plain');
   }
 
   /**
@@ -195,8 +226,17 @@ export class IterativeFetcher implements Fetcher {
   }
 }
 
-function dedupe(servers: Endpoint[]): Endpoint[] {
-  const seen = new Set<string>();
-  return servers.filter((s) => !seen.has(key(s)) && (seen.add(key(s)), true));
+/** One entry per address; where two NS names share one, the one with a DNSCurve key. */
+function dedupe(servers: UpstreamServer[]): UpstreamServer[] {
+  const seen = new Map<string, number>();
+  const out: UpstreamServer[] = [];
+  for (const s of servers) {
+    const at = seen.get(key(s));
+    if (at === undefined) {
+      seen.set(key(s), out.length);
+      out.push(s);
+    } else if (s.curveKey && !out[at]!.curveKey) out[at] = s;
+  }
+  return out;
 }
 

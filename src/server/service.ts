@@ -9,6 +9,7 @@ import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
 import { IterativeFetcher } from '../resolve/iterate';
+import { CurveClient } from '../transport/curve/client';
 import { Fetcher, Resolver } from '../resolve/resolver';
 import { RoutingFetcher } from '../resolve/routed';
 import { EtcdRoutes } from '../route/etcd';
@@ -81,7 +82,17 @@ export class Service {
     // resolver needs a fetcher: the closure breaks the cycle.
     const resolving: Fetcher = config.forwardOnly
       ? new ForwardFetcher(upstream)
-      : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, queryLocalhost: config.queryLocalhost, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
+      : new IterativeFetcher({
+          ...upstream,
+          serverPort: config.serverPort,
+          qmin: config.qmin,
+          queryLocalhost: config.queryLocalhost,
+          subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx),
+          // DNSCurve is between us and authoritative servers: forwarding (above) never uses it.
+          // The key pair is made here, at start, from the seeded CSPRNG (random/random.ts).
+          curve: { client: new CurveClient(random), format: config.curve.txtFormat ? 'txt' : 'streamlined', fallbackAfter: config.curve.uz5Fallback },
+          serverFlag: config.curve.flaggedServers ? (address) => this.acl.serverFlag(address) : null,
+        });
     const routing = config.routing;
     this.health = new BackendHealth(tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS), routing.checkSeconds * 1000, (b, up) => log.line(`route backend ${backendId(b)} ${up ? 'up' : 'down'}`));
     this.router = new Router(this.health);

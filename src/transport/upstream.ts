@@ -1,12 +1,16 @@
 // Asking a list of upstream servers one question: servers in RTT order,
 // a fresh random ID and source port per try, replies accepted only if they
 // answer exactly our question, TC → the same server over TCP, timeouts and
-// errors → the next server, rounds until the deadline.
+// errors → the next server, rounds until the deadline. A server with a
+// DNSCurve key (its uz5 name) gets its queries sealed (curve/), and only a
+// reply that opens with our key and nonce counts; after UZ5FALLBACK
+// unanswered encrypted tries, plain ones.
 
 import { Random } from '../random/random';
 import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
-import { Name, readName } from '../wire/name';
+import { Name, readName, ROOT } from '../wire/name';
+import { CurveClient, CurveFormat, formatFor, Sealed } from './curve/client';
 import { RttTable } from './rtt';
 import { Endpoint, RunningTry, startUdpTry, TryOwner, TryResult } from './udp';
 import { tcpTry } from './tcp';
@@ -16,6 +20,25 @@ export interface UpstreamQuestion {
   readonly type: number;
   /** RD=1 towards forwarders, RD=0 towards authorities. */
   readonly rd: boolean;
+  /** The zone the question is asked at: DNSCurve's TXT format ends its query names with it (the root if absent). */
+  readonly zone?: Name;
+}
+
+/** A server to ask: where it is, and its DNSCurve public key if it has one (then queries to it are encrypted). */
+export interface UpstreamServer extends Endpoint {
+  readonly curveKey?: Buffer | null;
+}
+
+/** How to speak DNSCurve to servers that have a key. */
+export interface CurveOptions {
+  readonly client: CurveClient;
+  /** USETEXTFORMAT: the TXT format instead of the streamlined one. */
+  readonly format: CurveFormat;
+  /**
+   * UZ5FALLBACK: after this many encrypted tries to a server went
+   * unanswered in one question, it is asked plainly; 0 never.
+   */
+  readonly fallbackAfter: number;
 }
 
 export interface SendAddresses {
@@ -130,6 +153,8 @@ export interface UpstreamOptions {
   readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
   /** Who is asked first: the fastest by the RTT table (the default), or the servers as given (routes take turns). */
   readonly order?: 'rtt' | 'as given';
+  /** DNSCurve for servers with a key; without it every query is plain. */
+  readonly curve?: CurveOptions | null;
 }
 
 /** What one question may spend (resolve/budget.ts's WorkBudget is one). */
@@ -176,8 +201,22 @@ const MAX_BACKOFF_ROUNDS = 4;
  * the judge accepts, the rounds are over, the deadline passes or every
  * server was passed over.
  */
-export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, budget: TryBudget, judge: Judge<T>, rounds: Rounds = 3): Promise<UpstreamResult<T>> {
-  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, resolve, reject).tryNext());
+export function askServers<T>(
+  servers: readonly UpstreamServer[],
+  q: UpstreamQuestion,
+  opts: UpstreamOptions,
+  budget: TryBudget,
+  judge: Judge<T>,
+  rounds: Rounds = 3,
+  onFallback?: (server: UpstreamServer) => void,
+): Promise<UpstreamResult<T>> {
+  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, resolve, reject, onFallback).tryNext());
+}
+
+/** Sealed or not, a try's query and how to read its replies. */
+interface Outgoing {
+  readonly packet: Buffer;
+  readonly sealed: Sealed | null;
 }
 
 /**
@@ -192,12 +231,12 @@ export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion,
 class Asking<T> implements TryOwner, RunningTry {
   private lastReason = 'no servers';
   /** Servers passed over for good; made on the first one (most questions need none). */
-  private skip: Set<Endpoint> | null = null;
+  private skip: Set<UpstreamServer> | null = null;
   private round = 0;
-  private order: readonly Endpoint[];
+  private order: readonly UpstreamServer[];
   private next = 0;
   // The try in progress (one at a time).
-  private server: Endpoint | null = null;
+  private server: UpstreamServer | null = null;
   private id = 0;
   private from = '';
   private started = 0;
@@ -207,19 +246,30 @@ class Asking<T> implements TryOwner, RunningTry {
   private probing = false;
   /** The socket of the try in progress, UDP or TCP. */
   private current: RunningTry | null = null;
+  /** The UDP try in progress was sealed so (null: plain); `opened` is its reply's content. */
+  private sealed: Sealed | null = null;
+  private opened: Buffer | null = null;
+  /** Encrypted tries per server that went unanswered (UZ5FALLBACK); made when the first does. */
+  private curveMisses: Map<UpstreamServer, number> | null = null;
+  /** Replies to sealed queries that did not open (forged, replayed, another key): dropped, never a reply. */
+  private unopened = 0;
 
   constructor(
-    private readonly servers: readonly Endpoint[],
+    private readonly servers: readonly UpstreamServer[],
     private readonly q: UpstreamQuestion,
     private readonly opts: UpstreamOptions,
     private readonly budget: TryBudget,
     private readonly judge: Judge<T>,
-    private readonly rounds: Rounds,
+    private rounds: Rounds,
     private readonly done: (result: UpstreamResult<T>) => void,
     private readonly failed: (err: unknown) => void,
+    private readonly onFallback?: (server: UpstreamServer) => void,
   ) {
     this.order = this.ordered();
     budget.attach?.(this);
+    // The fallback UZ5FALLBACK asks for comes after that many encrypted tries: enough rounds to reach it.
+    const after = opts.curve?.fallbackAfter ?? 0;
+    if (after > 0 && rounds !== 'until the deadline' && servers.some((s) => s.curveKey)) this.rounds = Math.max(rounds, after + 1);
   }
 
   private ordered(): readonly Endpoint[] {
@@ -263,7 +313,7 @@ class Asking<T> implements TryOwner, RunningTry {
    * EDNS, or `probing` it after a refusal), then the same server over TCP if
    * the reply is truncated. Within the question's time and work budget.
    */
-  private start(server: Endpoint, probing: boolean): void {
+  private start(server: UpstreamServer, probing: boolean): void {
     this.server = server;
     const remaining = this.budget.deadline - performance.now();
     if (remaining <= 0) return this.resolve({ kind: 'failed', reason: 'timed out' });
@@ -275,11 +325,50 @@ class Asking<T> implements TryOwner, RunningTry {
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
     const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << Math.min(this.round, MAX_BACKOFF_ROUNDS)));
-    this.current = startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
+    const out = this.outgoing(server, this.id);
+    this.sealed = out.sealed;
+    this.opened = null;
+    this.current = startUdpTry(server, out.packet, this.from, timeoutMs, this.opts.random, this);
+  }
+
+  /**
+   * The query for one try to `server` with `id`: sealed when the server has
+   * a key - unless UZ5FALLBACK tries of that went unanswered in this
+   * question (then plain, said once per server through onFallback) - or
+   * when the key gives no shared secret (a bad uz5 name: plain, as for any
+   * server without one).
+   */
+  private outgoing(server: UpstreamServer, id: number): Outgoing {
+    const plain = buildQuery(this.q, id, this.edns);
+    const curve = this.opts.curve;
+    if (!curve || !server.curveKey) return { packet: plain, sealed: null };
+    const misses = this.curveMisses?.get(server) ?? 0;
+    if (curve.fallbackAfter > 0 && misses >= curve.fallbackAfter) {
+      if (misses === curve.fallbackAfter) {
+        this.curveMisses!.set(server, misses + 1); // said once
+        this.onFallback?.(server);
+      }
+      return { packet: plain, sealed: null };
+    }
+    const zone = this.q.zone ?? ROOT;
+    const sealed = curve.client.seal(plain, server.curveKey, formatFor(curve.format, this.q.name, zone), zone);
+    return sealed === null ? { packet: plain, sealed: null } : { packet: sealed.packet, sealed };
+  }
+
+  /** The DNS message a reply to `sealed` carries if it opens and answers our question with `id`, else null. */
+  private openReply(sealed: Sealed, bytes: Buffer, id: number): Buffer | null {
+    const inner = this.opts.curve!.client.open(sealed, bytes);
+    if (inner !== null && answersQuestion(inner, id, this.q)) return inner;
+    this.unopened++;
+    return null;
   }
 
   accepts(bytes: Buffer): boolean {
-    return answersQuestion(bytes, this.id, this.q);
+    if (this.sealed === null) return answersQuestion(bytes, this.id, this.q);
+    // A reply that does not open is dropped like any other noise: waiting on
+    // means a forger cannot end our try, only the server's true reply can.
+    this.opened = this.openReply(this.sealed, bytes, this.id);
+    return this.opened !== null;
   }
 
   tried(udp: TryResult): void {
@@ -300,8 +389,13 @@ class Asking<T> implements TryOwner, RunningTry {
    * The UDP try's outcome: final, or null when the same server is asked
    * again - without OPT after it refused EDNS, or over TCP (truncated).
    */
-  private afterUdp(udp: TryResult): TryResult | null {
+  private afterUdp(sent: TryResult): TryResult | null {
     const server = this.server!;
+    let udp = sent;
+    if (this.sealed !== null) {
+      if (udp.kind === 'reply') udp = { kind: 'reply', bytes: this.opened!, rttMs: udp.rttMs };
+      else if (udp.kind === 'timeout') this.missedCurve(server);
+    }
     if (udp.kind === 'timeout') this.opts.rtt.timedOut(server, performance.now() - this.started);
     if (udp.kind !== 'reply') return udp;
     this.opts.rtt.answered(server, udp.rttMs);
@@ -321,8 +415,13 @@ class Asking<T> implements TryOwner, RunningTry {
     const tcpId = this.opts.random.uint16();
     const remaining = Math.max(1, this.budget.deadline - performance.now());
     this.opts.onTry?.(server, 'tcp');
-    this.current = tcpTry(server, buildQuery(this.q, tcpId, this.edns), this.from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, this.q), (tcp) => {
+    // Sealed again (a fresh nonce) if the UDP query was: over TCP too the server gets no plain query from us.
+    const out = this.sealed === null ? { packet: buildQuery(this.q, tcpId, this.edns), sealed: null } : this.outgoing(server, tcpId);
+    let opened: Buffer | null = null;
+    const accept = out.sealed === null ? (bytes: Buffer) => answersQuestion(bytes, tcpId, this.q) : (bytes: Buffer) => (opened = this.openReply(out.sealed!, bytes, tcpId)) !== null;
+    this.current = tcpTry(server, out.packet, this.from, Math.min(remaining, 10000), accept, (sent) => {
       this.current = null;
+      const tcp: TryResult = sent.kind === 'reply' && opened !== null ? { kind: 'reply', bytes: opened, rttMs: sent.rttMs } : sent;
       try {
         (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
       } catch {
@@ -331,6 +430,12 @@ class Asking<T> implements TryOwner, RunningTry {
       this.settle(faultless(tcp));
     });
     return null;
+  }
+
+  /** An encrypted try to `server` went unanswered: one more towards UZ5FALLBACK. */
+  private missedCurve(server: UpstreamServer): void {
+    const misses = (this.curveMisses ??= new Map());
+    misses.set(server, (misses.get(server) ?? 0) + 1);
   }
 
   /** A server's outcome: the answer, or on to the next server. A throw (the judge's) rejects: it must not escape a socket handler. */
@@ -347,7 +452,7 @@ class Asking<T> implements TryOwner, RunningTry {
     const server = this.server!;
     if (result === STOPPED) return this.resolve({ kind: 'failed', reason: 'work limit reached' });
     if (result.kind === 'timeout') {
-      this.lastReason = 'timed out';
+      this.lastReason = this.unopened > 0 ? `timed out (dropped ${this.unopened} DNSCurve replies that did not open)` : 'timed out';
       return this.tryNext();
     }
     if (result.kind === 'error') {

@@ -127,6 +127,9 @@ function expectedLayout(D: string, ip: string, ipEntries: string[]): Map<string,
   file('env/IPSEND', '644', '::\n');
   file('env/CACHESIZE', '644', '1000000\n');
   file('env/DATALIMIT', '644', `${DATALIMIT}\n`);
+  file('env/USETEXTFORMAT', '644', '1\n');
+  file('env/UZ5FALLBACK', '644', '2\n');
+  file('env/FLAGEDSERVER', '644', '1\n');
   file('env/CONTROL', '644', `${D}/root/control\n`);
   file(
     'run',

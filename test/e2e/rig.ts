@@ -10,6 +10,7 @@ import { rootContext, WorkBudget } from '../../src/resolve/budget';
 import { IterativeFetcher } from '../../src/resolve/iterate';
 import { Resolver } from '../../src/resolve/resolver';
 import { RttTable } from '../../src/transport/rtt';
+import { CurveOptions } from '../../src/transport/upstream';
 import { Endpoint } from '../../src/transport/udp';
 import { Answer } from '../../src/wire/answer';
 import { nameFromText, ROOT } from '../../src/wire/name';
@@ -36,6 +37,8 @@ export interface RigOptions {
   stale?: number;
   /** Runs the resolver's background retries; a timer unless told. */
   later?: (run: () => void, ms: number) => void;
+  /** DNSCurve towards uz5 servers; none unless told. */
+  curve?: CurveOptions;
 }
 
 /** A fresh resolver (empty cache) iterating from the lab's roots, counting what it sends. */
@@ -64,6 +67,7 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
     },
     serverPort: h.port,
     subResolve: (n, t, ctx) => resolver.resolveIn(n, t, ctx),
+    curve: opts.curve ?? null,
   });
   resolver = new Resolver(cache, fetcher, log, opts.later);
   const ask = (text: string, type: number): Promise<Answer> => {

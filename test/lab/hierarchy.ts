@@ -26,9 +26,21 @@
 //   toodeep.test     toodeep 127.B.11.2 (glueless depth 6 via td1..6.example)
 //   v6only.test      v6 [::1] (AAAA-only glue; also v6glueless.test)
 //
+// With `curve` (and Debian's curvedns installed), zones delegated to uz5
+// name servers, all named uz5<K>.ns.<zone> with K the key curvedns-keygen
+// made at start:
+//   curve.test       127.B.12.1: a recording relay (relay.ts) in front of
+//                    CurveDNS at 127.B.12.5, which forwards to the zone's
+//                    authoritative server curve 127.B.12.2
+//   plaincurve.test  plaincurve 127.B.12.3: a plain server behind a uz5 name
+//                    (UZ5FALLBACK's case)
+//   forged.test      127.B.12.4: nothing; a test binds its own forger there
+//
 // `HIERARCHY_ANSWERS` lists what a correct resolver returns for each test name.
 
+import { CurveDnsProcess, CurveKeyPair, curvednsKeygen, curvednsMissing, startCurveDns } from './curvedns';
 import { exampleTestZone } from './example-zone';
+import { Relay, startRelay } from './relay';
 import { Behaviour, Injection, LabServer } from './server';
 import { a, aaaa, cname, LabRecord, LabZone, ns, soa, txt, zone } from './zone';
 
@@ -51,6 +63,19 @@ export interface HierarchyOptions {
   port: number;
   /** Also start the ::1 server (role 'v6'); default true. If ::1 cannot be bound it is skipped. */
   ipv6?: boolean;
+  /** Also the DNSCurve zones (CurveDNS and its relay); default false. Skipped, saying why, without curvedns. */
+  curve?: boolean;
+}
+
+/** The DNSCurve part of a running hierarchy. */
+export interface CurveLab {
+  /** curvedns-keygen's key pair: every uz5 name in the lab carries it. */
+  readonly keys: CurveKeyPair;
+  /** The relay at 127.B.12.1 (curve.test's server address), recording what CurveDNS is sent. */
+  readonly relay: Relay;
+  readonly curvedns: CurveDnsProcess;
+  /** The name of curve.test's server (uz5<K>.ns.curve.test), and of the other zones' alike. */
+  nsName(zone: string): string;
 }
 
 export interface Hierarchy {
@@ -64,6 +89,10 @@ export interface Hierarchy {
   ipv6: boolean;
   /** Why the ::1 server is not running (not asked for, or the bind error). */
   ipv6Skipped?: string;
+  /** CurveDNS and the DNSCurve zones, when asked for and possible. */
+  curve: CurveLab | null;
+  /** Why there is no `curve` (not asked for, or curvedns missing). */
+  curveSkipped?: string;
   /** The IP address of a role (also for a role whose server was skipped); throws for unknown roles. */
   addr(role: string): string;
   /** address + port of a running role, for the lab client; throws if it is not running. */
@@ -122,6 +151,15 @@ export const HIERARCHY_ANSWERS: Readonly<Record<string, readonly string[] | null
   'www.attack.nxns.test': null, // every NS name is NXDOMAIN
 };
 
+/** The same for the DNSCurve zones (`curve` hierarchies only). */
+export const CURVE_ANSWERS: Readonly<Record<string, readonly string[]>> = {
+  'www.curve.test': ['192.0.2.12'],
+  'www.plaincurve.test': ['192.0.2.13'],
+};
+
+/** Addresses of the DNSCurve part (octet x = 12): the relay curve.test's NS name points at, and what stands behind. */
+export const CURVE_AT = { relay: 1, auth: 2, plain: 3, forged: 4, curvedns: 5 } as const;
+
 // --- zone data --------------------------------------------------------------
 
 /** One CNAME per name, each to the next, the last to `end`, which has `A address`. */
@@ -132,8 +170,11 @@ function cnameChain(names: string[], end: string, address: string): LabRecord[] 
   return out;
 }
 
-/** The servers of the tree for second octet `net` (not started). */
-export function hierarchyLayout(net: number): RoleSpec[] {
+/**
+ * The servers of the tree for second octet `net` (not started); with
+ * `curveKey` (51 base32 characters) also the DNSCurve zones' servers.
+ */
+export function hierarchyLayout(net: number, curveKey?: string): RoleSpec[] {
   if (!Number.isInteger(net) || net < 1 || net > 254) throw new Error(`lab hierarchy: net ${net} is not 1..254`);
   const ip = (x: number, y: number): string => `127.${net}.${x}.${y}`;
   const at = {
@@ -227,6 +268,7 @@ export function hierarchyLayout(net: number): RoleSpec[] {
     a('ns.cname.test', at.cname),
     ns('nxns.test', 'ns.nxns.test'),
     a('ns.nxns.test', at.nxns),
+    curveKey === undefined ? [] : curveDelegations(curveKey, ip),
   );
 
   // `example`: hosts the NS names of the glueless delegations. No record in
@@ -376,6 +418,38 @@ export function hierarchyLayout(net: number): RoleSpec[] {
     { role: 'deep', address: at.deep, zones: [deepTest, ...deep.zones], note: 'glueless depth 3' },
     { role: 'toodeep', address: at.toodeep, zones: [toodeepTest, ...toodeep.zones], note: 'glueless depth 6' },
     { role: 'v6', address: V6_ADDRESS, zones: [v6only, v6glueless], note: 'ns.v6only.test / ns.v6host.example, IPv6 only' },
+    ...(curveKey === undefined ? [] : curveServers(curveKey, ip)),
+  ];
+}
+
+/** The name of a DNSCurve zone's server: the key in its first label. */
+export function curveNsName(key: string, zoneName: string): string {
+  return `uz5${key}.ns.${zoneName}`;
+}
+
+const CURVE_ZONES = ['curve.test', 'plaincurve.test', 'forged.test'] as const;
+
+/** `test`'s delegations of the DNSCurve zones, with glue. */
+function curveDelegations(key: string, ip: (x: number, y: number) => string): LabRecord[] {
+  const at = [CURVE_AT.relay, CURVE_AT.plain, CURVE_AT.forged];
+  return CURVE_ZONES.flatMap((z, i) => [ns(z, curveNsName(key, z)), a(curveNsName(key, z), ip(12, at[i]!))]);
+}
+
+/** The authoritative servers of curve.test (behind CurveDNS) and plaincurve.test (plain, behind a uz5 name). */
+function curveServers(key: string, ip: (x: number, y: number) => string): RoleSpec[] {
+  const own = (z: string, y: number): LabRecord[] => [ns(z, curveNsName(key, z)), a(curveNsName(key, z), ip(12, y))];
+  const curve = zone(
+    'curve.test',
+    soa('curve.test'),
+    own('curve.test', CURVE_AT.relay),
+    a('www.curve.test', '192.0.2.12'),
+    // Too big for UDP with our EDNS size: the same question again over TCP, through CurveDNS.
+    Array.from({ length: 30 }, (_, i) => txt('big.curve.test', `${i}-${'c'.repeat(100)}`)),
+  );
+  const plain = zone('plaincurve.test', soa('plaincurve.test'), own('plaincurve.test', CURVE_AT.plain), a('www.plaincurve.test', '192.0.2.13'));
+  return [
+    { role: 'curve', address: ip(12, CURVE_AT.auth), zones: [curve], note: 'curve.test behind CurveDNS (127.B.12.5) and its relay (127.B.12.1)' },
+    { role: 'plaincurve', address: ip(12, CURVE_AT.plain), zones: [plain], note: 'plaincurve.test: a uz5 name, a plain server' },
   ];
 }
 
@@ -400,7 +474,9 @@ function describeLines(specs: RoleSpec[], servers: Map<string, LabServer>, port:
 export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy> {
   const { net, port } = opts;
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`lab hierarchy: port ${port} is not 1..65535`);
-  const specs = hierarchyLayout(net);
+  const curveSkipped: string | undefined = opts.curve ? (curvednsMissing() ?? undefined) : 'not asked for';
+  const curveKeys = curveSkipped === undefined ? curvednsKeygen() : null;
+  const specs = hierarchyLayout(net, curveKeys?.dnsPublic);
   const wantV6 = opts.ipv6 ?? true;
   const v4 = specs.filter((s) => s.address !== V6_ADDRESS);
   const v6 = specs.find((s) => s.address === V6_ADDRESS)!;
@@ -418,9 +494,24 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
     else if (spec === v6) ipv6Skipped = wantV6 ? `cannot bind [${V6_ADDRESS}]:${port}: ${(r.reason as Error).message}` : 'not asked for';
     else failures.push(`${spec.role} ${spec.address}:${port}: ${(r.reason as Error).message}`);
   });
+  let curve: CurveLab | null = null;
   const stopAll = async (): Promise<void> => {
     await Promise.all([...servers.values()].map((s) => s.stop()));
+    await curve?.relay.stop();
+    await curve?.curvedns.stop();
   };
+  if (curveKeys !== null && failures.length === 0) {
+    const ip = (y: number): string => `127.${net}.12.${y}`;
+    let curvedns: CurveDnsProcess | null = null;
+    try {
+      curvedns = await startCurveDns(ip(CURVE_AT.curvedns), port, ip(CURVE_AT.auth), port, curveKeys);
+      const relay = await startRelay(ip(CURVE_AT.relay), port, ip(CURVE_AT.curvedns), port);
+      curve = { keys: curveKeys, relay, curvedns, nsName: (z) => curveNsName(curveKeys.dnsPublic, z) };
+    } catch (err) {
+      await curvedns?.stop();
+      failures.push(`CurveDNS or its relay on 127.${net}.12.x:${port}: ${(err as Error).message}`);
+    }
+  }
   if (failures.length > 0) {
     await stopAll();
     const firstCode = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason as NodeJS.ErrnoException)?.code !== undefined);
@@ -443,6 +534,8 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
     rootHints: [servers.get('root1')!, servers.get('root2')!].map((s) => `${s.address}:${port}`),
     ipv6: servers.has('v6'),
     ...(ipv6Skipped === undefined ? {} : { ipv6Skipped }),
+    curve,
+    ...(curveSkipped === undefined ? {} : { curveSkipped }),
     addr(role: string): string {
       const s = byRole.get(role);
       if (!s) throw new Error(`lab hierarchy: unknown role ${role}`);
@@ -456,7 +549,15 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
     resetQueries(): void {
       for (const s of servers.values()) s.resetQueries();
     },
-    describe: () => describeLines(specs, servers, port, ipv6Skipped),
+    describe: () => [
+      ...describeLines(specs, servers, port, ipv6Skipped),
+      ...(curve === null
+        ? []
+        : [
+            `curvedns  ${curve.curvedns.address}:${port}  CurveDNS (key ${curve.keys.dnsPublic}) -> ${servers.get('curve')?.address}:${port}`,
+            `relay     ${curve.relay.address}:${port}  records what CurveDNS is sent: curve.test's server ${curveNsName(curve.keys.dnsPublic, 'curve.test')}`,
+          ]),
+    ],
     stop: stopAll,
   };
 }
@@ -478,7 +579,7 @@ function randomInt(lo: number, hi: number): number {
  * port (20000..32000), which matters for IPv6: only one hierarchy per port
  * can hold [::1]:port (check `ipv6`).
  */
-export async function startFreeHierarchy(port = 5053, opts: { ipv6?: boolean } = {}): Promise<Hierarchy> {
+export async function startFreeHierarchy(port = 5053, opts: { ipv6?: boolean; curve?: boolean } = {}): Promise<Hierarchy> {
   const tried = new Set<string>();
   let last: unknown;
   for (let attempt = 0; attempt < FREE_ATTEMPTS; attempt++) {
@@ -487,7 +588,7 @@ export async function startFreeHierarchy(port = 5053, opts: { ipv6?: boolean } =
     if (tried.has(`${net}:${p}`)) continue;
     tried.add(`${net}:${p}`);
     try {
-      return await startHierarchy({ net, port: p, ipv6: opts.ipv6 ?? true });
+      return await startHierarchy({ net, port: p, ipv6: opts.ipv6 ?? true, curve: opts.curve ?? false });
     } catch (err) {
       last = err;
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;

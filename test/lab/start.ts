@@ -1,6 +1,7 @@
 // `npm start`: the offline demo. Starts the lab's DNS hierarchy (root, TLDs
-// and zones - some lame, dead, slow, truncating, poisoning - on 127.53.x.y
-// port 5053 and [::1]:5053) and the real dnscache process on 127.0.0.1
+// and zones - some lame, dead, slow, truncating, poisoning, and with
+// Debian's curvedns installed curve.test behind CurveDNS under a uz5 name - on
+// 127.53.x.y port 5053 and [::1]:5053) and the real dnscache process on 127.0.0.1
 // port 5300, resolving iteratively from the lab's root servers, with this
 // checkout as its root directory (ip/ allows localhost, servers/@ lists only
 // the lab's loopback roots). Nothing leaves the machine.
@@ -17,7 +18,7 @@ export const DEMO_NET = 53;
 export const DEMO_PORT = 5053;
 
 async function main(): Promise<void> {
-  const lab = await startHierarchy({ net: DEMO_NET, port: DEMO_PORT });
+  const lab = await startHierarchy({ net: DEMO_NET, port: DEMO_PORT, curve: true });
   const child = spawn(process.execPath, [...NODE_FLAGS, join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], {
     env: { ...process.env, IP: LISTEN.address, PORT: String(LISTEN.port), ROOT: CHECKOUT, CACHESIZE: '1000000', SERVERPORT: String(DEMO_PORT) },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -43,6 +44,9 @@ async function main(): Promise<void> {
       `  ${dig} big.example.test +tcp   # 60 records (truncated over UDP without EDNS)`,
       `  ${dig} nosuch.example.test     # NXDOMAIN with the SOA`,
       `  ${dig} www.alldead.test        # every server dead: SERVFAIL`,
+      lab.curve
+        ? `  ${dig} www.curve.test          # its server is uz5...: the query is sealed for CurveDNS (tx ... +)`
+        : `  (no DNSCurve zone: ${lab.curveSkipped})`,
       '',
       'dnscache log lines follow. Ctrl-C stops both.',
       '',

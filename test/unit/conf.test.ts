@@ -86,6 +86,9 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
         ['env/IPSEND', 'file', '644'],
         ['env/CACHESIZE', 'file', '644'],
         ['env/DATALIMIT', 'file', '644'],
+        ['env/USETEXTFORMAT', 'file', '644'],
+        ['env/UZ5FALLBACK', 'file', '644'],
+        ['env/FLAGEDSERVER', 'file', '644'],
         ['env/CONTROL', 'file', '644'],
         ['run', 'file', '755'],
         ['log/run', 'file', '755'],
@@ -115,14 +118,18 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
     }
   });
 
-  it('writes env/ as C6 without the DNSCurve settings, one line each', () => {
+  it('writes env/ as C6, DNSCurve settings included, one line each', () => {
     assert.equal(content(m.get('env/ROOT')), '/etc/dnscache/root\n');
     assert.equal(content(m.get('env/IP')), '127.0.0.1\n');
     assert.equal(content(m.get('env/IPSEND')), '::\n');
     assert.equal(content(m.get('env/CACHESIZE')), '1000000\n');
     assert.equal(content(m.get('env/DATALIMIT')), `${DATALIMIT}\n`);
     assert.equal(content(m.get('env/CONTROL')), '/etc/dnscache/root/control\n', 'control works out of the box');
-    for (const name of ['USETEXTFORMAT', 'UZ5FALLBACK', 'FLAGEDSERVER', 'UID', 'GID', 'FORWARDONLY']) {
+    // djbdnscurve6's dnscache-conf.c: USETEXTFORMAT 1, UZ5FALLBACK 2, FLAGEDSERVER 1.
+    assert.equal(content(m.get('env/USETEXTFORMAT')), '1\n');
+    assert.equal(content(m.get('env/UZ5FALLBACK')), '2\n');
+    assert.equal(content(m.get('env/FLAGEDSERVER')), '1\n');
+    for (const name of ['UID', 'GID', 'FORWARDONLY']) {
       assert.equal(m.has(`env/${name}`), false, name);
     }
   });

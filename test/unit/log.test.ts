@@ -169,6 +169,9 @@ describe('Log lines', () => {
       logged((l) => {
         l.tx(0, 1, n('www.deleg.test'), n('deleg.test'), ['127.0.0.3']);
         l.tx(1, 1, n('ns.outside.example'), ROOT, ['127.0.0.2', '2001:db8::1']);
+        l.tx(0, 1, n('www.curve.test'), n('curve.test'), ['127.0.0.4'], 'streamlined');
+        l.tx(0, 1, n('www.curve.test'), n('curve.test'), ['127.0.0.4'], 'txt');
+        l.tx(0, 1, n('www.curve.test'), n('curve.test'), ['127.0.0.4'], 'fallback');
         l.rr('127.0.0.2', 3600, 1, n('ns1.deleg.test'), ipv4('127.0.0.3'));
         l.rr('127.0.0.2', 3600, 2, n('deleg.test'), nameRdata('ns.outside.example'));
         l.nxdomain('127.0.0.2', 30, n('ns.outside.example'));
@@ -181,6 +184,9 @@ describe('Log lines', () => {
       [
         'tx 0 1 www.deleg.test. deleg.test. - 7f000003',
         'tx 1 1 ns.outside.example. . - 7f000002 20010db8000000000000000000000001',
+        'tx 0 1 www.curve.test. curve.test. + 7f000004',
+        'tx 0 1 www.curve.test. curve.test. * 7f000004',
+        'tx 0 1 www.curve.test. curve.test. ~ 7f000004',
         'rr 7f000002 3600 1 ns1.deleg.test. 7f000003',
         'rr 7f000002 3600 ns deleg.test. ns.outside.example.',
         'nxdomain 7f000002 30 ns.outside.example.',

@@ -4,7 +4,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { createLog, fatalLine, JsonLog, jsonString, Log, MemorySink } from '../../src/log/log';
+import { createLog, fatalLine, JsonLog, jsonString, Log, MemorySink, TxMode } from '../../src/log/log';
 import { nameFromLabels, ROOT } from '../../src/wire/name';
 import { ipv4, mxRdata, n, nameRdata, rawQuery, soaRdata } from './helpers';
 
@@ -21,7 +21,7 @@ const FIELDS: Record<string, string[]> = {
   refused: ['event', 'ip', 'transport', 'reason', 'unlogged'],
   tcpopen: ['event', 'ip', 'port'],
   tcpclose: ['event', 'ip', 'port', 'reason'],
-  tx: ['event', 'level', 'type', 'name', 'control', 'servers'],
+  tx: ['event', 'level', 'type', 'name', 'control', 'mode', 'servers'],
   cached_cname: ['event', 'name', 'target'],
   cached_ns: ['event', 'control', 'ns'],
   cached_nxdomain: ['event', 'name'],
@@ -105,8 +105,12 @@ describe('JSON log lines', () => {
     assert.deepEqual(cached, { event: 'cached', type: 28, name: 'www.example.test.' });
     assert.deepEqual(sent, { event: 'sent', n: 2, transport: 't', bytes: 99 });
     assert.deepEqual(jsonLines((l) => l.tx(1, 28, n('NS.Outside.example'), ROOT, ['127.0.0.2', '2001:db8::1'])), [
-      { event: 'tx', level: 1, type: 28, name: 'ns.outside.example.', control: '.', servers: ['7f000002', '20010db8000000000000000000000001'] },
+      { event: 'tx', level: 1, type: 28, name: 'ns.outside.example.', control: '.', mode: 'plain', servers: ['7f000002', '20010db8000000000000000000000001'] },
     ]);
+    assert.deepEqual(
+      ['streamlined', 'txt', 'fallback'].map((mode) => jsonLines((l) => l.tx(0, 1, n('x.test'), n('test'), ['127.0.0.2'], mode as TxMode))[0]!.mode),
+      ['streamlined', 'txt', 'fallback'],
+    );
     assert.deepEqual(jsonLines((l) => l.stats(10, 2048, 3, 1, 2)), [{ event: 'stats', queries: 10, motion: 2048, udp_active: 3, edns_active: 1, tcp_active: 2 }]);
   });
 
