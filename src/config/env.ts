@@ -260,7 +260,7 @@ export function parseEnv(env: Env): EnvSettings {
 }
 
 /** The log line formats: dnscache's lines (the default), or one JSON object per line. */
-export const LOG_FORMATS = ['dnscache', 'json'] as const;
+export const LOG_FORMATS = ['dnscache', 'djbdns', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 
 /** Settings for watching the service: the Prometheus endpoint and the log format. */

@@ -363,9 +363,12 @@ function putHex4(b: Buffer, o: number, n: number): number {
  * name read from uncompressed wire bytes at `at` in `src`. Returns the end,
  * and where "<type> <name>" starts (a hit's `cached` line repeats it).
  */
-function putQueryLine(b: Buffer, o: number, n: number, t: Transport, edns: boolean, ipHex: string, port: number, id: number, qtype: number, src: Uint8Array, at: number): { question: number; end: number } {
-  b[o++] = edns && t === 'u' ? 0x65 /* e */ : t.charCodeAt(0);
-  o = putAscii(b, o, '.query ');
+function putQueryLine(b: Buffer, o: number, prefix: boolean, n: number, t: Transport, edns: boolean, ipHex: string, port: number, id: number, qtype: number, src: Uint8Array, at: number): { question: number; end: number } {
+  if (prefix) {
+    b[o++] = edns && t === 'u' ? 0x65 /* e */ : t.charCodeAt(0);
+    b[o++] = 0x2e;
+  }
+  o = putAscii(b, o, 'query ');
   o = putDecimalSpace(b, o, n);
   o = putAscii(b, o, ipHex);
   b[o++] = 0x3a;
@@ -380,17 +383,19 @@ function putQueryLine(b: Buffer, o: number, n: number, t: Transport, edns: boole
   return { question, end: o };
 }
 
-/** `<u|t>.sent <n> <length>` and its newline. */
-function putSentLine(b: Buffer, o: number, n: number, t: Transport, length: number): number {
-  b[o++] = t.charCodeAt(0);
-  o = putAscii(b, o, '.sent ');
+/** `<u|t>.sent <n> <length>` (or, without the prefix, `sent ...`) and its newline. */
+function putSentLine(b: Buffer, o: number, prefix: boolean, n: number, t: Transport, length: number): number {
+  if (prefix) {
+    b[o++] = t.charCodeAt(0);
+    b[o++] = 0x2e;
+  }
+  o = putAscii(b, o, 'sent ');
   o = putDecimalSpace(b, o, n);
   o = putDecimal(b, o, length);
   b[o++] = 0x0a;
   return o;
 }
 
-/** The events dnscache logs, formatted its way. */
 /** What a service runs as, for the line after `starting`. */
 export interface RunMode {
   readonly mode: 'iterative' | 'forward-only';
@@ -404,7 +409,11 @@ export interface RunMode {
   readonly etcd: boolean;
 }
 
+/** The events dnscache logs, formatted its way (djbdnscurve6's lines; DjbdnsLog writes 1.05's). */
 export class Log {
+  /** `u.`/`t.`/`e.` before query, sent and drop (djbdnscurve6); dnscache 1.05 writes none. */
+  protected readonly transportPrefix: boolean = true;
+
   constructor(private readonly sink: LineSink) {}
 
   line(text: string): void {
@@ -424,7 +433,7 @@ export class Log {
     writeLatin1(wireScratch, name, 0);
     const ipHex = hexIp(ip);
     const b = this.sink.reserve(2 * name.length + ipHex.length + 48);
-    this.sink.commit(putQueryLine(b, this.sink.used, n, t, edns, ipHex, port, id, qtype, wireScratch, 0).end);
+    this.sink.commit(putQueryLine(b, this.sink.used, this.transportPrefix, n, t, edns, ipHex, port, id, qtype, wireScratch, 0).end);
   }
 
   /**
@@ -437,19 +446,19 @@ export class Log {
   cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number): void {
     const ipHex = hexIp(ip);
     const b = this.sink.reserve(2 * (query.length + 8) + ipHex.length + 96);
-    const q = putQueryLine(b, this.sink.used, n, t, edns, ipHex, port, id, qtype, query, HEADER_LENGTH);
+    const q = putQueryLine(b, this.sink.used, this.transportPrefix, n, t, edns, ipHex, port, id, qtype, query, HEADER_LENGTH);
     let o = putAscii(b, q.end, 'cached ');
     for (let i = q.question; i < q.end; i++) b[o++] = b[i]!;
-    this.sink.commit(putSentLine(b, o, n, t, length));
+    this.sink.commit(putSentLine(b, o, this.transportPrefix, n, t, length));
   }
 
   sent(n: number, t: Transport, length: number): void {
     const b = this.sink.reserve(48);
-    this.sink.commit(putSentLine(b, this.sink.used, n, t, length));
+    this.sink.commit(putSentLine(b, this.sink.used, this.transportPrefix, n, t, length));
   }
 
   drop(n: number, t: Transport, reason: string): void {
-    this.line(`${t}.drop ${n} ${reason}`);
+    this.line(this.transportPrefix ? `${t}.drop ${n} ${reason}` : `drop ${n} ${reason}`);
   }
 
   /** A client refused (no ip/ entry, or a source port dnscache never answers); `others` refused since, not logged. */
@@ -473,8 +482,11 @@ export class Log {
     o = putName(b, o, name);
     b[o++] = 0x20;
     o = putName(b, o, control);
-    b[o++] = 0x20;
-    o = putAscii(b, o, TX_FLAG[mode]);
+    // djbdnscurve6's DNSCurve flag; dnscache 1.05's line has none.
+    if (this.transportPrefix) {
+      b[o++] = 0x20;
+      o = putAscii(b, o, TX_FLAG[mode]);
+    }
     for (const server of servers) {
       b[o++] = 0x20;
       o = putAscii(b, o, hexIp(server));
@@ -539,7 +551,8 @@ export class Log {
     o = putDecimalSpace(b, o, queries);
     o = putDecimalSpace(b, o, motion);
     o = putDecimalSpace(b, o, udpActive);
-    o = putDecimalSpace(b, o, ednsActive);
+    // djbdnscurve6's EDNS count; dnscache 1.05 has four fields.
+    if (this.transportPrefix) o = putDecimalSpace(b, o, ednsActive);
     o = putDecimal(b, o, tcpActive);
     b[o++] = 0x0a;
     this.sink.commit(o);
@@ -685,8 +698,32 @@ export class JsonLog extends Log {
 }
 
 /** The Log for LOGFORMAT: chosen once, at start. */
+/**
+ * LOGFORMAT=djbdns: exactly the lines of dnscache 1.05 (Debian's `dnscache`),
+ * for tooling written against it (`awk '$3=="query"'` after tai64nlocal):
+ * `starting`, `query`, `sent` and `drop` without djbdnscurve6's `u.`/`t.`/`e.`,
+ * `tx` without its DNSCurve flag, `stats` with four fields; lines of events
+ * 1.05 does not have (`running`, `refused`) are left out.
+ */
+export class DjbdnsLog extends Log {
+  protected override readonly transportPrefix = false;
+
+  override starting(_listenIp: string, _sendIp: string, _udpMax: number): void {
+    this.line('starting');
+  }
+
+  override running(_mode: RunMode): void {
+    // not a dnscache 1.05 line
+  }
+
+  override refused(_ip: string, _t: Transport, _reason: string, _others: number): void {
+    // not a dnscache 1.05 line (counted in metrics all the same)
+  }
+}
+
 export function createLog(format: LogFormat, sink: LineSink): Log {
-  return format === 'json' ? new JsonLog(sink) : new Log(sink);
+  if (format === 'json') return new JsonLog(sink);
+  return format === 'djbdns' ? new DjbdnsLog(sink) : new Log(sink);
 }
 
 /** A fatal start-up message in the chosen format (written by the caller, unbatched). */

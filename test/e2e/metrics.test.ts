@@ -131,7 +131,7 @@ describe('METRICS start-up errors', () => {
   test('a bad LOGFORMAT value stops start-up naming it and the accepted values', async () => {
     const r = await runDnscacheExpectingFailure({ LOGFORMAT: 'xml' });
     assert.equal(r.code, 111);
-    assert.match(r.stderr, /^dnscache: fatal: LOGFORMAT: "xml" is not a log format \(expected one of "dnscache", "json"\)$/m);
+    assert.match(r.stderr, /^dnscache: fatal: LOGFORMAT: "xml" is not a log format \(expected one of "dnscache", "djbdns", "json"\)$/m);
   });
 
   test('an address in use for METRICS is fatal at bind time, before serving', async () => {

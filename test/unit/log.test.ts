@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
-import { hex4, hexIp, Log, logName, MemorySink, rrText, StreamSink } from '../../src/log/log';
+import { DjbdnsLog, hex4, hexIp, Log, logName, MemorySink, rrText, StreamSink } from '../../src/log/log';
 import { nameFromLabels, nameFromText, ROOT } from '../../src/wire/name';
 import { ipv4, mxRdata, n, nameRdata, rawQuery, soaRdata } from './helpers';
 
@@ -226,6 +226,33 @@ describe('Log lines', () => {
       }),
       ['starting dnscache listening on ip 7f000001 sending queries from ip 00000000 udp maxsize = 1232', 'dnscache: warning: client blocked: 10.0.0.9'],
     );
+  });
+});
+
+describe('DjbdnsLog (LOGFORMAT=djbdns): dnscache 1.05\'s lines', () => {
+  it('query, sent, drop without a transport prefix; tx without the DNSCurve flag; stats with four fields; no running or refused lines', () => {
+    const sink = new MemorySink();
+    const log = new DjbdnsLog(sink);
+    log.starting('127.0.0.1', '0.0.0.0', 1232);
+    log.running({ mode: 'forward-only', cacheSize: 1000000, servers: 1, ip: 1, routes: 0, etcd: false });
+    log.query(1, 'u', true, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test'));
+    log.tx(0, 1, n('www.example.test'), ROOT, ['127.0.0.2'], 'streamlined');
+    log.stats(1, 44, 1, 1, 0);
+    log.sent(1, 'u', 50);
+    log.cacheHit(2, 't', false, '127.0.0.1', 53, 7, 1, rawQuery('www.example.test', 1), 50);
+    log.drop(3, 'u', 'timed out');
+    log.refused('192.0.2.7', 'u', 'no ip/ entry', 0);
+    assert.deepEqual(sink.lines, [
+      'starting',
+      'query 1 7f000001:d6ed:119b 1 www.example.test.',
+      'tx 0 1 www.example.test. . 7f000002',
+      'stats 1 44 1 0',
+      'sent 1 50',
+      'query 2 7f000001:0035:0007 1 www.example.test.',
+      'cached 1 www.example.test.',
+      'sent 2 50',
+      'drop 3 timed out',
+    ]);
   });
 });
 

@@ -67,7 +67,7 @@ describe('LOGFORMAT', () => {
     it(`refuses ${JSON.stringify(value)}, naming the accepted values`, () => {
       assert.equal(
         configError(() => parseLogFormat(value)),
-        `LOGFORMAT: ${JSON.stringify(value)} is not a log format (expected one of "dnscache", "json")`,
+        `LOGFORMAT: ${JSON.stringify(value)} is not a log format (expected one of "dnscache", "djbdns", "json")`,
       );
     });
   }
