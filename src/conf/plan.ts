@@ -130,8 +130,19 @@ export function runScript(acct: string, node: string, dnscache: string): string 
   return `#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c ${singleQuoted(inner)}\n`;
 }
 
+/**
+ * log/run: dnscache-conf's, except that with LOGFORMAT=json in ../env the
+ * lines are kept without multilog's `t` stamp - each carries its own time,
+ * and a stamp in front would make it no longer a JSON object.
+ */
 export function logRunScript(logAcct: string): string {
-  return `#!/bin/sh\nexec setuidgid ${shellWord(logAcct)} multilog t ./main\n`;
+  return [
+    '#!/bin/sh',
+    '# JSON lines (env/LOGFORMAT json) carry their own time: a TAI64N stamp in front would break them.',
+    't=t; [ "$(head -n 1 ../env/LOGFORMAT 2>/dev/null)" = json ] && t=',
+    `exec setuidgid ${shellWord(logAcct)} multilog $t ./main`,
+    '',
+  ].join('\n');
 }
 
 /**

@@ -5,7 +5,7 @@
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { LogFormat } from '../config/env';
-import { HEADER_LENGTH, TYPE } from '../wire/constants';
+import { HEADER_LENGTH, RCODE, TYPE } from '../wire/constants';
 import { writeLatin1 } from '../wire/latin1';
 import { Name } from '../wire/name';
 
@@ -443,7 +443,7 @@ export class Log {
    * sampling heap profiler). The name comes from the client's own question
    * (uncompressed on the hit path), so cache entries keep no text for it.
    */
-  cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number): void {
+  cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number, _rcode: number): void {
     const ipHex = hexIp(ip);
     const b = this.sink.reserve(2 * (query.length + 8) + ipHex.length + 96);
     const q = putQueryLine(b, this.sink.used, this.transportPrefix, n, t, edns, ipHex, port, id, qtype, query, HEADER_LENGTH);
@@ -452,7 +452,8 @@ export class Log {
     this.sink.commit(putSentLine(b, o, this.transportPrefix, n, t, length));
   }
 
-  sent(n: number, t: Transport, length: number): void {
+  /** A reply sent: its length (and, for the JSON form, its RCODE). */
+  sent(n: number, t: Transport, length: number, _rcode: number): void {
     const b = this.sink.reserve(48);
     this.sink.commit(putSentLine(b, this.sink.used, this.transportPrefix, n, t, length));
   }
@@ -578,33 +579,57 @@ export function jsonString(s: string): string {
 }
 
 /** `"transport":"u","edns":false` - query lines print `e.` for UDP with EDNS; JSON keeps the two apart. */
-function jsonQuery(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, type: string, nameJson: string): string {
-  return `{"event":"query","n":${n},"transport":"${t}","edns":${edns},"ip":"${hexIp(ip)}","port":"${hex4(port)}","id":"${hex4(id)}","type":${type},"name":${nameJson}}`;
+function jsonQuery(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, type: number, nameJson: string): string {
+  return `{"event":"query","n":${n},"transport":"${t}","edns":${edns},"ip":"${ip}","port":${port},"id":${id},"type":"${typeName(type)}","name":${nameJson}}`;
 }
 
-function jsonSent(n: number, t: Transport, length: number): string {
-  return `{"event":"sent","n":${n},"transport":"${t}","bytes":${length}}`;
+function jsonSent(n: number, t: Transport, length: number, rcode: number): string {
+  return `{"event":"sent","n":${n},"transport":"${t}","bytes":${length},"rcode":"${rcodeName(rcode)}"}`;
+}
+
+const TYPE_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(TYPE).map(([name, code]) => [code, name]));
+
+/** A type's mnemonic, or TYPEnnn (RFC 3597) for one without. */
+export function typeName(type: number): string {
+  return TYPE_NAMES.get(type) ?? `TYPE${type}`;
+}
+
+const RCODE_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(RCODE).map(([name, code]) => [code, name]));
+
+/** An RCODE's name (NOERROR, SERVFAIL, ...), or RCODEnn. */
+export function rcodeName(rcode: number): string {
+  return RCODE_NAMES.get(rcode) ?? `RCODE${rcode}`;
 }
 
 /**
- * LOGFORMAT=json: the same events, one JSON object per line, with the same
- * encodings as dnscache's lines (hex addresses, 4-digit hex ports and IDs,
- * names in dnscache's form) so the two formats carry the same information.
- * Chosen once at start (createLog): dnscache's format pays nothing for it.
- * Field names are documented in README.md ("Metrics and log format").
+ * LOGFORMAT=json: the same events, one JSON object per line, for machines:
+ * each starts with `time` (ISO 8601, UTC, milliseconds) and `event`;
+ * addresses as text, ports and IDs as numbers, types and RCODEs by name,
+ * names in dnscache's form. Chosen once at start (createLog): dnscache's
+ * format pays nothing for it. Field names are documented in README.md
+ * ("Metrics and log format").
  */
 export class JsonLog extends Log {
-  override line(text: string): void {
-    super.line(`{"event":"line","text":${jsonString(text)}}`);
+  /** `now`: the time a line carries (injectable for tests). */
+  constructor(
+    sink: LineSink,
+    private readonly now: () => number = Date.now,
+  ) {
+    super(sink);
   }
 
-  /** Writes an already formatted JSON object (or several, one per line). */
+  override line(text: string): void {
+    this.json(`{"event":"line","text":${jsonString(text)}}`);
+  }
+
+  /** Writes already formatted JSON objects, one per line, each given the time first. */
   private json(text: string): void {
-    super.line(text);
+    const time = `{"time":"${new Date(this.now()).toISOString()}",`;
+    super.line(time + text.slice(1).replaceAll('\n{', `\n${time}`));
   }
 
   override starting(listenIp: string, sendIp: string, udpMax: number): void {
-    this.json(`{"event":"starting","ip":"${hexIp(listenIp)}","sendip":"${hexIp(sendIp)}","udpmax":${udpMax}}`);
+    this.json(`{"event":"starting","ip":"${listenIp}","sendip":"${sendIp}","udpmax":${udpMax}}`);
   }
 
   override running(m: RunMode): void {
@@ -612,19 +637,16 @@ export class JsonLog extends Log {
   }
 
   override query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
-    this.json(jsonQuery(n, t, edns, ip, port, id, String(qtype), jsonString(logName(name))));
+    this.json(jsonQuery(n, t, edns, ip, port, id, qtype, jsonString(logName(name))));
   }
 
-  override cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number): void {
-    const type = String(qtype);
+  override cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number, rcode: number): void {
     const name = jsonString(logNameAt(query, HEADER_LENGTH));
-    this.json(
-      `${jsonQuery(n, t, edns, ip, port, id, type, name)}\n{"event":"cached","type":${type},"name":${name}}\n${jsonSent(n, t, length)}`,
-    );
+    this.json(`${jsonQuery(n, t, edns, ip, port, id, qtype, name)}\n{"event":"cached","type":"${typeName(qtype)}","name":${name}}\n${jsonSent(n, t, length, rcode)}`);
   }
 
-  override sent(n: number, t: Transport, length: number): void {
-    this.json(jsonSent(n, t, length));
+  override sent(n: number, t: Transport, length: number, rcode: number): void {
+    this.json(jsonSent(n, t, length, rcode));
   }
 
   override drop(n: number, t: Transport, reason: string): void {
@@ -632,24 +654,24 @@ export class JsonLog extends Log {
   }
 
   override refused(ip: string, t: Transport, reason: string, others: number): void {
-    this.json(`{"event":"refused","ip":"${hexIp(ip)}","transport":"${t}","reason":${jsonString(reason)},"unlogged":${others}}`);
+    this.json(`{"event":"refused","ip":"${ip}","transport":"${t}","reason":${jsonString(reason)},"unlogged":${others}}`);
   }
 
   override tcpopen(ip: string, port: number): void {
-    this.json(`{"event":"tcpopen","ip":"${hexIp(ip)}","port":"${hex4(port)}"}`);
+    this.json(`{"event":"tcpopen","ip":"${ip}","port":${port}}`);
   }
 
   override tcpclose(ip: string, port: number, reason: string): void {
-    this.json(`{"event":"tcpclose","ip":"${hexIp(ip)}","port":"${hex4(port)}","reason":${jsonString(reason)}}`);
+    this.json(`{"event":"tcpclose","ip":"${ip}","port":${port},"reason":${jsonString(reason)}}`);
   }
 
   override tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[], mode: TxMode = 'plain'): void {
-    const list = servers.map((s) => `"${hexIp(s)}"`).join(',');
-    this.json(`{"event":"tx","level":${level},"type":${qtype},"name":${jsonString(logName(name))},"control":${jsonString(logName(control))},"mode":"${mode}","servers":[${list}]}`);
+    const list = servers.map((s) => `"${s}"`).join(',');
+    this.json(`{"event":"tx","level":${level},"type":"${typeName(qtype)}","name":${jsonString(logName(name))},"control":${jsonString(logName(control))},"mode":"${mode}","servers":[${list}]}`);
   }
 
   override cached(type: number, name: Name): void {
-    this.json(`{"event":"cached","type":${type},"name":${jsonString(logName(name))}}`);
+    this.json(`{"event":"cached","type":"${typeName(type)}","name":${jsonString(logName(name))}}`);
   }
 
   override cachedCname(name: Name, target: Name): void {
@@ -665,23 +687,23 @@ export class JsonLog extends Log {
   }
 
   override rr(server: string, ttl: number, type: number, name: Name, rdata: Buffer): void {
-    this.json(`{"event":"rr","server":"${hexIp(server)}","ttl":${ttl},"type":${type},"name":${jsonString(logName(name))},"data":${jsonString(rrData(type, rdata))}}`);
+    this.json(`{"event":"rr","server":"${server}","ttl":${ttl},"type":"${typeName(type)}","name":${jsonString(logName(name))},"data":${jsonString(rrData(type, rdata))}}`);
   }
 
   override nxdomain(server: string, ttl: number, name: Name): void {
-    this.json(`{"event":"nxdomain","server":"${hexIp(server)}","ttl":${ttl},"name":${jsonString(logName(name))}}`);
+    this.json(`{"event":"nxdomain","server":"${server}","ttl":${ttl},"name":${jsonString(logName(name))}}`);
   }
 
   override nodata(server: string, ttl: number, type: number, name: Name): void {
-    this.json(`{"event":"nodata","server":"${hexIp(server)}","ttl":${ttl},"type":${type},"name":${jsonString(logName(name))}}`);
+    this.json(`{"event":"nodata","server":"${server}","ttl":${ttl},"type":"${typeName(type)}","name":${jsonString(logName(name))}}`);
   }
 
   override lame(server: string, control: Name, referral: Name): void {
-    this.json(`{"event":"lame","server":"${hexIp(server)}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
+    this.json(`{"event":"lame","server":"${server}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
   }
 
   override ignoredReferral(server: string, control: Name, referral: Name): void {
-    this.json(`{"event":"ignored_referral","server":"${hexIp(server)}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
+    this.json(`{"event":"ignored_referral","server":"${server}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
   }
 
   override servfail(name: Name, reason: string): void {
@@ -728,5 +750,5 @@ export function createLog(format: LogFormat, sink: LineSink): Log {
 
 /** A fatal start-up message in the chosen format (written by the caller, unbatched). */
 export function fatalLine(format: LogFormat, message: string): string {
-  return format === 'json' ? `{"event":"fatal","text":${jsonString(message)}}` : `dnscache: fatal: ${message}`;
+  return format === 'json' ? `{"time":"${new Date().toISOString()}","event":"fatal","text":${jsonString(message)}}` : `dnscache: fatal: ${message}`;
 }

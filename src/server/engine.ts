@@ -163,7 +163,7 @@ export class Engine {
         if ((hit.expires - now) * 10 <= hit.expires - hit.builtAt && hit.expires - hit.builtAt >= PREFETCH_MIN_LIFE) this.resolver.prefetch(q.qname, q.qtype);
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
         this.countReply(t, bytes[3]! & 0x0f);
-        this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, q.qtype, packet, bytes.length);
+        this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, q.qtype, packet, bytes.length, bytes[3]! & 0x0f);
         return bytes;
       }
     }
@@ -173,7 +173,7 @@ export class Engine {
       this.counters.localAnswers++;
       const bytes = this.render(local, packet, q, limit, opt, false);
       this.countReply(t, local.rcode);
-      this.log.sent(n, t, bytes.length);
+      this.log.sent(n, t, bytes.length, local.rcode);
       return bytes;
     }
 

@@ -184,7 +184,7 @@ export class TcpListener implements ReplySender<Connection> {
     if (!conn.pending.delete(p.n) || conn.closed) return;
     if (bytes) {
       this.engine.countReply('t', bytes[3]! & 0x0f);
-      this.log.sent(p.n, 't', bytes.length);
+      this.log.sent(p.n, 't', bytes.length, bytes[3]! & 0x0f);
       this.write(conn, bytes);
     } else {
       this.log.drop(p.n, 't', 'input/output error');

@@ -86,7 +86,7 @@ export class UdpListener implements ReplySender<Peer> {
     if (bytes) {
       this.socket.sendTo(bytes, peer);
       this.engine.countReply('u', bytes[3]! & 0x0f);
-      this.log.sent(p.n, 'u', bytes.length);
+      this.log.sent(p.n, 'u', bytes.length, bytes[3]! & 0x0f);
     } else {
       this.log.drop(p.n, 'u', 'input/output error');
     }

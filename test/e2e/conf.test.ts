@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseServersFile } from '../../src/config/servers';
-import { DATALIMIT, lookupAccount, NODE_FLAGS, runSystemdScript } from '../../src/conf';
+import { DATALIMIT, logRunScript, lookupAccount, NODE_FLAGS, runSystemdScript } from '../../src/conf';
 import { assertLoopback, freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
@@ -120,7 +120,7 @@ function expectedLayout(D: string, ip: string, ipEntries: string[]): Map<string,
   dir('log', '2755');
   dir('log/main', '2755', log);
   file('log/status', '644', '', log);
-  file('log/run', '755', `#!/bin/sh\nexec setuidgid ${LOGACCT} multilog t ./main\n`);
+  file('log/run', '755', logRunScript(LOGACCT));
   dir('env', '2755');
   file('env/ROOT', '644', `${D}/root\n`);
   file('env/IP', '644', `${ip}\n`);
@@ -486,6 +486,17 @@ describe('dnscache-conf as root', { skip: ROOT_SKIP }, () => {
     const current = path.join(D, 'log', 'main', 'current');
     assert.match(fs.readFileSync(current, 'utf8'), /^@[0-9a-f]{24} hello from the test$/m);
     assert.equal(fs.statSync(current).uid, logAcct!.uid);
+    // With LOGFORMAT=json the lines are kept as they come: still JSON objects.
+    fs.writeFileSync(path.join(D, 'env', 'LOGFORMAT'), 'json\n');
+    try {
+      const json = spawn('/bin/sh', ['./run'], { cwd: path.join(D, 'log'), env: { PATH: process.env.PATH! }, stdio: ['pipe', 'ignore', 'pipe'] });
+      json.stdin!.end('{"time":"2026-12-03T00:00:00.000Z","event":"starting"}\n');
+      assert.equal(await new Promise<number | null>((resolve) => json.once('close', resolve)), 0);
+      const last = fs.readFileSync(current, 'utf8').trim().split('\n').pop()!;
+      assert.deepEqual(JSON.parse(last), { time: '2026-12-03T00:00:00.000Z', event: 'starting' });
+    } finally {
+      fs.rmSync(path.join(D, 'env', 'LOGFORMAT'));
+    }
   });
 });
 

@@ -158,7 +158,7 @@ describe('LOGFORMAT=json', () => {
     lab = await startLab(scope);
   });
 
-  /** startDnscache waits for dnscache's `starting` line; in JSON it is {"event":"starting",...}. */
+  /** startDnscache waits for dnscache's `starting` line; in JSON it is {"time":...,"event":"starting",...}. */
   async function startJson(): Promise<Dnscache> {
     const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-e2e-json-'));
     writeRoot(root, { upstreams: `${serverLine(lab)}\n` });
@@ -167,7 +167,7 @@ describe('LOGFORMAT=json', () => {
     const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
     scope.after(() => dns.stop());
-    await dns.waitForLog(/^\{"event":"starting",/, 5000);
+    await dns.waitForLog(/^\{"time":"[^"]+","event":"starting",/, 5000);
     return dns;
   }
 
@@ -197,10 +197,13 @@ describe('LOGFORMAT=json', () => {
       assert.ok(events.has(e), `no ${e} event in:\n${dns.logs.join('\n')}`);
     }
     const q = dns.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.event === 'query' && o.name === `${name}.`)!;
-    assert.deepEqual(Object.keys(q), ['event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name']);
+    assert.deepEqual(Object.keys(q), ['time', 'event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name']);
+    assert.ok(Math.abs(Date.parse(q.time as string) - Date.now()) < 60_000, `an ISO time of now: ${q.time}`);
     assert.equal(q.transport, 'u');
-    assert.equal(q.ip, '7f000001');
-    assert.equal(q.type, 1);
+    assert.equal(q.ip, '127.0.0.1');
+    assert.equal(q.type, 'A');
+    const nx = dns.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o.event === 'sent').map((o) => o.rcode);
+    assert.ok(nx.includes('NXDOMAIN') && nx.includes('NOERROR'), `sent events carry the RCODE: ${nx.join(' ')}`);
   });
 });
 

@@ -12,28 +12,28 @@ type Json = Record<string, unknown>;
 
 /** The documented fields of each event, in order (README.md, "Metrics and log format"). */
 const FIELDS: Record<string, string[]> = {
-  starting: ['event', 'ip', 'sendip', 'udpmax'],
-  running: ['event', 'mode', 'cachesize', 'servers', 'ip', 'routes', 'etcd'],
-  query: ['event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name'],
-  cached: ['event', 'type', 'name'],
-  sent: ['event', 'n', 'transport', 'bytes'],
-  drop: ['event', 'n', 'transport', 'reason'],
-  refused: ['event', 'ip', 'transport', 'reason', 'unlogged'],
-  tcpopen: ['event', 'ip', 'port'],
-  tcpclose: ['event', 'ip', 'port', 'reason'],
-  tx: ['event', 'level', 'type', 'name', 'control', 'mode', 'servers'],
-  cached_cname: ['event', 'name', 'target'],
-  cached_ns: ['event', 'control', 'ns'],
-  cached_nxdomain: ['event', 'name'],
-  rr: ['event', 'server', 'ttl', 'type', 'name', 'data'],
-  nxdomain: ['event', 'server', 'ttl', 'name'],
-  nodata: ['event', 'server', 'ttl', 'type', 'name'],
-  lame: ['event', 'server', 'control', 'referral'],
-  ignored_referral: ['event', 'server', 'control', 'referral'],
-  servfail: ['event', 'name', 'reason'],
-  stats: ['event', 'queries', 'motion', 'udp_active', 'edns_active', 'tcp_active'],
-  warning: ['event', 'text'],
-  line: ['event', 'text'],
+  starting: ['time', 'event', 'ip', 'sendip', 'udpmax'],
+  running: ['time', 'event', 'mode', 'cachesize', 'servers', 'ip', 'routes', 'etcd'],
+  query: ['time', 'event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name'],
+  cached: ['time', 'event', 'type', 'name'],
+  sent: ['time', 'event', 'n', 'transport', 'bytes', 'rcode'],
+  drop: ['time', 'event', 'n', 'transport', 'reason'],
+  refused: ['time', 'event', 'ip', 'transport', 'reason', 'unlogged'],
+  tcpopen: ['time', 'event', 'ip', 'port'],
+  tcpclose: ['time', 'event', 'ip', 'port', 'reason'],
+  tx: ['time', 'event', 'level', 'type', 'name', 'control', 'mode', 'servers'],
+  cached_cname: ['time', 'event', 'name', 'target'],
+  cached_ns: ['time', 'event', 'control', 'ns'],
+  cached_nxdomain: ['time', 'event', 'name'],
+  rr: ['time', 'event', 'server', 'ttl', 'type', 'name', 'data'],
+  nxdomain: ['time', 'event', 'server', 'ttl', 'name'],
+  nodata: ['time', 'event', 'server', 'ttl', 'type', 'name'],
+  lame: ['time', 'event', 'server', 'control', 'referral'],
+  ignored_referral: ['time', 'event', 'server', 'control', 'referral'],
+  servfail: ['time', 'event', 'name', 'reason'],
+  stats: ['time', 'event', 'queries', 'motion', 'udp_active', 'edns_active', 'tcp_active'],
+  warning: ['time', 'event', 'text'],
+  line: ['time', 'event', 'text'],
 };
 
 /** One call of every Log method, and the events it must write. */
@@ -42,8 +42,8 @@ const CALLS: Record<string, [(l: Log) => void, string[]]> = {
   starting: [(l) => l.starting('127.0.0.1', '::', 1232), ['starting']],
   running: [(l) => l.running({ mode: 'forward-only', cacheSize: 1000000, servers: 2, ip: 1, routes: 0, etcd: false }), ['running']],
   query: [(l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test')), ['query']],
-  cacheHit: [(l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99), ['query', 'cached', 'sent']],
-  sent: [(l) => l.sent(1, 'u', 48), ['sent']],
+  cacheHit: [(l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 0), ['query', 'cached', 'sent']],
+  sent: [(l) => l.sent(1, 'u', 48, 0), ['sent']],
   drop: [(l) => l.drop(1, 'u', 'timed out'), ['drop']],
   refused: [(l) => l.refused('192.0.2.7', 'u', 'no ip/ entry', 3), ['refused']],
   tcpopen: [(l) => l.tcpopen('127.0.0.1', 40000), ['tcpopen']],
@@ -65,7 +65,8 @@ const CALLS: Record<string, [(l: Log) => void, string[]]> = {
 
 function jsonLines(fn: (log: Log) => void): Json[] {
   const sink = new MemorySink();
-  fn(createLog('json', sink));
+  // The clock at 1.5 s past the epoch: every line's time is this one.
+  fn(new JsonLog(sink, () => 1500));
   return sink.lines.flatMap((l) => l.split('\n')).map((l) => {
     assert.match(l, /^[\x20-\x7e]+$/, `printable ASCII only: ${l}`);
     return JSON.parse(l) as Json;
@@ -95,26 +96,26 @@ describe('JSON log lines', () => {
 
   it('the issue example: a UDP query', () => {
     assert.deepEqual(jsonLines((l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test'))), [
-      { event: 'query', n: 1, transport: 'u', edns: false, ip: '7f000001', port: 'd6ed', id: '119b', type: 1, name: 'www.example.test.' },
+      { time: '1970-01-01T00:00:01.500Z', event: 'query', n: 1, transport: 'u', edns: false, ip: '127.0.0.1', port: 0xd6ed, id: 0x119b, type: 'A', name: 'www.example.test.' },
     ]);
   });
 
-  it('values use dnscache encodings: hex addresses, hex ports and IDs, dnscache names', () => {
-    const [q, cached, sent] = jsonLines((l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99));
-    assert.deepEqual(q, { event: 'query', n: 2, transport: 't', edns: true, ip: '00000000000000000000000000000001', port: '0035', id: '0007', type: 28, name: 'www.example.test.' });
-    assert.deepEqual(cached, { event: 'cached', type: 28, name: 'www.example.test.' });
-    assert.deepEqual(sent, { event: 'sent', n: 2, transport: 't', bytes: 99 });
-    assert.deepEqual(jsonLines((l) => l.tx(1, 28, n('NS.Outside.example'), ROOT, ['127.0.0.2', '2001:db8::1'])), [
-      { event: 'tx', level: 1, type: 28, name: 'ns.outside.example.', control: '.', mode: 'plain', servers: ['7f000002', '20010db8000000000000000000000001'] },
+  it('values for machines: the time, addresses as text, ports and IDs as numbers, types and RCODEs by name, dnscache names', () => {
+    const [q, cached, sent] = jsonLines((l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 3));
+    assert.deepEqual(q, { time: '1970-01-01T00:00:01.500Z', event: 'query', n: 2, transport: 't', edns: true, ip: '::1', port: 53, id: 7, type: 'AAAA', name: 'www.example.test.' });
+    assert.deepEqual(cached, { time: '1970-01-01T00:00:01.500Z', event: 'cached', type: 'AAAA', name: 'www.example.test.' });
+    assert.deepEqual(sent, { time: '1970-01-01T00:00:01.500Z', event: 'sent', n: 2, transport: 't', bytes: 99, rcode: 'NXDOMAIN' });
+    assert.deepEqual(jsonLines((l) => l.tx(1, 65, n('NS.Outside.example'), ROOT, ['127.0.0.2', '2001:db8::1'])), [
+      { time: '1970-01-01T00:00:01.500Z', event: 'tx', level: 1, type: 'TYPE65', name: 'ns.outside.example.', control: '.', mode: 'plain', servers: ['127.0.0.2', '2001:db8::1'] },
     ]);
     assert.deepEqual(
       ['streamlined', 'txt', 'fallback'].map((mode) => jsonLines((l) => l.tx(0, 1, n('x.test'), n('test'), ['127.0.0.2'], mode as TxMode))[0]!.mode),
       ['streamlined', 'txt', 'fallback'],
     );
-    assert.deepEqual(jsonLines((l) => l.stats(10, 2048, 3, 1, 2)), [{ event: 'stats', queries: 10, motion: 2048, udp_active: 3, edns_active: 1, tcp_active: 2 }]);
+    assert.deepEqual(jsonLines((l) => l.stats(10, 2048, 3, 1, 2)), [{ time: '1970-01-01T00:00:01.500Z', event: 'stats', queries: 10, motion: 2048, udp_active: 3, edns_active: 1, tcp_active: 2 }]);
   });
 
-  it('rr data: names, MX, SOA and hex as the text lines print them, with the numeric type', () => {
+  it('rr data: names, MX, SOA and hex as the text lines print them', () => {
     const data = (type: number, rdata: Buffer): unknown => jsonLines((l) => l.rr('127.0.0.2', 60, type, n('x.test'), rdata))[0]!.data;
     assert.equal(data(1, ipv4('192.0.2.1')), 'c0000201');
     assert.equal(data(2, nameRdata('ns.example')), 'ns.example.');
@@ -140,7 +141,9 @@ describe('JSON log lines', () => {
 
   it('fatal lines in either format', () => {
     assert.equal(fatalLine('dnscache', 'IP: not set'), 'dnscache: fatal: IP: not set');
-    assert.deepEqual(JSON.parse(fatalLine('json', 'IP: "x"')), { event: 'fatal', text: 'IP: "x"' });
+    const fatal = JSON.parse(fatalLine('json', 'IP: "x"')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(fatal), ['time', 'event', 'text']);
+    assert.deepEqual([fatal.event, fatal.text], ['fatal', 'IP: "x"']);
   });
 
   it('LOGFORMAT=dnscache gives the plain Log and its lines', () => {
