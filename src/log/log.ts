@@ -109,7 +109,12 @@ export class StreamSink implements LineSink {
 }
 
 const SLAB_SIZE = 64 * 1024;
-/** POSIX's minimum PIPE_BUF, Linux's value: a write of at most this much to a pipe is never split. */
+/**
+ * Linux's PIPE_BUF: a write of at most this much to a pipe is never
+ * interleaved with another. POSIX only promises 512; on a system with less
+ * than 4096, lines of WORKERS processes could interleave (dnscache-ts is
+ * built and tested on Linux).
+ */
 const PIPE_BUF = 4096;
 
 /** Collects lines in memory, for tests: the same sink as in production, over a stream kept in memory. */

@@ -1,8 +1,8 @@
 // Resolution of one (name, type): local names, the cache, then upstream,
 // following CNAMEs; one resolution in flight per (name, type), later askers
-// join it. How upstream is asked (forwarding now, iteration later) is the
+// join it. How upstream is asked (routes, iteration or forwarding) is the
 // Fetcher's business; this loop only turns verdicts into answers and cache
-// entries.
+// entries, and adds serve-stale and prefetch around them.
 
 import { Cache, STALE_TTL, StoredRecord } from '../cache/cache';
 import { localAnswer } from '../local/local';
