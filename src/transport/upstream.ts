@@ -325,9 +325,16 @@ class Asking<T> implements TryOwner, RunningTry {
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
     const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << Math.min(this.round, MAX_BACKOFF_ROUNDS)));
+    this.opened = null;
+    // A plain server (nearly every one) makes no Outgoing: per try, that was garbage a
+    // question in flight carried into the old generation.
+    if (!this.opts.curve || !server.curveKey) {
+      this.sealed = null;
+      this.current = startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
+      return;
+    }
     const out = this.outgoing(server, this.id);
     this.sealed = out.sealed;
-    this.opened = null;
     this.current = startUdpTry(server, out.packet, this.from, timeoutMs, this.opts.random, this);
   }
 
