@@ -12,7 +12,10 @@ import { isAtOrBelow, lowerByte, Name, readName } from '../wire/name';
 import { readLatin1, writeLatin1 } from '../wire/latin1';
 import { copyBytes, copyOf } from '../wire/copy';
 import { EntryStore } from './store';
-import { packReply, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from './replies';
+import { PackedReply, packReply, replyAnswerEnd, replyMessageLength, ReplyBytes, replyTtlOffsets } from './replies';
+
+// The reply entry's shapes live with its format (replies.ts); importers of the cache find them here too.
+export type { PackedReply, ReplyBytes } from './replies';
 
 /** Seconds since the epoch; injectable so tests can move time. */
 export type Clock = () => number;
@@ -81,22 +84,6 @@ export interface StoredRecord {
   readonly name: Name;
   readonly type: number;
   readonly rdata: Buffer;
-}
-
-/** A reply as stored (see replies.ts): message, TTL offsets and trailers in buf[start, end). */
-export interface ReplyBytes {
-  readonly buf: Buffer;
-  readonly start: number;
-  readonly end: number;
-  /** When the message's TTLs were written (hits count them down from here). */
-  readonly builtAt: number;
-  /** When it expires: with builtAt, how much of its life is left (prefetch). */
-  readonly expires: number;
-}
-
-/** A reply ready to be stored: made by makeReplyEntry or packReply. */
-export interface PackedReply extends ReplyBytes {
-  readonly charge: number;
 }
 
 // What an entry is. NODATA shares the RRset's slot, so the kind tells them apart.

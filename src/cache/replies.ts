@@ -6,7 +6,23 @@
 import { FLAG_CD, FLAG_RD, FLAG_TC, HEADER_LENGTH } from '../wire/constants';
 import { copyBytes } from '../wire/copy';
 import { BuiltMessage } from '../wire/writer';
-import { PackedReply, ReplyBytes } from './cache';
+
+/** A reply as stored: message, TTL offsets and trailers in buf[start, end). */
+export interface ReplyBytes {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+  /** When the message's TTLs were written (hits count them down from here). */
+  readonly builtAt: number;
+  /** When it expires: with builtAt, how much of its life is left (prefetch). */
+  readonly expires: number;
+}
+
+/** A reply ready to be stored: made by makeReplyEntry or packReply. */
+export interface PackedReply extends ReplyBytes {
+  readonly charge: number;
+}
+
 
 /**
  * Makes a cache entry from a reply built for the first asker. `ttls` are the
