@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
 import { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, SendFrom, parseEnv, parseObservability } from './env';
-import { ServerTable, readServersDir } from './servers';
+import { PoolTable, ServerTable, readServerFiles } from './servers';
 
 export { ConfigError } from './errors';
 export type { IpAddress, ParseResult, ServerAddress } from './address';
@@ -34,8 +34,8 @@ export {
   parseMetricsAddress,
   parseObservability,
 } from './env';
-export type { ServerTable } from './servers';
-export { parseServersFile, readServersDir } from './servers';
+export type { Pool, PoolServer, PoolTable, PolicyName, ServerFiles, ServerTable } from './servers';
+export { parsePoolFile, parseServersFile, POLICIES, readServerFiles, readServersDir } from './servers';
 
 export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom' | 'curve' | 'warnings'>> {
   readonly listen: Readonly<ListenAddress>;
@@ -43,6 +43,8 @@ export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom'
   /** Absolute path of ROOT. */
   readonly root: string;
   readonly servers: ServerTable;
+  /** The same servers/ files as pools: each one's policy and per-server options (FORWARDONLY). */
+  readonly pools: PoolTable;
   readonly curve: Readonly<CurveSettings>;
   /** Non-fatal remarks (e.g. CACHESIZE clamped), to be logged at start-up. */
   readonly warnings: readonly string[];
@@ -73,13 +75,14 @@ export function loadConfig(env: Env): Config {
   const s = parseEnv(env);
   const o = parseObservability(env);
   const root = checkRoot(s.root);
-  const servers = readServersDir(root);
+  const { servers, pools } = readServerFiles(root, s.forwardOnly);
   return Object.freeze({
     ...s,
     listen: Object.freeze(s.listen),
     sendFrom: Object.freeze(s.sendFrom),
     root,
     servers,
+    pools,
     curve: Object.freeze(s.curve),
     warnings: Object.freeze([...s.warnings]),
     metrics: o.metrics ? Object.freeze(o.metrics) : null,

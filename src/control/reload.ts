@@ -6,7 +6,7 @@
 
 import { join } from 'node:path';
 import { listExistingEntries } from '../acl/directory';
-import { ConfigError, readServersDir, ServerAddress, ServerTable } from '../config';
+import { ConfigError, PoolTable, readServerFiles, ServerAddress, ServerTable } from '../config';
 import { Name } from '../wire/name';
 
 /**
@@ -61,6 +61,8 @@ export class SwappableServerTable implements ReadonlyMap<Name, readonly ServerAd
 
 export interface Reloadable {
   readonly servers: ServerTable;
+  /** The same files as pools (policies and options). */
+  readonly pools: PoolTable;
   /** Entries of ip/ that count (as the ACL reads them). */
   readonly ipEntries: number;
 }
@@ -68,9 +70,10 @@ export interface Reloadable {
 /**
  * Reads `root`/servers/ (as at start-up: any problem is a ConfigError
  * naming the file and line) and checks that `root`/ip/ can be listed.
+ * `forwarding`: FORWARDONLY, where servers/ files may carry a policy and options.
  */
-export function readReloadable(root: string): Reloadable {
-  const servers = readServersDir(root);
+export function readReloadable(root: string, forwarding = true): Reloadable {
+  const { servers, pools } = readServerFiles(root, forwarding);
   const ipDir = join(root, 'ip');
   let ipEntries: number;
   try {
@@ -79,7 +82,7 @@ export function readReloadable(root: string): Reloadable {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError(`ip/: unable to read ${JSON.stringify(ipDir)} (${code}) (expected a directory of client address prefixes)`);
   }
-  return { servers, ipEntries };
+  return { servers, pools, ipEntries };
 }
 
 export interface ReloadOutcome {

@@ -8,6 +8,8 @@ import { readReloadable, ReloadOutcome, SwappableServerTable } from '../control/
 import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
+import { UpstreamLoad } from '../transport/load';
+import { UpstreamPools } from '../transport/pools';
 import { IterativeFetcher } from '../resolve/iterate';
 import { Fetcher, Resolver } from '../resolve/resolver';
 import { renderMetrics, MetricsSnapshot } from '../metrics/collect';
@@ -37,6 +39,8 @@ export class Service {
   readonly upstreamMetrics = new UpstreamMetrics();
   /** The METRICS endpoint, when configured. */
   readonly metrics: MetricsServer | null;
+  /** FORWARDONLY's pools (servers/ files with their policies); null when resolving iteratively. */
+  readonly pools: UpstreamPools | null;
 
   /**
    * `worker` is this process's index among config.workers processes
@@ -50,12 +54,14 @@ export class Service {
     this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
       if (!e.ok) log.warning(e.message);
     });
+    const rtt = new MeteredRttTable(this.upstreamMetrics);
+    this.pools = config.forwardOnly ? new UpstreamPools(config.pools, new UpstreamLoad(), rtt, random) : null;
     const upstream: UpstreamDeps = {
       servers: this.serverTable,
       cache: this.cache,
       log,
       random,
-      rtt: new MeteredRttTable(this.upstreamMetrics),
+      rtt,
       sendFrom: config.sendFrom,
       afterResponse: () => this.logStats(),
       onUpstreamQuery: (_server, transport) => {
@@ -66,7 +72,7 @@ export class Service {
     // The fetcher needs the resolver for glueless sub-resolutions, and the
     // resolver needs a fetcher: the closure breaks the cycle.
     const fetcher: Fetcher = config.forwardOnly
-      ? new ForwardFetcher(upstream)
+      ? new ForwardFetcher({ ...upstream, pools: this.pools ?? undefined })
       : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, queryLocalhost: config.queryLocalhost, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
@@ -154,13 +160,14 @@ export class Service {
   reload(): ReloadOutcome {
     let next;
     try {
-      next = readReloadable(this.rootDir);
+      next = readReloadable(this.rootDir, this.config.forwardOnly);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       this.log.warning(`reload failed: ${error}`);
       return { ok: false, error };
     }
     this.serverTable.swap(next.servers);
+    this.pools?.swap(next.pools);
     this.acl.reload();
     this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries}`);
     return { ok: true, servers: next.servers.size, ip: next.ipEntries };

@@ -7,6 +7,8 @@ import { Random } from '../random/random';
 import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName } from '../wire/name';
+import { UpstreamLoad } from './load';
+import { ServerOrder } from './policy';
 import { RttTable } from './rtt';
 import { Endpoint, RunningTry, startUdpTry, TryOwner, TryResult } from './udp';
 import { tcpTry } from './tcp';
@@ -128,6 +130,8 @@ export interface UpstreamOptions {
   readonly rtt: RttTable;
   /** Called before each try, e.g. to count or log outbound queries. */
   readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
+  /** Told when each try starts and ends (forwarding pools: queries in flight, rates). */
+  readonly load?: UpstreamLoad;
 }
 
 /** What one question may spend (resolve/budget.ts's WorkBudget is one). */
@@ -156,11 +160,22 @@ export interface TcpOutcomeObserver {
 const STOPPED: TryResult = { kind: 'error', message: 'work limit reached' };
 
 /**
- * Asks `servers` in RTT order, round after round, until one gives a reply
- * the judge accepts, the deadline passes or every server was passed over.
+ * Asks `servers` in RTT order (or a pool's, `order`), round after round,
+ * until one gives a reply the judge accepts, the deadline passes or every
+ * server was passed over. `first`: the first round's order, when the caller
+ * already made it (to log it): an order may be drawn at random.
  */
-export function askServers<T>(servers: readonly Endpoint[], q: UpstreamQuestion, opts: UpstreamOptions, budget: TryBudget, judge: Judge<T>, rounds = 3): Promise<UpstreamResult<T>> {
-  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, resolve, reject).tryNext());
+export function askServers<T>(
+  servers: readonly Endpoint[],
+  q: UpstreamQuestion,
+  opts: UpstreamOptions,
+  budget: TryBudget,
+  judge: Judge<T>,
+  rounds = 3,
+  order: ServerOrder = opts.rtt,
+  first: readonly Endpoint[] | null = null,
+): Promise<UpstreamResult<T>> {
+  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, order, first, resolve, reject).tryNext());
 }
 
 /**
@@ -198,10 +213,12 @@ class Asking<T> implements TryOwner, RunningTry {
     private readonly budget: TryBudget,
     private readonly judge: Judge<T>,
     private readonly rounds: number,
+    private readonly chooser: ServerOrder,
+    first: readonly Endpoint[] | null,
     private readonly done: (result: UpstreamResult<T>) => void,
     private readonly failed: (err: unknown) => void,
   ) {
-    this.order = opts.rtt.order(servers);
+    this.order = first ?? chooser.order(servers);
     budget.attach?.(this);
   }
 
@@ -224,7 +241,7 @@ class Asking<T> implements TryOwner, RunningTry {
     for (;;) {
       if (this.next === this.order.length) {
         if (++this.round >= this.rounds || (this.skip !== null && this.skip.size === this.servers.length)) return this.resolve({ kind: 'failed', reason: this.lastReason });
-        this.order = this.opts.rtt.order(this.servers);
+        this.order = this.chooser.order(this.servers);
         this.next = 0;
         continue;
       }
@@ -250,6 +267,7 @@ class Asking<T> implements TryOwner, RunningTry {
     this.edns = !probing && !this.opts.rtt.noEdns.has(server);
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
+    this.opts.load?.started(server);
     const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << this.round));
     this.current = startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
   }
@@ -260,6 +278,7 @@ class Asking<T> implements TryOwner, RunningTry {
 
   tried(udp: TryResult): void {
     this.current = null;
+    this.opts.load?.ended(this.server!, udp);
     // This runs in a socket's (or a batch's, or the timeout wheel's) handler:
     // a throw from the RTT table or the budget must end this server's try,
     // not escape into the handler and strand the other tries there.
@@ -297,8 +316,10 @@ class Asking<T> implements TryOwner, RunningTry {
     const tcpId = this.opts.random.uint16();
     const remaining = Math.max(1, this.budget.deadline - performance.now());
     this.opts.onTry?.(server, 'tcp');
+    this.opts.load?.started(server);
     this.current = tcpTry(server, buildQuery(this.q, tcpId, this.edns), this.from, Math.min(remaining, 10000), (bytes) => answersQuestion(bytes, tcpId, this.q), (tcp) => {
       this.current = null;
+      this.opts.load?.ended(server, tcp);
       try {
         (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
       } catch {

@@ -65,7 +65,7 @@ describe('reload', { concurrency: true }, () => {
     const { first, second, dns } = await startTwo(t);
     writeServers(dns, `${serverLine(second)}\n10.0.0.x\n`);
     const line = await hup(dns, /^dnscache: warning: reload failed/);
-    assert.equal(line, 'dnscache: warning: reload failed: servers/@ line 2: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by a # comment)');
+    assert.equal(line, 'dnscache: warning: reload failed: servers/@ line 2: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment)');
     const name = freshName('old');
     await assertWild(dns, name);
     assert.equal(queriesFor(first, name).length, 1, 'still the old server');

@@ -534,7 +534,7 @@ describe('servers: file parsing', () => {
     assert.throws(() => parseServersFile('10.0.0.1\n# ok\n10.0.0.x\n', 'servers/@'), {
       name: 'ConfigError',
       message:
-        'servers/@ line 3: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by a # comment)',
+        'servers/@ line 3: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment)',
     });
   });
   it('rejects trailing text that is not a # comment', () => {
