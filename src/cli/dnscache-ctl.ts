@@ -7,13 +7,13 @@
 import * as fs from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { controlRequest } from '../control/client';
-import { ControlRequest, ControlResponse, TOP_MAX } from '../control/protocol';
+import { ControlRequest, ControlResponse, FORCED_STATES, TOP_MAX } from '../control/protocol';
 
 const WHO = 'dnscache-ctl';
 const EXIT_REFUSED = 1;
 const EXIT_USAGE = 100;
 const EXIT_FATAL = 111;
-const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE | load FILE | top [N] [--limit K] | reload';
+const USAGE = '[--socket PATH] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE | load FILE | top [N] [--limit K] | reload | servers | server ADDRESS up|down|auto';
 
 function usage(reason?: string): never {
   if (reason) process.stderr.write(`${WHO}: usage: ${reason}\n`);
@@ -79,7 +79,22 @@ function render(req: ControlRequest, r: Fields): string {
       return `last ${r.queries} queries (ring of ${r.ringSize}, ${r.total} since start)\ntop clients\n${rows(r.clients)}top names\n${rows(r.names)}`;
     case 'reload':
       return `reloaded: servers ${r.servers} ip ${r.ip}\n`;
+    case 'servers':
+      return table(
+        ['address', 'pool', 'state', 'policy', 'order', 'weight', 'qps cap', 'queries', 'drops', 'qps', 'latency ms', 'in flight'],
+        (r.servers as Fields[]).map((s) => [s.address, s.pool, s.forced === 'auto' ? s.state : `${s.state} (forced)`, s.policy, s.order, s.weight, s.qpsCap ?? '-', s.queries, s.drops, s.qps, s.latencyMs, s.outstanding]),
+      );
+    case 'server':
+      return `${r.address}: ${r.forced === 'auto' ? 'state as the health checks say' : `forced ${r.forced}`} (now ${r.state})\n`;
   }
+}
+
+/** Columns padded to their widest cell, numbers to the right. */
+function table(head: string[], body: unknown[][]): string {
+  const cells = [head, ...body.map((row) => row.map(String))];
+  const widths = head.map((_, i) => Math.max(...cells.map((row) => String(row[i]).length)));
+  const numeric = head.map((_, i) => body.length > 0 && body.every((row) => typeof row[i] === 'number' || row[i] === '-'));
+  return cells.map((row) => row.map((c, i) => (numeric[i] ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ').trimEnd() + '\n').join('');
 }
 
 async function run(socket: string, json: boolean, req: ControlRequest): Promise<void> {
@@ -149,6 +164,17 @@ function main(argv: string[]): void {
   sub('reload', 're-read servers/ and ip/ (as SIGHUP)').action(() => {
     chosen = { cmd: 'reload' };
   });
+  sub('servers', 'every upstream: pool, state, policy fields, queries, drops, qps now, latency, in flight').action(() => {
+    chosen = { cmd: 'servers' };
+  });
+  sub('server', 'force an upstream up or down, or back to what its health checks say (auto)')
+    .argument('<address>')
+    .argument('<state>')
+    .action((address: string, state: string) => {
+      const forced = FORCED_STATES.find((s) => s === state);
+      if (forced === undefined) usage(`server: ${JSON.stringify(state)} is not up, down or auto`);
+      chosen = { cmd: 'server', address, state: forced };
+    });
 
   try {
     program.parse(argv, { from: 'user' });

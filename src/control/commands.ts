@@ -8,7 +8,10 @@ import * as path from 'node:path';
 import { Cache } from '../cache/cache';
 import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
+import { parseServerEntry } from '../config/address';
 import { QueryRecorder } from '../server/engine';
+import { UpstreamPools } from '../transport/pools';
+import { serverId } from '../transport/rtt';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
 import { entryLinesGradually, loadDump, writeDumpLines } from './dumpfile';
 import { ControlRequest, RequestError } from './protocol';
@@ -34,8 +37,12 @@ export interface ControlTarget {
   readonly resolver: { readonly counters: ResolverCounters; readonly inflightCount: number };
   readonly upstreamQueries: number;
   readonly activity: { readonly udp: number; readonly edns: number; readonly tcp: number };
+  /** FORWARDONLY's pools; null when resolving iteratively. */
+  readonly pools?: UpstreamPools | null;
   reload(): ReloadOutcome;
 }
+
+const NO_POOLS = 'no forwarding pools (upstreams, their pools and health are kept with FORWARDONLY only)';
 
 /**
  * The file a dump or load names, always inside ROOT: relative names and
@@ -165,7 +172,28 @@ export class ControlCommands implements CommandRunner {
         if (!outcome.ok) throw new Error(`reload failed: ${outcome.error}`);
         return { servers: outcome.servers, ip: outcome.ip };
       }
+      case 'servers': {
+        const pools = this.target.pools;
+        if (!pools) throw new RequestError(NO_POOLS);
+        return { servers: pools.rows() };
+      }
+      case 'server':
+        return this.forceServer(req.address, req.state);
     }
+  }
+
+  private forceServer(text: string, state: 'up' | 'down' | 'auto'): Record<string, unknown> {
+    const pools = this.target.pools;
+    if (!pools) throw new RequestError(NO_POOLS);
+    const parsed = parseServerEntry(text);
+    if (!parsed.ok) throw new RequestError(`${JSON.stringify(text)} is not an address: ${parsed.reason} (expected an upstream as servers/ writes it, e.g. 192.0.2.53 or [2001:db8::53]:5353)`);
+    if (!pools.force(parsed.value, state)) {
+      if (pools.health === null) throw new RequestError('health checks are off (HEALTHINTERVAL=0): no state to force');
+      throw new RequestError(`${JSON.stringify(text)} is not an upstream of any servers/ file (expected one of ${pools.upstreams().map((u) => u.address + ':' + u.port).join(', ')})`);
+    }
+    const row = pools.rows().find((r) => r.address === serverId(parsed.value))!;
+    this.log.line(`control server ${row.address} ${state}`);
+    return { address: row.address, forced: state, state: row.state };
   }
 
   stats(): Record<string, unknown> {

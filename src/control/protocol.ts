@@ -10,10 +10,13 @@
 //   {"cmd":"load","file":"cache.dump"}
 //   {"cmd":"top","queries":1000,"limit":10}     (both optional)
 //   {"cmd":"reload"}                              (as SIGHUP)
+//   {"cmd":"servers"}
+//   {"cmd":"server","address":"192.0.2.53:53","state":"down"}   (up, down or auto)
 //
 // Responses: {"ok":true,"cmd":"...", ...results} or {"ok":false,"error":"..."}.
 
-export const COMMANDS = ['stats', 'flush', 'flush-subtree', 'flush-all', 'dump', 'load', 'top', 'reload'] as const;
+export const COMMANDS = ['stats', 'flush', 'flush-subtree', 'flush-all', 'dump', 'load', 'top', 'reload', 'servers', 'server'] as const;
+export const FORCED_STATES = ['up', 'down', 'auto'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 export type ControlRequest =
@@ -24,7 +27,9 @@ export type ControlRequest =
   | { readonly cmd: 'dump'; readonly file: string }
   | { readonly cmd: 'load'; readonly file: string }
   | { readonly cmd: 'top'; readonly queries?: number; readonly limit?: number }
-  | { readonly cmd: 'reload' };
+  | { readonly cmd: 'reload' }
+  | { readonly cmd: 'servers' }
+  | { readonly cmd: 'server'; readonly address: string; readonly state: (typeof FORCED_STATES)[number] };
 
 export type ControlResponse = ({ readonly ok: true; readonly cmd: Command } & Record<string, unknown>) | { readonly ok: false; readonly error: string };
 
@@ -74,7 +79,14 @@ export function parseRequest(line: string): ControlRequest {
     case 'stats':
     case 'flush-all':
     case 'reload':
+    case 'servers':
       return { cmd };
+    case 'server': {
+      const address = stringField(o, cmd, 'address');
+      const state = FORCED_STATES.find((s) => s === o.state);
+      if (state === undefined) bad(`server: "state" must be one of ${FORCED_STATES.join(', ')}`);
+      return { cmd, address, state };
+    }
     case 'flush':
     case 'flush-subtree':
       return { cmd, name: stringField(o, cmd, 'name') };

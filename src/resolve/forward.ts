@@ -96,7 +96,7 @@ export class ForwardFetcher implements Fetcher {
   private readonly options: UpstreamOptions;
 
   constructor(private readonly deps: ForwardDeps) {
-    this.options = deps.pools ? { ...upstreamOptions(deps), load: deps.pools.load } : upstreamOptions(deps);
+    this.options = deps.pools ? { ...upstreamOptions(deps), load: deps.pools } : upstreamOptions(deps);
   }
 
   // Not async: a then() costs a miss less than an async function's generator, its register file and an await.

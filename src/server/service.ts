@@ -8,6 +8,8 @@ import { readReloadable, ReloadOutcome, SwappableServerTable } from '../control/
 import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
+import { HealthChecker } from '../transport/health-check';
+import { HealthTable } from '../transport/health';
 import { UpstreamLoad } from '../transport/load';
 import { UpstreamPools } from '../transport/pools';
 import { IterativeFetcher } from '../resolve/iterate';
@@ -41,6 +43,8 @@ export class Service {
   readonly metrics: MetricsServer | null;
   /** FORWARDONLY's pools (servers/ files with their policies); null when resolving iteratively. */
   readonly pools: UpstreamPools | null;
+  /** The background checks of the pools' upstreams; null when iterating or HEALTHINTERVAL=0. */
+  private readonly healthChecker: HealthChecker | null;
 
   /**
    * `worker` is this process's index among config.workers processes
@@ -55,7 +59,11 @@ export class Service {
       if (!e.ok) log.warning(e.message);
     });
     const rtt = new MeteredRttTable(this.upstreamMetrics);
-    this.pools = config.forwardOnly ? new UpstreamPools(config.pools, new UpstreamLoad(), rtt, random) : null;
+    const health = config.forwardOnly && config.health ? new HealthTable(config.health.intervalMs, undefined, (server, state, why) => log.line(`health ${server} ${state} ${why}`)) : null;
+    this.pools = config.forwardOnly ? new UpstreamPools(config.pools, new UpstreamLoad(), rtt, random, health) : null;
+    const pools = this.pools;
+    this.healthChecker =
+      health && pools && config.health ? new HealthChecker(health, () => pools.upstreams(), { name: config.health.name, type: config.health.type, sendFrom: config.sendFrom, random }) : null;
     const upstream: UpstreamDeps = {
       servers: this.serverTable,
       cache: this.cache,
@@ -179,6 +187,7 @@ export class Service {
     this.metrics?.serve();
     this.sweeper = setInterval(() => this.cache.sweep(), SWEEP_MS);
     this.sweeper.unref();
+    this.healthChecker?.start();
     const send = this.config.listen.family === 6 ? this.config.sendFrom.v6 : this.config.sendFrom.v4;
     this.log.starting(this.config.listen.address, send, 1232);
   }
@@ -189,6 +198,7 @@ export class Service {
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.healthChecker?.stop();
     this.acl.close();
     await Promise.all([this.udp.close(), this.tcp.closeAll(), this.metrics?.close()]);
   }

@@ -5,10 +5,13 @@
 
 import type { PolicyName, PoolServer, PoolTable } from '../config';
 import { Random } from '../random/random';
-import { Name } from '../wire/name';
+import { Name, nameToText } from '../wire/name';
+import { effectiveState, Forced, HealthTable } from './health';
 import { UpstreamLoad } from './load';
 import { PoolOrder, PoolState } from './policy';
-import { RttTable, serverId, ServerKey } from './rtt';
+import { RttTable, serverId } from './rtt';
+import { Endpoint, TryResult } from './udp';
+import { TryObserver } from './upstream';
 
 /**
  * The policy of a servers/ file without a `policy` line, when forwarding:
@@ -19,12 +22,29 @@ import { RttTable, serverId, ServerKey } from './rtt';
  */
 export const DEFAULT_FORWARD_POLICY: PolicyName = 'rtt';
 
-/** Whether a server may get client queries (transport/health.ts); every server, without health checks. */
-export interface UpState {
-  up(s: ServerKey): boolean;
+/** One upstream of one pool as `dnscache-ctl servers` shows it (dnsdist's showServers()). */
+export interface ServerRow {
+  readonly address: string;
+  /** The servers/ file: `@` or a domain. */
+  readonly pool: string;
+  /** `up` or `down`, as acted on: forced, or as the checks say. */
+  readonly state: 'up' | 'down';
+  readonly forced: Forced;
+  readonly policy: PolicyName;
+  readonly order: number;
+  readonly weight: number;
+  /** The qps= cap; null: none. */
+  readonly qpsCap: number | null;
+  readonly queries: number;
+  readonly drops: number;
+  /** Queries in the last second. */
+  readonly qps: number;
+  /** Smoothed answer time, ms (0: no answer yet). */
+  readonly latencyMs: number;
+  readonly outstanding: number;
+  readonly checks: number;
+  readonly checksFailed: number;
 }
-
-const ALWAYS_UP: UpState = { up: () => true };
 
 /** One upstream as `dnscache-ctl servers` lists it. */
 export interface PoolMember {
@@ -33,7 +53,7 @@ export interface PoolMember {
   readonly server: PoolServer;
 }
 
-export class UpstreamPools {
+export class UpstreamPools implements TryObserver {
   private orders = new Map<Name, PoolOrder>();
   private table: PoolTable;
   readonly state: PoolState;
@@ -43,14 +63,15 @@ export class UpstreamPools {
     readonly load: UpstreamLoad,
     rtt: RttTable,
     private readonly random: Random,
-    health: UpState = ALWAYS_UP,
+    /** Null without health checks (HEALTHINTERVAL=0): every server is up. */
+    readonly health: HealthTable | null,
     private readonly defaultPolicy: PolicyName = DEFAULT_FORWARD_POLICY,
   ) {
     this.state = {
       outstanding: (s) => load.outstanding(s),
       rate: (s) => load.rate(s),
       cost: (s) => rtt.cost(s),
-      up: (s) => health.up(s),
+      up: (s) => health === null || health.up(s),
     };
     this.table = table;
     this.swap(table);
@@ -62,7 +83,63 @@ export class UpstreamPools {
     for (const [zone, pool] of next) orders.set(zone, new PoolOrder(pool.policy ?? this.defaultPolicy, pool.servers, this.state, this.random));
     this.orders = orders;
     this.table = next;
-    this.load.retain(new Set(this.members().map((m) => serverId(m.server.endpoint))));
+    const listed = new Set(this.members().map((m) => serverId(m.server.endpoint)));
+    this.load.retain(listed);
+    this.health?.retain(listed);
+  }
+
+  /** A client query's try towards a pool's server starts (askServers calls this). */
+  started(server: Endpoint): void {
+    this.load.started(server);
+  }
+
+  /** ... and ends: counted, and taken as a sign of health. */
+  ended(server: Endpoint, result: TryResult): void {
+    this.load.ended(server, result);
+    this.health?.clientOutcome(server, result);
+  }
+
+  /** Every upstream of every pool, with what is known of it now. */
+  rows(): ServerRow[] {
+    return this.members().map(({ zone, policy, server }) => {
+      const e = server.endpoint;
+      const load = this.load.snapshot(e);
+      const health = this.health?.snapshot(e);
+      return {
+        address: serverId(e),
+        pool: zone.length === 1 ? '@' : nameToText(zone).slice(0, -1),
+        state: health === undefined ? 'up' : effectiveState(health),
+        forced: health?.forced ?? 'auto',
+        policy,
+        order: server.order,
+        weight: server.weight,
+        qpsCap: server.qps,
+        queries: load.queries,
+        drops: load.drops,
+        qps: Math.round(load.qps * 10) / 10,
+        latencyMs: Math.round(load.latencyMs * 100) / 100,
+        outstanding: load.outstanding,
+        checks: health?.checks ?? 0,
+        checksFailed: health?.checksFailed ?? 0,
+      };
+    });
+  }
+
+  /**
+   * An administrator's word on an upstream (`dnscache-ctl server ADDRESS
+   * up|down|auto`); false when no pool lists it, or there are no health checks.
+   */
+  force(server: Endpoint, forced: Forced): boolean {
+    if (this.health === null || !this.upstreams().some((u) => serverId(u) === serverId(server))) return false;
+    this.health.force(server, forced);
+    return true;
+  }
+
+  /** Every upstream once (a server may be in several pools): what the health checks ask. */
+  upstreams(): Endpoint[] {
+    const seen = new Map<string, Endpoint>();
+    for (const m of this.members()) seen.set(serverId(m.server.endpoint), m.server.endpoint);
+    return [...seen.values()];
   }
 
   /** The ordering of the pool of servers/ file `zone`, if there is one. */

@@ -7,7 +7,6 @@ import { Random } from '../random/random';
 import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName } from '../wire/name';
-import { UpstreamLoad } from './load';
 import { ServerOrder } from './policy';
 import { RttTable } from './rtt';
 import { Endpoint, RunningTry, startUdpTry, TryOwner, TryResult } from './udp';
@@ -130,8 +129,14 @@ export interface UpstreamOptions {
   readonly rtt: RttTable;
   /** Called before each try, e.g. to count or log outbound queries. */
   readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
-  /** Told when each try starts and ends (forwarding pools: queries in flight, rates). */
-  readonly load?: UpstreamLoad;
+  /** Told when each try starts and ends (forwarding pools: queries in flight, rates, health). */
+  readonly load?: TryObserver;
+}
+
+/** Sees every try of a question: its start, and its end exactly once (TCP follow-ups are tries of their own). */
+export interface TryObserver {
+  started(server: Endpoint): void;
+  ended(server: Endpoint, result: TryResult): void;
 }
 
 /** What one question may spend (resolve/budget.ts's WorkBudget is one). */

@@ -200,6 +200,7 @@ describe('env: defaults', () => {
       queryLocalhost: true,
       uid: undefined,
       gid: undefined,
+      health: { name: ROOT, type: 6, intervalMs: 1000 },
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },
       warnings: [],
     });
