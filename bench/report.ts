@@ -34,7 +34,7 @@ export interface Memory {
 }
 
 export interface TargetResult {
-  key: 'bare' | 'forwarder' | 'dnscache' | 'workers' | 'unbound' | 'iterative';
+  key: 'bare' | 'forwarder' | 'dnscache' | 'rules' | 'workers' | 'unbound' | 'iterative';
   label: string;
   samples: Partial<Record<Workload, Sample[]>>;
   memory: Memory[];
@@ -135,6 +135,7 @@ export function renderReport(r: ReportData): string {
     out.push('');
   };
   againstUnbound(by('dnscache'));
+  againstUnbound(by('rules'));
   againstUnbound(by('workers'));
 
   const floor = (key: TargetResult['key'], w: Workload, title: string, what: string): void => {

@@ -190,8 +190,12 @@ export async function startDnscache(
   servers: string[],
   mode: { forward: true } | { forward: false; serverPort: number },
   workers = 1,
+  /** rules/ files to write: suffix → action. */
+  rules: Record<string, string> = {},
 ): Promise<Running> {
   mkdirSync(join(dir, 'servers'), { recursive: true });
+  if (Object.keys(rules).length > 0) mkdirSync(join(dir, 'rules'), { recursive: true });
+  for (const [suffix, action] of Object.entries(rules)) writeFileSync(join(dir, 'rules', suffix), action + '\n');
   mkdirSync(join(dir, 'ip'), { recursive: true });
   writeFileSync(join(dir, 'servers', '@'), servers.join('\n') + '\n');
   writeFileSync(join(dir, 'ip', '127'), ''); // dnsperf sends from 127.0.0.1

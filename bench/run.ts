@@ -1,6 +1,6 @@
 // `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W | --pin]`:
 // the benchmark (--only and --workloads make spot checks: a subset of the
-// servers - bare, forwarder, dnscache, workers, unbound, iterative - and of the
+// servers - bare, forwarder, dnscache, rules (with 1,000 rules/ files), workers, unbound, iterative - and of the
 // workloads; --pin puts dnsperf and the server under test on two CPUs of their own).
 //
 // Starts NSD with the generated zone and the TypeScript lab hierarchy, then,
@@ -56,7 +56,17 @@ interface Options {
   pin: boolean;
 }
 
-const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'unbound', 'iterative'];
+const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'rules', 'workers', 'unbound', 'iterative'];
+
+/**
+ * 1,000 suffix rules none of the benchmark's names match, of many lengths and
+ * under the benchmark's own zone too, so that a hit's walk up its labels finds
+ * rules of its suffixes' lengths and looks them up (the worst case of the
+ * length filter in rules/book.ts).
+ */
+export const THOUSAND_RULES: Record<string, string> = Object.fromEntries(
+  Array.from({ length: 1000 }, (_, i) => [`abuse${i}.${['bench.test', 'example.com', 't-ipnet.de', 'test', 'net'][i % 5]}`, ['drop', 'refuse', 'nxdomain', 'truncate', 'qps 100'][i % 5]!]),
+);
 const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
 
 function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
@@ -185,6 +195,14 @@ async function main(): Promise<void> {
       { key: 'bare', label: 'bare Node responder', workloads: ['hot'], memory: false, hot: files.hot, start: (_d, l) => startBare(l) },
       { key: 'forwarder', label: 'bare Node forwarder', workloads: ['cold'], memory: false, hot: files.hot, start: (_d, l) => startBareForwarder(l, backend) },
       { key: 'dnscache', label: 'dnscache-ts', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }) },
+      {
+        key: 'rules',
+        label: 'dnscache-ts, 1,000 rules',
+        workloads: all,
+        memory: true,
+        hot: files.hot,
+        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, THOUSAND_RULES),
+      },
       {
         key: 'workers',
         label: 'dnscache-ts, 2 workers',
@@ -325,6 +343,7 @@ async function main(): Promise<void> {
       method: [
         `Everything on loopback: NSD ${nsd.address}:${nsd.port} serves ${ZONE} (${k(NAMES)} names: A records, every tenth a CNAME to the previous name, a wildcard *.w.${ZONE}, NXDOMAIN for the rest; TTL 1 day), one server process, no rate limiting.`,
         `dnscache-ts: its own CLI (dist/src/cli/dnscache.js), FORWARDONLY, servers/@ = NSD, CACHESIZE=${DNSCACHE_CACHESIZE}, IPSEND=127.0.0.1, logging ON as in production (a line per query), stderr read from a pipe and discarded.`,
+        `dnscache-ts, 1,000 rules: the same with 1,000 rules/ files (bench/run.ts THOUSAND_RULES: drop, refuse, nxdomain, truncate and qps rules for abuseN under bench.test, example.com, t-ipnet.de, test and net), none matching a benchmark name: every question, hits included, is checked against them.`,
         `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the TCP socket and two worker processes, each with its own SO_REUSEPORT UDP socket and caching CACHESIZE/2)${pinned ? ' (pinned: one CPU for all three)' : ': both cores'}. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
         `Unbound: num-threads 1, msg-cache-size ${UNBOUND_MSG_CACHE}, rrset-cache-size ${UNBOUND_RRSET_CACHE}, forward-zone "." to NSD, do-not-query-localhost no, module-config "iterator" (no validator, no trust anchors), no remote control, so-reuseport no, verbosity 0 (its production default: no per-query log), other settings default.`,
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,

@@ -78,7 +78,7 @@ function render(req: ControlRequest, r: Fields): string {
     case 'top':
       return `last ${r.queries} queries (ring of ${r.ringSize}, ${r.total} since start)\ntop clients\n${rows(r.clients)}top names\n${rows(r.names)}`;
     case 'reload':
-      return `reloaded: servers ${r.servers} ip ${r.ip}\n`;
+      return `reloaded: servers ${r.servers} ip ${r.ip}${r.rules ? ` rules ${r.rules}` : ''}\n`;
     case 'servers':
       return table(
         ['address', 'pool', 'state', 'policy', 'order', 'weight', 'qps cap', 'queries', 'drops', 'qps', 'latency ms', 'in flight'],

@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
 import { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, SendFrom, parseEnv, parseObservability } from './env';
 import { PoolTable, ServerTable, readServerFiles } from './servers';
+import { RuleAction } from '../rules/action';
+import { readRulesDir } from '../rules/files';
+import { Name } from '../wire/name';
 
 export { ConfigError } from './errors';
 export type { IpAddress, ParseResult, ServerAddress } from './address';
@@ -45,6 +48,8 @@ export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom'
   readonly servers: ServerTable;
   /** The same servers/ files as pools: each one's policy and per-server options (FORWARDONLY). */
   readonly pools: PoolTable;
+  /** rules/: the abuse rule of each suffix that has a file (none without the directory). */
+  readonly rules: ReadonlyMap<Name, RuleAction>;
   readonly curve: Readonly<CurveSettings>;
   /** Non-fatal remarks (e.g. CACHESIZE clamped), to be logged at start-up. */
   readonly warnings: readonly string[];
@@ -76,6 +81,7 @@ export function loadConfig(env: Env): Config {
   const o = parseObservability(env);
   const root = checkRoot(s.root);
   const { servers, pools } = readServerFiles(root, s.forwardOnly);
+  const rules = readRulesDir(root);
   return Object.freeze({
     ...s,
     listen: Object.freeze(s.listen),
@@ -83,6 +89,7 @@ export function loadConfig(env: Env): Config {
     root,
     servers,
     pools,
+    rules,
     curve: Object.freeze(s.curve),
     warnings: Object.freeze([...s.warnings]),
     metrics: o.metrics ? Object.freeze(o.metrics) : null,

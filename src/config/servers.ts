@@ -2,10 +2,9 @@
 // root), listing the servers to ask for names at or below it — the root
 // servers in servers/@, or with FORWARDONLY the upstream caches.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Name, NameError, ROOT, nameFromText, nameToText } from '../wire/name';
+import { Name, ROOT } from '../wire/name';
 import { NOT_AN_IP, ServerAddress, parseServerEntry } from './address';
+import { readDomainFiles } from './domain-files';
 import { ConfigError, quote } from './errors';
 
 export type ServerTable = ReadonlyMap<Name, readonly ServerAddress[]>;
@@ -145,10 +144,6 @@ class FrozenMap<K, V> extends Map<K, V> {
   }
 }
 
-function errnoCode(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e && typeof e.code === 'string' ? e.code : String(err);
-}
 
 /**
  * Reads `rootDir/servers/`. Every entry whose name does not start with `.`
@@ -169,60 +164,9 @@ export interface ServerFiles {
 
 /** readServersDir's reading, keeping each file's pool (policy and options). */
 export function readServerFiles(rootDir: string, forwarding: boolean): ServerFiles {
-  const dir = path.join(rootDir, 'servers');
-  let names: Buffer[];
-  try {
-    names = fs.readdirSync(dir, { encoding: 'buffer' });
-  } catch (err) {
-    const code = errnoCode(err);
-    const what = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${code})`;
-    throw new ConfigError(
-      `servers/: ${quote(dir)} ${what} (expected a directory holding one file per domain, at least "@")`,
-    );
-  }
-  // File names are bytes: keep them as bytes (latin1) for the domain, show them as UTF-8.
-  names = names.filter((n) => n[0] !== 0x2e /* . */).sort(Buffer.compare);
-
-  const entries: [Name, Pool][] = [];
-  const fileOf = new Map<Name, string>();
-  const dirBuf = Buffer.from(dir + path.sep);
-  for (const raw of names) {
-    const shown = raw.toString('utf8');
-    const label = `servers/${shown}`;
-    let name: Name;
-    try {
-      name = nameFromText(raw.toString('latin1'), 'octal');
-    } catch (err) {
-      if (!(err instanceof NameError)) throw err;
-      throw new ConfigError(
-        `${label}: file name ${quote(shown)} is not a domain name: ${err.message} (expected a domain such as example.com, or @ for the root)`,
-      );
-    }
-    const previous = fileOf.get(name);
-    if (previous !== undefined) {
-      throw new ConfigError(
-        `${label}: names the same domain ${quote(nameToText(name))} as servers/${previous} (expected one file per domain; names are case-insensitive)`,
-      );
-    }
-    const file = Buffer.concat([dirBuf, raw]);
-    let text: string;
-    try {
-      const st = fs.statSync(file);
-      if (st.isDirectory()) {
-        throw new ConfigError(`${label}: is a directory (expected a file of server addresses, one per line)`);
-      }
-      if (!st.isFile()) {
-        throw new ConfigError(`${label}: is not a regular file (expected a file of server addresses, one per line)`);
-      }
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`${label}: unable to read (${errnoCode(err)}) (expected a readable file of server addresses)`);
-    }
-    fileOf.set(name, shown);
-    entries.push([name, parsePoolFile(text, label, forwarding)]);
-  }
-
+  const files = readDomainFiles(rootDir, 'servers', { missing: 'error', contents: 'server addresses, one per line', dirExpected: 'at least "@"' });
+  const entries: [Name, Pool][] = files.map((f) => [f.name, parsePoolFile(f.text, f.label, forwarding)]);
+  const fileOf = new Set(files.map((f) => f.name));
   if (!fileOf.has(ROOT)) {
     throw new ConfigError(
       'servers/@: missing (expected the root servers or, with FORWARDONLY, the upstream caches, one address per line)',

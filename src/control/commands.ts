@@ -170,7 +170,7 @@ export class ControlCommands implements CommandRunner {
       case 'reload': {
         const outcome = this.target.reload();
         if (!outcome.ok) throw new Error(`reload failed: ${outcome.error}`);
-        return { servers: outcome.servers, ip: outcome.ip };
+        return { servers: outcome.servers, ip: outcome.ip, rules: outcome.rules };
       }
       case 'servers': {
         const pools = this.target.pools;

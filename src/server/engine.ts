@@ -7,12 +7,13 @@ import { makeReplyEntry, renderReply } from '../cache/replies';
 import { localAnswer } from '../local/local';
 import { Log, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
+import { ClientRule, DROP, PASS, RuleBook, TRUNCATE, Verdict, NXDOMAIN as RULE_NXDOMAIN } from '../rules/book';
 import { Answer } from '../wire/answer';
-import { EDNS_UDP_SIZE } from '../wire/constants';
+import { EDNS_UDP_SIZE, RCODE } from '../wire/constants';
 import { Name } from '../wire/name';
 import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
-import { fitMessage, optRecord } from '../wire/writer';
-import { buildReply, errorReply, isPlainQuestion } from './reply';
+import { fitMessage, MessageWriter, optRecord } from '../wire/writer';
+import { buildReply, errorReply, isPlainQuestion, questionBytes } from './reply';
 
 /** Sends the replies of queries that waited (a listener); `to` is what it attached them with. */
 export interface ReplySender<To> {
@@ -133,13 +134,16 @@ export class Engine {
      * so a number still names one query.
      */
     private readonly numbering: { readonly first: number; readonly step: number } = { first: 1, step: 1 },
+    /** Abuse rules (rules/, ip/ actions, control): checked on every question, hits included. */
+    readonly rules: RuleBook = new RuleBook(),
   ) {}
 
   /**
    * Handles one client packet; `address`/`port` are the client's, `t` the
-   * transport it came by. `packet` may be reused once this returns.
+   * transport it came by, `client` the action of the ip/ file that admitted
+   * it, if any. `packet` may be reused once this returns.
    */
-  handle(packet: Buffer, address: string, port: number, t: Transport): Handled {
+  handle(packet: Buffer, address: string, port: number, t: Transport, client: ClientRule | null = null): Handled {
     const q = parseQuery(packet);
     if (q.kind === 'ignore') return null;
     if (q.kind === 'reject') {
@@ -151,6 +155,9 @@ export class Engine {
     this.recent?.record(address, q.qtype, q.qname);
     const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;
+
+    const verdict = this.rules.check(q.qname, client, t === 'u');
+    if (verdict !== PASS) return this.ruled(verdict, n, packet, q, t, address, port, limit, opt);
 
     // Only a question written without compression can be laid over a stored reply.
     const plain = isPlainQuestion(q);
@@ -183,6 +190,21 @@ export class Engine {
     // (logged as a drop): a rejected promise here would end the process.
     // The packet may lie in memory its socket reuses (udp-batch.ts): the reply is made later, from a copy.
     return new Pending(this, n, q, Buffer.from(packet), limit, opt, plain, this.resolver.resolve(q.qname, q.qtype));
+  }
+
+  /** What an abuse rule says instead of the answer: nothing (DROP), REFUSED, NXDOMAIN, or an empty TC=1 reply. */
+  private ruled(verdict: Verdict, n: number, packet: Buffer, q: ClientQuery, t: Transport, address: string, port: number, limit: number, opt: Buffer | null): Buffer | null {
+    this.log.query(n, t, q.edns !== null, address, port, q.id, q.qtype, q.qname);
+    if (verdict === DROP) {
+      this.log.drop(n, t, 'rule');
+      return null;
+    }
+    const rcode = verdict === TRUNCATE ? RCODE.NOERROR : verdict === RULE_NXDOMAIN ? RCODE.NXDOMAIN : RCODE.REFUSED;
+    const bytes = fitMessage(new MessageWriter(q.id, rcode, q.flags2, q.flags3, questionBytes(packet, q), q.qname).finish(), limit, opt);
+    if (verdict === TRUNCATE) bytes[2]! |= 0x02;
+    this.countReply(t, rcode);
+    this.log.sent(n, t, bytes.length);
+    return bytes;
   }
 
   /** The reply to a pending query's answer (Pending calls this); null if it cannot be made. */

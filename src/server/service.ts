@@ -18,6 +18,7 @@ import { renderMetrics, MetricsSnapshot } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
 import { MeteredRttTable, UpstreamMetrics } from '../metrics/upstream';
 import { join } from 'node:path';
+import { RuleBook } from '../rules/book';
 import { Engine } from './engine';
 import { TcpListener } from './tcp';
 import { UdpListener } from './udp';
@@ -83,7 +84,9 @@ export class Service {
       ? new ForwardFetcher({ ...upstream, pools: this.pools ?? undefined })
       : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, queryLocalhost: config.queryLocalhost, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
     this.resolver = new Resolver(this.cache, fetcher, log);
-    this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
+    const rules = new RuleBook();
+    rules.swapFiles(config.rules);
+    this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers }, rules);
     const { address, port, family } = config.listen;
     this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 }, this.engine, this.acl, log);
     this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log);
@@ -160,7 +163,7 @@ export class Service {
   }
 
   /**
-   * SIGHUP: re-reads servers/ and ip/ from the current root (ROOT, or '/'
+   * SIGHUP: re-reads servers/, rules/ and ip/ from the current root (ROOT, or '/'
    * after the chroot) and swaps them in; the cache is kept. If either
    * cannot be read, or a servers/ file is bad, nothing changes and a
    * warning names the problem (`reload failed: ...`).
@@ -176,9 +179,11 @@ export class Service {
     }
     this.serverTable.swap(next.servers);
     this.pools?.swap(next.pools);
+    this.engine.rules.swapFiles(next.rules);
     this.acl.reload();
-    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries}`);
-    return { ok: true, servers: next.servers.size, ip: next.ipEntries };
+    // " rules N" only with a rules/ directory: the line stays as it was for roots without one.
+    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries}${next.rules.size > 0 ? ` rules ${next.rules.size}` : ''}`);
+    return { ok: true, servers: next.servers.size, ip: next.ipEntries, rules: next.rules.size };
   }
 
   /** Starts answering (after bind()). */

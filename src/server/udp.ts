@@ -54,10 +54,12 @@ export class UdpListener implements ReplySender<Peer> {
   }
 
   private onMessage(packet: Buffer, address: string, port: number): void {
-    if (!acceptableSourcePort(port) || !this.acl.allows(address)) return;
+    if (!acceptableSourcePort(port)) return;
+    const admitted = this.acl.admit(address);
+    if (admitted === false) return;
     let handled: Handled;
     try {
-      handled = this.engine.handle(packet, address, port, 'u');
+      handled = this.engine.handle(packet, address, port, 'u', admitted === true ? null : admitted);
     } catch (err) {
       this.log.warning(`internal error on a UDP query: ${(err as Error).message}`);
       return;
