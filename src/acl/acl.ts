@@ -15,6 +15,7 @@
 
 import * as fs from 'node:fs';
 import { directoryIdentity, listExistingEntries, readAclRules } from './directory';
+import { RuleBook } from '../rules/book';
 import { Admission, AclRules, admission } from './rules';
 
 export interface AclReloadEvent {
@@ -26,6 +27,8 @@ export interface AclReloadEvent {
 export type AclReloadListener = (event: AclReloadEvent) => void;
 
 export interface ClientAclOptions {
+  /** Prefix rules added through the control socket (`dnscache-ctl block|limit PREFIX`), over the files' actions. */
+  overrides?: RuleBook;
   /** Fallback poll period in ms (default 1000); 0 disables polling. */
   pollIntervalMs?: number;
   /** Use fs.watch (default true). */
@@ -70,6 +73,8 @@ export class ClientAcl {
   private pollTimer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Immediate | null = null;
   private failing = false;
+  /** The overrides' prefixVersion the memo was made with. */
+  private overridesSeen = 0;
   private closed = false;
   private suspended = false;
 
@@ -79,6 +84,7 @@ export class ClientAcl {
     private readonly onReload: AclReloadListener | undefined,
     private readonly useWatch: boolean,
     pollIntervalMs: number,
+    private readonly overrides: RuleBook | null = null,
   ) {
     this.current = rules;
     if (useWatch) this.armWatcher();
@@ -105,6 +111,7 @@ export class ClientAcl {
       onReload,
       options.watch ?? true,
       options.pollIntervalMs ?? DEFAULT_POLL_MS,
+      options.overrides ?? null,
     );
   }
 
@@ -125,9 +132,18 @@ export class ClientAcl {
    */
   admit(address: string): Admission {
     if (this.suspended) return false;
+    const o = this.overrides;
+    if (o !== null) {
+      if (o.prefixExpiryDue) o.expirePrefixes();
+      if (o.prefixVersion !== this.overridesSeen) {
+        // A prefix rule came or went: every remembered decision may be wrong now.
+        this.memo.clear();
+        this.overridesSeen = o.prefixVersion;
+      }
+    }
     const known = this.memo.get(address);
     if (known !== undefined) return known;
-    const decision = admission(this.current, address, performance.now());
+    const decision = admission(this.current, address, performance.now(), o === null ? undefined : (c) => o.prefixAction(c));
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
     this.memo.set(address, decision);
     return decision;

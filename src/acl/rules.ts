@@ -195,14 +195,15 @@ export function isAllowed(rules: AclRules, address: string): boolean {
  * holds one: a ClientRule of the client's own (a qps limit is per address).
  * `now` starts its rate limiter (ms).
  */
-export function admission(rules: AclRules, address: string, now: number): Admission {
+export function admission(rules: AclRules, address: string, now: number, override?: (candidates: readonly string[]) => RuleAction | null): Admission {
   const candidates = candidatePrefixes(aclKey(address));
   for (const prefix of candidates) {
     if (rules.reject.has(prefix)) return false;
   }
   for (const prefix of candidates) {
     if (rules.accept.has(prefix)) {
-      const action = rules.actions.get(prefix);
+      // A rule added through the control socket (`dnscache-ctl block 192.0.2`) wins over the file's.
+      const action = override?.(candidates) ?? rules.actions.get(prefix);
       return action === undefined ? true : clientRule(action, now);
     }
   }

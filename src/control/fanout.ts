@@ -9,7 +9,7 @@ import { Log } from '../log/log';
 import { CommandRunner, dumpInRoot } from './commands';
 import { ControlRequest } from './protocol';
 import { TOP_LIMIT_DEFAULT, TopRow } from './recent';
-import type { ServerRow } from '../transport/pools';
+import { mergeServerRows, ServerRow } from '../transport/pools';
 
 export interface FanOutDeps {
   /** Runs `req` in every worker: their reports (for `dump`: their entry lines, `{ lines }`); rejects with a worker's error. */
@@ -45,12 +45,22 @@ export function mergeAnswers(req: ControlRequest, values: readonly Record<string
   switch (req.cmd) {
     case 'reload':
     case 'server':
+    case 'block':
+    case 'limit':
+    case 'unblock':
+    case 'rules':
       // Every worker read the same files, and took the same word.
       return values[0]!;
+    case 'latency':
+      return { ...values[0]!, counts: (values[0]!.counts as number[]).map((_, i) => values.reduce((a, v) => a + (v.counts as number[])[i]!, 0)), sumMs: values.reduce((a, v) => a + (v.sumMs as number), 0) };
     case 'servers':
       return { servers: mergeServerRows(values.map((v) => v.servers as ServerRow[])) };
     case 'top': {
       const limit = req.limit ?? TOP_LIMIT_DEFAULT;
+      if (req.what !== undefined) {
+        const sums = sumFields(values.map(({ rows: _r, ...rest }) => rest));
+        return { ...sums, rows: mergeRows(values.map((v) => v.rows as TopRow[]), limit) };
+      }
       const sums = sumFields(values.map(({ clients: _c, names: _n, ...rest }) => rest));
       return { ...sums, clients: mergeRows(values.map((v) => v.clients as TopRow[]), limit), names: mergeRows(values.map((v) => v.names as TopRow[]), limit) };
     }
@@ -81,26 +91,3 @@ function mergeRows(lists: readonly (readonly TopRow[])[], limit: number): TopRow
     .slice(0, limit);
 }
 
-/**
- * Each worker's rows for the same upstreams (same files, same order):
- * counts add up, latency is the mean of the workers that have one, and a
- * server is down if any worker (each checks on its own) finds it down.
- */
-export function mergeServerRows(lists: readonly (readonly ServerRow[])[]): ServerRow[] {
-  return lists[0]!.map((first, i) => {
-    const all = lists.map((rows) => rows[i]).filter((r): r is ServerRow => r !== undefined && r.address === first.address && r.pool === first.pool);
-    const sum = (f: (r: ServerRow) => number): number => all.reduce((a, r) => a + f(r), 0);
-    const timed = all.filter((r) => r.latencyMs > 0);
-    return {
-      ...first,
-      state: all.some((r) => r.state === 'down') ? 'down' : 'up',
-      queries: sum((r) => r.queries),
-      drops: sum((r) => r.drops),
-      qps: Math.round(sum((r) => r.qps) * 10) / 10,
-      latencyMs: timed.length === 0 ? 0 : Math.round((timed.reduce((a, r) => a + r.latencyMs, 0) / timed.length) * 100) / 100,
-      outstanding: sum((r) => r.outstanding),
-      checks: sum((r) => r.checks),
-      checksFailed: sum((r) => r.checksFailed),
-    };
-  });
-}

@@ -56,9 +56,15 @@ export class Service {
     this.rootDir = config.root;
     this.cache = new Cache(Math.floor(config.cacheSize / config.workers), systemClock, { min: config.minTtl, max: config.maxTtl }, config.stale);
     this.serverTable = new SwappableServerTable(config.servers);
-    this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
-      if (!e.ok) log.warning(e.message);
-    });
+    const rules = new RuleBook();
+    rules.swapFiles(config.rules);
+    this.acl = ClientAcl.load(
+      join(config.root, 'ip'),
+      (e) => {
+        if (!e.ok) log.warning(e.message);
+      },
+      { overrides: rules },
+    );
     const rtt = new MeteredRttTable(this.upstreamMetrics);
     const health = config.forwardOnly && config.health ? new HealthTable(config.health.intervalMs, undefined, (server, state, why) => log.line(`health ${server} ${state} ${why}`)) : null;
     this.pools = config.forwardOnly ? new UpstreamPools(config.pools, new UpstreamLoad(), rtt, random, health) : null;
@@ -84,8 +90,6 @@ export class Service {
       ? new ForwardFetcher({ ...upstream, pools: this.pools ?? undefined })
       : new IterativeFetcher({ ...upstream, serverPort: config.serverPort, qmin: config.qmin, queryLocalhost: config.queryLocalhost, subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx) });
     this.resolver = new Resolver(this.cache, fetcher, log);
-    const rules = new RuleBook();
-    rules.swapFiles(config.rules);
     this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers }, rules);
     const { address, port, family } = config.listen;
     this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 }, this.engine, this.acl, log);
@@ -109,6 +113,9 @@ export class Service {
       tcpConnections: this.tcp.connectionCount,
       tcpInflight: this.tcp.pendingCount,
       tcpEvictions: this.tcp.evictedCount,
+      latency: this.engine.latency,
+      ruleVerdicts: this.engine.rules.counters,
+      upstreams: this.pools?.rows() ?? [],
     };
   }
 

@@ -184,7 +184,7 @@ export class TcpListener implements ReplySender<Connection> {
   replyReady(p: Pending, bytes: Buffer | null, conn: Connection): void {
     if (!conn.pending.delete(p.n) || conn.closed) return;
     if (bytes) {
-      this.engine.countReply('t', bytes[3]! & 0x0f);
+      this.engine.replied(p, 't', bytes[3]! & 0x0f);
       this.log.sent(p.n, 't', bytes.length);
       this.write(conn, bytes);
     } else {

@@ -80,7 +80,7 @@ export class UdpListener implements ReplySender<Peer> {
     if (!this.finish(p.n)) return;
     if (bytes) {
       this.socket.sendTo(bytes, peer);
-      this.engine.countReply('u', bytes[3]! & 0x0f);
+      this.engine.replied(p, 'u', bytes[3]! & 0x0f);
       this.log.sent(p.n, 'u', bytes.length);
     } else {
       this.log.drop(p.n, 'u', 'input/output error');

@@ -154,3 +154,27 @@ export class UpstreamPools implements TryObserver {
     return out;
   }
 }
+
+/**
+ * Each worker's rows for the same upstreams (same files, same order):
+ * counts add up, latency is the mean of the workers that have one, and a
+ * server is down if any worker (each checks on its own) finds it down.
+ */
+export function mergeServerRows(lists: readonly (readonly ServerRow[])[]): ServerRow[] {
+  return lists[0]!.map((first, i) => {
+    const all = lists.map((rows) => rows[i]).filter((r): r is ServerRow => r !== undefined && r.address === first.address && r.pool === first.pool);
+    const sum = (f: (r: ServerRow) => number): number => all.reduce((a, r) => a + f(r), 0);
+    const timed = all.filter((r) => r.latencyMs > 0);
+    return {
+      ...first,
+      state: all.some((r) => r.state === 'down') ? 'down' : 'up',
+      queries: sum((r) => r.queries),
+      drops: sum((r) => r.drops),
+      qps: Math.round(sum((r) => r.qps) * 10) / 10,
+      latencyMs: timed.length === 0 ? 0 : Math.round((timed.reduce((a, r) => a + r.latencyMs, 0) / timed.length) * 100) / 100,
+      outstanding: sum((r) => r.outstanding),
+      checks: sum((r) => r.checks),
+      checksFailed: sum((r) => r.checksFailed),
+    };
+  });
+}

@@ -2,6 +2,8 @@
 // writer's escaping and histograms, the whole rendered text parsed back
 // strictly, the engine's per-RCODE reply counts and the metered RTT table.
 
+import { VERDICT_NAMES } from '../../src/rules/book';
+import { latencyHistogram } from '../../src/server/latency';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
@@ -91,6 +93,9 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
     tcpConnections: 2,
     tcpInflight: 1,
     tcpEvictions: 3,
+    latency: latencyHistogram(),
+    ruleVerdicts: new Float64Array(VERDICT_NAMES.length),
+    upstreams: [],
     ...over,
   };
 }
