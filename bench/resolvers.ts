@@ -280,3 +280,39 @@ export async function startBareForwarder(listen: Endpoint, backend: Endpoint): P
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }
+
+/** One dnsdist backend: where it listens and its newServer() options. */
+export interface DnsdistBackend extends Endpoint {
+  readonly order?: number;
+  readonly weight?: number;
+  readonly qps?: number;
+}
+
+/**
+ * Debian's dnsdist on loopback: the given backends and policy, a packet
+ * cache when `cache` (dnsdist's way of answering hits), its default health
+ * checks (but of `. SOA`). Security polling is off (it would ask a name of powerdns.com
+ * through the system resolver): nothing leaves loopback.
+ */
+export async function startDnsdist(dir: string, listen: Endpoint, backends: readonly DnsdistBackend[], policy: string, cache: boolean): Promise<Running> {
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'dnsdist.conf');
+  // Its health check asks `. SOA`, as ours does (responder.ts counts those apart from queries).
+  const server = (b: DnsdistBackend): string =>
+    `newServer({address="${b.address}:${b.port}", checkName=".", checkType="SOA"${b.order !== undefined ? `, order=${b.order}` : ''}${b.weight !== undefined ? `, weight=${b.weight}` : ''}${b.qps !== undefined ? `, qps=${b.qps}` : ''}})`;
+  writeFileSync(
+    conf,
+    [
+      'setSecurityPollSuffix("")',
+      `setLocal("${listen.address}:${listen.port}")`,
+      'setACL({"127.0.0.0/8"})',
+      ...backends.map(server),
+      `setServerPolicy(${policy})`,
+      ...(cache ? ['pc = newPacketCache(200000, {maxTTL=86400})', 'getPool(""):setCache(pc)'] : []),
+      '',
+    ].join('\n'),
+  );
+  const d = spawnDaemon('dnsdist', 'dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { role: 'server' });
+  await waitReady(d, listen.address, listen.port);
+  return { ...listen, daemon: d };
+}
