@@ -211,7 +211,8 @@ export class ControlCommands implements CommandRunner {
       case 'reload': {
         const outcome = this.target.reload();
         if (!outcome.ok) throw new Error(`reload failed: ${outcome.error}`);
-        return { servers: outcome.servers, ip: outcome.ip, rules: outcome.rules };
+        // `rules` only with a rules/ directory, as the log line: the answer stays as it was for roots without one.
+        return { servers: outcome.servers, ip: outcome.ip, ...(outcome.rules ? { rules: outcome.rules } : {}) };
       }
       case 'servers': {
         const pools = this.target.pools;
