@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { freeLoopback } from '../test/lab/addresses';
 import { Responder } from '../test/lab/responders';
 import { closedLoop, LoadResult } from './policies';
-import { Running, startDnscache, startDnsdist, stopAll } from './resolvers';
+import { Running, startDnscache, startDnsdist, runScript } from './resolvers';
 
 const PORT = 5357;
 const UPSTREAM_PORT = 5358;
@@ -77,11 +77,4 @@ async function main(): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-if (require.main === module) {
-  main()
-    .catch((err) => {
-      process.stderr.write(`${(err as Error).stack}\n`);
-      process.exitCode = 1;
-    })
-    .finally(() => void stopAll());
-}
+if (require.main === module) runScript(main);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { freeLoopback } from '../test/lab/addresses';
 import { Responder } from '../test/lab/responders';
 import { percentile } from './load';
-import { startDnscache, stopAll } from './resolvers';
+import { startDnscache, runScript } from './resolvers';
 
 const PORT = 5355;
 const UPSTREAM_PORT = 5356;
@@ -96,11 +96,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (require.main === module) {
-  main()
-    .catch((err) => {
-      process.stderr.write(`${(err as Error).stack}\n`);
-      process.exitCode = 1;
-    })
-    .finally(() => void stopAll());
-}
+if (require.main === module) runScript(main);

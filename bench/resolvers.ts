@@ -316,3 +316,13 @@ export async function startDnsdist(dir: string, listen: Endpoint, backends: read
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }
+
+/** Runs a benchmark script's main: its error (stack) on stderr and status 1; every daemon stopped at the end. */
+export function runScript(main: () => Promise<void>): void {
+  main()
+    .catch((err) => {
+      process.stderr.write(`${(err as Error).stack}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => void stopAll());
+}
