@@ -6,6 +6,7 @@
 // server up or down (`dnscache-ctl server ADDRESS up|down|auto`).
 
 import { CANCELLED, TryResult } from './udp';
+import { PerServer } from './per-server';
 import { serverId, ServerKey } from './rtt';
 
 export const DOWN_AFTER_FAILED_CHECKS = 3;
@@ -37,7 +38,7 @@ export function effectiveState(h: Readonly<ServerHealth>): 'up' | 'down' {
 }
 
 export class HealthTable {
-  private readonly table = new Map<string, ServerHealth>();
+  private readonly table = new PerServer<ServerHealth>();
 
   constructor(
     /** How often an idle or failing server is checked, ms. */
@@ -48,12 +49,11 @@ export class HealthTable {
   ) {}
 
   private record(s: ServerKey): ServerHealth {
-    const id = serverId(s);
-    let h = this.table.get(id);
+    let h = this.table.get(s);
     if (h === undefined) {
       // Up until shown otherwise: a fresh start answers at once, as before health checks.
       h = { state: 'up', forced: 'auto', failedChecks: 0, timeouts: 0, lastAnswer: -Infinity, checking: false, checks: 0, checksFailed: 0 };
-      this.table.set(id, h);
+      this.table.set(s, h);
     }
     return h;
   }
@@ -66,7 +66,7 @@ export class HealthTable {
 
   /** May `s` get client queries? */
   up(s: ServerKey): boolean {
-    const h = this.table.get(serverId(s));
+    const h = this.table.get(s);
     return h === undefined || effectiveState(h) === 'up';
   }
 
@@ -125,6 +125,6 @@ export class HealthTable {
 
   /** Forgets every server not in `keep` (serverId()s): reload's pruning. */
   retain(keep: ReadonlySet<string>): void {
-    for (const id of this.table.keys()) if (!keep.has(id)) this.table.delete(id);
+    this.table.retain(keep);
   }
 }

@@ -3,7 +3,8 @@
 // caps and `dnscache-ctl servers`), and totals. Fed by every try towards a
 // pool's server (UpstreamOptions.load); one small record per server.
 
-import { serverId, ServerKey } from './rtt';
+import { PerServer } from './per-server';
+import { ServerKey } from './rtt';
 import { CANCELLED, TryResult } from './udp';
 
 /** A second's worth of queries is counted in two buckets: this one and the one before. */
@@ -33,18 +34,17 @@ export interface UpstreamCounters {
 }
 
 export class UpstreamLoad {
-  private readonly table = new Map<string, UpstreamCounters>();
+  private readonly table = new PerServer<UpstreamCounters>();
 
   /** `now`: milliseconds, injectable for tests. */
   constructor(private readonly now: () => number = () => performance.now()) {}
 
   private counters(s: ServerKey): UpstreamCounters {
-    const id = serverId(s);
-    let c = this.table.get(id);
+    let c = this.table.get(s);
     if (c === undefined) {
       if (this.table.size >= MAX_TRACKED_UPSTREAMS) this.table.clear();
       c = { outstanding: 0, queries: 0, answers: 0, drops: 0, latencyMs: 0, bucketStart: this.now(), current: 0, previous: 0 };
-      this.table.set(id, c);
+      this.table.set(s, c);
     }
     return c;
   }
@@ -79,12 +79,12 @@ export class UpstreamLoad {
   }
 
   outstanding(s: ServerKey): number {
-    return this.table.get(serverId(s))?.outstanding ?? 0;
+    return this.table.get(s)?.outstanding ?? 0;
   }
 
   /** Queries sent to `s` in the last second (a sliding window over two buckets). */
   rate(s: ServerKey): number {
-    const c = this.table.get(serverId(s));
+    const c = this.table.get(s);
     if (c === undefined) return 0;
     const now = this.now();
     this.roll(c, now);
@@ -94,13 +94,13 @@ export class UpstreamLoad {
   /** A copy of the counters of `s` (zeros if never asked). */
   snapshot(s: ServerKey): Readonly<UpstreamCounters> & { readonly qps: number } {
     const qps = this.rate(s);
-    const c = this.table.get(serverId(s));
+    const c = this.table.get(s);
     return { ...(c ?? { outstanding: 0, queries: 0, answers: 0, drops: 0, latencyMs: 0, bucketStart: 0, current: 0, previous: 0 }), qps };
   }
 
   /** Forgets every server not in `keep` (ids as serverId() makes them): reload's pruning. */
   retain(keep: ReadonlySet<string>): void {
-    for (const id of this.table.keys()) if (!keep.has(id)) this.table.delete(id);
+    this.table.retain(keep);
   }
 
   get size(): number {
