@@ -101,12 +101,21 @@ describe('UpstreamLoad', () => {
     assert.equal(load.rate(s), 0);
   });
 
+  it('a new endpoint object for the same address and port (a reload) finds the same counters', () => {
+    const load = new UpstreamLoad(() => 0);
+    load.started({ address: '127.0.0.1', port: 53 });
+    assert.equal(load.outstanding({ address: '127.0.0.1', port: 53 }), 1);
+    assert.equal(load.outstanding({ address: '127.0.0.1', port: 54 }), 0);
+  });
+
   it('retain forgets servers no longer listed', () => {
     const load = new UpstreamLoad(() => 0);
     load.started(s);
     load.started({ address: '127.0.0.2', port: 53 });
     load.retain(new Set([serverId(s)]));
     assert.equal(load.size, 1);
+    assert.equal(load.outstanding({ address: '127.0.0.2', port: 53 }), 0, 'forgotten, cache included');
+    assert.equal(load.outstanding(s), 1);
   });
 });
 
