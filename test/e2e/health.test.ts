@@ -27,7 +27,8 @@ async function firstAvailablePair(t: Parameters<typeof responders>[0]): Promise<
   return { a: a!, b: b!, dns, socket };
 }
 
-describe('health checks', { concurrency: true }, () => {
+// One test at a time: each starts several processes (see pools.test.ts).
+describe('health checks', () => {
   test('a killed upstream goes down after failed checks and gets no queries; started again, it is up after one check', async (t) => {
     const { a, b, dns, socket } = await firstAvailablePair(t);
     await askMany(dns, 5);

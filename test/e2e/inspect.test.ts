@@ -34,7 +34,8 @@ async function ask(dns: Dnscache, name: string, source = CLIENTS[0]!): Promise<R
   }
 }
 
-describe('dnscache-ctl inspection and control', { concurrency: true }, () => {
+// One test at a time: each starts two processes (see pools.test.ts).
+describe('dnscache-ctl inspection and control', () => {
   test('top queries [N] [labels K], top clients, top rcodes RCODE', async (t) => {
     const { dns, run } = await start(t);
     for (let i = 0; i < 6; i++) await ask(dns, `r${i}x.attack.example`);
