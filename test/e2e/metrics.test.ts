@@ -236,7 +236,9 @@ describe('METRICS with WORKERS=2: the primary serves every worker\'s counters ad
     assert.equal(hits + misses, 120);
     assert.ok(misses >= 60, `every name is a miss once: ${misses}`);
     assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), clientQueries(lab).length - labBefore);
-    assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' }), clientQueries(lab).length - labBefore);
+    // Every try is answered or times out (on a loaded machine a late answer is a timeout, and the name is asked again).
+    const answered = valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' });
+    assert.equal(answered + valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' }), clientQueries(lab).length - labBefore);
     assert.ok(valueOf(p, 'dnscache_cache_entries') >= 120, 'an RRset and a reply per name, in one worker or both');
     const memory = valueOf(p, 'dnscache_cache_memory_bytes');
     assert.ok(memory === 1 << 20 || memory === 2 << 20, `a chunk per worker that cached something: ${memory}`);
