@@ -34,7 +34,7 @@ export interface Memory {
 }
 
 export interface TargetResult {
-  key: 'bare' | 'forwarder' | 'dnscache' | 'workers' | 'routed' | 'unbound' | 'iterative' | 'curve' | 'curve-plain';
+  key: 'bare' | 'forwarder' | 'dnscache' | 'rules' | 'workers' | 'routed' | 'unbound' | 'dnsdist' | 'iterative' | 'curve' | 'curve-plain';
   label: string;
   samples: Partial<Record<Workload, Sample[]>>;
   memory: Memory[];
@@ -119,23 +119,25 @@ export function renderReport(r: ReportData): string {
     );
   }
 
-  const ub = by('unbound');
-  const againstUnbound = (dc: TargetResult | undefined): void => {
-    if (!dc || !ub) return;
-    out.push(`## ${dc.label} / Unbound`, '', `Ratios of the two measured in the same pass (> 1: ${dc.label} needs more, or for queries/s, does more).${spread}`, '');
-    const rrows = WORKLOADS.filter((w) => dc.samples[w] && ub.samples[w]).map((w) => {
-      const q = (f: (s: Sample) => number): string => cell(ratios(dc.samples[w], ub.samples[w], f), 2);
+  const against = (dc: TargetResult | undefined, base: TargetResult | undefined): void => {
+    if (!dc || !base) return;
+    out.push(`## ${dc.label} / ${base.label}`, '', `Ratios of the two measured in the same pass (> 1: ${dc.label} needs more, or for queries/s, does more).${spread}`, '');
+    const rrows = WORKLOADS.filter((w) => dc.samples[w] && base.samples[w]).map((w) => {
+      const q = (f: (s: Sample) => number): string => cell(ratios(dc.samples[w], base.samples[w], f), 2);
       return [w, q((s) => s.qps), q((s) => s.cpuUs), q((s) => s.p50), q((s) => s.p99), q((s) => s.p999)];
     });
     out.push(...table(['workload', 'queries/s', 'CPU µs / answer', 'p50', 'p99', 'p99.9'], rrows, 1));
-    if (dc.memory.length > 0 && ub.memory.length > 0) {
-      const m = dc.memory.slice(0, ub.memory.length).map((d, i) => d.perName / ub.memory[i]!.perName);
-      out.push('', `RSS growth per cached name, ${dc.label} / Unbound: ${cell(m, 2)}`);
+    if (dc.memory.length > 0 && base.memory.length > 0) {
+      const m = dc.memory.slice(0, base.memory.length).map((d, i) => d.perName / base.memory[i]!.perName);
+      out.push('', `RSS growth per cached name, ${dc.label} / ${base.label}: ${cell(m, 2)}`);
     }
     out.push('');
   };
+  const againstUnbound = (dc: TargetResult | undefined): void => against(dc, by('unbound'));
   againstUnbound(by('dnscache'));
+  againstUnbound(by('rules'));
   againstUnbound(by('workers'));
+  against(by('dnscache'), by('dnsdist'));
 
   const floor = (key: TargetResult['key'], w: Workload, title: string, what: string): void => {
     const base = by(key)?.samples[w];

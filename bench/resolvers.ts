@@ -190,10 +190,13 @@ export async function startDnscache(
   servers: string[],
   mode: { forward: true } | { forward: false; serverPort: number },
   workers = 1,
-  /** More environment, empty ip/ entries, and other files in ROOT (e.g. routes: name → text). */
-  extra: { env?: Record<string, string>; ipFiles?: string[]; files?: Record<string, string> } = {},
+  /** More environment, empty ip/ entries, other files in ROOT (e.g. routes: name → text), and rules/ files (suffix → action). */
+  extra: { env?: Record<string, string>; ipFiles?: string[]; files?: Record<string, string>; rules?: Record<string, string> } = {},
 ): Promise<Running> {
   mkdirSync(join(dir, 'servers'), { recursive: true });
+  const rules = extra.rules ?? {};
+  if (Object.keys(rules).length > 0) mkdirSync(join(dir, 'rules'), { recursive: true });
+  for (const [suffix, action] of Object.entries(rules)) writeFileSync(join(dir, 'rules', suffix), action + '\n');
   mkdirSync(join(dir, 'ip'), { recursive: true });
   for (const [name, text] of Object.entries(extra.files ?? {})) writeFileSync(join(dir, name), text);
   writeFileSync(join(dir, 'servers', '@'), servers.join('\n') + '\n');
@@ -280,4 +283,50 @@ export async function startBareForwarder(listen: Endpoint, backend: Endpoint): P
   const d = spawnDaemon('bare forwarder', process.execPath, args, { role: 'server' });
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
+}
+
+/** One dnsdist backend: where it listens and its newServer() options. */
+export interface DnsdistBackend extends Endpoint {
+  readonly order?: number;
+  readonly weight?: number;
+  readonly qps?: number;
+}
+
+/**
+ * Debian's dnsdist on loopback: the given backends and policy, a packet
+ * cache when `cache` (dnsdist's way of answering hits), its default health
+ * checks (but of `. SOA`). Security polling is off (it would ask a name of powerdns.com
+ * through the system resolver): nothing leaves loopback.
+ */
+export async function startDnsdist(dir: string, listen: Endpoint, backends: readonly DnsdistBackend[], policy: string, cache: boolean): Promise<Running> {
+  mkdirSync(dir, { recursive: true });
+  const conf = join(dir, 'dnsdist.conf');
+  // Its health check asks `. SOA`, as ours does (responder.ts counts those apart from queries).
+  const server = (b: DnsdistBackend): string =>
+    `newServer({address="${b.address}:${b.port}", checkName=".", checkType="SOA"${b.order !== undefined ? `, order=${b.order}` : ''}${b.weight !== undefined ? `, weight=${b.weight}` : ''}${b.qps !== undefined ? `, qps=${b.qps}` : ''}})`;
+  writeFileSync(
+    conf,
+    [
+      'setSecurityPollSuffix("")',
+      `setLocal("${listen.address}:${listen.port}")`,
+      'setACL({"127.0.0.0/8"})',
+      ...backends.map(server),
+      `setServerPolicy(${policy})`,
+      ...(cache ? ['pc = newPacketCache(200000, {maxTTL=86400})', 'getPool(""):setCache(pc)'] : []),
+      '',
+    ].join('\n'),
+  );
+  const d = spawnDaemon('dnsdist', 'dnsdist', ['--supervised', '--disable-syslog', '-C', conf], { role: 'server' });
+  await waitReady(d, listen.address, listen.port);
+  return { ...listen, daemon: d };
+}
+
+/** Runs a benchmark script's main: its error (stack) on stderr and status 1; every daemon stopped at the end. */
+export function runScript(main: () => Promise<void>): void {
+  main()
+    .catch((err) => {
+      process.stderr.write(`${(err as Error).stack}\n`);
+      process.exitCode = 1;
+    })
+    .finally(() => void stopAll());
 }

@@ -1,7 +1,7 @@
 // `npm run bench [-- --quick | --passes N | --seconds N | --only T,T | --workloads W,W | --pin]`:
 // the benchmark (--only and --workloads make spot checks: a subset of the
-// servers - bare, forwarder, dnscache, workers, unbound, iterative, curve,
-// curve-plain - and of the
+// servers - bare, forwarder, dnscache, rules (with 1,000 rules/ files), workers, routed
+// (1,000 routes), unbound, dnsdist, iterative, curve, curve-plain - and of the
 // workloads; --pin puts dnsperf and the server under test on two CPUs of their own).
 //
 // Starts NSD with the generated zone and the TypeScript lab hierarchy, then,
@@ -22,6 +22,8 @@ import { CURVE_WILD, CURVE_ZONE, NAMES, startNsd, ZONE } from './backend';
 import { benchRoutes } from './routes';
 import { CurveDnsProcess, curvednsKeygen, curvednsMissing, startCurveDns } from '../test/lab/curvedns';
 import { a, ns } from '../test/lab/zone';
+import { actionText } from '../src/rules/action';
+import { THOUSAND_RULE_NAMES } from './rule-set';
 import { coldFile, dnsperf, hotFile, largeFile, mixedFile, percentile, PerfResult } from './load';
 import { Memory, renderReport, Sample, TargetResult, Workload } from './report';
 import {
@@ -36,6 +38,7 @@ import {
   startBare,
   startBareForwarder,
   startDnscache,
+  startDnsdist,
   startUnbound,
   stopAll,
   UNBOUND_MSG_CACHE,
@@ -61,7 +64,10 @@ interface Options {
   pin: boolean;
 }
 
-const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'workers', 'routed', 'unbound', 'iterative', 'curve', 'curve-plain'];
+const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'rules', 'workers', 'routed', 'unbound', 'dnsdist', 'iterative', 'curve', 'curve-plain'];
+
+/** rules/ files of the `rules` target: suffix → action as a file writes it. */
+const THOUSAND_RULES: Record<string, string> = Object.fromEntries(THOUSAND_RULE_NAMES.map(([suffix, action]) => [suffix, actionText(action)]));
 const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
 
 
@@ -221,6 +227,14 @@ async function main(): Promise<void> {
       { key: 'forwarder', label: 'bare Node forwarder', workloads: ['cold'], memory: false, hot: files.hot, start: (_d, l) => startBareForwarder(l, backend) },
       { key: 'dnscache', label: 'dnscache-ts', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }) },
       {
+        key: 'rules',
+        label: 'dnscache-ts, 1,000 rules',
+        workloads: all,
+        memory: true,
+        hot: files.hot,
+        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { rules: THOUSAND_RULES }),
+      },
+      {
         key: 'workers',
         label: 'dnscache-ts, 2 workers',
         workloads: all,
@@ -237,6 +251,7 @@ async function main(): Promise<void> {
         start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { files: { routes: benchRoutes(`${backend.address}:${backend.port}`) } }),
       },
       { key: 'unbound', label: 'Unbound', workloads: all, memory: true, hot: files.hot, start: (d, l) => startUnbound(d, l, backend) },
+      { key: 'dnsdist', label: 'dnsdist', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnsdist(d, l, [backend], 'leastOutstanding', true) },
       {
         key: 'iterative',
         label: 'dnscache-ts iterative (lab)',
@@ -369,6 +384,8 @@ async function main(): Promise<void> {
       method: [
         `Everything on loopback: NSD ${nsd.address}:${nsd.port} serves ${ZONE} (${k(NAMES)} names: A records, every tenth a CNAME to the previous name, a wildcard *.w.${ZONE}, NXDOMAIN for the rest; TTL 1 day), one server process, no rate limiting.`,
         `dnscache-ts: its own CLI (dist/src/cli/dnscache.js), FORWARDONLY, servers/@ = NSD, CACHESIZE=${DNSCACHE_CACHESIZE}, IPSEND=127.0.0.1, logging ON as in production (a line per query), stderr read from a pipe and discarded.`,
+        `dnscache-ts, 1,000 rules: the same with 1,000 rules/ files (bench/rule-set.ts: drop, refuse, nxdomain, truncate and qps rules for abuseN under bench.test, example.com, t-ipnet.de, test and net), none matching a benchmark name: every question, hits included, is checked against them.`,
+        `dnsdist (Debian's, bench/resolvers.ts startDnsdist): NSD as its one backend, leastOutstanding, a packet cache of 200,000 entries (its hits), default health checks, security polling off; CPU summed over its threads.`,
         `dnscache-ts, 2 workers: the same with WORKERS=2 (a primary holding the TCP socket and two worker processes, each with its own SO_REUSEPORT UDP socket and caching CACHESIZE/2)${pinned ? ' (pinned: one CPU for all three)' : ': both cores'}. Its CPU and RSS are summed over the three processes; on 2 cores it shares them with dnsperf (and NSD, for misses), so its queries/s is what the machine has left, and its CPU per answer is the figure to compare.`,
         `Unbound: num-threads 1, msg-cache-size ${UNBOUND_MSG_CACHE}, rrset-cache-size ${UNBOUND_RRSET_CACHE}, forward-zone "." to NSD, do-not-query-localhost no, module-config "iterator" (no validator, no trust anchors), no remote control, so-reuseport no, verbosity 0 (its production default: no per-query log), other settings default.`,
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,

@@ -14,8 +14,9 @@
 // nobody while the process still has privileges to drop.
 
 import * as fs from 'node:fs';
-import { directoryIdentity, listExistingEntries } from './directory';
-import { AclRules, isAllowed, rulesFromEntries, serverFlag } from './rules';
+import { directoryIdentity, listExistingEntries, readAclRules } from './directory';
+import { RuleBook } from '../rules/book';
+import { Admission, AclRules, admission, serverFlag } from './rules';
 
 export interface AclReloadEvent {
   /** false: the directory could not be read and the previous rules are kept. */
@@ -26,6 +27,8 @@ export interface AclReloadEvent {
 export type AclReloadListener = (event: AclReloadEvent) => void;
 
 export interface ClientAclOptions {
+  /** Prefix rules added through the control socket (`dnscache-ctl block|limit PREFIX`), over the files' actions. */
+  overrides?: RuleBook;
   /** Fallback poll period in ms (default 1000); 0 disables polling. */
   pollIntervalMs?: number;
   /** Use fs.watch (default true). */
@@ -42,23 +45,36 @@ function sameSet(a: ReadonlySet<string>, b: ReadonlySet<string>): boolean {
   return true;
 }
 
+function sameActions(a: AclRules['actions'], b: AclRules['actions']): boolean {
+  if (a.size !== b.size) return false;
+  for (const [prefix, action] of a) if (JSON.stringify(b.get(prefix)) !== JSON.stringify(action)) return false;
+  return true;
+}
+
 function sameRules(a: AclRules, b: AclRules): boolean {
-  return sameSet(a.accept, b.accept) && sameSet(a.reject, b.reject) && sameSet(a.omit, b.omit) && sameSet(a.plain, b.plain);
+  return sameSet(a.accept, b.accept) && sameSet(a.reject, b.reject) && sameSet(a.omit, b.omit) && sameSet(a.plain, b.plain) && sameActions(a.actions, b.actions);
 }
 
 function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** Why ip/ could not be taken: the directory unreadable (an errno), or a file's bad action (its own message, naming it). */
+function readProblem(dir: string, err: unknown): string {
+  return (err as NodeJS.ErrnoException).code !== undefined ? `unable to read ACL directory ${dir}: ${errorText(err)}` : errorText(err);
+}
+
 export class ClientAcl {
   private current: AclRules;
-  private readonly memo = new Map<string, boolean>();
+  private readonly memo = new Map<string, Admission>();
   private watcher: fs.FSWatcher | null = null;
   /** Identity of the directory the watcher is on ('' = none / re-arm on next refresh). */
   private watchedIdentity = '';
   private pollTimer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Immediate | null = null;
   private failing = false;
+  /** The overrides' prefixVersion the memo was made with. */
+  private overridesSeen = 0;
   private closed = false;
   private suspended = false;
 
@@ -68,6 +84,7 @@ export class ClientAcl {
     private readonly onReload: AclReloadListener | undefined,
     private readonly useWatch: boolean,
     pollIntervalMs: number,
+    private readonly overrides: RuleBook | null = null,
   ) {
     this.current = rules;
     if (useWatch) this.armWatcher();
@@ -82,18 +99,19 @@ export class ClientAcl {
    * Throws an Error naming the directory if it cannot be read.
    */
   static load(dir: string, onReload?: AclReloadListener, options: ClientAclOptions = {}): ClientAcl {
-    let names: string[];
+    let rules: AclRules;
     try {
-      names = listExistingEntries(dir);
+      rules = readAclRules(dir);
     } catch (err) {
-      throw new Error(`unable to read ACL directory ${dir}: ${errorText(err)}`);
+      throw new Error(readProblem(dir, err));
     }
     return new ClientAcl(
       dir,
-      rulesFromEntries(names),
+      rules,
       onReload,
       options.watch ?? true,
       options.pollIntervalMs ?? DEFAULT_POLL_MS,
+      options.overrides ?? null,
     );
   }
 
@@ -104,10 +122,28 @@ export class ClientAcl {
 
   /** Whether a client at `address` (as Node reports it) may use the cache. No I/O. */
   allows(address: string): boolean {
+    return this.admit(address) !== false;
+  }
+
+  /**
+   * Whether, and how, a client at `address` may use the cache: false, true,
+   * or under the action of the ip/ file that admits it - remembered per
+   * address, so a qps limit keeps its count from packet to packet. No I/O.
+   */
+  admit(address: string): Admission {
     if (this.suspended) return false;
+    const o = this.overrides;
+    if (o !== null) {
+      if (o.prefixExpiryDue) o.expirePrefixes();
+      if (o.prefixVersion !== this.overridesSeen) {
+        // A prefix rule came or went: every remembered decision may be wrong now.
+        this.memo.clear();
+        this.overridesSeen = o.prefixVersion;
+      }
+    }
     const known = this.memo.get(address);
     if (known !== undefined) return known;
-    const decision = isAllowed(this.current, address);
+    const decision = admission(this.current, address, performance.now(), o === null ? undefined : (c) => o.prefixAction(c));
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
     this.memo.set(address, decision);
     return decision;
@@ -180,7 +216,7 @@ export class ClientAcl {
     if (this.closed) return;
     let next: AclRules;
     try {
-      next = rulesFromEntries(listExistingEntries(this.directory));
+      next = readAclRules(this.directory);
     } catch (err) {
       // The watcher (if any) is on a directory that is gone or unusable;
       // re-arm once the directory is back.
@@ -188,7 +224,7 @@ export class ClientAcl {
       const first = !this.failing;
       this.failing = true;
       if (forced || first) {
-        this.report(false, `unable to read ACL directory ${this.directory}: ${errorText(err)}; keeping previous rules`);
+        this.report(false, `${readProblem(this.directory, err)}; keeping previous rules`);
       }
       return;
     }
@@ -202,6 +238,7 @@ export class ClientAcl {
       this.report(
         true,
         `ACL ${this.directory}: ${next.accept.size} accept, ${next.reject.size} reject entries` +
+          (next.actions.size > 0 ? `, ${next.actions.size} with actions` : '') +
           (changed ? '' : ' (unchanged)'),
       );
     }

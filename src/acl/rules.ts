@@ -21,6 +21,8 @@
 // named `#` would reject every IPv6 client; we do not copy that).
 
 import { isIPv6 } from 'node:net';
+import { RuleAction } from '../rules/action';
+import { ClientRule, clientRule } from '../rules/book';
 
 export interface AclRules {
   /** Prefixes from `ip/<prefix>` entries. */
@@ -31,14 +33,19 @@ export interface AclRules {
   omit: ReadonlySet<string>;
   /** Server addresses from `ip/-<address>` entries (FLAGEDSERVER: asked plainly). */
   plain: ReadonlySet<string>;
+  /** The action an accepting entry's file holds (`qps 50`), by prefix; empty files admit plainly and are not here. */
+  actions: ReadonlyMap<string, RuleAction>;
 }
+
+/** Whether a client may ask: not at all (false), plainly (true), or under its ip/ file's action. */
+export type Admission = boolean | ClientRule;
 
 /**
  * Builds rules from the names of the entries that exist in ip/.
  * Names starting with '.' are ignored, as are names that give an empty
  * prefix ('' and '#'), since an empty prefix never matches.
  */
-export function rulesFromEntries(names: readonly string[]): AclRules {
+export function rulesFromEntries(names: readonly string[], actions: ReadonlyMap<string, RuleAction> = new Map()): AclRules {
   const accept = new Set<string>();
   const reject = new Set<string>();
   const omit = new Set<string>();
@@ -55,7 +62,7 @@ export function rulesFromEntries(names: readonly string[]): AclRules {
       accept.add(name);
     }
   }
-  return { accept, reject, omit, plain };
+  return { accept, reject, omit, plain, actions };
 }
 
 /** Parses strict dotted-quad IPv4 text (decimal, leading zeros tolerated). */
@@ -193,12 +200,25 @@ export function candidatePrefixes(key: string): string[] {
 
 /** Rejections first (any matching `#` prefix denies), then acceptances; no match denies. */
 export function isAllowed(rules: AclRules, address: string): boolean {
+  return admission(rules, address, 0) !== false;
+}
+
+/**
+ * As isAllowed, and the action of the longest accepting entry, if its file
+ * holds one: a ClientRule of the client's own (a qps limit is per address).
+ * `now` starts its rate limiter (ms).
+ */
+export function admission(rules: AclRules, address: string, now: number, override?: (candidates: readonly string[]) => RuleAction | null): Admission {
   const candidates = candidatePrefixes(aclKey(address));
   for (const prefix of candidates) {
     if (rules.reject.has(prefix)) return false;
   }
   for (const prefix of candidates) {
-    if (rules.accept.has(prefix)) return true;
+    if (rules.accept.has(prefix)) {
+      // A rule added through the control socket (`dnscache-ctl block 192.0.2`) wins over the file's.
+      const action = override?.(candidates) ?? rules.actions.get(prefix);
+      return action === undefined ? true : clientRule(action, now);
+    }
   }
   return false;
 }

@@ -13,6 +13,8 @@
 import { DEFAULT_DNS_PORT, IpAddress, NOT_AN_IP, parseIPv4, parseIPv6, parseIp, parsePort } from './address';
 import { ConfigError, quote } from './errors';
 import { MAX_TTL } from '../cache/cache';
+import { TYPE } from '../wire/constants';
+import { Name, NameError, nameFromText, ROOT } from '../wire/name';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -107,6 +109,17 @@ function parseRouting(env: Env): RoutingSettings {
   return { etcd, etcdPrefix, routeOnly: env.ROUTEONLY !== undefined, checkSeconds };
 }
 
+/** The background check of forwarding upstreams (HEALTHQUERY, HEALTHINTERVAL). */
+export interface HealthSettings {
+  /** The question asked (wire-format name). */
+  name: Name;
+  type: number;
+  /** How often an idle or failing upstream is asked, ms. */
+  intervalMs: number;
+}
+
+export const HEALTH_INTERVAL_MAX = 3600;
+
 export interface EnvSettings {
   listen: ListenAddress;
   sendFrom: SendFrom;
@@ -138,7 +151,32 @@ export interface EnvSettings {
   /** Routes to backends: the routes file, etcd (ETCD, ETCD_PREFIX), ROUTEONLY, ROUTECHECK. */
   routing: RoutingSettings;
   curve: CurveSettings;
+  /** Health checks of FORWARDONLY's upstreams; null when HEALTHINTERVAL=0. */
+  health: HealthSettings | null;
   warnings: string[];
+}
+
+const HEALTH_QUERY_EXPECTED = 'expected a domain name and a type, e.g. ". SOA" or "example.com A" (types: a name such as A, AAAA, NS, SOA, TXT, or TYPEnnn)';
+
+/** HEALTHQUERY: "NAME TYPE"; the default is `. SOA`, which every recursive resolver can answer from its root hints. */
+function healthQuery(value: string | undefined): { name: Name; type: number } {
+  if (value === undefined) return { name: ROOT, type: TYPE.SOA };
+  const words = value.trim().split(/[ \t]+/);
+  if (words.length !== 2) throw new ConfigError(`HEALTHQUERY: ${quote(value)} is not a name and a type (${HEALTH_QUERY_EXPECTED})`);
+  let name: Name;
+  try {
+    name = nameFromText(words[0]!);
+  } catch (err) {
+    if (!(err instanceof NameError)) throw err;
+    throw new ConfigError(`HEALTHQUERY: ${quote(words[0]!)} is not a domain name: ${err.message} (${HEALTH_QUERY_EXPECTED})`);
+  }
+  const typeText = words[1]!.toUpperCase();
+  const numeric = /^TYPE([0-9]{1,5})$/.exec(typeText);
+  const type = numeric ? Number(numeric[1]) : (TYPE as Record<string, number>)[typeText];
+  if (type === undefined || type < 1 || type > 65535 || type === TYPE.OPT) {
+    throw new ConfigError(`HEALTHQUERY: ${quote(words[1]!)} is not a query type (${HEALTH_QUERY_EXPECTED})`);
+  }
+  return { name, type };
 }
 
 const DIGITS = /^[0-9]+$/;
@@ -227,6 +265,7 @@ export function parseEnv(env: Env): EnvSettings {
   const queryLocalhost = (optionalDecimal(env, 'QUERY_LOCALHOST', '0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it', 0, 1) ?? 1) === 1;
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
+  const healthInterval = optionalDecimal(env, 'HEALTHINTERVAL', `a number of seconds from 0 (no health checks) to ${HEALTH_INTERVAL_MAX}`, 0, HEALTH_INTERVAL_MAX) ?? 1;
   const uz5Fallback =
     optionalDecimal(env, 'UZ5FALLBACK', 'a number of UDP rounds, decimal digits only (0 = never fall back)', 0, 2 ** 31 - 1) ?? 0;
 
@@ -250,6 +289,7 @@ export function parseEnv(env: Env): EnvSettings {
     uid,
     gid,
     routing: parseRouting(env),
+    health: healthInterval === 0 ? null : { ...healthQuery(env.HEALTHQUERY), intervalMs: healthInterval * 1000 },
     curve: {
       txtFormat: env.USETEXTFORMAT !== undefined || env.USETXTFORMAT !== undefined,
       uz5Fallback,

@@ -7,7 +7,10 @@ import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
 import { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, SendFrom, parseEnv, parseObservability } from './env';
 import { Route, readRoutesFile } from './routes';
-import { ServerTable, readServersDir } from './servers';
+import { PoolTable, ServerTable, readServerFiles } from './servers';
+import { RuleAction } from '../rules/action';
+import { readRulesDir } from '../rules/files';
+import { Name } from '../wire/name';
 
 export { ConfigError } from './errors';
 export type { IpAddress, ParseResult, ServerAddress } from './address';
@@ -37,8 +40,8 @@ export {
 } from './env';
 export type { Route } from './routes';
 export { parseRoute, parseRoutesFile, readRoutesFile } from './routes';
-export type { ServerTable } from './servers';
-export { parseServersFile, readServersDir } from './servers';
+export type { Pool, PoolServer, PoolTable, PolicyName, ServerFiles, ServerTable } from './servers';
+export { parsePoolFile, parseServersFile, POLICIES, readServerFiles, readServersDir } from './servers';
 
 export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom' | 'curve' | 'warnings'>> {
   readonly listen: Readonly<ListenAddress>;
@@ -48,6 +51,10 @@ export interface Config extends Readonly<Omit<EnvSettings, 'listen' | 'sendFrom'
   readonly servers: ServerTable;
   /** ROOT/routes: routes to backends (more come from etcd). */
   readonly routes: readonly Route[];
+  /** The same servers/ files as pools: each one's policy and per-server options (FORWARDONLY). */
+  readonly pools: PoolTable;
+  /** rules/: the abuse rule of each suffix that has a file (none without the directory). */
+  readonly rules: ReadonlyMap<Name, RuleAction>;
   readonly curve: Readonly<CurveSettings>;
   /** Non-fatal remarks (e.g. CACHESIZE clamped), to be logged at start-up. */
   readonly warnings: readonly string[];
@@ -78,7 +85,8 @@ export function loadConfig(env: Env): Config {
   const s = parseEnv(env);
   const o = parseObservability(env);
   const root = checkRoot(s.root);
-  const servers = readServersDir(root);
+  const { servers, pools } = readServerFiles(root, s.forwardOnly);
+  const rules = readRulesDir(root);
   return Object.freeze({
     ...s,
     listen: Object.freeze(s.listen),
@@ -86,6 +94,8 @@ export function loadConfig(env: Env): Config {
     root,
     servers,
     routes: Object.freeze(readRoutesFile(root)),
+    pools,
+    rules,
     curve: Object.freeze(s.curve),
     warnings: Object.freeze([...s.warnings]),
     metrics: o.metrics ? Object.freeze(o.metrics) : null,

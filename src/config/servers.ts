@@ -2,49 +2,124 @@
 // root), listing the servers to ask for names at or below it — the root
 // servers in servers/@, or with FORWARDONLY the upstream caches.
 
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { Name, NameError, ROOT, nameFromText, nameToText } from '../wire/name';
+import { Name, ROOT } from '../wire/name';
 import { NOT_AN_IP, ServerAddress, parseServerEntry } from './address';
+import { readDomainFiles } from './domain-files';
 import { ConfigError, quote } from './errors';
 
 export type ServerTable = ReadonlyMap<Name, readonly ServerAddress[]>;
 
-const EXPECTED_LINE = 'expected IPv4, IPv6 or [IPv6]:port, optionally followed by a # comment';
+/**
+ * How a pool picks the upstream to ask first (the rest follow, for failover).
+ * Names as dnsdist spells them.
+ */
+export const POLICIES = ['leastOutstanding', 'firstAvailable', 'wrandom', 'roundrobin', 'rtt'] as const;
+export type PolicyName = (typeof POLICIES)[number];
+
+/** One upstream of a pool with its `key=value` options (defaults filled in). */
+export interface PoolServer {
+  readonly endpoint: ServerAddress;
+  /** `order=N`: firstAvailable's preference and leastOutstanding's tie-break; default: the line's rank, from 1. */
+  readonly order: number;
+  /** `weight=N`: wrandom's share; default 1. */
+  readonly weight: number;
+  /** `qps=N`: firstAvailable passes over the server above N queries a second; null: no cap. */
+  readonly qps: number | null;
+}
+
+/** A servers/ file: its upstreams and, if it names one, its policy (null: the default of the mode). */
+export interface Pool {
+  readonly policy: PolicyName | null;
+  readonly servers: readonly PoolServer[];
+}
+
+export type PoolTable = ReadonlyMap<Name, Pool>;
+
+const EXPECTED_LINE = 'expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment';
+const EXPECTED_POLICY = `expected "policy" and one of ${POLICIES.join(', ')}`;
+/** Bounds of the numeric options, so a typo cannot make a weight sum overflow or a cap meaningless. */
+const OPTION_MAX = { order: 1_000_000, weight: 1_000_000, qps: 10_000_000 } as const;
+type OptionKey = keyof typeof OPTION_MAX;
 
 /**
- * Parses the contents of one servers/ file. Blank lines and lines whose
- * first non-blank character is `#` are skipped; every other line holds one
- * address, optionally followed by a `#` comment. Duplicates are dropped
- * (first kept). `fileLabel` (e.g. "servers/@") is used in error messages.
+ * Parses the contents of one servers/ file into a pool. Blank lines and
+ * lines whose first non-blank character is `#` are skipped; `policy NAME`
+ * chooses the pool's policy (once per file); every other line holds one
+ * address, optionally followed by `key=value` options and a `#` comment.
+ * Duplicates are dropped (first kept). `fileLabel` (e.g. "servers/@") is
+ * used in error messages. Without `forwarding` (iterative resolution, where
+ * a servers/ file lists authorities) options and policies are refused: they
+ * would be silently ignored there.
  */
-export function parseServersFile(text: string, fileLabel: string): ServerAddress[] {
+export function parsePoolFile(text: string, fileLabel: string, forwarding = true): Pool {
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   const nul = text.indexOf('\0');
   if (nul >= 0) throw new ConfigError(`${fileLabel}: not a text file (a NUL character at offset ${nul}; expected one address per line)`);
   const lines = text.split('\n');
-  const out: ServerAddress[] = [];
+  const out: PoolServer[] = [];
   const seen = new Set<string>();
+  let policy: PolicyName | null = null;
+  let policyLine = 0;
   for (let i = 0; i < lines.length; i++) {
     let line = lines[i]!;
     if (line.endsWith('\r')) line = line.slice(0, -1);
     const hash = line.indexOf('#');
     const entry = (hash < 0 ? line : line.slice(0, hash)).trim();
     if (entry === '') continue;
-    const parsed = parseServerEntry(entry);
+    const where = `${fileLabel} line ${i + 1}`;
+    const [first, ...rest] = entry.split(/[ \t]+/) as [string, ...string[]];
+    if (first === 'policy') {
+      if (!forwarding) throw new ConfigError(`${where}: ${quote(entry)}: a policy applies only with FORWARDONLY (expected only addresses when resolving iteratively)`);
+      if (policyLine !== 0) throw new ConfigError(`${where}: a second policy line (the first is line ${policyLine}; expected one per file)`);
+      const name = POLICIES.find((p) => p === rest[0]);
+      if (rest.length !== 1 || name === undefined) throw new ConfigError(`${where}: ${quote(entry)} is not a policy (${EXPECTED_POLICY})`);
+      policy = name;
+      policyLine = i + 1;
+      continue;
+    }
+    const parsed = parseServerEntry(first);
     if (!parsed.ok) {
       const detail = parsed.reason === NOT_AN_IP ? '' : `: ${parsed.reason}`;
-      throw new ConfigError(`${fileLabel} line ${i + 1}: ${quote(entry)} is not an address${detail} (${EXPECTED_LINE})`);
+      throw new ConfigError(`${where}: ${quote(entry)} is not an address${detail} (${EXPECTED_LINE})`);
     }
+    if (rest.length > 0 && !forwarding) {
+      throw new ConfigError(`${where}: ${quote(rest.join(' '))}: options apply only with FORWARDONLY (expected only an address when resolving iteratively)`);
+    }
+    const options = parseOptions(rest, `${where}: ${quote(entry)}`);
     const key = `${parsed.value.address} ${parsed.value.port}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push(Object.freeze(parsed.value));
+    out.push(Object.freeze({ endpoint: Object.freeze(parsed.value), order: options.order ?? out.length + 1, weight: options.weight ?? 1, qps: options.qps ?? null }));
   }
   if (out.length === 0) {
     throw new ConfigError(`${fileLabel}: no server addresses (expected at least one address per file, one per line)`);
   }
+  return Object.freeze({ policy, servers: Object.freeze(out) });
+}
+
+/** `order=1 weight=3 qps=100`: each key once, each value a whole number from 1 to its bound. */
+function parseOptions(words: readonly string[], where: string): Partial<Record<OptionKey, number>> {
+  const out: Partial<Record<OptionKey, number>> = {};
+  for (const word of words) {
+    const eq = word.indexOf('=');
+    const key = word.slice(0, eq) as OptionKey;
+    if (eq < 0 || !Object.hasOwn(OPTION_MAX, key)) {
+      throw new ConfigError(`${where}: ${quote(word)} is not an option (${EXPECTED_LINE})`);
+    }
+    if (out[key] !== undefined) throw new ConfigError(`${where}: ${key} given twice (expected each option once per line)`);
+    const value = word.slice(eq + 1);
+    const n = /^[0-9]{1,8}$/.test(value) ? Number(value) : NaN;
+    if (!(n >= 1 && n <= OPTION_MAX[key])) {
+      throw new ConfigError(`${where}: ${key}=${quote(value)} (expected a whole number from 1 to ${OPTION_MAX[key]})`);
+    }
+    out[key] = n;
+  }
   return out;
+}
+
+/** The addresses of one servers/ file, in file order (the iterative resolver's view of it). */
+export function parseServersFile(text: string, fileLabel: string, forwarding = true): ServerAddress[] {
+  return parsePoolFile(text, fileLabel, forwarding).servers.map((s) => s.endpoint);
 }
 
 /** A Map that refuses changes once built (the Config is frozen all the way down). */
@@ -69,10 +144,6 @@ class FrozenMap<K, V> extends Map<K, V> {
   }
 }
 
-function errnoCode(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  return e && typeof e.code === 'string' ? e.code : String(err);
-}
 
 /**
  * Reads `rootDir/servers/`. Every entry whose name does not start with `.`
@@ -81,65 +152,28 @@ function errnoCode(err: unknown): string {
  * naming the same domain, a sub-directory, an unreadable file, a bad line or
  * a file without addresses is a ConfigError; so is a missing servers/@.
  */
-export function readServersDir(rootDir: string): ServerTable {
-  const dir = path.join(rootDir, 'servers');
-  let names: Buffer[];
-  try {
-    names = fs.readdirSync(dir, { encoding: 'buffer' });
-  } catch (err) {
-    const code = errnoCode(err);
-    const what = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${code})`;
-    throw new ConfigError(
-      `servers/: ${quote(dir)} ${what} (expected a directory holding one file per domain, at least "@")`,
-    );
-  }
-  // File names are bytes: keep them as bytes (latin1) for the domain, show them as UTF-8.
-  names = names.filter((n) => n[0] !== 0x2e /* . */).sort(Buffer.compare);
+export function readServersDir(rootDir: string, forwarding = true): ServerTable {
+  return readServerFiles(rootDir, forwarding).servers;
+}
 
-  const entries: [Name, readonly ServerAddress[]][] = [];
-  const fileOf = new Map<Name, string>();
-  const dirBuf = Buffer.from(dir + path.sep);
-  for (const raw of names) {
-    const shown = raw.toString('utf8');
-    const label = `servers/${shown}`;
-    let name: Name;
-    try {
-      name = nameFromText(raw.toString('latin1'), 'octal');
-    } catch (err) {
-      if (!(err instanceof NameError)) throw err;
-      throw new ConfigError(
-        `${label}: file name ${quote(shown)} is not a domain name: ${err.message} (expected a domain such as example.com, or @ for the root)`,
-      );
-    }
-    const previous = fileOf.get(name);
-    if (previous !== undefined) {
-      throw new ConfigError(
-        `${label}: names the same domain ${quote(nameToText(name))} as servers/${previous} (expected one file per domain; names are case-insensitive)`,
-      );
-    }
-    const file = Buffer.concat([dirBuf, raw]);
-    let text: string;
-    try {
-      const st = fs.statSync(file);
-      if (st.isDirectory()) {
-        throw new ConfigError(`${label}: is a directory (expected a file of server addresses, one per line)`);
-      }
-      if (!st.isFile()) {
-        throw new ConfigError(`${label}: is not a regular file (expected a file of server addresses, one per line)`);
-      }
-      text = fs.readFileSync(file, 'utf8');
-    } catch (err) {
-      if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`${label}: unable to read (${errnoCode(err)}) (expected a readable file of server addresses)`);
-    }
-    fileOf.set(name, shown);
-    entries.push([name, Object.freeze(parseServersFile(text, label))]);
-  }
+/** servers/ read once: the pools, and the same addresses as the resolvers' table. */
+export interface ServerFiles {
+  readonly servers: ServerTable;
+  readonly pools: PoolTable;
+}
 
+/** readServersDir's reading, keeping each file's pool (policy and options). */
+export function readServerFiles(rootDir: string, forwarding: boolean): ServerFiles {
+  const files = readDomainFiles(rootDir, 'servers', { missing: 'error', contents: 'server addresses, one per line', dirExpected: 'at least "@"' });
+  const entries: [Name, Pool][] = files.map((f) => [f.name, parsePoolFile(f.text, f.label, forwarding)]);
+  const fileOf = new Set(files.map((f) => f.name));
   if (!fileOf.has(ROOT)) {
     throw new ConfigError(
       'servers/@: missing (expected the root servers or, with FORWARDONLY, the upstream caches, one address per line)',
     );
   }
-  return new FrozenMap(entries);
+  return {
+    pools: new FrozenMap(entries),
+    servers: new FrozenMap(entries.map(([name, pool]) => [name, Object.freeze(pool.servers.map((s) => s.endpoint))] as const)),
+  };
 }

@@ -8,7 +8,13 @@ import * as path from 'node:path';
 import { Cache } from '../cache/cache';
 import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
+import { parseServerEntry } from '../config/address';
+import { actionText, RuleAction } from '../rules/action';
+import { MAX_CONTROL_RULES, RuleBook } from '../rules/book';
 import { QueryRecorder } from '../server/engine';
+import { HistogramData } from '../metrics/exposition';
+import { UpstreamPools } from '../transport/pools';
+import { serverId } from '../transport/rtt';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
 import { boundedLines, dumpChunks, entryLinesGradually, loadDump, loadLines, LoadReport, writeDumpLines } from './dumpfile';
 import { ControlRequest, isStream, RequestError } from './protocol';
@@ -31,13 +37,41 @@ export interface ControlTarget {
   readonly cache: Cache;
   /** Where ROOT's files are reached now: ROOT, or '/' after the chroot. */
   readonly root: string;
-  readonly engine: { readonly counters: QueryCounters; recent: QueryRecorder | null };
+  readonly engine: { readonly counters: QueryCounters; recent: QueryRecorder | null; readonly rules?: RuleBook; readonly latency?: HistogramData };
   readonly resolver: { readonly counters: ResolverCounters; readonly inflightCount: number };
   readonly upstreamQueries: number;
   readonly activity: { readonly udp: number; readonly edns: number; readonly tcp: number };
   readonly router: { report(): readonly RouteReport[] };
+  /** FORWARDONLY's pools; null when resolving iteratively. */
+  readonly pools?: UpstreamPools | null;
   reload(): ReloadOutcome;
 }
+
+const MAX_RULES_TEXT = `${MAX_CONTROL_RULES} blocks and limits in force`;
+
+export type RuleTarget = { readonly kind: 'suffix'; readonly name: Name; readonly shown: string } | { readonly kind: 'prefix'; readonly prefix: string; readonly shown: string };
+
+/**
+ * What `block`, `limit` and `unblock` name: a client prefix as ip/ writes it
+ * (`192.0.2`, `10`, `2001:db8`: digits and dots, or hex and colons), else a
+ * domain suffix (a numeric name with a trailing dot, `10.`, is a name).
+ */
+export function ruleTarget(text: string): RuleTarget {
+  if (/^[0-9]{1,3}(\.[0-9]{1,3}){0,3}$/.test(text)) {
+    if (text.split('.').some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) {
+      throw new RequestError(`${JSON.stringify(text)} is not an IPv4 prefix (expected octets from 0 to 255 without leading zeros, as ip/ names them)`);
+    }
+    return { kind: 'prefix', prefix: text, shown: text };
+  }
+  if (text.includes(':')) {
+    if (!/^[0-9a-fA-F:]+$/.test(text)) throw new RequestError(`${JSON.stringify(text)} is not an IPv6 prefix (expected hex groups and colons, as ip/ names them)`);
+    return { kind: 'prefix', prefix: text.toLowerCase(), shown: text.toLowerCase() };
+  }
+  const name = parseName(text);
+  return { kind: 'suffix', name, shown: nameToText(name) };
+}
+
+const NO_POOLS = 'no forwarding pools (upstreams, their pools and health are kept with FORWARDONLY only)';
 
 /**
  * The file a dump or load names, always inside ROOT: relative names and
@@ -208,17 +242,95 @@ export class ControlCommands implements CommandRunner {
         }
       }
       case 'top': {
+        if (req.what !== undefined) {
+          const kind = req.what;
+          return { ...this.recent.topList({ kind, limit: req.limit, labels: req.labels, rcode: req.rcode, last: req.queries }), what: kind };
+        }
         const report = this.recent.top(req.queries ?? this.recent.size, req.limit ?? TOP_LIMIT_DEFAULT);
         return { ...report };
       }
+      case 'latency':
+        return this.latency();
+      case 'block':
+        return this.addRule(req.target, { kind: 'drop' }, req.seconds);
+      case 'limit':
+        return this.addRule(req.target, { kind: 'qps', limit: req.qps }, req.seconds);
+      case 'unblock':
+        return this.removeRule(req.target);
+      case 'rules':
+        return { rules: this.listRules() };
       case 'reload': {
         const outcome = this.target.reload();
         if (!outcome.ok) throw new Error(`reload failed: ${outcome.error}`);
-        return { servers: outcome.servers, ip: outcome.ip, routes: outcome.routes };
+        // `rules` only with a rules/ directory, as the log line: the answer stays as it was for roots without one.
+        return { servers: outcome.servers, ip: outcome.ip, routes: outcome.routes, ...(outcome.rules ? { rules: outcome.rules } : {}) };
       }
       case 'routes':
         return { routes: this.target.router.report() };
+      case 'servers': {
+        const pools = this.target.pools;
+        if (!pools) throw new RequestError(NO_POOLS);
+        return { servers: pools.rows() };
+      }
+      case 'server':
+        return this.forceServer(req.address, req.state);
     }
+  }
+
+  private book(): RuleBook {
+    const book = this.target.engine.rules;
+    if (!book) throw new RequestError('no rules in this process');
+    return book;
+  }
+
+  private latency(): Record<string, unknown> {
+    const h = this.target.engine.latency;
+    if (!h) throw new RequestError('no latency histogram in this process');
+    return { boundsMs: h.bounds.map((b) => b * 1000), counts: [...h.counts], sumMs: Math.round(h.sum * 1e6) / 1000 };
+  }
+
+  /** `block`/`limit`: a rule for a suffix or a client prefix, for `seconds` or until unblocked. */
+  private addRule(text: string, action: RuleAction, seconds: number | undefined): Record<string, unknown> {
+    const target = ruleTarget(text);
+    const book = this.book();
+    const added = target.kind === 'prefix' ? book.addPrefix(target.prefix, action, seconds ?? null) : book.addControl(target.name, action, seconds ?? null);
+    if (!added) throw new RequestError(`${MAX_RULES_TEXT} (expected an unblock, or one to expire, first)`);
+    this.log.line(`control ${action.kind === 'drop' ? 'block' : 'limit'} ${logText(target.shown)} ${actionText(action).replace(' ', '=')} ${seconds ?? '-'}`);
+    return { target: target.shown, kind: target.kind, action: actionText(action), seconds: seconds ?? null };
+  }
+
+  private removeRule(text: string): Record<string, unknown> {
+    const target = ruleTarget(text);
+    const book = this.book();
+    const removed = target.kind === 'prefix' ? book.removePrefix(target.prefix) : book.removeControl(target.name);
+    if (!removed) throw new RequestError(`no block or limit for ${JSON.stringify(target.shown)} (rules/ files are changed by editing them and reloading)`);
+    this.log.line(`control unblock ${logText(target.shown)}`);
+    return { target: target.shown, kind: target.kind };
+  }
+
+  /** Every rule in force: control rules with the seconds they have left, then rules/ files. */
+  private listRules(): Record<string, unknown>[] {
+    const book = this.book();
+    const now = book.now();
+    const left = (expires: number): number | null => (expires === Infinity ? null : Math.max(0, Math.ceil((expires - now) / 1000)));
+    return [
+      ...book.listPrefixes().map((r) => ({ target: r.prefix, kind: 'prefix', action: actionText(r.action), source: 'control', secondsLeft: left(r.expires) })),
+      ...book.list().map((r) => ({ target: nameToText(r.zone), kind: 'suffix', action: actionText(r.action), source: r.source, secondsLeft: left(r.expires) })),
+    ];
+  }
+
+  private forceServer(text: string, state: 'up' | 'down' | 'auto'): Record<string, unknown> {
+    const pools = this.target.pools;
+    if (!pools) throw new RequestError(NO_POOLS);
+    const parsed = parseServerEntry(text);
+    if (!parsed.ok) throw new RequestError(`${JSON.stringify(text)} is not an address: ${parsed.reason} (expected an upstream as servers/ writes it, e.g. 192.0.2.53 or [2001:db8::53]:5353)`);
+    if (!pools.force(parsed.value, state)) {
+      if (pools.health === null) throw new RequestError('health checks are off (HEALTHINTERVAL=0): no state to force');
+      throw new RequestError(`${JSON.stringify(text)} is not an upstream of any servers/ file (expected one of ${pools.upstreams().map((u) => u.address + ':' + u.port).join(', ')})`);
+    }
+    const row = pools.rows().find((r) => r.address === serverId(parsed.value))!;
+    this.log.line(`control server ${row.address} ${state}`);
+    return { address: row.address, forced: state, state: row.state };
   }
 
   stats(): Record<string, unknown> {

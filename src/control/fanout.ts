@@ -23,6 +23,7 @@ export interface LoadBatch {
   readonly first: number;
   readonly lines: readonly (string | null)[];
 }
+import { mergeServerRows, ServerRow } from '../transport/pools';
 
 export interface FanOutDeps {
   /** Runs `req` (not a dump) in every worker: their reports; rejects with a worker's error. */
@@ -112,13 +113,26 @@ export function mergeAnswers(req: ControlRequest, values: readonly Record<string
   if (values.length === 0) throw new Error('no worker answered');
   switch (req.cmd) {
     case 'reload':
-      // Every worker read the same files.
+    case 'server':
+    case 'block':
+    case 'limit':
+    case 'unblock':
+    case 'rules':
+      // Every worker read the same files, and took the same word.
       return values[0]!;
     case 'routes':
       // Every worker has the same routes (the same file, the same etcd); each checks and counts its own.
       return { routes: mergeRouteReports(values.map((v) => v.routes as RouteReport[])) };
+    case 'latency':
+      return { ...values[0]!, counts: (values[0]!.counts as number[]).map((_, i) => values.reduce((a, v) => a + (v.counts as number[])[i]!, 0)), sumMs: values.reduce((a, v) => a + (v.sumMs as number), 0) };
+    case 'servers':
+      return { servers: mergeServerRows(values.map((v) => v.servers as ServerRow[])) };
     case 'top': {
       const limit = req.limit ?? TOP_LIMIT_DEFAULT;
+      if (req.what !== undefined) {
+        const sums = sumFields(values.map(({ rows: _r, ...rest }) => rest));
+        return { ...sums, rows: mergeRows(values.map((v) => v.rows as TopRow[]), limit) };
+      }
       const sums = sumFields(values.map(({ clients: _c, names: _n, ...rest }) => rest));
       return { ...sums, clients: mergeRows(values.map((v) => v.clients as TopRow[]), limit), names: mergeRows(values.map((v) => v.names as TopRow[]), limit) };
     }
@@ -148,3 +162,4 @@ function mergeRows(lists: readonly (readonly TopRow[])[], limit: number): TopRow
     .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, limit);
 }
+

@@ -1,12 +1,14 @@
-// Re-reading servers/ and ip/ while running (SIGHUP, `dnscache-ctl
+// Re-reading servers/, rules/ and ip/ while running (SIGHUP, `dnscache-ctl
 // reload`). Both are read and checked first; only if both can be read is
 // anything changed, so a bad file leaves the running configuration as it
 // was. The servers/ table is swapped in one assignment behind a Map-shaped
 // holder the resolver keeps for its whole life.
 
 import { join } from 'node:path';
-import { listExistingEntries } from '../acl/directory';
-import { ConfigError, readRoutesFile, readServersDir, Route, ServerAddress, ServerTable } from '../config';
+import { listExistingEntries, readEntryActions } from '../acl/directory';
+import { ConfigError, PoolTable, readRoutesFile, readServerFiles, Route, ServerAddress, ServerTable } from '../config';
+import { RuleAction } from '../rules/action';
+import { readRulesDir } from '../rules/files';
 import { Name } from '../wire/name';
 
 /**
@@ -63,27 +65,41 @@ export interface Reloadable {
   readonly servers: ServerTable;
   /** ROOT/routes. */
   readonly routes: readonly Route[];
+  /** The same files as pools (policies and options). */
+  readonly pools: PoolTable;
   /** Entries of ip/ that count (as the ACL reads them). */
   readonly ipEntries: number;
+  /** rules/, by suffix. */
+  readonly rules: ReadonlyMap<Name, RuleAction>;
 }
 
 /**
- * Reads `root`/servers/ and `root`/routes (as at start-up: any problem is a
- * ConfigError naming the file and line) and checks that `root`/ip/ can be
- * listed.
+ * Reads `root`/servers/, `root`/routes and `root`/rules/ (as at start-up:
+ * any problem is a ConfigError naming the file and line) and checks that
+ * `root`/ip/ can be listed. `forwarding`: FORWARDONLY, where servers/ files
+ * may carry a policy and options.
  */
-export function readReloadable(root: string): Reloadable {
-  const servers = readServersDir(root);
+export function readReloadable(root: string, forwarding = true): Reloadable {
+  const { servers, pools } = readServerFiles(root, forwarding);
   const routes = readRoutesFile(root);
+  const rules = readRulesDir(root);
   const ipDir = join(root, 'ip');
   let ipEntries: number;
+  let names: string[];
   try {
-    ipEntries = listExistingEntries(ipDir).length;
+    names = listExistingEntries(ipDir);
+    ipEntries = names.length;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
     throw new ConfigError(`ip/: unable to read ${JSON.stringify(ipDir)} (${code}) (expected a directory of client address prefixes)`);
   }
-  return { servers, routes, ipEntries };
+  // The ACL re-reads ip/ itself; a bad action in a file stops the whole reload here first.
+  try {
+    readEntryActions(ipDir, names);
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  return { servers, pools, routes, ipEntries, rules };
 }
 
 export interface ReloadOutcome {
@@ -94,6 +110,8 @@ export interface ReloadOutcome {
   readonly ip?: number;
   /** Routes in the routes file, when ok. */
   readonly routes?: number;
+  /** Files in rules/, when ok. */
+  readonly rules?: number;
   /** Why nothing changed, when not ok. */
   readonly error?: string;
 }

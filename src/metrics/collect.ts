@@ -7,7 +7,10 @@ import { mergeRouteReports, RouteReport } from '../route/router';
 import type { CacheStats } from '../cache/cache';
 import { EngineCounters, RCODE_SLOTS } from '../server/engine';
 import { Exposition, Histogram, HistogramData } from './exposition';
+import { mergeServerRows, ServerRow } from '../transport/pools';
 import { UpstreamMetrics } from './upstream';
+import { VERDICT_NAMES } from '../rules/book';
+import { LATENCY_BOUNDS_S } from '../server/latency';
 
 /** Everything a scrape reads, gathered by the service when asked. */
 export interface MetricsSnapshot {
@@ -30,6 +33,12 @@ export interface MetricsSnapshot {
   readonly routes: readonly RouteReport[];
   /** UDP queries and TCP connections refused (no ip/ entry, or a source port dnscache never answers). */
   readonly refusedClients: number;
+  /** How long clients waited for answers (Engine.latency). */
+  readonly latency: HistogramData;
+  /** Questions each rule verdict was given (RuleBook.counters, by VERDICT_NAMES). */
+  readonly ruleVerdicts: Float64Array;
+  /** FORWARDONLY's upstreams, pool by pool (none when iterating). */
+  readonly upstreams: readonly ServerRow[];
 }
 
 /** RCODE label values; codes without a name are "rcode<N>", and slot 31 (31 and above) is "other". */
@@ -121,7 +130,14 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
     addHistogram(upstream.udpRtt, s.upstream.udpRtt);
     addHistogram(upstream.tcpRtt, s.upstream.tcpRtt);
   }
+  const latency = new Histogram(LATENCY_BOUNDS_S);
+  for (const s of list) addHistogram(latency, s.latency);
+  const ruleVerdicts = new Float64Array(VERDICT_NAMES.length);
+  for (const s of list) addInto(ruleVerdicts, s.ruleVerdicts);
   return {
+    latency,
+    ruleVerdicts,
+    upstreams: list.length === 0 || list[0]!.upstreams.length === 0 ? [] : mergeServerRows(list.map((s) => s.upstreams)),
     engine: {
       queries: total((s) => s.engine.queries),
       cacheHits: total((s) => s.engine.cacheHits),
@@ -206,6 +222,23 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   const backends = new Map<string, number>();
   for (const r of s.routes) backends.set(r.backend, Math.min(backends.get(r.backend) ?? 1, r.health === 'down' ? 0 : 1));
   for (const [backend, up] of backends) e.sample('dnscache_route_backend_up', up, { backend });
+
+  e.family('dnscache_response_latency_seconds', 'histogram', 'How long clients waited for answers: 0 for cache hits, local answers and rule replies; resolution time for the rest.');
+  e.histogram('dnscache_response_latency_seconds', s.latency);
+  e.family('dnscache_rule_verdicts_total', 'counter', 'Client questions an abuse rule (rules/, ip/ actions, dnscache-ctl block/limit) decided, by verdict; pass: within a qps limit.');
+  VERDICT_NAMES.forEach((verdict, i) => e.sample('dnscache_rule_verdicts_total', s.ruleVerdicts[i]!, { verdict }));
+  if (s.upstreams.length > 0) {
+    const each = (name: string, type: 'counter' | 'gauge', help: string, value: (r: ServerRow) => number): void => {
+      e.family(name, type, help);
+      for (const r of s.upstreams) e.sample(name, value(r), { server: r.address, pool: r.pool });
+    };
+    each('dnscache_upstream_server_queries_total', 'counter', 'Queries sent to each forwarding upstream (UDP and TCP tries), by server and pool.', (r) => r.queries);
+    each('dnscache_upstream_server_drops_total', 'counter', 'Queries to each forwarding upstream that timed out or failed.', (r) => r.drops);
+    each('dnscache_upstream_server_inflight', 'gauge', 'Queries in flight to each forwarding upstream.', (r) => r.outstanding);
+    each('dnscache_upstream_server_qps', 'gauge', 'Queries sent to each forwarding upstream in the last second.', (r) => r.qps);
+    each('dnscache_upstream_server_latency_seconds', 'gauge', 'Smoothed answer time of each forwarding upstream (0 before its first answer).', (r) => r.latencyMs / 1000);
+    each('dnscache_upstream_server_up', 'gauge', 'Whether each forwarding upstream gets client queries (1) or is down (0), checked or forced.', (r) => (r.state === 'up' ? 1 : 0));
+  }
 
   e.single('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.', proc.cpuSeconds);
   e.single('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch, seconds.', proc.startTime);

@@ -7,6 +7,7 @@ import { ANSWERABLE, Cache } from '../cache/cache';
 import { RCODE } from '../wire/constants';
 import { Log } from '../log/log';
 import { Random } from '../random/random';
+import { UpstreamPools } from '../transport/pools';
 import { RttTable } from '../transport/rtt';
 import { Endpoint } from '../transport/udp';
 import { askServers, Judge, SendAddresses, UpstreamOptions } from '../transport/upstream';
@@ -29,6 +30,11 @@ export interface UpstreamDeps {
   readonly afterResponse: () => void;
   /** Counts every datagram or connection we send upstream. */
   readonly onUpstreamQuery?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
+}
+
+export interface ForwardDeps extends UpstreamDeps {
+  /** The servers/ files' pools (policies, options, health); without them, upstreams in RTT order. */
+  readonly pools?: UpstreamPools;
 }
 
 /** A reply the judge accepted: what it means, and what is left of it to learn from. */
@@ -89,16 +95,19 @@ export function accepted(deps: UpstreamDeps, judged: Judgement, server: Endpoint
 export class ForwardFetcher implements Fetcher {
   private readonly options: UpstreamOptions;
 
-  constructor(private readonly deps: UpstreamDeps) {
-    this.options = upstreamOptions(deps);
+  constructor(private readonly deps: ForwardDeps) {
+    this.options = deps.pools ? { ...upstreamOptions(deps), load: deps.pools } : upstreamOptions(deps);
   }
 
   // Not async: a then() costs a miss less than an async function's generator, its register file and an await.
   fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
     const zone = closestServers(this.deps.servers, name);
     if (!zone) return Promise.resolve({ kind: 'failed', reason: 'no servers for this name' });
-    this.deps.log.tx(0, type, name, zone.zone, this.deps.rtt.order(zone.servers).map((s) => s.address));
-    return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, zone.zone, true), 'until the deadline').then((result) =>
+    const order = this.deps.pools?.orderFor(zone.zone) ?? this.deps.rtt;
+    const first = order.order(zone.servers);
+    this.deps.log.tx(0, type, name, zone.zone, first.map((s) => s.address));
+    const judge = verdictJudge(this.deps, name, type, zone.zone, true);
+    return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, judge, 'until the deadline', { order, first }).then((result) =>
       result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server),
     );
   }

@@ -167,7 +167,7 @@ export class IterativeFetcher implements Fetcher {
         const rounds = fresh.length > 1 ? 1 : 2;
         const judge = verdictJudge(this.deps, name, type, point.zone, false);
         const onFallback = (s: UpstreamServer): void => log.tx(ctx.depth, type, name, point.zone, [s.address], 'fallback');
-        const result = await askServers(fresh, { name, type, rd: false, zone: point.zone }, this.options, ctx.budget, judge, rounds, onFallback);
+        const result = await askServers(fresh, { name, type, rd: false, zone: point.zone }, this.options, ctx.budget, judge, rounds, { onFallback });
         if (result.kind === 'response') return accepted(this.deps, result.value, result.server);
         lastReason = result.reason;
       }

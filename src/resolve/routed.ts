@@ -4,7 +4,7 @@
 // ROUTEONLY, fails as dnsrouter's do.
 
 import { Router } from '../route/router';
-import { UpstreamOptions, askServers } from '../transport/upstream';
+import { AS_GIVEN, UpstreamOptions, askServers } from '../transport/upstream';
 import { Name, nameToText } from '../wire/name';
 import { WorkContext } from './budget';
 import { accepted, upstreamOptions, UpstreamDeps, verdictJudge } from './forward';
@@ -22,8 +22,7 @@ export class RoutingFetcher implements Fetcher {
     /** How names no route matches are resolved; null: they fail (ROUTEONLY). */
     private readonly otherwise: Fetcher | null,
   ) {
-    // The router's turn decides who is asked first, not the RTT table.
-    this.options = { ...upstreamOptions(deps), order: 'as given' };
+    this.options = upstreamOptions(deps);
   }
 
   fetch(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
@@ -36,7 +35,8 @@ export class RoutingFetcher implements Fetcher {
       case 'routed':
         this.deps.log.tx(0, type, name, name, routing.backends.map((b) => b.address));
         // The backend's answer is relayed as a forwarder's is; what it says of other names than the routed one is not kept.
-        return askServers(routing.backends, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, name, true), ROUTED_ROUNDS).then((result) =>
+        // The router's turn decides who is asked first (AS_GIVEN), not the RTT table.
+        return askServers(routing.backends, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, name, true), ROUTED_ROUNDS, { order: AS_GIVEN }).then((result) =>
           result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server),
         );
     }

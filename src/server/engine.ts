@@ -7,12 +7,14 @@ import { makeReplyEntry, renderReply } from '../cache/replies';
 import { localAnswer } from '../local/local';
 import { Log, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
+import { ClientRule, DROP, PASS, RuleBook, TRUNCATE, Verdict, NXDOMAIN as RULE_NXDOMAIN } from '../rules/book';
 import { Answer } from '../wire/answer';
-import { EDNS_UDP_SIZE } from '../wire/constants';
+import { EDNS_UDP_SIZE, RCODE } from '../wire/constants';
 import { Name } from '../wire/name';
 import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
-import { fitMessage, optRecord } from '../wire/writer';
-import { buildReply, errorReply, isPlainQuestion } from './reply';
+import { fitMessage, MessageWriter, optRecord } from '../wire/writer';
+import { latencyHistogram } from './latency';
+import { buildReply, errorReply, isPlainQuestion, questionBytes } from './reply';
 
 /** Sends the replies of queries that waited (a listener); `to` is what it attached them with. */
 export interface ReplySender<To> {
@@ -34,6 +36,8 @@ export class Pending {
   private to: unknown = null;
   /** The reply, for a caller that would rather wait for it (tests). */
   readonly reply: Promise<Buffer | null>;
+  /** When the question was handed to resolution (performance.now() ms), for the latency histogram. */
+  readonly started = performance.now();
 
   constructor(
     private readonly engine: Engine,
@@ -46,6 +50,8 @@ export class Pending {
     /** The question is plain: its reply may be stored for hits. */
     readonly keep: boolean,
     answer: Promise<Answer>,
+    /** Its number in the ring of recent questions (-1: none kept), for the reply's RCODE. */
+    readonly serial: number,
   ) {
     this.reply = answer.then(
       (a) => this.deliver(engine.replyFor(this, a)),
@@ -114,13 +120,17 @@ export interface EngineCounters {
 
 /** Records each client question (control's ring of recent queries); must be O(1) and allocation-free. */
 export interface QueryRecorder {
-  record(clientAddress: string, qtype: number, qname: Name): void;
+  /** Returns the question's serial number, for answered(). */
+  record(clientAddress: string, qtype: number, qname: Name): number;
+  answered(serial: number, rcode: number): void;
 }
 
 export class Engine {
   /** Set by the control socket (CONTROL) to feed `dnscache-ctl top`; null: nothing recorded. */
   recent: QueryRecorder | null = null;
   readonly counters: EngineCounters = { queries: 0, cacheHits: 0, cacheMisses: 0, localAnswers: 0, errors: 0, replies: new Float64Array(2 * RCODE_SLOTS) };
+  /** How long clients waited for answers (`dnscache-ctl latency`, METRICS). */
+  readonly latency = latencyHistogram();
 
   constructor(
     private readonly cache: Cache,
@@ -133,13 +143,16 @@ export class Engine {
      * so a number still names one query.
      */
     private readonly numbering: { readonly first: number; readonly step: number } = { first: 1, step: 1 },
+    /** Abuse rules (rules/, ip/ actions, control): checked on every question, hits included. */
+    readonly rules: RuleBook = new RuleBook(),
   ) {}
 
   /**
    * Handles one client packet; `address`/`port` are the client's, `t` the
-   * transport it came by. `packet` may be reused once this returns.
+   * transport it came by, `client` the action of the ip/ file that admitted
+   * it, if any. `packet` may be reused once this returns.
    */
-  handle(packet: Buffer, address: string, port: number, t: Transport): Handled {
+  handle(packet: Buffer, address: string, port: number, t: Transport, client: ClientRule | null = null): Handled {
     const q = parseQuery(packet);
     if (q.kind === 'ignore') return null;
     if (q.kind === 'reject') {
@@ -148,9 +161,12 @@ export class Engine {
       return errorReply(packet, q);
     }
     const n = this.numbering.first + this.counters.queries++ * this.numbering.step;
-    this.recent?.record(address, q.qtype, q.qname);
+    const serial = this.recent === null ? -1 : this.recent.record(address, q.qtype, q.qname);
     const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;
+
+    const verdict = this.rules.check(q.qname, client, t === 'u');
+    if (verdict !== PASS) return this.ruled(verdict, n, packet, q, t, address, port, limit, opt, serial);
 
     // Only a question written without compression can be laid over a stored reply.
     const plain = isPlainQuestion(q);
@@ -162,7 +178,7 @@ export class Engine {
         // The last tenth of a life of PREFETCH_MIN_LIFE s or more: have it fetched again meanwhile.
         if ((hit.expires - now) * 10 <= hit.expires - hit.builtAt && hit.expires - hit.builtAt >= PREFETCH_MIN_LIFE) this.resolver.prefetch(q.qname, q.qtype);
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
-        this.countReply(t, bytes[3]! & 0x0f);
+        this.sentNow(t, bytes[3]! & 0x0f, serial);
         this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, q.qtype, packet, bytes.length, bytes[3]! & 0x0f);
         return bytes;
       }
@@ -172,7 +188,7 @@ export class Engine {
     if (local) {
       this.counters.localAnswers++;
       const bytes = this.render(local, packet, q, limit, opt, false);
-      this.countReply(t, local.rcode);
+      this.sentNow(t, local.rcode, serial);
       this.log.sent(n, t, bytes.length, local.rcode);
       return bytes;
     }
@@ -182,7 +198,22 @@ export class Engine {
     // Whatever goes wrong in resolving or rendering, the listener gets null
     // (logged as a drop): a rejected promise here would end the process.
     // The packet may lie in memory its socket reuses (udp-batch.ts): the reply is made later, from a copy.
-    return new Pending(this, n, q, Buffer.from(packet), limit, opt, plain, this.resolver.resolve(q.qname, q.qtype));
+    return new Pending(this, n, q, Buffer.from(packet), limit, opt, plain, this.resolver.resolve(q.qname, q.qtype), serial);
+  }
+
+  /** What an abuse rule says instead of the answer: nothing (DROP), REFUSED, NXDOMAIN, or an empty TC=1 reply. */
+  private ruled(verdict: Verdict, n: number, packet: Buffer, q: ClientQuery, t: Transport, address: string, port: number, limit: number, opt: Buffer | null, serial: number): Buffer | null {
+    this.log.query(n, t, q.edns !== null, address, port, q.id, q.qtype, q.qname);
+    if (verdict === DROP) {
+      this.log.drop(n, t, 'rule');
+      return null;
+    }
+    const rcode = verdict === TRUNCATE ? RCODE.NOERROR : verdict === RULE_NXDOMAIN ? RCODE.NXDOMAIN : RCODE.REFUSED;
+    const bytes = fitMessage(new MessageWriter(q.id, rcode, q.flags2, q.flags3, questionBytes(packet, q), q.qname).finish(), limit, opt);
+    if (verdict === TRUNCATE) bytes[2]! |= 0x02;
+    this.sentNow(t, rcode, serial);
+    this.log.sent(n, t, bytes.length, rcode);
+    return bytes;
   }
 
   /** The reply to a pending query's answer (Pending calls this); null if it cannot be made. */
@@ -203,6 +234,20 @@ export class Engine {
   /** A pending query nobody waits for any more. */
   abandon(q: ClientQuery): void {
     this.resolver.abandon(q.qname, q.qtype);
+  }
+
+  /** A reply made in the turn that read its question: counted, its RCODE recorded, at 0 ms. */
+  private sentNow(t: Transport, rcode: number, serial: number): void {
+    this.countReply(t, rcode);
+    this.recent?.answered(serial, rcode);
+    this.latency.observe(0);
+  }
+
+  /** The listener sent a pending query's reply: counted, its RCODE recorded, its wait measured. */
+  replied(p: Pending, t: Transport, rcode: number): void {
+    this.countReply(t, rcode);
+    this.recent?.answered(p.serial, rcode);
+    this.latency.observe((performance.now() - p.started) / 1000);
   }
 
   /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */

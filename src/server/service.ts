@@ -8,6 +8,10 @@ import { readReloadable, ReloadOutcome, SwappableServerTable } from '../control/
 import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
+import { HealthChecker } from '../transport/health-check';
+import { HealthTable } from '../transport/health';
+import { UpstreamLoad } from '../transport/load';
+import { UpstreamPools } from '../transport/pools';
 import { IterativeFetcher } from '../resolve/iterate';
 import { CurveClient } from '../transport/curve/client';
 import { Fetcher, Resolver } from '../resolve/resolver';
@@ -19,6 +23,7 @@ import { renderMetrics, MetricsSnapshot } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
 import { MeteredRttTable, UpstreamMetrics } from '../metrics/upstream';
 import { join } from 'node:path';
+import { RuleBook } from '../rules/book';
 import { Engine } from './engine';
 import { RefusedClients } from './refused';
 import { TcpListener } from './tcp';
@@ -52,6 +57,10 @@ export class Service {
   private readonly health: BackendHealth;
   /** The etcd routes, when ETCD is set. */
   private readonly etcd: EtcdRoutes | null;
+  /** FORWARDONLY's pools (servers/ files with their policies); null when resolving iteratively. */
+  readonly pools: UpstreamPools | null;
+  /** The background checks of the pools' upstreams; null when iterating or HEALTHINTERVAL=0. */
+  private readonly healthChecker: HealthChecker | null;
 
   /**
    * `worker` is this process's index among config.workers processes
@@ -62,15 +71,27 @@ export class Service {
     this.rootDir = config.root;
     this.cache = new Cache(Math.floor(config.cacheSize / config.workers), systemClock, { min: config.minTtl, max: config.maxTtl }, config.stale);
     this.serverTable = new SwappableServerTable(config.servers);
-    this.acl = ClientAcl.load(join(config.root, 'ip'), (e) => {
-      if (!e.ok) log.warning(e.message);
-    });
+    const rules = new RuleBook();
+    rules.swapFiles(config.rules);
+    this.acl = ClientAcl.load(
+      join(config.root, 'ip'),
+      (e) => {
+        if (!e.ok) log.warning(e.message);
+      },
+      { overrides: rules },
+    );
+    const rtt = new MeteredRttTable(this.upstreamMetrics);
+    const health = config.forwardOnly && config.health ? new HealthTable(config.health.intervalMs, undefined, (server, state, why) => log.line(`health ${server} ${state} ${why}`)) : null;
+    this.pools = config.forwardOnly ? new UpstreamPools(config.pools, new UpstreamLoad(), rtt, random, health) : null;
+    const pools = this.pools;
+    this.healthChecker =
+      health && pools && config.health ? new HealthChecker(health, () => pools.upstreams(), { name: config.health.name, type: config.health.type, sendFrom: config.sendFrom, random }) : null;
     const upstream: UpstreamDeps = {
       servers: this.serverTable,
       cache: this.cache,
       log,
       random,
-      rtt: new MeteredRttTable(this.upstreamMetrics),
+      rtt,
       sendFrom: config.sendFrom,
       afterResponse: () => this.logStats(),
       onUpstreamQuery: (_server, transport) => {
@@ -81,7 +102,7 @@ export class Service {
     // The fetcher needs the resolver for glueless sub-resolutions, and the
     // resolver needs a fetcher: the closure breaks the cycle.
     const resolving: Fetcher = config.forwardOnly
-      ? new ForwardFetcher(upstream)
+      ? new ForwardFetcher({ ...upstream, pools: this.pools ?? undefined })
       : new IterativeFetcher({
           ...upstream,
           serverPort: config.serverPort,
@@ -104,7 +125,7 @@ export class Service {
     const fetcher = new RoutingFetcher(upstream, this.router, routing.routeOnly ? null : resolving);
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.refused = new RefusedClients(log);
-    this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers });
+    this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers }, rules);
     const { address, port, family } = config.listen;
     this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 }, this.engine, this.acl, log, this.refused);
     this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log, this.refused);
@@ -129,6 +150,9 @@ export class Service {
       tcpEvictions: this.tcp.evictedCount,
       routes: this.router.report(),
       refusedClients: this.refused.count,
+      latency: this.engine.latency,
+      ruleVerdicts: this.engine.rules.counters,
+      upstreams: this.pools?.rows() ?? [],
     };
   }
 
@@ -183,7 +207,7 @@ export class Service {
   }
 
   /**
-   * SIGHUP: re-reads servers/ and ip/ from the current root (ROOT, or '/'
+   * SIGHUP: re-reads servers/, rules/ and ip/ from the current root (ROOT, or '/'
    * after the chroot) and swaps them in; the cache is kept. If either
    * cannot be read, or a servers/ file is bad, nothing changes and a
    * warning names the problem (`reload failed: ...`).
@@ -191,17 +215,20 @@ export class Service {
   reload(): ReloadOutcome {
     let next;
     try {
-      next = readReloadable(this.rootDir);
+      next = readReloadable(this.rootDir, this.config.forwardOnly);
     } catch (err) {
       const error = err instanceof Error ? err.message : String(err);
       this.log.warning(`reload failed: ${error}`);
       return { ok: false, error };
     }
     this.serverTable.swap(next.servers);
+    this.pools?.swap(next.pools);
+    this.engine.rules.swapFiles(next.rules);
     this.acl.reload();
     this.router.setFileRoutes(next.routes);
-    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries} routes ${next.routes.length}`);
-    return { ok: true, servers: next.servers.size, ip: next.ipEntries, routes: next.routes.length };
+    // " rules N" only with a rules/ directory: the line stays as it was for roots without one.
+    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries} routes ${next.routes.length}${next.rules.size > 0 ? ` rules ${next.rules.size}` : ''}`);
+    return { ok: true, servers: next.servers.size, ip: next.ipEntries, routes: next.routes.length, rules: next.rules.size };
   }
 
   /** Starts answering (after bind()). */
@@ -211,6 +238,7 @@ export class Service {
     this.etcd?.start();
     this.sweeper = setInterval(() => this.cache.sweep(), SWEEP_MS);
     this.sweeper.unref();
+    this.healthChecker?.start();
     const send = this.config.listen.family === 6 ? this.config.sendFrom.v6 : this.config.sendFrom.v4;
     this.log.starting(this.config.listen.address, send, 1232);
     const rules = this.acl.rules;
@@ -230,6 +258,7 @@ export class Service {
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.healthChecker?.stop();
     this.acl.close();
     this.health.stop();
     await Promise.all([this.udp.close(), this.tcp.closeAll(), this.metrics?.close(), this.etcd?.stop()]);

@@ -6,6 +6,7 @@
 import { RefusedClients } from './refused';
 import { createServer, Server, Socket } from 'node:net';
 import { ClientAcl } from '../acl/acl';
+import { ClientRule } from '../rules/book';
 import { Log } from '../log/log';
 import { Engine, Handled, Pending, ReplySender } from './engine';
 import { acceptableSourcePort } from './udp';
@@ -39,6 +40,8 @@ class Connection {
     readonly address: string,
     readonly port: number,
     private readonly owner: TcpListener,
+    /** The action of the ip/ file that admitted the client, decided when it connected. */
+    readonly client: ClientRule | null,
   ) {}
 
   armIdle(): void {
@@ -128,7 +131,8 @@ export class TcpListener implements ReplySender<Connection> {
     const address = socket.remoteAddress ?? '';
     const port = socket.remotePort ?? 0;
     socket.on('error', () => {});
-    if (!acceptableSourcePort(port) || !this.acl.allows(address)) {
+    const admitted = acceptableSourcePort(port) ? this.acl.admit(address) : false;
+    if (admitted === false) {
       this.refused.refused(address, 't', acceptableSourcePort(port) ? 'no ip/ entry' : 'source port');
       socket.destroy();
       return;
@@ -141,7 +145,7 @@ export class TcpListener implements ReplySender<Connection> {
         this.close(oldest, oldest.pending.size > 0 ? 'broken pipe' : 'timed out');
       }
     }
-    const conn = new Connection(socket, address, port, this);
+    const conn = new Connection(socket, address, port, this, admitted === true ? null : admitted);
     this.connections.add(conn);
     this.log.tcpopen(address, port);
     conn.armIdle();
@@ -162,7 +166,7 @@ export class TcpListener implements ReplySender<Connection> {
   private onMessage(conn: Connection, msg: Buffer): void {
     let handled: Handled;
     try {
-      handled = this.engine.handle(msg, conn.address, conn.port, 't');
+      handled = this.engine.handle(msg, conn.address, conn.port, 't', conn.client);
     } catch (err) {
       this.log.warning(`internal error on a TCP query: ${(err as Error).message}`);
       this.close(conn, 'protocol error');
@@ -183,7 +187,7 @@ export class TcpListener implements ReplySender<Connection> {
   replyReady(p: Pending, bytes: Buffer | null, conn: Connection): void {
     if (!conn.pending.delete(p.n) || conn.closed) return;
     if (bytes) {
-      this.engine.countReply('t', bytes[3]! & 0x0f);
+      this.engine.replied(p, 't', bytes[3]! & 0x0f);
       this.log.sent(p.n, 't', bytes.length, bytes[3]! & 0x0f);
       this.write(conn, bytes);
     } else {

@@ -61,10 +61,11 @@ export class UdpListener implements ReplySender<Peer> {
 
   private onMessage(packet: Buffer, address: string, port: number): void {
     if (!acceptableSourcePort(port)) return this.refused.refused(address, 'u', 'source port');
-    if (!this.acl.allows(address)) return this.refused.refused(address, 'u', 'no ip/ entry');
+    const admitted = this.acl.admit(address);
+    if (admitted === false) return this.refused.refused(address, 'u', 'no ip/ entry');
     let handled: Handled;
     try {
-      handled = this.engine.handle(packet, address, port, 'u');
+      handled = this.engine.handle(packet, address, port, 'u', admitted === true ? null : admitted);
     } catch (err) {
       this.log.warning(`internal error on a UDP query: ${(err as Error).message}`);
       return;
@@ -85,7 +86,7 @@ export class UdpListener implements ReplySender<Peer> {
     if (!this.finish(p.n)) return;
     if (bytes) {
       this.socket.sendTo(bytes, peer);
-      this.engine.countReply('u', bytes[3]! & 0x0f);
+      this.engine.replied(p, 'u', bytes[3]! & 0x0f);
       this.log.sent(p.n, 'u', bytes.length, bytes[3]! & 0x0f);
     } else {
       this.log.drop(p.n, 'u', 'input/output error');

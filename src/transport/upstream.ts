@@ -11,6 +11,7 @@ import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName, ROOT } from '../wire/name';
 import { CurveClient, CurveFormat, formatFor, Sealed } from './curve/client';
+import { ServerOrder } from './policy';
 import { RttTable } from './rtt';
 import { Endpoint, RunningTry, startUdpTry, TryOwner, TryResult } from './udp';
 import { tcpTry } from './tcp';
@@ -151,10 +152,16 @@ export interface UpstreamOptions {
   readonly rtt: RttTable;
   /** Called before each try, e.g. to count or log outbound queries. */
   readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
-  /** Who is asked first: the fastest by the RTT table (the default), or the servers as given (routes take turns). */
-  readonly order?: 'rtt' | 'as given';
   /** DNSCurve for servers with a key; without it every query is plain. */
   readonly curve?: CurveOptions | null;
+  /** Told when each try starts and ends (forwarding pools: queries in flight, rates, health). */
+  readonly load?: TryObserver;
+}
+
+/** Sees every try of a question: its start, and its end exactly once (TCP follow-ups are tries of their own). */
+export interface TryObserver {
+  started(server: Endpoint): void;
+  ended(server: Endpoint, result: TryResult): void;
 }
 
 /** What one question may spend (resolve/budget.ts's WorkBudget is one). */
@@ -196,10 +203,23 @@ export type Rounds = number | 'until the deadline';
 /** Tries after this many rounds wait no longer (16 times the server's own timeout). */
 const MAX_BACKOFF_ROUNDS = 4;
 
+/** How a question's servers are taken, beyond the defaults. */
+export interface AskingOrder {
+  /** Whose order: the RTT table's (default), a pool's, or the servers as given (routes take turns). */
+  readonly order?: ServerOrder;
+  /** The first round's order, when the caller already made it (to log it): an order may be drawn at random. */
+  readonly first?: readonly Endpoint[] | null;
+  /** Told once per server that falls back to plain queries (UZ5FALLBACK). */
+  readonly onFallback?: (server: UpstreamServer) => void;
+}
+
+/** The servers as they are given: a route's backends already take turns. */
+export const AS_GIVEN: ServerOrder = { order: (servers) => servers };
+
 /**
- * Asks `servers` in RTT order, round after round, until one gives a reply
- * the judge accepts, the rounds are over, the deadline passes or every
- * server was passed over.
+ * Asks `servers` in RTT order (or `how.order`), round after round, until
+ * one gives a reply the judge accepts, the rounds are over, the deadline
+ * passes or every server was passed over.
  */
 export function askServers<T>(
   servers: readonly UpstreamServer[],
@@ -208,9 +228,9 @@ export function askServers<T>(
   budget: TryBudget,
   judge: Judge<T>,
   rounds: Rounds = 3,
-  onFallback?: (server: UpstreamServer) => void,
+  how: AskingOrder = {},
 ): Promise<UpstreamResult<T>> {
-  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, resolve, reject, onFallback).tryNext());
+  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, how.order ?? opts.rtt, how.first ?? null, resolve, reject, how.onFallback).tryNext());
 }
 
 /** Sealed or not, a try's query and how to read its replies. */
@@ -261,19 +281,17 @@ class Asking<T> implements TryOwner, RunningTry {
     private readonly budget: TryBudget,
     private readonly judge: Judge<T>,
     private rounds: Rounds,
+    private readonly chooser: ServerOrder,
+    first: readonly Endpoint[] | null,
     private readonly done: (result: UpstreamResult<T>) => void,
     private readonly failed: (err: unknown) => void,
     private readonly onFallback?: (server: UpstreamServer) => void,
   ) {
-    this.order = this.ordered();
+    this.order = first ?? chooser.order(servers);
     budget.attach?.(this);
     // The fallback UZ5FALLBACK asks for comes after that many encrypted tries: enough rounds to reach it.
     const after = opts.curve?.fallbackAfter ?? 0;
     if (after > 0 && rounds !== 'until the deadline' && servers.some((s) => s.curveKey)) this.rounds = Math.max(rounds, after + 1);
-  }
-
-  private ordered(): readonly Endpoint[] {
-    return this.opts.order === 'as given' ? this.servers : this.opts.rtt.order(this.servers);
   }
 
   /** The question is no longer wanted (its budget was aborted): end the try in progress now. */
@@ -298,7 +316,7 @@ class Asking<T> implements TryOwner, RunningTry {
         // Past the deadline, start() ends the question.
         const over = this.rounds !== 'until the deadline' && this.round >= this.rounds;
         if (over || (this.skip !== null && this.skip.size === this.servers.length)) return this.resolve({ kind: 'failed', reason: this.lastReason });
-        this.order = this.ordered();
+        this.order = this.chooser.order(this.servers);
         this.next = 0;
         continue;
       }
@@ -324,6 +342,7 @@ class Asking<T> implements TryOwner, RunningTry {
     this.edns = !probing && !this.opts.rtt.noEdns.has(server);
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
+    this.opts.load?.started(server);
     const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << Math.min(this.round, MAX_BACKOFF_ROUNDS)));
     this.opened = null;
     // A plain server (nearly every one) makes no Outgoing: per try, that was garbage a
@@ -380,6 +399,7 @@ class Asking<T> implements TryOwner, RunningTry {
 
   tried(udp: TryResult): void {
     this.current = null;
+    this.opts.load?.ended(this.server!, udp);
     // This runs in a socket's (or a batch's, or the timeout wheel's) handler:
     // a throw from the RTT table or the budget must end this server's try,
     // not escape into the handler and strand the other tries there.
@@ -426,9 +446,11 @@ class Asking<T> implements TryOwner, RunningTry {
     const out = this.sealed === null ? { packet: buildQuery(this.q, tcpId, this.edns), sealed: null } : this.outgoing(server, tcpId);
     let opened: Buffer | null = null;
     const accept = out.sealed === null ? (bytes: Buffer) => answersQuestion(bytes, tcpId, this.q) : (bytes: Buffer) => (opened = this.openReply(out.sealed!, bytes, tcpId)) !== null;
+    this.opts.load?.started(server);
     this.current = tcpTry(server, out.packet, this.from, Math.min(remaining, 10000), accept, (sent) => {
       this.current = null;
       const tcp: TryResult = sent.kind === 'reply' && opened !== null ? { kind: 'reply', bytes: opened, rttMs: sent.rttMs } : sent;
+      this.opts.load?.ended(server, tcp);
       try {
         (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
       } catch {

@@ -6,7 +6,7 @@ import { PlainRecord, query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { DEFAULT_TTL } from '../lab/zone';
 import { Dnscache } from './harness';
-import { freshName, header, queriesFor, RCODE, startSetup, suiteScope, waitFor, WILDCARD_ADDRESS, zoneRecords } from './fixtures';
+import { clientQueries, freshName, header, queriesFor, RCODE, startSetup, suiteScope, waitFor, WILDCARD_ADDRESS, zoneRecords } from './fixtures';
 
 const scope = suiteScope();
 let lab: LabServer;
@@ -30,9 +30,9 @@ function comparable(type: string, data: any): unknown {
 
 /** Runs `fn` and asserts the lab saw no query meanwhile. */
 async function withoutUpstream<T>(fn: () => Promise<T>): Promise<T> {
-  const seen = lab.queries.length;
+  const seen = clientQueries(lab).length;
   const result = await fn();
-  assert.deepEqual(lab.queries.slice(seen), [], 'no upstream query expected');
+  assert.deepEqual(clientQueries(lab).slice(seen), [], 'no upstream query expected');
   return result;
 }
 

@@ -11,21 +11,12 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { controlRequest, exchange } from '../../src/control/client';
-import { ControlRequest } from '../../src/control/protocol';
 import { freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
-import { freshName, queriesFor, sleep, startLab, startSetup, WILDCARD_ADDRESS } from './fixtures';
+import { clientQueries, freshName, queriesFor, sleep, startLab, startSetup, WILDCARD_ADDRESS } from './fixtures';
+import { ctl, ok, socketDir } from './ctl';
 import { CleanupScope, DNSCACHE_JS, DNSCACHE_PORT, Dnscache, runDnscacheExpectingFailure, startDnscache, StartOptions, writeRoot } from './harness';
-
-const CTL_JS = join(__dirname, '..', '..', 'src', 'cli', 'dnscache-ctl.js');
-
-/** A fresh directory for a control socket, removed afterwards. */
-function socketDir(scope: CleanupScope): string {
-  const dir = fs.mkdtempSync(join(tmpdir(), 'dnscache-ctl-'));
-  scope.after(() => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
-}
 
 interface ControlSetup {
   lab: LabServer;
@@ -41,30 +32,6 @@ async function startWithControl(scope: CleanupScope, opts: Omit<StartOptions, 'u
   }
   const { lab: l, dns } = await startSetup(scope, ['answer'], { ...opts, env: { CONTROL: socket, ...opts.env } });
   return { lab: l, dns, socket };
-}
-
-async function ok(socket: string, req: ControlRequest): Promise<Record<string, any>> {
-  const res = await controlRequest(socket, req);
-  assert.equal(res.ok, true, JSON.stringify(res));
-  return res as Record<string, any>;
-}
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-function ctl(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CTL_JS, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-    if (input !== undefined) child.stdin!.end(input);
-    let stdout = '';
-    let stderr = '';
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
-  });
 }
 
 async function assertWild(dns: Dnscache, name: string): Promise<number> {
@@ -517,9 +484,9 @@ describe('control socket with WORKERS=2: the primary answers for every worker', 
     assert.equal(loadStream.status, 0, loadStream.stderr);
     assert.match(loadStream.stdout, new RegExp(`^loaded ${2 * dump.entries} entries from standard input; skipped 0 `));
     assert.equal((await ok(socket, { cmd: 'stats' })).cache.entries, held, 'the same entries as after loading the file');
-    const labBefore = lab.queries.length;
+    const labBefore = clientQueries(lab).length;
     for (const n of names.slice(1, 10)) await assertWild(dns, n);
-    assert.equal(lab.queries.length, labBefore, 'answered from the loaded entries');
+    assert.equal(clientQueries(lab).length, labBefore, 'answered from the loaded entries');
 
     const reload = await ok(socket, { cmd: 'reload' });
     assert.equal(reload.servers, 1);

@@ -78,6 +78,14 @@ export async function startSetup(
   return { labs, lab: labs[0]!, dns };
 }
 
+/**
+ * The queries a lab received for clients' sake: without the health checks a
+ * forwarding dnscache sends its idle upstreams (HEALTHQUERY, `. SOA` by default).
+ */
+export function clientQueries(lab: LabServer): LoggedQuery[] {
+  return lab.queries.filter((q) => !(q.name === '' && q.type === 'SOA'));
+}
+
 /** Queries the lab received for `name` (case-insensitive). */
 export function queriesFor(lab: LabServer, name: string): LoggedQuery[] {
   return lab.queries.filter((q) => q.name.toLowerCase() === name.toLowerCase());

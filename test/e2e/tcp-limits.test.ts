@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { describe, it } from 'node:test';
 import { encodeQuery } from '../lab/client';
-import { framed, freshName, startSetup, suiteScope } from './fixtures';
+import { clientQueries, framed, freshName, startSetup, suiteScope } from './fixtures';
 
 const PIPELINED = 100;
 const PER_CONNECTION = 32;
@@ -43,11 +43,11 @@ describe('TCP per-connection limits', async () => {
 
     // The upstream answers after 300 ms: by 200 ms only the first slice has gone out.
     await new Promise((r) => setTimeout(r, 200));
-    assert.ok(lab.queries.length > 0, 'resolution started');
-    assert.ok(lab.queries.length <= PER_CONNECTION, `${lab.queries.length} upstream queries in flight for one connection`);
+    assert.ok(clientQueries(lab).length > 0, 'resolution started');
+    assert.ok(clientQueries(lab).length <= PER_CONNECTION, `${clientQueries(lab).length} upstream queries in flight for one connection`);
 
     await allAnswered;
     assert.equal(answered, PIPELINED);
-    assert.equal(lab.queries.length, PIPELINED);
+    assert.equal(clientQueries(lab).length, PIPELINED);
   });
 });

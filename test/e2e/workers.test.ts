@@ -64,7 +64,8 @@ describe('WORKERS=2', () => {
     const odd = numbers.filter((n) => n % 2 === 1).length;
     assert.ok(odd > 0 && odd < numbers.length, `one worker answered everything (${odd} odd of ${numbers.length})`);
     // Every line is whole: two processes write into one pipe.
-    for (const l of dns.logs.slice(mark)) assert.match(l, /^(u\.query|u\.sent|tx|rr|stats|cached|sent) /);
+    // (`health`: under this load the lab may answer some tries late, and a run of timeouts marks it down.)
+    for (const l of dns.logs.slice(mark)) assert.match(l, /^(u\.query|u\.sent|tx|rr|stats|cached|sent|health) /);
   });
 
   test('answers over TCP too, and from the cache', async () => {

@@ -201,6 +201,7 @@ describe('env: defaults', () => {
       uid: undefined,
       gid: undefined,
       routing: { etcd: [], etcdPrefix: '/dnsrouter/', routeOnly: false, checkSeconds: 2 },
+      health: { name: ROOT, type: 6, intervalMs: 1000 },
       curve: { txtFormat: false, uz5Fallback: 0, flaggedServers: false },
       warnings: [],
     });
@@ -544,7 +545,7 @@ describe('servers: file parsing', () => {
     assert.throws(() => parseServersFile('10.0.0.1\n# ok\n10.0.0.x\n', 'servers/@'), {
       name: 'ConfigError',
       message:
-        'servers/@ line 3: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by a # comment)',
+        'servers/@ line 3: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment)',
     });
   });
   it('rejects trailing text that is not a # comment', () => {

@@ -2,6 +2,8 @@
 // writer's escaping and histograms, the whole rendered text parsed back
 // strictly, the engine's per-RCODE reply counts and the metered RTT table.
 
+import { VERDICT_NAMES } from '../../src/rules/book';
+import { latencyHistogram } from '../../src/server/latency';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
@@ -96,6 +98,9 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
       { source: 'routes line 1', backend: '127.0.0.1:5300', pattern: '\\.a\\.$', health: 'up', queries: 5 },
       { source: 'etcd key /dnsrouter/x', backend: '127.0.0.2:5300', pattern: '\\.b\\.$', health: 'down', queries: 2 },
     ],
+    latency: latencyHistogram(),
+    ruleVerdicts: new Float64Array(VERDICT_NAMES.length),
+    upstreams: [],
     ...over,
   };
 }
