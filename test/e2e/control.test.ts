@@ -161,11 +161,13 @@ describe('control socket', { concurrency: true }, () => {
     const { lab, dns, socket } = await startWithControl(t);
     const names = [freshName('all'), freshName('all')];
     for (const n of names) await assertWild(dns, n);
+    // Counted from here: on a loaded machine a first try may have timed out and been asked again.
+    const before = names.map((n) => queriesFor(lab, n).length);
     const r = await ok(socket, { cmd: 'flush-all' });
     assert.ok(r.removed >= 4);
     assert.equal((await ok(socket, { cmd: 'stats' })).cache.entries, 0);
     for (const n of names) await assertWild(dns, n);
-    for (const n of names) assert.equal(queriesFor(lab, n).length, 2);
+    names.forEach((n, i) => assert.ok(queriesFor(lab, n).length > before[i]!, `${n} asked upstream again`));
   });
 
   test('dump, then load into a fresh dnscache: answered from the cache with the original expiry, not a new TTL', async (t) => {

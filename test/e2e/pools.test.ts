@@ -71,7 +71,7 @@ describe('forwarding pools', () => {
     fs.writeFileSync(join(dns.root, 'servers', 'abuse.pool.test'), `policy roundrobin\n${ups[1]!.serverLine}\n${ups[2]!.serverLine}\n`);
     const from = dns.logs.length;
     dns.process.kill('SIGHUP');
-    await dns.waitForLog(/^reload servers 2 ip 1$/, 3000, from);
+    await dns.waitForLog(/^reload servers 2 ip 1 routes 0$/, 3000, from);
     for (let i = 0; i < 10; i++) assert.equal((await query(dns, `r${i}.${prefix}.abuse.pool.test`, 'A')).packet.rcode, 'NOERROR');
     const [main2, a2, b2] = await shares(ups);
     assert.equal(main2, main, 'servers/@ got none of them');

@@ -45,7 +45,7 @@ async function startWithRules(t: Parameters<typeof responders>[0], rules: Record
   const [up] = await responders(t, [0]);
   const dns = await startDnscache({ upstreams: up!.serverLine + '\n', ...(ipFiles ? { ipFiles } : {}) }, t);
   writeRules(dns.root, rules);
-  await hup(dns, /^reload servers 1 ip \d+( rules \d+)?$/);
+  await hup(dns, /^reload servers 1 ip \d+ routes 0( rules \d+)?$/);
   return dns;
 }
 
@@ -84,7 +84,7 @@ describe('abuse rules', () => {
     assert.equal(answered(await ask(dns, name, 'udp')), 'NOERROR 1');
     assert.equal(answered(await ask(dns, name, 'udp')), 'NOERROR 1', 'now a hit');
     writeRules(dns.root, { 'hit.rules.test': 'refuse\n' });
-    await hup(dns, /^reload servers 1 ip 1 rules 2$/);
+    await hup(dns, /^reload servers 1 ip 1 routes 0 rules 2$/);
     assert.equal(answered(await ask(dns, name, 'udp')), 'REFUSED 0');
     assert.equal(answered(await ask(dns, name, 'tcp')), 'REFUSED 0');
 
@@ -94,7 +94,7 @@ describe('abuse rules', () => {
     assert.equal(answered(await ask(dns, name, 'udp')), 'REFUSED 0', 'the old rules stay');
 
     fs.rmSync(join(dns.root, 'rules', 'hit.rules.test'));
-    await hup(dns, /^reload servers 1 ip 1 rules 1$/);
+    await hup(dns, /^reload servers 1 ip 1 routes 0 rules 1$/);
     assert.equal(answered(await ask(dns, name, 'udp')), 'NOERROR 1');
   });
 
@@ -102,7 +102,7 @@ describe('abuse rules', () => {
     const dns = await startWithRules(t, {}, ['127.0.0.1', '127.0.0.2', '127.0.0.3']);
     fs.writeFileSync(join(dns.root, 'ip', '127.0.0.1'), 'nxdomain\n');
     fs.writeFileSync(join(dns.root, 'ip', '127.0.0.3'), 'qps 3\n');
-    await hup(dns, /^reload servers 1 ip 3$/);
+    await hup(dns, /^reload servers 1 ip 3 routes 0$/);
     for (const transport of BOTH) {
       assert.equal(answered(await ask(dns, `a.ip.rules.test`, transport, '127.0.0.1')), 'NXDOMAIN 0', transport);
       assert.equal(answered(await ask(dns, `a.ip.rules.test`, transport, '127.0.0.2')), 'NOERROR 1', transport);
