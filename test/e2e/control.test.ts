@@ -71,15 +71,18 @@ describe('control socket', { concurrency: true }, () => {
     const other = freshName('keep');
     await assertWild(dns, name);
     await assertWild(dns, other);
+    // Counted as "more than before": on a loaded machine a try may time out and be asked again.
+    const asked = queriesFor(lab, name).length;
+    const otherAsked = queriesFor(lab, other).length;
     await assertWild(dns, name);
-    assert.equal(queriesFor(lab, name).length, 1, 'the second time from the cache');
+    assert.equal(queriesFor(lab, name).length, asked, 'the second time from the cache');
     const r = await ok(socket, { cmd: 'flush', name: name.toUpperCase() });
     assert.equal(r.name, name + '.');
     assert.equal(r.removed, 2, 'the A RRset and the reply');
     await assertWild(dns, name);
-    assert.equal(queriesFor(lab, name).length, 2, 'fetched again after the flush');
+    assert.ok(queriesFor(lab, name).length > asked, 'fetched again after the flush');
     await assertWild(dns, other);
-    assert.equal(queriesFor(lab, other).length, 1, 'untouched');
+    assert.equal(queriesFor(lab, other).length, otherAsked, 'untouched');
     await dns.waitForLog(new RegExp(`^control flush ${name.replace(/\./g, '\\.')}\\. 2$`));
   });
 
@@ -89,11 +92,13 @@ describe('control socket', { concurrency: true }, () => {
     const below = [`a.${zone}`, `b.c.${zone}`, zone];
     const sibling = freshName('sibling');
     for (const n of [...below, sibling]) await assertWild(dns, n);
+    // Counted from here: on a loaded machine a try may time out and be asked again.
+    const before = new Map([...below, sibling].map((n) => [n, queriesFor(lab, n).length]));
     const r = await ok(socket, { cmd: 'flush-subtree', name: zone });
     assert.equal(r.removed, 6);
     for (const n of [...below, sibling]) await assertWild(dns, n);
-    for (const n of below) assert.equal(queriesFor(lab, n).length, 2, n);
-    assert.equal(queriesFor(lab, sibling).length, 1);
+    for (const n of below) assert.ok(queriesFor(lab, n).length > before.get(n)!, `${n} asked upstream again`);
+    assert.equal(queriesFor(lab, sibling).length, before.get(sibling), 'a sibling stays cached');
   });
 
   test('dump - writes the dump to dnscache-ctl\'s standard output (the report on standard error); load - restores it from standard input into a fresh dnscache', async (t) => {
