@@ -252,7 +252,8 @@ export class Engine {
 
   /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */
   countReply(t: Transport, rcode: number): void {
-    this.counters.replies[(t === 'u' ? 0 : RCODE_SLOTS) + (rcode < RCODE_SLOTS ? rcode : RCODE_SLOTS - 1)]++;
+    const slot = (t === 'u' ? 0 : RCODE_SLOTS) + (rcode < RCODE_SLOTS ? rcode : RCODE_SLOTS - 1);
+    this.counters.replies[slot] = this.counters.replies[slot]! + 1;
   }
 
   /** Builds the reply to `answer`; for a plain question, also stores it for the hits to come. */
