@@ -194,6 +194,10 @@ export interface CacheStats {
   readonly maxBytes: number;
   /** dnscache's cache_motion: bytes stored since start. */
   readonly motion: number;
+  /** Entries stored since start, replacements included. */
+  readonly inserted: number;
+  /** Entries the LRU pushed out to make room (expired and flushed ones are not counted). */
+  readonly evicted: number;
   /** Memory the entries really take: the arena's chunks, outside the V8 heap. */
   readonly memory: number;
 }
@@ -430,7 +434,7 @@ export class Cache {
   }
 
   stats(): CacheStats {
-    return { entries: this.store.size, bytes: this.store.bytes, maxBytes: this.maxBytes, motion: this.motion, memory: this.store.committed };
+    return { entries: this.store.size, bytes: this.store.bytes, maxBytes: this.maxBytes, motion: this.motion, memory: this.store.committed, inserted: this.store.inserted, evicted: this.store.evicted };
   }
 
   // --- Control (dnscache-ctl): flushing, dumping and restoring entries. ---

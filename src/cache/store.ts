@@ -187,16 +187,17 @@ export class EntryStore {
   add(name: string, slot: number, n: NewEntry, old: number = this.find(name, slot)): number {
     if (n.charge > this.maxBytes) return NONE;
     if (old !== NONE) this.remove(old);
-    while (this.used + n.charge > this.maxBytes && this.oldest !== NONE) this.remove(this.oldest);
+    while (this.used + n.charge > this.maxBytes && this.oldest !== NONE) this.evictOldest();
     const size = HEADER_BYTES + name.length + n.dataLength;
     if (this.arena.needsChunk(size) && this.arena.committed - this.arena.inUse > this.compactAbove) this.compact();
     let e = this.arena.alloc(size);
     // Out of address space (a 2 GB arena): what is freed may not fit this size, so evict until it does or nothing is left.
     while (e === NONE && this.oldest !== NONE) {
-      this.remove(this.oldest);
+      this.evictOldest();
       e = this.arena.alloc(size);
     }
     if (e === NONE) return NONE;
+    this.inserted++;
     const h = this.hashOf(name, slot);
     const w = this.arena.words[e >>> CHUNK_BITS]!;
     const i = (e & OFFSET_MASK) >> 2;
@@ -214,6 +215,16 @@ export class EntryStore {
     this.used += n.charge;
     if (++this.count > this.table.length) this.grow();
     return e;
+  }
+
+  /** Entries stored since start (replacements included). */
+  inserted = 0;
+  /** Entries the LRU pushed out to make room (not the expired or flushed). */
+  evicted = 0;
+
+  private evictOldest(): void {
+    this.evicted++;
+    this.remove(this.oldest);
   }
 
   /** Removes a stored entry (one found, or met in oldestFirst()). */

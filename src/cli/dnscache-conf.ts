@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { packageVersion } from './version';
+import { packageVersion } from '../platform/version';
 import { Command, CommanderError } from 'commander';
 import {
   Account,

@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { packageVersion } from './version';
+import { packageVersion } from '../platform/version';
 import { Command, CommanderError } from 'commander';
 import { controlRequest, streamRequest } from '../control/client';
 import { ControlRequest, ControlResponse, FORCED_STATES, isStream, RULE_SECONDS_MAX, TOP_KINDS, TOP_MAX } from '../control/protocol';

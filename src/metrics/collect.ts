@@ -3,6 +3,8 @@
 // README.md ("Metrics and log format"); the serving path only increments
 // the integers this reads.
 
+import { getHeapStatistics } from 'node:v8';
+import { packageVersion } from '../platform/version';
 import { mergeRouteReports, RouteReport } from '../route/router';
 import type { CacheStats } from '../cache/cache';
 import { EngineCounters, RCODE_SLOTS } from '../server/engine';
@@ -82,11 +84,22 @@ export interface ProcessStats {
   /** Since the Unix epoch, seconds. */
   readonly startTime: number;
   readonly residentBytes: number | null;
+  readonly heapTotalBytes: number;
+  readonly heapUsedBytes: number;
+  readonly externalBytes: number;
 }
 
 export function ownProcessStats(): ProcessStats {
   const cpu = process.cpuUsage();
-  return { cpuSeconds: (cpu.user + cpu.system) / 1e6, startTime: Math.round(PROCESS_START), residentBytes: residentMemory() };
+  const heap = getHeapStatistics();
+  return {
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    startTime: Math.round(PROCESS_START),
+    residentBytes: residentMemory(),
+    heapTotalBytes: heap.total_heap_size,
+    heapUsedBytes: heap.used_heap_size,
+    externalBytes: heap.external_memory,
+  };
 }
 
 /** CPU and memory add up; the service started when its first process did. */
@@ -94,12 +107,18 @@ export function mergeProcessStats(list: readonly ProcessStats[]): ProcessStats {
   let cpuSeconds = 0;
   let startTime = Infinity;
   let residentBytes: number | null = 0;
+  let heapTotalBytes = 0;
+  let heapUsedBytes = 0;
+  let externalBytes = 0;
   for (const p of list) {
     cpuSeconds += p.cpuSeconds;
     startTime = Math.min(startTime, p.startTime);
     residentBytes = residentBytes === null || p.residentBytes === null ? null : residentBytes + p.residentBytes;
+    heapTotalBytes += p.heapTotalBytes;
+    heapUsedBytes += p.heapUsedBytes;
+    externalBytes += p.externalBytes;
   }
-  return { cpuSeconds, startTime, residentBytes };
+  return { cpuSeconds, startTime, residentBytes, heapTotalBytes, heapUsedBytes, externalBytes };
 }
 
 function addInto(sum: Float64Array, part: Float64Array): void {
@@ -152,6 +171,8 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
       maxBytes: total((s) => s.cache.maxBytes),
       motion: total((s) => s.cache.motion),
       memory: total((s) => s.cache.memory),
+      inserted: total((s) => s.cache.inserted),
+      evicted: total((s) => s.cache.evicted),
     },
     upstream,
     mergedQueries: total((s) => s.mergedQueries),
@@ -196,6 +217,8 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   e.single('dnscache_cache_max_bytes', 'gauge', 'The cache budget (CACHESIZE), bytes.', cache.maxBytes);
   e.single('dnscache_cache_memory_bytes', 'gauge', 'Memory the cache entries take (1 MB chunks outside the JavaScript heap), bytes.', cache.memory);
   e.single('dnscache_cache_entries', 'gauge', 'Entries in the cache (RRsets, negative answers, replies).', cache.entries);
+  e.single('dnscache_cache_insertions_total', 'counter', 'Entries stored in the cache since start (replacements included).', cache.inserted);
+  e.single('dnscache_cache_evictions_total', 'counter', 'Entries the LRU pushed out of the cache to make room (expired and flushed ones are not counted).', cache.evicted);
   e.single('dnscache_cache_motion_bytes_total', 'counter', 'Bytes stored in the cache since start (dnscache\'s cache motion).', cache.motion);
 
   e.family('dnscache_upstream_queries_total', 'counter', 'Queries sent to upstream servers, by transport.');
@@ -240,6 +263,12 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
     each('dnscache_upstream_server_up', 'gauge', 'Whether each forwarding upstream gets client queries (1) or is down (0), checked or forced.', (r) => (r.state === 'up' ? 1 : 0));
   }
 
+  e.family('dnscache_build_info', 'gauge', 'Always 1: the dnscache-ts version and the Node.js it runs on, as labels.');
+  e.sample('dnscache_build_info', 1, { version: packageVersion(), node: process.version });
+  // V8's own figures: read without /proc, so they are there in the chroot too (process_resident_memory_bytes is not).
+  e.single('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap reserved, bytes (summed over the processes of WORKERS).', proc.heapTotalBytes);
+  e.single('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use, bytes (summed over the processes of WORKERS).', proc.heapUsedBytes);
+  e.single('nodejs_external_memory_bytes', 'gauge', 'Memory outside the V8 heap that JavaScript objects hold (buffers; the cache chunks are among them), bytes.', proc.externalBytes);
   e.single('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.', proc.cpuSeconds);
   e.single('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch, seconds.', proc.startTime);
   if (proc.residentBytes !== null) e.single('process_resident_memory_bytes', 'gauge', 'Resident memory size, bytes.', proc.residentBytes);

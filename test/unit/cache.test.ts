@@ -130,13 +130,14 @@ describe('cache budget and eviction', () => {
     assert.ok(c.getRRset(names[2]!, 1));
     assert.ok(c.getRRset(names[3]!, 1));
     assert.equal(c.stats().bytes, charge * 3);
+    assert.deepEqual([c.stats().inserted, c.stats().evicted], [4, 1], 'four stored, one pushed out (dnscache_cache_*_total)');
   });
 
   it('does not store an entry larger than the whole budget', () => {
     const { c } = cache(100);
     c.putRRset(WWW, 1, 60, Array.from({ length: 20 }, () => ipv4('10.0.0.1')), RANK.ANSWER_AA); // 22 + 17 + 80 = 119
     assert.equal(c.getRRset(WWW, 1), null);
-    assert.deepEqual(c.stats(), { entries: 0, bytes: 0, maxBytes: 100, motion: 0, memory: 0 });
+    assert.deepEqual(c.stats(), { entries: 0, bytes: 0, maxBytes: 100, motion: 0, memory: 0, inserted: 0, evicted: 0 });
   });
 
   it('replaces an entry stored again under the same key', () => {
@@ -407,7 +408,7 @@ describe('sweep', () => {
     assert.equal(c.stats().entries, 5);
     clock.advance(60);
     assert.equal(c.sweep(), 4);
-    assert.deepEqual(c.stats(), { entries: 1, bytes: 22 + 18 + 4, maxBytes: 1_000_000, motion: c.stats().motion, memory: 1 << 20 });
+    assert.deepEqual(c.stats(), { entries: 1, bytes: 22 + 18 + 4, maxBytes: 1_000_000, motion: c.stats().motion, memory: 1 << 20, inserted: c.stats().inserted, evicted: 0 });
     assert.ok(c.getRRset(n('keep.example.com'), 1));
   });
 });

@@ -2,6 +2,7 @@
 // writer's escaping and histograms, the whole rendered text parsed back
 // strictly, the engine's per-RCODE reply counts and the metered RTT table.
 
+import { packageVersion } from '../../src/platform/version';
 import { VERDICT_NAMES } from '../../src/rules/book';
 import { latencyHistogram } from '../../src/server/latency';
 import { describe, it } from 'node:test';
@@ -82,7 +83,7 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   for (const s of [0.0003, 0.002, 0.04, 9]) upstream.udpRtt.observe(s);
   return {
     engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, errors: 1, replies },
-    cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999, memory: 1048576 },
+    cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999, memory: 1048576, inserted: 7, evicted: 2 },
     upstream,
     mergedQueries: 2,
     staleAnswers: 0,
@@ -335,10 +336,10 @@ describe('rendering a live service snapshot', () => {
 
 describe('mergeSnapshots (WORKERS)', () => {
   it('adds every counter, gauge, RCODE slot and histogram bucket; the cache budgets add up to CACHESIZE', () => {
-    const a = snapshot({ cache: { entries: 3, bytes: 420, maxBytes: 500000, motion: 999, memory: 1048576 } });
-    const b = snapshot({ cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1, memory: 2097152 }, mergedQueries: 7 });
+    const a = snapshot({ cache: { entries: 3, bytes: 420, maxBytes: 500000, motion: 999, memory: 1048576, inserted: 7, evicted: 2 } });
+    const b = snapshot({ cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1, memory: 2097152, inserted: 1, evicted: 0 }, mergedQueries: 7 });
     b.upstream.tcpRtt.observe(0.5);
-    const p = parseExposition(renderMetrics(mergeSnapshots([a, b]), { cpuSeconds: 3, startTime: 1000, residentBytes: 10 }));
+    const p = parseExposition(renderMetrics(mergeSnapshots([a, b]), { cpuSeconds: 3, startTime: 1000, residentBytes: 10, heapTotalBytes: 4096, heapUsedBytes: 2048, externalBytes: 512 }));
     assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 20);
     assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'refused' }), 2);
     assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'other' }), 2);
@@ -354,19 +355,24 @@ describe('mergeSnapshots (WORKERS)', () => {
     assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'tcp' }), 1);
     assert.equal(valueOf(p, 'dnscache_tcp_evictions_total'), 6);
     assert.equal(valueOf(p, 'process_cpu_seconds_total'), 3);
+    assert.equal(valueOf(p, 'dnscache_cache_insertions_total'), 8);
+    assert.equal(valueOf(p, 'dnscache_cache_evictions_total'), 2);
+    assert.equal(valueOf(p, 'nodejs_heap_size_used_bytes'), 2048);
+    assert.equal(valueOf(p, 'nodejs_external_memory_bytes'), 512);
+    assert.equal(valueOf(p, 'dnscache_build_info', { version: packageVersion(), node: process.version }), 1);
   });
 
   it('process figures: CPU and memory add up, the start is the earliest; memory unknown anywhere is left out', () => {
     assert.deepEqual(
       mergeProcessStats([
-        { cpuSeconds: 1.5, startTime: 2000, residentBytes: 100 },
-        { cpuSeconds: 2, startTime: 1990, residentBytes: 50 },
+        { cpuSeconds: 1.5, startTime: 2000, residentBytes: 100, heapTotalBytes: 10, heapUsedBytes: 5, externalBytes: 1 },
+        { cpuSeconds: 2, startTime: 1990, residentBytes: 50, heapTotalBytes: 20, heapUsedBytes: 6, externalBytes: 2 },
       ]),
-      { cpuSeconds: 3.5, startTime: 1990, residentBytes: 150 },
+      { cpuSeconds: 3.5, startTime: 1990, residentBytes: 150, heapTotalBytes: 30, heapUsedBytes: 11, externalBytes: 3 },
     );
     const unknown = mergeProcessStats([
-      { cpuSeconds: 1, startTime: 5, residentBytes: 100 },
-      { cpuSeconds: 1, startTime: 5, residentBytes: null },
+      { cpuSeconds: 1, startTime: 5, residentBytes: 100, heapTotalBytes: 1, heapUsedBytes: 1, externalBytes: 1 },
+      { cpuSeconds: 1, startTime: 5, residentBytes: null, heapTotalBytes: 1, heapUsedBytes: 1, externalBytes: 1 },
     ]);
     assert.equal(unknown.residentBytes, null);
     const text = renderMetrics(snapshot(), unknown);
