@@ -45,26 +45,26 @@ export interface MetricsSnapshot {
 
 /** RCODE label values; codes without a name are "rcode<N>", and slot 31 (31 and above) is "other". */
 const RCODE_NAMES: Readonly<Record<number, string>> = {
-  0: 'noerror',
-  1: 'formerr',
-  2: 'servfail',
-  3: 'nxdomain',
-  4: 'notimp',
-  5: 'refused',
-  6: 'yxdomain',
-  7: 'yxrrset',
-  8: 'nxrrset',
-  9: 'notauth',
-  10: 'notzone',
-  16: 'badvers',
-  [RCODE_SLOTS - 1]: 'other',
+  0: 'NOERROR',
+  1: 'FORMERR',
+  2: 'SERVFAIL',
+  3: 'NXDOMAIN',
+  4: 'NOTIMP',
+  5: 'REFUSED',
+  6: 'YXDOMAIN',
+  7: 'YXRRSET',
+  8: 'NXRRSET',
+  9: 'NOTAUTH',
+  10: 'NOTZONE',
+  16: 'BADVERS',
+  [RCODE_SLOTS - 1]: 'OTHER',
 };
 
 /** Always present (0 until seen), so rates work from the first scrape. */
 const ALWAYS_SHOWN = [0, 1, 2, 3, 4, 5, 16];
 
 export function rcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? `rcode${rcode}`;
+  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
 }
 
 const PROCESS_START = Date.now() / 1000 - process.uptime();

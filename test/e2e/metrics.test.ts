@@ -42,7 +42,7 @@ describe('METRICS endpoint', () => {
 
   test('the first scrape: valid text, zeros, the cache budget', async () => {
     const p = await scrape();
-    assert.equal(q(p, 'udp', 'noerror'), 0);
+    assert.equal(q(p, 'udp', 'NOERROR'), 0);
     assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 1000000);
     assert.equal(valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' }), 0);
   });
@@ -67,11 +67,11 @@ describe('METRICS endpoint', () => {
 
     const after = await scrape();
     const delta = (f: (p: Parsed) => number): number => f(after) - f(before);
-    assert.equal(delta((p) => q(p, 'udp', 'noerror')), 3 + 4 + 1);
-    assert.equal(delta((p) => q(p, 'udp', 'nxdomain')), 2);
-    assert.equal(delta((p) => q(p, 'udp', 'refused')), 1);
-    assert.equal(delta((p) => q(p, 'tcp', 'noerror')), 1);
-    assert.equal(delta((p) => q(p, 'udp', 'servfail')), 0);
+    assert.equal(delta((p) => q(p, 'udp', 'NOERROR')), 3 + 4 + 1);
+    assert.equal(delta((p) => q(p, 'udp', 'NXDOMAIN')), 2);
+    assert.equal(delta((p) => q(p, 'udp', 'REFUSED')), 1);
+    assert.equal(delta((p) => q(p, 'tcp', 'NOERROR')), 1);
+    assert.equal(delta((p) => q(p, 'udp', 'SERVFAIL')), 0);
     assert.equal(delta((p) => valueOf(p, 'dnscache_cache_hits_total')), 4 + 1 + 1);
     assert.equal(delta((p) => valueOf(p, 'dnscache_cache_misses_total')), 3 + 1);
     assert.equal(delta((p) => valueOf(p, 'dnscache_local_answers_total')), 1);
@@ -225,7 +225,7 @@ describe('METRICS with WORKERS=2: the primary serves every worker\'s counters ad
   test('sums queries, cache and upstream counters over both workers; the budget is all of CACHESIZE', async () => {
     const first = await scrape();
     assert.equal(valueOf(first, 'dnscache_cache_max_bytes'), 1000000);
-    assert.equal(valueOf(first, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 0);
+    assert.equal(valueOf(first, 'dnscache_queries_total', { transport: 'udp', rcode: 'NOERROR' }), 0);
     const labBefore = clientQueries(lab).length;
     const names = Array.from({ length: 60 }, () => freshName('mw'));
     for (const round of [1, 2]) {
@@ -233,7 +233,7 @@ describe('METRICS with WORKERS=2: the primary serves every worker\'s counters ad
       for (const r of replies) assert.equal(header(r.raw).rcode, RCODE.NOERROR, `round ${round}`);
     }
     const p = await scrape();
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 120);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'NOERROR' }), 120);
     const hits = valueOf(p, 'dnscache_cache_hits_total');
     const misses = valueOf(p, 'dnscache_cache_misses_total');
     assert.equal(hits + misses, 120);

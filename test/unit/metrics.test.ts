@@ -158,18 +158,18 @@ describe('renderMetrics', () => {
 
   it('queries by transport and RCODE name; the common RCODEs always present', () => {
     const p = parseExposition(renderMetrics(snapshot()));
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 10);
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'nxdomain' }), 2);
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'refused' }), 1);
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'notauth' }), 4);
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'other' }), 1);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'NOERROR' }), 10);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'NXDOMAIN' }), 2);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'REFUSED' }), 1);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'NOTAUTH' }), 4);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'OTHER' }), 1);
     for (const t of ['udp', 'tcp']) {
-      for (const rcode of ['noerror', 'formerr', 'servfail', 'nxdomain', 'notimp', 'refused', 'badvers']) {
+      for (const rcode of ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'BADVERS']) {
         assert.equal(typeof valueOf(p, 'dnscache_queries_total', { transport: t, rcode }), 'number');
       }
     }
-    assert.throws(() => valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'notauth' }), /0 samples/);
-    assert.equal(rcodeName(12), 'rcode12');
+    assert.throws(() => valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'NOTAUTH' }), /0 samples/);
+    assert.equal(rcodeName(12), 'RCODE12');
   });
 
   it('cache, upstream, drops and gauges carry the snapshot', () => {
@@ -340,9 +340,9 @@ describe('mergeSnapshots (WORKERS)', () => {
     const b = snapshot({ cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1, memory: 2097152, inserted: 1, evicted: 0 }, mergedQueries: 7 });
     b.upstream.tcpRtt.observe(0.5);
     const p = parseExposition(renderMetrics(mergeSnapshots([a, b]), { cpuSeconds: 3, startTime: 1000, residentBytes: 10, heapTotalBytes: 4096, heapUsedBytes: 2048, externalBytes: 512 }));
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'noerror' }), 20);
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'refused' }), 2);
-    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'other' }), 2);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'NOERROR' }), 20);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'REFUSED' }), 2);
+    assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'OTHER' }), 2);
     assert.equal(valueOf(p, 'dnscache_cache_hits_total'), 10);
     assert.equal(valueOf(p, 'dnscache_cache_max_bytes'), 1000000);
     assert.equal(valueOf(p, 'dnscache_cache_entries'), 8);
