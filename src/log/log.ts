@@ -5,7 +5,8 @@
 import { isIPv4 } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import type { LogFormat } from '../config/env';
-import { HEADER_LENGTH, RCODE, TYPE } from '../wire/constants';
+import { HEADER_LENGTH, TYPE } from '../wire/constants';
+import { rcodeName, typeName } from '../wire/mnemonics';
 import { writeLatin1 } from '../wire/latin1';
 import { Name } from '../wire/name';
 
@@ -592,19 +593,6 @@ function jsonSent(n: number, t: Transport, length: number, rcode: number): strin
   return `{"event":"sent","n":${n},"transport":"${t}","bytes":${length},"rcode":"${rcodeName(rcode)}"}`;
 }
 
-const TYPE_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(TYPE).map(([name, code]) => [code, name]));
-
-/** A type's mnemonic, or TYPEnnn (RFC 3597) for one without. */
-export function typeName(type: number): string {
-  return TYPE_NAMES.get(type) ?? `TYPE${type}`;
-}
-
-const RCODE_NAMES: ReadonlyMap<number, string> = new Map(Object.entries(RCODE).map(([name, code]) => [code, name]));
-
-/** An RCODE's name (NOERROR, SERVFAIL, ...), or RCODEnn. */
-export function rcodeName(rcode: number): string {
-  return RCODE_NAMES.get(rcode) ?? `RCODE${rcode}`;
-}
 
 /**
  * LOGFORMAT=json: the same events, one JSON object per line, for machines:

@@ -5,6 +5,7 @@
 
 import { getHeapStatistics } from 'node:v8';
 import { packageVersion } from '../platform/version';
+import { rcodeName } from '../wire/mnemonics';
 import { mergeRouteReports, RouteReport } from '../route/router';
 import type { CacheStats } from '../cache/cache';
 import { EngineCounters, RCODE_SLOTS } from '../server/engine';
@@ -43,28 +44,12 @@ export interface MetricsSnapshot {
   readonly upstreams: readonly ServerRow[];
 }
 
-/** RCODE label values; codes without a name are "rcode<N>", and slot 31 (31 and above) is "other". */
-const RCODE_NAMES: Readonly<Record<number, string>> = {
-  0: 'NOERROR',
-  1: 'FORMERR',
-  2: 'SERVFAIL',
-  3: 'NXDOMAIN',
-  4: 'NOTIMP',
-  5: 'REFUSED',
-  6: 'YXDOMAIN',
-  7: 'YXRRSET',
-  8: 'NXRRSET',
-  9: 'NOTAUTH',
-  10: 'NOTZONE',
-  16: 'BADVERS',
-  [RCODE_SLOTS - 1]: 'OTHER',
-};
-
 /** Always present (0 until seen), so rates work from the first scrape. */
 const ALWAYS_SHOWN = [0, 1, 2, 3, 4, 5, 16];
 
-export function rcodeName(rcode: number): string {
-  return RCODE_NAMES[rcode] ?? `RCODE${rcode}`;
+/** An RCODE slot's label value: the RCODE's name; the last slot (31 and above) is OTHER. */
+export function rcodeLabel(slot: number): string {
+  return slot === RCODE_SLOTS - 1 ? 'OTHER' : rcodeName(slot);
 }
 
 const PROCESS_START = Date.now() / 1000 - process.uptime();
@@ -197,7 +182,7 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   for (const [t, transport] of [[0, 'udp'], [1, 'tcp']] as const) {
     for (let rcode = 0; rcode < RCODE_SLOTS; rcode++) {
       const v = engine.replies[t * RCODE_SLOTS + rcode]!;
-      if (v !== 0 || ALWAYS_SHOWN.includes(rcode)) e.sample('dnscache_queries_total', v, { transport, rcode: rcodeName(rcode) });
+      if (v !== 0 || ALWAYS_SHOWN.includes(rcode)) e.sample('dnscache_queries_total', v, { transport, rcode: rcodeLabel(rcode) });
     }
   }
   e.single('dnscache_cache_hits_total', 'counter', 'Client questions answered from the reply cache.', engine.cacheHits);

@@ -9,7 +9,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
 import { MemorySink, Log } from '../../src/log/log';
-import { mergeProcessStats, mergeSnapshots, renderMetrics, MetricsSnapshot, rcodeName } from '../../src/metrics/collect';
+import { mergeProcessStats, mergeSnapshots, renderMetrics, MetricsSnapshot, rcodeLabel } from '../../src/metrics/collect';
 import { escapeHelp, escapeLabelValue, Exposition, formatValue, Histogram } from '../../src/metrics/exposition';
 import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/metrics/upstream';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
@@ -169,7 +169,8 @@ describe('renderMetrics', () => {
       }
     }
     assert.throws(() => valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'NOTAUTH' }), /0 samples/);
-    assert.equal(rcodeName(12), 'RCODE12');
+    assert.equal(rcodeLabel(12), 'RCODE12');
+    assert.equal(rcodeLabel(31), 'OTHER');
   });
 
   it('cache, upstream, drops and gauges carry the snapshot', () => {
