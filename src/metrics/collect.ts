@@ -5,10 +5,10 @@
 
 import { getHeapStatistics } from 'node:v8';
 import { packageVersion } from '../platform/version';
-import { rcodeName } from '../wire/mnemonics';
+import { rcodeName, typeName } from '../wire/mnemonics';
 import { mergeRouteReports, RouteReport } from '../route/router';
 import type { CacheStats } from '../cache/cache';
-import { EngineCounters, RCODE_SLOTS } from '../server/engine';
+import { EngineCounters, RCODE_SLOTS, TYPE_SLOTS } from '../server/engine';
 import { Exposition, Histogram, HistogramData } from './exposition';
 import { mergeServerRows, ServerRow } from '../transport/pools';
 import { UpstreamMetrics } from './upstream';
@@ -125,6 +125,8 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
   const total = (f: (s: MetricsSnapshot) => number): number => list.reduce((n, s) => n + f(s), 0);
   const replies = new Float64Array(2 * RCODE_SLOTS);
   for (const s of list) addInto(replies, s.engine.replies);
+  const byType = new Float64Array(TYPE_SLOTS);
+  for (const s of list) addInto(byType, s.engine.byType);
   const upstream = new UpstreamMetrics();
   upstream.udpQueries = total((s) => s.upstream.udpQueries);
   upstream.tcpQueries = total((s) => s.upstream.tcpQueries);
@@ -149,6 +151,7 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
       localAnswers: total((s) => s.engine.localAnswers),
       errors: total((s) => s.engine.errors),
       replies,
+      byType,
     },
     cache: {
       entries: total((s) => s.cache.entries),
@@ -184,6 +187,11 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
       const v = engine.replies[t * RCODE_SLOTS + rcode]!;
       if (v !== 0 || ALWAYS_SHOWN.includes(rcode)) e.sample('dnscache_queries_total', v, { transport, rcode: rcodeLabel(rcode) });
     }
+  }
+  e.family('dnscache_queries_by_type_total', 'counter', 'Client questions by QTYPE (types seen only; OTHER: types above 255).');
+  for (let t = 0; t < TYPE_SLOTS; t++) {
+    const v = engine.byType[t]!;
+    if (v !== 0 || t === 1 || t === 28) e.sample('dnscache_queries_by_type_total', v, { type: t === TYPE_SLOTS - 1 ? 'OTHER' : typeName(t) });
   }
   e.single('dnscache_cache_hits_total', 'counter', 'Client questions answered from the reply cache.', engine.cacheHits);
   e.single(

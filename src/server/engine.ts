@@ -116,7 +116,12 @@ export interface EngineCounters {
    * with one typed-array increment: no allocation, no lookup.
    */
   readonly replies: Float64Array;
+  /** Questions by QTYPE: types below 256 at [qtype], every higher one (CAA, ...) in the last slot. */
+  readonly byType: Float64Array;
 }
+
+/** Slots of EngineCounters.byType: one per QTYPE below 256, and one for the rest. */
+export const TYPE_SLOTS = 257;
 
 /** Records each client question (control's ring of recent queries); must be O(1) and allocation-free. */
 export interface QueryRecorder {
@@ -128,7 +133,7 @@ export interface QueryRecorder {
 export class Engine {
   /** Set by the control socket (CONTROL) to feed `dnscache-ctl top`; null: nothing recorded. */
   recent: QueryRecorder | null = null;
-  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, cacheMisses: 0, localAnswers: 0, errors: 0, replies: new Float64Array(2 * RCODE_SLOTS) };
+  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, cacheMisses: 0, localAnswers: 0, errors: 0, replies: new Float64Array(2 * RCODE_SLOTS), byType: new Float64Array(TYPE_SLOTS) };
   /** How long clients waited for answers (`dnscache-ctl latency`, METRICS). */
   readonly latency = latencyHistogram();
 
@@ -161,6 +166,7 @@ export class Engine {
       return errorReply(packet, q);
     }
     const n = this.numbering.first + this.counters.queries++ * this.numbering.step;
+    this.counters.byType[q.qtype < TYPE_SLOTS - 1 ? q.qtype : TYPE_SLOTS - 1]! += 1;
     const serial = this.recent === null ? -1 : this.recent.record(address, q.qtype, q.qname);
     const limit = t === 'u' ? clientUdpLimit(q.edns, EDNS_UDP_SIZE) : TCP_LIMIT;
     const opt = q.edns ? OPT : null;

@@ -75,6 +75,12 @@ describe('METRICS endpoint', () => {
     assert.equal(delta((p) => valueOf(p, 'dnscache_cache_hits_total')), 4 + 1 + 1);
     assert.equal(delta((p) => valueOf(p, 'dnscache_cache_misses_total')), 3 + 1);
     assert.equal(delta((p) => valueOf(p, 'dnscache_local_answers_total')), 1);
+    // Every question here asked for A: hits, misses and the local one, by type.
+    assert.equal(
+      delta((p) => valueOf(p, 'dnscache_queries_by_type_total', { type: 'A' })),
+      delta((p) => valueOf(p, 'dnscache_cache_hits_total') + valueOf(p, 'dnscache_cache_misses_total') + valueOf(p, 'dnscache_local_answers_total')),
+    );
+    assert.equal(delta((p) => valueOf(p, 'dnscache_queries_by_type_total', { type: 'AAAA' })), 0);
     // Every miss went upstream once, over UDP, and the lab saw exactly those.
     const labQueries = clientQueries(lab).slice(labBefore);
     assert.equal(delta((p) => upstream(p, 'udp')), labQueries.filter((l) => l.transport === 'udp').length);

@@ -3,6 +3,7 @@
 // strictly, the engine's per-RCODE reply counts and the metered RTT table.
 
 import { packageVersion } from '../../src/platform/version';
+import { TYPE_SLOTS } from '../../src/server/engine';
 import { VERDICT_NAMES } from '../../src/rules/book';
 import { latencyHistogram } from '../../src/server/latency';
 import { describe, it } from 'node:test';
@@ -69,6 +70,15 @@ describe('exposition writer', () => {
   });
 });
 
+/** 9 A, 4 AAAA and one CAA (257: the last slot) questions. */
+function byType(): Float64Array {
+  const t = new Float64Array(TYPE_SLOTS);
+  t[1] = 9;
+  t[28] = 4;
+  t[TYPE_SLOTS - 1] = 1;
+  return t;
+}
+
 function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   const replies = new Float64Array(2 * RCODE_SLOTS);
   replies[0] = 10; // udp noerror
@@ -82,7 +92,7 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   upstream.udpTimeouts = 2;
   for (const s of [0.0003, 0.002, 0.04, 9]) upstream.udpRtt.observe(s);
   return {
-    engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, errors: 1, replies },
+    engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, errors: 1, replies, byType: byType() },
     cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999, memory: 1048576, inserted: 7, evicted: 2 },
     upstream,
     mergedQueries: 2,
@@ -107,6 +117,16 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
 }
 
 describe('renderMetrics', () => {
+  it('questions by type: seen types by name, A and AAAA always, the rest as OTHER', () => {
+    const p = parseExposition(renderMetrics(snapshot()));
+    assert.equal(valueOf(p, 'dnscache_queries_by_type_total', { type: 'A' }), 9);
+    assert.equal(valueOf(p, 'dnscache_queries_by_type_total', { type: 'AAAA' }), 4);
+    assert.equal(valueOf(p, 'dnscache_queries_by_type_total', { type: 'OTHER' }), 1);
+    assert.throws(() => valueOf(p, 'dnscache_queries_by_type_total', { type: 'MX' }), /0 samples/);
+    const two = parseExposition(renderMetrics(mergeSnapshots([snapshot(), snapshot()])));
+    assert.equal(valueOf(two, 'dnscache_queries_by_type_total', { type: 'A' }), 18);
+  });
+
   it('refused clients are counted', () => {
     assert.match(renderMetrics(snapshot()), /^dnscache_refused_clients_total 4$/m);
   });
