@@ -149,6 +149,7 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
       cacheHits: total((s) => s.engine.cacheHits),
       cacheMisses: total((s) => s.engine.cacheMisses),
       localAnswers: total((s) => s.engine.localAnswers),
+      resolvedReplies: total((s) => s.engine.resolvedReplies),
       errors: total((s) => s.engine.errors),
       replies,
       byType,
@@ -188,6 +189,11 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
       if (v !== 0 || ALWAYS_SHOWN.includes(rcode)) e.sample('dnscache_queries_total', v, { transport, rcode: rcodeLabel(rcode) });
     }
   }
+  e.family('dnscache_answers_total', 'counter', 'Replies by where their answer came from: the reply cache, internal names, a resolution (the cache or upstream), or expired data served because resolution failed (serve-stale).');
+  e.sample('dnscache_answers_total', engine.cacheHits, { source: 'cache' });
+  e.sample('dnscache_answers_total', engine.localAnswers, { source: 'local' });
+  e.sample('dnscache_answers_total', Math.max(0, engine.resolvedReplies - s.staleAnswers), { source: 'resolution' });
+  e.sample('dnscache_answers_total', s.staleAnswers, { source: 'stale' });
   e.family('dnscache_queries_by_type_total', 'counter', 'Client questions by QTYPE (types seen only; OTHER: types above 255).');
   for (let t = 0; t < TYPE_SLOTS; t++) {
     const v = engine.byType[t]!;

@@ -109,6 +109,8 @@ export interface EngineCounters {
   cacheMisses: number;
   /** Questions answered internally (localhost, dotted-decimal names, ...). */
   localAnswers: number;
+  /** Replies sent to questions that went to resolution (cache misses answered; stale answers among them). */
+  resolvedReplies: number;
   errors: number;
   /**
    * Replies sent, by transport and RCODE (extended RCODEs included, e.g.
@@ -133,7 +135,7 @@ export interface QueryRecorder {
 export class Engine {
   /** Set by the control socket (CONTROL) to feed `dnscache-ctl top`; null: nothing recorded. */
   recent: QueryRecorder | null = null;
-  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, cacheMisses: 0, localAnswers: 0, errors: 0, replies: new Float64Array(2 * RCODE_SLOTS), byType: new Float64Array(TYPE_SLOTS) };
+  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, cacheMisses: 0, localAnswers: 0, resolvedReplies: 0, errors: 0, replies: new Float64Array(2 * RCODE_SLOTS), byType: new Float64Array(TYPE_SLOTS) };
   /** How long clients waited for answers (`dnscache-ctl latency`, METRICS). */
   readonly latency = latencyHistogram();
 
@@ -251,6 +253,7 @@ export class Engine {
 
   /** The listener sent a pending query's reply: counted, its RCODE recorded, its wait measured. */
   replied(p: Pending, t: Transport, rcode: number): void {
+    this.counters.resolvedReplies++;
     this.countReply(t, rcode);
     this.recent?.answered(p.serial, rcode);
     this.latency.observe((performance.now() - p.started) / 1000);

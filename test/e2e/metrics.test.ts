@@ -81,6 +81,10 @@ describe('METRICS endpoint', () => {
       delta((p) => valueOf(p, 'dnscache_cache_hits_total') + valueOf(p, 'dnscache_cache_misses_total') + valueOf(p, 'dnscache_local_answers_total')),
     );
     assert.equal(delta((p) => valueOf(p, 'dnscache_queries_by_type_total', { type: 'AAAA' })), 0);
+    const answers = (source: string) => (p: Parsed) => valueOf(p, 'dnscache_answers_total', { source });
+    assert.equal(delta(answers('cache')), 4 + 1 + 1);
+    assert.equal(delta(answers('local')), 1);
+    assert.equal(delta(answers('stale')), 0);
     // Every miss went upstream once, over UDP, and the lab saw exactly those.
     const labQueries = clientQueries(lab).slice(labBefore);
     assert.equal(delta((p) => upstream(p, 'udp')), labQueries.filter((l) => l.transport === 'udp').length);

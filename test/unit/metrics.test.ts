@@ -92,7 +92,7 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   upstream.udpTimeouts = 2;
   for (const s of [0.0003, 0.002, 0.04, 9]) upstream.udpRtt.observe(s);
   return {
-    engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, errors: 1, replies, byType: byType() },
+    engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, resolvedReplies: 7, errors: 1, replies, byType: byType() },
     cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999, memory: 1048576, inserted: 7, evicted: 2 },
     upstream,
     mergedQueries: 2,
@@ -125,6 +125,14 @@ describe('renderMetrics', () => {
     assert.throws(() => valueOf(p, 'dnscache_queries_by_type_total', { type: 'MX' }), /0 samples/);
     const two = parseExposition(renderMetrics(mergeSnapshots([snapshot(), snapshot()])));
     assert.equal(valueOf(two, 'dnscache_queries_by_type_total', { type: 'A' }), 18);
+  });
+
+  it('answers by source: the reply cache, local names, resolution, serve-stale', () => {
+    const p = parseExposition(renderMetrics(snapshot({ staleAnswers: 2 })));
+    assert.deepEqual(
+      ['cache', 'local', 'resolution', 'stale'].map((source) => valueOf(p, 'dnscache_answers_total', { source })),
+      [5, 1, 5, 2],
+    );
   });
 
   it('refused clients are counted', () => {
