@@ -1,7 +1,7 @@
 // Health of route backends, as dnsrouter checks them: an `id.server CH
-// TXT` query over TCP every ROUTECHECK seconds. A backend that does not
-// answer is out of rotation until it answers again; one never checked yet
-// counts as up (it is checked as soon as a route names it).
+// TXT` query over TCP every ROUTECHECK seconds. A backend that misses
+// DOWN_AFTER checks in a row is out of rotation until it answers again; one
+// never checked yet counts as up (it is checked as soon as a route names it).
 
 import { CLASS, HEADER_LENGTH, TYPE } from '../wire/constants';
 import { nameFromText } from '../wire/name';
@@ -53,7 +53,16 @@ interface State {
   up: boolean | null;
   /** The check under way, if any. */
   checking: Promise<void> | null;
+  /** Failed checks in a row. */
+  failures: number;
 }
+
+/**
+ * Failed checks in a row that take a backend out of rotation. dnsrouter
+ * takes it out at the first; one check lost to a busy moment (a 1 s TCP
+ * exchange) then cost every name of its routes a SERVFAIL until the next.
+ */
+export const DOWN_AFTER = 2;
 
 export function backendId(b: Endpoint): string {
   return b.family === 6 ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
@@ -80,7 +89,7 @@ export class BackendHealth {
     for (const id of this.states.keys()) if (!wanted.has(id)) this.states.delete(id);
     for (const [id, b] of wanted) {
       if (this.states.has(id)) continue;
-      const state: State = { backend: b, up: null, checking: null };
+      const state: State = { backend: b, up: null, checking: null, failures: 0 };
       this.states.set(id, state);
       this.checkOne(id, state);
     }
@@ -114,7 +123,9 @@ export class BackendHealth {
         state.checking = null;
         // Forgotten meanwhile (its routes went): nobody cares.
         if (this.states.get(id) !== state) return;
+        state.failures = up ? 0 : state.failures + 1;
         const was = state.up;
+        if (!up && state.failures < DOWN_AFTER) return;
         state.up = up;
         if (was !== up && !(was === null && up)) this.changed(state.backend, up);
       });
