@@ -99,11 +99,6 @@ export function writeDump(cache: Cache, file: string): Promise<DumpReport> {
   return writeDumpLines(file, cache.now(), entryLinesGradually(cache));
 }
 
-/** Every live entry of `cache` as a dump line, read as it is iterated. */
-export function* entryLines(cache: Cache): Iterable<string> {
-  for (const e of cache.snapshot()) yield entryLine(e);
-}
-
 /** Entries a dump takes at once; it takes more while its turn lasts. */
 export const DUMP_SLICE = 100;
 /** How long a dump works before it lets the event loop run (queries waiting meanwhile wait this long). */
@@ -145,11 +140,6 @@ export async function* entryLinesGradually(cache: Cache): AsyncGenerator<string>
   } finally {
     walk.close();
   }
-}
-
-/** Every live entry of `cache` as dump lines, in one synchronous pass (a worker sends them to the primary). */
-export function dumpLines(cache: Cache): string[] {
-  return [...entryLines(cache)];
 }
 
 /**

@@ -8,6 +8,7 @@ import { nameFromText } from '../wire/name';
 import { Random } from '../random/random';
 import { tcpTry } from '../transport/tcp';
 import { Endpoint } from '../transport/udp';
+import { serverId } from '../transport/rtt';
 import { SendAddresses } from '../transport/upstream';
 
 const ID_SERVER = nameFromText('id.server');
@@ -64,10 +65,6 @@ interface State {
  */
 export const DOWN_AFTER = 2;
 
-export function backendId(b: Endpoint): string {
-  return b.family === 6 ? `[${b.address}]:${b.port}` : `${b.address}:${b.port}`;
-}
-
 export class BackendHealth {
   private readonly states = new Map<string, State>();
   private readonly timer: { stop(): void };
@@ -85,7 +82,7 @@ export class BackendHealth {
   /** The backends to watch now (the routes' backends): new ones are checked at once, gone ones forgotten. */
   track(backends: Iterable<Endpoint>): void {
     const wanted = new Map<string, Endpoint>();
-    for (const b of backends) wanted.set(backendId(b), b);
+    for (const b of backends) wanted.set(serverId(b), b);
     for (const id of this.states.keys()) if (!wanted.has(id)) this.states.delete(id);
     for (const [id, b] of wanted) {
       if (this.states.has(id)) continue;
@@ -97,12 +94,12 @@ export class BackendHealth {
 
   /** Is `b` in rotation? (Up, or not checked yet.) */
   isUp(b: Endpoint): boolean {
-    return this.states.get(backendId(b))?.up !== false;
+    return this.states.get(serverId(b))?.up !== false;
   }
 
   /** What the last check of `b` said. */
   state(b: Endpoint): 'up' | 'down' | 'unchecked' {
-    const up = this.states.get(backendId(b))?.up ?? null;
+    const up = this.states.get(serverId(b))?.up ?? null;
     return up === null ? 'unchecked' : up ? 'up' : 'down';
   }
 

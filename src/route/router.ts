@@ -4,7 +4,8 @@
 
 import { Route } from '../config/routes';
 import { Endpoint } from '../transport/udp';
-import { backendId, BackendHealth } from './health';
+import { serverId } from '../transport/rtt';
+import { BackendHealth } from './health';
 import { RouteTable } from './table';
 
 /** Routes taken from etcd at most: a registry gone wild must not take the memory. */
@@ -79,7 +80,7 @@ export class Router {
     const seen = new Set<string>();
     const backends: Endpoint[] = [];
     for (const r of turned) {
-      const id = backendId(r.backend);
+      const id = serverId(r.backend);
       if (seen.has(id)) continue;
       seen.add(id);
       backends.push(r.backend);
@@ -88,7 +89,7 @@ export class Router {
   }
 
   report(): RouteReport[] {
-    return this.table.routes.map((r) => ({ source: r.source, backend: backendId(r.backend), pattern: r.pattern.source, health: this.health.state(r.backend), queries: this.counts.get(r) ?? 0 }));
+    return this.table.routes.map((r) => ({ source: r.source, backend: serverId(r.backend), pattern: r.pattern.source, health: this.health.state(r.backend), queries: this.counts.get(r) ?? 0 }));
   }
 
   private rebuild(): void {

@@ -17,7 +17,8 @@ import { CurveClient } from '../transport/curve/client';
 import { Fetcher, Resolver } from '../resolve/resolver';
 import { RoutingFetcher } from '../resolve/routed';
 import { EtcdRoutes } from '../route/etcd';
-import { BackendHealth, backendId, tcpChecker } from '../route/health';
+import { BackendHealth, tcpChecker } from '../route/health';
+import { serverId } from '../transport/rtt';
 import { Router } from '../route/router';
 import { renderMetrics, MetricsSnapshot } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
@@ -115,7 +116,7 @@ export class Service {
           serverFlag: config.curve.flaggedServers ? (address) => this.acl.serverFlag(address) : null,
         });
     const routing = config.routing;
-    this.health = new BackendHealth(tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS), routing.checkSeconds * 1000, (b, up) => log.line(`route backend ${backendId(b)} ${up ? 'up' : 'down'}`));
+    this.health = new BackendHealth(tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS), routing.checkSeconds * 1000, (b, up) => log.line(`route backend ${serverId(b)} ${up ? 'up' : 'down'}`));
     this.router = new Router(this.health);
     this.router.setFileRoutes(config.routes);
     this.etcd =
