@@ -42,7 +42,6 @@ export class EtcdRoutes {
   private stopped = false;
   /** The last read failed and has been logged (one warning per outage, not per retry). */
   private failing = false;
-  private count = 0;
 
   constructor(private readonly deps: EtcdRouteDeps) {
     // Required here, not imported: the etcd client and gRPC cost every start
@@ -71,7 +70,7 @@ export class EtcdRoutes {
 
   /** Routes taken from etcd now. */
   get size(): number {
-    return this.count;
+    return this.deps.router.etcdSize;
   }
 
   private async sync(): Promise<void> {
@@ -84,7 +83,6 @@ export class EtcdRoutes {
         if (route) routes.set(key, route);
       }
       await this.watch(String(BigInt(res.header.revision) + 1n));
-      this.count = routes.size;
       this.deps.router.setEtcdRoutes(routes);
       this.deps.line(`etcd routes ${routes.size}`);
       this.failing = false;
@@ -104,13 +102,11 @@ export class EtcdRoutes {
     watcher.on('put', (kv) => {
       const { key, route } = routeOf(kv, this.deps.warning);
       this.deps.router.setEtcdRoute(key, route);
-      this.count = this.deps.router.etcdSize;
       this.deps.line(`etcd put ${key}`);
     });
     watcher.on('delete', (kv) => {
       const key = kv.key.toString('utf8');
       this.deps.router.setEtcdRoute(key, null);
-      this.count = this.deps.router.etcdSize;
       this.deps.line(`etcd delete ${key}`);
     });
     // The client would reconnect the watch by itself; reading the prefix whole again also catches what was compacted meanwhile.
@@ -128,7 +124,7 @@ export class EtcdRoutes {
     if (this.stopped) return;
     if (!this.failing) {
       const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      this.deps.warning(`etcd ${this.deps.endpoints.join(',')} unreachable (${why}): keeping ${this.count} routes from it, trying again`);
+      this.deps.warning(`etcd ${this.deps.endpoints.join(',')} unreachable (${why}): keeping ${this.size} routes from it, trying again`);
       this.failing = true;
     }
     this.timer = setTimeout(() => {
