@@ -47,7 +47,9 @@ function zoneText(): string {
     `*.w IN A 10.255.0.1`,
   ];
   for (let i = 0; i < NAMES; i++) {
-    lines.push(isCname(i) ? `h${i} IN CNAME h${i - 1}` : `h${i} IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    lines.push(
+      isCname(i) ? `h${i} IN CNAME h${i - 1}` : `h${i} IN A 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
+    );
   }
   return lines.join('\n') + '\n';
 }
@@ -58,7 +60,11 @@ function zoneText(): string {
  * chroot, no database, no remote control, and no response rate limiting
  * (RRL would otherwise throttle the benchmark as an attack).
  */
-export async function startNsd(dir: string, listen: Endpoint, curve?: { nsName: string; address: string }): Promise<Running> {
+export async function startNsd(
+  dir: string,
+  listen: Endpoint,
+  curve?: { nsName: string; address: string },
+): Promise<Running> {
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, `${ZONE}.zone`), zoneText());
   if (curve) writeFileSync(join(dir, `${CURVE_ZONE}.zone`), curveZoneText(curve.nsName, curve.address));

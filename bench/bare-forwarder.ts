@@ -11,7 +11,8 @@ import { randomInt } from 'node:crypto';
 import * as dgram from 'node:dgram';
 import { literalLookup } from '../src/transport/lookup';
 
-const [address = '127.0.0.1', portText = '5300', backend = '127.0.0.1', backendPortText = '5354'] = process.argv.slice(2);
+const [address = '127.0.0.1', portText = '5300', backend = '127.0.0.1', backendPortText = '5354'] =
+  process.argv.slice(2);
 const backendPort = Number(backendPortText);
 // dgram resolves even IP literals through dns.lookup unless told otherwise; dnscache-ts skips that, so the floor does too.
 const options: dgram.SocketOptions = { type: 'udp4', lookup: literalLookup(4) };

@@ -15,7 +15,8 @@ const NAMES = 1000;
 
 async function main(): Promise<void> {
   const rounds = Number(process.argv[2] ?? 16);
-  if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`rounds: expected a positive integer, got ${process.argv[2]}`);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`rounds: expected a positive integer, got ${process.argv[2]}`);
   await withInProcessService(async ({ service, sink, ask }) => {
     const queries = Array.from({ length: NAMES }, (_, i) => rawQuery(zoneName(i), 1, { id: i }));
     await ask(queries, 100);
@@ -32,7 +33,9 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 20));
     }
     perHit.sort((a, b) => a - b);
-    process.stdout.write(`hit cost (JS, in process): min ${perHit[0]!.toFixed(0)} ns, median ${perHit[Math.floor(rounds / 2)]!.toFixed(0)} ns over ${rounds} rounds of ${PER_ROUND.toLocaleString('en-US')}\n`);
+    process.stdout.write(
+      `hit cost (JS, in process): min ${perHit[0]!.toFixed(0)} ns, median ${perHit[Math.floor(rounds / 2)]!.toFixed(0)} ns over ${rounds} rounds of ${PER_ROUND.toLocaleString('en-US')}\n`,
+    );
   });
 }
 

@@ -34,7 +34,14 @@ export async function withInProcessService(body: (p: InProcess) => Promise<void>
     writeFileSync(join(root, 'servers', '@'), `${nsd.address}:${nsd.port}\n`);
     writeFileSync(join(root, 'ip', '127.0.0.1'), '');
     const listen = await freeLoopback(5300);
-    const config = loadConfig({ IP: listen, PORT: '5300', ROOT: root, FORWARDONLY: '1', CACHESIZE: '100000000', IPSEND: '127.0.0.1' });
+    const config = loadConfig({
+      IP: listen,
+      PORT: '5300',
+      ROOT: root,
+      FORWARDONLY: '1',
+      CACHESIZE: '100000000',
+      IPSEND: '127.0.0.1',
+    });
     const sink = new StreamSink(createWriteStream('/dev/null'));
     const service = new Service(config, new Log(sink), new Random(null));
     await service.start();

@@ -50,13 +50,19 @@ function writeNames(path: string, names: Iterable<string>): string {
 
 /** hot: the first 1,000 names of the zone (A records and CNAMEs), all cache hits after one round. */
 export function hotFile(path: string, suffix = ZONE): string {
-  return writeNames(path, Array.from({ length: 1000 }, (_, i) => (suffix === ZONE ? zoneName(i) : `h${i}.${suffix}`)));
+  return writeNames(
+    path,
+    Array.from({ length: 1000 }, (_, i) => (suffix === ZONE ? zoneName(i) : `h${i}.${suffix}`)),
+  );
 }
 
 /** large: all NAMES names in a fixed random order (a uniform sweep of the whole cache). */
 export function largeFile(path: string): string {
   const order = shuffled(NAMES, prng(1));
-  return writeNames(path, Array.from(order, (i) => zoneName(i)));
+  return writeNames(
+    path,
+    Array.from(order, (i) => zoneName(i)),
+  );
 }
 
 /** Zipf (s = 1) over the zone's names, popularity ranks assigned in a fixed random order. */
@@ -86,16 +92,22 @@ export function mixedFile(path: string, lines: number, tag: string, seed: number
   const rand = prng(seed);
   const zipf = zipfSampler(rand);
   let nx = 0;
-  return writeNames(path, (function* () {
-    for (let i = 0; i < lines; i++) yield rand() < 0.05 ? `nx${nx++}-${tag}.${ZONE}` : zoneName(zipf());
-  })());
+  return writeNames(
+    path,
+    (function* () {
+      for (let i = 0; i < lines; i++) yield rand() < 0.05 ? `nx${nx++}-${tag}.${ZONE}` : zoneName(zipf());
+    })(),
+  );
 }
 
 /** cold: every query a name never asked before: alternately under the wildcard (NOERROR) and NXDOMAIN. */
 export function coldFile(path: string, lines: number, tag: string, wild = WILD, zone = ZONE): string {
-  return writeNames(path, (function* () {
-    for (let i = 0; i < lines; i++) yield i % 2 === 0 ? `c${i}-${tag}.${wild}` : `x${i}-${tag}.${zone}`;
-  })());
+  return writeNames(
+    path,
+    (function* () {
+      for (let i = 0; i < lines; i++) yield i % 2 === 0 ? `c${i}-${tag}.${wild}` : `x${i}-${tag}.${zone}`;
+    })(),
+  );
 }
 
 // --- dnsperf -------------------------------------------------------------------------
@@ -133,7 +145,22 @@ export interface PerfResult {
 export const CLIENTS = 10;
 
 export function dnsperfArgs(o: PerfOptions): string[] {
-  const args = ['-s', o.address, '-p', String(o.port), '-d', o.file, '-l', String(o.seconds), '-c', String(CLIENTS), '-T', '1', '-q', String(o.window)];
+  const args = [
+    '-s',
+    o.address,
+    '-p',
+    String(o.port),
+    '-d',
+    o.file,
+    '-l',
+    String(o.seconds),
+    '-c',
+    String(CLIENTS),
+    '-T',
+    '1',
+    '-q',
+    String(o.window),
+  ];
   if (o.once) args.push('-n', '1');
   // Closed loop: a lost query holds its window slot until the timeout, so keep it short.
   args.push('-t', o.rate ? '2' : '1');
@@ -165,11 +192,13 @@ export async function dnsperf(o: PerfOptions, outPath: string): Promise<PerfResu
     else d.child.once('exit', (c) => resolve(c));
   });
   const text = readFileSync(outPath, 'utf8');
-  if (code !== 0) throw new Error(`dnsperf ${dnsperfArgs(o).join(' ')}: exit status ${code}\n${d.output()}${text.slice(-2000)}`);
+  if (code !== 0)
+    throw new Error(`dnsperf ${dnsperfArgs(o).join(' ')}: exit status ${code}\n${d.output()}${text.slice(-2000)}`);
   const statsAt = text.lastIndexOf('Statistics:');
   const stats = text.slice(statsAt);
   const rcodes: Record<string, number> = {};
-  for (const m of (/Response codes:\s+(.*)/.exec(stats)?.[1] ?? '').matchAll(/([A-Z]+) (\d+)/g)) rcodes[m[1]!] = Number(m[2]);
+  for (const m of (/Response codes:\s+(.*)/.exec(stats)?.[1] ?? '').matchAll(/([A-Z]+) (\d+)/g))
+    rcodes[m[1]!] = Number(m[2]);
   const result: PerfResult = {
     sent: stat(stats, 'Queries sent'),
     completed: stat(stats, 'Queries completed'),

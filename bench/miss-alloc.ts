@@ -21,7 +21,9 @@ interface SamplingNode {
 }
 
 function post<T>(session: Session, method: string, params?: object): Promise<T> {
-  return new Promise((resolve, reject) => session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))));
+  return new Promise((resolve, reject) =>
+    session.post(method, params ?? {}, (err, res) => (err ? reject(err) : resolve(res as T))),
+  );
 }
 
 async function main(): Promise<void> {
@@ -30,13 +32,19 @@ async function main(): Promise<void> {
   const misses = Number(args.find((a) => a !== '--profile') ?? 20000);
   if (!Number.isInteger(misses) || misses < 1) throw new Error(`misses: expected a positive integer, got ${args[0]}`);
   const questions = (tag: string, n: number): Buffer[] =>
-    Array.from({ length: n }, (_, i) => rawQuery(i % 2 === 0 ? `${tag}${i}.${WILD}` : `${tag}nx${i}.${ZONE}`, 1, { id: i & 0xffff }));
+    Array.from({ length: n }, (_, i) =>
+      rawQuery(i % 2 === 0 ? `${tag}${i}.${WILD}` : `${tag}nx${i}.${ZONE}`, 1, { id: i & 0xffff }),
+    );
   await withInProcessService(async ({ ask }) => {
     await ask(questions('warm', 5000), 50);
     const measured = questions('miss', misses);
     const session = new Session();
     session.connect();
-    await post(session, 'HeapProfiler.startSampling', { samplingInterval: 512, includeObjectsCollectedByMinorGC: true, includeObjectsCollectedByMajorGC: true });
+    await post(session, 'HeapProfiler.startSampling', {
+      samplingInterval: 512,
+      includeObjectsCollectedByMinorGC: true,
+      includeObjectsCollectedByMajorGC: true,
+    });
     await ask(measured, 50);
     const { profile: sampled } = await post<{ profile: { head: SamplingNode } }>(session, 'HeapProfiler.stopSampling');
     session.disconnect();
@@ -46,7 +54,9 @@ async function main(): Promise<void> {
       n.children.forEach(walk);
     };
     walk(sampled.head);
-    process.stdout.write(`allocated per miss: ${Math.round(total / misses).toLocaleString('en-US')} bytes (${misses.toLocaleString('en-US')} misses)\n`);
+    process.stdout.write(
+      `allocated per miss: ${Math.round(total / misses).toLocaleString('en-US')} bytes (${misses.toLocaleString('en-US')} misses)\n`,
+    );
     if (profile) writeFileSync('miss-alloc.heapprofile', JSON.stringify(sampled));
   });
 }

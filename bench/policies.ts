@@ -26,7 +26,12 @@ export interface LoadResult {
 }
 
 /** A closed loop of `window` queries in flight, each a fresh name under `tag`, for `seconds`. */
-export async function closedLoop(target: { address: string; port: number }, seconds: number, window: number, tag: string): Promise<LoadResult> {
+export async function closedLoop(
+  target: { address: string; port: number },
+  seconds: number,
+  window: number,
+  tag: string,
+): Promise<LoadResult> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   const sentAt = new Map<number, number>();
@@ -66,28 +71,45 @@ export async function closedLoop(target: { address: string; port: number }, seco
   clearInterval(sweeper);
   socket.close();
   const sorted = Float64Array.from(latencies).sort();
-  return { answered: latencies.length, lost: n - latencies.length - sentAt.size, qps: latencies.length / seconds, p50: percentile(sorted, 0.5), p99: percentile(sorted, 0.99) };
+  return {
+    answered: latencies.length,
+    lost: n - latencies.length - sentAt.size,
+    qps: latencies.length / seconds,
+    p50: percentile(sorted, 0.5),
+    p99: percentile(sorted, 0.99),
+  };
 }
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  const opt = (name: string, dflt: number): number => (args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt);
+  const opt = (name: string, dflt: number): number =>
+    args.includes(name) ? Number(args[args.indexOf(name) + 1]) : dflt;
   const seconds = opt('--seconds', 10);
   const window = opt('--window', 50);
   const policies = ['rtt', 'leastOutstanding', 'firstAvailable', 'wrandom', 'roundrobin'];
-  process.stdout.write(`| policy | answers/s | p50 ms | p99 ms | lost | share fast 1 / fast 2 / +50 ms |\n|---|---|---|---|---|---|\n`);
+  process.stdout.write(
+    `| policy | answers/s | p50 ms | p99 ms | lost | share fast 1 / fast 2 / +50 ms |\n|---|---|---|---|---|---|\n`,
+  );
   for (const policy of policies) {
-    const upstreams = [new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT), new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT), new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT, 50)];
+    const upstreams = [
+      new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT),
+      new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT),
+      new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT, 50),
+    ];
     await Promise.all(upstreams.map((u) => u.start()));
     const dir = mkdtempSync(join(os.tmpdir(), 'bench-policies-'));
     const listen = { address: await freeLoopback(PORT), port: PORT };
-    const dns = await startDnscache(dir, listen, [`policy ${policy}`, ...upstreams.map((u) => u.serverLine)], { forward: true });
+    const dns = await startDnscache(dir, listen, [`policy ${policy}`, ...upstreams.map((u) => u.serverLine)], {
+      forward: true,
+    });
     try {
       const r = await closedLoop(dns, seconds, window, policy.toLowerCase());
       const counts = await Promise.all(upstreams.map((u) => u.queries()));
       const total = counts.reduce((a, b) => a + b, 0) || 1;
       const share = counts.map((c) => `${((100 * c) / total).toFixed(1)}%`).join(' / ');
-      process.stdout.write(`| ${policy} | ${r.qps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.lost} | ${share} |\n`);
+      process.stdout.write(
+        `| ${policy} | ${r.qps.toFixed(0)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.lost} | ${share} |\n`,
+      );
     } finally {
       await dns.daemon.stop();
       await Promise.all(upstreams.map((u) => u.kill()));

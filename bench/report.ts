@@ -34,7 +34,18 @@ export interface Memory {
 }
 
 export interface TargetResult {
-  key: 'bare' | 'forwarder' | 'dnscache' | 'rules' | 'workers' | 'routed' | 'unbound' | 'dnsdist' | 'iterative' | 'curve' | 'curve-plain';
+  key:
+    | 'bare'
+    | 'forwarder'
+    | 'dnscache'
+    | 'rules'
+    | 'workers'
+    | 'routed'
+    | 'unbound'
+    | 'dnsdist'
+    | 'iterative'
+    | 'curve'
+    | 'curve-plain';
   label: string;
   samples: Partial<Record<Workload, Sample[]>>;
   memory: Memory[];
@@ -70,7 +81,11 @@ function cell(xs: number[], digits = 0): string {
 
 /** A markdown table: the first `left` columns are labels, the rest right-aligned numbers. */
 function table(header: string[], rows: string[][], left = 2): string[] {
-  return [`| ${header.join(' | ')} |`, `| ${header.map((_, i) => (i < left ? '---' : '---:')).join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+  return [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map((_, i) => (i < left ? '---' : '---:')).join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
 }
 
 /** Per-pass ratios a/b of a metric (both measured in the same pass). */
@@ -83,16 +98,47 @@ export function renderReport(r: ReportData): string {
   const by = (k: TargetResult['key']): TargetResult | undefined => r.targets.find((t) => t.key === k);
   const rows = (f: (t: TargetResult, w: Workload, ss: Sample[]) => string[]): string[][] =>
     WORKLOADS.flatMap((w) => r.targets.filter((t) => t.samples[w]).map((t) => f(t, w, t.samples[w]!)));
-  const lost = (ss: Sample[], k: 'sat' | 'lat'): string => cell(ss.map((s) => (100 * (k === 'sat' ? s.satLost : s.latLost)) / (k === 'sat' ? s.satSent : s.latSent)), 2);
+  const lost = (ss: Sample[], k: 'sat' | 'lat'): string =>
+    cell(
+      ss.map((s) => (100 * (k === 'sat' ? s.satLost : s.latLost)) / (k === 'sat' ? s.satSent : s.latSent)),
+      2,
+    );
 
-  const out: string[] = [`# ${r.title}`, '', '## Machine', '', ...table(['what', 'value'], r.machine.map(([k, v]) => [k, v])), '', '## Method', '', ...r.method.map((m) => `- ${m}`), ''];
+  const out: string[] = [
+    `# ${r.title}`,
+    '',
+    '## Machine',
+    '',
+    ...table(
+      ['what', 'value'],
+      r.machine.map(([k, v]) => [k, v]),
+    ),
+    '',
+    '## Method',
+    '',
+    ...r.method.map((m) => `- ${m}`),
+    '',
+  ];
   const spread = r.passes > 1 ? ` Cells: median over ${r.passes} passes (min-max).` : ' One pass (no spread).';
 
   out.push('## Throughput at saturation', '', `Closed loop.${spread}`, '');
   out.push(
     ...table(
       ['workload', 'server', 'queries/s', 'CPU µs / answer', 'server CPU (cores)', 'lost %'],
-      rows((t, w, ss) => [w, t.label, cell(ss.map((s) => s.qps)), cell(ss.map((s) => s.cpuUs), 1), cell(ss.map((s) => s.core), 2), lost(ss, 'sat')]),
+      rows((t, w, ss) => [
+        w,
+        t.label,
+        cell(ss.map((s) => s.qps)),
+        cell(
+          ss.map((s) => s.cpuUs),
+          1,
+        ),
+        cell(
+          ss.map((s) => s.core),
+          2,
+        ),
+        lost(ss, 'sat'),
+      ]),
     ),
     '',
   );
@@ -101,18 +147,43 @@ export function renderReport(r: ReportData): string {
   out.push(
     ...table(
       ['workload', 'server', 'rate (q/s)', 'achieved (q/s)', 'p50', 'p99', 'p99.9', 'lost %'],
-      rows((t, w, ss) => [w, t.label, cell(ss.map((s) => s.rate)), cell(ss.map((s) => s.achieved)), cell(ss.map((s) => s.p50)), cell(ss.map((s) => s.p99)), cell(ss.map((s) => s.p999)), lost(ss, 'lat')]),
+      rows((t, w, ss) => [
+        w,
+        t.label,
+        cell(ss.map((s) => s.rate)),
+        cell(ss.map((s) => s.achieved)),
+        cell(ss.map((s) => s.p50)),
+        cell(ss.map((s) => s.p99)),
+        cell(ss.map((s) => s.p999)),
+        lost(ss, 'lat'),
+      ]),
     ),
     '',
   );
 
   const withMem = r.targets.filter((t) => t.memory.length > 0);
   if (withMem.length > 0) {
-    out.push('## Memory after caching 100,000 names', '', `VmRSS before warm-up, after it, and the growth per name.${spread}`, '');
+    out.push(
+      '## Memory after caching 100,000 names',
+      '',
+      `VmRSS before warm-up, after it, and the growth per name.${spread}`,
+      '',
+    );
     out.push(
       ...table(
         ['server', 'RSS before (MB)', 'RSS after (MB)', 'bytes / name'],
-        withMem.map((t) => [t.label, cell(t.memory.map((m) => m.before / 1e6), 1), cell(t.memory.map((m) => m.after / 1e6), 1), cell(t.memory.map((m) => m.perName))]),
+        withMem.map((t) => [
+          t.label,
+          cell(
+            t.memory.map((m) => m.before / 1e6),
+            1,
+          ),
+          cell(
+            t.memory.map((m) => m.after / 1e6),
+            1,
+          ),
+          cell(t.memory.map((m) => m.perName)),
+        ]),
         1,
       ),
       '',
@@ -121,7 +192,12 @@ export function renderReport(r: ReportData): string {
 
   const against = (dc: TargetResult | undefined, base: TargetResult | undefined): void => {
     if (!dc || !base) return;
-    out.push(`## ${dc.label} / ${base.label}`, '', `Ratios of the two measured in the same pass (> 1: ${dc.label} needs more, or for queries/s, does more).${spread}`, '');
+    out.push(
+      `## ${dc.label} / ${base.label}`,
+      '',
+      `Ratios of the two measured in the same pass (> 1: ${dc.label} needs more, or for queries/s, does more).${spread}`,
+      '',
+    );
     const rrows = WORKLOADS.filter((w) => dc.samples[w] && base.samples[w]).map((w) => {
       const q = (f: (s: Sample) => number): string => cell(ratios(dc.samples[w], base.samples[w], f), 2);
       return [w, q((s) => s.qps), q((s) => s.cpuUs), q((s) => s.p50), q((s) => s.p99), q((s) => s.p999)];
@@ -147,11 +223,31 @@ export function renderReport(r: ReportData): string {
       .filter((t) => t.samples[w])
       .map((t) => {
         const ss = t.samples[w]!;
-        return [t.label, cell(ss.map((s) => s.qps)), cell(ratios(ss, base, (s) => s.qps), 2), cell(ss.map((s) => s.cpuUs), 1), cell(ratios(ss, base, (s) => s.cpuUs), 2)];
+        return [
+          t.label,
+          cell(ss.map((s) => s.qps)),
+          cell(
+            ratios(ss, base, (s) => s.qps),
+            2,
+          ),
+          cell(
+            ss.map((s) => s.cpuUs),
+            1,
+          ),
+          cell(
+            ratios(ss, base, (s) => s.cpuUs),
+            2,
+          ),
+        ];
       });
     out.push(...table(['server', 'queries/s', '× floor', 'CPU µs / answer', '× floor'], rows, 1), '');
   };
-  floor('bare', 'hot', 'Against the bare Node.js responder (hot workload)', 'The floor for a Node resolver answering from memory with node:dgram: a syscall and a JavaScript call per datagram, no DNS work. dnscache-ts reads and writes UDP in batches through its addon (native/udpbatch.c), so it can go below it.');
+  floor(
+    'bare',
+    'hot',
+    'Against the bare Node.js responder (hot workload)',
+    'The floor for a Node resolver answering from memory with node:dgram: a syscall and a JavaScript call per datagram, no DNS work. dnscache-ts reads and writes UDP in batches through its addon (native/udpbatch.c), so it can go below it.',
+  );
   floor(
     'forwarder',
     'cold',
@@ -170,9 +266,33 @@ export function renderReport(r: ReportData): string {
       ...table(
         ['', 'queries/s', 'CPU µs / answer'],
         [
-          ['encrypted (streamlined)', cell(curve.map((s) => s.qps)), cell(curve.map((s) => s.cpuUs), 1)],
-          ['plain', cell(curvePlain.map((s) => s.qps)), cell(curvePlain.map((s) => s.cpuUs), 1)],
-          ['encrypted / plain', cell(ratios(curve, curvePlain, (s) => s.qps), 2), cell(ratios(curve, curvePlain, (s) => s.cpuUs), 2)],
+          [
+            'encrypted (streamlined)',
+            cell(curve.map((s) => s.qps)),
+            cell(
+              curve.map((s) => s.cpuUs),
+              1,
+            ),
+          ],
+          [
+            'plain',
+            cell(curvePlain.map((s) => s.qps)),
+            cell(
+              curvePlain.map((s) => s.cpuUs),
+              1,
+            ),
+          ],
+          [
+            'encrypted / plain',
+            cell(
+              ratios(curve, curvePlain, (s) => s.qps),
+              2,
+            ),
+            cell(
+              ratios(curve, curvePlain, (s) => s.cpuUs),
+              2,
+            ),
+          ],
         ],
         1,
       ),

@@ -45,7 +45,8 @@ export function spawnDaemon(
   opts: { env?: NodeJS.ProcessEnv; stdout?: number; role?: Role } = {},
 ): Daemon & { output(): string } {
   // taskset execs the command: the pid, and so /proc/PID/stat, are the command's.
-  if (pinning !== null && opts.role !== undefined) [cmd, args] = ['taskset', ['-c', String(pinning[opts.role]), cmd, ...args]];
+  if (pinning !== null && opts.role !== undefined)
+    [cmd, args] = ['taskset', ['-c', String(pinning[opts.role]), cmd, ...args]];
   // stderr is a pipe that we drain and discard (after a short head kept for
   // diagnostics): the process logs exactly as it would into multilog, and a
   // full pipe can never block it.
@@ -107,13 +108,21 @@ function probeOnce(address: string, port: number): Promise<boolean> {
 }
 
 /** Waits until the daemon answers on UDP; fails early, with its stderr, if it exits. */
-export async function waitReady(d: Daemon & { output(): string }, address: string, port: number, timeoutMs = 15000): Promise<void> {
+export async function waitReady(
+  d: Daemon & { output(): string },
+  address: string,
+  port: number,
+  timeoutMs = 15000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (d.child.exitCode !== null || d.child.signalCode !== null) break;
     if (await probeOnce(address, port)) return;
   }
-  const why = d.child.exitCode !== null ? `exited with status ${d.child.exitCode}` : `no answer on ${address}:${port} within ${timeoutMs} ms`;
+  const why =
+    d.child.exitCode !== null
+      ? `exited with status ${d.child.exitCode}`
+      : `no answer on ${address}:${port} within ${timeoutMs} ms`;
   await d.stop();
   throw new Error(`${d.name}: ${why}\n${d.output().trim()}`);
 }
@@ -191,7 +200,12 @@ export async function startDnscache(
   mode: { forward: true } | { forward: false; serverPort: number },
   workers = 1,
   /** More environment, empty ip/ entries, other files in ROOT (e.g. routes: name → text), and rules/ files (suffix → action). */
-  extra: { env?: Record<string, string>; ipFiles?: string[]; files?: Record<string, string>; rules?: Record<string, string> } = {},
+  extra: {
+    env?: Record<string, string>;
+    ipFiles?: string[];
+    files?: Record<string, string>;
+    rules?: Record<string, string>;
+  } = {},
 ): Promise<Running> {
   mkdirSync(join(dir, 'servers'), { recursive: true });
   const rules = extra.rules ?? {};
@@ -213,10 +227,20 @@ export async function startDnscache(
     ...(mode.forward ? { FORWARDONLY: '1' } : { SERVERPORT: String(mode.serverPort) }),
     ...extra.env,
   };
-  const d = spawnDaemon(mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative', process.execPath, [...nodeFlags(), join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], { env, role: 'server' });
+  const d = spawnDaemon(
+    mode.forward ? 'dnscache-ts' : 'dnscache-ts iterative',
+    process.execPath,
+    [...nodeFlags(), join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')],
+    { env, role: 'server' },
+  );
   await waitReady(d, listen.address, listen.port);
   // One worker answering is not all of them serving yet: wait for each to log its start.
-  if (workers > 1) await waitFor(() => (d.output().match(/^starting/gm) ?? []).length >= workers, 15000, `${workers} workers of dnscache-ts to start`);
+  if (workers > 1)
+    await waitFor(
+      () => (d.output().match(/^starting/gm) ?? []).length >= workers,
+      15000,
+      `${workers} workers of dnscache-ts to start`,
+    );
   return { ...listen, daemon: d };
 }
 
@@ -273,13 +297,24 @@ export async function startUnbound(dir: string, listen: Endpoint, backend: Endpo
 
 /** The floor for a Node resolver on node:dgram: bench/bare-responder.ts, one canned reply per query. */
 export async function startBare(listen: Endpoint): Promise<Running> {
-  const d = spawnDaemon('bare responder', process.execPath, [join(__dirname, 'bare-responder.js'), listen.address, String(listen.port)], { role: 'server' });
+  const d = spawnDaemon(
+    'bare responder',
+    process.execPath,
+    [join(__dirname, 'bare-responder.js'), listen.address, String(listen.port)],
+    { role: 'server' },
+  );
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
 }
 
 export async function startBareForwarder(listen: Endpoint, backend: Endpoint): Promise<Running> {
-  const args = [join(__dirname, 'bare-forwarder.js'), listen.address, String(listen.port), backend.address, String(backend.port)];
+  const args = [
+    join(__dirname, 'bare-forwarder.js'),
+    listen.address,
+    String(listen.port),
+    backend.address,
+    String(backend.port),
+  ];
   const d = spawnDaemon('bare forwarder', process.execPath, args, { role: 'server' });
   await waitReady(d, listen.address, listen.port);
   return { ...listen, daemon: d };
@@ -298,7 +333,13 @@ export interface DnsdistBackend extends Endpoint {
  * checks (but of `. SOA`). Security polling is off (it would ask a name of powerdns.com
  * through the system resolver): nothing leaves loopback.
  */
-export async function startDnsdist(dir: string, listen: Endpoint, backends: readonly DnsdistBackend[], policy: string, cache: boolean): Promise<Running> {
+export async function startDnsdist(
+  dir: string,
+  listen: Endpoint,
+  backends: readonly DnsdistBackend[],
+  policy: string,
+  cache: boolean,
+): Promise<Running> {
   mkdirSync(dir, { recursive: true });
   const conf = join(dir, 'dnsdist.conf');
   // Its health check asks `. SOA`, as ours does (responder.ts counts those apart from queries).

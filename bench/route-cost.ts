@@ -16,7 +16,12 @@ const PER_ROUND = 200_000;
 
 function router(routes: string): Router {
   // Every backend up, never checked: only the lookup is measured.
-  const health = new BackendHealth(async () => true, 1000, () => undefined, () => ({ stop: () => undefined }));
+  const health = new BackendHealth(
+    async () => true,
+    1000,
+    () => undefined,
+    () => ({ stop: () => undefined }),
+  );
   const r = new Router(health);
   r.setFileRoutes(parseRoutesFile(routes, 'routes'));
   return r;
@@ -25,7 +30,9 @@ function router(routes: string): Router {
 function perLookup(r: Router, rounds: number, tag: string): number[] {
   const out: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const names = Array.from({ length: PER_ROUND }, (_, i) => nameFromText(i % 2 === 0 ? `c${i}-${tag}${round}.${WILD}` : `x${i}-${tag}${round}.${ZONE}`));
+    const names = Array.from({ length: PER_ROUND }, (_, i) =>
+      nameFromText(i % 2 === 0 ? `c${i}-${tag}${round}.${WILD}` : `x${i}-${tag}${round}.${ZONE}`),
+    );
     let routed = 0;
     const t0 = process.hrtime.bigint();
     for (const n of names) if (r.size > 0 && r.route(nameToText(n)).kind === 'routed') routed++;
@@ -38,5 +45,8 @@ function perLookup(r: Router, rounds: number, tag: string): number[] {
 const rounds = Number(process.argv[2] ?? 10);
 const none = perLookup(router(''), rounds, 'n');
 const many = perLookup(router(benchRoutes('127.0.0.1:53')), rounds, 'r');
-const show = (xs: number[]): string => `min ${xs[0]!.toFixed(0)} ns, median ${xs[Math.floor(xs.length / 2)]!.toFixed(0)} ns`;
-process.stdout.write(`route lookup per miss (JS, in process): no routes ${show(none)}; 1,000 routes ${show(many)}; over ${rounds} rounds of ${PER_ROUND.toLocaleString('en-US')}\n`);
+const show = (xs: number[]): string =>
+  `min ${xs[0]!.toFixed(0)} ns, median ${xs[Math.floor(xs.length / 2)]!.toFixed(0)} ns`;
+process.stdout.write(
+  `route lookup per miss (JS, in process): no routes ${show(none)}; 1,000 routes ${show(many)}; over ${rounds} rounds of ${PER_ROUND.toLocaleString('en-US')}\n`,
+);

@@ -20,4 +20,6 @@ let sum = 0;
 const started = performance.now();
 for (let r = 0; r < ROUNDS; r++) for (const n of names) sum += book.check(n, null, true);
 const ns = ((performance.now() - started) * 1e6) / (ROUNDS * names.length);
-process.stdout.write(`${book.size} rules: ${ns.toFixed(1)} ns a check (${ROUNDS * names.length} checks, ${sum} ruled)\n`);
+process.stdout.write(
+  `${book.size} rules: ${ns.toFixed(1)} ns a check (${ROUNDS * names.length} checks, ${sum} ruled)\n`,
+);

@@ -5,7 +5,16 @@
 
 import { RuleAction } from '../src/rules/action';
 
-const ACTIONS: readonly RuleAction[] = [{ kind: 'drop' }, { kind: 'refuse' }, { kind: 'nxdomain' }, { kind: 'truncate' }, { kind: 'qps', limit: 100 }];
+const ACTIONS: readonly RuleAction[] = [
+  { kind: 'drop' },
+  { kind: 'refuse' },
+  { kind: 'nxdomain' },
+  { kind: 'truncate' },
+  { kind: 'qps', limit: 100 },
+];
 const PARENTS = ['bench.test', 'example.com', 't-ipnet.de', 'test', 'net'];
 
-export const THOUSAND_RULE_NAMES: ReadonlyArray<readonly [string, RuleAction]> = Array.from({ length: 1000 }, (_, i) => [`abuse${i}.${PARENTS[i % 5]}`, ACTIONS[i % 5]!] as const);
+export const THOUSAND_RULE_NAMES: ReadonlyArray<readonly [string, RuleAction]> = Array.from(
+  { length: 1000 },
+  (_, i) => [`abuse${i}.${PARENTS[i % 5]}`, ACTIONS[i % 5]!] as const,
+);

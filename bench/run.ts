@@ -53,7 +53,6 @@ const LAT_WINDOW = 250;
 /** Iterative mode asks names under the lab's wildcard *.wild.example.test. */
 const LAB_WILD = 'wild.example.test';
 
-
 interface Options {
   quick: boolean;
   passes: number;
@@ -64,17 +63,31 @@ interface Options {
   pin: boolean;
 }
 
-const TARGET_KEYS = ['bare', 'forwarder', 'dnscache', 'rules', 'workers', 'routed', 'unbound', 'dnsdist', 'iterative', 'curve', 'curve-plain'];
+const TARGET_KEYS = [
+  'bare',
+  'forwarder',
+  'dnscache',
+  'rules',
+  'workers',
+  'routed',
+  'unbound',
+  'dnsdist',
+  'iterative',
+  'curve',
+  'curve-plain',
+];
 
 /** rules/ files of the `rules` target: suffix → action as a file writes it. */
-const THOUSAND_RULES: Record<string, string> = Object.fromEntries(THOUSAND_RULE_NAMES.map(([suffix, action]) => [suffix, actionText(action)]));
+const THOUSAND_RULES: Record<string, string> = Object.fromEntries(
+  THOUSAND_RULE_NAMES.map(([suffix, action]) => [suffix, actionText(action)]),
+);
 const WORKLOADS: Workload[] = ['hot', 'large', 'mixed', 'cold'];
-
 
 function list(option: string, text: string | undefined, allowed: readonly string[]): string[] {
   const items = (text ?? '').split(',').filter((x) => x !== '');
   const bad = items.find((x) => !allowed.includes(x));
-  if (items.length === 0 || bad !== undefined) throw new Error(`${option}: expected a comma-separated list of ${allowed.join(', ')}, got ${text ?? 'nothing'}`);
+  if (items.length === 0 || bad !== undefined)
+    throw new Error(`${option}: expected a comma-separated list of ${allowed.join(', ')}, got ${text ?? 'nothing'}`);
   return items;
 }
 
@@ -95,7 +108,10 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--only') o.only = list(a, argv[++i], TARGET_KEYS);
     else if (a === '--workloads') o.workloads = list(a, argv[++i], WORKLOADS) as Workload[];
     else if (a === '--pin') o.pin = true;
-    else throw new Error(`unknown option ${a} (expected --quick, --passes N, --seconds N, --only T,T, --workloads W,W, --pin)`);
+    else
+      throw new Error(
+        `unknown option ${a} (expected --quick, --passes N, --seconds N, --only T,T, --workloads W,W, --pin)`,
+      );
   }
   if (o.quick) Object.assign(o, { passes: 1, seconds: 3 });
   return { ...o, passes: passes ?? o.passes, seconds: seconds ?? o.seconds };
@@ -108,14 +124,23 @@ const k = (x: number): string => Math.round(x).toLocaleString('en-US');
 
 function firstLine(cmd: string, args: string[], match: RegExp): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  return `${r.stdout}\n${r.stderr}`.split('\n').find((l) => match.test(l))?.trim() ?? 'unknown';
+  return (
+    `${r.stdout}\n${r.stderr}`
+      .split('\n')
+      .find((l) => match.test(l))
+      ?.trim() ?? 'unknown'
+  );
 }
 
 function gitDescribe(): { sha: string; dirty: boolean } {
   try {
     const sha = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: CHECKOUT, encoding: 'utf8' }).trim();
     // GIT_OPTIONAL_LOCKS=0: a read-only look, no index refresh written back.
-    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], { cwd: CHECKOUT, encoding: 'utf8', env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' } });
+    const status = execFileSync('git', ['status', '--porcelain', '--untracked-files=no'], {
+      cwd: CHECKOUT,
+      encoding: 'utf8',
+      env: { ...process.env, GIT_OPTIONAL_LOCKS: '0' },
+    });
     return { sha, dirty: status.trim() !== '' };
   } catch {
     return { sha: 'nogit', dirty: false };
@@ -190,12 +215,20 @@ async function main(): Promise<void> {
     // it to CurveDNS under its uz5 name.
     const curveMissing = curvednsMissing();
     const curveKeys = curveMissing === null ? curvednsKeygen() : null;
-    const curveAt = curveKeys ? { nsName: `uz5${curveKeys.dnsPublic}.ns.${CURVE_ZONE}`, address: await freeLoopback(lab.port) } : undefined;
+    const curveAt = curveKeys
+      ? { nsName: `uz5${curveKeys.dnsPublic}.ns.${CURVE_ZONE}`, address: await freeLoopback(lab.port) }
+      : undefined;
     const nsd = await startNsd(join(work, 'nsd'), { address: await freeLoopback(PORT), port: PORT }, curveAt);
-    say(`bench: NSD on ${nsd.address}:${nsd.port} serving ${ZONE} (${k(NAMES)} names)${curveAt ? ` and ${CURVE_ZONE}` : ''}`);
+    say(
+      `bench: NSD on ${nsd.address}:${nsd.port} serving ${ZONE} (${k(NAMES)} names)${curveAt ? ` and ${CURVE_ZONE}` : ''}`,
+    );
     if (curveKeys && curveAt) {
       curvedns = await startCurveDns(curveAt.address, lab.port, nsd.address, nsd.port, curveKeys);
-      for (const role of ['tld1', 'tld2']) lab.server(role).zones.find((z) => z.origin === 'test')!.records.push(ns(CURVE_ZONE, curveAt.nsName), a(curveAt.nsName, curveAt.address));
+      for (const role of ['tld1', 'tld2'])
+        lab
+          .server(role)
+          .zones.find((z) => z.origin === 'test')!
+          .records.push(ns(CURVE_ZONE, curveAt.nsName), a(curveAt.nsName, curveAt.address));
       say(`bench: CurveDNS on ${curveAt.address}:${lab.port} in front of NSD, for ${CURVE_ZONE}`);
     } else say(`bench: no DNSCurve comparison: ${curveMissing}`);
     const labRoots = lab.rootHints;
@@ -218,21 +251,50 @@ async function main(): Promise<void> {
       hot: files.curveHot,
       cold: { wild: CURVE_WILD, zone: CURVE_ZONE },
       start: (d, l) =>
-        startDnscache(d, l, labRoots, { forward: false, serverPort: labPort }, 1, plain ? { env: { QMIN: '0', FLAGEDSERVER: '1' }, ipFiles: [`-${curveAt!.address}`] } : { env: { QMIN: '0' } }),
+        startDnscache(
+          d,
+          l,
+          labRoots,
+          { forward: false, serverPort: labPort },
+          1,
+          plain ? { env: { QMIN: '0', FLAGEDSERVER: '1' }, ipFiles: [`-${curveAt!.address}`] } : { env: { QMIN: '0' } },
+        ),
     });
     const backend: Endpoint = { address: nsd.address, port: nsd.port };
     const all: Workload[] = WORKLOADS;
     const targets: Target[] = [
-      { key: 'bare', label: 'bare Node responder', workloads: ['hot'], memory: false, hot: files.hot, start: (_d, l) => startBare(l) },
-      { key: 'forwarder', label: 'bare Node forwarder', workloads: ['cold'], memory: false, hot: files.hot, start: (_d, l) => startBareForwarder(l, backend) },
-      { key: 'dnscache', label: 'dnscache-ts', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }) },
+      {
+        key: 'bare',
+        label: 'bare Node responder',
+        workloads: ['hot'],
+        memory: false,
+        hot: files.hot,
+        start: (_d, l) => startBare(l),
+      },
+      {
+        key: 'forwarder',
+        label: 'bare Node forwarder',
+        workloads: ['cold'],
+        memory: false,
+        hot: files.hot,
+        start: (_d, l) => startBareForwarder(l, backend),
+      },
+      {
+        key: 'dnscache',
+        label: 'dnscache-ts',
+        workloads: all,
+        memory: true,
+        hot: files.hot,
+        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }),
+      },
       {
         key: 'rules',
         label: 'dnscache-ts, 1,000 rules',
         workloads: all,
         memory: true,
         hot: files.hot,
-        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { rules: THOUSAND_RULES }),
+        start: (d, l) =>
+          startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { rules: THOUSAND_RULES }),
       },
       {
         key: 'workers',
@@ -248,10 +310,27 @@ async function main(): Promise<void> {
         workloads: ['cold'],
         memory: false,
         hot: files.hot,
-        start: (d, l) => startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, { files: { routes: benchRoutes(`${backend.address}:${backend.port}`) } }),
+        start: (d, l) =>
+          startDnscache(d, l, [`${backend.address}:${backend.port}`], { forward: true }, 1, {
+            files: { routes: benchRoutes(`${backend.address}:${backend.port}`) },
+          }),
       },
-      { key: 'unbound', label: 'Unbound', workloads: all, memory: true, hot: files.hot, start: (d, l) => startUnbound(d, l, backend) },
-      { key: 'dnsdist', label: 'dnsdist', workloads: all, memory: true, hot: files.hot, start: (d, l) => startDnsdist(d, l, [backend], 'leastOutstanding', true) },
+      {
+        key: 'unbound',
+        label: 'Unbound',
+        workloads: all,
+        memory: true,
+        hot: files.hot,
+        start: (d, l) => startUnbound(d, l, backend),
+      },
+      {
+        key: 'dnsdist',
+        label: 'dnsdist',
+        workloads: all,
+        memory: true,
+        hot: files.hot,
+        start: (d, l) => startDnsdist(d, l, [backend], 'leastOutstanding', true),
+      },
       {
         key: 'iterative',
         label: 'dnscache-ts iterative (lab)',
@@ -260,12 +339,19 @@ async function main(): Promise<void> {
         hot: files.labHot,
         start: (d, l) => startDnscache(d, l, labRoots, { forward: false, serverPort: labPort }),
       },
-      ...(curvedns ? [curveTarget('curve', 'dnscache-ts iterative, DNSCurve (CurveDNS)', false), curveTarget('curve-plain', 'dnscache-ts iterative, plain (same CurveDNS)', true)] : []),
+      ...(curvedns
+        ? [
+            curveTarget('curve', 'dnscache-ts iterative, DNSCurve (CurveDNS)', false),
+            curveTarget('curve-plain', 'dnscache-ts iterative, plain (same CurveDNS)', true),
+          ]
+        : []),
     ];
     for (const t of targets) if (opts.workloads) t.workloads = t.workloads.filter((w) => opts.workloads!.includes(w));
     const chosen = targets.filter((t) => (opts.only === null || opts.only.includes(t.key)) && t.workloads.length > 0);
     targets.splice(0, targets.length, ...chosen);
-    const results = new Map<Target['key'], TargetResult>(targets.map((t) => [t.key, { key: t.key, label: t.label, samples: {}, memory: [] }]));
+    const results = new Map<Target['key'], TargetResult>(
+      targets.map((t) => [t.key, { key: t.key, label: t.label, samples: {}, memory: [] }]),
+    );
     const notes: string[] = [];
     let runNo = 0;
 
@@ -287,7 +373,8 @@ async function main(): Promise<void> {
           const msg = `${t.label}, ${what}: unexpected response codes ${odd.map(([c, n]) => `${c} ${n}`).join(', ')}`;
           if (odd.length > 0 && what === 'warm-up') throw new Error(`${msg} (misconfigured server?)`);
           if (odd.length > 0) notes.push(`pass ${pass}, ${msg}`);
-          if (r.endOfFile && what !== 'warm-up') notes.push(`pass ${pass}, ${t.label}, ${what}: the query file ran out before the time limit (shorter run)`);
+          if (r.endOfFile && what !== 'warm-up')
+            notes.push(`pass ${pass}, ${t.label}, ${what}: the query file ran out before the time limit (shorter run)`);
         };
 
         // Warm-up: every name of the zone once (RSS measured around it), or the hot names once.
@@ -302,9 +389,15 @@ async function main(): Promise<void> {
           const after = rssBytes(pid);
           const m: Memory = { before, after, perName: (after - before) / NAMES };
           res.memory.push(m);
-          say(`pass ${pass} ${t.label}: RSS ${(before / 1e6).toFixed(1)} -> ${(after / 1e6).toFixed(1)} MB after ${k(NAMES)} names (${k(m.perName)} B/name)`);
+          say(
+            `pass ${pass} ${t.label}: RSS ${(before / 1e6).toFixed(1)} -> ${(after / 1e6).toFixed(1)} MB after ${k(NAMES)} names (${k(m.perName)} B/name)`,
+          );
         } else {
-          check('warm-up', await dnsperf({ ...srv, file: t.hot, seconds: 600, once: true, window: SAT_WINDOW }, out()), true);
+          check(
+            'warm-up',
+            await dnsperf({ ...srv, file: t.hot, seconds: 600, once: true, window: SAT_WINDOW }, out()),
+            true,
+          );
         }
 
         // Sizes the unique-name files: the hot rate bounds any other, and a
@@ -317,7 +410,13 @@ async function main(): Promise<void> {
             if (w === 'hot') return { file: t.hot, once: false };
             if (w === 'large') return { file: files.large, once: false };
             const path = join(work, `${w}-${tag}${phase}.txt`);
-            return { file: w === 'mixed' ? mixedFile(path, lines, tag + phase, pass * 1000 + runNo) : coldFile(path, lines, tag + phase, t.cold?.wild, t.cold?.zone), once: true };
+            return {
+              file:
+                w === 'mixed'
+                  ? mixedFile(path, lines, tag + phase, pass * 1000 + runNo)
+                  : coldFile(path, lines, tag + phase, t.cold?.wild, t.cold?.zone),
+              once: true,
+            };
           };
           const satQ = fileFor(Math.ceil(hotQps * 1.5 * opts.seconds) + 10000, 's');
           const cpu0 = cpuMicros(pid);
@@ -349,7 +448,9 @@ async function main(): Promise<void> {
           };
           (res.samples[w] ??= []).push(s);
           if (sat.lost > 0.01 * sat.sent) {
-            notes.push(`pass ${pass}, ${t.label}, ${w}: ${((100 * sat.lost) / sat.sent).toFixed(1)}% of the queries were lost at saturation (each holds a window slot for the 1 s timeout), so this row is not a steady state`);
+            notes.push(
+              `pass ${pass}, ${t.label}, ${w}: ${((100 * sat.lost) / sat.sent).toFixed(1)}% of the queries were lost at saturation (each holds a window slot for the 1 s timeout), so this row is not a steady state`,
+            );
           }
           say(
             `pass ${pass} ${t.label} ${w}: ${k(s.qps)} q/s, ${s.cpuUs.toFixed(1)} µs CPU/answer, ${s.core.toFixed(2)} cores, lost ${s.satLost}; ` +
@@ -362,7 +463,9 @@ async function main(): Promise<void> {
 
     const loadAfter = os.loadavg();
     if (loadBefore[0]! > 0.5) {
-      notes.push(`The machine was not idle when the run started (load average ${loadBefore[0]!.toFixed(2)} on ${os.cpus().length} CPUs): other processes competed for the cores, so treat the numbers, especially tail latencies and losses, as noisy.`);
+      notes.push(
+        `The machine was not idle when the run started (load average ${loadBefore[0]!.toFixed(2)} on ${os.cpus().length} CPUs): other processes competed for the cores, so treat the numbers, especially tail latencies and losses, as noisy.`,
+      );
     }
     const date = new Date().toISOString().slice(0, 10);
     const cpus = os.cpus();
@@ -391,7 +494,7 @@ async function main(): Promise<void> {
         `dnscache-ts iterative: no FORWARDONLY, servers/@ = the roots of the TypeScript lab hierarchy (test/lab/hierarchy.ts, running inside the benchmark process). Only the hot workload (1,000 names under *.${LAB_WILD}) is measured: misses would measure the lab servers.`,
         `DNSCurve (if curvedns is installed): dnscache-ts iterative from the lab's roots as above, QMIN=0, cold workload only: names under *.${CURVE_WILD} (NOERROR) and NXDOMAIN names under ${CURVE_ZONE}, a zone the lab's \`test\` delegates to uz5<key>.ns.${CURVE_ZONE}, which is CurveDNS (Debian's curvedns, C, libsodium, its key from curvedns-keygen) in front of the same NSD, which serves the zone. "DNSCurve" seals every query (streamlined format); "plain" is the same setup with FLAGEDSERVER=1 and ip/-<CurveDNS's address>, so the very same path (CurveDNS forwards plain queries too) gets plain queries. Compared: the CPU per answer of the dnscache-ts process.`,
         'Bare Node responder (bench/bare-responder.ts): answers every query with a copy of one canned reply with the ID patched; the floor for a Node resolver on node:dgram. Hot workload only.',
-        'Bare Node forwarder (bench/bare-forwarder.ts): relays every query to NSD on a fresh socket bound to a random port and connected to NSD, and the first reply back; the floor for a miss in a Node resolver on node:dgram that keeps dnscache\'s fresh-port-per-query rule. Cold workload only.',
+        "Bare Node forwarder (bench/bare-forwarder.ts): relays every query to NSD on a fresh socket bound to a random port and connected to NSD, and the first reply back; the floor for a miss in a Node resolver on node:dgram that keeps dnscache's fresh-port-per-query rule. Cold workload only.",
         `Each pass starts a fresh server; warm-up before measuring: all ${k(NAMES)} zone names once (resolvers), or the 1,000 hot names once. The order of servers alternates between passes. ${pinned ? `Pinned (--pin, taskset): dnsperf to CPU ${pinned.load}, the server under test to CPU ${pinned.server} (a WORKERS=2 server: all its processes on that one CPU, so its figures there say nothing about using both cores); NSD unpinned. On a machine with SMT, two CPUs may be threads of one core.` : 'Nothing is pinned to a CPU.'}`,
         `Workloads: hot = 1,000 names, all hits; large = all ${k(NAMES)} names in a fixed random order, all hits; mixed = Zipf (s=1) over the ${k(NAMES)} names plus 5% NXDOMAIN names never asked before; cold = every name never asked before, half under the wildcard (NOERROR), half NXDOMAIN (so NSD works too; it shares the 2 cores).`,
         `Saturation: dnsperf -T 1 -c 10 -q ${SAT_WINDOW} -t 1 for ${opts.seconds} s, closed loop. queries/s = dnsperf's rate of answered queries. CPU = user+sys of the server process (all threads; /proc/PID/stat before and after) divided by answered queries; "server CPU (cores)" = that CPU time / run time (near 1.0: the server is the bottleneck; well below: the load generator or the backend is).`,
@@ -406,7 +509,10 @@ async function main(): Promise<void> {
     const dir = join(CHECKOUT, 'bench', 'results');
     mkdirSync(dir, { recursive: true });
     const partial = opts.quick || opts.only !== null || opts.workloads !== null;
-    const path = join(dir, `${date}-${git.sha}${git.dirty ? '-dirty' : ''}${opts.pin ? '-pinned' : ''}${partial ? '-partial' : ''}.md`);
+    const path = join(
+      dir,
+      `${date}-${git.sha}${git.dirty ? '-dirty' : ''}${opts.pin ? '-pinned' : ''}${partial ? '-partial' : ''}.md`,
+    );
     writeFileSync(path, report + '\n');
     process.stdout.write(report + '\n');
     say(`bench: report written to ${path}`);

@@ -40,4 +40,6 @@ function nsPer(f: () => unknown): number {
 
 const ours = nsPer(() => parseMessage(reply));
 const theirs = nsPer(() => dnsPacket.decode(reply));
-process.stdout.write(`reading a ${reply.length}-byte reply: wire/message.ts ${ours.toFixed(0)} ns, dns-packet ${theirs.toFixed(0)} ns (${(theirs / ours).toFixed(1)}x)\n`);
+process.stdout.write(
+  `reading a ${reply.length}-byte reply: wire/message.ts ${ours.toFixed(0)} ns, dns-packet ${theirs.toFixed(0)} ns (${(theirs / ours).toFixed(1)}x)\n`,
+);

@@ -52,7 +52,13 @@ function sameActions(a: AclRules['actions'], b: AclRules['actions']): boolean {
 }
 
 function sameRules(a: AclRules, b: AclRules): boolean {
-  return sameSet(a.accept, b.accept) && sameSet(a.reject, b.reject) && sameSet(a.omit, b.omit) && sameSet(a.plain, b.plain) && sameActions(a.actions, b.actions);
+  return (
+    sameSet(a.accept, b.accept) &&
+    sameSet(a.reject, b.reject) &&
+    sameSet(a.omit, b.omit) &&
+    sameSet(a.plain, b.plain) &&
+    sameActions(a.actions, b.actions)
+  );
 }
 
 function errorText(err: unknown): string {
@@ -61,7 +67,9 @@ function errorText(err: unknown): string {
 
 /** Why ip/ could not be taken: the directory unreadable (an errno), or a file's bad action (its own message, naming it). */
 function readProblem(dir: string, err: unknown): string {
-  return (err as NodeJS.ErrnoException).code !== undefined ? `unable to read ACL directory ${dir}: ${errorText(err)}` : errorText(err);
+  return (err as NodeJS.ErrnoException).code !== undefined
+    ? `unable to read ACL directory ${dir}: ${errorText(err)}`
+    : errorText(err);
 }
 
 export class ClientAcl {
@@ -143,7 +151,12 @@ export class ClientAcl {
     }
     const known = this.memo.get(address);
     if (known !== undefined) return known;
-    const decision = admission(this.current, address, performance.now(), o === null ? undefined : (c) => o.prefixAction(c));
+    const decision = admission(
+      this.current,
+      address,
+      performance.now(),
+      o === null ? undefined : (c) => o.prefixAction(c),
+    );
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
     this.memo.set(address, decision);
     return decision;

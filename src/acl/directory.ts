@@ -56,7 +56,8 @@ export function readEntryActions(dir: string, names: readonly string[]): Map<str
     try {
       const st = fs.statSync(file);
       if (!st.isFile() || st.size === 0) continue;
-      if (st.size > MAX_ACTION_FILE) throw new Error(`ip/${name}: ${st.size} bytes (expected an empty file, or one action: ${EXPECTED_ACTION})`);
+      if (st.size > MAX_ACTION_FILE)
+        throw new Error(`ip/${name}: ${st.size} bytes (expected an empty file, or one action: ${EXPECTED_ACTION})`);
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== undefined) continue; // gone meanwhile, or unreadable: admits, as its existence does

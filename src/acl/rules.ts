@@ -45,7 +45,10 @@ export type Admission = boolean | ClientRule;
  * Names starting with '.' are ignored, as are names that give an empty
  * prefix ('' and '#'), since an empty prefix never matches.
  */
-export function rulesFromEntries(names: readonly string[], actions: ReadonlyMap<string, RuleAction> = new Map()): AclRules {
+export function rulesFromEntries(
+  names: readonly string[],
+  actions: ReadonlyMap<string, RuleAction> = new Map(),
+): AclRules {
   const accept = new Set<string>();
   const reject = new Set<string>();
   const omit = new Set<string>();
@@ -141,9 +144,7 @@ export function formatIPv6(groups: readonly number[]): string {
   if (start === -1) return groups.map(hex).join(':');
   let end = start;
   while (end < groups.length && groups[end] === 0) end++;
-  return (
-    groups.slice(0, start).map(hex).join(':') + '::' + groups.slice(end).map(hex).join(':')
-  );
+  return groups.slice(0, start).map(hex).join(':') + '::' + groups.slice(end).map(hex).join(':');
 }
 
 /**
@@ -208,7 +209,12 @@ export function isAllowed(rules: AclRules, address: string): boolean {
  * holds one: a ClientRule of the client's own (a qps limit is per address).
  * `now` starts its rate limiter (ms).
  */
-export function admission(rules: AclRules, address: string, now: number, override?: (candidates: readonly string[]) => RuleAction | null): Admission {
+export function admission(
+  rules: AclRules,
+  address: string,
+  now: number,
+  override?: (candidates: readonly string[]) => RuleAction | null,
+): Admission {
   const candidates = candidatePrefixes(aclKey(address));
   for (const prefix of candidates) {
     if (rules.reject.has(prefix)) return false;
@@ -222,7 +228,6 @@ export function admission(rules: AclRules, address: string, now: number, overrid
   }
   return false;
 }
-
 
 /** What ip/ says of a name server at `address` (FLAGEDSERVER): 'omit' (ip/%), 'plain' (ip/-) or null. */
 export function serverFlag(rules: AclRules, address: string): 'omit' | 'plain' | null {

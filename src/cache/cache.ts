@@ -110,7 +110,13 @@ export interface NegativeHit {
 /** What dnscache would count as the data size of a set (spec §6.3). */
 export function rrsetDataCharge(type: number, rdatas: readonly Buffer[]): number {
   let n = 0;
-  const plain = type === TYPE.A || type === TYPE.AAAA || type === TYPE.NS || type === TYPE.PTR || type === TYPE.CNAME || type === TYPE.MX;
+  const plain =
+    type === TYPE.A ||
+    type === TYPE.AAAA ||
+    type === TYPE.NS ||
+    type === TYPE.PTR ||
+    type === TYPE.CNAME ||
+    type === TYPE.MX;
   for (const r of rdatas) n += r.length + (plain ? 0 : 2);
   return n;
 }
@@ -148,7 +154,7 @@ function containsIgnoringCase(buf: Buffer, start: number, end: number, needle: B
 /** Copies out of the store: its blocks are reused once an entry goes. */
 function unpackRdatas(buf: Buffer, start: number, end: number, view = false): Buffer[] {
   const out: Buffer[] = [];
-  for (let i = start; i < end; ) {
+  for (let i = start; i < end;) {
     const len = buf.readUInt16BE(i);
     out.push(view ? buf.subarray(i + 2, i + 2 + len) : copyOf(buf, i + 2, i + 2 + len));
     i += 2 + len;
@@ -172,7 +178,11 @@ function writeSoa(soa: StoredRecord | null, buf: Buffer, at: number): void {
 function readSoa(buf: Buffer, start: number, length: number): StoredRecord | null {
   if (length === 0) return null;
   const nameEnd = start + 3 + buf[start + 2]!;
-  return { name: readLatin1(buf, start + 3, nameEnd) as Name, type: buf.readUInt16BE(start), rdata: copyOf(buf, nameEnd, start + length) };
+  return {
+    name: readLatin1(buf, start + 3, nameEnd) as Name,
+    type: buf.readUInt16BE(start),
+    rdata: copyOf(buf, nameEnd, start + length),
+  };
 }
 
 // An entry's slot among its name's entries: what it is, and for which type.
@@ -244,7 +254,16 @@ export class Cache {
   }
 
   /** Stores a new entry and counts its motion; the caller writes its data at the address returned (-1: not stored). */
-  private add(name: Name, slot: number, kind: number, expires: number, charge: number, dataLength: number, tag = 0, old?: number): number {
+  private add(
+    name: Name,
+    slot: number,
+    kind: number,
+    expires: number,
+    charge: number,
+    dataLength: number,
+    tag = 0,
+    old?: number,
+  ): number {
     const e = this.store.add(name, slot, { kind, expires, charge, tag, dataLength }, old);
     if (e !== -1) this.motion += charge;
     return e;
@@ -275,7 +294,14 @@ export class Cache {
    * Stores an RRset of rank `rank` unless a live one of a higher rank holds
    * the slot (false then, and when it is not kept at all).
    */
-  putRRset(name: Name, type: number, ttl: number, rdatas: readonly Buffer[], rank: Rank, side: Side = 'child'): boolean {
+  putRRset(
+    name: Name,
+    type: number,
+    ttl: number,
+    rdatas: readonly Buffer[],
+    rank: Rank,
+    side: Side = 'child',
+  ): boolean {
     ttl = this.rrsetTtl(ttl);
     return ttl > 0 && this.storeRRset(name, rrsetSlot(side, type), type, this.clock() + ttl, rdatas, rank);
   }
@@ -287,7 +313,14 @@ export class Cache {
   }
 
   /** Stores an RRset until `expires` (putRRset, restore); false if it is not kept (outranked, empty, or too big). */
-  private storeRRset(name: Name, slot: number, type: number, expires: number, rdatas: readonly Buffer[], rank: Rank): boolean {
+  private storeRRset(
+    name: Name,
+    slot: number,
+    type: number,
+    expires: number,
+    rdatas: readonly Buffer[],
+    rank: Rank,
+  ): boolean {
     if (rdatas.length === 0) return false;
     const charge = rrsetDataCharge(type, rdatas);
     if (charge > MAX_RRSET_DATA) return false;
@@ -364,7 +397,9 @@ export class Cache {
     if (e === -1) return null;
     if (this.store.kind(e) === KIND_RRSET) {
       const rank = this.store.tag(e);
-      return rank < ANSWERABLE ? null : { kind: 'rrset', ttl: this.remaining(e), rdatas: this.rdatasOf(e), rank: rank as Rank };
+      return rank < ANSWERABLE
+        ? null
+        : { kind: 'rrset', ttl: this.remaining(e), rdatas: this.rdatasOf(e), rank: rank as Rank };
     }
     return { kind: 'nodata', ttl: this.remaining(e), soa: this.soaOf(e) };
   }
@@ -413,7 +448,13 @@ export class Cache {
 
   private replyOf(e: number): ReplyBytes {
     const start = this.store.dataStart(e);
-    return { buf: this.store.buffer(e), start, end: start + this.store.dataLength(e), builtAt: this.store.tag(e), expires: this.store.expires(e) };
+    return {
+      buf: this.store.buffer(e),
+      start,
+      end: start + this.store.dataLength(e),
+      builtAt: this.store.tag(e),
+      expires: this.store.expires(e),
+    };
   }
 
   /**
@@ -434,7 +475,15 @@ export class Cache {
   }
 
   stats(): CacheStats {
-    return { entries: this.store.size, bytes: this.store.bytes, maxBytes: this.maxBytes, motion: this.motion, memory: this.store.committed, inserted: this.store.inserted, evicted: this.store.evicted };
+    return {
+      entries: this.store.size,
+      bytes: this.store.bytes,
+      maxBytes: this.maxBytes,
+      motion: this.motion,
+      memory: this.store.committed,
+      inserted: this.store.inserted,
+      evicted: this.store.evicted,
+    };
   }
 
   // --- Control (dnscache-ctl): flushing, dumping and restoring entries. ---
@@ -469,7 +518,10 @@ export class Cache {
     const label = top.length > 1 ? Buffer.from(top.slice(0, 1 + top.charCodeAt(0)), 'latin1') : null;
     let doomed = 0;
     for (const e of this.store.oldestFirst()) {
-      if (match(this.store.name(e) as Name) || (this.store.kind(e) === KIND_REPLY && this.answerMentions(e, match, label))) {
+      if (
+        match(this.store.name(e) as Name) ||
+        (this.store.kind(e) === KIND_REPLY && this.answerMentions(e, match, label))
+      ) {
         this.store.remove(e);
         doomed++;
       }
@@ -550,7 +602,15 @@ export class Cache {
     const name = this.store.name(e) as Name;
     switch (this.store.kind(e)) {
       case KIND_RRSET:
-        return { kind: 'rrset', name, type, expires, rdatas: this.rdatasOf(e, view), rank: this.store.tag(e) as Rank, side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child' };
+        return {
+          kind: 'rrset',
+          name,
+          type,
+          expires,
+          rdatas: this.rdatasOf(e, view),
+          rank: this.store.tag(e) as Rank,
+          side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child',
+        };
       case KIND_NXDOMAIN:
         return { kind: 'nxdomain', name, expires, soa: this.soaOf(e) };
       case KIND_NODATA:
@@ -565,7 +625,9 @@ export class Cache {
           type,
           expires,
           builtAt: r.builtAt,
-          message: view ? r.buf.subarray(r.start, r.start + replyMessageLength(r)) : copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
+          message: view
+            ? r.buf.subarray(r.start, r.start + replyMessageLength(r))
+            : copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
           ttlOffsets: replyTtlOffsets(r),
           answerEnd: replyAnswerEnd(r),
         };
@@ -614,9 +676,23 @@ export interface GradualSnapshot {
 
 /** One cache entry as snapshot() gives it and restore() takes it: absolute expiry, plain data. */
 export type CacheSnapshotEntry =
-  | { readonly kind: 'rrset'; readonly name: Name; readonly type: number; readonly expires: number; readonly rdatas: readonly Buffer[]; readonly rank: Rank; readonly side: Side }
+  | {
+      readonly kind: 'rrset';
+      readonly name: Name;
+      readonly type: number;
+      readonly expires: number;
+      readonly rdatas: readonly Buffer[];
+      readonly rank: Rank;
+      readonly side: Side;
+    }
   | { readonly kind: 'nxdomain'; readonly name: Name; readonly expires: number; readonly soa: StoredRecord | null }
-  | { readonly kind: 'nodata'; readonly name: Name; readonly type: number; readonly expires: number; readonly soa: StoredRecord | null }
+  | {
+      readonly kind: 'nodata';
+      readonly name: Name;
+      readonly type: number;
+      readonly expires: number;
+      readonly soa: StoredRecord | null;
+    }
   | { readonly kind: 'failure'; readonly name: Name; readonly type: number; readonly expires: number }
   | {
       readonly kind: 'reply';

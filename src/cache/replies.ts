@@ -23,7 +23,6 @@ export interface PackedReply extends ReplyBytes {
   readonly charge: number;
 }
 
-
 /**
  * Makes a cache entry from a reply built for the first asker. `ttls` are the
  * TTLs written into the message (zeros under HIDETTL); `lifetime` is how long
@@ -41,7 +40,13 @@ export function makeReplyEntry(built: BuiltMessage, lifetime: number, now: numbe
  * message length - read from the end. (The answer's record count is the
  * message's own ANCOUNT.) Also how restored snapshot entries are rebuilt.
  */
-export function packReply(message: Buffer, ttlOffsets: readonly number[], expires: number, builtAt: number, answerEnd: number): PackedReply {
+export function packReply(
+  message: Buffer,
+  ttlOffsets: readonly number[],
+  expires: number,
+  builtAt: number,
+  answerEnd: number,
+): PackedReply {
   const packed = Buffer.allocUnsafe(message.length + 2 * ttlOffsets.length + TRAILER);
   let o = message.copy(packed, 0);
   for (const at of ttlOffsets) o = packed.writeUInt16BE(at, o);
@@ -78,7 +83,14 @@ export function replyTtlOffsets(r: ReplyBytes): number[] {
  * wire length as the stored one and can be laid over it byte for byte.
  * TTLs are the stored ones less the entry's age, so no TTL table is kept.
  */
-export function renderReply(r: ReplyBytes, query: Buffer, questionEnd: number, limit: number, opt: Buffer | null, now: number): Buffer {
+export function renderReply(
+  r: ReplyBytes,
+  query: Buffer,
+  questionEnd: number,
+  limit: number,
+  opt: Buffer | null,
+  now: number,
+): Buffer {
   const extra = opt === null ? 0 : opt.length;
   const messageLength = replyMessageLength(r);
   let end = messageLength;

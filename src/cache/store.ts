@@ -150,7 +150,7 @@ export class EntryStore {
     const h = this.hashOf(name, slot);
     const words = this.arena.words;
     const bytes = this.arena.bytes;
-    for (let e = this.table[h & this.mask]!; e !== NONE; ) {
+    for (let e = this.table[h & this.mask]!; e !== NONE;) {
       const w = words[e >>> CHUNK_BITS]!;
       const i = (e & OFFSET_MASK) >> 2;
       if (w[i + W_HASH] === h && w[i + W_SLOT] === slot && (w[i + W_META]! & 0xff) === name.length) {
@@ -288,7 +288,7 @@ export class EntryStore {
 
   /** Every entry, least recently used first, without touching recency. Entries may be removed as they are met. */
   *oldestFirst(): Generator<number> {
-    for (let e = this.oldest; e !== NONE; ) {
+    for (let e = this.oldest; e !== NONE;) {
       const next = this.word(e, W_NEWER);
       yield e;
       e = next;

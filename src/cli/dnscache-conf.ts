@@ -61,14 +61,18 @@ function account(name: string): Account {
 function readRoots(option: string | undefined): Buffer {
   const source = chooseRoots(option, process.env[ROOTS_ENV], probe, findPackagedRoots(__dirname, probe));
   if (source === undefined) {
-    fatal(`no root server list: none of /etc/dnsroots.local, /etc/dnsroots.global or the package's root/dnsroots.global exists (give one with --roots FILE)`);
+    fatal(
+      `no root server list: none of /etc/dnsroots.local, /etc/dnsroots.global or the package's root/dnsroots.global exists (give one with --roots FILE)`,
+    );
   }
   let roots: Buffer;
   try {
     roots = fs.readFileSync(source.path);
   } catch (err) {
     const via = source.from === 'system' || source.from === 'package' ? '' : ` (from ${source.from})`;
-    fatal(`unable to read the root server list ${source.path}${via}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
+    fatal(
+      `unable to read the root server list ${source.path}${via}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`,
+    );
   }
   const problem = rootsProblem(roots.toString('utf8'), source.path);
   if (problem) fatal(`bad root server list: ${problem}`);
@@ -98,7 +102,10 @@ function main(argv: string[]): void {
     .argument('<logacct>')
     .argument('</D>')
     .argument('[ip]')
-    .option('--roots <file>', `root server list to copy into root/servers/@ (default: $${ROOTS_ENV}, /etc/dnsroots.local, /etc/dnsroots.global, the package's root/dnsroots.global)`)
+    .option(
+      '--roots <file>',
+      `root server list to copy into root/servers/@ (default: $${ROOTS_ENV}, /etc/dnsroots.local, /etc/dnsroots.global, the package's root/dnsroots.global)`,
+    )
     .allowExcessArguments(false)
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
@@ -111,7 +118,8 @@ function main(argv: string[]): void {
     roots = program.opts<{ roots?: string }>().roots;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version') process.exit(0);
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.help' || err.code === 'commander.version')
+        process.exit(0);
       usage(err.message.replace(/^error: /, ''));
     }
     throw err;
@@ -129,7 +137,8 @@ function main(argv: string[]): void {
   const acct = account(acctName);
   const rootsText = readRoots(roots);
   const dnscache = dnscacheScript();
-  if (fs.existsSync(dir)) fatal(`${dir} already exists (dnscache-conf makes a new directory: remove it or choose another)`);
+  if (fs.existsSync(dir))
+    fatal(`${dir} already exists (dnscache-conf makes a new directory: remove it or choose another)`);
   if (process.getuid?.() !== 0) fatal('must be run as root (it makes files owned by root and by logacct)');
 
   const entries = planServiceDir({

@@ -9,7 +9,15 @@ import * as path from 'node:path';
 import { packageVersion } from '../platform/version';
 import { Command, CommanderError } from 'commander';
 import { controlRequest, streamRequest } from '../control/client';
-import { ControlRequest, ControlResponse, FORCED_STATES, isStream, RULE_SECONDS_MAX, TOP_KINDS, TOP_MAX } from '../control/protocol';
+import {
+  ControlRequest,
+  ControlResponse,
+  FORCED_STATES,
+  isStream,
+  RULE_SECONDS_MAX,
+  TOP_KINDS,
+  TOP_MAX,
+} from '../control/protocol';
 import { QPS_MAX } from '../rules/action';
 
 const WHO = 'dnscache-ctl';
@@ -20,7 +28,20 @@ const USAGE =
   '[--socket PATH | -d SERVICEDIR] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE|- | load FILE|- | top [N] [--limit K] | top queries [N] [labels K] | top clients [N] | top rcodes RCODE [N] [labels K] | latency | block SUFFIX|PREFIX [SECONDS] | limit SUFFIX|PREFIX QPS [SECONDS] | unblock SUFFIX|PREFIX | rules | reload | routes | servers | server ADDRESS up|down|auto';
 
 /** RCODE names `top rcodes` takes (or a number). */
-const RCODE_NAMES: Record<string, number> = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5, YXDOMAIN: 6, YXRRSET: 7, NXRRSET: 8, NOTAUTH: 9, NOTZONE: 10, BADVERS: 16 };
+const RCODE_NAMES: Record<string, number> = {
+  NOERROR: 0,
+  FORMERR: 1,
+  SERVFAIL: 2,
+  NXDOMAIN: 3,
+  NOTIMP: 4,
+  REFUSED: 5,
+  YXDOMAIN: 6,
+  YXRRSET: 7,
+  NXRRSET: 8,
+  NOTAUTH: 9,
+  NOTZONE: 10,
+  BADVERS: 16,
+};
 
 function usage(reason?: string): never {
   if (reason) process.stderr.write(`${WHO}: usage: ${reason}\n`);
@@ -61,19 +82,30 @@ function socketPath(option: string | undefined, dir: string | undefined): string
     }
     return null;
   };
-  if (dir !== undefined) return inDir(dir) ?? usage(`${dir} has no env/CONTROL and no control socket (root/control or control): is it a dnscache-conf service directory with CONTROL set?`);
+  if (dir !== undefined)
+    return (
+      inDir(dir) ??
+      usage(
+        `${dir} has no env/CONTROL and no control socket (root/control or control): is it a dnscache-conf service directory with CONTROL set?`,
+      )
+    );
   const env = process.env.CONTROL;
   if (env) return env;
-  return inDir('.') ?? usage('no control socket: give --socket PATH or --dir SERVICEDIR, set CONTROL, or run in the service directory');
+  return (
+    inDir('.') ??
+    usage('no control socket: give --socket PATH or --dir SERVICEDIR, set CONTROL, or run in the service directory')
+  );
 }
 
 function count(text: string, what: string): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > TOP_MAX) usage(`${what}: ${JSON.stringify(text)} is not a number from 1 to ${TOP_MAX}`);
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > TOP_MAX)
+    usage(`${what}: ${JSON.stringify(text)} is not a number from 1 to ${TOP_MAX}`);
   return Number(text);
 }
 
 function bounded(text: string, what: string, max: number): number {
-  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > max) usage(`${what}: ${JSON.stringify(text)} is not a number from 1 to ${max}`);
+  if (!/^[0-9]+$/.test(text) || Number(text) < 1 || Number(text) > max)
+    usage(`${what}: ${JSON.stringify(text)} is not a number from 1 to ${max}`);
   return Number(text);
 }
 
@@ -86,7 +118,11 @@ function topRequest(args: string[], limit: string | undefined): ControlRequest {
   const [first, ...rest] = args;
   if (first === undefined || /^[0-9]+$/.test(first)) {
     if (rest.length > 0) usage(`top: unexpected ${JSON.stringify(rest[0])}`);
-    return { cmd: 'top', ...(first !== undefined ? { queries: count(first, 'N') } : {}), ...(limit !== undefined ? { limit: count(limit, '--limit') } : {}) };
+    return {
+      cmd: 'top',
+      ...(first !== undefined ? { queries: count(first, 'N') } : {}),
+      ...(limit !== undefined ? { limit: count(limit, '--limit') } : {}),
+    };
   }
   const what = TOP_KINDS.find((k) => k === first);
   if (what === undefined) usage(`top: ${JSON.stringify(first)} is not queries, clients, rcodes or a number`);
@@ -94,7 +130,13 @@ function topRequest(args: string[], limit: string | undefined): ControlRequest {
   if (what === 'rcodes') {
     const r = rest.shift();
     if (r === undefined) usage('top rcodes: which RCODE? (SERVFAIL, NXDOMAIN, REFUSED, ... or a number)');
-    rcode = RCODE_NAMES[r.toUpperCase()] ?? (/^[0-9]{1,3}$/.test(r) && Number(r) <= 254 ? Number(r) : usage(`top rcodes: ${JSON.stringify(r)} is not an RCODE (expected ${Object.keys(RCODE_NAMES).join(', ')} or a number)`));
+    rcode =
+      RCODE_NAMES[r.toUpperCase()] ??
+      (/^[0-9]{1,3}$/.test(r) && Number(r) <= 254
+        ? Number(r)
+        : usage(
+            `top rcodes: ${JSON.stringify(r)} is not an RCODE (expected ${Object.keys(RCODE_NAMES).join(', ')} or a number)`,
+          ));
   }
   let rows = limit !== undefined ? count(limit, '--limit') : undefined;
   let labels: number | undefined;
@@ -107,7 +149,13 @@ function topRequest(args: string[], limit: string | undefined): ControlRequest {
     } else if (/^[0-9]+$/.test(word) && rows === undefined) rows = count(word, 'N');
     else usage(`top ${what}: unexpected ${JSON.stringify(word)}`);
   }
-  return { cmd: 'top', what, ...(rows !== undefined ? { limit: rows } : {}), ...(labels !== undefined ? { labels } : {}), ...(rcode !== undefined ? { rcode } : {}) };
+  return {
+    cmd: 'top',
+    what,
+    ...(rows !== undefined ? { limit: rows } : {}),
+    ...(labels !== undefined ? { labels } : {}),
+    ...(rcode !== undefined ? { rcode } : {}),
+  };
 }
 
 type Fields = Record<string, any>;
@@ -118,12 +166,16 @@ function rows(list: Array<{ key: string; count: number }>): string {
   return list.map((r) => `  ${String(r.count).padStart(width)}  ${r.key}\n`).join('');
 }
 
-function routeTable(list: Array<{ source: string; backend: string; pattern: string; health: string; queries: number }>): string {
+function routeTable(
+  list: Array<{ source: string; backend: string; pattern: string; health: string; queries: number }>,
+): string {
   if (list.length === 0) return 'no routes\n';
   const head = ['backend', 'health', 'queries', 'pattern', 'source'];
   const rows = list.map((r) => [r.backend, r.health, String(r.queries), r.pattern, r.source]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
-  return [head, ...rows].map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n').join('');
+  return [head, ...rows]
+    .map((row) => row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ') + '\n')
+    .join('');
 }
 
 /** The human-readable form of a successful response. */
@@ -149,7 +201,12 @@ function render(req: ControlRequest, r: Fields): string {
       return `loaded ${r.loaded} entries from ${r.path === '-' ? 'standard input' : r.path}; skipped ${r.skipped} (${r.expired} expired, ${r.malformed} malformed, ${r.tooBig} too big)\n`;
     case 'top':
       if (req.what !== undefined) {
-        const what = req.what === 'rcodes' ? `names answered ${Object.keys(RCODE_NAMES).find((k) => RCODE_NAMES[k] === req.rcode) ?? `RCODE ${req.rcode}`}` : req.what === 'clients' ? 'clients' : 'names';
+        const what =
+          req.what === 'rcodes'
+            ? `names answered ${Object.keys(RCODE_NAMES).find((k) => RCODE_NAMES[k] === req.rcode) ?? `RCODE ${req.rcode}`}`
+            : req.what === 'clients'
+              ? 'clients'
+              : 'names';
         return `last ${r.queries} queries (ring of ${r.ringSize}, ${r.total} since start)\ntop ${what}${req.labels ? ` (last ${req.labels} labels)` : ''}\n${rows(r.rows)}`;
       }
       return `last ${r.queries} queries (ring of ${r.ringSize}, ${r.total} since start)\ntop clients\n${rows(r.clients)}top names\n${rows(r.names)}`;
@@ -157,9 +214,16 @@ function render(req: ControlRequest, r: Fields): string {
       const counts = r.counts as number[];
       const total = counts.reduce((a, b) => a + b, 0);
       const bounds = r.boundsMs as number[];
-      const label = (i: number): string => (i < bounds.length ? `<${bounds[i]} ms` : `>=${bounds[bounds.length - 1]} ms`);
+      const label = (i: number): string =>
+        i < bounds.length ? `<${bounds[i]} ms` : `>=${bounds[bounds.length - 1]} ms`;
       const avg = total === 0 ? 0 : r.sumMs / total;
-      return `${total} answers, average ${avg.toFixed(2)} ms\n` + table(['latency', 'answers', 'share'], counts.map((c, i) => [label(i), c, total === 0 ? '-' : `${((100 * c) / total).toFixed(1)}%`]));
+      return (
+        `${total} answers, average ${avg.toFixed(2)} ms\n` +
+        table(
+          ['latency', 'answers', 'share'],
+          counts.map((c, i) => [label(i), c, total === 0 ? '-' : `${((100 * c) / total).toFixed(1)}%`]),
+        )
+      );
     }
     case 'block':
       return `blocked ${r.target} (${r.kind}: drop) ${r.seconds === null ? 'until unblocked' : `for ${r.seconds} s`}\n`;
@@ -169,15 +233,44 @@ function render(req: ControlRequest, r: Fields): string {
       return `unblocked ${r.target}\n`;
     case 'rules':
       if ((r.rules as Fields[]).length === 0) return 'no rules\n';
-      return table(['target', 'kind', 'action', 'source', 'seconds left'], (r.rules as Fields[]).map((x) => [x.target, x.kind, x.action, x.source, x.secondsLeft ?? '-']));
+      return table(
+        ['target', 'kind', 'action', 'source', 'seconds left'],
+        (r.rules as Fields[]).map((x) => [x.target, x.kind, x.action, x.source, x.secondsLeft ?? '-']),
+      );
     case 'reload':
       return `reloaded: servers ${r.servers} ip ${r.ip} routes ${r.routes}${r.rules ? ` rules ${r.rules}` : ''}\n`;
     case 'routes':
       return routeTable(r.routes);
     case 'servers':
       return table(
-        ['address', 'pool', 'state', 'policy', 'order', 'weight', 'qps cap', 'queries', 'drops', 'qps', 'latency ms', 'in flight'],
-        (r.servers as Fields[]).map((s) => [s.address, s.pool, s.forced === 'auto' ? s.state : `${s.state} (forced)`, s.policy, s.order, s.weight, s.qpsCap ?? '-', s.queries, s.drops, s.qps, s.latencyMs, s.outstanding]),
+        [
+          'address',
+          'pool',
+          'state',
+          'policy',
+          'order',
+          'weight',
+          'qps cap',
+          'queries',
+          'drops',
+          'qps',
+          'latency ms',
+          'in flight',
+        ],
+        (r.servers as Fields[]).map((s) => [
+          s.address,
+          s.pool,
+          s.forced === 'auto' ? s.state : `${s.state} (forced)`,
+          s.policy,
+          s.order,
+          s.weight,
+          s.qpsCap ?? '-',
+          s.queries,
+          s.drops,
+          s.qps,
+          s.latencyMs,
+          s.outstanding,
+        ]),
       );
     case 'server':
       return `${r.address}: ${r.forced === 'auto' ? 'state as the health checks say' : `forced ${r.forced}`} (now ${r.state})\n`;
@@ -188,17 +281,36 @@ function render(req: ControlRequest, r: Fields): string {
 function table(head: string[], body: unknown[][]): string {
   const cells = [head, ...body.map((row) => row.map(String))];
   const widths = head.map((_, i) => Math.max(...cells.map((row) => String(row[i]).length)));
-  const numeric = head.map((_, i) => body.length > 0 && body.every((row) => typeof row[i] === 'number' || row[i] === '-'));
-  return cells.map((row) => row.map((c, i) => (numeric[i] ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!))).join('  ').trimEnd() + '\n').join('');
+  const numeric = head.map(
+    (_, i) => body.length > 0 && body.every((row) => typeof row[i] === 'number' || row[i] === '-'),
+  );
+  return cells
+    .map(
+      (row) =>
+        row
+          .map((c, i) => (numeric[i] ? String(c).padStart(widths[i]!) : String(c).padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd() + '\n',
+    )
+    .join('');
 }
 
 async function run(socket: string, json: boolean, req: ControlRequest): Promise<void> {
   let res: ControlResponse;
   try {
-    res = isStream(req) ? await streamRequest(socket, req, req.cmd === 'dump' ? { output: process.stdout } : { input: process.stdin }) : await controlRequest(socket, req);
+    res = isStream(req)
+      ? await streamRequest(socket, req, req.cmd === 'dump' ? { output: process.stdout } : { input: process.stdin })
+      : await controlRequest(socket, req);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    const why = e.code === 'ENOENT' ? 'no such socket (is dnscache running with CONTROL set?)' : e.code === 'EACCES' ? 'permission denied (the socket is for its owner only)' : e.code === 'ECONNREFUSED' ? 'connection refused (dnscache is not running)' : e.message;
+    const why =
+      e.code === 'ENOENT'
+        ? 'no such socket (is dnscache running with CONTROL set?)'
+        : e.code === 'EACCES'
+          ? 'permission denied (the socket is for its owner only)'
+          : e.code === 'ECONNREFUSED'
+            ? 'connection refused (dnscache is not running)'
+            : e.message;
     fatal(`unable to talk to dnscache at ${socket}: ${why}`);
   }
   // A dump to standard output has its report on standard error.
@@ -210,7 +322,8 @@ async function run(socket: string, json: boolean, req: ControlRequest): Promise<
   }
   if (!json) {
     report.write(render(req, res));
-    if (req.cmd === 'load') for (const e of (res as Fields).errors as string[]) process.stderr.write(`${WHO}: warning: ${e}\n`);
+    if (req.cmd === 'load')
+      for (const e of (res as Fields).errors as string[]) process.stderr.write(`${WHO}: warning: ${e}\n`);
   }
 }
 
@@ -220,14 +333,24 @@ function main(argv: string[]): void {
     .version(`dnscache-ts ${packageVersion()}`, '--version', 'print the version')
     .name(WHO)
     .usage(USAGE)
-    .description('Control a running dnscache-ts through its control socket (CONTROL). FILE names a file inside dnscache\'s ROOT.')
-    .option('--socket <path>', 'the control socket (default: from --dir, else $CONTROL, else the current directory\'s env/CONTROL, root/control or control)')
+    .description(
+      "Control a running dnscache-ts through its control socket (CONTROL). FILE names a file inside dnscache's ROOT.",
+    )
+    .option(
+      '--socket <path>',
+      "the control socket (default: from --dir, else $CONTROL, else the current directory's env/CONTROL, root/control or control)",
+    )
     .option('-d, --dir <dir>', 'a service directory made by dnscache-conf: its env/CONTROL names the socket')
     .option('--json', 'print the raw JSON response')
     .exitOverride()
     .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   const sub = (name: string, description: string): Command =>
-    program.command(name).description(description).allowExcessArguments(false).exitOverride().configureOutput({ writeErr: () => undefined, outputError: () => undefined });
+    program
+      .command(name)
+      .description(description)
+      .allowExcessArguments(false)
+      .exitOverride()
+      .configureOutput({ writeErr: () => undefined, outputError: () => undefined });
   sub('stats', 'queries, cache, in-flight and upstream counters').action(() => {
     chosen = { cmd: 'stats' };
   });
@@ -254,7 +377,10 @@ function main(argv: string[]): void {
     .action((file: string) => {
       chosen = file === '-' ? { cmd: 'load', stream: true } : { cmd: 'load', file };
     });
-  sub('top', 'busiest clients and names among the last N queries (default: all kept); or top queries [N] [labels K], top clients [N], top rcodes RCODE [N] [labels K] (N rows)')
+  sub(
+    'top',
+    'busiest clients and names among the last N queries (default: all kept); or top queries [N] [labels K], top clients [N], top rcodes RCODE [N] [labels K] (N rows)',
+  )
     .argument('[args...]')
     .option('--limit <k>', 'rows per list (default 10)')
     .action((args: string[], opts: { limit?: string }) => {
@@ -263,25 +389,43 @@ function main(argv: string[]): void {
   sub('latency', 'how long clients waited for answers: a histogram').action(() => {
     chosen = { cmd: 'latency' };
   });
-  sub('block', 'drop every question for names at or below SUFFIX, or from clients under PREFIX (ip/ syntax), for SECONDS or until unblocked')
+  sub(
+    'block',
+    'drop every question for names at or below SUFFIX, or from clients under PREFIX (ip/ syntax), for SECONDS or until unblocked',
+  )
     .argument('<target>')
     .argument('[seconds]')
     .action((target: string, seconds: string | undefined) => {
-      chosen = { cmd: 'block', target, ...(seconds !== undefined ? { seconds: bounded(seconds, 'SECONDS', RULE_SECONDS_MAX) } : {}) };
+      chosen = {
+        cmd: 'block',
+        target,
+        ...(seconds !== undefined ? { seconds: bounded(seconds, 'SECONDS', RULE_SECONDS_MAX) } : {}),
+      };
     });
-  sub('limit', 'at most QPS questions a second for SUFFIX (together) or from each client under PREFIX, for SECONDS or until unblocked')
+  sub(
+    'limit',
+    'at most QPS questions a second for SUFFIX (together) or from each client under PREFIX, for SECONDS or until unblocked',
+  )
     .argument('<target>')
     .argument('<qps>')
     .argument('[seconds]')
     .action((target: string, qps: string, seconds: string | undefined) => {
-      chosen = { cmd: 'limit', target, qps: bounded(qps, 'QPS', QPS_MAX), ...(seconds !== undefined ? { seconds: bounded(seconds, 'SECONDS', RULE_SECONDS_MAX) } : {}) };
+      chosen = {
+        cmd: 'limit',
+        target,
+        qps: bounded(qps, 'QPS', QPS_MAX),
+        ...(seconds !== undefined ? { seconds: bounded(seconds, 'SECONDS', RULE_SECONDS_MAX) } : {}),
+      };
     });
   sub('unblock', 'end a block or limit')
     .argument('<target>')
     .action((target: string) => {
       chosen = { cmd: 'unblock', target };
     });
-  sub('rules', 'the abuse rules in force: blocks and limits (with the seconds they have left), then rules/ files').action(() => {
+  sub(
+    'rules',
+    'the abuse rules in force: blocks and limits (with the seconds they have left), then rules/ files',
+  ).action(() => {
     chosen = { cmd: 'rules' };
   });
   sub('reload', 're-read servers/, ip/, routes and rules/ (as SIGHUP)').action(() => {
@@ -290,9 +434,11 @@ function main(argv: string[]): void {
   sub('routes', 'the routes in force (routes file and etcd): backend, health, queries, pattern, source').action(() => {
     chosen = { cmd: 'routes' };
   });
-  sub('servers', 'every upstream: pool, state, policy fields, queries, drops, qps now, latency, in flight').action(() => {
-    chosen = { cmd: 'servers' };
-  });
+  sub('servers', 'every upstream: pool, state, policy fields, queries, drops, qps now, latency, in flight').action(
+    () => {
+      chosen = { cmd: 'servers' };
+    },
+  );
   sub('server', 'force an upstream up or down, or back to what its health checks say (auto)')
     .argument('<address>')
     .argument('<state>')

@@ -33,8 +33,17 @@ import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
-import { answerQuestions, EXIT_FATAL, isWorkerProcess, Primary, receiveSeed, reportReady, runPrimary, WorkerQuestion, workerIndex } from '../server/workers';
-
+import {
+  answerQuestions,
+  EXIT_FATAL,
+  isWorkerProcess,
+  Primary,
+  receiveSeed,
+  reportReady,
+  runPrimary,
+  WorkerQuestion,
+  workerIndex,
+} from '../server/workers';
 
 /** LOGFORMAT, once the configuration is read: fatal errors after that come in it too. */
 let logFormat: LogFormat = 'dnscache';
@@ -107,7 +116,10 @@ async function main(): Promise<void> {
   const service = new Service(config, log, random, index);
   await orFatalLater(
     () => service.bind(),
-    (reason) => (reason.startsWith('METRICS ') ? `unable to listen for ${reason}` : `unable to listen on ${config.listen.address} port ${config.listen.port}: ${reason}`),
+    (reason) =>
+      reason.startsWith('METRICS ')
+        ? `unable to listen for ${reason}`
+        : `unable to listen on ${config.listen.address} port ${config.listen.port}: ${reason}`,
   );
   // The control socket is made like the DNS sockets: before the chroot
   // (its path may lie outside ROOT) and as the user who started dnscache,
@@ -117,7 +129,10 @@ async function main(): Promise<void> {
   const workerCommands = worker && control.socket !== null ? new ControlCommands(service, log, control.ringSize) : null;
   if (control.socket !== null && !worker) {
     const socket = control.socket;
-    controlServer = await orFatalLater(() => startControl({ ...control, socket }, service, log), (reason) => controlFailure(socket, reason));
+    controlServer = await orFatalLater(
+      () => startControl({ ...control, socket }, service, log),
+      (reason) => controlFailure(socket, reason),
+    );
   }
   if (drop) {
     orFatal(() => dropPrivileges(drop));
@@ -164,7 +179,12 @@ const METRICS_TIMEOUT_MS = 2000;
  * per service - METRICS and the control socket, both answered from every
  * worker - then drops its privileges once every worker serves.
  */
-async function runAsPrimary(config: Config, control: ControlSettings, drop: PrivilegeDrop | null, log: Log): Promise<void> {
+async function runAsPrimary(
+  config: Config,
+  control: ControlSettings,
+  drop: PrivilegeDrop | null,
+  log: Log,
+): Promise<void> {
   for (const w of config.warnings) log.warning(w);
   const random = new Random(await readSeed());
   let primary: Primary | null = null;
@@ -172,15 +192,23 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
     ? new MetricsServer(
         config.metrics,
         () =>
-          primary!.ask({ kind: 'metrics' }, METRICS_TIMEOUT_MS).then((reports) =>
-            renderMetrics(mergeSnapshots(reports.map((r) => r.snapshot)), mergeProcessStats([ownProcessStats(), ...reports.map((r) => r.process)])),
-          ),
+          primary!
+            .ask({ kind: 'metrics' }, METRICS_TIMEOUT_MS)
+            .then((reports) =>
+              renderMetrics(
+                mergeSnapshots(reports.map((r) => r.snapshot)),
+                mergeProcessStats([ownProcessStats(), ...reports.map((r) => r.process)]),
+              ),
+            ),
         log,
       )
     : null;
   if (metrics) {
     const m = config.metrics!;
-    await orFatalLater(() => metrics.start(), (reason) => `unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${reason}`);
+    await orFatalLater(
+      () => metrics.start(),
+      (reason) => `unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${reason}`,
+    );
   }
   let root = config.root;
   let controlServer: ControlServer | null = null;
@@ -195,7 +223,10 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
       log,
     });
     const socket = control.socket;
-    controlServer = await orFatalLater(() => ControlServer.listen(socket, commands), (reason) => controlFailure(socket, reason));
+    controlServer = await orFatalLater(
+      () => ControlServer.listen(socket, commands),
+      (reason) => controlFailure(socket, reason),
+    );
   }
   primary = runPrimary({
     count: config.workers,
@@ -214,7 +245,12 @@ async function runAsPrimary(config: Config, control: ControlSettings, drop: Priv
 }
 
 /** A worker's answer to the primary: its metrics, or its part of a control command (on its own cache). */
-function answerPrimary(q: WorkerQuestion, service: Service, commands: ControlCommands | null, slices: WorkerSlices): unknown {
+function answerPrimary(
+  q: WorkerQuestion,
+  service: Service,
+  commands: ControlCommands | null,
+  slices: WorkerSlices,
+): unknown {
   if (q.kind === 'metrics') return { snapshot: service.metricsSnapshot(), process: ownProcessStats() };
   if (commands === null) throw new Error('CONTROL is not set');
   switch (q.kind) {
@@ -223,7 +259,7 @@ function answerPrimary(q: WorkerQuestion, service: Service, commands: ControlCom
     case 'dump-slice':
       return slices.slice(q.dump);
     case 'dump-end':
-      return slices.end(), null;
+      return (slices.end(), null);
     case 'load-batch':
       return slices.load(q.batch);
   }
@@ -261,7 +297,9 @@ function handleArguments(args: readonly string[]): void {
     process.stdout.write(`dnscache-ts ${packageVersion()}\n`);
     process.exit(0);
   }
-  process.stderr.write(`dnscache: usage: ${JSON.stringify(args.join(' '))}: dnscache takes no arguments but --help or --version (its settings are environment variables)\n${USAGE}`);
+  process.stderr.write(
+    `dnscache: usage: ${JSON.stringify(args.join(' '))}: dnscache takes no arguments but --help or --version (its settings are environment variables)\n${USAGE}`,
+  );
   process.exit(100);
 }
 

@@ -77,8 +77,10 @@ export type Check = { ok: true; value: string } | { ok: false; reason: string };
  * which would break env/ROOT and the scripts.
  */
 export function checkServiceDir(dir: string): Check {
-  if (!dir.startsWith('/')) return { ok: false, reason: `the directory must be an absolute path: ${JSON.stringify(dir)} is relative` };
-  if (/[\n\r\0]/.test(dir)) return { ok: false, reason: `the directory ${JSON.stringify(dir)} contains a newline or NUL` };
+  if (!dir.startsWith('/'))
+    return { ok: false, reason: `the directory must be an absolute path: ${JSON.stringify(dir)} is relative` };
+  if (/[\n\r\0]/.test(dir))
+    return { ok: false, reason: `the directory ${JSON.stringify(dir)} contains a newline or NUL` };
   const parts: string[] = [];
   for (const p of dir.split('/')) {
     if (p === '' || p === '.') continue;
@@ -92,7 +94,8 @@ export function checkServiceDir(dir: string): Check {
 /** The listen address: any address dnscache-ts accepts in $IP. */
 export function checkIp(ip: string): Check {
   const r = parseIp(ip);
-  if (!r.ok) return { ok: false, reason: `unable to parse IP address ${JSON.stringify(ip)} (expected an IPv4 or IPv6 address)` };
+  if (!r.ok)
+    return { ok: false, reason: `unable to parse IP address ${JSON.stringify(ip)} (expected an IPv4 or IPv6 address)` };
   return { ok: true, value: r.value.address };
 }
 
@@ -198,7 +201,13 @@ export function planServiceDir(input: ConfInput): Entry[] {
   const root = { uid: 0, gid: 0 };
   const log = { uid: input.logAcct.uid, gid: input.logAcct.gid };
   const dir = (path: string, mode: number, owner = root): Entry => ({ kind: 'dir', path, mode, ...owner });
-  const file = (path: string, mode: number, content: Buffer, owner = root): Entry => ({ kind: 'file', path, mode, content, ...owner });
+  const file = (path: string, mode: number, content: Buffer, owner = root): Entry => ({
+    kind: 'file',
+    path,
+    mode,
+    content,
+    ...owner,
+  });
   const env = (name: string, value: string): Entry => file(`env/${name}`, 0o644, text(value + '\n'));
   return [
     dir('.', 0o3755),

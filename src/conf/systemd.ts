@@ -41,8 +41,12 @@ export const CAPABILITIES = ['CAP_NET_BIND_SERVICE', 'CAP_SYS_CHROOT', 'CAP_SETU
 export function systemdUnit(input: UnitInput): string {
   const home = protectHome(input.paths);
   const tmp = privateTmp(input.paths);
-  const homeNote = home === 'yes' ? '' : '# read-only, not yes: node, dnscache-ts or the service directory lives under a home directory\n';
-  const tmpNote = tmp === 'yes' ? '' : '# no: node, dnscache-ts or the service directory lives under /tmp or /var/tmp\n';
+  const homeNote =
+    home === 'yes'
+      ? ''
+      : '# read-only, not yes: node, dnscache-ts or the service directory lives under a home directory\n';
+  const tmpNote =
+    tmp === 'yes' ? '' : '# no: node, dnscache-ts or the service directory lives under /tmp or /var/tmp\n';
   return `# dnscache-ts for ${input.dir}, written by dnscache-conf.
 #   systemctl link ${input.dir}/dnscache-ts.service
 #   systemctl enable --now dnscache-ts.service

@@ -43,7 +43,11 @@ function writeEntry(dir: string, e: Entry): void {
   }
   let fd = -1;
   step('create', () => {
-    fd = fs.openSync(p, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o600);
+    fd = fs.openSync(
+      p,
+      fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW,
+      0o600,
+    );
   });
   try {
     step('write', () => {
@@ -67,8 +71,10 @@ export function writeServiceDir(dir: string, entries: readonly Entry[]): void {
     fs.mkdirSync(dir, 0o700);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new ConfError(`${dir} already exists (dnscache-conf makes a new directory: remove it or choose another)`);
-    if (code === 'ENOENT') throw new ConfError(`unable to create ${dir}: its parent directory ${path.dirname(dir)} does not exist`);
+    if (code === 'EEXIST')
+      throw new ConfError(`${dir} already exists (dnscache-conf makes a new directory: remove it or choose another)`);
+    if (code === 'ENOENT')
+      throw new ConfError(`unable to create ${dir}: its parent directory ${path.dirname(dir)} does not exist`);
     throw new ConfError(`unable to create ${dir}: ${describe(err)}`);
   }
   try {

@@ -154,7 +154,8 @@ export function parseServerEntry(text: string): ParseResult<ServerAddress> {
   let port = DEFAULT_DNS_PORT;
   if (portText !== undefined) {
     const p = parsePort(portText);
-    if (p === undefined) return { ok: false, reason: `port ${JSON.stringify(portText)} is not a number from 1 to 65535` };
+    if (p === undefined)
+      return { ok: false, reason: `port ${JSON.stringify(portText)} is not a number from 1 to 65535` };
     port = p;
   }
 

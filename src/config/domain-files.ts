@@ -45,8 +45,11 @@ export function readDomainFiles(rootDir: string, dirName: string, opts: DomainDi
   } catch (err) {
     const code = errnoCode(err);
     if (code === 'ENOENT' && opts.missing === 'empty') return [];
-    const what = code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${code})`;
-    throw new ConfigError(`${dirName}/: ${quote(dir)} ${what} (expected a directory holding one file per domain${opts.dirExpected ? `, ${opts.dirExpected}` : ''})`);
+    const what =
+      code === 'ENOENT' ? 'does not exist' : code === 'ENOTDIR' ? 'is not a directory' : `cannot be read (${code})`;
+    throw new ConfigError(
+      `${dirName}/: ${quote(dir)} ${what} (expected a directory holding one file per domain${opts.dirExpected ? `, ${opts.dirExpected}` : ''})`,
+    );
   }
   // File names are bytes: keep them as bytes (latin1) for the domain, show them as UTF-8.
   names = names.filter((n) => n[0] !== 0x2e /* . */).sort(Buffer.compare);
@@ -65,11 +68,15 @@ export function readDomainFiles(rootDir: string, dirName: string, opts: DomainDi
       name = nameFromText(raw.toString('latin1'), 'octal');
     } catch (err) {
       if (!(err instanceof NameError)) throw err;
-      throw new ConfigError(`${label}: file name ${quote(shown)} is not a domain name: ${err.message} (expected a domain such as example.com, or @ for the root)`);
+      throw new ConfigError(
+        `${label}: file name ${quote(shown)} is not a domain name: ${err.message} (expected a domain such as example.com, or @ for the root)`,
+      );
     }
     const previous = fileOf.get(name);
     if (previous !== undefined) {
-      throw new ConfigError(`${label}: names the same domain ${quote(nameToText(name))} as ${dirName}/${previous} (expected one file per domain; names are case-insensitive)`);
+      throw new ConfigError(
+        `${label}: names the same domain ${quote(nameToText(name))} as ${dirName}/${previous} (expected one file per domain; names are case-insensitive)`,
+      );
     }
     const file = Buffer.concat([dirBuf, raw]);
     let text: string;
@@ -80,7 +87,9 @@ export function readDomainFiles(rootDir: string, dirName: string, opts: DomainDi
       text = fs.readFileSync(file, 'utf8');
     } catch (err) {
       if (err instanceof ConfigError) throw err;
-      throw new ConfigError(`${label}: unable to read (${errnoCode(err)}) (expected a readable file of ${opts.contents})`);
+      throw new ConfigError(
+        `${label}: unable to read (${errnoCode(err)}) (expected a readable file of ${opts.contents})`,
+      );
     }
     fileOf.set(name, shown);
     out.push({ name, label, text });

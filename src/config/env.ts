@@ -66,7 +66,8 @@ export interface RoutingSettings {
 
 export const ETCD_PREFIX_DEFAULT = '/dnsrouter/';
 export const ROUTECHECK_DEFAULT = 2;
-const ETCD_EXPECTED = 'expected http://host:port of an etcd server, several separated by commas, e.g. http://127.0.0.1:2379';
+const ETCD_EXPECTED =
+  'expected http://host:port of an etcd server, several separated by commas, e.g. http://127.0.0.1:2379';
 
 /** ETCD: `http://host:port[,http://host:port...]`, etcd's client URLs without paths: their host:port parts. */
 export function parseEtcdEndpoints(value: string): string[] {
@@ -79,7 +80,8 @@ export function parseEtcdEndpoints(value: string): string[] {
       throw new ConfigError(`ETCD: ${quote(text)} is not a URL (${ETCD_EXPECTED})`);
     }
     // TLS would need certificates as settings; etcd on loopback or a private network is what this is for.
-    if (url.protocol !== 'http:') throw new ConfigError(`ETCD: ${quote(text)} is not http:// (TLS to etcd is not supported) (${ETCD_EXPECTED})`);
+    if (url.protocol !== 'http:')
+      throw new ConfigError(`ETCD: ${quote(text)} is not http:// (TLS to etcd is not supported) (${ETCD_EXPECTED})`);
     if (url.port === '' || (url.pathname !== '/' && url.pathname !== '') || url.search !== '' || url.username !== '') {
       throw new ConfigError(`ETCD: ${quote(text)} must be scheme://host:port and nothing more (${ETCD_EXPECTED})`);
     }
@@ -96,7 +98,9 @@ function flagSet(env: Env, name: string, what: string): boolean {
   const v = env[name];
   if (v === undefined) return false;
   if (/^\s*(0|no|false|off)\s*$/i.test(v)) {
-    throw new ConfigError(`${name}: ${quote(v)} would turn it on: it is on when set at all, as in dnscache (expected it unset for off, or set to any other value, e.g. 1, to ${what})`);
+    throw new ConfigError(
+      `${name}: ${quote(v)} would turn it on: it is on when set at all, as in dnscache (expected it unset for off, or set to any other value, e.g. 1, to ${what})`,
+    );
   }
   return true;
 }
@@ -104,8 +108,10 @@ function flagSet(env: Env, name: string, what: string): boolean {
 function parseRouting(env: Env): RoutingSettings {
   const etcd = env.ETCD === undefined || env.ETCD === '' ? [] : parseEtcdEndpoints(env.ETCD);
   const etcdPrefix = env.ETCD_PREFIX ?? ETCD_PREFIX_DEFAULT;
-  if (etcdPrefix === '') throw new ConfigError(`ETCD_PREFIX: is empty (expected the key prefix of the routes, e.g. ${ETCD_PREFIX_DEFAULT})`);
-  const checkSeconds = optionalDecimal(env, 'ROUTECHECK', 'a number of seconds from 1 to 3600', 1, 3600) ?? ROUTECHECK_DEFAULT;
+  if (etcdPrefix === '')
+    throw new ConfigError(`ETCD_PREFIX: is empty (expected the key prefix of the routes, e.g. ${ETCD_PREFIX_DEFAULT})`);
+  const checkSeconds =
+    optionalDecimal(env, 'ROUTECHECK', 'a number of seconds from 1 to 3600', 1, 3600) ?? ROUTECHECK_DEFAULT;
   return { etcd, etcdPrefix, routeOnly: env.ROUTEONLY !== undefined, checkSeconds };
 }
 
@@ -156,19 +162,23 @@ export interface EnvSettings {
   warnings: string[];
 }
 
-const HEALTH_QUERY_EXPECTED = 'expected a domain name and a type, e.g. ". SOA" or "example.com A" (types: a name such as A, AAAA, NS, SOA, TXT, or TYPEnnn)';
+const HEALTH_QUERY_EXPECTED =
+  'expected a domain name and a type, e.g. ". SOA" or "example.com A" (types: a name such as A, AAAA, NS, SOA, TXT, or TYPEnnn)';
 
 /** HEALTHQUERY: "NAME TYPE"; the default is `. SOA`, which every recursive resolver can answer from its root hints. */
 function healthQuery(value: string | undefined): { name: Name; type: number } {
   if (value === undefined) return { name: ROOT, type: TYPE.SOA };
   const words = value.trim().split(/[ \t]+/);
-  if (words.length !== 2) throw new ConfigError(`HEALTHQUERY: ${quote(value)} is not a name and a type (${HEALTH_QUERY_EXPECTED})`);
+  if (words.length !== 2)
+    throw new ConfigError(`HEALTHQUERY: ${quote(value)} is not a name and a type (${HEALTH_QUERY_EXPECTED})`);
   let name: Name;
   try {
     name = nameFromText(words[0]!);
   } catch (err) {
     if (!(err instanceof NameError)) throw err;
-    throw new ConfigError(`HEALTHQUERY: ${quote(words[0]!)} is not a domain name: ${err.message} (${HEALTH_QUERY_EXPECTED})`);
+    throw new ConfigError(
+      `HEALTHQUERY: ${quote(words[0]!)} is not a domain name: ${err.message} (${HEALTH_QUERY_EXPECTED})`,
+    );
   }
   const typeText = words[1]!.toUpperCase();
   const numeric = /^TYPE([0-9]{1,5})$/.exec(typeText);
@@ -223,8 +233,10 @@ export function parseEnv(env: Env): EnvSettings {
   const port = optionalDecimal(env, 'PORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
 
   const root = env.ROOT;
-  if (root === undefined) throw new ConfigError('ROOT: not set (expected the path of the root directory holding servers/ and ip/)');
-  if (root === '') throw new ConfigError('ROOT: "" is empty (expected the path of the root directory holding servers/ and ip/)');
+  if (root === undefined)
+    throw new ConfigError('ROOT: not set (expected the path of the root directory holding servers/ and ip/)');
+  if (root === '')
+    throw new ConfigError('ROOT: "" is empty (expected the path of the root directory holding servers/ and ip/)');
 
   let cacheSize = CACHESIZE_DEFAULT;
   const cacheText = env.CACHESIZE;
@@ -245,29 +257,59 @@ export function parseEnv(env: Env): EnvSettings {
     }
   }
 
-  const dataLimit = optionalDecimal(env, 'DATALIMIT', 'a size in bytes, decimal digits only', 0, Number.MAX_SAFE_INTEGER);
+  const dataLimit = optionalDecimal(
+    env,
+    'DATALIMIT',
+    'a size in bytes, decimal digits only',
+    0,
+    Number.MAX_SAFE_INTEGER,
+  );
   const clients = `an integer from 1 to ${MAX_CLIENTS_LIMIT}`;
   const maxUdp = optionalDecimal(env, 'MAXUDP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXUDP_DEFAULT;
   const maxTcp = optionalDecimal(env, 'MAXTCP', clients, 1, MAX_CLIENTS_LIMIT) ?? MAXTCP_DEFAULT;
-  const workers = optionalDecimal(env, 'WORKERS', `a number of processes from 1 to ${WORKERS_MAX}`, 1, WORKERS_MAX) ?? 1;
+  const workers =
+    optionalDecimal(env, 'WORKERS', `a number of processes from 1 to ${WORKERS_MAX}`, 1, WORKERS_MAX) ?? 1;
   if (cacheSize / workers < CACHESIZE_MIN) {
-    throw new ConfigError(`WORKERS: ${workers} would leave each process less than ${CACHESIZE_MIN} bytes of CACHESIZE ${cacheSize} (expected fewer workers or a larger CACHESIZE)`);
+    throw new ConfigError(
+      `WORKERS: ${workers} would leave each process less than ${CACHESIZE_MIN} bytes of CACHESIZE ${cacheSize} (expected fewer workers or a larger CACHESIZE)`,
+    );
   }
   const serverPort = optionalDecimal(env, 'SERVERPORT', 'a port number from 1 to 65535', 1, 65535) ?? DEFAULT_DNS_PORT;
   const qmin = (optionalDecimal(env, 'QMIN', '0 (off) or 1 (on)', 0, 1) ?? 1) === 1;
-  const stale = optionalDecimal(env, 'STALE', `a number of seconds from 0 (off) to ${STALE_MAX}`, 0, STALE_MAX) ?? STALE_DEFAULT;
+  const stale =
+    optionalDecimal(env, 'STALE', `a number of seconds from 0 (off) to ${STALE_MAX}`, 0, STALE_MAX) ?? STALE_DEFAULT;
   const maxTtl = optionalDecimal(env, 'MAXTTL', `a number of seconds from 1 to ${MAX_TTL}`, 1, MAX_TTL) ?? MAX_TTL;
   const minTtl = optionalDecimal(env, 'MINTTL', `a number of seconds from 0 to ${MAX_TTL}`, 0, MAX_TTL) ?? 0;
   if (minTtl > maxTtl) {
     throw new ConfigError(`MINTTL: ${quote(env.MINTTL!)} is above MAXTTL ${maxTtl} (expected MINTTL at most MAXTTL)`);
   }
   // Unlike dnscache's flags (HIDETTL, FORWARDONLY), on when set at all, this one is on by default: the value says which.
-  const queryLocalhost = (optionalDecimal(env, 'QUERY_LOCALHOST', '0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it', 0, 1) ?? 1) === 1;
+  const queryLocalhost =
+    (optionalDecimal(
+      env,
+      'QUERY_LOCALHOST',
+      '0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it',
+      0,
+      1,
+    ) ?? 1) === 1;
   const uid = optionalDecimal(env, 'UID', `a numeric user id from 0 to ${ID_MAX}`, 0, ID_MAX);
   const gid = optionalDecimal(env, 'GID', `a numeric group id from 0 to ${ID_MAX}`, 0, ID_MAX);
-  const healthInterval = optionalDecimal(env, 'HEALTHINTERVAL', `a number of seconds from 0 (no health checks) to ${HEALTH_INTERVAL_MAX}`, 0, HEALTH_INTERVAL_MAX) ?? 1;
+  const healthInterval =
+    optionalDecimal(
+      env,
+      'HEALTHINTERVAL',
+      `a number of seconds from 0 (no health checks) to ${HEALTH_INTERVAL_MAX}`,
+      0,
+      HEALTH_INTERVAL_MAX,
+    ) ?? 1;
   const uz5Fallback =
-    optionalDecimal(env, 'UZ5FALLBACK', 'a number of UDP rounds, decimal digits only (0 = never fall back)', 0, 2 ** 31 - 1) ?? 0;
+    optionalDecimal(
+      env,
+      'UZ5FALLBACK',
+      'a number of UDP rounds, decimal digits only (0 = never fall back)',
+      0,
+      2 ** 31 - 1,
+    ) ?? 0;
 
   return {
     listen: { address: ip.address, port, family: ip.family },
@@ -310,7 +352,8 @@ export interface ObservabilitySettings {
   logFormat: LogFormat;
 }
 
-const METRICS_EXPECTED = 'expected host:port with an IP address and a port from 1 to 65535, e.g. 127.0.0.1:9153 or [::1]:9153';
+const METRICS_EXPECTED =
+  'expected host:port with an IP address and a port from 1 to 65535, e.g. 127.0.0.1:9153 or [::1]:9153';
 
 /** METRICS=`a.b.c.d:port` or `[v6]:port`; an IP literal (no names: nothing is looked up) and a port, both required. */
 export function parseMetricsAddress(value: string): ListenAddress {
@@ -325,7 +368,10 @@ export function parseMetricsAddress(value: string): ListenAddress {
     const rest = value.slice(close + 1);
     if (!rest.startsWith(':')) throw bad(rest === '' ? 'has no port' : `has ${quote(rest)} after "]"`);
     portText = rest.slice(1);
-    if (parseIPv6(host) === undefined) throw bad(parseIPv4(host) !== undefined ? 'puts an IPv4 address in brackets' : 'has no IPv6 address in the brackets');
+    if (parseIPv6(host) === undefined)
+      throw bad(
+        parseIPv4(host) !== undefined ? 'puts an IPv4 address in brackets' : 'has no IPv6 address in the brackets',
+      );
   } else {
     const colon = value.lastIndexOf(':');
     if (colon < 0) throw bad('has no port');
@@ -336,7 +382,10 @@ export function parseMetricsAddress(value: string): ListenAddress {
   const port = parsePort(portText);
   if (port === undefined) throw bad(`has port ${quote(portText)}, not a number from 1 to 65535`);
   const ip = parseIp(host);
-  if (!ip.ok) throw bad(`has ${quote(host)}, which is ${ip.reason === NOT_AN_IP ? 'not an IP address' : `not usable: ${ip.reason}`}`);
+  if (!ip.ok)
+    throw bad(
+      `has ${quote(host)}, which is ${ip.reason === NOT_AN_IP ? 'not an IP address' : `not usable: ${ip.reason}`}`,
+    );
   return { address: ip.value.address, port, family: ip.value.family };
 }
 
@@ -344,7 +393,9 @@ export function parseLogFormat(value: string | undefined): LogFormat {
   if (value === undefined) return 'dnscache';
   const format = LOG_FORMATS.find((f) => f === value);
   if (format === undefined) {
-    throw new ConfigError(`LOGFORMAT: ${quote(value)} is not a log format (expected one of ${LOG_FORMATS.map((f) => quote(f)).join(', ')})`);
+    throw new ConfigError(
+      `LOGFORMAT: ${quote(value)} is not a log format (expected one of ${LOG_FORMATS.map((f) => quote(f)).join(', ')})`,
+    );
   }
   return format;
 }

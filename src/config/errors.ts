@@ -16,6 +16,9 @@ const MAX_QUOTED = 80;
  */
 export function quote(value: string): string {
   const shown = value.length > MAX_QUOTED ? value.slice(0, MAX_QUOTED) : value;
-  const escaped = JSON.stringify(shown).replace(/[^\x20-\x7e]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
+  const escaped = JSON.stringify(shown).replace(
+    /[^\x20-\x7e]/g,
+    (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'),
+  );
   return value.length > MAX_QUOTED ? `${escaped}... (${value.length} characters)` : escaped;
 }

@@ -5,7 +5,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigError, quote } from './errors';
-import { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, SendFrom, parseEnv, parseObservability } from './env';
+import {
+  CurveSettings,
+  Env,
+  EnvSettings,
+  ListenAddress,
+  LogFormat,
+  SendFrom,
+  parseEnv,
+  parseObservability,
+} from './env';
 import { Route, readRoutesFile } from './routes';
 import { PoolTable, ServerTable, readServerFiles } from './servers';
 import { RuleAction } from '../rules/action';
@@ -24,7 +33,16 @@ export {
   isLoopback,
   parseServerEntry,
 } from './address';
-export type { CurveSettings, Env, EnvSettings, ListenAddress, LogFormat, ObservabilitySettings, RoutingSettings, SendFrom } from './env';
+export type {
+  CurveSettings,
+  Env,
+  EnvSettings,
+  ListenAddress,
+  LogFormat,
+  ObservabilitySettings,
+  RoutingSettings,
+  SendFrom,
+} from './env';
 export {
   CACHESIZE_DEFAULT,
   CACHESIZE_MAX,

@@ -30,19 +30,25 @@ export const MAX_ROUTE_LENGTH = 4096;
 
 const EXPECTED = 'expected ADDRESS:PORT,REGEX as dnsrouter writes it, e.g. 127.0.0.1:5300,^[ab]*\\.miek\\.nl\\.$';
 
-export type RouteResult = { readonly ok: true; readonly route: Route } | { readonly ok: false; readonly reason: string };
+export type RouteResult =
+  { readonly ok: true; readonly route: Route } | { readonly ok: false; readonly reason: string };
 
 /** Parses one route value; `source` names it in the route and in the reason. */
 export function parseRoute(value: string, source: string): RouteResult {
-  const fail = (why: string): RouteResult => ({ ok: false, reason: `${source}: ${quote(value.slice(0, 200))} ${why} (${EXPECTED})` });
+  const fail = (why: string): RouteResult => ({
+    ok: false,
+    reason: `${source}: ${quote(value.slice(0, 200))} ${why} (${EXPECTED})`,
+  });
   if (value.length > MAX_ROUTE_LENGTH) return fail(`is longer than ${MAX_ROUTE_LENGTH} characters`);
   const comma = value.indexOf(',');
   if (comma < 0) return fail('has no comma between the backend and the pattern');
   const backendText = value.slice(0, comma).trim();
   const patternText = value.slice(comma + 1).trim();
   const backend = parseServerEntry(backendText);
-  if (!backend.ok) return fail(`names no backend: ${quote(backendText)} is not an address with a port (${backend.reason})`);
-  if (!/\]:|^[^:]*:[0-9]+$/.test(backendText)) return fail(`names no port: ${quote(backendText)} (dnsrouter's routes always give one)`);
+  if (!backend.ok)
+    return fail(`names no backend: ${quote(backendText)} is not an address with a port (${backend.reason})`);
+  if (!/\]:|^[^:]*:[0-9]+$/.test(backendText))
+    return fail(`names no port: ${quote(backendText)} (dnsrouter's routes always give one)`);
   if (patternText === '') return fail('has an empty pattern');
   let pattern: RegExp;
   try {
@@ -61,7 +67,10 @@ export function parseRoute(value: string, source: string): RouteResult {
 export function parseRoutesFile(text: string, fileLabel: string): Route[] {
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   const nul = text.indexOf('\0');
-  if (nul >= 0) throw new ConfigError(`${fileLabel}: not a text file (a NUL character at offset ${nul}; ${EXPECTED}, one per line)`);
+  if (nul >= 0)
+    throw new ConfigError(
+      `${fileLabel}: not a text file (a NUL character at offset ${nul}; ${EXPECTED}, one per line)`,
+    );
   const routes: Route[] = [];
   text.split('\n').forEach((raw, i) => {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;

@@ -35,7 +35,8 @@ export interface Pool {
 
 export type PoolTable = ReadonlyMap<Name, Pool>;
 
-const EXPECTED_LINE = 'expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment';
+const EXPECTED_LINE =
+  'expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment';
 const EXPECTED_POLICY = `expected "policy" and one of ${POLICIES.join(', ')}`;
 /** Bounds of the numeric options, so a typo cannot make a weight sum overflow or a cap meaningless. */
 const OPTION_MAX = { order: 1_000_000, weight: 1_000_000, qps: 10_000_000 } as const;
@@ -54,7 +55,10 @@ type OptionKey = keyof typeof OPTION_MAX;
 export function parsePoolFile(text: string, fileLabel: string, forwarding = true): Pool {
   if (text.startsWith('\uFEFF')) text = text.slice(1);
   const nul = text.indexOf('\0');
-  if (nul >= 0) throw new ConfigError(`${fileLabel}: not a text file (a NUL character at offset ${nul}; expected one address per line)`);
+  if (nul >= 0)
+    throw new ConfigError(
+      `${fileLabel}: not a text file (a NUL character at offset ${nul}; expected one address per line)`,
+    );
   const lines = text.split('\n');
   const out: PoolServer[] = [];
   const seen = new Set<string>();
@@ -69,10 +73,17 @@ export function parsePoolFile(text: string, fileLabel: string, forwarding = true
     const where = `${fileLabel} line ${i + 1}`;
     const [first, ...rest] = entry.split(/[ \t]+/) as [string, ...string[]];
     if (first === 'policy') {
-      if (!forwarding) throw new ConfigError(`${where}: ${quote(entry)}: a policy applies only with FORWARDONLY (expected only addresses when resolving iteratively)`);
-      if (policyLine !== 0) throw new ConfigError(`${where}: a second policy line (the first is line ${policyLine}; expected one per file)`);
+      if (!forwarding)
+        throw new ConfigError(
+          `${where}: ${quote(entry)}: a policy applies only with FORWARDONLY (expected only addresses when resolving iteratively)`,
+        );
+      if (policyLine !== 0)
+        throw new ConfigError(
+          `${where}: a second policy line (the first is line ${policyLine}; expected one per file)`,
+        );
       const name = POLICIES.find((p) => p === rest[0]);
-      if (rest.length !== 1 || name === undefined) throw new ConfigError(`${where}: ${quote(entry)} is not a policy (${EXPECTED_POLICY})`);
+      if (rest.length !== 1 || name === undefined)
+        throw new ConfigError(`${where}: ${quote(entry)} is not a policy (${EXPECTED_POLICY})`);
       policy = name;
       policyLine = i + 1;
       continue;
@@ -83,13 +94,22 @@ export function parsePoolFile(text: string, fileLabel: string, forwarding = true
       throw new ConfigError(`${where}: ${quote(entry)} is not an address${detail} (${EXPECTED_LINE})`);
     }
     if (rest.length > 0 && !forwarding) {
-      throw new ConfigError(`${where}: ${quote(rest.join(' '))}: options apply only with FORWARDONLY (expected only an address when resolving iteratively)`);
+      throw new ConfigError(
+        `${where}: ${quote(rest.join(' '))}: options apply only with FORWARDONLY (expected only an address when resolving iteratively)`,
+      );
     }
     const options = parseOptions(rest, `${where}: ${quote(entry)}`);
     const key = `${parsed.value.address} ${parsed.value.port}`;
     if (seen.has(key)) continue;
     seen.add(key);
-    out.push(Object.freeze({ endpoint: Object.freeze(parsed.value), order: options.order ?? out.length + 1, weight: options.weight ?? 1, qps: options.qps ?? null }));
+    out.push(
+      Object.freeze({
+        endpoint: Object.freeze(parsed.value),
+        order: options.order ?? out.length + 1,
+        weight: options.weight ?? 1,
+        qps: options.qps ?? null,
+      }),
+    );
   }
   if (out.length === 0) {
     throw new ConfigError(`${fileLabel}: no server addresses (expected at least one address per file, one per line)`);
@@ -106,7 +126,8 @@ function parseOptions(words: readonly string[], where: string): Partial<Record<O
     if (eq < 0 || !Object.hasOwn(OPTION_MAX, key)) {
       throw new ConfigError(`${where}: ${quote(word)} is not an option (${EXPECTED_LINE})`);
     }
-    if (out[key] !== undefined) throw new ConfigError(`${where}: ${key} given twice (expected each option once per line)`);
+    if (out[key] !== undefined)
+      throw new ConfigError(`${where}: ${key} given twice (expected each option once per line)`);
     const value = word.slice(eq + 1);
     const n = /^[0-9]{1,8}$/.test(value) ? Number(value) : NaN;
     if (!(n >= 1 && n <= OPTION_MAX[key])) {
@@ -144,7 +165,6 @@ class FrozenMap<K, V> extends Map<K, V> {
   }
 }
 
-
 /**
  * Reads `rootDir/servers/`. Every entry whose name does not start with `.`
  * must be a readable regular file whose name is a domain (`@` for the root,
@@ -164,7 +184,11 @@ export interface ServerFiles {
 
 /** readServersDir's reading, keeping each file's pool (policy and options). */
 export function readServerFiles(rootDir: string, forwarding: boolean): ServerFiles {
-  const files = readDomainFiles(rootDir, 'servers', { missing: 'error', contents: 'server addresses, one per line', dirExpected: 'at least "@"' });
+  const files = readDomainFiles(rootDir, 'servers', {
+    missing: 'error',
+    contents: 'server addresses, one per line',
+    dirExpected: 'at least "@"',
+  });
   const entries: [Name, Pool][] = files.map((f) => [f.name, parsePoolFile(f.text, f.label, forwarding)]);
   const fileOf = new Set(files.map((f) => f.name));
   if (!fileOf.has(ROOT)) {
@@ -174,6 +198,8 @@ export function readServerFiles(rootDir: string, forwarding: boolean): ServerFil
   }
   return {
     pools: new FrozenMap(entries),
-    servers: new FrozenMap(entries.map(([name, pool]) => [name, Object.freeze(pool.servers.map((s) => s.endpoint))] as const)),
+    servers: new FrozenMap(
+      entries.map(([name, pool]) => [name, Object.freeze(pool.servers.map((s) => s.endpoint))] as const),
+    ),
   };
 }

@@ -21,7 +21,10 @@ export function exchange(socketPath: string, line: string, timeoutMs = CLIENT_TI
       if (err) reject(err);
       else resolve(value!);
     };
-    const timer = setTimeout(() => finish(new Error(`no response from ${socketPath} within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(
+      () => finish(new Error(`no response from ${socketPath} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
     socket.once('connect', () => socket.write(line + '\n'));
     socket.on('data', (d: Buffer) => {
       chunks.push(d);
@@ -39,7 +42,11 @@ export function exchange(socketPath: string, line: string, timeoutMs = CLIENT_TI
 }
 
 /** Sends a request and parses the response. */
-export async function controlRequest(socketPath: string, req: ControlRequest, timeoutMs = CLIENT_TIMEOUT_MS): Promise<ControlResponse> {
+export async function controlRequest(
+  socketPath: string,
+  req: ControlRequest,
+  timeoutMs = CLIENT_TIMEOUT_MS,
+): Promise<ControlResponse> {
   return responseFrom(await exchange(socketPath, JSON.stringify(req), timeoutMs));
 }
 
@@ -65,7 +72,12 @@ function responseFrom(line: string): ControlResponse {
  * writes wait while `output` is full. A connection quiet for `idleMs` is
  * given up.
  */
-export function streamRequest(socketPath: string, req: ControlRequest, io: { readonly input?: Readable; readonly output?: Writable }, idleMs = CLIENT_TIMEOUT_MS): Promise<ControlResponse> {
+export function streamRequest(
+  socketPath: string,
+  req: ControlRequest,
+  io: { readonly input?: Readable; readonly output?: Writable },
+  idleMs = CLIENT_TIMEOUT_MS,
+): Promise<ControlResponse> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ path: socketPath });
     let held: Buffer = Buffer.alloc(0);
@@ -96,7 +108,8 @@ export function streamRequest(socketPath: string, req: ControlRequest, io: { rea
     });
     socket.once('end', () => {
       const line = held.toString('utf8').replace(/\n$/, '');
-      if (!line.startsWith(RESPONSE_START)) return finish(new Error(`${socketPath} closed the connection before its response (the dump is incomplete)`));
+      if (!line.startsWith(RESPONSE_START))
+        return finish(new Error(`${socketPath} closed the connection before its response (the dump is incomplete)`));
       try {
         finish(null, responseFrom(line));
       } catch (err) {

@@ -16,7 +16,15 @@ import { HistogramData } from '../metrics/exposition';
 import { UpstreamPools } from '../transport/pools';
 import { serverId } from '../transport/rtt';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
-import { boundedLines, dumpChunks, entryLinesGradually, loadDump, loadLines, LoadReport, writeDumpLines } from './dumpfile';
+import {
+  boundedLines,
+  dumpChunks,
+  entryLinesGradually,
+  loadDump,
+  loadLines,
+  LoadReport,
+  writeDumpLines,
+} from './dumpfile';
 import { ControlRequest, isStream, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
 import { ReloadOutcome } from './reload';
@@ -37,7 +45,12 @@ export interface ControlTarget {
   readonly cache: Cache;
   /** Where ROOT's files are reached now: ROOT, or '/' after the chroot. */
   readonly root: string;
-  readonly engine: { readonly counters: QueryCounters; recent: QueryRecorder | null; readonly rules?: RuleBook; readonly latency?: HistogramData };
+  readonly engine: {
+    readonly counters: QueryCounters;
+    recent: QueryRecorder | null;
+    readonly rules?: RuleBook;
+    readonly latency?: HistogramData;
+  };
   readonly resolver: { readonly counters: ResolverCounters; readonly inflightCount: number };
   readonly upstreamQueries: number;
   readonly activity: { readonly udp: number; readonly edns: number; readonly tcp: number };
@@ -49,7 +62,9 @@ export interface ControlTarget {
 
 const MAX_RULES_TEXT = `${MAX_CONTROL_RULES} blocks and limits in force`;
 
-export type RuleTarget = { readonly kind: 'suffix'; readonly name: Name; readonly shown: string } | { readonly kind: 'prefix'; readonly prefix: string; readonly shown: string };
+export type RuleTarget =
+  | { readonly kind: 'suffix'; readonly name: Name; readonly shown: string }
+  | { readonly kind: 'prefix'; readonly prefix: string; readonly shown: string };
 
 /**
  * What `block`, `limit` and `unblock` name: a client prefix as ip/ writes it
@@ -59,12 +74,17 @@ export type RuleTarget = { readonly kind: 'suffix'; readonly name: Name; readonl
 export function ruleTarget(text: string): RuleTarget {
   if (/^[0-9]{1,3}(\.[0-9]{1,3}){0,3}$/.test(text)) {
     if (text.split('.').some((o) => Number(o) > 255 || (o.length > 1 && o.startsWith('0')))) {
-      throw new RequestError(`${JSON.stringify(text)} is not an IPv4 prefix (expected octets from 0 to 255 without leading zeros, as ip/ names them)`);
+      throw new RequestError(
+        `${JSON.stringify(text)} is not an IPv4 prefix (expected octets from 0 to 255 without leading zeros, as ip/ names them)`,
+      );
     }
     return { kind: 'prefix', prefix: text, shown: text };
   }
   if (text.includes(':')) {
-    if (!/^[0-9a-fA-F:]+$/.test(text)) throw new RequestError(`${JSON.stringify(text)} is not an IPv6 prefix (expected hex groups and colons, as ip/ names them)`);
+    if (!/^[0-9a-fA-F:]+$/.test(text))
+      throw new RequestError(
+        `${JSON.stringify(text)} is not an IPv6 prefix (expected hex groups and colons, as ip/ names them)`,
+      );
     return { kind: 'prefix', prefix: text.toLowerCase(), shown: text.toLowerCase() };
   }
   const name = parseName(text);
@@ -93,13 +113,18 @@ export async function confinedFile(root: string, file: string, use: 'write' | 'r
   const realRoot = await fs.promises.realpath(root);
   let real: string;
   try {
-    real = use === 'write' ? path.join(await fs.promises.realpath(path.dirname(lexical)), path.basename(lexical)) : await fs.promises.realpath(lexical);
+    real =
+      use === 'write'
+        ? path.join(await fs.promises.realpath(path.dirname(lexical)), path.basename(lexical))
+        : await fs.promises.realpath(lexical);
   } catch {
     return lexical; // missing: the dump or load itself says so, naming the file
   }
   const inside = path.relative(realRoot, real);
   if (inside.startsWith('..') || path.isAbsolute(inside)) {
-    throw new RequestError(`${JSON.stringify(file)} leads outside ROOT through a symbolic link (expected a file inside ROOT)`);
+    throw new RequestError(
+      `${JSON.stringify(file)} leads outside ROOT through a symbolic link (expected a file inside ROOT)`,
+    );
   }
   return lexical;
 }
@@ -108,7 +133,8 @@ function parseName(text: string): Name {
   try {
     return nameFromText(text, 'decimal');
   } catch (err) {
-    if (err instanceof NameError) throw new RequestError(`${JSON.stringify(text)} is not a domain name: ${err.message}`);
+    if (err instanceof NameError)
+      throw new RequestError(`${JSON.stringify(text)} is not a domain name: ${err.message}`);
     throw err;
   }
 }
@@ -145,7 +171,12 @@ export function streamOf(stream: ControlStream | undefined): ControlStream {
 }
 
 /** `dump -`: the dump's text over the control connection, as dumpInRoot writes it to a file. */
-export async function dumpToStream(stream: ControlStream, now: number, lines: AsyncIterable<string>, log: Log): Promise<Record<string, unknown>> {
+export async function dumpToStream(
+  stream: ControlStream,
+  now: number,
+  lines: AsyncIterable<string>,
+  log: Log,
+): Promise<Record<string, unknown>> {
   const counted = { entries: 0, bytes: 0 };
   for await (const piece of dumpChunks(now, lines, counted)) await stream.write(piece);
   log.line(`control dump - ${counted.entries}`);
@@ -163,7 +194,13 @@ function loaded(report: LoadReport, log: Log): Record<string, unknown> {
  * worker's) to `file` inside `root`, logs it, and answers the report; a
  * failure is an error naming the file.
  */
-export async function dumpInRoot(root: string, fileName: string, now: number, lines: Iterable<string> | AsyncIterable<string>, log: Log): Promise<Record<string, unknown>> {
+export async function dumpInRoot(
+  root: string,
+  fileName: string,
+  now: number,
+  lines: Iterable<string> | AsyncIterable<string>,
+  log: Log,
+): Promise<Record<string, unknown>> {
   const file = await confinedFile(root, fileName, 'write');
   try {
     const report = await writeDumpLines(file, now, lines);
@@ -183,8 +220,10 @@ function fileHint(given: string, err: unknown, use: 'write' | 'read'): string {
   const code = (err as NodeJS.ErrnoException)?.code;
   const inRoot = path.resolve('/', given);
   const dir = path.dirname(inRoot);
-  if (code === 'ENOENT') return ` (FILE is a path inside ROOT: ${JSON.stringify(given)} is ROOT${inRoot}${use === 'write' && dir !== '/' ? `, and ROOT${dir} must exist` : ''})`;
-  if (code === 'EACCES' || code === 'EPERM') return ` (dnscache writes as its UID after the privilege drop: give a file in a directory inside ROOT that user may write, e.g. dumps/cache.dump in a dnscache-conf service)`;
+  if (code === 'ENOENT')
+    return ` (FILE is a path inside ROOT: ${JSON.stringify(given)} is ROOT${inRoot}${use === 'write' && dir !== '/' ? `, and ROOT${dir} must exist` : ''})`;
+  if (code === 'EACCES' || code === 'EPERM')
+    return ` (dnscache writes as its UID after the privilege drop: give a file in a directory inside ROOT that user may write, e.g. dumps/cache.dump in a dnscache-conf service)`;
   return '';
 }
 
@@ -244,7 +283,10 @@ export class ControlCommands implements CommandRunner {
       case 'top': {
         if (req.what !== undefined) {
           const kind = req.what;
-          return { ...this.recent.topList({ kind, limit: req.limit, labels: req.labels, rcode: req.rcode, last: req.queries }), what: kind };
+          return {
+            ...this.recent.topList({ kind, limit: req.limit, labels: req.labels, rcode: req.rcode, last: req.queries }),
+            what: kind,
+          };
         }
         const report = this.recent.top(req.queries ?? this.recent.size, req.limit ?? TOP_LIMIT_DEFAULT);
         return { ...report };
@@ -263,7 +305,12 @@ export class ControlCommands implements CommandRunner {
         const outcome = this.target.reload();
         if (!outcome.ok) throw new Error(`reload failed: ${outcome.error}`);
         // `rules` only with a rules/ directory, as the log line: the answer stays as it was for roots without one.
-        return { servers: outcome.servers, ip: outcome.ip, routes: outcome.routes, ...(outcome.rules ? { rules: outcome.rules } : {}) };
+        return {
+          servers: outcome.servers,
+          ip: outcome.ip,
+          routes: outcome.routes,
+          ...(outcome.rules ? { rules: outcome.rules } : {}),
+        };
       }
       case 'routes':
         return { routes: this.target.router.report() };
@@ -293,9 +340,14 @@ export class ControlCommands implements CommandRunner {
   private addRule(text: string, action: RuleAction, seconds: number | undefined): Record<string, unknown> {
     const target = ruleTarget(text);
     const book = this.book();
-    const added = target.kind === 'prefix' ? book.addPrefix(target.prefix, action, seconds ?? null) : book.addControl(target.name, action, seconds ?? null);
+    const added =
+      target.kind === 'prefix'
+        ? book.addPrefix(target.prefix, action, seconds ?? null)
+        : book.addControl(target.name, action, seconds ?? null);
     if (!added) throw new RequestError(`${MAX_RULES_TEXT} (expected an unblock, or one to expire, first)`);
-    this.log.line(`control ${action.kind === 'drop' ? 'block' : 'limit'} ${logText(target.shown)} ${actionText(action).replace(' ', '=')} ${seconds ?? '-'}`);
+    this.log.line(
+      `control ${action.kind === 'drop' ? 'block' : 'limit'} ${logText(target.shown)} ${actionText(action).replace(' ', '=')} ${seconds ?? '-'}`,
+    );
     return { target: target.shown, kind: target.kind, action: actionText(action), seconds: seconds ?? null };
   }
 
@@ -303,7 +355,10 @@ export class ControlCommands implements CommandRunner {
     const target = ruleTarget(text);
     const book = this.book();
     const removed = target.kind === 'prefix' ? book.removePrefix(target.prefix) : book.removeControl(target.name);
-    if (!removed) throw new RequestError(`no block or limit for ${JSON.stringify(target.shown)} (rules/ files are changed by editing them and reloading)`);
+    if (!removed)
+      throw new RequestError(
+        `no block or limit for ${JSON.stringify(target.shown)} (rules/ files are changed by editing them and reloading)`,
+      );
     this.log.line(`control unblock ${logText(target.shown)}`);
     return { target: target.shown, kind: target.kind };
   }
@@ -312,10 +367,27 @@ export class ControlCommands implements CommandRunner {
   private listRules(): Record<string, unknown>[] {
     const book = this.book();
     const now = book.now();
-    const left = (expires: number): number | null => (expires === Infinity ? null : Math.max(0, Math.ceil((expires - now) / 1000)));
+    const left = (expires: number): number | null =>
+      expires === Infinity ? null : Math.max(0, Math.ceil((expires - now) / 1000));
     return [
-      ...book.listPrefixes().map((r) => ({ target: r.prefix, kind: 'prefix', action: actionText(r.action), source: 'control', secondsLeft: left(r.expires) })),
-      ...book.list().map((r) => ({ target: nameToText(r.zone), kind: 'suffix', action: actionText(r.action), source: r.source, secondsLeft: left(r.expires) })),
+      ...book
+        .listPrefixes()
+        .map((r) => ({
+          target: r.prefix,
+          kind: 'prefix',
+          action: actionText(r.action),
+          source: 'control',
+          secondsLeft: left(r.expires),
+        })),
+      ...book
+        .list()
+        .map((r) => ({
+          target: nameToText(r.zone),
+          kind: 'suffix',
+          action: actionText(r.action),
+          source: r.source,
+          secondsLeft: left(r.expires),
+        })),
     ];
   }
 
@@ -323,10 +395,18 @@ export class ControlCommands implements CommandRunner {
     const pools = this.target.pools;
     if (!pools) throw new RequestError(NO_POOLS);
     const parsed = parseServerEntry(text);
-    if (!parsed.ok) throw new RequestError(`${JSON.stringify(text)} is not an address: ${parsed.reason} (expected an upstream as servers/ writes it, e.g. 192.0.2.53 or [2001:db8::53]:5353)`);
+    if (!parsed.ok)
+      throw new RequestError(
+        `${JSON.stringify(text)} is not an address: ${parsed.reason} (expected an upstream as servers/ writes it, e.g. 192.0.2.53 or [2001:db8::53]:5353)`,
+      );
     if (!pools.force(parsed.value, state)) {
       if (pools.health === null) throw new RequestError('health checks are off (HEALTHINTERVAL=0): no state to force');
-      throw new RequestError(`${JSON.stringify(text)} is not an upstream of any servers/ file (expected one of ${pools.upstreams().map((u) => u.address + ':' + u.port).join(', ')})`);
+      throw new RequestError(
+        `${JSON.stringify(text)} is not an upstream of any servers/ file (expected one of ${pools
+          .upstreams()
+          .map((u) => u.address + ':' + u.port)
+          .join(', ')})`,
+      );
     }
     const row = pools.rows().find((r) => r.address === serverId(parsed.value))!;
     this.log.line(`control server ${row.address} ${state}`);

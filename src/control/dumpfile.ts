@@ -75,7 +75,14 @@ export function entryLine(e: CacheSnapshotEntry): string {
     case 'failure':
       return JSON.stringify({ kind: e.kind, name, type: e.type, expires: e.expires });
     case 'reply':
-      return JSON.stringify({ kind: e.kind, name, type: e.type, expires: e.expires, built: e.builtAt, message: e.message.toString('hex') });
+      return JSON.stringify({
+        kind: e.kind,
+        name,
+        type: e.type,
+        expires: e.expires,
+        built: e.builtAt,
+        message: e.message.toString('hex'),
+      });
   }
 }
 
@@ -118,7 +125,8 @@ export function dumpTurn(walk: GradualSnapshot): string[] {
   for (;;) {
     const slice = walk.next(DUMP_SLICE, entryLine);
     for (const line of slice) lines.push(line);
-    if (slice.length === 0 || lines.length >= DUMP_TURN_LINES || performance.now() - started >= DUMP_TURN_MS) return lines;
+    if (slice.length === 0 || lines.length >= DUMP_TURN_LINES || performance.now() - started >= DUMP_TURN_MS)
+      return lines;
   }
 }
 
@@ -148,7 +156,11 @@ export async function* entryLinesGradually(cache: Cache): AsyncGenerator<string>
  * taken: a dump to a file or to a control connection holds one piece at a
  * time. `counted` grows as they are made.
  */
-export async function* dumpChunks(now: number, lines: Iterable<string> | AsyncIterable<string>, counted: { entries: number; bytes: number }): AsyncGenerator<string> {
+export async function* dumpChunks(
+  now: number,
+  lines: Iterable<string> | AsyncIterable<string>,
+  counted: { entries: number; bytes: number },
+): AsyncGenerator<string> {
   const piece = (text: string): string => {
     counted.bytes += Buffer.byteLength(text, 'utf8');
     return text;
@@ -176,7 +188,7 @@ function writeText(fd: number, text: string, buffer: { bytes: Buffer }): void {
   const length = Buffer.byteLength(text, 'utf8');
   if (length > buffer.bytes.length) buffer.bytes = Buffer.allocUnsafeSlow(length);
   buffer.bytes.write(text, 0, 'utf8');
-  for (let at = 0; at < length; ) at += fs.writeSync(fd, buffer.bytes, at, length - at);
+  for (let at = 0; at < length;) at += fs.writeSync(fd, buffer.bytes, at, length - at);
 }
 
 /**
@@ -187,8 +199,15 @@ function writeText(fd: number, text: string, buffer: { bytes: Buffer }): void {
  * doubled the process's data, and under the service's DATALIMIT the second
  * one aborted it.)
  */
-export async function writeDumpLines(file: string, now: number, lines: Iterable<string> | AsyncIterable<string>): Promise<DumpReport> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`);
+export async function writeDumpLines(
+  file: string,
+  now: number,
+  lines: Iterable<string> | AsyncIterable<string>,
+): Promise<DumpReport> {
+  const tmp = path.join(
+    path.dirname(file),
+    `.${path.basename(file)}.tmp.${process.pid}.${randomBytes(4).toString('hex')}`,
+  );
   const counted = { entries: 0, bytes: 0 };
   const handle = await fs.promises.open(tmp, 'wx', 0o600);
   try {
@@ -297,7 +316,7 @@ function soaField(v: unknown): StoredRecord | null {
 /** Skips a possibly compressed name in a message; pointers must point backwards. */
 function skipName(msg: Buffer, pos: number): number {
   const start = pos;
-  for (let total = 1; ; ) {
+  for (let total = 1; ;) {
     if (pos >= msg.length) fail('"message": a name runs past the end');
     const len = msg[pos]!;
     if (len === 0) return pos + 1;
@@ -331,7 +350,9 @@ function replyLayout(msg: Buffer, name: Name, type: number): ReplyLayout {
   if ((msg[2]! & 0x80) === 0) fail('"message" is not a response (QR=0)');
   if (msg.readUInt16BE(4) !== 1) fail('"message" does not hold exactly one question');
   // The first asker's letter case is kept in the stored question: compare case-folded.
-  const asked = msg.toString('latin1', HEADER_LENGTH, HEADER_LENGTH + name.length).replace(/[A-Z]/g, (c) => c.toLowerCase());
+  const asked = msg
+    .toString('latin1', HEADER_LENGTH, HEADER_LENGTH + name.length)
+    .replace(/[A-Z]/g, (c) => c.toLowerCase());
   if (asked !== name || msg.readUInt16BE(HEADER_LENGTH + name.length) !== type) {
     fail('"message": its question is not the entry\'s name and type');
   }
@@ -373,7 +394,8 @@ export function parseEntryLine(line: string): CacheSnapshotEntry {
       });
       const rank = (has(o, 'rank') ? integer(o, 'rank', RANK.ADDITIONAL, RANK.ANSWER_AA) : RANK.ANSWER) as Rank;
       const side = has(o, 'side') ? field(o, 'side') : 'child';
-      if (side !== 'child' && side !== 'parent') fail(`"side" is ${JSON.stringify(side)} (expected "child" or "parent")`);
+      if (side !== 'child' && side !== 'parent')
+        fail(`"side" is ${JSON.stringify(side)} (expected "child" or "parent")`);
       return { kind, name, type, expires, rdatas, rank, side };
     }
     case 'nxdomain':
@@ -403,8 +425,10 @@ export function checkHeader(line: string): void {
     v = null;
   }
   const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
-  if (o.format !== DUMP_FORMAT) fail(`not a dnscache-ts cache dump (expected a first line with "format":"${DUMP_FORMAT}")`);
-  if (o.version !== DUMP_VERSION) fail(`dump version ${JSON.stringify(o.version)} is not supported (expected ${DUMP_VERSION})`);
+  if (o.format !== DUMP_FORMAT)
+    fail(`not a dnscache-ts cache dump (expected a first line with "format":"${DUMP_FORMAT}")`);
+  if (o.version !== DUMP_VERSION)
+    fail(`dump version ${JSON.stringify(o.version)} is not supported (expected ${DUMP_VERSION})`);
 }
 
 export interface LoadReport {
@@ -431,11 +455,14 @@ export class DumpFileError extends Error {}
  * is ever held: a dump from a file or from a control connection cannot
  * make the process hold an unbounded line.
  */
-export async function* boundedLines(input: Iterable<Buffer | string> | AsyncIterable<Buffer | string>): AsyncGenerator<string | null> {
+export async function* boundedLines(
+  input: Iterable<Buffer | string> | AsyncIterable<Buffer | string>,
+): AsyncGenerator<string | null> {
   const utf8 = new StringDecoder('utf8'); // a character may be split between two reads
   let held = '';
   let overlong = false;
-  const line = (text: string): string | null => (overlong || text.length > MAX_LINE ? null : text.endsWith('\r') ? text.slice(0, -1) : text);
+  const line = (text: string): string | null =>
+    overlong || text.length > MAX_LINE ? null : text.endsWith('\r') ? text.slice(0, -1) : text;
   for await (const data of input) {
     let text = held + (typeof data === 'string' ? data : utf8.write(data));
     let nl: number;
@@ -488,7 +515,13 @@ export class LoadTally {
   }
 
   counts(): LoadCounts {
-    return { loaded: this.loaded, expired: this.expired, malformed: this.malformed, tooBig: this.tooBig, errors: [...this.errors] };
+    return {
+      loaded: this.loaded,
+      expired: this.expired,
+      malformed: this.malformed,
+      tooBig: this.tooBig,
+      errors: [...this.errors],
+    };
   }
 
   report(from: string): LoadReport {

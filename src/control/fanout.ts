@@ -124,17 +124,39 @@ export function mergeAnswers(req: ControlRequest, values: readonly Record<string
       // Every worker has the same routes (the same file, the same etcd); each checks and counts its own.
       return { routes: mergeRouteReports(values.map((v) => v.routes as RouteReport[])) };
     case 'latency':
-      return { ...values[0]!, counts: (values[0]!.counts as number[]).map((_, i) => values.reduce((a, v) => a + (v.counts as number[])[i]!, 0)), sumMs: values.reduce((a, v) => a + (v.sumMs as number), 0) };
+      return {
+        ...values[0]!,
+        counts: (values[0]!.counts as number[]).map((_, i) =>
+          values.reduce((a, v) => a + (v.counts as number[])[i]!, 0),
+        ),
+        sumMs: values.reduce((a, v) => a + (v.sumMs as number), 0),
+      };
     case 'servers':
       return { servers: mergeServerRows(values.map((v) => v.servers as ServerRow[])) };
     case 'top': {
       const limit = req.limit ?? TOP_LIMIT_DEFAULT;
       if (req.what !== undefined) {
         const sums = sumFields(values.map(({ rows: _r, ...rest }) => rest));
-        return { ...sums, rows: mergeRows(values.map((v) => v.rows as TopRow[]), limit) };
+        return {
+          ...sums,
+          rows: mergeRows(
+            values.map((v) => v.rows as TopRow[]),
+            limit,
+          ),
+        };
       }
       const sums = sumFields(values.map(({ clients: _c, names: _n, ...rest }) => rest));
-      return { ...sums, clients: mergeRows(values.map((v) => v.clients as TopRow[]), limit), names: mergeRows(values.map((v) => v.names as TopRow[]), limit) };
+      return {
+        ...sums,
+        clients: mergeRows(
+          values.map((v) => v.clients as TopRow[]),
+          limit,
+        ),
+        names: mergeRows(
+          values.map((v) => v.names as TopRow[]),
+          limit,
+        ),
+      };
     }
     default:
       return sumFields(values);
@@ -147,8 +169,10 @@ function sumFields(values: readonly Record<string, unknown>[]): Record<string, u
   for (const key of Object.keys(values[0]!)) {
     const all = values.map((v) => v[key]);
     const first = all[0];
-    if (typeof first === 'number') out[key] = key === 'uptime' ? Math.max(...(all as number[])) : (all as number[]).reduce((a, b) => a + b, 0);
-    else if (first !== null && typeof first === 'object' && !Array.isArray(first)) out[key] = sumFields(all as Record<string, unknown>[]);
+    if (typeof first === 'number')
+      out[key] = key === 'uptime' ? Math.max(...(all as number[])) : (all as number[]).reduce((a, b) => a + b, 0);
+    else if (first !== null && typeof first === 'object' && !Array.isArray(first))
+      out[key] = sumFields(all as Record<string, unknown>[]);
     else out[key] = first;
   }
   return out;
@@ -162,4 +186,3 @@ function mergeRows(lists: readonly (readonly TopRow[])[], limit: number): TopRow
     .sort((a, b) => b.count - a.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
     .slice(0, limit);
 }
-

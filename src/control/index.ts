@@ -7,7 +7,17 @@ import { ControlServer } from './server';
 import { ControlSettings } from './settings';
 
 export { ControlCommands, ControlTarget, fileInRoot } from './commands';
-export { DUMP_FORMAT, DUMP_VERSION, DumpLineError, entryLine, headerLine, loadDump, LoadReport, parseEntryLine, writeDump } from './dumpfile';
+export {
+  DUMP_FORMAT,
+  DUMP_VERSION,
+  DumpLineError,
+  entryLine,
+  headerLine,
+  loadDump,
+  LoadReport,
+  parseEntryLine,
+  writeDump,
+} from './dumpfile';
 export { COMMANDS, ControlRequest, ControlResponse, MAX_REQUEST_BYTES, parseRequest, RequestError } from './protocol';
 export { RecentQueries, RING_SIZE_DEFAULT, TopReport } from './recent';
 export { readReloadable, Reloadable, ReloadOutcome, SwappableServerTable } from './reload';
@@ -19,6 +29,10 @@ export { controlSettings, ControlSettings } from './settings';
  * Starts recording recent questions and listens on the control socket.
  * Call after binding the DNS sockets and before dropping privileges.
  */
-export function startControl(settings: ControlSettings & { socket: string }, target: ControlTarget, log: Log): Promise<ControlServer> {
+export function startControl(
+  settings: ControlSettings & { socket: string },
+  target: ControlTarget,
+  log: Log,
+): Promise<ControlServer> {
   return ControlServer.listen(settings.socket, new ControlCommands(target, log, settings.ringSize));
 }

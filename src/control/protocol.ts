@@ -29,7 +29,24 @@
 
 import { QPS_MAX } from '../rules/action';
 
-export const COMMANDS = ['stats', 'flush', 'flush-subtree', 'flush-all', 'dump', 'load', 'top', 'reload', 'routes', 'servers', 'server', 'latency', 'block', 'limit', 'unblock', 'rules'] as const;
+export const COMMANDS = [
+  'stats',
+  'flush',
+  'flush-subtree',
+  'flush-all',
+  'dump',
+  'load',
+  'top',
+  'reload',
+  'routes',
+  'servers',
+  'server',
+  'latency',
+  'block',
+  'limit',
+  'unblock',
+  'rules',
+] as const;
 export const TOP_KINDS = ['queries', 'clients', 'rcodes'] as const;
 /** Longest block or limit, seconds (a week); without seconds a rule lasts until unblock or restart. */
 export const RULE_SECONDS_MAX = 604800;
@@ -64,7 +81,9 @@ export type ControlRequest =
   | { readonly cmd: 'servers' }
   | { readonly cmd: 'server'; readonly address: string; readonly state: (typeof FORCED_STATES)[number] };
 
-export type ControlResponse = ({ readonly ok: true; readonly cmd: Command } & Record<string, unknown>) | { readonly ok: false; readonly error: string };
+export type ControlResponse =
+  | ({ readonly ok: true; readonly cmd: Command } & Record<string, unknown>)
+  | { readonly ok: false; readonly error: string };
 
 /** A request longer than this is refused (requests are a few dozen bytes). */
 export const MAX_REQUEST_BYTES = 65536;
@@ -102,10 +121,17 @@ function stringField(o: Record<string, unknown>, cmd: string, key: string): stri
   return v;
 }
 
-function optionalCount(o: Record<string, unknown>, cmd: string, key: string, min = 1, max = TOP_MAX): number | undefined {
+function optionalCount(
+  o: Record<string, unknown>,
+  cmd: string,
+  key: string,
+  min = 1,
+  max = TOP_MAX,
+): number | undefined {
   const v = o[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) bad(`${cmd}: "${key}" must be an integer from ${min} to ${max}`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max)
+    bad(`${cmd}: "${key}" must be an integer from ${min} to ${max}`);
   return v;
 }
 
@@ -170,7 +196,12 @@ export function parseRequest(line: string): ControlRequest {
       const labels = optionalCount(o, cmd, 'labels', 1, 127);
       const rcode = optionalCount(o, cmd, 'rcode', 0, 254);
       if (what === 'rcodes' && rcode === undefined) bad('top: "rcode" (0 to 254) is needed with "what":"rcodes"');
-      return { ...base, what, ...(labels !== undefined && what !== 'clients' ? { labels } : {}), ...(what === 'rcodes' ? { rcode } : {}) };
+      return {
+        ...base,
+        what,
+        ...(labels !== undefined && what !== 'clients' ? { labels } : {}),
+        ...(what === 'rcodes' ? { rcode } : {}),
+      };
     }
     default:
       bad(`unknown command ${JSON.stringify(cmd)} (expected one of ${COMMANDS.join(', ')})`);

@@ -100,11 +100,21 @@ export class RecentQueries {
     for (let k = 0, i = this.next; k < n; k++) {
       i = i === 0 ? this.size - 1 : i - 1;
       if (req.kind === 'rcodes' && this.rcodes[i] !== req.rcode) continue;
-      const key = req.kind === 'clients' ? this.clients[i]! : req.labels === undefined ? this.names[i]! : lastLabels(this.names[i]! as Name, req.labels);
+      const key =
+        req.kind === 'clients'
+          ? this.clients[i]!
+          : req.labels === undefined
+            ? this.names[i]!
+            : lastLabels(this.names[i]! as Name, req.labels);
       counts.set(key, (counts.get(key) ?? 0) + 1);
     }
     const show = req.kind === 'clients' ? (k: string) => k : (k: string) => nameToText(k as Name);
-    return { queries: n, total: this.recorded, ringSize: this.size, rows: rank(counts, req.limit ?? TOP_LIMIT_DEFAULT, show) };
+    return {
+      queries: n,
+      total: this.recorded,
+      ringSize: this.size,
+      rows: rank(counts, req.limit ?? TOP_LIMIT_DEFAULT, show),
+    };
   }
 
   /**

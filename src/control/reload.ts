@@ -40,7 +40,10 @@ export class SwappableServerTable implements ReadonlyMap<Name, readonly ServerAd
     return this.table.size;
   }
 
-  forEach(fn: (value: readonly ServerAddress[], key: Name, map: ReadonlyMap<Name, readonly ServerAddress[]>) => void, thisArg?: unknown): void {
+  forEach(
+    fn: (value: readonly ServerAddress[], key: Name, map: ReadonlyMap<Name, readonly ServerAddress[]>) => void,
+    thisArg?: unknown,
+  ): void {
     for (const [k, v] of this.table) fn.call(thisArg, v, k, this);
   }
 
@@ -91,7 +94,9 @@ export function readReloadable(root: string, forwarding = true): Reloadable {
     ipEntries = names.length;
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? String(err);
-    throw new ConfigError(`ip/: unable to read ${JSON.stringify(ipDir)} (${code}) (expected a directory of client address prefixes)`);
+    throw new ConfigError(
+      `ip/: unable to read ${JSON.stringify(ipDir)} (${code}) (expected a directory of client address prefixes)`,
+    );
   }
   // The ACL re-reads ip/ itself; a bad action in a file stops the whole reload here first.
   try {

@@ -117,7 +117,10 @@ export class ControlServer {
       socket.pause();
       // What came after the request line is the start of a streamed load.
       if (rest.length > 0) socket.unshift(rest);
-      const reply = line === null ? Promise.resolve(errorResponse(`request longer than ${MAX_REQUEST_BYTES} bytes`)) : this.respond(line, connectionStream(socket));
+      const reply =
+        line === null
+          ? Promise.resolve(errorResponse(`request longer than ${MAX_REQUEST_BYTES} bytes`))
+          : this.respond(line, connectionStream(socket));
       void reply.then((response) => {
         if (!socket.destroyed) socket.end(JSON.stringify(response) + '\n');
       });

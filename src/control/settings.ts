@@ -22,16 +22,21 @@ export function controlSettings(env: Env): ControlSettings {
   const ring = env.CONTROLRING;
   if (ring !== undefined) {
     const expected = `expected the number of recent queries kept for top, 1 to ${RING_SIZE_MAX}`;
-    if (!/^[0-9]+$/.test(ring)) throw new ConfigError(`CONTROLRING: ${quote(ring)} is not a decimal number (${expected})`);
+    if (!/^[0-9]+$/.test(ring))
+      throw new ConfigError(`CONTROLRING: ${quote(ring)} is not a decimal number (${expected})`);
     ringSize = Number(ring);
-    if (ringSize < 1 || ringSize > RING_SIZE_MAX) throw new ConfigError(`CONTROLRING: ${quote(ring)} is out of range (${expected})`);
+    if (ringSize < 1 || ringSize > RING_SIZE_MAX)
+      throw new ConfigError(`CONTROLRING: ${quote(ring)} is out of range (${expected})`);
   }
   const raw = env.CONTROL;
   if (raw === undefined || raw === '') return { socket: null, ringSize };
-  if (raw.includes('\0')) throw new ConfigError(`CONTROL: ${quote(raw)} contains NUL (expected the path of the control socket)`);
+  if (raw.includes('\0'))
+    throw new ConfigError(`CONTROL: ${quote(raw)} contains NUL (expected the path of the control socket)`);
   const socket = path.resolve(raw);
   if (Buffer.byteLength(socket) > MAX_SOCKET_PATH) {
-    throw new ConfigError(`CONTROL: ${quote(socket)} is longer than ${MAX_SOCKET_PATH} bytes (expected a shorter path for the control socket)`);
+    throw new ConfigError(
+      `CONTROL: ${quote(socket)} is longer than ${MAX_SOCKET_PATH} bytes (expected a shorter path for the control socket)`,
+    );
   }
   return { socket, ringSize };
 }

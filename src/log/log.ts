@@ -164,7 +164,10 @@ export function hexIp(address: string): string {
 
 function formatHexIp(address: string): string {
   if (isIPv4(address)) {
-    return address.split('.').map((o) => hex2(Number(o))).join('');
+    return address
+      .split('.')
+      .map((o) => hex2(Number(o)))
+      .join('');
   }
   return expandIPv6(address.split('%')[0]!);
 }
@@ -234,7 +237,14 @@ function putName(b: Buffer, o: number, name: Name): number {
 const NAME_ROOM = 260;
 
 /** `word` server ttl [type] name (nodata has a type, nxdomain none). */
-function putNegativeLine(sink: LineSink, word: string, server: string, ttl: number, type: number | null, name: Name): void {
+function putNegativeLine(
+  sink: LineSink,
+  word: string,
+  server: string,
+  ttl: number,
+  type: number | null,
+  name: Name,
+): void {
   const ipHex = hexIp(server);
   const b = sink.reserve(ipHex.length + NAME_ROOM + 48);
   let o = putAscii(b, sink.used, word);
@@ -369,7 +379,20 @@ function putHex4(b: Buffer, o: number, n: number): number {
  * name read from uncompressed wire bytes at `at` in `src`. Returns the end,
  * and where "<type> <name>" starts (a hit's `cached` line repeats it).
  */
-function putQueryLine(b: Buffer, o: number, prefix: boolean, n: number, t: Transport, edns: boolean, ipHex: string, port: number, id: number, qtype: number, src: Uint8Array, at: number): { question: number; end: number } {
+function putQueryLine(
+  b: Buffer,
+  o: number,
+  prefix: boolean,
+  n: number,
+  t: Transport,
+  edns: boolean,
+  ipHex: string,
+  port: number,
+  id: number,
+  qtype: number,
+  src: Uint8Array,
+  at: number,
+): { question: number; end: number } {
   if (prefix) {
     b[o++] = edns && t === 'u' ? 0x65 /* e */ : t.charCodeAt(0);
     b[o++] = 0x2e;
@@ -427,19 +450,25 @@ export class Log {
   }
 
   starting(listenIp: string, sendIp: string, udpMax: number): void {
-    this.line(`starting dnscache listening on ip ${hexIp(listenIp)} sending queries from ip ${hexIp(sendIp)} udp maxsize = ${udpMax}`);
+    this.line(
+      `starting dnscache listening on ip ${hexIp(listenIp)} sending queries from ip ${hexIp(sendIp)} udp maxsize = ${udpMax}`,
+    );
   }
 
   /** What runs, after `starting`: the mode, the cache's budget and the policy files read. */
   running(mode: RunMode): void {
-    this.line(`running ${mode.mode} cachesize ${mode.cacheSize} servers ${mode.servers} ip ${mode.ip} routes ${mode.routes}${mode.etcd ? ' etcd' : ''}`);
+    this.line(
+      `running ${mode.mode} cachesize ${mode.cacheSize} servers ${mode.servers} ip ${mode.ip} routes ${mode.routes}${mode.etcd ? ' etcd' : ''}`,
+    );
   }
 
   query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
     writeLatin1(wireScratch, name, 0);
     const ipHex = hexIp(ip);
     const b = this.sink.reserve(2 * name.length + ipHex.length + 48);
-    this.sink.commit(putQueryLine(b, this.sink.used, this.transportPrefix, n, t, edns, ipHex, port, id, qtype, wireScratch, 0).end);
+    this.sink.commit(
+      putQueryLine(b, this.sink.used, this.transportPrefix, n, t, edns, ipHex, port, id, qtype, wireScratch, 0).end,
+    );
   }
 
   /**
@@ -449,10 +478,34 @@ export class Log {
    * sampling heap profiler). The name comes from the client's own question
    * (uncompressed on the hit path), so cache entries keep no text for it.
    */
-  cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number, _rcode: number): void {
+  cacheHit(
+    n: number,
+    t: Transport,
+    edns: boolean,
+    ip: string,
+    port: number,
+    id: number,
+    qtype: number,
+    query: Buffer,
+    length: number,
+    _rcode: number,
+  ): void {
     const ipHex = hexIp(ip);
     const b = this.sink.reserve(2 * (query.length + 8) + ipHex.length + 96);
-    const q = putQueryLine(b, this.sink.used, this.transportPrefix, n, t, edns, ipHex, port, id, qtype, query, HEADER_LENGTH);
+    const q = putQueryLine(
+      b,
+      this.sink.used,
+      this.transportPrefix,
+      n,
+      t,
+      edns,
+      ipHex,
+      port,
+      id,
+      qtype,
+      query,
+      HEADER_LENGTH,
+    );
     let o = putAscii(b, q.end, 'cached ');
     for (let i = q.question; i < q.end; i++) b[o++] = b[i]!;
     this.sink.commit(putSentLine(b, o, this.transportPrefix, n, t, length));
@@ -481,7 +534,14 @@ export class Log {
     this.line(`tcpclose ${hexIp(ip)}:${hex4(port)} ${reason}`);
   }
 
-  tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[], mode: TxMode = 'plain'): void {
+  tx(
+    level: number,
+    qtype: number,
+    name: Name,
+    control: Name,
+    servers: readonly string[],
+    mode: TxMode = 'plain',
+  ): void {
     const b = this.sink.reserve(2 * NAME_ROOM + 33 * servers.length + 40);
     let o = putAscii(b, this.sink.used, 'tx ');
     o = putDecimalSpace(b, o, level);
@@ -581,18 +641,28 @@ const NON_ASCII = /[\u007f-\uffff]/g;
 export function jsonString(s: string): string {
   const json = JSON.stringify(s);
   NON_ASCII.lastIndex = 0;
-  return NON_ASCII.test(json) ? json.replace(NON_ASCII, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')) : json;
+  return NON_ASCII.test(json)
+    ? json.replace(NON_ASCII, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'))
+    : json;
 }
 
 /** `"transport":"u","edns":false` - query lines print `e.` for UDP with EDNS; JSON keeps the two apart. */
-function jsonQuery(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, type: number, nameJson: string): string {
+function jsonQuery(
+  n: number,
+  t: Transport,
+  edns: boolean,
+  ip: string,
+  port: number,
+  id: number,
+  type: number,
+  nameJson: string,
+): string {
   return `{"event":"query","n":${n},"transport":"${t}","edns":${edns},"ip":"${ip}","port":${port},"id":${id},"type":"${typeName(type)}","name":${nameJson}}`;
 }
 
 function jsonSent(n: number, t: Transport, length: number, rcode: number): string {
   return `{"event":"sent","n":${n},"transport":"${t}","bytes":${length},"rcode":"${rcodeName(rcode)}"}`;
 }
-
 
 /**
  * LOGFORMAT=json: the same events, one JSON object per line, for machines:
@@ -626,16 +696,40 @@ export class JsonLog extends Log {
   }
 
   override running(m: RunMode): void {
-    this.json(`{"event":"running","mode":"${m.mode}","cachesize":${m.cacheSize},"servers":${m.servers},"ip":${m.ip},"routes":${m.routes},"etcd":${m.etcd}}`);
+    this.json(
+      `{"event":"running","mode":"${m.mode}","cachesize":${m.cacheSize},"servers":${m.servers},"ip":${m.ip},"routes":${m.routes},"etcd":${m.etcd}}`,
+    );
   }
 
-  override query(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, name: Name): void {
+  override query(
+    n: number,
+    t: Transport,
+    edns: boolean,
+    ip: string,
+    port: number,
+    id: number,
+    qtype: number,
+    name: Name,
+  ): void {
     this.json(jsonQuery(n, t, edns, ip, port, id, qtype, jsonString(logName(name))));
   }
 
-  override cacheHit(n: number, t: Transport, edns: boolean, ip: string, port: number, id: number, qtype: number, query: Buffer, length: number, rcode: number): void {
+  override cacheHit(
+    n: number,
+    t: Transport,
+    edns: boolean,
+    ip: string,
+    port: number,
+    id: number,
+    qtype: number,
+    query: Buffer,
+    length: number,
+    rcode: number,
+  ): void {
     const name = jsonString(logNameAt(query, HEADER_LENGTH));
-    this.json(`${jsonQuery(n, t, edns, ip, port, id, qtype, name)}\n{"event":"cached","type":"${typeName(qtype)}","name":${name}}\n${jsonSent(n, t, length, rcode)}`);
+    this.json(
+      `${jsonQuery(n, t, edns, ip, port, id, qtype, name)}\n{"event":"cached","type":"${typeName(qtype)}","name":${name}}\n${jsonSent(n, t, length, rcode)}`,
+    );
   }
 
   override sent(n: number, t: Transport, length: number, rcode: number): void {
@@ -647,7 +741,9 @@ export class JsonLog extends Log {
   }
 
   override refused(ip: string, t: Transport, reason: string, others: number): void {
-    this.json(`{"event":"refused","ip":"${ip}","transport":"${t}","reason":${jsonString(reason)},"unlogged":${others}}`);
+    this.json(
+      `{"event":"refused","ip":"${ip}","transport":"${t}","reason":${jsonString(reason)},"unlogged":${others}}`,
+    );
   }
 
   override tcpopen(ip: string, port: number): void {
@@ -658,9 +754,18 @@ export class JsonLog extends Log {
     this.json(`{"event":"tcpclose","ip":"${ip}","port":${port},"reason":${jsonString(reason)}}`);
   }
 
-  override tx(level: number, qtype: number, name: Name, control: Name, servers: readonly string[], mode: TxMode = 'plain'): void {
+  override tx(
+    level: number,
+    qtype: number,
+    name: Name,
+    control: Name,
+    servers: readonly string[],
+    mode: TxMode = 'plain',
+  ): void {
     const list = servers.map((s) => `"${s}"`).join(',');
-    this.json(`{"event":"tx","level":${level},"type":"${typeName(qtype)}","name":${jsonString(logName(name))},"control":${jsonString(logName(control))},"mode":"${mode}","servers":[${list}]}`);
+    this.json(
+      `{"event":"tx","level":${level},"type":"${typeName(qtype)}","name":${jsonString(logName(name))},"control":${jsonString(logName(control))},"mode":"${mode}","servers":[${list}]}`,
+    );
   }
 
   override cached(type: number, name: Name): void {
@@ -680,7 +785,9 @@ export class JsonLog extends Log {
   }
 
   override rr(server: string, ttl: number, type: number, name: Name, rdata: Buffer): void {
-    this.json(`{"event":"rr","server":"${server}","ttl":${ttl},"type":"${typeName(type)}","name":${jsonString(logName(name))},"data":${jsonString(rrData(type, rdata))}}`);
+    this.json(
+      `{"event":"rr","server":"${server}","ttl":${ttl},"type":"${typeName(type)}","name":${jsonString(logName(name))},"data":${jsonString(rrData(type, rdata))}}`,
+    );
   }
 
   override nxdomain(server: string, ttl: number, name: Name): void {
@@ -688,15 +795,21 @@ export class JsonLog extends Log {
   }
 
   override nodata(server: string, ttl: number, type: number, name: Name): void {
-    this.json(`{"event":"nodata","server":"${server}","ttl":${ttl},"type":"${typeName(type)}","name":${jsonString(logName(name))}}`);
+    this.json(
+      `{"event":"nodata","server":"${server}","ttl":${ttl},"type":"${typeName(type)}","name":${jsonString(logName(name))}}`,
+    );
   }
 
   override lame(server: string, control: Name, referral: Name): void {
-    this.json(`{"event":"lame","server":"${server}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
+    this.json(
+      `{"event":"lame","server":"${server}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`,
+    );
   }
 
   override ignoredReferral(server: string, control: Name, referral: Name): void {
-    this.json(`{"event":"ignored_referral","server":"${server}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`);
+    this.json(
+      `{"event":"ignored_referral","server":"${server}","control":${jsonString(logName(control))},"referral":${jsonString(logName(referral))}}`,
+    );
   }
 
   override servfail(name: Name, reason: string): void {
@@ -704,7 +817,9 @@ export class JsonLog extends Log {
   }
 
   override stats(queries: number, motion: number, udpActive: number, ednsActive: number, tcpActive: number): void {
-    this.json(`{"event":"stats","queries":${queries},"motion":${motion},"udp_active":${udpActive},"edns_active":${ednsActive},"tcp_active":${tcpActive}}`);
+    this.json(
+      `{"event":"stats","queries":${queries},"motion":${motion},"udp_active":${udpActive},"edns_active":${ednsActive},"tcp_active":${tcpActive}}`,
+    );
   }
 
   override warning(text: string): void {
@@ -743,5 +858,7 @@ export function createLog(format: LogFormat, sink: LineSink): Log {
 
 /** A fatal start-up message in the chosen format (written by the caller, unbatched). */
 export function fatalLine(format: LogFormat, message: string): string {
-  return format === 'json' ? `{"time":"${new Date().toISOString()}","event":"fatal","text":${jsonString(message)}}` : `dnscache: fatal: ${message}`;
+  return format === 'json'
+    ? `{"time":"${new Date().toISOString()}","event":"fatal","text":${jsonString(message)}}`
+    : `dnscache: fatal: ${message}`;
 }

@@ -143,7 +143,8 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
   return {
     latency,
     ruleVerdicts,
-    upstreams: list.length === 0 || list[0]!.upstreams.length === 0 ? [] : mergeServerRows(list.map((s) => s.upstreams)),
+    upstreams:
+      list.length === 0 || list[0]!.upstreams.length === 0 ? [] : mergeServerRows(list.map((s) => s.upstreams)),
     engine: {
       queries: total((s) => s.engine.queries),
       cacheHits: total((s) => s.engine.cacheHits),
@@ -183,21 +184,34 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   const { engine, cache, upstream } = s;
 
   e.family('dnscache_queries_total', 'counter', 'Client queries answered, by transport and the RCODE of the reply.');
-  for (const [t, transport] of [[0, 'udp'], [1, 'tcp']] as const) {
+  for (const [t, transport] of [
+    [0, 'udp'],
+    [1, 'tcp'],
+  ] as const) {
     for (let rcode = 0; rcode < RCODE_SLOTS; rcode++) {
       const v = engine.replies[t * RCODE_SLOTS + rcode]!;
-      if (v !== 0 || ALWAYS_SHOWN.includes(rcode)) e.sample('dnscache_queries_total', v, { transport, rcode: rcodeLabel(rcode) });
+      if (v !== 0 || ALWAYS_SHOWN.includes(rcode))
+        e.sample('dnscache_queries_total', v, { transport, rcode: rcodeLabel(rcode) });
     }
   }
-  e.family('dnscache_answers_total', 'counter', 'Replies by where their answer came from: the reply cache, internal names, a resolution (the cache or upstream), or expired data served because resolution failed (serve-stale).');
+  e.family(
+    'dnscache_answers_total',
+    'counter',
+    'Replies by where their answer came from: the reply cache, internal names, a resolution (the cache or upstream), or expired data served because resolution failed (serve-stale).',
+  );
   e.sample('dnscache_answers_total', engine.cacheHits, { source: 'cache' });
   e.sample('dnscache_answers_total', engine.localAnswers, { source: 'local' });
   e.sample('dnscache_answers_total', Math.max(0, engine.resolvedReplies - s.staleAnswers), { source: 'resolution' });
   e.sample('dnscache_answers_total', s.staleAnswers, { source: 'stale' });
-  e.family('dnscache_queries_by_type_total', 'counter', 'Client questions by QTYPE (types seen only; OTHER: types above 255).');
+  e.family(
+    'dnscache_queries_by_type_total',
+    'counter',
+    'Client questions by QTYPE (types seen only; OTHER: types above 255).',
+  );
   for (let t = 0; t < TYPE_SLOTS; t++) {
     const v = engine.byType[t]!;
-    if (v !== 0 || t === 1 || t === 28) e.sample('dnscache_queries_by_type_total', v, { type: t === TYPE_SLOTS - 1 ? 'OTHER' : typeName(t) });
+    if (v !== 0 || t === 1 || t === 28)
+      e.sample('dnscache_queries_by_type_total', v, { type: t === TYPE_SLOTS - 1 ? 'OTHER' : typeName(t) });
   }
   e.single('dnscache_cache_hits_total', 'counter', 'Client questions answered from the reply cache.', engine.cacheHits);
   e.single(
@@ -206,19 +220,64 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
     'Client questions not in the reply cache, handed to resolution (which may still find cached records).',
     engine.cacheMisses,
   );
-  e.single('dnscache_local_answers_total', 'counter', 'Client questions answered internally (localhost, dotted-decimal names, ...).', engine.localAnswers);
-  e.single('dnscache_merged_queries_total', 'counter', 'Questions that joined an identical resolution already in flight.', s.mergedQueries);
-  e.single('dnscache_prefetches_total', 'counter', 'Cached answers asked for in the last tenth of their life and refreshed in the background (prefetch).', s.prefetches);
-  e.single('dnscache_stale_answers_total', 'counter', 'Questions answered with expired data because resolution failed (serve-stale, STALE).', s.staleAnswers);
+  e.single(
+    'dnscache_local_answers_total',
+    'counter',
+    'Client questions answered internally (localhost, dotted-decimal names, ...).',
+    engine.localAnswers,
+  );
+  e.single(
+    'dnscache_merged_queries_total',
+    'counter',
+    'Questions that joined an identical resolution already in flight.',
+    s.mergedQueries,
+  );
+  e.single(
+    'dnscache_prefetches_total',
+    'counter',
+    'Cached answers asked for in the last tenth of their life and refreshed in the background (prefetch).',
+    s.prefetches,
+  );
+  e.single(
+    'dnscache_stale_answers_total',
+    'counter',
+    'Questions answered with expired data because resolution failed (serve-stale, STALE).',
+    s.staleAnswers,
+  );
   e.single('dnscache_resolutions_inflight', 'gauge', 'Resolutions in progress.', s.resolutionsInflight);
 
-  e.single('dnscache_cache_bytes', 'gauge', 'Bytes the cache holds, charged by dnscache\'s rule.', cache.bytes);
+  e.single('dnscache_cache_bytes', 'gauge', "Bytes the cache holds, charged by dnscache's rule.", cache.bytes);
   e.single('dnscache_cache_max_bytes', 'gauge', 'The cache budget (CACHESIZE), bytes.', cache.maxBytes);
-  e.single('dnscache_cache_memory_bytes', 'gauge', 'Memory the cache entries take (1 MB chunks outside the JavaScript heap), bytes.', cache.memory);
-  e.single('dnscache_cache_entries', 'gauge', 'Entries in the cache (RRsets, negative answers, replies).', cache.entries);
-  e.single('dnscache_cache_insertions_total', 'counter', 'Entries stored in the cache since start (replacements included).', cache.inserted);
-  e.single('dnscache_cache_evictions_total', 'counter', 'Entries the LRU pushed out of the cache to make room (expired and flushed ones are not counted).', cache.evicted);
-  e.single('dnscache_cache_motion_bytes_total', 'counter', 'Bytes stored in the cache since start (dnscache\'s cache motion).', cache.motion);
+  e.single(
+    'dnscache_cache_memory_bytes',
+    'gauge',
+    'Memory the cache entries take (1 MB chunks outside the JavaScript heap), bytes.',
+    cache.memory,
+  );
+  e.single(
+    'dnscache_cache_entries',
+    'gauge',
+    'Entries in the cache (RRsets, negative answers, replies).',
+    cache.entries,
+  );
+  e.single(
+    'dnscache_cache_insertions_total',
+    'counter',
+    'Entries stored in the cache since start (replacements included).',
+    cache.inserted,
+  );
+  e.single(
+    'dnscache_cache_evictions_total',
+    'counter',
+    'Entries the LRU pushed out of the cache to make room (expired and flushed ones are not counted).',
+    cache.evicted,
+  );
+  e.single(
+    'dnscache_cache_motion_bytes_total',
+    'counter',
+    "Bytes stored in the cache since start (dnscache's cache motion).",
+    cache.motion,
+  );
 
   e.family('dnscache_upstream_queries_total', 'counter', 'Queries sent to upstream servers, by transport.');
   e.sample('dnscache_upstream_queries_total', upstream.udpQueries, { transport: 'udp' });
@@ -226,7 +285,11 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   e.family('dnscache_upstream_timeouts_total', 'counter', 'Upstream queries that got no answer in time, by transport.');
   e.sample('dnscache_upstream_timeouts_total', upstream.udpTimeouts, { transport: 'udp' });
   e.sample('dnscache_upstream_timeouts_total', upstream.tcpTimeouts, { transport: 'tcp' });
-  e.family('dnscache_upstream_rtt_seconds', 'histogram', 'Round-trip time of answered upstream queries, by transport (TCP includes the handshake).');
+  e.family(
+    'dnscache_upstream_rtt_seconds',
+    'histogram',
+    'Round-trip time of answered upstream queries, by transport (TCP includes the handshake).',
+  );
   e.histogram('dnscache_upstream_rtt_seconds', upstream.udpRtt, { transport: 'udp' });
   e.histogram('dnscache_upstream_rtt_seconds', upstream.tcpRtt, { transport: 'tcp' });
 
@@ -234,42 +297,126 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   e.sample('dnscache_queries_inflight', s.udpInflight, { transport: 'udp' });
   e.sample('dnscache_queries_inflight', s.tcpInflight, { transport: 'tcp' });
   e.single('dnscache_tcp_connections', 'gauge', 'Open client TCP connections.', s.tcpConnections);
-  e.single('dnscache_udp_drops_total', 'counter', 'UDP queries in progress dropped because MAXUDP were in progress.', s.udpDrops);
-  e.single('dnscache_tcp_evictions_total', 'counter', 'TCP connections closed because MAXTCP were open.', s.tcpEvictions);
-  e.single('dnscache_refused_clients_total', 'counter', 'UDP queries and TCP connections refused: no ip/ entry admits the client, or its source port is one dnscache never answers.', s.refusedClients);
+  e.single(
+    'dnscache_udp_drops_total',
+    'counter',
+    'UDP queries in progress dropped because MAXUDP were in progress.',
+    s.udpDrops,
+  );
+  e.single(
+    'dnscache_tcp_evictions_total',
+    'counter',
+    'TCP connections closed because MAXTCP were open.',
+    s.tcpEvictions,
+  );
+  e.single(
+    'dnscache_refused_clients_total',
+    'counter',
+    'UDP queries and TCP connections refused: no ip/ entry admits the client, or its source port is one dnscache never answers.',
+    s.refusedClients,
+  );
 
-  e.family('dnscache_route_queries_total', 'counter', 'Questions sent first to the backend of a route (the routes file or etcd), by backend and where the route came from.');
-  for (const r of s.routes) e.sample('dnscache_route_queries_total', r.queries, { backend: r.backend, source: r.source });
-  e.family('dnscache_route_backend_up', 'gauge', 'Whether a route backend is in rotation: 1 up (or not checked yet), 0 down at its last check.');
+  e.family(
+    'dnscache_route_queries_total',
+    'counter',
+    'Questions sent first to the backend of a route (the routes file or etcd), by backend and where the route came from.',
+  );
+  for (const r of s.routes)
+    e.sample('dnscache_route_queries_total', r.queries, { backend: r.backend, source: r.source });
+  e.family(
+    'dnscache_route_backend_up',
+    'gauge',
+    'Whether a route backend is in rotation: 1 up (or not checked yet), 0 down at its last check.',
+  );
   const backends = new Map<string, number>();
-  for (const r of s.routes) backends.set(r.backend, Math.min(backends.get(r.backend) ?? 1, r.health === 'down' ? 0 : 1));
+  for (const r of s.routes)
+    backends.set(r.backend, Math.min(backends.get(r.backend) ?? 1, r.health === 'down' ? 0 : 1));
   for (const [backend, up] of backends) e.sample('dnscache_route_backend_up', up, { backend });
 
-  e.family('dnscache_response_latency_seconds', 'histogram', 'How long clients waited for answers: 0 for cache hits, local answers and rule replies; resolution time for the rest.');
+  e.family(
+    'dnscache_response_latency_seconds',
+    'histogram',
+    'How long clients waited for answers: 0 for cache hits, local answers and rule replies; resolution time for the rest.',
+  );
   e.histogram('dnscache_response_latency_seconds', s.latency);
-  e.family('dnscache_rule_verdicts_total', 'counter', 'Client questions an abuse rule (rules/, ip/ actions, dnscache-ctl block/limit) decided, by verdict; pass: within a qps limit.');
+  e.family(
+    'dnscache_rule_verdicts_total',
+    'counter',
+    'Client questions an abuse rule (rules/, ip/ actions, dnscache-ctl block/limit) decided, by verdict; pass: within a qps limit.',
+  );
   VERDICT_NAMES.forEach((verdict, i) => e.sample('dnscache_rule_verdicts_total', s.ruleVerdicts[i]!, { verdict }));
   if (s.upstreams.length > 0) {
     const each = (name: string, type: 'counter' | 'gauge', help: string, value: (r: ServerRow) => number): void => {
       e.family(name, type, help);
       for (const r of s.upstreams) e.sample(name, value(r), { server: r.address, pool: r.pool });
     };
-    each('dnscache_upstream_server_queries_total', 'counter', 'Queries sent to each forwarding upstream (UDP and TCP tries), by server and pool.', (r) => r.queries);
-    each('dnscache_upstream_server_drops_total', 'counter', 'Queries to each forwarding upstream that timed out or failed.', (r) => r.drops);
-    each('dnscache_upstream_server_inflight', 'gauge', 'Queries in flight to each forwarding upstream.', (r) => r.outstanding);
-    each('dnscache_upstream_server_qps', 'gauge', 'Queries sent to each forwarding upstream in the last second.', (r) => r.qps);
-    each('dnscache_upstream_server_latency_seconds', 'gauge', 'Smoothed answer time of each forwarding upstream (0 before its first answer).', (r) => r.latencyMs / 1000);
-    each('dnscache_upstream_server_up', 'gauge', 'Whether each forwarding upstream gets client queries (1) or is down (0), checked or forced.', (r) => (r.state === 'up' ? 1 : 0));
+    each(
+      'dnscache_upstream_server_queries_total',
+      'counter',
+      'Queries sent to each forwarding upstream (UDP and TCP tries), by server and pool.',
+      (r) => r.queries,
+    );
+    each(
+      'dnscache_upstream_server_drops_total',
+      'counter',
+      'Queries to each forwarding upstream that timed out or failed.',
+      (r) => r.drops,
+    );
+    each(
+      'dnscache_upstream_server_inflight',
+      'gauge',
+      'Queries in flight to each forwarding upstream.',
+      (r) => r.outstanding,
+    );
+    each(
+      'dnscache_upstream_server_qps',
+      'gauge',
+      'Queries sent to each forwarding upstream in the last second.',
+      (r) => r.qps,
+    );
+    each(
+      'dnscache_upstream_server_latency_seconds',
+      'gauge',
+      'Smoothed answer time of each forwarding upstream (0 before its first answer).',
+      (r) => r.latencyMs / 1000,
+    );
+    each(
+      'dnscache_upstream_server_up',
+      'gauge',
+      'Whether each forwarding upstream gets client queries (1) or is down (0), checked or forced.',
+      (r) => (r.state === 'up' ? 1 : 0),
+    );
   }
 
   e.family('dnscache_build_info', 'gauge', 'Always 1: the dnscache-ts version and the Node.js it runs on, as labels.');
   e.sample('dnscache_build_info', 1, { version: packageVersion(), node: process.version });
   // V8's own figures: read without /proc, so they are there in the chroot too (process_resident_memory_bytes is not).
-  e.single('nodejs_heap_size_total_bytes', 'gauge', 'V8 heap reserved, bytes (summed over the processes of WORKERS).', proc.heapTotalBytes);
-  e.single('nodejs_heap_size_used_bytes', 'gauge', 'V8 heap in use, bytes (summed over the processes of WORKERS).', proc.heapUsedBytes);
-  e.single('nodejs_external_memory_bytes', 'gauge', 'Memory outside the V8 heap that JavaScript objects hold (buffers; the cache chunks are among them), bytes.', proc.externalBytes);
+  e.single(
+    'nodejs_heap_size_total_bytes',
+    'gauge',
+    'V8 heap reserved, bytes (summed over the processes of WORKERS).',
+    proc.heapTotalBytes,
+  );
+  e.single(
+    'nodejs_heap_size_used_bytes',
+    'gauge',
+    'V8 heap in use, bytes (summed over the processes of WORKERS).',
+    proc.heapUsedBytes,
+  );
+  e.single(
+    'nodejs_external_memory_bytes',
+    'gauge',
+    'Memory outside the V8 heap that JavaScript objects hold (buffers; the cache chunks are among them), bytes.',
+    proc.externalBytes,
+  );
   e.single('process_cpu_seconds_total', 'counter', 'User and system CPU time spent, seconds.', proc.cpuSeconds);
-  e.single('process_start_time_seconds', 'gauge', 'Start time of the process since the Unix epoch, seconds.', proc.startTime);
-  if (proc.residentBytes !== null) e.single('process_resident_memory_bytes', 'gauge', 'Resident memory size, bytes.', proc.residentBytes);
+  e.single(
+    'process_start_time_seconds',
+    'gauge',
+    'Start time of the process since the Unix epoch, seconds.',
+    proc.startTime,
+  );
+  if (proc.residentBytes !== null)
+    e.single('process_resident_memory_bytes', 'gauge', 'Resident memory size, bytes.', proc.residentBytes);
   return e.text();
 }

@@ -125,7 +125,11 @@ export class MetricsServer {
       plain(res, 500, 'internal error\n');
     };
     const send = (body: string): void => {
-      res.writeHead(200, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(body), 'Cache-Control': 'no-store' });
+      res.writeHead(200, {
+        'Content-Type': CONTENT_TYPE,
+        'Content-Length': Buffer.byteLength(body),
+        'Cache-Control': 'no-store',
+      });
       res.end(body);
     };
     let body: string | Promise<string>;

@@ -11,7 +11,9 @@ import { TcpOutcomeObserver } from '../transport/upstream';
 import { Histogram } from './exposition';
 
 /** Upper bounds of the RTT histogram, seconds: 0.5 ms (loopback) to 5 s. */
-export const RTT_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+export const RTT_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
 
 export class UpstreamMetrics {
   /** Datagrams and connections sent upstream. */

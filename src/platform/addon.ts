@@ -26,7 +26,8 @@ export function loadAddon<T>(name: string): T | Error {
  */
 export function systemError(err: unknown, where: string): NodeJS.ErrnoException {
   const e = err as NodeJS.ErrnoException;
-  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string') return err instanceof Error ? err : new Error(String(err));
+  if (typeof e?.errno !== 'number' || typeof e.syscall !== 'string')
+    return err instanceof Error ? err : new Error(String(err));
   const code = getSystemErrorName(-e.errno);
   const out = new Error(`${e.syscall} ${code} ${where}`) as NodeJS.ErrnoException;
   out.code = code;

@@ -49,15 +49,23 @@ export function chroot(path: string): void {
  * dropping only the user or only the group would leave a half-privileged
  * process, so one alone is an error.
  */
-export function privilegeDropFor(config: { root: string; uid: number | undefined; gid: number | undefined }): PrivilegeDrop | null {
+export function privilegeDropFor(config: {
+  root: string;
+  uid: number | undefined;
+  gid: number | undefined;
+}): PrivilegeDrop | null {
   const { root, uid, gid } = config;
   if (uid === undefined && gid === undefined) return null;
-  if (uid === undefined) throw new PrivilegeError(`GID is set but UID is not (to drop privileges, set both UID and GID)`);
-  if (gid === undefined) throw new PrivilegeError(`UID is set but GID is not (to drop privileges, set both UID and GID)`);
+  if (uid === undefined)
+    throw new PrivilegeError(`GID is set but UID is not (to drop privileges, set both UID and GID)`);
+  if (gid === undefined)
+    throw new PrivilegeError(`UID is set but GID is not (to drop privileges, set both UID and GID)`);
   return { root, uid, gid };
 }
 
-type PosixProcess = Required<Pick<NodeJS.Process, 'getuid' | 'geteuid' | 'getgid' | 'getegid' | 'getgroups' | 'setuid' | 'setgid' | 'setgroups'>>;
+type PosixProcess = Required<
+  Pick<NodeJS.Process, 'getuid' | 'geteuid' | 'getgid' | 'getegid' | 'getgroups' | 'setuid' | 'setgid' | 'setgroups'>
+>;
 
 /** process, with the POSIX-only calls (undefined on Windows) checked to be there. */
 function posix(): PosixProcess {

@@ -18,7 +18,10 @@ export class Random {
   private pos = 0;
 
   constructor(seed: Buffer | null) {
-    const key = createHash('sha256').update(seed ?? Buffer.alloc(0)).update(randomBytes(32)).digest();
+    const key = createHash('sha256')
+      .update(seed ?? Buffer.alloc(0))
+      .update(randomBytes(32))
+      .digest();
     this.cipher = createCipheriv('aes-256-ctr', key, randomBytes(16));
   }
 

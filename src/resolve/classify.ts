@@ -56,7 +56,8 @@ export function classify(reply: ScrubbedReply, name: Name, type: number, control
     else if (rr.type === TYPE.CNAME) cname = rr;
   }
   // Only a DNAME that cannot be applied explains YXDOMAIN (the judge passes over any other).
-  if (reply.rcode === RCODE.YXDOMAIN && dname !== null && dnameTarget(name, dname.name, dname.rdata) === null) return { kind: 'yxdomain', dname };
+  if (reply.rcode === RCODE.YXDOMAIN && dname !== null && dnameTarget(name, dname.name, dname.rdata) === null)
+    return { kind: 'yxdomain', dname };
   if (matching.length === 0 && (cname !== null || dname !== null)) {
     // A DNAME's synthesised CNAME says where to go; without one we make it (RFC 6672 §3.1).
     const target = cname !== null ? readName(cname.rdata, 0).name : dnameTarget(name, dname!.name, dname!.rdata);
@@ -75,7 +76,8 @@ export function classify(reply: ScrubbedReply, name: Name, type: number, control
   if (matching.length > 0) return { kind: 'answer', records: matching };
   if (referral !== null && soa === null) {
     const ns: Name[] = [];
-    for (const rr of reply.authority) if (rr.type === TYPE.NS && rr.name === referral) ns.push(readName(rr.rdata, 0).name);
+    for (const rr of reply.authority)
+      if (rr.type === TYPE.NS && rr.name === referral) ns.push(readName(rr.rdata, 0).name);
     return { kind: 'referral', zone: referral, ns };
   }
   if (soa === null && reply.strayNs !== null) return { kind: 'lame', referral: reply.strayNs };

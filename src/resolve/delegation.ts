@@ -88,7 +88,15 @@ export function closestPoint(cache: Cache, servers: ServerTable, from: Name, abo
  * itself, if the cache still holds them. A servers/ entry at or below the
  * zone takes precedence over all of it.
  */
-export function referralPoint(cache: Cache, servers: ServerTable, qname: Name, zone: Name, ns: readonly Name[], additional: readonly ResourceRecord[], port: number): DelegationPoint {
+export function referralPoint(
+  cache: Cache,
+  servers: ServerTable,
+  qname: Name,
+  zone: Name,
+  ns: readonly Name[],
+  additional: readonly ResourceRecord[],
+  port: number,
+): DelegationPoint {
   for (let z = qname; isAtOrBelow(z, zone); z = parentName(z)) {
     const fixed = servers.get(z);
     if (fixed) return { kind: 'fixed', zone: z, servers: fixed };
@@ -113,14 +121,29 @@ export function referralPoint(cache: Cache, servers: ServerTable, qname: Name, z
  * records, and the parent's glue - which may differ from the child's, and
  * be the only ones that work.
  */
-export function knownAddresses(cache: Cache, glue: ReadonlyMap<Name, readonly Endpoint[]>, ns: Name, port: number): Endpoint[] {
+export function knownAddresses(
+  cache: Cache,
+  glue: ReadonlyMap<Name, readonly Endpoint[]>,
+  ns: Name,
+  port: number,
+): Endpoint[] {
   const local = localAddress(ns);
   if (local) return [endpoint(local, 4, port)];
   const out: Endpoint[] = [...(glue.get(ns) ?? [])];
   for (const side of ['child', 'parent'] as const) {
-    for (const [type, family] of [[TYPE.A, 4], [TYPE.AAAA, 6]] as const) {
+    for (const [type, family] of [
+      [TYPE.A, 4],
+      [TYPE.AAAA, 6],
+    ] as const) {
       const set = cache.getRRset(ns, type, RANK.ADDITIONAL, side);
-      if (set !== null) out.push(...addressesFrom(set.rdatas.filter((r) => r.length === (family === 4 ? 4 : 16)), family, port));
+      if (set !== null)
+        out.push(
+          ...addressesFrom(
+            set.rdatas.filter((r) => r.length === (family === 4 ? 4 : 16)),
+            family,
+            port,
+          ),
+        );
     }
   }
   return out;

@@ -65,12 +65,19 @@ export function upstreamOptions(deps: UpstreamDeps): UpstreamOptions {
  * a forwarder (logged `ignored referral`, as C6 does) - a forwarder that
  * refers us is not doing its job.
  */
-export function verdictJudge(deps: UpstreamDeps, name: Name, type: number, zone: Name, forwarding: boolean): Judge<Judgement> {
+export function verdictJudge(
+  deps: UpstreamDeps,
+  name: Name,
+  type: number,
+  zone: Name,
+  forwarding: boolean,
+): Judge<Judgement> {
   return (message, server) => {
     if (!rcodeUsable(message.rcode)) return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
     const reply = scrub(message, name, zone, deps.servers);
     const verdict = classify(reply, name, type, zone);
-    if (message.rcode === RCODE.YXDOMAIN && verdict.kind !== 'yxdomain') return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
+    if (message.rcode === RCODE.YXDOMAIN && verdict.kind !== 'yxdomain')
+      return { use: false, reason: `rcode ${message.rcode} from ${server.address}` };
     if (forwarding && (verdict.kind === 'referral' || verdict.kind === 'lame')) {
       deps.log.ignoredReferral(server.address, zone, verdict.kind === 'referral' ? verdict.zone : verdict.referral);
       return { use: false, reason: 'referral from a forwarder' };
@@ -105,10 +112,17 @@ export class ForwardFetcher implements Fetcher {
     if (!zone) return Promise.resolve({ kind: 'failed', reason: 'no servers for this name' });
     const order = this.deps.pools?.orderFor(zone.zone) ?? this.deps.rtt;
     const first = order.order(zone.servers);
-    this.deps.log.tx(0, type, name, zone.zone, first.map((s) => s.address));
-    const judge = verdictJudge(this.deps, name, type, zone.zone, true);
-    return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, judge, 'until the deadline', { order, first }).then((result) =>
-      result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server),
+    this.deps.log.tx(
+      0,
+      type,
+      name,
+      zone.zone,
+      first.map((s) => s.address),
     );
+    const judge = verdictJudge(this.deps, name, type, zone.zone, true);
+    return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, judge, 'until the deadline', {
+      order,
+      first,
+    }).then((result) => (result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server)));
   }
 }

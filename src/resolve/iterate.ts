@@ -53,7 +53,14 @@ export interface IterateDeps extends UpstreamDeps {
 type Failed = Set<string>;
 
 /** A verdict made from the cache has no reply behind it. */
-const NOTHING_TO_LEARN: ScrubbedReply = { rcode: 0, aa: false, answer: [], authority: [], additional: [], strayNs: null };
+const NOTHING_TO_LEARN: ScrubbedReply = {
+  rcode: 0,
+  aa: false,
+  answer: [],
+  authority: [],
+  additional: [],
+  strayNs: null,
+};
 
 function key(s: Endpoint): string {
   return `${s.address}#${s.port}`;
@@ -79,7 +86,7 @@ export class IterativeFetcher implements Fetcher {
     /** Zones whose servers failed us once already: we went back above them, and do not again. */
     let climbed: Set<Name> | null = null;
     const qmin = new MinimiseState(this.deps.qmin && type !== TYPE.DS);
-    for (let moves = 0; moves < MAX_REFERRALS; ) {
+    for (let moves = 0; moves < MAX_REFERRALS;) {
       const [askName, askType] = qmin.question(name, type, point.zone);
       const minimised = askName !== name || askType !== type;
       const asked = await this.askPoint(point, askName, askType, ctx, failed, !minimised);
@@ -122,11 +129,28 @@ export class IterativeFetcher implements Fetcher {
     for (let owner = parentName(name); ; owner = parentName(owner)) {
       const set = this.deps.cache.getRRset(owner, TYPE.DNAME, ANSWERABLE);
       if (set !== null) {
-        const dname: ResourceRecord = { name: owner, type: TYPE.DNAME, class: CLASS.IN, ttl: set.ttl, rdata: set.rdatas[0]! };
+        const dname: ResourceRecord = {
+          name: owner,
+          type: TYPE.DNAME,
+          class: CLASS.IN,
+          ttl: set.ttl,
+          rdata: set.rdatas[0]!,
+        };
         const target = dnameTarget(name, owner, dname.rdata);
         if (target === null) return null; // too long: the servers say YXDOMAIN
-        const record: ResourceRecord = { name, type: TYPE.CNAME, class: CLASS.IN, ttl: set.ttl, rdata: nameToBuffer(target) };
-        return { kind: 'verdict', server: 'cache', verdict: { kind: 'cname', target, ttl: set.ttl, record, dname }, reply: NOTHING_TO_LEARN };
+        const record: ResourceRecord = {
+          name,
+          type: TYPE.CNAME,
+          class: CLASS.IN,
+          ttl: set.ttl,
+          rdata: nameToBuffer(target),
+        };
+        return {
+          kind: 'verdict',
+          server: 'cache',
+          verdict: { kind: 'cname', target, ttl: set.ttl, record, dname },
+          reply: NOTHING_TO_LEARN,
+        };
       }
       if (owner === zone || owner.length === 1) return null;
     }
@@ -141,7 +165,14 @@ export class IterativeFetcher implements Fetcher {
    * failed, they join `failed` if `remember` (a minimised question's
    * failure says nothing of its servers).
    */
-  private async askPoint(point: DelegationPoint, name: Name, type: number, ctx: WorkContext, failed: Failed, remember: boolean): Promise<Fetched> {
+  private async askPoint(
+    point: DelegationPoint,
+    name: Name,
+    type: number,
+    ctx: WorkContext,
+    failed: Failed,
+    remember: boolean,
+  ): Promise<Fetched> {
     const { log } = this.deps;
     const tried = new Set<string>();
     const unresolved: Name[] = [];
@@ -158,7 +189,16 @@ export class IterativeFetcher implements Fetcher {
     let lookups = 0;
     let lastReason = 'no addresses for any name server';
     for (;;) {
-      const fresh = this.qualified(dedupe(candidates.filter((s) => !tried.has(key(s)) && !failed.has(key(s)) && (point.kind === 'fixed' || this.deps.queryLocalhost || !isLoopback(s.address)))));
+      const fresh = this.qualified(
+        dedupe(
+          candidates.filter(
+            (s) =>
+              !tried.has(key(s)) &&
+              !failed.has(key(s)) &&
+              (point.kind === 'fixed' || this.deps.queryLocalhost || !isLoopback(s.address)),
+          ),
+        ),
+      );
       if (fresh.length > 0) {
         for (const s of fresh) tried.add(key(s));
         this.logTx(ctx.depth, type, name, point.zone, fresh);
@@ -166,8 +206,17 @@ export class IterativeFetcher implements Fetcher {
         // only server gets a second, longer try in case a packet was lost.
         const rounds = fresh.length > 1 ? 1 : 2;
         const judge = verdictJudge(this.deps, name, type, point.zone, false);
-        const onFallback = (s: UpstreamServer): void => log.tx(ctx.depth, type, name, point.zone, [s.address], 'fallback');
-        const result = await askServers(fresh, { name, type, rd: false, zone: point.zone }, this.options, ctx.budget, judge, rounds, { onFallback });
+        const onFallback = (s: UpstreamServer): void =>
+          log.tx(ctx.depth, type, name, point.zone, [s.address], 'fallback');
+        const result = await askServers(
+          fresh,
+          { name, type, rd: false, zone: point.zone },
+          this.options,
+          ctx.budget,
+          judge,
+          rounds,
+          { onFallback },
+        );
         if (result.kind === 'response') return accepted(this.deps, result.value, result.server);
         lastReason = result.reason;
       }
@@ -179,7 +228,10 @@ export class IterativeFetcher implements Fetcher {
       }
       lookups++;
       // What the lookup found, and the parent's glue it may have brought along.
-      candidates = withCurveKey([...(await this.nsAddresses(ns, ctx)), ...knownAddresses(this.deps.cache, NO_GLUE, ns, this.deps.serverPort)], curveKeyOf(ns));
+      candidates = withCurveKey(
+        [...(await this.nsAddresses(ns, ctx)), ...knownAddresses(this.deps.cache, NO_GLUE, ns, this.deps.serverPort)],
+        curveKeyOf(ns),
+      );
     }
   }
 
@@ -201,8 +253,24 @@ export class IterativeFetcher implements Fetcher {
     const curve = this.deps.curve;
     const sealed = curve ? ordered.filter((s) => s.curveKey) : [];
     const mode: TxMode = curve && formatFor(curve.format, name, zone) === 'txt' ? 'txt' : 'streamlined';
-    if (sealed.length > 0) log.tx(depth, type, name, zone, sealed.map((s) => s.address), mode);
-    if (sealed.length < ordered.length) log.tx(depth, type, name, zone, (sealed.length > 0 ? ordered.filter((s) => !s.curveKey) : ordered).map((s) => s.address), 'plain');
+    if (sealed.length > 0)
+      log.tx(
+        depth,
+        type,
+        name,
+        zone,
+        sealed.map((s) => s.address),
+        mode,
+      );
+    if (sealed.length < ordered.length)
+      log.tx(
+        depth,
+        type,
+        name,
+        zone,
+        (sealed.length > 0 ? ordered.filter((s) => !s.curveKey) : ordered).map((s) => s.address),
+        'plain',
+      );
   }
 
   /**
@@ -213,12 +281,19 @@ export class IterativeFetcher implements Fetcher {
    */
   private async nsAddresses(ns: Name, ctx: WorkContext): Promise<Endpoint[]> {
     if (ctx.depth + 1 > MAX_GLUELESS_DEPTH) return [];
-    for (const [type, family] of [[TYPE.A, 4], [TYPE.AAAA, 6]] as const) {
+    for (const [type, family] of [
+      [TYPE.A, 4],
+      [TYPE.AAAA, 6],
+    ] as const) {
       const key = type + '/' + ns;
       if (inLineage(ctx, key)) continue;
       const answer = await this.deps.subResolve(ns, type, childContext(ctx, key));
       const rdatas = answer.answer.filter((r) => r.type === type).map((r) => r.rdata);
-      const found = addressesFrom(rdatas.filter((r) => r.length === (family === 4 ? 4 : 16)), family, this.deps.serverPort);
+      const found = addressesFrom(
+        rdatas.filter((r) => r.length === (family === 4 ? 4 : 16)),
+        family,
+        this.deps.serverPort,
+      );
       if (found.length > 0) return found;
       if (ctx.budget.spent) break;
     }
@@ -239,4 +314,3 @@ function dedupe(servers: UpstreamServer[]): UpstreamServer[] {
   }
   return out;
 }
-

@@ -182,7 +182,13 @@ export class Resolver {
    * its own deadline: two questions whose glueless delegations need each
    * other must not wait on each other forever.
    */
-  resolveIn(name: Name, type: number, ctx: WorkContext, key: string = type + '/' + name, refresh = false): Promise<Answer> {
+  resolveIn(
+    name: Name,
+    type: number,
+    ctx: WorkContext,
+    key: string = type + '/' + name,
+    refresh = false,
+  ): Promise<Answer> {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.merged++;
@@ -240,7 +246,14 @@ export class Resolver {
    * Resolves (qname, qtype): the cache, then upstream, following CNAMEs;
    * then takes `entry`, its in-flight entry under `key`, out.
    */
-  private async run(qname: Name, qtype: number, ctx: WorkContext, key: string, entry: InFlight, refresh = false): Promise<Answer> {
+  private async run(
+    qname: Name,
+    qtype: number,
+    ctx: WorkContext,
+    key: string,
+    entry: InFlight,
+    refresh = false,
+  ): Promise<Answer> {
     try {
       const chain: OutRecord[] = [];
       let name = qname;
@@ -275,7 +288,8 @@ export class Resolver {
         switch (v.kind) {
           case 'cname':
             // One DNAME can stand above several names of a chain (x. DNAME . makes a.x.x -> a.x -> a.): sent once.
-            if (v.dname !== null && !chain.some((r) => r.type === TYPE.DNAME && r.name === v.dname!.name)) chain.push(this.toOut(v.dname));
+            if (v.dname !== null && !chain.some((r) => r.type === TYPE.DNAME && r.name === v.dname!.name))
+              chain.push(this.toOut(v.dname));
             chain.push({ ...this.toOut(v.record), ttl: this.cache.rrsetTtl(v.ttl) });
             name = v.target;
             continue;
@@ -284,14 +298,32 @@ export class Resolver {
           case 'nxdomain':
             this.log.nxdomain(fetched.server, v.negativeTtl, name);
             this.cache.putNxdomain(name, v.negativeTtl, v.soa);
-            return this.finish({ kind: 'nxdomain', soa: v.soa ? { ...this.toOut(v.soa), ttl: this.cache.negativeTtl(v.negativeTtl) } : null }, chain);
+            return this.finish(
+              {
+                kind: 'nxdomain',
+                soa: v.soa ? { ...this.toOut(v.soa), ttl: this.cache.negativeTtl(v.negativeTtl) } : null,
+              },
+              chain,
+            );
           case 'nodata':
             this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
             if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
-            return this.finish({ kind: 'nodata', soa: v.soa ? { ...this.toOut(v.soa), ttl: this.cache.negativeTtl(v.negativeTtl) } : null }, chain);
+            return this.finish(
+              {
+                kind: 'nodata',
+                soa: v.soa ? { ...this.toOut(v.soa), ttl: this.cache.negativeTtl(v.negativeTtl) } : null,
+              },
+              chain,
+            );
           case 'yxdomain':
             // Not cached: it says only that this DNAME cannot be applied to this name.
-            return { rcode: RCODE.YXDOMAIN, answer: [...chain, this.toOut(v.dname)], authority: [], aa: false, lifetime: 0 };
+            return {
+              rcode: RCODE.YXDOMAIN,
+              answer: [...chain, this.toOut(v.dname)],
+              authority: [],
+              aa: false,
+              lifetime: 0,
+            };
           case 'referral':
           case 'lame':
             // The fetcher resolves referrals itself; one that reaches us is a failure.

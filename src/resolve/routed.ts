@@ -33,18 +33,35 @@ export class RoutingFetcher implements Fetcher {
       case 'none':
         return this.unrouted(name, type, ctx);
       case 'down':
-        return Promise.resolve({ kind: 'failed', reason: `every backend of its ${routing.routes.length} routes is down` });
+        return Promise.resolve({
+          kind: 'failed',
+          reason: `every backend of its ${routing.routes.length} routes is down`,
+        });
       case 'routed':
-        this.deps.log.tx(0, type, name, name, routing.backends.map((b) => b.address));
+        this.deps.log.tx(
+          0,
+          type,
+          name,
+          name,
+          routing.backends.map((b) => b.address),
+        );
         // The backend's answer is relayed as a forwarder's is; what it says of other names than the routed one is not kept.
         // The router's turn decides who is asked first (AS_GIVEN), not the RTT table.
-        return askServers(routing.backends, { name, type, rd: true }, this.options, ctx.budget, verdictJudge(this.deps, name, type, name, true), ROUTED_ROUNDS, { order: AS_GIVEN }).then((result) =>
-          result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server),
-        );
+        return askServers(
+          routing.backends,
+          { name, type, rd: true },
+          this.options,
+          ctx.budget,
+          verdictJudge(this.deps, name, type, name, true),
+          ROUTED_ROUNDS,
+          { order: AS_GIVEN },
+        ).then((result) => (result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server)));
     }
   }
 
   private unrouted(name: Name, type: number, ctx: WorkContext): Promise<Fetched> {
-    return this.otherwise ? this.otherwise.fetch(name, type, ctx) : Promise.resolve({ kind: 'failed', reason: 'no route matches (ROUTEONLY)' });
+    return this.otherwise
+      ? this.otherwise.fetch(name, type, ctx)
+      : Promise.resolve({ kind: 'failed', reason: 'no route matches (ROUTEONLY)' });
   }
 }

@@ -24,7 +24,15 @@ export interface RRset {
 
 /** Types that are markers or meta-records, never cached as data. */
 function cacheableType(type: number): boolean {
-  return type !== TYPE.SOA && type !== TYPE.ANY && type !== TYPE.AXFR && type !== TYPE.IXFR && type !== TYPE.OPT && type !== TYPE.MAILA && type !== TYPE.MAILB;
+  return (
+    type !== TYPE.SOA &&
+    type !== TYPE.ANY &&
+    type !== TYPE.AXFR &&
+    type !== TYPE.IXFR &&
+    type !== TYPE.OPT &&
+    type !== TYPE.MAILA &&
+    type !== TYPE.MAILB
+  );
 }
 
 interface Group {
@@ -61,7 +69,16 @@ export function rrsetsOf(reply: ScrubbedReply, referral: boolean): RRset[] {
     const ttl = clampTtl(first.ttl);
     const rdatas = kept.map((r) => r.rdata);
     out.push({ name: first.name, type: first.type, ttl, rdatas, records: kept, rank: g.rank, side: 'child' });
-    if (g.parent) out.push({ name: first.name, type: first.type, ttl, rdatas, records: kept, rank: RANK.AUTHORITY, side: 'parent' });
+    if (g.parent)
+      out.push({
+        name: first.name,
+        type: first.type,
+        ttl,
+        rdatas,
+        records: kept,
+        rank: RANK.AUTHORITY,
+        side: 'parent',
+      });
   }
   return sortSmall(out, logOrder);
 }

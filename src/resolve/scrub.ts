@@ -65,7 +65,11 @@ export function dnameTarget(name: Name, owner: Name, rdata: Buffer): Name | null
  * matters: objects made while other questions wait make the collector copy
  * those questions' state more often.)
  */
-function answerChain(answer: readonly ResourceRecord[], qname: Name, inZone: (rr: ResourceRecord) => boolean): readonly ResourceRecord[] {
+function answerChain(
+  answer: readonly ResourceRecord[],
+  qname: Name,
+  inZone: (rr: ResourceRecord) => boolean,
+): readonly ResourceRecord[] {
   let current = qname;
   let i = 0;
   for (; i < answer.length; i++) {
@@ -117,17 +121,22 @@ function keptOf(records: readonly ResourceRecord[], keep: (rr: ResourceRecord) =
  */
 export function scrub(message: Message, qname: Name, control: Name, table: ServerTable): ScrubbedReply {
   const inZone = (rr: ResourceRecord): boolean =>
-    rr.class === CLASS.IN && wellFormed(rr) && isAtOrBelow(rr.name, control) && sameServersZone(table, rr.name, control);
+    rr.class === CLASS.IN &&
+    wellFormed(rr) &&
+    isAtOrBelow(rr.name, control) &&
+    sameServersZone(table, rr.name, control);
   const answer = answerChain(message.answer, qname, inZone);
   // Where the chain ends: the negative answer's SOA and a referral are about that name.
   let last = qname;
-  for (const rr of answer) if (rr.type === TYPE.CNAME) last = readName(rr.rdata, 0).name;
-  else if (rr.type === TYPE.DNAME) last = dnameTarget(last, rr.name, rr.rdata) ?? last;
+  for (const rr of answer)
+    if (rr.type === TYPE.CNAME) last = readName(rr.rdata, 0).name;
+    else if (rr.type === TYPE.DNAME) last = dnameTarget(last, rr.name, rr.rdata) ?? last;
 
   let strayNs: Name | null = null;
   let nsTargets: Name[] | null = null;
   const authority = keptOf(message.authority, (rr) => {
-    if (rr.type === TYPE.SOA) return rr.class === CLASS.IN && rr.rdata.length >= MIN_SOA_RDATA && isAtOrBelow(last, rr.name) && inZone(rr);
+    if (rr.type === TYPE.SOA)
+      return rr.class === CLASS.IN && rr.rdata.length >= MIN_SOA_RDATA && isAtOrBelow(last, rr.name) && inZone(rr);
     if (rr.type !== TYPE.NS || rr.class !== CLASS.IN) return false;
     const below = rr.name !== control && isAtOrBelow(rr.name, control) && isAtOrBelow(last, rr.name);
     if ((below || (rr.name === control && message.aa)) && inZone(rr)) {
@@ -142,7 +151,10 @@ export function scrub(message: Message, qname: Name, control: Name, table: Serve
   const additional =
     targets === null
       ? NONE
-      : keptOf(message.additional, (rr) => (rr.type === TYPE.A || rr.type === TYPE.AAAA) && targets.includes(rr.name) && inZone(rr));
+      : keptOf(
+          message.additional,
+          (rr) => (rr.type === TYPE.A || rr.type === TYPE.AAAA) && targets.includes(rr.name) && inZone(rr),
+        );
   return { rcode: message.rcode, aa: message.aa, answer, authority, additional, strayNs };
 }
 

@@ -22,7 +22,7 @@ const KEY_LABEL = 3 + KEY_CHARS;
 
 /** The DNSCurve public key an NS name carries, or null. Pure. */
 export function curveKeyOf(ns: Name): Buffer | null {
-  for (let i = 0; i < ns.length; ) {
+  for (let i = 0; i < ns.length;) {
     const len = ns.charCodeAt(i);
     if (len === 0) break;
     // Names are lower-cased (wire/name.ts), so `uz5` is matched in any case.
@@ -45,12 +45,18 @@ export function withCurveKey(servers: readonly Endpoint[], key: Buffer | null): 
  * without the key of those to be asked plainly. `usable` says whether a
  * key gives a shared secret at all (a bad one means plain queries).
  */
-export function qualify(servers: readonly UpstreamServer[], flag: ((address: string) => ServerFlag) | null, usable: (key: Buffer) => boolean): UpstreamServer[] {
+export function qualify(
+  servers: readonly UpstreamServer[],
+  flag: ((address: string) => ServerFlag) | null,
+  usable: (key: Buffer) => boolean,
+): UpstreamServer[] {
   const out: UpstreamServer[] = [];
   for (const s of servers) {
     const f = flag === null ? null : flag(s.address);
     if (f === 'omit') continue;
-    out.push(s.curveKey && (f === 'plain' || !usable(s.curveKey)) ? { address: s.address, port: s.port, family: s.family } : s);
+    out.push(
+      s.curveKey && (f === 'plain' || !usable(s.curveKey)) ? { address: s.address, port: s.port, family: s.family } : s,
+    );
   }
   return out;
 }

@@ -124,7 +124,9 @@ export class EtcdRoutes {
     if (this.stopped) return;
     if (!this.failing) {
       const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
-      this.deps.warning(`etcd ${this.deps.endpoints.join(',')} unreachable (${why}): keeping ${this.size} routes from it, trying again`);
+      this.deps.warning(
+        `etcd ${this.deps.endpoints.join(',')} unreachable (${why}): keeping ${this.size} routes from it, trying again`,
+      );
       this.failing = true;
     }
     this.timer = setTimeout(() => {

@@ -33,8 +33,13 @@ export function tcpChecker(sendFrom: SendAddresses, random: Random, timeoutMs: n
     new Promise((resolve) => {
       const id = random.uint16();
       const from = backend.family === 6 ? sendFrom.v6 : sendFrom.v4;
-      tcpTry(backend, checkQuery(id), from, timeoutMs, (reply) => reply.length >= HEADER_LENGTH && reply.readUInt16BE(0) === id && (reply[2]! & 0x80) !== 0, (result) =>
-        resolve(result.kind === 'reply'),
+      tcpTry(
+        backend,
+        checkQuery(id),
+        from,
+        timeoutMs,
+        (reply) => reply.length >= HEADER_LENGTH && reply.readUInt16BE(0) === id && (reply[2]! & 0x80) !== 0,
+        (result) => resolve(result.kind === 'reply'),
       );
     });
 }

@@ -89,7 +89,13 @@ export class Router {
   }
 
   report(): RouteReport[] {
-    return this.table.routes.map((r) => ({ source: r.source, backend: serverId(r.backend), pattern: r.pattern.source, health: this.health.state(r.backend), queries: this.counts.get(r) ?? 0 }));
+    return this.table.routes.map((r) => ({
+      source: r.source,
+      backend: serverId(r.backend),
+      pattern: r.pattern.source,
+      health: this.health.state(r.backend),
+      queries: this.counts.get(r) ?? 0,
+    }));
   }
 
   private rebuild(): void {
@@ -108,7 +114,14 @@ export function mergeRouteReports(lists: readonly (readonly RouteReport[])[]): R
   for (const list of lists) {
     for (const r of list) {
       const m = merged.get(key(r));
-      const health = m === undefined ? r.health : m.health === 'down' || r.health === 'down' ? 'down' : m.health === 'up' || r.health === 'up' ? 'up' : 'unchecked';
+      const health =
+        m === undefined
+          ? r.health
+          : m.health === 'down' || r.health === 'down'
+            ? 'down'
+            : m.health === 'up' || r.health === 'up'
+              ? 'up'
+              : 'unchecked';
       merged.set(key(r), { ...r, health, queries: (m?.queries ?? 0) + r.queries });
     }
   }

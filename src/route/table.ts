@@ -99,7 +99,7 @@ export class RouteTable {
     for (const r of this.always) if (r.pattern.test(text)) out.push(r);
     // The name itself, then each suffix after a dot ("a.b." -> "a.b.", "b."). Every
     // dot: a pattern sees characters, and `\.` matches the one in an escaped "\." too.
-    for (let at = 0; at < text.length; ) {
+    for (let at = 0; at < text.length;) {
       const list = this.filed.get(at === 0 ? text : text.slice(at));
       if (list) for (const r of list) if (r.pattern.test(text)) out.push(r);
       const dot = text.indexOf('.', at);

@@ -27,10 +27,12 @@ export function parseAction(text: string): { ok: true; action: RuleAction } | { 
   if (kind === 'qps') {
     if (words.length !== 2) return { ok: false, reason: '"qps" needs one number' };
     const n = /^[0-9]{1,8}$/.test(arg!) ? Number(arg) : NaN;
-    if (!(n >= 1 && n <= QPS_MAX)) return { ok: false, reason: `${JSON.stringify(arg)} is not a number from 1 to ${QPS_MAX}` };
+    if (!(n >= 1 && n <= QPS_MAX))
+      return { ok: false, reason: `${JSON.stringify(arg)} is not a number from 1 to ${QPS_MAX}` };
     return { ok: true, action: { kind: 'qps', limit: n } };
   }
-  if (words.length === 1 && (kind === 'drop' || kind === 'refuse' || kind === 'nxdomain' || kind === 'truncate')) return { ok: true, action: { kind } };
+  if (words.length === 1 && (kind === 'drop' || kind === 'refuse' || kind === 'nxdomain' || kind === 'truncate'))
+    return { ok: true, action: { kind } };
   return { ok: false, reason: 'not an action' };
 }
 
@@ -40,7 +42,10 @@ export function parseAction(text: string): { ok: true; action: RuleAction } | { 
  * ip/ file that only admits); a problem is a message naming `label`, the
  * line and what was expected.
  */
-export function actionOfFile(text: string, label: string): { ok: true; action: RuleAction | null } | { ok: false; message: string } {
+export function actionOfFile(
+  text: string,
+  label: string,
+): { ok: true; action: RuleAction | null } | { ok: false; message: string } {
   let found: RuleAction | null = null;
   let foundLine = 0;
   const lines = text.split('\n');
@@ -48,9 +53,17 @@ export function actionOfFile(text: string, label: string): { ok: true; action: R
     const hash = lines[i]!.indexOf('#');
     const line = (hash < 0 ? lines[i]! : lines[i]!.slice(0, hash)).trim();
     if (line === '') continue;
-    if (foundLine !== 0) return { ok: false, message: `${label} line ${i + 1}: a second action (the first is line ${foundLine}; expected one action per file)` };
+    if (foundLine !== 0)
+      return {
+        ok: false,
+        message: `${label} line ${i + 1}: a second action (the first is line ${foundLine}; expected one action per file)`,
+      };
     const parsed = parseAction(line);
-    if (!parsed.ok) return { ok: false, message: `${label} line ${i + 1}: ${JSON.stringify(line.slice(0, 80))}: ${parsed.reason} (${EXPECTED_ACTION})` };
+    if (!parsed.ok)
+      return {
+        ok: false,
+        message: `${label} line ${i + 1}: ${JSON.stringify(line.slice(0, 80))}: ${parsed.reason} (${EXPECTED_ACTION})`,
+      };
     found = parsed.action;
     foundLine = i + 1;
   }

@@ -129,7 +129,8 @@ export class RuleBook {
     for (const zone of old.keys()) this.count(zone, -1);
     const now = this.now();
     const next = new Map<Name, SuffixRule>();
-    for (const [zone, action] of rules) next.set(zone, { zone, action, limiter: limiterFor(action, now), source: 'file', expires: Infinity });
+    for (const [zone, action] of rules)
+      next.set(zone, { zone, action, limiter: limiterFor(action, now), source: 'file', expires: Infinity });
     this.files = next;
     for (const zone of next.keys()) this.count(zone, 1);
   }
@@ -140,7 +141,13 @@ export class RuleBook {
     if (!this.control.has(zone) && this.control.size + this.prefixes.size >= MAX_CONTROL_RULES) return false;
     const now = this.now();
     if (this.control.delete(zone)) this.count(zone, -1);
-    this.control.set(zone, { zone, action, limiter: limiterFor(action, now), source: 'control', expires: seconds === null ? Infinity : now + seconds * 1000 });
+    this.control.set(zone, {
+      zone,
+      action,
+      limiter: limiterFor(action, now),
+      source: 'control',
+      expires: seconds === null ? Infinity : now + seconds * 1000,
+    });
     this.count(zone, 1);
     return true;
   }
@@ -228,7 +235,8 @@ export class RuleBook {
   match(qname: Name): SuffixRule | null {
     const length = qname.length;
     let labels = 0;
-    for (let off = 0; off < length && labels < OFFSETS.length; off += qname.charCodeAt(off) + 1) OFFSETS[labels++] = off;
+    for (let off = 0; off < length && labels < OFFSETS.length; off += qname.charCodeAt(off) + 1)
+      OFFSETS[labels++] = off;
     let best: SuffixRule | null = null;
     let h = HASH_SEED;
     let pos = length - 1;

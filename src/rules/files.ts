@@ -11,7 +11,11 @@ import { MAX_FILE_RULES } from './book';
 /** Reads `rootDir/rules/` (none: no rules); throws a ConfigError naming the file and line. */
 export function readRulesDir(rootDir: string): ReadonlyMap<Name, RuleAction> {
   const out = new Map<Name, RuleAction>();
-  for (const f of readDomainFiles(rootDir, 'rules', { missing: 'empty', contents: 'one action', maxFiles: MAX_FILE_RULES })) {
+  for (const f of readDomainFiles(rootDir, 'rules', {
+    missing: 'empty',
+    contents: 'one action',
+    maxFiles: MAX_FILE_RULES,
+  })) {
     const parsed = actionOfFile(f.text, f.label);
     if (!parsed.ok) throw new ConfigError(parsed.message);
     if (parsed.action === null) throw new ConfigError(`${f.label}: no action (${EXPECTED_ACTION})`);

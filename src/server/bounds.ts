@@ -21,11 +21,21 @@ const FIXED_FILES = 64;
  * metrics and control connections.
  */
 export function openFilesNeeded(config: Pick<Config, 'maxUdp' | 'maxTcp'>): number {
-  return config.maxUdp + config.maxTcp * (1 + MAX_PENDING_PER_CONNECTION) + MAX_STALE_RETRIES + MAX_PREFETCHES + METRICS_CONNECTIONS + MAX_CONTROL_CONNECTIONS + FIXED_FILES;
+  return (
+    config.maxUdp +
+    config.maxTcp * (1 + MAX_PENDING_PER_CONNECTION) +
+    MAX_STALE_RETRIES +
+    MAX_PREFETCHES +
+    METRICS_CONNECTIONS +
+    MAX_CONTROL_CONNECTIONS +
+    FIXED_FILES
+  );
 }
 
 /** The soft limit on open files (RLIMIT_NOFILE) from /proc/self/limits, or null where it cannot be read. */
-export function openFileLimit(limits: () => string = () => fs.readFileSync('/proc/self/limits', 'latin1')): number | null {
+export function openFileLimit(
+  limits: () => string = () => fs.readFileSync('/proc/self/limits', 'latin1'),
+): number | null {
   let text: string;
   try {
     text = limits();

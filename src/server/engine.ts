@@ -65,7 +65,7 @@ export class Pending {
 
   /** `sender` is told when the reply is ready, with `to`. Always in time: the reply comes in a later microtask. */
   attach<To>(sender: ReplySender<To>, to: To): void {
-    this.sender = sender as ReplySender<unknown>;
+    this.sender = sender;
     this.to = to;
   }
 
@@ -135,7 +135,16 @@ export interface QueryRecorder {
 export class Engine {
   /** Set by the control socket (CONTROL) to feed `dnscache-ctl top`; null: nothing recorded. */
   recent: QueryRecorder | null = null;
-  readonly counters: EngineCounters = { queries: 0, cacheHits: 0, cacheMisses: 0, localAnswers: 0, resolvedReplies: 0, errors: 0, replies: new Float64Array(2 * RCODE_SLOTS), byType: new Float64Array(TYPE_SLOTS) };
+  readonly counters: EngineCounters = {
+    queries: 0,
+    cacheHits: 0,
+    cacheMisses: 0,
+    localAnswers: 0,
+    resolvedReplies: 0,
+    errors: 0,
+    replies: new Float64Array(2 * RCODE_SLOTS),
+    byType: new Float64Array(TYPE_SLOTS),
+  };
   /** How long clients waited for answers (`dnscache-ctl latency`, METRICS). */
   readonly latency = latencyHistogram();
 
@@ -184,7 +193,8 @@ export class Engine {
       if (hit !== undefined) {
         this.counters.cacheHits++;
         // The last tenth of a life of PREFETCH_MIN_LIFE s or more: have it fetched again meanwhile.
-        if ((hit.expires - now) * 10 <= hit.expires - hit.builtAt && hit.expires - hit.builtAt >= PREFETCH_MIN_LIFE) this.resolver.prefetch(q.qname, q.qtype);
+        if ((hit.expires - now) * 10 <= hit.expires - hit.builtAt && hit.expires - hit.builtAt >= PREFETCH_MIN_LIFE)
+          this.resolver.prefetch(q.qname, q.qtype);
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
         this.sentNow(t, bytes[3]! & 0x0f, serial);
         this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, q.qtype, packet, bytes.length, bytes[3]! & 0x0f);
@@ -206,18 +216,43 @@ export class Engine {
     // Whatever goes wrong in resolving or rendering, the listener gets null
     // (logged as a drop): a rejected promise here would end the process.
     // The packet may lie in memory its socket reuses (udp-batch.ts): the reply is made later, from a copy.
-    return new Pending(this, n, q, Buffer.from(packet), limit, opt, plain, this.resolver.resolve(q.qname, q.qtype), serial);
+    return new Pending(
+      this,
+      n,
+      q,
+      Buffer.from(packet),
+      limit,
+      opt,
+      plain,
+      this.resolver.resolve(q.qname, q.qtype),
+      serial,
+    );
   }
 
   /** What an abuse rule says instead of the answer: nothing (DROP), REFUSED, NXDOMAIN, or an empty TC=1 reply. */
-  private ruled(verdict: Verdict, n: number, packet: Buffer, q: ClientQuery, t: Transport, address: string, port: number, limit: number, opt: Buffer | null, serial: number): Buffer | null {
+  private ruled(
+    verdict: Verdict,
+    n: number,
+    packet: Buffer,
+    q: ClientQuery,
+    t: Transport,
+    address: string,
+    port: number,
+    limit: number,
+    opt: Buffer | null,
+    serial: number,
+  ): Buffer | null {
     this.log.query(n, t, q.edns !== null, address, port, q.id, q.qtype, q.qname);
     if (verdict === DROP) {
       this.log.drop(n, t, 'rule');
       return null;
     }
     const rcode = verdict === TRUNCATE ? RCODE.NOERROR : verdict === RULE_NXDOMAIN ? RCODE.NXDOMAIN : RCODE.REFUSED;
-    const bytes = fitMessage(new MessageWriter(q.id, rcode, q.flags2, q.flags3, questionBytes(packet, q), q.qname).finish(), limit, opt);
+    const bytes = fitMessage(
+      new MessageWriter(q.id, rcode, q.flags2, q.flags3, questionBytes(packet, q), q.qname).finish(),
+      limit,
+      opt,
+    );
     if (verdict === TRUNCATE) bytes[2]! |= 0x02;
     this.sentNow(t, rcode, serial);
     this.log.sent(n, t, bytes.length, rcode);
@@ -266,7 +301,14 @@ export class Engine {
   }
 
   /** Builds the reply to `answer`; for a plain question, also stores it for the hits to come. */
-  private render(answer: Answer, packet: Buffer, q: ClientQuery, limit: number, opt: Buffer | null, keep: boolean): Buffer {
+  private render(
+    answer: Answer,
+    packet: Buffer,
+    q: ClientQuery,
+    limit: number,
+    opt: Buffer | null,
+    keep: boolean,
+  ): Buffer {
     const built = buildReply(answer, packet, q, this.hideTtl);
     if (keep && answer.lifetime > 0) {
       const entry = makeReplyEntry(built, answer.lifetime, this.cache.now());

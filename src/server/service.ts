@@ -68,9 +68,19 @@ export class Service {
    * (WORKERS): each keeps an equal share of CACHESIZE, so all caches
    * together stay within it, and numbers its queries apart from the others.
    */
-  constructor(readonly config: Config, private readonly log: Log, random: Random, worker = 0) {
+  constructor(
+    readonly config: Config,
+    private readonly log: Log,
+    random: Random,
+    worker = 0,
+  ) {
     this.rootDir = config.root;
-    this.cache = new Cache(Math.floor(config.cacheSize / config.workers), systemClock, { min: config.minTtl, max: config.maxTtl }, config.stale);
+    this.cache = new Cache(
+      Math.floor(config.cacheSize / config.workers),
+      systemClock,
+      { min: config.minTtl, max: config.maxTtl },
+      config.stale,
+    );
     this.serverTable = new SwappableServerTable(config.servers);
     const rules = new RuleBook();
     rules.swapFiles(config.rules);
@@ -82,11 +92,23 @@ export class Service {
       { overrides: rules },
     );
     const rtt = new MeteredRttTable(this.upstreamMetrics);
-    const health = config.forwardOnly && config.health ? new HealthTable(config.health.intervalMs, undefined, (server, state, why) => log.line(`health ${server} ${state} ${why}`)) : null;
+    const health =
+      config.forwardOnly && config.health
+        ? new HealthTable(config.health.intervalMs, undefined, (server, state, why) =>
+            log.line(`health ${server} ${state} ${why}`),
+          )
+        : null;
     this.pools = config.forwardOnly ? new UpstreamPools(config.pools, new UpstreamLoad(), rtt, random, health) : null;
     const pools = this.pools;
     this.healthChecker =
-      health && pools && config.health ? new HealthChecker(health, () => pools.upstreams(), { name: config.health.name, type: config.health.type, sendFrom: config.sendFrom, random }) : null;
+      health && pools && config.health
+        ? new HealthChecker(health, () => pools.upstreams(), {
+            name: config.health.name,
+            type: config.health.type,
+            sendFrom: config.sendFrom,
+            random,
+          })
+        : null;
     const upstream: UpstreamDeps = {
       servers: this.serverTable,
       cache: this.cache,
@@ -112,26 +134,62 @@ export class Service {
           subResolve: (n, t, ctx) => this.resolver.resolveIn(n, t, ctx),
           // DNSCurve is between us and authoritative servers: forwarding (above) never uses it.
           // The key pair is made here, at start, from the seeded CSPRNG (random/random.ts).
-          curve: { client: new CurveClient(random), format: config.curve.txtFormat ? 'txt' : 'streamlined', fallbackAfter: config.curve.uz5Fallback },
+          curve: {
+            client: new CurveClient(random),
+            format: config.curve.txtFormat ? 'txt' : 'streamlined',
+            fallbackAfter: config.curve.uz5Fallback,
+          },
           serverFlag: config.curve.flaggedServers ? (address) => this.acl.serverFlag(address) : null,
         });
     const routing = config.routing;
-    this.health = new BackendHealth(tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS), routing.checkSeconds * 1000, (b, up) => log.line(`route backend ${serverId(b)} ${up ? 'up' : 'down'}`));
+    this.health = new BackendHealth(
+      tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS),
+      routing.checkSeconds * 1000,
+      (b, up) => log.line(`route backend ${serverId(b)} ${up ? 'up' : 'down'}`),
+    );
     this.router = new Router(this.health);
     this.router.setFileRoutes(config.routes);
     this.etcd =
       routing.etcd.length === 0
         ? null
-        : new EtcdRoutes({ endpoints: routing.etcd, prefix: routing.etcdPrefix, router: this.router, line: (t) => log.line(t), warning: (t) => log.warning(t) });
+        : new EtcdRoutes({
+            endpoints: routing.etcd,
+            prefix: routing.etcdPrefix,
+            router: this.router,
+            line: (t) => log.line(t),
+            warning: (t) => log.warning(t),
+          });
     const fetcher = new RoutingFetcher(upstream, this.router, routing.routeOnly ? null : resolving);
     this.resolver = new Resolver(this.cache, fetcher, log);
     this.refused = new RefusedClients(log);
-    this.engine = new Engine(this.cache, this.resolver, log, config.hideTtl, { first: worker + 1, step: config.workers }, rules);
+    this.engine = new Engine(
+      this.cache,
+      this.resolver,
+      log,
+      config.hideTtl,
+      { first: worker + 1, step: config.workers },
+      rules,
+    );
     const { address, port, family } = config.listen;
-    this.udp = new UdpListener({ address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 }, this.engine, this.acl, log, this.refused);
-    this.tcp = new TcpListener({ address, port, maxConnections: config.maxTcp }, this.engine, this.acl, log, this.refused);
+    this.udp = new UdpListener(
+      { address, port, family, maxActive: config.maxUdp, reusePort: config.workers > 1 },
+      this.engine,
+      this.acl,
+      log,
+      this.refused,
+    );
+    this.tcp = new TcpListener(
+      { address, port, maxConnections: config.maxTcp },
+      this.engine,
+      this.acl,
+      log,
+      this.refused,
+    );
     // With WORKERS the primary serves METRICS, adding up every worker's snapshot.
-    this.metrics = config.metrics && config.workers === 1 ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log) : null;
+    this.metrics =
+      config.metrics && config.workers === 1
+        ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log)
+        : null;
   }
 
   /** The counters a metrics scrape reads, gathered now. */
@@ -177,7 +235,9 @@ export class Service {
         await this.metrics.start();
       } catch (err) {
         const m = this.config.metrics!;
-        throw new Error(`METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`);
+        throw new Error(
+          `METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`,
+        );
       }
     }
   }
@@ -228,8 +288,16 @@ export class Service {
     this.acl.reload();
     this.router.setFileRoutes(next.routes);
     // " rules N" only with a rules/ directory: the line stays as it was for roots without one.
-    this.log.line(`reload servers ${next.servers.size} ip ${next.ipEntries} routes ${next.routes.length}${next.rules.size > 0 ? ` rules ${next.rules.size}` : ''}`);
-    return { ok: true, servers: next.servers.size, ip: next.ipEntries, routes: next.routes.length, rules: next.rules.size };
+    this.log.line(
+      `reload servers ${next.servers.size} ip ${next.ipEntries} routes ${next.routes.length}${next.rules.size > 0 ? ` rules ${next.rules.size}` : ''}`,
+    );
+    return {
+      ok: true,
+      servers: next.servers.size,
+      ip: next.ipEntries,
+      routes: next.routes.length,
+      rules: next.rules.size,
+    };
   }
 
   /** Starts answering (after bind()). */
@@ -254,7 +322,13 @@ export class Service {
   }
 
   logStats(): void {
-    this.log.stats(this.engine.counters.queries, this.cache.stats().motion, this.udp.activeCount, this.udp.ednsCount, this.tcp.connectionCount);
+    this.log.stats(
+      this.engine.counters.queries,
+      this.cache.stats().motion,
+      this.udp.activeCount,
+      this.udp.ednsCount,
+      this.tcp.connectionCount,
+    );
   }
 
   async stop(): Promise<void> {

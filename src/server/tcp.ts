@@ -46,7 +46,8 @@ class Connection {
 
   armIdle(): void {
     this.disarmIdle();
-    if (this.pending.size === 0) this.timer = setTimeout(() => this.owner.close(this, 'temporary failure'), this.owner.idleMs);
+    if (this.pending.size === 0)
+      this.timer = setTimeout(() => this.owner.close(this, 'temporary failure'), this.owner.idleMs);
   }
 
   disarmIdle(): void {
@@ -119,11 +120,14 @@ export class TcpListener implements ReplySender<Connection> {
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       // Not exclusive, as the UDP socket: WORKERS processes share it.
-      server.listen({ host: this.opts.address, port: this.opts.port, backlog: 20, exclusive: false, ipv6Only: false }, () => {
-        server.off('error', reject);
-        server.on('error', (err) => this.log.warning(`TCP listener: ${err.message}`));
-        resolve();
-      });
+      server.listen(
+        { host: this.opts.address, port: this.opts.port, backlog: 20, exclusive: false, ipv6Only: false },
+        () => {
+          server.off('error', reject);
+          server.on('error', (err) => this.log.warning(`TCP listener: ${err.message}`));
+          resolve();
+        },
+      );
     });
   }
 

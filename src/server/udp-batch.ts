@@ -27,7 +27,14 @@ interface Opened {
 }
 
 interface BatchAddon {
-  open(family: 4 | 6, address: string, port: number, receiveBuffer: number, reusePort: boolean, onBatch: (count: number) => void): Opened;
+  open(
+    family: 4 | 6,
+    address: string,
+    port: number,
+    receiveBuffer: number,
+    reusePort: boolean,
+    onBatch: (count: number) => void,
+  ): Opened;
   send(handle: unknown, datagrams: readonly Buffer[], peers: readonly Buffer[], count: number): number;
   close(handle: unknown): void;
 }
@@ -83,16 +90,21 @@ export class BatchUdpSocket implements ServerUdpSocket {
   ) {}
 
   bind(): Promise<void> {
-    if (addon instanceof Error) return Promise.reject(new Error(`the native udpbatch addon is not available (${addon.message})`));
+    if (addon instanceof Error)
+      return Promise.reject(new Error(`the native udpbatch addon is not available (${addon.message})`));
     const { family, address, port } = this.opts;
     try {
-      const opened = addon.open(family, address, port, RECEIVE_BUFFER, this.opts.reusePort ?? false, (count) => this.onBatch(count));
+      const opened = addon.open(family, address, port, RECEIVE_BUFFER, this.opts.reusePort ?? false, (count) =>
+        this.onBatch(count),
+      );
       this.bound = {
         opened,
         meta: new Int32Array(opened.meta),
         metaBytes: new Uint8Array(opened.meta),
         text: Buffer.from(opened.text),
-        peerViews: Array.from({ length: opened.batch }, (_, i) => Buffer.from(opened.peers, i * opened.peerBytes, opened.peerBytes)),
+        peerViews: Array.from({ length: opened.batch }, (_, i) =>
+          Buffer.from(opened.peers, i * opened.peerBytes, opened.peerBytes),
+        ),
       };
       return Promise.resolve();
     } catch (err) {
@@ -110,7 +122,11 @@ export class BatchUdpSocket implements ServerUdpSocket {
         const length = meta[m + M_LENGTH]!;
         if (length < 0) continue; // larger than a slot, or not IPv4/IPv6
         this.current = i;
-        this.onDatagram(Buffer.from(opened.packets, i * opened.slot, length), this.addressOf(b, i, m), meta[m + M_PORT]!);
+        this.onDatagram(
+          Buffer.from(opened.packets, i * opened.slot, length),
+          this.addressOf(b, i, m),
+          meta[m + M_PORT]!,
+        );
       }
     } finally {
       this.current = -1;
@@ -161,7 +177,8 @@ export class BatchUdpSocket implements ServerUdpSocket {
     const count = this.outCount;
     if (count === 0) return;
     this.outCount = 0;
-    if (this.bound !== null && !(addon instanceof Error)) addon.send(this.bound.opened.handle, this.outData, this.outPeers, count);
+    if (this.bound !== null && !(addon instanceof Error))
+      addon.send(this.bound.opened.handle, this.outData, this.outPeers, count);
     // The replies and peers can be collected now.
     this.outData.fill(EMPTY, 0, count);
     this.outPeers.fill(EMPTY, 0, count);

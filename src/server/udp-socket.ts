@@ -57,7 +57,11 @@ export class DgramUdpSocket implements ServerUdpSocket {
   ) {}
 
   bind(): Promise<void> {
-    const socket = createSocket({ type: this.opts.family === 6 ? 'udp6' : 'udp4', ipv6Only: false, lookup: literalLookup(this.opts.family) });
+    const socket = createSocket({
+      type: this.opts.family === 6 ? 'udp6' : 'udp4',
+      ipv6Only: false,
+      lookup: literalLookup(this.opts.family),
+    });
     this.socket = socket;
     socket.on('message', (msg, rinfo) => {
       this.current = rinfo;

@@ -43,7 +43,9 @@ export class UdpListener implements ReplySender<Peer> {
     this.socket = batchAvailable() ? new BatchUdpSocket(opts, onDatagram) : new DgramUdpSocket(opts, onDatagram);
     if (!batchAvailable() && (opts.address === '0.0.0.0' || opts.address === '::')) {
       // node:dgram cannot choose a reply's source address: on a host with several, a client may drop the reply.
-      log.warning(`IP=${opts.address} without the native udpbatch addon: each reply leaves from the address the kernel picks, not always the one it was asked on (build the addon with npm rebuild, or listen on one address)`);
+      log.warning(
+        `IP=${opts.address} without the native udpbatch addon: each reply leaves from the address the kernel picks, not always the one it was asked on (build the addon with npm rebuild, or listen on one address)`,
+      );
     }
   }
 

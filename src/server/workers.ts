@@ -78,7 +78,8 @@ export function isWorkerProcess(): boolean {
 export function workerIndex(env: NodeJS.ProcessEnv, count: number): number {
   const text = env[WORKER_INDEX_ENV] ?? '';
   const n = Number(text);
-  if (!/^[0-9]+$/.test(text) || n >= count) throw new Error(`${WORKER_INDEX_ENV}: ${JSON.stringify(text)} is not a worker index below ${count}`);
+  if (!/^[0-9]+$/.test(text) || n >= count)
+    throw new Error(`${WORKER_INDEX_ENV}: ${JSON.stringify(text)} is not a worker index below ${count}`);
   return n;
 }
 
@@ -180,7 +181,8 @@ export function runPrimary(o: PrimaryOptions): Primary {
       // A worker stopping by itself with status 0 was told to stop (Ctrl-C
       // reaches every process of the group): the service stops. Anything
       // else is a failure of the whole service.
-      if (!stopping && (code !== 0 || signal !== null)) o.warning(`worker ${i} exited (${signal ?? `status ${code}`}): stopping`);
+      if (!stopping && (code !== 0 || signal !== null))
+        o.warning(`worker ${i} exited (${signal ?? `status ${code}`}): stopping`);
       stop(code === 0 && signal === null ? 0 : EXIT_FATAL);
       if (!workers.every((x) => x.isDead())) return;
       o.beforeExit?.();

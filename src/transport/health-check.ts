@@ -34,11 +34,13 @@ class Check implements TryOwner {
   }
 
   tried(result: TryResult): void {
-    if (result.kind !== 'reply') return this.table.checked(this.server, false, result.kind === 'timeout' ? 'timed out' : result.message);
+    if (result.kind !== 'reply')
+      return this.table.checked(this.server, false, result.kind === 'timeout' ? 'timed out' : result.message);
     const fault = replyFault(result.bytes);
     const rcode = result.bytes[3]! & 0x0f;
     if (fault !== null) return this.table.checked(this.server, false, fault);
-    if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN) return this.table.checked(this.server, false, `rcode ${rcode}`);
+    if (rcode !== RCODE.NOERROR && rcode !== RCODE.NXDOMAIN)
+      return this.table.checked(this.server, false, `rcode ${rcode}`);
     this.table.checked(this.server, true);
   }
 }

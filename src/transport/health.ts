@@ -52,7 +52,16 @@ export class HealthTable {
     let h = this.table.get(s);
     if (h === undefined) {
       // Up until shown otherwise: a fresh start answers at once, as before health checks.
-      h = { state: 'up', forced: 'auto', failedChecks: 0, timeouts: 0, lastAnswer: -Infinity, checking: false, checks: 0, checksFailed: 0 };
+      h = {
+        state: 'up',
+        forced: 'auto',
+        failedChecks: 0,
+        timeouts: 0,
+        lastAnswer: -Infinity,
+        checking: false,
+        checks: 0,
+        checksFailed: 0,
+      };
       this.table.set(s, h);
     }
     return h;
@@ -111,7 +120,8 @@ export class HealthTable {
       return;
     }
     h.checksFailed++;
-    if (++h.failedChecks >= DOWN_AFTER_FAILED_CHECKS) this.set(s, h, 'down', `${h.failedChecks} failed checks in a row (${why})`);
+    if (++h.failedChecks >= DOWN_AFTER_FAILED_CHECKS)
+      this.set(s, h, 'down', `${h.failedChecks} failed checks in a row (${why})`);
   }
 
   force(s: ServerKey, forced: Forced): void {

@@ -43,7 +43,16 @@ export class UpstreamLoad {
     let c = this.table.get(s);
     if (c === undefined) {
       if (this.table.size >= MAX_TRACKED_UPSTREAMS) this.table.clear();
-      c = { outstanding: 0, queries: 0, answers: 0, drops: 0, latencyMs: 0, bucketStart: this.now(), current: 0, previous: 0 };
+      c = {
+        outstanding: 0,
+        queries: 0,
+        answers: 0,
+        drops: 0,
+        latencyMs: 0,
+        bucketStart: this.now(),
+        current: 0,
+        previous: 0,
+      };
       this.table.set(s, c);
     }
     return c;
@@ -95,7 +104,19 @@ export class UpstreamLoad {
   snapshot(s: ServerKey): Readonly<UpstreamCounters> & { readonly qps: number } {
     const qps = this.rate(s);
     const c = this.table.get(s);
-    return { ...(c ?? { outstanding: 0, queries: 0, answers: 0, drops: 0, latencyMs: 0, bucketStart: 0, current: 0, previous: 0 }), qps };
+    return {
+      ...(c ?? {
+        outstanding: 0,
+        queries: 0,
+        answers: 0,
+        drops: 0,
+        latencyMs: 0,
+        bucketStart: 0,
+        current: 0,
+        previous: 0,
+      }),
+      qps,
+    };
   }
 
   /** Forgets every server not in `keep` (ids as serverId() makes them): reload's pruning. */

@@ -24,7 +24,10 @@ export interface PoolState {
 /** Fewest tries in flight first; ties by `order`, then by expected answer time (dnsdist's leastOutstanding). */
 export function leastOutstanding(servers: readonly PoolServer[], state: PoolState): PoolServer[] {
   return [...servers].sort(
-    (a, b) => state.outstanding(a.endpoint) - state.outstanding(b.endpoint) || a.order - b.order || state.cost(a.endpoint) - state.cost(b.endpoint),
+    (a, b) =>
+      state.outstanding(a.endpoint) - state.outstanding(b.endpoint) ||
+      a.order - b.order ||
+      state.cost(a.endpoint) - state.cost(b.endpoint),
   );
 }
 
@@ -37,7 +40,13 @@ export function firstAvailable(servers: readonly PoolServer[], state: PoolState)
   const byOrder = [...servers].sort((a, b) => a.order - b.order);
   const available = byOrder.filter((s) => underCap(s, state));
   if (available.length === servers.length) return available;
-  return [...available, ...leastOutstanding(byOrder.filter((s) => !underCap(s, state)), state)];
+  return [
+    ...available,
+    ...leastOutstanding(
+      byOrder.filter((s) => !underCap(s, state)),
+      state,
+    ),
+  ];
 }
 
 /** Drawn by `weight`, without replacement: the first is the pick, the rest are failover in weighted order too. */
@@ -73,7 +82,13 @@ export function byRtt(servers: readonly PoolServer[], state: PoolState): PoolSer
  * are down: then they are all tried, in the policy's order, as asking a
  * server thought down beats answering SERVFAIL without asking.
  */
-export function policyOrder(policy: PolicyName, servers: readonly PoolServer[], state: PoolState, turn: number, random: Random): PoolServer[] {
+export function policyOrder(
+  policy: PolicyName,
+  servers: readonly PoolServer[],
+  state: PoolState,
+  turn: number,
+  random: Random,
+): PoolServer[] {
   const ordered =
     policy === 'leastOutstanding'
       ? leastOutstanding(servers, state)
@@ -110,7 +125,9 @@ export class PoolOrder implements ServerOrder {
   order(endpoints: readonly Endpoint[]): readonly Endpoint[] {
     // A pool of one has one order; and askServers passes the pool's own endpoints.
     if (endpoints.length <= 1) return endpoints;
-    const servers = endpoints.map((e, i) => this.byEndpoint.get(e) ?? { endpoint: e, order: i + 1, weight: 1, qps: null });
+    const servers = endpoints.map(
+      (e, i) => this.byEndpoint.get(e) ?? { endpoint: e, order: i + 1, weight: 1, qps: null },
+    );
     return policyOrder(this.policy, servers, this.state, this.turn++, this.random).map((s) => s.endpoint);
   }
 }

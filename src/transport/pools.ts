@@ -80,7 +80,8 @@ export class UpstreamPools implements TryObserver {
   /** The pools of `next` replace the current ones; counters of servers no longer listed are dropped. */
   swap(next: PoolTable): void {
     const orders = new Map<Name, PoolOrder>();
-    for (const [zone, pool] of next) orders.set(zone, new PoolOrder(pool.policy ?? this.defaultPolicy, pool.servers, this.state, this.random));
+    for (const [zone, pool] of next)
+      orders.set(zone, new PoolOrder(pool.policy ?? this.defaultPolicy, pool.servers, this.state, this.random));
     this.orders = orders;
     this.table = next;
     const listed = new Set(this.members().map((m) => serverId(m.server.endpoint)));
@@ -150,7 +151,8 @@ export class UpstreamPools implements TryObserver {
   /** Every upstream of every pool, file by file, in file order. */
   members(): PoolMember[] {
     const out: PoolMember[] = [];
-    for (const [zone, pool] of this.table) for (const server of pool.servers) out.push({ zone, policy: pool.policy ?? this.defaultPolicy, server });
+    for (const [zone, pool] of this.table)
+      for (const server of pool.servers) out.push({ zone, policy: pool.policy ?? this.defaultPolicy, server });
     return out;
   }
 }
@@ -162,7 +164,9 @@ export class UpstreamPools implements TryObserver {
  */
 export function mergeServerRows(lists: readonly (readonly ServerRow[])[]): ServerRow[] {
   return lists[0]!.map((first, i) => {
-    const all = lists.map((rows) => rows[i]).filter((r): r is ServerRow => r !== undefined && r.address === first.address && r.pool === first.pool);
+    const all = lists
+      .map((rows) => rows[i])
+      .filter((r): r is ServerRow => r !== undefined && r.address === first.address && r.pool === first.pool);
     const sum = (f: (r: ServerRow) => number): number => all.reduce((a, r) => a + f(r), 0);
     const timed = all.filter((r) => r.latencyMs > 0);
     return {
@@ -171,7 +175,8 @@ export function mergeServerRows(lists: readonly (readonly ServerRow[])[]): Serve
       queries: sum((r) => r.queries),
       drops: sum((r) => r.drops),
       qps: Math.round(sum((r) => r.qps) * 10) / 10,
-      latencyMs: timed.length === 0 ? 0 : Math.round((timed.reduce((a, r) => a + r.latencyMs, 0) / timed.length) * 100) / 100,
+      latencyMs:
+        timed.length === 0 ? 0 : Math.round((timed.reduce((a, r) => a + r.latencyMs, 0) / timed.length) * 100) / 100,
       outstanding: sum((r) => r.outstanding),
       checks: sum((r) => r.checks),
       checksFailed: sum((r) => r.checksFailed),

@@ -5,7 +5,14 @@ import { connect } from 'node:net';
 import { Acceptor, CANCELLED, Endpoint, RunningTry, TryResult } from './udp';
 
 /** One TCP try; `done` is told its outcome exactly once (CANCELLED when the try is cancelled). */
-export function tcpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, accept: Acceptor, done: (result: TryResult) => void): RunningTry {
+export function tcpTry(
+  server: Endpoint,
+  query: Buffer,
+  sendFrom: string,
+  timeoutMs: number,
+  accept: Acceptor,
+  done: (result: TryResult) => void,
+): RunningTry {
   const started = performance.now();
   const socket = connect({ host: server.address, port: server.port, localAddress: sendFrom, family: server.family });
   let buffered: Buffer = Buffer.alloc(0);

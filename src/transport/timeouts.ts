@@ -81,7 +81,7 @@ export class TimeoutWheel {
       if (this.slots[slot] === null) continue;
       // Detach the slot first: a callback may cancel or add timeouts.
       const due: PendingTimeout[] = [];
-      for (let p: PendingTimeout | null = this.slots[slot] ?? null; p !== null; ) {
+      for (let p: PendingTimeout | null = this.slots[slot] ?? null; p !== null;) {
         const next: PendingTimeout | null = p.next;
         p.prev = p.next = null;
         p.slot = -1;

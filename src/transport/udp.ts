@@ -48,7 +48,14 @@ export interface RunningTry {
 }
 
 /** Starts one try, reporting to `owner`. */
-export type TryStarter = (server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, owner: TryOwner) => RunningTry;
+export type TryStarter = (
+  server: Endpoint,
+  query: Buffer,
+  sendFrom: string,
+  timeoutMs: number,
+  random: Random,
+  owner: TryOwner,
+) => RunningTry;
 
 /** What a cancelled try reports. */
 export const CANCELLED: TryResult = { kind: 'error', message: 'cancelled: nobody waits for the answer' };
@@ -66,7 +73,10 @@ const TIMED_OUT: TryResult = { kind: 'timeout' };
  * kernel's choice (port 0; it randomises too). Returns what the last
  * attempt returned: its result, or the error it failed with.
  */
-function onRandomPort<T>(random: Random, attempt: (port: number) => T | NodeJS.ErrnoException): T | NodeJS.ErrnoException {
+function onRandomPort<T>(
+  random: Random,
+  attempt: (port: number) => T | NodeJS.ErrnoException,
+): T | NodeJS.ErrnoException {
   for (let tries = 0; ; tries++) {
     const r = attempt(tries < BIND_TRIES ? random.port() : 0);
     if (!(r instanceof Error) || r.code !== 'EADDRINUSE' || tries >= BIND_TRIES) return r;
@@ -146,7 +156,11 @@ export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, ra
 };
 
 interface UpstreamAddon {
-  upstreamInit(onReplies: (count: number) => void): { readonly packets: ArrayBuffer; readonly meta: ArrayBuffer; readonly slot: number };
+  upstreamInit(onReplies: (count: number) => void): {
+    readonly packets: ArrayBuffer;
+    readonly meta: ArrayBuffer;
+    readonly slot: number;
+  };
   /** A socket bound to from:fromPort, connected to to:toPort, `query` sent: its id. Throws with errno and syscall. */
   upstreamSend(family: 4 | 6, from: string, fromPort: number, to: string, toPort: number, query: Buffer): number;
   upstreamClose(id: number): void;
@@ -219,7 +233,10 @@ class NativeTries {
       if (!t || t.id !== id) continue; // it ended while this batch was read
       if (length < 0) {
         // Reading a connected socket fails on ICMP unreachable and the like: this server will not answer.
-        this.finish(t, { kind: 'error', message: systemError({ errno: -length, syscall: 'recv' }, `${t.server.address}:${t.server.port}`).message });
+        this.finish(t, {
+          kind: 'error',
+          message: systemError({ errno: -length, syscall: 'recv' }, `${t.server.address}:${t.server.port}`).message,
+        });
         continue;
       }
       // A copy: the memory is the next batch's.
@@ -260,7 +277,15 @@ export const startNativeTry: TryStarter | null =
 export const startUdpTry: TryStarter = startNativeTry ?? startDgramTry;
 
 /** A try as a promise (`start`: startUdpTry, or one way in particular). */
-export function udpTry(server: Endpoint, query: Buffer, sendFrom: string, timeoutMs: number, random: Random, accept: Acceptor, start: TryStarter = startUdpTry): Promise<TryResult> {
+export function udpTry(
+  server: Endpoint,
+  query: Buffer,
+  sendFrom: string,
+  timeoutMs: number,
+  random: Random,
+  accept: Acceptor,
+  start: TryStarter = startUdpTry,
+): Promise<TryResult> {
   return new Promise<TryResult>((resolve) => {
     start(server, query, sendFrom, timeoutMs, random, { accepts: accept, tried: resolve });
   });

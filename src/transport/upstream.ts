@@ -230,7 +230,21 @@ export function askServers<T>(
   rounds: Rounds = 3,
   how: AskingOrder = {},
 ): Promise<UpstreamResult<T>> {
-  return new Promise((resolve, reject) => new Asking(servers, q, opts, budget, judge, rounds, how.order ?? opts.rtt, how.first ?? null, resolve, reject, how.onFallback).tryNext());
+  return new Promise((resolve, reject) =>
+    new Asking(
+      servers,
+      q,
+      opts,
+      budget,
+      judge,
+      rounds,
+      how.order ?? opts.rtt,
+      how.first ?? null,
+      resolve,
+      reject,
+      how.onFallback,
+    ).tryNext(),
+  );
 }
 
 /** Sealed or not, a try's query and how to read its replies. */
@@ -291,7 +305,8 @@ class Asking<T> implements TryOwner, RunningTry {
     budget.attach?.(this);
     // The fallback UZ5FALLBACK asks for comes after that many encrypted tries: enough rounds to reach it.
     const after = opts.curve?.fallbackAfter ?? 0;
-    if (after > 0 && rounds !== 'until the deadline' && servers.some((s) => s.curveKey)) this.rounds = Math.max(rounds, after + 1);
+    if (after > 0 && rounds !== 'until the deadline' && servers.some((s) => s.curveKey))
+      this.rounds = Math.max(rounds, after + 1);
   }
 
   /** The question is no longer wanted (its budget was aborted): end the try in progress now. */
@@ -315,7 +330,8 @@ class Asking<T> implements TryOwner, RunningTry {
         this.round++;
         // Past the deadline, start() ends the question.
         const over = this.rounds !== 'until the deadline' && this.round >= this.rounds;
-        if (over || (this.skip !== null && this.skip.size === this.servers.length)) return this.resolve({ kind: 'failed', reason: this.lastReason });
+        if (over || (this.skip !== null && this.skip.size === this.servers.length))
+          return this.resolve({ kind: 'failed', reason: this.lastReason });
         this.order = this.chooser.order(this.servers);
         this.next = 0;
         continue;
@@ -343,13 +359,23 @@ class Asking<T> implements TryOwner, RunningTry {
     this.opts.onTry?.(server, 'udp');
     this.started = performance.now();
     this.opts.load?.started(server);
-    const timeoutMs = Math.min(remaining, this.opts.rtt.timeout(server) * (1 << Math.min(this.round, MAX_BACKOFF_ROUNDS)));
+    const timeoutMs = Math.min(
+      remaining,
+      this.opts.rtt.timeout(server) * (1 << Math.min(this.round, MAX_BACKOFF_ROUNDS)),
+    );
     this.opened = null;
     // A plain server (nearly every one) makes no Outgoing: per try, that was garbage a
     // question in flight carried into the old generation.
     if (!this.opts.curve || !server.curveKey) {
       this.sealed = null;
-      this.current = startUdpTry(server, buildQuery(this.q, this.id, this.edns), this.from, timeoutMs, this.opts.random, this);
+      this.current = startUdpTry(
+        server,
+        buildQuery(this.q, this.id, this.edns),
+        this.from,
+        timeoutMs,
+        this.opts.random,
+        this,
+      );
       return;
     }
     const out = this.outgoing(server, this.id);
@@ -443,13 +469,20 @@ class Asking<T> implements TryOwner, RunningTry {
     const remaining = Math.max(1, this.budget.deadline - performance.now());
     this.opts.onTry?.(server, 'tcp');
     // Sealed again (a fresh nonce) if the UDP query was: over TCP too the server gets no plain query from us.
-    const out = this.sealed === null ? { packet: buildQuery(this.q, tcpId, this.edns), sealed: null } : this.outgoing(server, tcpId);
+    const out =
+      this.sealed === null
+        ? { packet: buildQuery(this.q, tcpId, this.edns), sealed: null }
+        : this.outgoing(server, tcpId);
     let opened: Buffer | null = null;
-    const accept = out.sealed === null ? (bytes: Buffer) => answersQuestion(bytes, tcpId, this.q) : (bytes: Buffer) => (opened = this.openReply(out.sealed!, bytes, tcpId)) !== null;
+    const accept =
+      out.sealed === null
+        ? (bytes: Buffer) => answersQuestion(bytes, tcpId, this.q)
+        : (bytes: Buffer) => (opened = this.openReply(out.sealed!, bytes, tcpId)) !== null;
     this.opts.load?.started(server);
     this.current = tcpTry(server, out.packet, this.from, Math.min(remaining, 10000), accept, (sent) => {
       this.current = null;
-      const tcp: TryResult = sent.kind === 'reply' && opened !== null ? { kind: 'reply', bytes: opened, rttMs: sent.rttMs } : sent;
+      const tcp: TryResult =
+        sent.kind === 'reply' && opened !== null ? { kind: 'reply', bytes: opened, rttMs: sent.rttMs } : sent;
       this.opts.load?.ended(server, tcp);
       try {
         (this.opts.rtt as RttTable & TcpOutcomeObserver).tcpOutcome?.(server, tcp);
@@ -481,7 +514,8 @@ class Asking<T> implements TryOwner, RunningTry {
     const server = this.server!;
     if (result === STOPPED) return this.resolve({ kind: 'failed', reason: 'work limit reached' });
     if (result.kind === 'timeout') {
-      this.lastReason = this.unopened > 0 ? `timed out (dropped ${this.unopened} DNSCurve replies that did not open)` : 'timed out';
+      this.lastReason =
+        this.unopened > 0 ? `timed out (dropped ${this.unopened} DNSCurve replies that did not open)` : 'timed out';
       return this.tryNext();
     }
     if (result.kind === 'error') {

@@ -73,4 +73,3 @@ export const HEADER_LENGTH = 12;
 export const CLASSIC_UDP_SIZE = 512;
 /** Our EDNS buffer size, both advertised upstream and the cap for clients (DNS flag day 2020). */
 export const EDNS_UDP_SIZE = 1232;
-

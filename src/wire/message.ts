@@ -94,7 +94,9 @@ function decompressRdata(buf: Buffer, start: number, end: number, layout: RdataL
   const second = layout.names === 2 ? readName(buf, first.end) : null;
   if (second !== null && second.end > end) throw new WireError('name in RDATA runs past RDLENGTH');
   const restStart = second === null ? first.end : second.end;
-  const out = Buffer.allocUnsafe(layout.prefix + first.name.length + (second === null ? 0 : second.name.length) + (end - restStart));
+  const out = Buffer.allocUnsafe(
+    layout.prefix + first.name.length + (second === null ? 0 : second.name.length) + (end - restStart),
+  );
   copyBytes(buf, start, layout.prefix, out, 0);
   let o = layout.prefix;
   o += writeLatin1(out, first.name, o);

@@ -157,7 +157,7 @@ export function nameToBuffer(name: Name): Buffer {
 export function nameToText(name: Name): string {
   if (name.length === 1) return '.';
   let out = '';
-  for (let i = 0; ; ) {
+  for (let i = 0; ;) {
     const len = name.charCodeAt(i);
     if (len === 0) break;
     for (let j = i + 1; j <= i + len; j++) {

@@ -98,8 +98,27 @@ function readOpt(buf: Buffer, pos: number): OptResult {
   return { edns, malformed: null };
 }
 
-function rejected(buf: Buffer, rcode: number, reason: string, questionEnd: number, qname: Name | null, qtype: number, edns: ClientEdns | null): RejectedQuery {
-  return { kind: 'reject', rcode, id: buf.readUInt16BE(0), flags2: buf[2]!, flags3: buf[3]!, questionEnd, qname, qtype, edns, reason };
+function rejected(
+  buf: Buffer,
+  rcode: number,
+  reason: string,
+  questionEnd: number,
+  qname: Name | null,
+  qtype: number,
+  edns: ClientEdns | null,
+): RejectedQuery {
+  return {
+    kind: 'reject',
+    rcode,
+    id: buf.readUInt16BE(0),
+    flags2: buf[2]!,
+    flags3: buf[3]!,
+    questionEnd,
+    qname,
+    qtype,
+    edns,
+    reason,
+  };
 }
 
 /**
@@ -121,10 +140,12 @@ export function parseQuery(buf: Buffer): ParsedQuery {
   try {
     ({ name: qname, end: nameEnd } = readName(buf, HEADER_LENGTH));
   } catch (e) {
-    if (e instanceof NameError) return rejected(buf, RCODE.FORMERR, `bad question name: ${e.message}`, 0, null, 0, null);
+    if (e instanceof NameError)
+      return rejected(buf, RCODE.FORMERR, `bad question name: ${e.message}`, 0, null, 0, null);
     throw e;
   }
-  if (nameEnd + 4 > buf.length) return rejected(buf, RCODE.FORMERR, 'question runs past end of packet', 0, null, 0, null);
+  if (nameEnd + 4 > buf.length)
+    return rejected(buf, RCODE.FORMERR, 'question runs past end of packet', 0, null, 0, null);
   const qtype = buf.readUInt16BE(nameEnd);
   const qclass = buf.readUInt16BE(nameEnd + 2);
   const questionEnd = nameEnd + 4;
@@ -132,12 +153,17 @@ export function parseQuery(buf: Buffer): ParsedQuery {
   if (opt.malformed) return rejected(buf, RCODE.FORMERR, opt.malformed, questionEnd, qname, qtype, null);
   const edns = opt.edns;
   if (flags2 & FLAG_TC) return rejected(buf, RCODE.FORMERR, 'TC set in a query', questionEnd, qname, qtype, edns);
-  if (edns && edns.version !== 0) return rejected(buf, RCODE.BADVERS, `EDNS version ${edns.version}`, questionEnd, qname, qtype, edns);
-  if (qtype === TYPE.AXFR || qtype === TYPE.IXFR) return rejected(buf, RCODE.REFUSED, 'zone transfer', questionEnd, qname, qtype, edns);
+  if (edns && edns.version !== 0)
+    return rejected(buf, RCODE.BADVERS, `EDNS version ${edns.version}`, questionEnd, qname, qtype, edns);
+  if (qtype === TYPE.AXFR || qtype === TYPE.IXFR)
+    return rejected(buf, RCODE.REFUSED, 'zone transfer', questionEnd, qname, qtype, edns);
   // Meta-types that only ever travel as records (RFC 6891, RFC 8945, RFC 2930): never a question.
-  if (qtype === TYPE.OPT || qtype === TYPE.TSIG || qtype === TYPE.TKEY) return rejected(buf, RCODE.FORMERR, `question type ${qtype}`, questionEnd, qname, qtype, edns);
-  if (qclass !== CLASS.IN && qclass !== CLASS.ANY) return rejected(buf, RCODE.REFUSED, `class ${qclass}`, questionEnd, qname, qtype, edns);
-  if (!(flags2 & FLAG_RD)) return rejected(buf, RCODE.REFUSED, 'recursion not desired', questionEnd, qname, qtype, edns);
+  if (qtype === TYPE.OPT || qtype === TYPE.TSIG || qtype === TYPE.TKEY)
+    return rejected(buf, RCODE.FORMERR, `question type ${qtype}`, questionEnd, qname, qtype, edns);
+  if (qclass !== CLASS.IN && qclass !== CLASS.ANY)
+    return rejected(buf, RCODE.REFUSED, `class ${qclass}`, questionEnd, qname, qtype, edns);
+  if (!(flags2 & FLAG_RD))
+    return rejected(buf, RCODE.REFUSED, 'recursion not desired', questionEnd, qname, qtype, edns);
   return {
     kind: 'query',
     id,

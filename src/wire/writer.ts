@@ -2,7 +2,19 @@
 // upstream answer or from cached RRsets); the result is kept as bytes plus the
 // offsets of its TTL fields so that later cache hits only copy and patch.
 
-import { CLASS, EDNS_UDP_SIZE, FLAG_AA, FLAG_CD, FLAG_QR, FLAG_RA, FLAG_RD, FLAG_TC, HEADER_LENGTH, OPCODE_MASK, TYPE } from './constants';
+import {
+  CLASS,
+  EDNS_UDP_SIZE,
+  FLAG_AA,
+  FLAG_CD,
+  FLAG_QR,
+  FLAG_RA,
+  FLAG_RD,
+  FLAG_TC,
+  HEADER_LENGTH,
+  OPCODE_MASK,
+  TYPE,
+} from './constants';
 import { copyBytes } from './copy';
 import { Name } from './name';
 import { rdataNameLayout } from './message';
@@ -73,7 +85,15 @@ export class MessageWriter {
    * echoes its letter case; names in the question are never used as
    * compression targets then, because they may differ in case from `qname`.
    */
-  constructor(id: number, rcode: number, flags2: number, flags3: number, question: Buffer | null, qname: Name | null, aa = false) {
+  constructor(
+    id: number,
+    rcode: number,
+    flags2: number,
+    flags3: number,
+    question: Buffer | null,
+    qname: Name | null,
+    aa = false,
+  ) {
     this.ownsScratch = !scratchInUse;
     scratchInUse = true;
     this.buf = this.ownsScratch ? scratch : Buffer.allocUnsafe(MAX_MESSAGE);
@@ -120,7 +140,8 @@ export class MessageWriter {
 
   record(rr: OutRecord): void {
     // Worst case: owner and RDATA uncompressed (compression only shrinks them).
-    if (this.off + rr.name.length + 10 + rr.rdata.length > MAX_MESSAGE) throw new MessageTooLong('reply longer than 65535 bytes');
+    if (this.off + rr.name.length + 10 + rr.rdata.length > MAX_MESSAGE)
+      throw new MessageTooLong('reply longer than 65535 bytes');
     const b = this.buf;
     this.writeName(rr.name, true);
     b.writeUInt16BE(rr.type, this.off);
@@ -174,7 +195,13 @@ export class MessageWriter {
     bytes.writeUInt16BE(this.counts[0], 6);
     bytes.writeUInt16BE(this.counts[1], 8);
     bytes.writeUInt16BE(this.counts[2], 10);
-    return { bytes, ttlOffsets: this.ttlOffsets, sectionEnds: [...this.ends], counts: [...this.counts], questionEnd: this.questionEnd };
+    return {
+      bytes,
+      ttlOffsets: this.ttlOffsets,
+      sectionEnds: [...this.ends],
+      counts: [...this.counts],
+      questionEnd: this.questionEnd,
+    };
   }
 }
 
@@ -219,4 +246,3 @@ function withOpt(bytes: Buffer, end: number, counts: readonly number[], opt: Buf
   if (opt) opt.copy(out, end);
   return out;
 }
-

@@ -38,7 +38,12 @@ const CHANGE_MS = 3000;
 
 /** Waits until a UDP query from `source` is answered (true) or ignored (false), as `want`. */
 function waitForAccess(source: string, want: boolean): Promise<true> {
-  return waitFor(`${source} to be ${want ? 'answered' : 'ignored'}`, async () => ((await answersUdp(source)) === want ? true : undefined), CHANGE_MS, 100);
+  return waitFor(
+    `${source} to be ${want ? 'answered' : 'ignored'}`,
+    async () => ((await answersUdp(source)) === want ? true : undefined),
+    CHANGE_MS,
+    100,
+  );
 }
 
 describe('client ACL', () => {
@@ -50,7 +55,10 @@ describe('client ACL', () => {
   test('a client not in ip/ gets no UDP reply; it is logged once (a minute), however often it asks', async () => {
     assert.equal(await answersUdp(outsider), false);
     assert.equal(await answersUdp(outsider), false);
-    const hex = outsider.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+    const hex = outsider
+      .split('.')
+      .map((o) => Number(o).toString(16).padStart(2, '0'))
+      .join('');
     await dns.waitForLog(new RegExp(`^refused ${hex} u no ip/ entry$`));
     assert.equal(dns.linesMatching(new RegExp(`^refused ${hex} `)).length, 1);
   });
@@ -58,7 +66,10 @@ describe('client ACL', () => {
   test('a client not in ip/ has its TCP connection closed without an answer, and no tcpopen is logged', async () => {
     const mark = dns.logs.length;
     assert.equal(await answersTcp(outsider), false);
-    const hex = outsider.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+    const hex = outsider
+      .split('.')
+      .map((o) => Number(o).toString(16).padStart(2, '0'))
+      .join('');
     assert.deepEqual(dns.linesMatching(new RegExp(`^tcpopen ${hex}:`), mark), []);
   });
 
@@ -66,7 +77,10 @@ describe('client ACL', () => {
     dns.addIpFile(outsider);
     await waitForAccess(outsider, true);
     const reply = await query(dns, 'www.example.test', 'A', { source: outsider });
-    assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), ['192.0.2.80']);
+    assert.deepEqual(
+      records(reply.packet.answers, 'A').map((r) => r.data),
+      ['192.0.2.80'],
+    );
     assert.equal(await answersTcp(outsider), true);
   });
 

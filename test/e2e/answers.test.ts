@@ -6,7 +6,18 @@ import { PlainRecord, query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { DEFAULT_TTL } from '../lab/zone';
 import { Dnscache } from './harness';
-import { clientQueries, freshName, header, queriesFor, RCODE, startSetup, suiteScope, waitFor, WILDCARD_ADDRESS, zoneRecords } from './fixtures';
+import {
+  clientQueries,
+  freshName,
+  header,
+  queriesFor,
+  RCODE,
+  startSetup,
+  suiteScope,
+  waitFor,
+  WILDCARD_ADDRESS,
+  zoneRecords,
+} from './fixtures';
 
 const scope = suiteScope();
 let lab: LabServer;
@@ -69,7 +80,17 @@ describe('forwarded answers', () => {
     const { packet, raw } = await query(dns, 'www.example.test', 'A', { id: 0xbeef });
     const h = header(raw);
     assert.deepEqual(
-      { id: h.id, qr: h.qr, ra: h.ra, rd: h.rd, aa: h.aa, tc: h.tc, opcode: h.opcode, rcode: h.rcode, qdcount: h.qdcount },
+      {
+        id: h.id,
+        qr: h.qr,
+        ra: h.ra,
+        rd: h.rd,
+        aa: h.aa,
+        tc: h.tc,
+        opcode: h.opcode,
+        rcode: h.rcode,
+        qdcount: h.qdcount,
+      },
       { id: 0xbeef, qr: true, ra: true, rd: true, aa: false, tc: false, opcode: 0, rcode: RCODE.NOERROR, qdcount: 1 },
     );
     assert.equal(packet.questions![0]!.type, 'A');
@@ -78,13 +99,19 @@ describe('forwarded answers', () => {
   test("the question is echoed in the client's letter case, fresh and from the cache", async () => {
     const { packet } = await query(dns, 'WwW.ExAmPlE.TeSt', 'A');
     assert.equal(packet.questions![0]!.name, 'WwW.ExAmPlE.TeSt');
-    assert.deepEqual(records(packet.answers, 'A').map((r) => r.data), ['192.0.2.80']);
+    assert.deepEqual(
+      records(packet.answers, 'A').map((r) => r.data),
+      ['192.0.2.80'],
+    );
 
     const name = freshName('case');
     for (const asked of [mixedCase(name, true), mixedCase(name, false), name.toUpperCase()]) {
       const r = await query(dns, asked, 'A');
       assert.equal(r.packet.questions![0]!.name, asked);
-      assert.deepEqual(records(r.packet.answers, 'A').map((x) => x.data), [WILDCARD_ADDRESS]);
+      assert.deepEqual(
+        records(r.packet.answers, 'A').map((x) => x.data),
+        [WILDCARD_ADDRESS],
+      );
     }
     assert.equal(queriesFor(lab, name).length, 1, 'one upstream query whatever the case');
   });
@@ -100,7 +127,10 @@ describe('forwarded answers', () => {
     ]);
     // Each link was cached on its own: a name inside the chain is answered without asking again.
     const { packet: inner } = await withoutUpstream(() => query(dns, 'alias.example.test', 'A'));
-    assert.deepEqual(records(inner.answers).map((r) => [r.name.toLowerCase(), r.type, r.data]), chain.slice(1));
+    assert.deepEqual(
+      records(inner.answers).map((r) => [r.name.toLowerCase(), r.type, r.data]),
+      chain.slice(1),
+    );
   });
 });
 
@@ -113,7 +143,10 @@ describe('negative answers', () => {
       assert.equal(h.aa, true);
       assert.equal(h.ancount, 0);
       const soa = records(packet.authorities);
-      assert.deepEqual(soa.map((r) => [r.name, r.type]), [['example.test', 'SOA']]);
+      assert.deepEqual(
+        soa.map((r) => [r.name, r.type]),
+        [['example.test', 'SOA']],
+      );
       assert.equal(soa[0]!.data.mname, 'ns1.example.test');
       assert.ok(soa[0]!.ttl! <= 300 && soa[0]!.ttl! > 290, `negative TTL ${soa[0]!.ttl}`);
     });
@@ -123,14 +156,20 @@ describe('negative answers', () => {
     await query(dns, 'gone.example.test', 'A');
     const { packet, raw } = await withoutUpstream(() => query(dns, 'gone.example.test', 'TXT'));
     assert.deepEqual([header(raw).rcode, header(raw).aa], [RCODE.NXDOMAIN, true]);
-    assert.deepEqual(records(packet.authorities).map((r) => [r.name, r.type]), [['example.test', 'SOA']]);
+    assert.deepEqual(
+      records(packet.authorities).map((r) => [r.name, r.type]),
+      [['example.test', 'SOA']],
+    );
   });
 
   test('NODATA: NOERROR, no answer, SOA in authority, AA clear', async () => {
     const { packet, raw } = await query(dns, 'www.example.test', 'MX');
     const h = header(raw);
     assert.deepEqual([h.rcode, h.aa, h.ancount], [RCODE.NOERROR, false, 0]);
-    assert.deepEqual(records(packet.authorities).map((r) => [r.name, r.type]), [['example.test', 'SOA']]);
+    assert.deepEqual(
+      records(packet.authorities).map((r) => [r.name, r.type]),
+      [['example.test', 'SOA']],
+    );
   });
 });
 
@@ -146,7 +185,10 @@ describe('cache', () => {
       'a lower TTL',
       async () => {
         const again = await withoutUpstream(() => query(dns, name, 'A'));
-        assert.deepEqual(records(again.packet.answers).map((r) => r.data), [WILDCARD_ADDRESS]);
+        assert.deepEqual(
+          records(again.packet.answers).map((r) => r.data),
+          [WILDCARD_ADDRESS],
+        );
         const ttl = records(again.packet.answers)[0]!.ttl!;
         return ttl < ttl0 ? ttl : undefined;
       },
@@ -165,14 +207,25 @@ describe('CD bit (RFC 6840 §5.9)', () => {
     const name = freshName('cd');
     const fresh = await query(dns, name, 'A', { cd: true });
     assert.equal(cd(fresh.raw), true, 'fresh answer');
-    assert.deepEqual(records(fresh.packet.answers, 'A').map((r) => r.data), [WILDCARD_ADDRESS]);
+    assert.deepEqual(
+      records(fresh.packet.answers, 'A').map((r) => r.data),
+      [WILDCARD_ADDRESS],
+    );
     // The entry now holds a reply first built with CD=1: each hit must carry its own asker's bit.
-    for (const [bit, transport] of [[true, 'udp'], [false, 'udp'], [true, 'tcp'], [false, 'tcp']] as const) {
+    for (const [bit, transport] of [
+      [true, 'udp'],
+      [false, 'udp'],
+      [true, 'tcp'],
+      [false, 'tcp'],
+    ] as const) {
       const from = dns.logs.length;
       const hit = await withoutUpstream(() => query(dns, name, 'A', { cd: bit, transport }));
       await dns.waitForLog(new RegExp(`^cached 1 ${name.replace(/\./g, '\\.')}\\.$`), 3000, from);
       assert.equal(cd(hit.raw), bit, `cache hit over ${transport} with CD=${Number(bit)}`);
-      assert.deepEqual(records(hit.packet.answers, 'A').map((r) => r.data), [WILDCARD_ADDRESS]);
+      assert.deepEqual(
+        records(hit.packet.answers, 'A').map((r) => r.data),
+        [WILDCARD_ADDRESS],
+      );
     }
     assert.equal(queriesFor(lab, name).length, 1);
   });
@@ -198,7 +251,10 @@ describe('internal answers (no upstream traffic)', () => {
     test(`${type} ${name} → ${String(data)}`, async () => {
       const { packet } = await withoutUpstream(() => query(dns, name, type));
       assert.equal(packet.rcode, 'NOERROR');
-      assert.deepEqual(records(packet.answers).map((r) => [r.name, r.type, r.data]), [[name, rtype, data]]);
+      assert.deepEqual(
+        records(packet.answers).map((r) => [r.name, r.type, r.data]),
+        [[name, rtype, data]],
+      );
     });
   }
 

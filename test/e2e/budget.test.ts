@@ -26,7 +26,11 @@ describe('work budget', async () => {
 
   it('a question within budget is answered; one query short of it, SERVFAIL with exactly the budget sent', async () => {
     const full = rig(h);
-    const ok = await full.resolver.resolveIn(glueless, TYPE.A, rootContext(TYPE.A + '/' + glueless, new WorkBudget(performance.now() + 5000, 50)));
+    const ok = await full.resolver.resolveIn(
+      glueless,
+      TYPE.A,
+      rootContext(TYPE.A + '/' + glueless, new WorkBudget(performance.now() + 5000, 50)),
+    );
     assert.equal(ok.rcode, RCODE.NOERROR);
     const needed = full.sent();
     assert.ok(needed >= 4, `a glueless delegation needs several queries (sent ${needed})`);
@@ -53,7 +57,11 @@ describe('work budget', async () => {
     // and per-question caps this would fan out to dozens of lookups.
     const r = rig(h);
     const budget = WorkBudget.start();
-    const answer = await r.resolver.resolveIn(nameFromText('www.attack.nxns.test'), TYPE.A, rootContext('test', budget));
+    const answer = await r.resolver.resolveIn(
+      nameFromText('www.attack.nxns.test'),
+      TYPE.A,
+      rootContext('test', budget),
+    );
     assert.equal(answer.rcode, RCODE.SERVFAIL);
     assert.ok(r.sent() <= 50, `sent ${r.sent()}`);
     assert.equal(budget.sent, r.sent());

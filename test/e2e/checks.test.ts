@@ -32,16 +32,22 @@ function prng(seed: number): (n: number) => number {
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (((t ^ (t >>> 14)) >>> 0) % n);
+    return ((t ^ (t >>> 14)) >>> 0) % n;
   };
 }
 
 async function assertHealthy(what: string): Promise<void> {
   assert.ok(dns.alive, `dnscache exited after ${what}:\n${dns.logs.slice(-20).join('\n')}`);
   const udp = await query(dns, 'www.example.test', 'A');
-  assert.deepEqual(records(udp.packet.answers, 'A').map((r) => r.data), ['192.0.2.80']);
+  assert.deepEqual(
+    records(udp.packet.answers, 'A').map((r) => r.data),
+    ['192.0.2.80'],
+  );
   const tcp = await query(dns, 'www.example.test', 'AAAA', { transport: 'tcp' });
-  assert.deepEqual(records(tcp.packet.answers, 'AAAA').map((r) => r.data), ['2001:db8::80']);
+  assert.deepEqual(
+    records(tcp.packet.answers, 'AAAA').map((r) => r.data),
+    ['2001:db8::80'],
+  );
   assert.deepEqual(dns.linesMatching(/internal error|uncaught|TypeError|RangeError/i), [], 'no internal errors logged');
 }
 
@@ -64,7 +70,11 @@ describe('refused, not implemented, malformed', () => {
     });
   }
 
-  for (const [opcode, label] of [[2, 'STATUS'], [4, 'NOTIFY'], [5, 'UPDATE']] as const) {
+  for (const [opcode, label] of [
+    [2, 'STATUS'],
+    [4, 'NOTIFY'],
+    [5, 'UPDATE'],
+  ] as const) {
     test(`opcode ${opcode} (${label}) → NOTIMP`, async () => {
       const bytes = queryBytes('example.test', 'SOA', { id: 0x4242 });
       bytes[2] = (bytes[2]! & 0x87) | (opcode << 3);
@@ -127,7 +137,8 @@ describe('malformed input never stops dnscache', () => {
   // Hand-made nasties: compression loops and pointers past the end, long labels, a huge name, a broken OPT.
   const crafted = (): Buffer[] => {
     const h = Buffer.from(queryBytes('a', 'A').subarray(0, 12));
-    const withName = (name: number[], tail: number[] = [0, 1, 0, 1]): Buffer => Buffer.concat([h, Buffer.from(name), Buffer.from(tail)]);
+    const withName = (name: number[], tail: number[] = [0, 1, 0, 1]): Buffer =>
+      Buffer.concat([h, Buffer.from(name), Buffer.from(tail)]);
     const longName: number[] = [];
     for (let i = 0; i < 5; i++) longName.push(63, ...Buffer.alloc(63, 0x61));
     const opt = Buffer.from(queryBytes('www.example.test', 'A', { edns: 1232 }));
@@ -170,7 +181,8 @@ describe('malformed input never stops dnscache', () => {
     }
     // In slices, so the bulk reaches dnscache instead of overflowing its socket buffer.
     let replies = 0;
-    for (let i = 0; i < packets.length; i += 250) replies += (await udpRepliesTo(dns, packets.slice(i, i + 250))).length;
+    for (let i = 0; i < packets.length; i += 250)
+      replies += (await udpRepliesTo(dns, packets.slice(i, i + 250))).length;
     // Many mutants are still queries (answered or refused): proof that the barrage got through.
     assert.ok(replies > 300, `only ${replies} replies`);
     await assertHealthy(`the UDP barrage (seed ${seed})`);

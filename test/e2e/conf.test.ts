@@ -110,12 +110,17 @@ function walk(dir: string): Map<string, Found> {
 }
 
 /** Spec §9 (C6 form), our choices applied: what D must hold. Content undefined = checked apart. */
-function expectedLayout(D: string, ip: string, ipEntries: string[]): Map<string, Omit<Found, 'content'> & { content?: string }> {
+function expectedLayout(
+  D: string,
+  ip: string,
+  ipEntries: string[],
+): Map<string, Omit<Found, 'content'> & { content?: string }> {
   const root = { uid: 0, gid: 0 };
   const log = { uid: logAcct!.uid, gid: logAcct!.gid };
   const m = new Map<string, Omit<Found, 'content'> & { content?: string }>();
   const dir = (p: string, mode: string, owner = root): void => void m.set(p, { type: 'dir', mode, ...owner });
-  const file = (p: string, mode: string, content: string | undefined, owner = root): void => void m.set(p, { type: 'file', mode, content, ...owner });
+  const file = (p: string, mode: string, content: string | undefined, owner = root): void =>
+    void m.set(p, { type: 'file', mode, content, ...owner });
   dir('.', '3755');
   dir('log', '2755');
   dir('log/main', '2755', log);
@@ -134,7 +139,7 @@ function expectedLayout(D: string, ip: string, ipEntries: string[]): Map<string,
   file(
     'run',
     '755',
-    `#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c '\n  exec envuidgid ${ACCT} softlimit -o250 -d "$DATALIMIT" ${process.execPath} ${NODE_FLAGS.join(" ")} ${DNSCACHE_JS}\n'\n`,
+    `#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c '\n  exec envuidgid ${ACCT} softlimit -o250 -d "$DATALIMIT" ${process.execPath} ${NODE_FLAGS.join(' ')} ${DNSCACHE_JS}\n'\n`,
   );
   dir('root', '2755');
   dir('root/ip', '2755');
@@ -154,13 +159,22 @@ function compareLayout(D: string, ip: string, ipEntries: string[]): Map<string, 
   assert.deepEqual([...found.keys()].sort(), [...want.keys()].sort(), 'the entries of D');
   for (const [p, w] of want) {
     const f = found.get(p)!;
-    assert.deepEqual({ type: f.type, mode: f.mode, uid: f.uid, gid: f.gid }, { type: w.type, mode: w.mode, uid: w.uid, gid: w.gid }, p);
+    assert.deepEqual(
+      { type: f.type, mode: f.mode, uid: f.uid, gid: f.gid },
+      { type: w.type, mode: w.mode, uid: w.uid, gid: w.gid },
+      p,
+    );
     if (w.content !== undefined) assert.equal(f.content!.toString('utf8'), w.content, p);
   }
   assert.equal(found.get('seed')!.content!.length, 128, 'seed is 128 bytes');
   const runSystemd = found.get('run-systemd')!.content!.toString('utf8');
   assert.ok(runSystemd.includes(`uid=$(id -u ${ACCT}) && gid=$(id -g ${ACCT})`), runSystemd);
-  assert.ok(runSystemd.includes(`exec env "$@" UID="$uid" GID="$gid" ${process.execPath} ${NODE_FLAGS.join(" ")} ${DNSCACHE_JS}\n`), runSystemd);
+  assert.ok(
+    runSystemd.includes(
+      `exec env "$@" UID="$uid" GID="$gid" ${process.execPath} ${NODE_FLAGS.join(' ')} ${DNSCACHE_JS}\n`,
+    ),
+    runSystemd,
+  );
   const unit = found.get('dnscache-ts.service')!.content!.toString('utf8');
   assert.match(unit, new RegExp(`^WorkingDirectory=${D}$`, 'm'));
   assert.match(unit, new RegExp(`^ExecStart=${D}/run-systemd$`, 'm'));
@@ -221,7 +235,8 @@ interface Started {
   exited: Promise<number>;
 }
 
-type StartResult = { started: true; svc: Started; output: string[] } | { started: false; status: number; output: string[] };
+type StartResult =
+  { started: true; svc: Started; output: string[] } | { started: false; status: number; output: string[] };
 
 /** Runs `argv` in D like supervise or systemd would, until `starting` or exit. */
 async function startService(D: string, argv: string[], PATH: string): Promise<StartResult> {
@@ -236,8 +251,8 @@ async function startService(D: string, argv: string[], PATH: string): Promise<St
     output.push(...parts);
     onLine?.();
   };
-  proc.stdout!.on('data', take);
-  proc.stderr!.on('data', take);
+  proc.stdout.on('data', take);
+  proc.stderr.on('data', take);
   const exited = new Promise<number>((resolve) =>
     proc.once('close', (code, signal) => {
       if (partial !== '') output.push(partial);
@@ -293,7 +308,12 @@ function softLimits(pid: number): { files: number; data: number } {
 }
 
 /** Starts, retrying on another address if someone took ours. */
-async function startAdapted(D: string, lab: LabServer, argv: string[], PATH: string): Promise<{ result: StartResult; where: { address: string; port: number } }> {
+async function startAdapted(
+  D: string,
+  lab: LabServer,
+  argv: string[],
+  PATH: string,
+): Promise<{ result: StartResult; where: { address: string; port: number } }> {
   for (let attempt = 0; ; attempt++) {
     const where = await adaptForLab(D, lab);
     const result = await startService(D, argv, PATH);
@@ -403,18 +423,27 @@ describe('dnscache-conf as root', { skip: ROOT_SKIP }, () => {
   let privilegeDrop: boolean | undefined;
 
   it('runs ./run under sh (envdir, envuidgid, softlimit) and answers from the lab', TEST_TIMEOUT, async (t) => {
-    t.diagnostic(hasDaemontools ? 'daemontools is installed: using the real envdir, envuidgid, softlimit' : 'daemontools is not installed: using sh stand-ins for envdir, envuidgid, softlimit');
+    t.diagnostic(
+      hasDaemontools
+        ? 'daemontools is installed: using the real envdir, envuidgid, softlimit'
+        : 'daemontools is not installed: using sh stand-ins for envdir, envuidgid, softlimit',
+    );
     const lab = await startLab(scope);
     let { result, where } = await startAdapted(D, lab, ['/bin/sh', './run'], basePath);
     if (!result.started && result.status === 111 && result.output.some((l) => PRIVDROP_REFUSED.test(l))) {
       privilegeDrop = false;
-      t.diagnostic(`dnscache cannot drop privileges here (${result.output.join(' | ')}): running ./run without UID/GID`);
+      t.diagnostic(
+        `dnscache cannot drop privileges here (${result.output.join(' | ')}): running ./run without UID/GID`,
+      );
       const noUid = shimDir('no-uidgid', { envuidgid: ENVUIDGID_NOOP });
       ({ result, where } = await startAdapted(D, lab, ['/bin/sh', './run'], `${noUid}:${basePath}`));
     } else if (result.started) {
       privilegeDrop = true;
     }
-    assert.ok(result.started, `./run did not start (status ${result.started ? '' : result.status}):\n${result.output.join('\n')}`);
+    assert.ok(
+      result.started,
+      `./run did not start (status ${result.started ? '' : result.status}):\n${result.output.join('\n')}`,
+    );
     const svc = result.svc;
     try {
       // softlimit -o250 is dnscache-conf's, but node raises its soft open-files limit to the hard one at start.
@@ -431,7 +460,10 @@ describe('dnscache-conf as root', { skip: ROOT_SKIP }, () => {
       // Control works out of the box: dnscache-ctl finds the socket from the service directory,
       // and a dump goes to root/dumps, which the account may write after the drop.
       const ctl = (...args: string[]): { status: number | null; out: string } => {
-        const r = spawnSync(process.execPath, [path.join(CLI, 'dnscache-ctl.js'), ...args], { encoding: 'utf8', cwd: os.tmpdir() });
+        const r = spawnSync(process.execPath, [path.join(CLI, 'dnscache-ctl.js'), ...args], {
+          encoding: 'utf8',
+          cwd: os.tmpdir(),
+        });
         return { status: r.status, out: `${r.stdout}${r.stderr}` };
       };
       const stats = ctl('-d', D, 'stats');
@@ -444,43 +476,68 @@ describe('dnscache-conf as root', { skip: ROOT_SKIP }, () => {
         // Anywhere else in ROOT belongs to root: the error says why and where to write.
         const denied = ctl('-d', D, 'dump', 'cache.dump');
         assert.equal(denied.status, 1);
-        assert.match(denied.out, /EACCES \(dnscache writes as its UID after the privilege drop: .* e\.g\. dumps\/cache\.dump/);
+        assert.match(
+          denied.out,
+          /EACCES \(dnscache writes as its UID after the privilege drop: .* e\.g\. dumps\/cache\.dump/,
+        );
       }
     } finally {
       assert.equal(await stopService(svc), 0, svc.output.join('\n'));
     }
   });
 
-  it('runs ./run-systemd as dnscache-ts.service does (no daemontools) and answers from the lab', TEST_TIMEOUT, async (t) => {
-    const lab = await startLab(scope);
-    // systemd's ExecStart: the script itself, in WorkingDirectory=D, with a minimal PATH.
-    const { result, where } = await startAdapted(D, lab, [path.join(D, 'run-systemd')], '/usr/local/bin:/usr/bin:/bin');
-    if (privilegeDrop === false) {
-      // It got as far as dnscache, with UID/GID of the account: that is all it can do here.
-      assert.equal(result.started, false, 'dnscache refused UID/GID under ./run but started here');
-      assert.ok(!result.started && result.status === 111 && result.output.some((l) => PRIVDROP_REFUSED.test(l)), result.output.join('\n'));
-      t.diagnostic('dnscache cannot drop privileges here: ./run-systemd reached it with UID/GID set and was refused; the query part needs privilege drop');
-      return;
-    }
-    assert.ok(result.started, `./run-systemd did not start:\n${result.output.join('\n')}`);
-    const svc = result.svc;
-    try {
-      assert.equal(softLimits(svc.proc.pid!).data, Math.floor(Number(DATALIMIT) / 1024) * 1024);
-      const status = fs.readFileSync(`/proc/${svc.proc.pid}/status`, 'utf8');
-      assert.match(status, new RegExp(`^Uid:\\s+${acct!.uid}\\s`, 'm'));
-      await checkAnswers(svc, where, lab);
-    } finally {
-      assert.equal(await stopService(svc), 0, svc.output.join('\n'));
-    }
-  });
+  it(
+    'runs ./run-systemd as dnscache-ts.service does (no daemontools) and answers from the lab',
+    TEST_TIMEOUT,
+    async (t) => {
+      const lab = await startLab(scope);
+      // systemd's ExecStart: the script itself, in WorkingDirectory=D, with a minimal PATH.
+      const { result, where } = await startAdapted(
+        D,
+        lab,
+        [path.join(D, 'run-systemd')],
+        '/usr/local/bin:/usr/bin:/bin',
+      );
+      if (privilegeDrop === false) {
+        // It got as far as dnscache, with UID/GID of the account: that is all it can do here.
+        assert.equal(result.started, false, 'dnscache refused UID/GID under ./run but started here');
+        assert.ok(
+          !result.started && result.status === 111 && result.output.some((l) => PRIVDROP_REFUSED.test(l)),
+          result.output.join('\n'),
+        );
+        t.diagnostic(
+          'dnscache cannot drop privileges here: ./run-systemd reached it with UID/GID set and was refused; the query part needs privilege drop',
+        );
+        return;
+      }
+      assert.ok(result.started, `./run-systemd did not start:\n${result.output.join('\n')}`);
+      const svc = result.svc;
+      try {
+        assert.equal(softLimits(svc.proc.pid!).data, Math.floor(Number(DATALIMIT) / 1024) * 1024);
+        const status = fs.readFileSync(`/proc/${svc.proc.pid}/status`, 'utf8');
+        assert.match(status, new RegExp(`^Uid:\\s+${acct!.uid}\\s`, 'm'));
+        await checkAnswers(svc, where, lab);
+      } finally {
+        assert.equal(await stopService(svc), 0, svc.output.join('\n'));
+      }
+    },
+  );
 
   it('runs log/run with multilog into log/main as logacct, where daemontools is installed', TEST_TIMEOUT, async (t) => {
-    if (!hasDaemontools || !onPath('multilog', process.env.PATH ?? '') || !onPath('setuidgid', process.env.PATH ?? '')) {
+    if (
+      !hasDaemontools ||
+      !onPath('multilog', process.env.PATH ?? '') ||
+      !onPath('setuidgid', process.env.PATH ?? '')
+    ) {
       t.skip('daemontools (multilog, setuidgid) is not installed');
       return;
     }
-    const proc = spawn('/bin/sh', ['./run'], { cwd: path.join(D, 'log'), env: { PATH: process.env.PATH! }, stdio: ['pipe', 'ignore', 'pipe'] });
-    proc.stdin!.end('starting\nhello from the test\n');
+    const proc = spawn('/bin/sh', ['./run'], {
+      cwd: path.join(D, 'log'),
+      env: { PATH: process.env.PATH! },
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
+    proc.stdin.end('starting\nhello from the test\n');
     const status = await new Promise<number | null>((resolve) => proc.once('close', resolve));
     assert.equal(status, 0);
     const current = path.join(D, 'log', 'main', 'current');
@@ -489,8 +546,12 @@ describe('dnscache-conf as root', { skip: ROOT_SKIP }, () => {
     // With LOGFORMAT=json the lines are kept as they come: still JSON objects.
     fs.writeFileSync(path.join(D, 'env', 'LOGFORMAT'), 'json\n');
     try {
-      const json = spawn('/bin/sh', ['./run'], { cwd: path.join(D, 'log'), env: { PATH: process.env.PATH! }, stdio: ['pipe', 'ignore', 'pipe'] });
-      json.stdin!.end('{"time":"2026-12-03T00:00:00.000Z","event":"starting"}\n');
+      const json = spawn('/bin/sh', ['./run'], {
+        cwd: path.join(D, 'log'),
+        env: { PATH: process.env.PATH! },
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
+      json.stdin.end('{"time":"2026-12-03T00:00:00.000Z","event":"starting"}\n');
       assert.equal(await new Promise<number | null>((resolve) => json.once('close', resolve)), 0);
       const last = fs.readFileSync(current, 'utf8').trim().split('\n').pop()!;
       assert.deepEqual(JSON.parse(last), { time: '2026-12-03T00:00:00.000Z', event: 'starting' });
@@ -513,14 +574,22 @@ describe('run-systemd does what envdir, envuidgid and softlimit do', () => {
   );
   // Stands in for node: shows the flags it was given before the script, then runs it.
   const fakeNode = path.join(dir, 'node');
-  fs.writeFileSync(fakeNode, `#!/bin/sh\nwhile [ "\${1#--}" != "$1" ]; do echo "node flag $1"; shift; done\nexec /bin/sh "$@"\n`, { mode: 0o755 });
+  fs.writeFileSync(
+    fakeNode,
+    `#!/bin/sh\nwhile [ "\${1#--}" != "$1" ]; do echo "node flag $1"; shift; done\nexec /bin/sh "$@"\n`,
+    { mode: 0o755 },
+  );
   const script = path.join(dir, 'run-systemd');
   fs.writeFileSync(script, runSystemdScript(me.username, fakeNode, dump), { mode: 0o755 });
   fs.writeFileSync(path.join(dir, 'seed'), Buffer.alloc(128, 1));
   const env = (name: string, text: string): void => fs.writeFileSync(path.join(dir, 'env', name), text);
 
   function runIt(extra: Record<string, string> = {}): Run {
-    const r = spawnSync(script, [], { cwd: dir, env: { PATH: '/usr/bin:/bin', GONE: 'inherited', ...extra }, encoding: 'utf8' });
+    const r = spawnSync(script, [], {
+      cwd: dir,
+      env: { PATH: '/usr/bin:/bin', GONE: 'inherited', ...extra },
+      encoding: 'utf8',
+    });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   }
 

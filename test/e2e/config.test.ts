@@ -14,7 +14,12 @@ function serversAt(text: string): (root: string) => void {
   return (root) => writeRoot(root, { upstreams: text });
 }
 
-const cases: Array<{ label: string; env?: Record<string, string | undefined>; root?: (root: string) => void; message: RegExp }> = [
+const cases: Array<{
+  label: string;
+  env?: Record<string, string | undefined>;
+  root?: (root: string) => void;
+  message: RegExp;
+}> = [
   { label: 'IP unset', env: { IP: undefined }, message: /\bIP: not set/ },
   { label: 'IP=1.2.3', env: { IP: '1.2.3' }, message: /\bIP: unable to parse IP address "1\.2\.3"/ },
   { label: 'CACHESIZE=abc', env: { CACHESIZE: 'abc' }, message: /\bCACHESIZE: "abc" is not a decimal number/ },
@@ -27,7 +32,11 @@ const cases: Array<{ label: string; env?: Record<string, string | undefined>; ro
     },
     message: /servers\/@: missing/,
   },
-  { label: 'servers/@ with only comments', root: serversAt('# no servers yet\n\n   # really\n'), message: /servers\/@: no server addresses/ },
+  {
+    label: 'servers/@ with only comments',
+    root: serversAt('# no servers yet\n\n   # really\n'),
+    message: /servers\/@: no server addresses/,
+  },
   {
     label: 'servers/@ with a malformed line',
     root: serversAt('# forwarders\n127.0.0.1:5353\nnot-an-address\n'),

@@ -16,7 +16,16 @@ import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { clientQueries, freshName, queriesFor, sleep, startLab, startSetup, WILDCARD_ADDRESS } from './fixtures';
 import { ctl, ok, socketDir } from './ctl';
-import { CleanupScope, DNSCACHE_JS, DNSCACHE_PORT, Dnscache, runDnscacheExpectingFailure, startDnscache, StartOptions, writeRoot } from './harness';
+import {
+  CleanupScope,
+  DNSCACHE_JS,
+  DNSCACHE_PORT,
+  Dnscache,
+  runDnscacheExpectingFailure,
+  startDnscache,
+  StartOptions,
+  writeRoot,
+} from './harness';
 
 interface ControlSetup {
   lab: LabServer;
@@ -24,7 +33,11 @@ interface ControlSetup {
   socket: string;
 }
 
-async function startWithControl(scope: CleanupScope, opts: Omit<StartOptions, 'upstreams'> = {}, lab?: LabServer): Promise<ControlSetup> {
+async function startWithControl(
+  scope: CleanupScope,
+  opts: Omit<StartOptions, 'upstreams'> = {},
+  lab?: LabServer,
+): Promise<ControlSetup> {
   const socket = join(socketDir(scope), 'control');
   if (lab) {
     const dns = await startDnscache({ ...opts, upstreams: [lab], env: { CONTROL: socket, ...opts.env } }, scope);
@@ -37,7 +50,10 @@ async function startWithControl(scope: CleanupScope, opts: Omit<StartOptions, 'u
 async function assertWild(dns: Dnscache, name: string): Promise<number> {
   const reply = await query(dns, name, 'A');
   const a = records(reply.packet.answers, 'A');
-  assert.deepEqual(a.map((r) => r.data), [WILDCARD_ADDRESS]);
+  assert.deepEqual(
+    a.map((r) => r.data),
+    [WILDCARD_ADDRESS],
+  );
   return a[0]!.ttl!;
 }
 
@@ -101,7 +117,7 @@ describe('control socket', { concurrency: true }, () => {
     assert.equal(queriesFor(lab, sibling).length, before.get(sibling), 'a sibling stays cached');
   });
 
-  test('dump - writes the dump to dnscache-ctl\'s standard output (the report on standard error); load - restores it from standard input into a fresh dnscache', async (t) => {
+  test("dump - writes the dump to dnscache-ctl's standard output (the report on standard error); load - restores it from standard input into a fresh dnscache", async (t) => {
     const { lab, dns, socket } = await startWithControl(t);
     const names = Array.from({ length: 30 }, () => freshName('stream'));
     for (const n of names) await assertWild(dns, n);
@@ -138,8 +154,21 @@ describe('control socket', { concurrency: true }, () => {
     await Promise.all(names.map((n) => assertWild(dns, n)));
     // Make the dump larger than the connection's buffers: load 40,000 synthetic entries.
     const expires = Math.floor(Date.now() / 1000) + 3600;
-    const lines = Array.from({ length: 40_000 }, (_, i) => JSON.stringify({ kind: 'rrset', name: `n${i}.stall.test.`, type: 16, expires, rdata: ['20' + '61'.repeat(32)], rank: 4 }));
-    const loaded = await ctl(['--socket', socket, 'load', '-'], {}, `{"format":"dnscache-ts cache dump","version":1,"written":0}\n${lines.join('\n')}\n`);
+    const lines = Array.from({ length: 40_000 }, (_, i) =>
+      JSON.stringify({
+        kind: 'rrset',
+        name: `n${i}.stall.test.`,
+        type: 16,
+        expires,
+        rdata: ['20' + '61'.repeat(32)],
+        rank: 4,
+      }),
+    );
+    const loaded = await ctl(
+      ['--socket', socket, 'load', '-'],
+      {},
+      `{"format":"dnscache-ts cache dump","version":1,"written":0}\n${lines.join('\n')}\n`,
+    );
     assert.match(loaded.stdout, /^loaded 40000 entries/, loaded.stderr);
     const reader = net.connect({ path: socket });
     await new Promise((r) => reader.once('connect', r));
@@ -159,7 +188,10 @@ describe('control socket', { concurrency: true }, () => {
     assert.equal(response.ok, true);
     assert.equal(text.length, response.entries + 1);
     assert.ok(response.entries >= 40_000);
-    assert.ok((await ok(socket, { cmd: 'dump', file: 'other.dump' })).entries >= 40_000, 'the walk ended with the stream');
+    assert.ok(
+      (await ok(socket, { cmd: 'dump', file: 'other.dump' })).entries >= 40_000,
+      'the walk ended with the stream',
+    );
   });
 
   test('flush-all: every name is fetched again', async (t) => {
@@ -225,7 +257,14 @@ describe('control socket', { concurrency: true }, () => {
       JSON.stringify({ kind: 'rrset', name: 'loaded.example.test.', type: 1, expires: now + 600, rdata: ['c0000263'] }),
       '{"kind":"rrset"',
       JSON.stringify({ kind: 'rrset', name: 'gone.example.test.', type: 1, expires: now - 5, rdata: ['c0000263'] }),
-      JSON.stringify({ kind: 'reply', name: 'x.example.test.', type: 1, expires: now + 600, built: now, message: '00' }),
+      JSON.stringify({
+        kind: 'reply',
+        name: 'x.example.test.',
+        type: 1,
+        expires: now + 600,
+        built: now,
+        message: '00',
+      }),
     ];
     fs.writeFileSync(join(dns.root, 'mixed.dump'), lines.join('\n') + '\n');
     const r = await ok(socket, { cmd: 'load', file: 'mixed.dump' });
@@ -237,7 +276,10 @@ describe('control socket', { concurrency: true }, () => {
     assert.match(r.errors[0], /^line 3: not a JSON object/);
     assert.match(r.errors[1], /^line 5: "message" is shorter than a header/);
     const reply = await query(dns, 'loaded.example.test', 'A');
-    assert.deepEqual(records(reply.packet.answers, 'A').map((x) => [x.data, x.ttl! > 590]), [['192.0.2.99', true]]);
+    assert.deepEqual(
+      records(reply.packet.answers, 'A').map((x) => [x.data, x.ttl! > 590]),
+      [['192.0.2.99', true]],
+    );
 
     const missing = await controlRequest(socket, { cmd: 'load', file: 'missing.dump' });
     assert.equal(missing.ok, false);
@@ -273,7 +315,10 @@ describe('control socket', { concurrency: true }, () => {
 
     const out = await ctl(['--socket', socket, 'top', '2', '--limit', '1']);
     assert.equal(out.status, 0, out.stderr);
-    assert.equal(out.stdout, `last 2 queries (ring of 10000, 4 since start)\ntop clients\n  1  127.0.0.1\ntop names\n  1  ${busy}.\n`);
+    assert.equal(
+      out.stdout,
+      `last 2 queries (ring of 10000, 4 since start)\ntop clients\n  1  127.0.0.1\ntop names\n  1  ${busy}.\n`,
+    );
   });
 
   test('a small CONTROLRING keeps only the most recent queries', async (t) => {
@@ -329,7 +374,10 @@ describe('control socket', { concurrency: true }, () => {
     await assertWild(dns, freshName('cli'));
     const stats = await ctl(['--socket', socket, 'stats']);
     assert.equal(stats.status, 0, stats.stderr);
-    assert.match(stats.stdout, /^uptime +\d+ s\nqueries +1 \(cache hits 0, misses 1, local 0, errors 0\)\ncache +\d+ entries, \d+ of 1000000 bytes \(memory 1048576\), motion \d+\nin flight +udp 0 \(edns 0\), tcp 0, resolutions 0\nupstream +1 queries, 0 merged\n$/);
+    assert.match(
+      stats.stdout,
+      /^uptime +\d+ s\nqueries +1 \(cache hits 0, misses 1, local 0, errors 0\)\ncache +\d+ entries, \d+ of 1000000 bytes \(memory 1048576\), motion \d+\nin flight +udp 0 \(edns 0\), tcp 0, resolutions 0\nupstream +1 queries, 0 merged\n$/,
+    );
     const json = await ctl(['stats', '--json'], { CONTROL: socket });
     assert.equal(json.status, 0, json.stderr);
     assert.equal(JSON.parse(json.stdout).queries, 1);
@@ -338,12 +386,21 @@ describe('control socket', { concurrency: true }, () => {
     const flushAll = await ctl(['--socket', socket, 'flush-all']);
     assert.match(flushAll.stdout, /^flushed everything: \d+ entries\n$/);
     const dump = await ctl(['--socket', socket, 'dump', 'x.dump']);
-    assert.equal(dump.stdout, `dumped 0 entries (${fs.statSync(join(dns.root, 'x.dump')).size} bytes) to ${join(dns.root, 'x.dump')}\n`);
+    assert.equal(
+      dump.stdout,
+      `dumped 0 entries (${fs.statSync(join(dns.root, 'x.dump')).size} bytes) to ${join(dns.root, 'x.dump')}\n`,
+    );
     const load = await ctl(['--socket', socket, 'load', 'x.dump']);
-    assert.equal(load.stdout, `loaded 0 entries from ${join(dns.root, 'x.dump')}; skipped 0 (0 expired, 0 malformed, 0 too big)\n`);
+    assert.equal(
+      load.stdout,
+      `loaded 0 entries from ${join(dns.root, 'x.dump')}; skipped 0 (0 expired, 0 malformed, 0 too big)\n`,
+    );
     const failed = await ctl(['--socket', socket, 'load', 'nope.dump']);
     assert.equal(failed.status, 1);
-    assert.match(failed.stderr, /^dnscache-ctl: unable to load .*nope\.dump: open: ENOENT \(FILE is a path inside ROOT: "nope\.dump" is ROOT\/nope\.dump\)\n$/);
+    assert.match(
+      failed.stderr,
+      /^dnscache-ctl: unable to load .*nope\.dump: open: ENOENT \(FILE is a path inside ROOT: "nope\.dump" is ROOT\/nope\.dump\)\n$/,
+    );
     const usage = await ctl(['--socket', socket, 'flush']);
     assert.equal(usage.status, 100);
     assert.match(usage.stderr, /dnscache-ctl: usage: /);
@@ -389,63 +446,67 @@ const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 const NOBODY = 65534;
 
 describe('control socket with UID/GID (chroot)', () => {
-  test('made before the chroot, owned by root, mode 0600; dump and load and SIGHUP work inside ROOT', { skip: isRoot ? false : 'needs root' }, async (t) => {
-    const lab = await startLab(t);
-    const other = await startLab(t);
-    const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-ctl-priv-'));
-    fs.chmodSync(root, 0o755);
-    writeRoot(root, { upstreams: [lab] });
-    fs.mkdirSync(join(root, 'dumps'));
-    fs.chownSync(join(root, 'dumps'), NOBODY, NOBODY);
-    const socket = join(socketDir(t), 'control');
-    const address = await freeLoopback(DNSCACHE_PORT);
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      IP: address,
-      PORT: String(DNSCACHE_PORT),
-      ROOT: root,
-      CACHESIZE: '1000000',
-      FORWARDONLY: '1',
-      UID: String(NOBODY),
-      GID: String(NOBODY),
-      CONTROL: socket,
-    };
-    const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
-    t.after(() => dns.stop());
-    await dns.waitForLog(/^starting/, 5000);
-    const st = fs.lstatSync(socket);
-    assert.equal(st.uid, 0);
-    assert.equal(st.mode & 0o777, 0o600);
+  test(
+    'made before the chroot, owned by root, mode 0600; dump and load and SIGHUP work inside ROOT',
+    { skip: isRoot ? false : 'needs root' },
+    async (t) => {
+      const lab = await startLab(t);
+      const other = await startLab(t);
+      const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-ctl-priv-'));
+      fs.chmodSync(root, 0o755);
+      writeRoot(root, { upstreams: [lab] });
+      fs.mkdirSync(join(root, 'dumps'));
+      fs.chownSync(join(root, 'dumps'), NOBODY, NOBODY);
+      const socket = join(socketDir(t), 'control');
+      const address = await freeLoopback(DNSCACHE_PORT);
+      const env = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        IP: address,
+        PORT: String(DNSCACHE_PORT),
+        ROOT: root,
+        CACHESIZE: '1000000',
+        FORWARDONLY: '1',
+        UID: String(NOBODY),
+        GID: String(NOBODY),
+        CONTROL: socket,
+      };
+      const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
+      t.after(() => dns.stop());
+      await dns.waitForLog(/^starting/, 5000);
+      const st = fs.lstatSync(socket);
+      assert.equal(st.uid, 0);
+      assert.equal(st.mode & 0o777, 0o600);
 
-    const name = freshName('chroot');
-    await assertWild(dns, name);
-    const d = await ok(socket, { cmd: 'dump', file: '/dumps/cache.dump' });
-    assert.equal(d.path, '/dumps/cache.dump', 'as the chrooted process sees it');
-    assert.ok(fs.readFileSync(join(root, 'dumps', 'cache.dump'), 'utf8').includes(name));
-    assert.equal(fs.statSync(join(root, 'dumps', 'cache.dump')).uid, NOBODY);
-    const denied = await controlRequest(socket, { cmd: 'dump', file: 'cache.dump' });
-    assert.match((denied as { error: string }).error, /unable to write \/cache\.dump: open: EACCES/);
-    await ok(socket, { cmd: 'flush-all' });
-    const l = await ok(socket, { cmd: 'load', file: 'dumps/cache.dump' });
-    assert.equal(l.loaded, d.entries);
+      const name = freshName('chroot');
+      await assertWild(dns, name);
+      const d = await ok(socket, { cmd: 'dump', file: '/dumps/cache.dump' });
+      assert.equal(d.path, '/dumps/cache.dump', 'as the chrooted process sees it');
+      assert.ok(fs.readFileSync(join(root, 'dumps', 'cache.dump'), 'utf8').includes(name));
+      assert.equal(fs.statSync(join(root, 'dumps', 'cache.dump')).uid, NOBODY);
+      const denied = await controlRequest(socket, { cmd: 'dump', file: 'cache.dump' });
+      assert.match((denied as { error: string }).error, /unable to write \/cache\.dump: open: EACCES/);
+      await ok(socket, { cmd: 'flush-all' });
+      const l = await ok(socket, { cmd: 'load', file: 'dumps/cache.dump' });
+      assert.equal(l.loaded, d.entries);
 
-    // SIGHUP inside the chroot: servers/ is read from /servers.
-    const mark = dns.logs.length;
-    fs.writeFileSync(join(root, 'servers', '@'), `${other.address}:${other.port}\n`);
-    dns.process.kill('SIGHUP');
-    await dns.waitForLog(/^reload servers 1 ip 1 routes 0$/, 3000, mark);
-    await assertWild(dns, name);
-    const next = freshName('chroot-next');
-    await assertWild(dns, next);
-    assert.equal(queriesFor(lab, name).length, 1, 'still from the (loaded) cache');
-    assert.equal(queriesFor(other, next).length, 1, 'new names go to the new server');
-    assert.equal(queriesFor(lab, next).length, 0);
-  });
+      // SIGHUP inside the chroot: servers/ is read from /servers.
+      const mark = dns.logs.length;
+      fs.writeFileSync(join(root, 'servers', '@'), `${other.address}:${other.port}\n`);
+      dns.process.kill('SIGHUP');
+      await dns.waitForLog(/^reload servers 1 ip 1 routes 0$/, 3000, mark);
+      await assertWild(dns, name);
+      const next = freshName('chroot-next');
+      await assertWild(dns, next);
+      assert.equal(queriesFor(lab, name).length, 1, 'still from the (loaded) cache');
+      assert.equal(queriesFor(other, next).length, 1, 'new names go to the new server');
+      assert.equal(queriesFor(lab, next).length, 0);
+    },
+  );
 });
 
 describe('control socket with WORKERS=2: the primary answers for every worker', () => {
-  test('stats add up, flush reaches every cache, top merges the rings, dump writes every worker\'s entries and load restores them', async (t) => {
+  test("stats add up, flush reaches every cache, top merges the rings, dump writes every worker's entries and load restores them", async (t) => {
     const { lab, dns, socket } = await startWithControl(t, { env: { WORKERS: '2' } });
     await dns.waitForLogs(/^starting/, 2, 10000);
     const names = Array.from({ length: 40 }, () => freshName('cw'));
@@ -460,7 +521,10 @@ describe('control socket with WORKERS=2: the primary answers for every worker', 
     const top = await ok(socket, { cmd: 'top', limit: 5 });
     assert.equal(top.queries, 80);
     assert.equal(top.names.length, 5);
-    assert.ok(top.names.every((r: { count: number }) => r.count === 2), JSON.stringify(top.names));
+    assert.ok(
+      top.names.every((r: { count: number }) => r.count === 2),
+      JSON.stringify(top.names),
+    );
     assert.deepEqual(top.clients, [{ key: '127.0.0.1', count: 80 }]);
 
     // Flushed from both workers' caches: whichever worker gets the next query asks upstream.
@@ -485,12 +549,16 @@ describe('control socket with WORKERS=2: the primary answers for every worker', 
     const streamed = await ctl(['--socket', socket, 'dump', '-']);
     assert.equal(streamed.status, 0, streamed.stderr);
     const streamedLines = streamed.stdout.trim().split('\n');
-    assert.equal(streamedLines.length, held + 1, 'both workers\' entries after one header');
+    assert.equal(streamedLines.length, held + 1, "both workers' entries after one header");
     assert.equal((await ok(socket, { cmd: 'flush-all' })).removed, held);
     const loadStream = await ctl(['--socket', socket, 'load', '-'], {}, lines.join('\n') + '\n');
     assert.equal(loadStream.status, 0, loadStream.stderr);
     assert.match(loadStream.stdout, new RegExp(`^loaded ${2 * dump.entries} entries from standard input; skipped 0 `));
-    assert.equal((await ok(socket, { cmd: 'stats' })).cache.entries, held, 'the same entries as after loading the file');
+    assert.equal(
+      (await ok(socket, { cmd: 'stats' })).cache.entries,
+      held,
+      'the same entries as after loading the file',
+    );
     const labBefore = clientQueries(lab).length;
     for (const n of names.slice(1, 10)) await assertWild(dns, n);
     assert.equal(clientQueries(lab).length, labBefore, 'answered from the loaded entries');

@@ -34,7 +34,10 @@ export interface Run {
 /** dnscache-ctl with `args`; `input` (for load -) on its standard input. */
 export function ctl(args: string[], env: Record<string, string> = {}, input?: string): Promise<Run> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CTL_JS, ...args], { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CTL_JS, ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
     if (input !== undefined) child.stdin!.end(input);
     let stdout = '';
     let stderr = '';
@@ -43,4 +46,3 @@ export function ctl(args: string[], env: Record<string, string> = {}, input?: st
     child.on('close', (code) => resolve({ status: code ?? -1, stdout, stderr }));
   });
 }
-

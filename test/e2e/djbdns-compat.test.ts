@@ -37,7 +37,10 @@ function missing(): string | false {
 function waitForLine(child: ChildProcess, pattern: RegExp, timeoutMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
     let seen = '';
-    const timer = setTimeout(() => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${seen}`)), timeoutMs);
+    const timer = setTimeout(
+      () => reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${seen}`)),
+      timeoutMs,
+    );
     child.stdout!.on('data', (chunk: Buffer) => {
       seen += chunk.toString();
       const line = seen.split('\n').find((l) => pattern.test(l));
@@ -93,8 +96,14 @@ describe('a djbdns service directory', { skip: missing() }, async () => {
 
     const reply = await query({ address: listen, port: 53 }, 'www.example.test', 'A', { source: '127.0.0.1' });
     assert.equal(reply.packet.rcode, 'NOERROR');
-    assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), ['192.0.2.80']);
-    assert.ok(lab.queries.some((q) => q.rd), 'forwarded with RD=1 (FORWARDONLY from env/)');
+    assert.deepEqual(
+      records(reply.packet.answers, 'A').map((r) => r.data),
+      ['192.0.2.80'],
+    );
+    assert.ok(
+      lab.queries.some((q) => q.rd),
+      'forwarded with RD=1 (FORWARDONLY from env/)',
+    );
 
     // envuidgid's account and ROOT took effect: the process is chrooted and unprivileged.
     // run execs all the way down (envdir, sh, envuidgid, softlimit, bin/dnscache, node).

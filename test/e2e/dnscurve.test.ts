@@ -31,7 +31,10 @@ let h: Hierarchy;
 
 /** The query name in wire form, as a plain query would carry it. */
 function wire(name: string): Buffer {
-  return Buffer.concat([...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l, 'latin1')])),
+    Buffer.from([0]),
+  ]);
 }
 
 /** Does `bytes` contain `name`'s wire form, in any letter case? */
@@ -46,7 +49,8 @@ function relayedSince(from: number): Relayed[] {
 /** Asks `dns` for www.curve.test (UDP) or big.curve.test (TXT, over TCP: 30 records), checks the answer, and returns what reached CurveDNS meanwhile. */
 async function askThroughCurve(dns: Dnscache, which: 'www' | 'big'): Promise<Relayed[]> {
   const mark = h.curve!.relay.received.length;
-  const reply = which === 'www' ? await ask(dns, 'www.curve.test') : await ask(dns, 'big.curve.test', 'TXT', { transport: 'tcp' });
+  const reply =
+    which === 'www' ? await ask(dns, 'www.curve.test') : await ask(dns, 'big.curve.test', 'TXT', { transport: 'tcp' });
   assertRcode(reply, 'NOERROR', tail(dns));
   if (which === 'www') assert.deepEqual(dataOf(reply), ['192.0.2.12']);
   else assert.equal(records(reply.packet.answers, 'TXT').length, 30);
@@ -84,11 +88,20 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
       for (const p of sent) {
         assert.equal(p.transport, 'udp');
         assert.equal(p.bytes.subarray(0, 8).toString('latin1'), 'Q6fnvWj8', 'streamlined magic');
-        assert.ok(!carries(p.bytes, 'www.curve.test') && !carries(p.bytes, 'curve.test'), 'no plain name reaches CurveDNS');
+        assert.ok(
+          !carries(p.bytes, 'www.curve.test') && !carries(p.bytes, 'curve.test'),
+          'no plain name reaches CurveDNS',
+        );
       }
-      assert.ok(queriesAt('curve', 'www.curve.test').length >= 1, 'the authoritative server behind CurveDNS saw the question');
+      assert.ok(
+        queriesAt('curve', 'www.curve.test').length >= 1,
+        'the authoritative server behind CurveDNS saw the question',
+      );
       const relayHex = hexIp(h.curve!.relay.address);
-      assert.ok(dns.linesMatching(new RegExp(`^tx 0 1 www\\.curve\\.test\\. curve\\.test\\. \\+ ${relayHex}$`)).length === 1, tail(dns));
+      assert.ok(
+        dns.linesMatching(new RegExp(`^tx 0 1 www\\.curve\\.test\\. curve\\.test\\. \\+ ${relayHex}$`)).length === 1,
+        tail(dns),
+      );
     });
 
     test('a truncated answer is asked again over TCP, sealed again: 30 TXT records arrive', async () => {
@@ -110,8 +123,8 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
       for (const p of sent) {
         const q = dnsPacket.decode(p.bytes);
         assert.equal(q.questions?.length, 1);
-        const qname = q.questions![0]!.name.toLowerCase();
-        assert.equal(q.questions![0]!.type, 'TXT');
+        const qname = q.questions[0]!.name.toLowerCase();
+        assert.equal(q.questions[0]!.type, 'TXT');
         assert.match(qname, /^([0-9b-df-hj-np-z]{1,50}\.)+x1a[0-9b-df-hj-np-z]{51}\.curve\.test$/);
         assert.ok(!carries(p.bytes, 'www.curve.test'), 'no plain question name reaches CurveDNS');
       }
@@ -121,7 +134,10 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
 
     test('TCP: the truncated answer comes over TCP in the TXT format', async () => {
       const { all, message } = firstTcpMessage(await askThroughCurve(dns, 'big'));
-      assert.match(dnsPacket.decode(message).questions![0]!.name.toLowerCase(), /x1a[0-9b-df-hj-np-z]{51}\.curve\.test$/);
+      assert.match(
+        dnsPacket.decode(message).questions![0]!.name.toLowerCase(),
+        /x1a[0-9b-df-hj-np-z]{51}\.curve\.test$/,
+      );
       assert.ok(!carries(all, 'big.curve.test'));
     });
   });
@@ -134,7 +150,11 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
     assertRcode(reply, 'NXDOMAIN', tail(dns));
     const sent = relayedSince(mark);
     assert.ok(sent.length >= 1 && sent.every((p) => p.bytes.subarray(0, 8).toString('latin1') === 'Q6fnvWj8'));
-    assert.equal(dns.linesMatching(new RegExp(`^tx 0 1 ${name.replace(/\./g, '\\.')}\\. curve\\.test\\. \\+ `)).length, 1, tail(dns));
+    assert.equal(
+      dns.linesMatching(new RegExp(`^tx 0 1 ${name.replace(/\./g, '\\.')}\\. curve\\.test\\. \\+ `)).length,
+      1,
+      tail(dns),
+    );
   });
 
   describe('UZ5FALLBACK: a uz5 name whose server speaks only plain DNS', () => {
@@ -142,7 +162,11 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
       const dns = await startIterative(h, scope);
       const reply = await ask(dns, 'www.plaincurve.test');
       assertRcode(reply, 'SERVFAIL', tail(dns));
-      assert.equal(queriesAt('plaincurve', 'www.plaincurve.test').length, 0, 'the server never saw the question in the clear');
+      assert.equal(
+        queriesAt('plaincurve', 'www.plaincurve.test').length,
+        0,
+        'the server never saw the question in the clear',
+      );
       assert.equal(dns.linesMatching(/^tx .* ~ /).length, 0);
     });
 
@@ -152,8 +176,16 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
       assertRcode(reply, 'NOERROR', tail(dns));
       assert.deepEqual(dataOf(reply), ['192.0.2.13']);
       const at = hexIp(h.addr('plaincurve'));
-      assert.equal(dns.linesMatching(new RegExp(`^tx 0 1 www\\.plaincurve\\.test\\. plaincurve\\.test\\. \\+ ${at}$`)).length, 1, tail(dns));
-      assert.equal(dns.linesMatching(new RegExp(`^tx 0 1 www\\.plaincurve\\.test\\. plaincurve\\.test\\. ~ ${at}$`)).length, 1, tail(dns));
+      assert.equal(
+        dns.linesMatching(new RegExp(`^tx 0 1 www\\.plaincurve\\.test\\. plaincurve\\.test\\. \\+ ${at}$`)).length,
+        1,
+        tail(dns),
+      );
+      assert.equal(
+        dns.linesMatching(new RegExp(`^tx 0 1 www\\.plaincurve\\.test\\. plaincurve\\.test\\. ~ ${at}$`)).length,
+        1,
+        tail(dns),
+      );
     });
   });
 
@@ -165,8 +197,15 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
       const mark = h.curve!.relay.received.length;
       const reply = await ask(dns, 'www.curve.test');
       assertRcode(reply, 'NOERROR', tail(dns));
-      assert.ok(relayedSince(mark).some((p) => carries(p.bytes, 'www.curve.test')), 'a plain query reached CurveDNS');
-      assert.equal(dns.linesMatching(new RegExp(`^tx 0 1 www\\.curve\\.test\\. curve\\.test\\. - ${hexIp(relay)}$`)).length, 1, tail(dns));
+      assert.ok(
+        relayedSince(mark).some((p) => carries(p.bytes, 'www.curve.test')),
+        'a plain query reached CurveDNS',
+      );
+      assert.equal(
+        dns.linesMatching(new RegExp(`^tx 0 1 www\\.curve\\.test\\. curve\\.test\\. - ${hexIp(relay)}$`)).length,
+        1,
+        tail(dns),
+      );
     });
 
     test('ip/%ADDRESS: never asked', async () => {
@@ -202,17 +241,24 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
     assert.equal(client.keys.sharedKeysMade, 1);
     const sent = relayedSince(mark);
     // A query's nonce half follows the magic and our key (TCP: after the length).
-    const nonces = sent.map((p) => (p.transport === 'udp' ? 0 : 2)).flatMap((at, i) => {
-      const b = sent[i]!.bytes;
-      return b.subarray(at, at + 8).toString('latin1') === 'Q6fnvWj8' ? [b.subarray(at + 40, at + 52).toString('hex')] : [];
-    });
+    const nonces = sent
+      .map((p) => (p.transport === 'udp' ? 0 : 2))
+      .flatMap((at, i) => {
+        const b = sent[i]!.bytes;
+        return b.subarray(at, at + 8).toString('latin1') === 'Q6fnvWj8'
+          ? [b.subarray(at + 40, at + 52).toString('hex')]
+          : [];
+      });
     assert.ok(nonces.length >= 6, `${nonces.length} sealed queries reached CurveDNS`);
     assert.equal(new Set(nonces).size, nonces.length, 'every query its own nonce');
   });
 
   test('forward-only mode is unchanged: plain queries, even to a DNSCurve server', async () => {
     const relay = h.curve!.relay;
-    const dns = await startDnscache({ upstreams: [{ address: relay.address, port: relay.port }], forwardOnly: true }, scope);
+    const dns = await startDnscache(
+      { upstreams: [{ address: relay.address, port: relay.port }], forwardOnly: true },
+      scope,
+    );
     const mark = relay.received.length;
     const reply = await ask(dns, 'www.curve.test');
     assertRcode(reply, 'NOERROR', tail(dns));
@@ -243,7 +289,10 @@ describe('DNSCurve through CurveDNS', { skip: MISSING ?? false }, () => {
       assert.ok(forger.forgedSent - before >= 4, `the forger sent ${forger.forgedSent - before} replies`);
       assert.ok(forger.replayed > 0, 'a genuine reply to another query was replayed');
       // Each try timed out (the forgeries did not end it) and the server was asked again.
-      assert.ok(forger.sealedQueries - queriesBefore >= 2, `the forger got ${forger.sealedQueries - queriesBefore} sealed queries`);
+      assert.ok(
+        forger.sealedQueries - queriesBefore >= 2,
+        `the forger got ${forger.sealedQueries - queriesBefore} sealed queries`,
+      );
       // Nothing of the forgeries (A 6.6.6.6) was believed.
       forger.mode = 'honest';
       for (const name of ['www.forged.test', 'one.forged.test']) {
@@ -308,7 +357,13 @@ async function startForger(address: string, port: number, hexSecret: string): Pr
       id: q.id,
       flags: dnsPacket.AUTHORITATIVE_ANSWER,
       questions: q.questions,
-      answers: q.questions!.map((x) => ({ name: x.name, type: 'A' as const, class: 'IN' as const, ttl: 300, data: address4 })),
+      answers: q.questions!.map((x) => ({
+        name: x.name,
+        type: 'A' as const,
+        class: 'IN' as const,
+        ttl: 300,
+        data: address4,
+      })),
     });
   };
   const seal = (inner: Buffer, clientNonce: Buffer, key: Buffer): Buffer => {

@@ -35,8 +35,19 @@ function bigDump(expires: number): Readable {
       yield headerLine(Math.floor(Date.now() / 1000)) + '\n';
       for (let i = 0; i < ENTRIES; i++) {
         const id = i.toString(16).padStart(8, '0');
-        const rdata = strings.map((n) => n.toString(16).padStart(2, '0') + (id + '61'.repeat(n)).slice(0, 2 * n)).join('');
-        yield JSON.stringify({ kind: 'rrset', name: `host${i}.dumplimit.test.`, type: 16, expires, rdata: [rdata], rank: 5 }) + '\n';
+        const rdata = strings
+          .map((n) => n.toString(16).padStart(2, '0') + (id + '61'.repeat(n)).slice(0, 2 * n))
+          .join('');
+        yield (
+          JSON.stringify({
+            kind: 'rrset',
+            name: `host${i}.dumplimit.test.`,
+            type: 16,
+            expires,
+            rdata: [rdata],
+            rank: 5,
+          }) + '\n'
+        );
       }
     })(),
   );
@@ -49,7 +60,10 @@ function dataSegment(pid: number): number {
 }
 
 /** Runs `work` while asking dnscache a cached name every 20 ms: the slowest answer's time, in ms. */
-async function slowestAnswerDuring(dns: Dnscache, work: Promise<ControlResponse>): Promise<{ result: ControlResponse; slowest: number; asked: number }> {
+async function slowestAnswerDuring(
+  dns: Dnscache,
+  work: Promise<ControlResponse>,
+): Promise<{ result: ControlResponse; slowest: number; asked: number }> {
   let done = false;
   let slowest = 0;
   let asked = 0;
@@ -87,7 +101,12 @@ describe('dump under DATALIMIT', () => {
       },
       scope,
     );
-    const load = await streamRequest(socket, { cmd: 'load', stream: true }, { input: bigDump(Math.floor(Date.now() / 1000) + 86400) }, 120_000);
+    const load = await streamRequest(
+      socket,
+      { cmd: 'load', stream: true },
+      { input: bigDump(Math.floor(Date.now() / 1000) + 86400) },
+      120_000,
+    );
     assert.equal(load.ok, true, JSON.stringify(load));
     assert.equal((load as Record<string, unknown>).loaded, ENTRIES);
     const stats = (await controlRequest(socket, { cmd: 'stats' })) as Record<string, any>;
@@ -103,7 +122,10 @@ describe('dump under DATALIMIT', () => {
     });
     const dumps: Array<[string, () => Promise<ControlResponse>]> = [
       ['a dump to a file', () => controlRequest(socket, { cmd: 'dump', file: 'full.dump' }, 120_000)],
-      ['a dump to standard output', () => streamRequest(socket, { cmd: 'dump', stream: true }, { output: counter }, 120_000)],
+      [
+        'a dump to standard output',
+        () => streamRequest(socket, { cmd: 'dump', stream: true }, { output: counter }, 120_000),
+      ],
     ];
     for (const [what, dump] of dumps) {
       const { result, slowest, asked } = await slowestAnswerDuring(dns, dump());
@@ -111,7 +133,9 @@ describe('dump under DATALIMIT', () => {
       assert.ok(((result as Record<string, unknown>).entries as number) >= ENTRIES, JSON.stringify(result));
       assert.ok(dns.alive, `dnscache exited during ${what}:\n${dns.logs.slice(-5).join('\n')}`);
       const data = dataSegment(dns.process.pid!);
-      t.diagnostic(`${what}: ${asked} queries answered meanwhile, the slowest in ${slowest.toFixed(1)} ms; data segment ${data} bytes`);
+      t.diagnostic(
+        `${what}: ${asked} queries answered meanwhile, the slowest in ${slowest.toFixed(1)} ms; data segment ${data} bytes`,
+      );
       assert.ok(data < DATALIMIT, `data segment ${data}`);
       // The dump yields to the event loop every DUMP_TURN_MS (2 ms); a dump that held
       // the loop for the whole cache took seconds. The bound is loose for a busy test machine.

@@ -52,7 +52,12 @@ export function zoneRecords(name: string, type: string): LabRecord[] {
 }
 
 export async function startLab(scope: CleanupScope, opts: Partial<LabServerOptions> = {}): Promise<LabServer> {
-  const lab = await LabServer.start({ address: await freeLoopback(), zones: [ZONE], recursionAvailable: true, ...opts });
+  const lab = await LabServer.start({
+    address: await freeLoopback(),
+    zones: [ZONE],
+    recursionAvailable: true,
+    ...opts,
+  });
   scope.after(() => lab.stop());
   return lab;
 }
@@ -73,7 +78,9 @@ export async function startSetup(
   opts: Omit<StartOptions, 'upstreams'> & { delayMs?: number } = {},
 ): Promise<Setup> {
   const { delayMs, ...start } = opts;
-  const labs = await Promise.all(behaviours.map((behaviour) => startLab(scope, delayMs === undefined ? { behaviour } : { behaviour, delayMs })));
+  const labs = await Promise.all(
+    behaviours.map((behaviour) => startLab(scope, delayMs === undefined ? { behaviour } : { behaviour, delayMs })),
+  );
   const dns = await startDnscache({ ...start, upstreams: labs }, scope);
   return { labs, lab: labs[0]!, dns };
 }
@@ -130,7 +137,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `check` until it returns a value other than undefined; fails after `timeoutMs`. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 3000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 3000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
@@ -148,12 +160,18 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
  * `packets` has been sent by then. (So 127.0.0.1 must be in ip/, as it is
  * by default.)
  */
-export async function udpRepliesTo(server: Endpoint, packets: Buffer[], source = '127.0.0.1', timeoutMs = 3000): Promise<Buffer[]> {
+export async function udpRepliesTo(
+  server: Endpoint,
+  packets: Buffer[],
+  source = '127.0.0.1',
+  timeoutMs = 3000,
+): Promise<Buffer[]> {
   const sock = await openUdp(server, source);
   const replies: Buffer[] = [];
   sock.on('message', (msg) => replies.push(msg));
   try {
-    for (const p of packets) await new Promise<void>((resolve) => sock.send(p, server.port, server.address, () => resolve()));
+    for (const p of packets)
+      await new Promise<void>((resolve) => sock.send(p, server.port, server.address, () => resolve()));
     await query(server, 'localhost', 'A', { timeoutMs });
     // Let our own event loop deliver anything already queued on `sock`.
     await new Promise((resolve) => setImmediate(resolve));
@@ -201,7 +219,9 @@ export function httpGet(address: string, port: number, path: string): Promise<Ht
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body }),
+      );
     });
     req.on('timeout', () => req.destroy(new Error(`GET http://${address}:${port}${path}: timed out`)));
     req.on('error', reject);

@@ -33,14 +33,19 @@ function rss(dns: Dnscache): number {
  * open-file count after each, and asks `cached` halfway: it must be
  * answered from the cache while the flood goes on.
  */
-async function flood(dns: Dnscache, zone: string, cached: string): Promise<{ maxFiles: number; cachedAnswer: string[] }> {
+async function flood(
+  dns: Dnscache,
+  zone: string,
+  cached: string,
+): Promise<{ maxFiles: number; cachedAnswer: string[] }> {
   const socket = dgram.createSocket('udp4');
   await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
   let maxFiles = 0;
   let cachedAnswer: string[] = [];
   try {
-    for (let sent = 0; sent < FLOOD; ) {
-      for (let i = 0; i < 100; i++, sent++) socket.send(encodeQuery(`f${sent}-${process.pid}.${zone}`, 'A').bytes, dns.port, dns.address);
+    for (let sent = 0; sent < FLOOD;) {
+      for (let i = 0; i < 100; i++, sent++)
+        socket.send(encodeQuery(`f${sent}-${process.pid}.${zone}`, 'A').bytes, dns.port, dns.address);
       await new Promise((resolve) => setImmediate(resolve));
       maxFiles = Math.max(maxFiles, openFiles(dns));
       if (sent === FLOOD / 2) {
@@ -61,14 +66,21 @@ describe('bounds under a flood', () => {
     const silent = await startLab(scope, { behaviour: 'silent' });
     const answering = await startLab(scope);
     const dns = await startDnscache(
-      { upstreams: [silent], extraServers: { 'example.test': serverLine(answering) + '\n' }, env: { MAXUDP: String(MAXUDP) } },
+      {
+        upstreams: [silent],
+        extraServers: { 'example.test': serverLine(answering) + '\n' },
+        env: { MAXUDP: String(MAXUDP) },
+      },
       scope,
     );
     const cached = freshName('cached');
     assert.equal((await query(dns, cached, 'A')).packet.rcode, 'NOERROR');
     const before = { files: openFiles(dns), rss: rss(dns) };
     const { maxFiles, cachedAnswer } = await flood(dns, 'flood.test', cached);
-    assert.ok(maxFiles <= before.files + MAXUDP + SLACK, `open files peaked at ${maxFiles} (before the flood ${before.files}, MAXUDP ${MAXUDP})`);
+    assert.ok(
+      maxFiles <= before.files + MAXUDP + SLACK,
+      `open files peaked at ${maxFiles} (before the flood ${before.files}, MAXUDP ${MAXUDP})`,
+    );
     assert.ok(cachedAnswer.length > 0, 'the cached name was answered during the flood');
     assert.ok(silent.queries.length > MAXUDP, `the flood reached the upstream (${silent.queries.length} queries)`);
     assert.ok(rss(dns) - before.rss < 64 * 1024 * 1024, `RSS grew by ${((rss(dns) - before.rss) / 1e6).toFixed(1)} MB`);
@@ -80,9 +92,15 @@ describe('bounds under a flood', () => {
     assert.equal((await query(dns, 'www.example.test', 'A', { timeoutMs: 5000 })).packet.rcode, 'NOERROR');
     const before = { files: openFiles(dns), rss: rss(dns) };
     const { maxFiles, cachedAnswer } = await flood(dns, 'alldead.test', 'www.example.test');
-    assert.ok(maxFiles <= before.files + MAXUDP + SLACK, `open files peaked at ${maxFiles} (before the flood ${before.files}, MAXUDP ${MAXUDP})`);
+    assert.ok(
+      maxFiles <= before.files + MAXUDP + SLACK,
+      `open files peaked at ${maxFiles} (before the flood ${before.files}, MAXUDP ${MAXUDP})`,
+    );
     assert.deepEqual(cachedAnswer, ['192.0.2.80']);
-    assert.ok(h.server('alldead1').queries.length + h.server('alldead2').queries.length > MAXUDP, 'the flood reached the silent servers');
+    assert.ok(
+      h.server('alldead1').queries.length + h.server('alldead2').queries.length > MAXUDP,
+      'the flood reached the silent servers',
+    );
     assert.ok(rss(dns) - before.rss < 64 * 1024 * 1024, `RSS grew by ${((rss(dns) - before.rss) / 1e6).toFixed(1)} MB`);
   });
 });

@@ -66,7 +66,10 @@ export function writeRoot(root: string, layout: RootLayout): void {
   const ip = join(root, 'ip');
   fs.mkdirSync(servers, { recursive: true });
   fs.mkdirSync(ip, { recursive: true });
-  const at = typeof layout.upstreams === 'string' ? layout.upstreams : layout.upstreams.map((u) => serverLine(u) + '\n').join('');
+  const at =
+    typeof layout.upstreams === 'string'
+      ? layout.upstreams
+      : layout.upstreams.map((u) => serverLine(u) + '\n').join('');
   fs.writeFileSync(join(servers, '@'), at);
   for (const [file, text] of Object.entries(layout.extraServers ?? {})) fs.writeFileSync(join(servers, file), text);
   for (const name of layout.ipFiles ?? ['127.0.0.1']) fs.writeFileSync(join(ip, name), '');
@@ -176,7 +179,9 @@ export class Dnscache {
       const fail = (why: string): void => {
         clearTimeout(timer);
         this.waiters.delete(waiter);
-        reject(new Error(`dnscache: no log line matching ${re} ${why}; last lines:\n${this.logs.slice(-30).join('\n')}`));
+        reject(
+          new Error(`dnscache: no log line matching ${re} ${why}; last lines:\n${this.logs.slice(-30).join('\n')}`),
+        );
       };
       const waiter: LogWaiter = {
         re,
@@ -202,7 +207,9 @@ export class Dnscache {
       const left = deadline - Date.now();
       if (left <= 0 || !this.alive) {
         const why = this.alive ? `within ${timeoutMs} ms` : 'before it exited';
-        throw new Error(`dnscache: ${lines.length} of ${count} log lines matching ${re} ${why}; last lines:\n${this.logs.slice(-30).join('\n')}`);
+        throw new Error(
+          `dnscache: ${lines.length} of ${count} log lines matching ${re} ${why}; last lines:\n${this.logs.slice(-30).join('\n')}`,
+        );
       }
       // The next matching line after those already counted (or the timeout, or the exit).
       await this.waitForLog(re, left, this.logs.length).catch(() => undefined);
@@ -252,7 +259,11 @@ export class Dnscache {
   }
 }
 
-function spawnDnscache(env: NodeJS.ProcessEnv, wrap: readonly string[] = [], command: readonly string[] = [process.execPath, ...NODE_FLAGS, DNSCACHE_JS]): ChildProcess {
+function spawnDnscache(
+  env: NodeJS.ProcessEnv,
+  wrap: readonly string[] = [],
+  command: readonly string[] = [process.execPath, ...NODE_FLAGS, DNSCACHE_JS],
+): ChildProcess {
   const argv = [...wrap, ...command];
   return spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'ignore', 'pipe'] });
 }

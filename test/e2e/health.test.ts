@@ -17,13 +17,26 @@ import { askMany, responders } from './upstreams';
 /** The `servers` rows by address. */
 async function states(socket: string): Promise<Record<string, { state: string; forced: string; queries: number }>> {
   const res = await ok(socket, { cmd: 'servers' });
-  return Object.fromEntries((res.servers as Array<{ address: string; state: string; forced: string; queries: number }>).map((r) => [r.address, r]));
+  return Object.fromEntries(
+    (res.servers as Array<{ address: string; state: string; forced: string; queries: number }>).map((r) => [
+      r.address,
+      r,
+    ]),
+  );
 }
 
-async function firstAvailablePair(t: Parameters<typeof responders>[0]): Promise<{ a: Responder; b: Responder; dns: Dnscache; socket: string }> {
+async function firstAvailablePair(
+  t: Parameters<typeof responders>[0],
+): Promise<{ a: Responder; b: Responder; dns: Dnscache; socket: string }> {
   const [a, b] = await responders(t, [0, 0]);
   const socket = join(socketDir(t), 'control');
-  const dns = await startDnscache({ upstreams: `policy firstAvailable\n${a!.serverLine} order=1\n${b!.serverLine} order=2\n`, env: { CONTROL: socket } }, t);
+  const dns = await startDnscache(
+    {
+      upstreams: `policy firstAvailable\n${a!.serverLine} order=1\n${b!.serverLine} order=2\n`,
+      env: { CONTROL: socket },
+    },
+    t,
+  );
   return { a: a!, b: b!, dns, socket };
 }
 
@@ -49,14 +62,21 @@ describe('health checks', () => {
     const asked = dns.logs.length;
     await askMany(dns, 5);
     assert.ok((await b.queries()) >= before + 5);
-    const hexA = a.address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+    const hexA = a.address
+      .split('.')
+      .map((o) => Number(o).toString(16).padStart(2, '0'))
+      .join('');
     const txs = dns.linesMatching(/^tx /, asked);
     assert.equal(txs.length, 5);
     for (const tx of txs) assert.ok(!tx.includes(hexA), `${tx} lists the down server ${hexA}`);
 
     const upMark = dns.logs.length;
     await a.start();
-    await dns.waitForLog(new RegExp(`^health ${a.serverLine.replace(/\./g, '\\.')} up a check succeeded$`), 5000, upMark);
+    await dns.waitForLog(
+      new RegExp(`^health ${a.serverLine.replace(/\./g, '\\.')} up a check succeeded$`),
+      5000,
+      upMark,
+    );
     const bBefore = await b.queries();
     await askMany(dns, 5);
     assert.ok((await a.queries()) >= 5, 'the restarted process has the queries again');
@@ -72,8 +92,14 @@ describe('health checks', () => {
     assert.equal(await a.queries(), 0, 'forced down: never asked');
     assert.ok((await b.queries()) >= 4);
     const listed = await ctl(['--socket', socket, 'servers']);
-    assert.match(listed.stdout, new RegExp(`^${a.serverLine.replace(/\./g, '\\.')} +@ +down \\(forced\\) +firstAvailable +1 +1 +- +0 +0 `, 'm'));
-    assert.match(listed.stdout, /^address +pool +state +policy +order +weight +qps cap +queries +drops +qps +latency ms +in flight$/m);
+    assert.match(
+      listed.stdout,
+      new RegExp(`^${a.serverLine.replace(/\./g, '\\.')} +@ +down \\(forced\\) +firstAvailable +1 +1 +- +0 +0 `, 'm'),
+    );
+    assert.match(
+      listed.stdout,
+      /^address +pool +state +policy +order +weight +qps cap +queries +drops +qps +latency ms +in flight$/m,
+    );
 
     // Forced up: even a dead server is asked (and failed over from).
     await ok(socket, { cmd: 'server', address: b.serverLine, state: 'up' });
@@ -93,7 +119,10 @@ describe('health checks', () => {
 
   test('HEALTHQUERY and HEALTHINTERVAL: the question asked, only of the upstreams; 0 turns checks off', async (t) => {
     const lab = await startLab(t);
-    const dns = await startDnscache({ upstreams: [lab], env: { HEALTHQUERY: 'health.wild.example.test A', HEALTHINTERVAL: '1' } }, t);
+    const dns = await startDnscache(
+      { upstreams: [lab], env: { HEALTHQUERY: 'health.wild.example.test A', HEALTHINTERVAL: '1' } },
+      t,
+    );
     await sleep(2500);
     const checks = queriesFor(lab, 'health.wild.example.test');
     assert.ok(checks.length >= 1, `${checks.length} checks in 2.5 s`);
@@ -109,9 +138,14 @@ describe('health checks', () => {
   });
 
   test('a bad HEALTHQUERY or HEALTHINTERVAL stops start-up, naming the variable and the value', async () => {
-    const type = await runDnscacheExpectingFailure({ HEALTHQUERY: '. BOGUS' }, (root) => writeRoot(root, { upstreams: '127.0.0.1\n' }));
+    const type = await runDnscacheExpectingFailure({ HEALTHQUERY: '. BOGUS' }, (root) =>
+      writeRoot(root, { upstreams: '127.0.0.1\n' }),
+    );
     assert.match(type.stderr, /HEALTHQUERY: "BOGUS" is not a query type \(expected a domain name and a type/);
     const interval = await runDnscacheExpectingFailure({ HEALTHINTERVAL: '5000' });
-    assert.match(interval.stderr, /HEALTHINTERVAL: "5000" is out of range \(expected a number of seconds from 0 \(no health checks\) to 3600\)/);
+    assert.match(
+      interval.stderr,
+      /HEALTHINTERVAL: "5000" is out of range \(expected a number of seconds from 0 \(no health checks\) to 3600\)/,
+    );
   });
 });

@@ -17,10 +17,17 @@ import { responders } from './upstreams';
 
 const CLIENTS = ['127.0.0.1', '127.0.0.2', '127.0.0.3'];
 
-async function start(t: Parameters<typeof responders>[0], delayMs = 0, metrics?: string): Promise<{ dns: Dnscache; socket: string; run: (...args: string[]) => Promise<Run> }> {
+async function start(
+  t: Parameters<typeof responders>[0],
+  delayMs = 0,
+  metrics?: string,
+): Promise<{ dns: Dnscache; socket: string; run: (...args: string[]) => Promise<Run> }> {
   const [up] = await responders(t, [delayMs]);
   const socket = join(socketDir(t), 'control');
-  const env: Record<string, string> = { CONTROL: socket, ...(metrics ? { METRICS: `${metrics}:${METRICS_PORT}` } : {}) };
+  const env: Record<string, string> = {
+    CONTROL: socket,
+    ...(metrics ? { METRICS: `${metrics}:${METRICS_PORT}` } : {}),
+  };
   const dns = await startDnscache({ upstreams: up!.serverLine + '\n', ipFiles: CLIENTS, env }, t);
   return { dns, socket, run: (...args) => ctl(['--socket', socket, ...args]) };
 }
@@ -46,16 +53,19 @@ describe('dnscache-ctl inspection and control', () => {
 
     const byParent = await run('top', 'queries', '2', 'labels', '2');
     assert.equal(byParent.status, 0, byParent.stderr);
-    assert.match(byParent.stdout, /^top names \(last 2 labels\)\n  6  attack\.example\.\n  2  other\.example\.\n$/m);
+    assert.match(byParent.stdout, /^top names \(last 2 labels\)\n {2}6 {2}attack\.example\.\n {2}2 {2}other\.example\.\n$/m);
     const names = await run('top', 'queries');
-    assert.match(names.stdout, /^  2  www\.other\.example\.$/m);
-    assert.match(names.stdout, /^  1  r0x\.attack\.example\.$/m);
+    assert.match(names.stdout, /^ {2}2 {2}www\.other\.example\.$/m);
+    assert.match(names.stdout, /^ {2}1 {2}r0x\.attack\.example\.$/m);
     const clients = await run('top', 'clients', '2');
-    assert.match(clients.stdout, /^top clients\n  6  127\.0\.0\.1\n  2  127\.0\.0\.2\n$/m);
+    assert.match(clients.stdout, /^top clients\n {2}6 {2}127\.0\.0\.1\n {2}2 {2}127\.0\.0\.2\n$/m);
     const noerror = await run('top', 'rcodes', 'NOERROR', 'labels', '2');
-    assert.match(noerror.stdout, /^top names answered NOERROR \(last 2 labels\)\n  6  attack\.example\.\n  2  other\.example\.\n$/m);
+    assert.match(
+      noerror.stdout,
+      /^top names answered NOERROR \(last 2 labels\)\n {2}6 {2}attack\.example\.\n {2}2 {2}other\.example\.\n$/m,
+    );
     const dropped = await run('top', 'rcodes', 'REFUSED');
-    assert.match(dropped.stdout, /^top names answered REFUSED\n  \(none\)\n$/m, 'a dropped question has no RCODE');
+    assert.match(dropped.stdout, /^top names answered REFUSED\n {2}\(none\)\n$/m, 'a dropped question has no RCODE');
     const json = await run('--json', 'top', 'clients');
     assert.deepEqual(JSON.parse(json.stdout).rows[2], { key: '127.0.0.3', count: 1 });
 
@@ -83,12 +93,18 @@ describe('dnscache-ctl inspection and control', () => {
 
   test('block and limit a suffix or a client prefix, for SECONDS or until unblock; rules lists them', async (t) => {
     const { dns, run } = await start(t);
-    assert.equal((await run('block', 'blocked.example', '300')).stdout, 'blocked blocked.example. (suffix: drop) for 300 s\n');
+    assert.equal(
+      (await run('block', 'blocked.example', '300')).stdout,
+      'blocked blocked.example. (suffix: drop) for 300 s\n',
+    );
     assert.equal(await ask(dns, 'www.blocked.example'), null);
     assert.equal((await run('block', '127.0.0.2')).stdout, 'blocked 127.0.0.2 (prefix: drop) until unblocked\n');
     assert.equal(await ask(dns, 'www.fine.example', CLIENTS[1]), null);
     assert.notEqual(await ask(dns, 'www.fine.example', CLIENTS[0]), null);
-    assert.equal((await run('limit', '127.0.0.3', '2', '60')).stdout, 'limited 127.0.0.3 (prefix) to 2 queries/s for 60 s\n');
+    assert.equal(
+      (await run('limit', '127.0.0.3', '2', '60')).stdout,
+      'limited 127.0.0.3 (prefix) to 2 queries/s for 60 s\n',
+    );
     const burst = await Promise.all(Array.from({ length: 10 }, (_, i) => ask(dns, `b${i}.limit.example`, CLIENTS[2])));
     const passed = burst.filter((r) => r !== null).length;
     assert.ok(passed >= 2 && passed <= 6, `${passed} of 10 at 2 a second`);

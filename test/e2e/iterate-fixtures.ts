@@ -51,7 +51,12 @@ export async function ask(dns: Dnscache, name: string, type = 'A', opts: QueryOp
 }
 
 /** Like `ask`, also measuring the wall-clock time until the reply arrived. */
-export async function timed(dns: Dnscache, name: string, type = 'A', opts: QueryOptions = {}): Promise<{ reply: Reply; ms: number }> {
+export async function timed(
+  dns: Dnscache,
+  name: string,
+  type = 'A',
+  opts: QueryOptions = {},
+): Promise<{ reply: Reply; ms: number }> {
   const id = opts.id ?? Math.floor(Math.random() * 0x10000);
   const t0 = performance.now();
   let reply: Reply;
@@ -62,7 +67,9 @@ export async function timed(dns: Dnscache, name: string, type = 'A', opts: Query
     throw new Error(`${(err as Error).message} (${state}); last log lines:\n${tail(dns, 40)}`);
   }
   const ms = performance.now() - t0;
-  const queryLine = new RegExp(`^[uet]\\.query (\\d+) [0-9a-f]+:[0-9a-f]{4}:${id.toString(16).padStart(4, '0')} \\d+ ${esc(name.toLowerCase().replace(/\.$/, ''))}\\.$`);
+  const queryLine = new RegExp(
+    `^[uet]\\.query (\\d+) [0-9a-f]+:[0-9a-f]{4}:${id.toString(16).padStart(4, '0')} \\d+ ${esc(name.toLowerCase().replace(/\.$/, ''))}\\.$`,
+  );
   const n = queryLine.exec(await dns.waitForLog(queryLine, 3000))![1];
   await dns.waitForLog(new RegExp(`^[ut]\\.sent ${n} `), 3000);
   return { reply, ms };
@@ -97,14 +104,18 @@ export function asked(h: Hierarchy, role: string, name?: string, type?: string, 
   return h
     .server(role)
     .queries.slice(from)
-    .filter((q) => (name === undefined || q.name.toLowerCase() === name.toLowerCase()) && (type === undefined || q.type === type));
+    .filter(
+      (q) =>
+        (name === undefined || q.name.toLowerCase() === name.toLowerCase()) && (type === undefined || q.type === type),
+    );
 }
 
 /** Every query any server of the tree received for `name` (all roles), as 'role transport type'. */
 export function whoWasAsked(h: Hierarchy, name: string): string[] {
   const out: string[] = [];
   for (const [role, s] of h.servers) {
-    for (const q of s.queries) if (q.name.toLowerCase() === name.toLowerCase()) out.push(`${role} ${q.transport} ${q.type}`);
+    for (const q of s.queries)
+      if (q.name.toLowerCase() === name.toLowerCase()) out.push(`${role} ${q.transport} ${q.type}`);
   }
   return out;
 }
@@ -118,13 +129,18 @@ export function queryCounts(h: Hierarchy): Map<string, number> {
 export function queriesSince(h: Hierarchy, mark: Map<string, number>): string[] {
   const out: string[] = [];
   for (const [role, s] of h.servers) {
-    for (const q of s.queries.slice(mark.get(role) ?? 0)) out.push(`${role} ${q.transport} ${q.name.toLowerCase()}/${q.type}`);
+    for (const q of s.queries.slice(mark.get(role) ?? 0))
+      out.push(`${role} ${q.transport} ${q.name.toLowerCase()}/${q.type}`);
   }
   return out;
 }
 
 export function assertRcode(reply: Reply, rcode: string, what: string): void {
-  assert.equal(reply.packet.rcode, rcode, `${what}: rcode ${reply.packet.rcode}, answers ${JSON.stringify(answersOf(reply))}`);
+  assert.equal(
+    reply.packet.rcode,
+    rcode,
+    `${what}: rcode ${reply.packet.rcode}, answers ${JSON.stringify(answersOf(reply))}`,
+  );
 }
 
 /** The tail of dnscache's log, for assertion messages. */

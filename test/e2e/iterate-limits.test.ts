@@ -12,7 +12,18 @@ import { MAX_NS_LOOKUPS_PER_REFERRAL } from '../../src/resolve/budget';
 import { MAX_CNAME_CHAIN } from '../../src/resolve/resolver';
 import { Dnscache } from './harness';
 import { suiteScope } from './fixtures';
-import { answersOf, ask, asked, assertRcode, dataOf, startIterative, startTree, tail, timed, whoWasAsked } from './iterate-fixtures';
+import {
+  answersOf,
+  ask,
+  asked,
+  assertRcode,
+  dataOf,
+  startIterative,
+  startTree,
+  tail,
+  timed,
+  whoWasAsked,
+} from './iterate-fixtures';
 
 const scope = suiteScope();
 let h: Hierarchy;
@@ -55,7 +66,11 @@ describe('iterative resolution: failures and limits', { concurrency: true }, () 
       assertRcode(again.reply, 'SERVFAIL', 'repeat');
       assert.ok(again.ms < 300, `repeat took ${again.ms.toFixed(0)} ms`);
     }
-    assert.equal(asked(h, 'alldead1').length + asked(h, 'alldead2').length, seen, 'no new upstream query within the failure TTL');
+    assert.equal(
+      asked(h, 'alldead1').length + asked(h, 'alldead2').length,
+      seen,
+      'no new upstream query within the failure TTL',
+    );
     assert.ok(!dns.logs.slice(from).some((l) => l.startsWith('tx ') && l.includes(' www.alldead.test. ')), tail(dns));
   });
 
@@ -65,7 +80,10 @@ describe('iterative resolution: failures and limits', { concurrency: true }, () 
       answersOf(cross).map((r) => `${r.name} ${r.type} ${r.data}`),
       ['www.cname.test CNAME www.example.test', 'www.example.test A 192.0.2.80'],
     );
-    assert.ok(asked(h, 'example1', 'www.example.test').length + asked(h, 'example2', 'www.example.test').length >= 1, 'the target was asked of its own zone');
+    assert.ok(
+      asked(h, 'example1', 'www.example.test').length + asked(h, 'example2', 'www.example.test').length >= 1,
+      'the target was asked of its own zone',
+    );
 
     const c16 = await ask(dns, 'chain16.cname.test');
     assertRcode(c16, 'NOERROR', 'chain16');
@@ -88,13 +106,20 @@ describe('iterative resolution: failures and limits', { concurrency: true }, () 
       assert.ok(ms < 1000, `${name} took ${ms.toFixed(0)} ms`);
     }
     // The loop was noticed, not chased: each name asked about once.
-    assert.ok(asked(h, 'cname', 'loop1.cname.test').length <= 1 && asked(h, 'cname', 'loop2.cname.test').length <= 1, whoWasAsked(h, 'loop2.cname.test').join('\n'));
+    assert.ok(
+      asked(h, 'cname', 'loop1.cname.test').length <= 1 && asked(h, 'cname', 'loop2.cname.test').length <= 1,
+      whoWasAsked(h, 'loop2.cname.test').join('\n'),
+    );
   });
 
   test('glueless depth: 3 levels resolve, 6 levels fail without reaching the server', async () => {
     assert.deepEqual(dataOf(await ask(dns, 'www.deep.test')), ['192.0.2.70']);
-    for (const level of [1, 2, 3]) assert.ok(asked(h, 'deep', `ns.deep${level}.example`, 'A').length >= 1, `ns.deep${level}.example`);
-    assert.ok(dns.logs.some((l) => l.startsWith('tx 3 1 ns.deep3.example. ')), tail(dns));
+    for (const level of [1, 2, 3])
+      assert.ok(asked(h, 'deep', `ns.deep${level}.example`, 'A').length >= 1, `ns.deep${level}.example`);
+    assert.ok(
+      dns.logs.some((l) => l.startsWith('tx 3 1 ns.deep3.example. ')),
+      tail(dns),
+    );
 
     const { reply, ms } = await timed(dns, 'www.toodeep.test');
     assertRcode(reply, 'SERVFAIL', 'www.toodeep.test');
@@ -112,7 +137,10 @@ describe('iterative resolution: failures and limits', { concurrency: true }, () 
     assert.ok(ms < 1000, `took ${ms.toFixed(0)} ms`);
     const victim = asked(h, 'victim');
     assert.ok(victim.length >= 1, 'the NS names were looked up');
-    assert.ok(victim.length <= MAX_NS_LOOKUPS_PER_REFERRAL, `victim received ${victim.length} queries: ${victim.map((q) => q.name).join(' ')}`);
+    assert.ok(
+      victim.length <= MAX_NS_LOOKUPS_PER_REFERRAL,
+      `victim received ${victim.length} queries: ${victim.map((q) => q.name).join(' ')}`,
+    );
     const names = new Set(victim.map((q) => q.name.toLowerCase()));
     assert.ok(names.size <= MAX_NS_LOOKUPS_PER_REFERRAL);
     // The TLD saw no more of them than the victim did.
@@ -132,7 +160,11 @@ describe('iterative resolution: failures and limits', { concurrency: true }, () 
     const names = Array.from({ length: 10 }, (_, i) => `m${i}.glueless.test`);
     const nx = await Promise.all(names.map((n) => ask(dns, n)));
     for (const [i, r] of nx.entries()) assertRcode(r, 'NXDOMAIN', names[i]!);
-    assert.equal(asked(h, 'provider', 'ns.provider.example', 'A').length, 1, whoWasAsked(h, 'ns.provider.example').join('\n'));
+    assert.equal(
+      asked(h, 'provider', 'ns.provider.example', 'A').length,
+      1,
+      whoWasAsked(h, 'ns.provider.example').join('\n'),
+    );
     assert.equal(asked(h, 'example-tld', 'ns.provider.example', 'A').length, 1);
     for (const n of names) assert.equal(asked(h, 'provider', n).length, 1, n);
   });

@@ -13,7 +13,17 @@ import { Injection } from '../lab/server';
 import { a } from '../lab/zone';
 import { Dnscache } from './harness';
 import { suiteScope } from './fixtures';
-import { ask, asked, assertRcode, dataOf, hexIp, startIterative, startTree, tail, whoWasAsked } from './iterate-fixtures';
+import {
+  ask,
+  asked,
+  assertRcode,
+  dataOf,
+  hexIp,
+  startIterative,
+  startTree,
+  tail,
+  whoWasAsked,
+} from './iterate-fixtures';
 
 const scope = suiteScope();
 let h: Hierarchy;
@@ -44,7 +54,12 @@ describe('iterative resolution: poisoning', () => {
     assert.deepEqual(dataOf(await ask(dns, 'ns1.example.test')), [`127.${h.net}.3.1`]);
     assert.deepEqual(dataOf(await ask(dns, 'fresh.wild.example.test')), ['192.0.2.99']);
     const nsReply = await ask(dns, 'example.test', 'NS');
-    assert.deepEqual(records(nsReply.packet.answers, 'NS').map((r) => String(r.data)).sort(), ['ns1.example.test', 'ns2.example.test']);
+    assert.deepEqual(
+      records(nsReply.packet.answers, 'NS')
+        .map((r) => String(r.data))
+        .sort(),
+      ['ns1.example.test', 'ns2.example.test'],
+    );
     // Again after the poisoner had a second go, with example.test cached.
     assert.deepEqual(dataOf(await ask(dns, 'again.poison.test')), [], 'NXDOMAIN, plus the injection');
     assert.deepEqual(dataOf(await ask(dns, 'www.example.test')), ['192.0.2.80']);
@@ -53,17 +68,32 @@ describe('iterative resolution: poisoning', () => {
     assert.equal(h.server('evil').queries.length, 0, 'the fake example.test server was never asked');
     assert.deepEqual(poisonedLines(dns), []);
     // Everything cached under example.test came from its own servers or the test TLD's referral.
-    const legit = new Set([hexIp(h.addr('example1')), hexIp(h.addr('example2')), hexIp(h.addr('tld1')), hexIp(h.addr('tld2'))]);
-    const foreign = dns.logs.filter((l) => l.startsWith('rr ') && rrOwner(l).endsWith('example.test.') && !legit.has(l.split(' ')[1]!));
+    const legit = new Set([
+      hexIp(h.addr('example1')),
+      hexIp(h.addr('example2')),
+      hexIp(h.addr('tld1')),
+      hexIp(h.addr('tld2')),
+    ]);
+    const foreign = dns.logs.filter(
+      (l) => l.startsWith('rr ') && rrOwner(l).endsWith('example.test.') && !legit.has(l.split(' ')[1]!),
+    );
     assert.deepEqual(foreign, [], tail(dns));
     assert.ok(asked(h, 'poison', 'www.poison.test').length >= 1);
   });
 
-  test('servers/example.test: asked directly, and nobody else\'s data about example.test is cached', async () => {
+  test("servers/example.test: asked directly, and nobody else's data about example.test is cached", async () => {
     const example2 = h.server('example2');
-    const dns = await startIterative(h, scope, { extraServers: { 'example.test': `${example2.address}:${example2.port}\n` } });
+    const dns = await startIterative(h, scope, {
+      extraServers: { 'example.test': `${example2.address}:${example2.port}\n` },
+    });
     // The test TLD is in bailiwick for example.test, but servers/ takes example.test away from it.
-    const inject: Injection = { additional: [a('www.example.test', EVIL_DATA), a('ns1.example.test', h.addr('evil')), a('mail.example.test', EVIL_DATA)] };
+    const inject: Injection = {
+      additional: [
+        a('www.example.test', EVIL_DATA),
+        a('ns1.example.test', h.addr('evil')),
+        a('mail.example.test', EVIL_DATA),
+      ],
+    };
     const tlds = [h.server('tld1'), h.server('tld2')];
     for (const s of tlds) s.inject = inject;
     try {
@@ -80,14 +110,20 @@ describe('iterative resolution: poisoning', () => {
       assert.deepEqual(dataOf(await ask(dns, 'www.example.test')), ['192.0.2.80']);
       assert.deepEqual(dataOf(await ask(dns, 'mail.example.test')), ['192.0.2.25']);
       assert.deepEqual(dataOf(await ask(dns, 'ns1.example.test')), [`127.${h.net}.3.1`]);
-      for (const n of names) assert.deepEqual(whoWasAsked(h, n).slice(before.get(n)), ['example2 udp A'], `${n} is asked of example2 only`);
-      await dns.waitForLog(new RegExp(`^tx 0 1 www\\.example\\.test\\. example\\.test\\. - ${hexIp(example2.address)}$`), 1000);
+      for (const n of names)
+        assert.deepEqual(whoWasAsked(h, n).slice(before.get(n)), ['example2 udp A'], `${n} is asked of example2 only`);
+      await dns.waitForLog(
+        new RegExp(`^tx 0 1 www\\.example\\.test\\. example\\.test\\. - ${hexIp(example2.address)}$`),
+        1000,
+      );
     } finally {
       for (const s of tlds) s.inject = undefined;
     }
     assert.equal(h.server('evil').queries.length, 0);
     assert.deepEqual(poisonedLines(dns), []);
-    const foreign = dns.logs.filter((l) => l.startsWith('rr ') && rrOwner(l).endsWith('example.test.') && l.split(' ')[1] !== hexIp(example2.address));
+    const foreign = dns.logs.filter(
+      (l) => l.startsWith('rr ') && rrOwner(l).endsWith('example.test.') && l.split(' ')[1] !== hexIp(example2.address),
+    );
     assert.deepEqual(foreign, [], tail(dns));
   });
 });

@@ -22,9 +22,13 @@ let h: Hierarchy;
 function delegate(origin: string, role: string, records: LabRecord[], ttls: { ns?: number; glue?: number } = {}): void {
   const nsName = `ns.${origin}`;
   const address = h.addr(role);
-  h.server(role).zones.push(zone(origin, soa(origin), ns(origin, nsName, ttls.ns), a(nsName, address, ttls.glue), ...records));
+  h.server(role).zones.push(
+    zone(origin, soa(origin), ns(origin, nsName, ttls.ns), a(nsName, address, ttls.glue), ...records),
+  );
   for (const tld of ['tld1', 'tld2']) {
-    h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns(origin, nsName, ttls.ns), a(nsName, address, ttls.glue));
+    h.server(tld)
+      .zones.find((z) => z.origin === 'test')!
+      .records.push(ns(origin, nsName, ttls.ns), a(nsName, address, ttls.glue));
   }
 }
 
@@ -35,7 +39,10 @@ function addresses(answer: { answer: readonly { type: number; rdata: Buffer }[] 
 before(async () => {
   h = await startTree(scope);
   // z.test: the zone's NS set lives 300 s, its server's address 3 s (glue and answer alike).
-  delegate('z.test', 'example2', [a('www.z.test', '192.0.2.150'), a('mail.z.test', '192.0.2.151')], { ns: 300, glue: 3 });
+  delegate('z.test', 'example2', [a('www.z.test', '192.0.2.150'), a('mail.z.test', '192.0.2.151')], {
+    ns: 300,
+    glue: 3,
+  });
   // t.test: its server will answer without AA and claim the zone for an impostor.
   delegate('t.test', 'example1', [a('www.t.test', '192.0.2.160'), a('mail.t.test', '192.0.2.161')]);
   // dn.test: a DNAME to example.test at its apex (RFC 6672).
@@ -44,7 +51,9 @@ before(async () => {
   delegate('n3.test', 'example1', [a('www.n3.test', '192.0.2.170')]);
   // ca.test and cb.test: each one's only name server is in the other, no glue.
   for (const tld of ['tld1', 'tld2']) {
-    h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns('ca.test', 'ns.cb.test'), ns('cb.test', 'ns.ca.test'));
+    h.server(tld)
+      .zones.find((z) => z.origin === 'test')!
+      .records.push(ns('ca.test', 'ns.cb.test'), ns('cb.test', 'ns.ca.test'));
   }
 });
 
@@ -68,20 +77,32 @@ describe('iterator: trust and recovery', () => {
     assert.equal(answer.rcode, RCODE.NOERROR, r.sink.lines.slice(-20).join('\n'));
     assert.deepEqual(addresses(answer), ['192.0.2.151']);
     const since = queriesSince(h, mark);
-    assert.ok(since.some((q) => /^tld[12] udp mail\.z\.test\/A$/.test(q)), since.join('\n'));
-    assert.ok(since.some((q) => /^example2 udp mail\.z\.test\/A$/.test(q)), since.join('\n'));
+    assert.ok(
+      since.some((q) => /^tld[12] udp mail\.z\.test\/A$/.test(q)),
+      since.join('\n'),
+    );
+    assert.ok(
+      since.some((q) => /^example2 udp mail\.z\.test\/A$/.test(q)),
+      since.join('\n'),
+    );
   });
 
   it("a non-authoritative reply from the zone's own server cannot hand the zone to another server", async () => {
     const example1 = h.server('example1');
     example1.behaviour = 'non-authoritative';
-    example1.inject = { authority: [ns('t.test', 'ns.evil.t.test')], additional: [a('ns.evil.t.test', h.addr('evil'))] };
+    example1.inject = {
+      authority: [ns('t.test', 'ns.evil.t.test')],
+      additional: [a('ns.evil.t.test', h.addr('evil'))],
+    };
     const r = rig(h);
     const evilBefore = h.server('evil').queries.length;
     // The answer itself is believed (ranked below an authoritative one); the NS set it carries is not.
     assert.deepEqual(addresses(await r.ask('www.t.test', TYPE.A)), ['192.0.2.160']);
     const cached = r.cache.getRRset(nameFromText('t.test'), TYPE.NS)!;
-    assert.deepEqual(cached.rdatas.map((x) => x.toString('latin1')), [nameFromText('ns.t.test')]);
+    assert.deepEqual(
+      cached.rdatas.map((x) => x.toString('latin1')),
+      [nameFromText('ns.t.test')],
+    );
     assert.deepEqual(addresses(await r.ask('mail.t.test', TYPE.A)), ['192.0.2.161']);
     assert.equal(h.server('evil').queries.length, evilBefore, 'the impostor is never asked');
     assert.equal(r.cache.getRRset(nameFromText('ns.evil.t.test'), TYPE.A), null, 'its address is not cached either');
@@ -119,24 +140,34 @@ describe('iterator: trust and recovery', () => {
     assert.equal(answer.rcode, RCODE.SERVFAIL);
     const since = queriesSince(h, mark);
     assert.ok(since.length > 0);
-    assert.deepEqual(since.filter((q) => !/^root[12] /.test(q)), [], since.join('\n'));
+    assert.deepEqual(
+      since.filter((q) => !/^root[12] /.test(q)),
+      [],
+      since.join('\n'),
+    );
   });
 
   it('a DNAME is sent with the CNAME it makes; the next name below it is made from the cache', async () => {
     const r = rig(h);
     const www = await r.ask('www.dn.test', TYPE.A);
     assert.equal(www.rcode, RCODE.NOERROR);
-    assert.deepEqual(www.answer.map((x) => x.type), [TYPE.DNAME, TYPE.CNAME, TYPE.A]);
+    assert.deepEqual(
+      www.answer.map((x) => x.type),
+      [TYPE.DNAME, TYPE.CNAME, TYPE.A],
+    );
     assert.deepEqual(addresses(www), ['192.0.2.80']);
     const mark = queryCounts(h);
     const mail = await r.ask('mail.dn.test', TYPE.A);
-    assert.deepEqual(mail.answer.map((x) => x.type), [TYPE.DNAME, TYPE.CNAME, TYPE.A]);
+    assert.deepEqual(
+      mail.answer.map((x) => x.type),
+      [TYPE.DNAME, TYPE.CNAME, TYPE.A],
+    );
     assert.deepEqual(addresses(mail), ['192.0.2.25']);
     const since = queriesSince(h, mark);
     assert.ok(!since.some((q) => /dn\.test/.test(q)), `no server was asked about mail.dn.test: ${since.join(', ')}`);
   });
 
-  it('an authoritative NODATA with only the zone\'s own NS (RFC 2308 type 3) is NODATA, not a lame server', async () => {
+  it("an authoritative NODATA with only the zone's own NS (RFC 2308 type 3) is NODATA, not a lame server", async () => {
     const example1 = h.server('example1');
     example1.behaviour = 'nodata-ns-only';
     try {

@@ -53,8 +53,18 @@ function extendTree(tree: Hierarchy): void {
     const z = exampleTest(role);
     for (const r of extra) if (!z.records.includes(r)) z.records.push(r);
   }
-  const capped = zone('capped.test', soa('capped.test', 7200, 7200), ns('capped.test', 'ns2.example.test'), a('www.capped.test', '192.0.2.110'));
-  const short = zone('short.test', soa('short.test', 600, 45), ns('short.test', 'ns2.example.test'), a('www.short.test', '192.0.2.111'));
+  const capped = zone(
+    'capped.test',
+    soa('capped.test', 7200, 7200),
+    ns('capped.test', 'ns2.example.test'),
+    a('www.capped.test', '192.0.2.110'),
+  );
+  const short = zone(
+    'short.test',
+    soa('short.test', 600, 45),
+    ns('short.test', 'ns2.example.test'),
+    a('www.short.test', '192.0.2.111'),
+  );
   tree.server('example2').zones.push(capped, short);
   for (const role of ['tld1', 'tld2']) {
     const test = tree.server(role).zones.find((z) => z.origin === 'test')!;
@@ -98,7 +108,7 @@ describe('iterative resolution', () => {
         assert.deepEqual(dataOf(reply, type), [...want].sort(), key);
       }
     }
-    assert.equal(h.server('evil').queries.length, 0, 'nobody asks the poisoner\'s fake server');
+    assert.equal(h.server('evil').queries.length, 0, "nobody asks the poisoner's fake server");
   });
 
   test('upstream queries carry RD=0 and EDNS0 with a 1232-byte payload, over UDP and TCP', async () => {
@@ -106,33 +116,56 @@ describe('iterative resolution', () => {
     const all = [...h.servers].flatMap(([role, s]) => s.queries.map((q) => ({ role, ...q })));
     assert.ok(all.length > 20, `${all.length} upstream queries`);
     assert.ok(all.some((q) => q.transport === 'tcp'));
-    const bad = all.filter((q) => q.rd || q.edns !== 1232).map((q) => `${q.role} ${q.transport} ${q.name}/${q.type} rd=${q.rd} edns=${q.edns}`);
+    const bad = all
+      .filter((q) => q.rd || q.edns !== 1232)
+      .map((q) => `${q.role} ${q.transport} ${q.name}/${q.type} rd=${q.rd} edns=${q.edns}`);
     assert.deepEqual(bad, []);
   });
 
   test('MX, TXT, SRV, CAA, ANY, PTR and an unknown type', async () => {
     const mx = await ask(dns, 'example.test', 'MX');
-    assert.deepEqual(records(mx.packet.answers, 'MX').map((r) => [r.data.preference, r.data.exchange]), [[10, 'mail.example.test']]);
+    assert.deepEqual(
+      records(mx.packet.answers, 'MX').map((r) => [r.data.preference, r.data.exchange]),
+      [[10, 'mail.example.test']],
+    );
     const txt = await ask(dns, 'example.test', 'TXT');
-    assert.deepEqual(records(txt.packet.answers, 'TXT').map((r) => (r.data as Buffer[]).map(String)), [['v=spf1 -all']]);
+    assert.deepEqual(
+      records(txt.packet.answers, 'TXT').map((r) => (r.data as Buffer[]).map(String)),
+      [['v=spf1 -all']],
+    );
     const srv = await ask(dns, '_sip._udp.example.test', 'SRV');
-    assert.deepEqual(records(srv.packet.answers, 'SRV').map((r) => r.data), [{ priority: 10, weight: 5, port: 5060, target: 'sip.example.test' }]);
+    assert.deepEqual(
+      records(srv.packet.answers, 'SRV').map((r) => r.data),
+      [{ priority: 10, weight: 5, port: 5060, target: 'sip.example.test' }],
+    );
     const caa = await ask(dns, 'example.test', 'CAA');
-    assert.deepEqual(records(caa.packet.answers, 'CAA').map((r) => [r.data.tag, r.data.value]), [['issue', 'ca.example.test']]);
+    assert.deepEqual(
+      records(caa.packet.answers, 'CAA').map((r) => [r.data.tag, r.data.value]),
+      [['issue', 'ca.example.test']],
+    );
     const p = await ask(dns, 'ptr.example.test', 'PTR');
-    assert.deepEqual(records(p.packet.answers, 'PTR').map((r) => r.data), ['www.example.test']);
+    assert.deepEqual(
+      records(p.packet.answers, 'PTR').map((r) => r.data),
+      ['www.example.test'],
+    );
 
     const opaque = await ask(dns, 'opaque.example.test', `TYPE${OPAQUE_TYPE}`);
     assertRcode(opaque, 'NOERROR', 'unknown type');
     const got = records(opaque.packet.answers, `UNKNOWN_${OPAQUE_TYPE}`);
     assert.equal(got.length, 1, JSON.stringify(answersOf(opaque)));
     assert.deepEqual(Buffer.from(got[0]!.data as Buffer), OPAQUE_DATA);
-    assert.ok(dns.logs.some((l) => new RegExp(`^rr ${HEX} 300 ${OPAQUE_TYPE} opaque\\.example\\.test\\. deadbeef0001$`).test(l)), tail(dns));
+    assert.ok(
+      dns.logs.some((l) =>
+        new RegExp(`^rr ${HEX} 300 ${OPAQUE_TYPE} opaque\\.example\\.test\\. deadbeef0001$`).test(l),
+      ),
+      tail(dns),
+    );
 
     const any = await ask(dns, 'example.test', 'ANY');
     assertRcode(any, 'NOERROR', 'ANY');
     const types = new Set(answersOf(any).map((r) => r.type));
-    for (const t of ['A', 'AAAA', 'NS', 'MX', 'TXT', 'CAA']) assert.ok(types.has(t), `ANY lacks ${t}: ${[...types].join(' ')}`);
+    for (const t of ['A', 'AAAA', 'NS', 'MX', 'TXT', 'CAA'])
+      assert.ok(types.has(t), `ANY lacks ${t}: ${[...types].join(' ')}`);
     assert.ok(answersOf(any).every((r) => r.name === 'example.test'));
   });
 
@@ -147,7 +180,10 @@ describe('iterative resolution', () => {
     assert.match(since[0]!, /^example[12] udp mail\.example\.test\/A$/);
     const after = fresh.logs.slice(from);
     assert.ok(after.includes('cached ns example.test. ns1.example.test.'), after.join('\n'));
-    assert.ok(after.some((l) => l.startsWith('tx 0 1 mail.example.test. example.test. - ')), after.join('\n'));
+    assert.ok(
+      after.some((l) => l.startsWith('tx 0 1 mail.example.test. example.test. - ')),
+      after.join('\n'),
+    );
     assert.ok(!after.some((l) => /^tx \d+ \d+ \S+ (\.|test\.) - /.test(l)), 'no query above example.test');
   });
 
@@ -157,7 +193,10 @@ describe('iterative resolution', () => {
     // dnscache looks it up from the root down, as a level-1 query.
     assert.equal(asked(h, 'provider', 'ns.provider.example', 'A').length, 1);
     assert.ok(asked(h, 'example-tld', 'ns.provider.example', 'A').length >= 1);
-    assert.ok(dns.logs.some((l) => l.startsWith('tx 1 1 ns.provider.example. ')), tail(dns));
+    assert.ok(
+      dns.logs.some((l) => l.startsWith('tx 1 1 ns.provider.example. ')),
+      tail(dns),
+    );
     // Its address was learnt from provider.example's own server, not from anyone's glue.
     const rrs = dns.logs.filter((l) => /^rr \S+ \d+ 1 ns\.provider\.example\. /.test(l));
     assert.deepEqual(rrs, [`rr ${hex('provider')} 300 1 ns.provider.example. ${hex('provider')}`]);
@@ -210,7 +249,12 @@ describe('iterative resolution', () => {
     assert.ok(plain.raw.length <= 512, `${plain.raw.length} bytes`);
     assert.deepEqual(
       [hd.qdcount, hd.ancount, hd.nscount, hd.arcount],
-      [plain.packet.questions!.length, plain.packet.answers!.length, plain.packet.authorities!.length, plain.packet.additionals!.length],
+      [
+        plain.packet.questions!.length,
+        plain.packet.answers!.length,
+        plain.packet.authorities!.length,
+        plain.packet.additionals!.length,
+      ],
       'header counts match the records present',
     );
   });
@@ -248,15 +292,29 @@ describe('iterative resolution', () => {
         assertRcode(reply, rcode, `${what} (${round})`);
         assert.deepEqual(answersOf(reply), [], what);
         const auth = records(reply.packet.authorities);
-        assert.deepEqual(auth.map((r) => [r.name, r.type]), [[soaOwner, 'SOA']], what);
-        assert.ok(auth[0]!.ttl! <= ttl && auth[0]!.ttl! >= ttl - 2, `${what} (${round}): SOA TTL ${auth[0]!.ttl}, expected ${ttl}`);
+        assert.deepEqual(
+          auth.map((r) => [r.name, r.type]),
+          [[soaOwner, 'SOA']],
+          what,
+        );
+        assert.ok(
+          auth[0]!.ttl! <= ttl && auth[0]!.ttl! >= ttl - 2,
+          `${what} (${round}): SOA TTL ${auth[0]!.ttl}, expected ${ttl}`,
+        );
         const since = queriesSince(h, mark);
         if (round === 'cached') assert.deepEqual(since, [], `${what}: the repeat is answered from the cache`);
         else assert.ok(since.length >= 1);
       }
     }
-    assert.ok(dns.logs.includes(`nxdomain ${hex('example1')} 300 gone.example.test.`) || dns.logs.includes(`nxdomain ${hex('example2')} 300 gone.example.test.`), tail(dns));
-    assert.ok(dns.logs.some((l) => new RegExp(`^nodata ${HEX} 300 28 mail\\.example\\.test\\.$`).test(l)), tail(dns));
+    assert.ok(
+      dns.logs.includes(`nxdomain ${hex('example1')} 300 gone.example.test.`) ||
+        dns.logs.includes(`nxdomain ${hex('example2')} 300 gone.example.test.`),
+      tail(dns),
+    );
+    assert.ok(
+      dns.logs.some((l) => new RegExp(`^nodata ${HEX} 300 28 mail\\.example\\.test\\.$`).test(l)),
+      tail(dns),
+    );
     assert.ok(dns.logs.includes(`nxdomain ${hex('example2')} 3600 gone.capped.test.`), tail(dns));
     assert.ok(dns.logs.includes(`nodata ${hex('example2')} 3600 15 capped.test.`), tail(dns));
     assert.ok(dns.logs.includes(`nxdomain ${hex('example2')} 45 gone.short.test.`), tail(dns));
@@ -279,7 +337,12 @@ describe('iterative resolution', () => {
     await expectLine(new RegExp(`^tx 0 1 www\\.example\\.test\\. test\\. - ${hex('tld1')} ${hex('tld2')}$`), from);
     await expectLine(new RegExp(`^rr ${tld} 300 ns example\\.test\\. ns2\\.example\\.test\\.$`), from);
     await expectLine(new RegExp(`^rr ${tld} 300 1 ns1\\.example\\.test\\. ${hex('example1')}$`), from);
-    await expectLine(new RegExp(`^tx 0 1 www\\.example\\.test\\. example\\.test\\. - (${hex('example1')} ${hex('example2')}|${hex('example2')} ${hex('example1')})$`), from);
+    await expectLine(
+      new RegExp(
+        `^tx 0 1 www\\.example\\.test\\. example\\.test\\. - (${hex('example1')} ${hex('example2')}|${hex('example2')} ${hex('example1')})$`,
+      ),
+      from,
+    );
     await expectLine(new RegExp(`^rr ${ex} 300 1 www\\.example\\.test\\. c0000250$`), from);
     await expectLine(/^stats \d+ \d+ \d+ \d+ \d+$/, from);
 

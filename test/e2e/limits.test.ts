@@ -20,14 +20,20 @@ const hexPort = (port: number): string => port.toString(16).padStart(4, '0');
 
 async function assertAnswersLocalhost(): Promise<void> {
   const reply = await query(dns, 'localhost', 'A');
-  assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), ['127.0.0.1']);
+  assert.deepEqual(
+    records(reply.packet.answers, 'A').map((r) => r.data),
+    ['127.0.0.1'],
+  );
 }
 
 describe('client tables', () => {
   test('MAXUDP=5: 8 queries in progress drop the 3 oldest (u.drop <n> timed out)', async () => {
     const names = Array.from({ length: 8 }, () => freshName('maxudp'));
     const mark = dns.logs.length;
-    const replies = await udpRepliesTo(dns, names.map((n) => queryBytes(n, 'A')));
+    const replies = await udpRepliesTo(
+      dns,
+      names.map((n) => queryBytes(n, 'A')),
+    );
     assert.deepEqual(replies, [], 'nothing is answered: the upstream is silent');
     const numbers = await Promise.all(
       names.map(async (n) => {
@@ -36,7 +42,10 @@ describe('client tables', () => {
       }),
     );
     const drops = await dns.waitForLogs(/^u\.drop \d+ timed out$/, 3, 3000, mark);
-    assert.deepEqual(drops, numbers.slice(0, 3).map((n) => `u.drop ${n} timed out`));
+    assert.deepEqual(
+      drops,
+      numbers.slice(0, 3).map((n) => `u.drop ${n} timed out`),
+    );
     assert.ok(dns.alive);
     await assertAnswersLocalhost();
     assert.deepEqual(dns.linesMatching(/^u\.drop /, mark).length, 3, 'the 5 newest are still in progress');
@@ -59,7 +68,10 @@ describe('client tables', () => {
       for (const s of [second, third]) {
         assert.equal(s.isClosed, false);
         const reply = await s.query('localhost', 'A');
-        assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), ['127.0.0.1']);
+        assert.deepEqual(
+          records(reply.packet.answers, 'A').map((r) => r.data),
+          ['127.0.0.1'],
+        );
       }
     } finally {
       await Promise.all([first, second, third].map((s) => s.close()));
@@ -72,13 +84,22 @@ describe('dropped queries stop their work', () => {
   test('MAXUDP=2, silent upstream: the 8 dropped resolutions send no retries', async () => {
     const { lab, dns: small } = await startSetup(scope, ['silent'], { env: { MAXUDP: '2' } });
     const names = Array.from({ length: 10 }, () => freshName('abandon'));
-    await udpRepliesTo(small, names.map((n) => queryBytes(n, 'A')));
+    await udpRepliesTo(
+      small,
+      names.map((n) => queryBytes(n, 'A')),
+    );
     // First tries go out at once; the silent upstream's 1 s timeout brings retries
     // (2 s timeout next) at about 1 s - only for the 2 queries still in the table.
     await new Promise((r) => setTimeout(r, 2500));
     const sent = names.map((n) => lab.queries.filter((q) => q.name.toLowerCase() === n).length);
-    assert.ok(sent.every((c) => c >= 1), `every question was sent once: ${sent}`);
+    assert.ok(
+      sent.every((c) => c >= 1),
+      `every question was sent once: ${sent}`,
+    );
     assert.deepEqual(sent.slice(0, 8), Array(8).fill(1), `dropped questions were not retried: ${sent}`);
-    assert.ok(sent.slice(8).every((c) => c >= 2), `the two kept questions were retried: ${sent}`);
+    assert.ok(
+      sent.slice(8).every((c) => c >= 2),
+      `the two kept questions were retried: ${sent}`,
+    );
   });
 });

@@ -19,7 +19,10 @@ before(async () => {
 });
 
 function hexIp(address: string): string {
-  return address.split('.').map((o) => Number(o).toString(16).padStart(2, '0')).join('');
+  return address
+    .split('.')
+    .map((o) => Number(o).toString(16).padStart(2, '0'))
+    .join('');
 }
 
 const hex4 = (n: number): string => n.toString(16).padStart(4, '0');
@@ -40,7 +43,12 @@ function inOrder(mark: number, patterns: RegExp[]): string[] {
 
 describe('log lines', () => {
   test('starting names the listening address and the UDP size', () => {
-    assert.match(dns.logs[0]!, new RegExp(`^starting dnscache listening on ip ${hexIp(dns.address)} sending queries from ip 00000000 udp maxsize = 1232$`));
+    assert.match(
+      dns.logs[0]!,
+      new RegExp(
+        `^starting dnscache listening on ip ${hexIp(dns.address)} sending queries from ip 00000000 udp maxsize = 1232$`,
+      ),
+    );
   });
 
   test('a forwarded query: u.query, tx, rr, stats, u.sent', async () => {

@@ -14,9 +14,26 @@ import { freeLoopback } from '../lab/addresses';
 import { query, tcpSession } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { parseExposition, Parsed, valueOf } from '../unit/metrics-parse';
-import { clientQueries, freshName, httpGet as get, METRICS_PORT, RCODE, header, scrapeMetrics, startLab, suiteScope } from './fixtures';
-import { DNSCACHE_JS, DNSCACHE_PORT, Dnscache, runDnscacheExpectingFailure, serverLine, startDnscache, writeRoot } from './harness';
-
+import {
+  clientQueries,
+  freshName,
+  httpGet as get,
+  METRICS_PORT,
+  RCODE,
+  header,
+  scrapeMetrics,
+  startLab,
+  suiteScope,
+} from './fixtures';
+import {
+  DNSCACHE_JS,
+  DNSCACHE_PORT,
+  Dnscache,
+  runDnscacheExpectingFailure,
+  serverLine,
+  startDnscache,
+  writeRoot,
+} from './harness';
 
 describe('METRICS endpoint', () => {
   const scope = suiteScope();
@@ -31,8 +48,10 @@ describe('METRICS endpoint', () => {
     return parseExposition(r.body);
   }
 
-  const q = (p: Parsed, transport: string, rcode: string): number => valueOf(p, 'dnscache_queries_total', { transport, rcode });
-  const upstream = (p: Parsed, transport: string): number => valueOf(p, 'dnscache_upstream_queries_total', { transport });
+  const q = (p: Parsed, transport: string, rcode: string): number =>
+    valueOf(p, 'dnscache_queries_total', { transport, rcode });
+  const upstream = (p: Parsed, transport: string): number =>
+    valueOf(p, 'dnscache_upstream_queries_total', { transport });
 
   before(async () => {
     lab = await startLab(scope);
@@ -67,32 +86,79 @@ describe('METRICS endpoint', () => {
 
     const after = await scrape();
     const delta = (f: (p: Parsed) => number): number => f(after) - f(before);
-    assert.equal(delta((p) => q(p, 'udp', 'NOERROR')), 3 + 4 + 1);
-    assert.equal(delta((p) => q(p, 'udp', 'NXDOMAIN')), 2);
-    assert.equal(delta((p) => q(p, 'udp', 'REFUSED')), 1);
-    assert.equal(delta((p) => q(p, 'tcp', 'NOERROR')), 1);
-    assert.equal(delta((p) => q(p, 'udp', 'SERVFAIL')), 0);
-    assert.equal(delta((p) => valueOf(p, 'dnscache_cache_hits_total')), 4 + 1 + 1);
-    assert.equal(delta((p) => valueOf(p, 'dnscache_cache_misses_total')), 3 + 1);
-    assert.equal(delta((p) => valueOf(p, 'dnscache_local_answers_total')), 1);
+    assert.equal(
+      delta((p) => q(p, 'udp', 'NOERROR')),
+      3 + 4 + 1,
+    );
+    assert.equal(
+      delta((p) => q(p, 'udp', 'NXDOMAIN')),
+      2,
+    );
+    assert.equal(
+      delta((p) => q(p, 'udp', 'REFUSED')),
+      1,
+    );
+    assert.equal(
+      delta((p) => q(p, 'tcp', 'NOERROR')),
+      1,
+    );
+    assert.equal(
+      delta((p) => q(p, 'udp', 'SERVFAIL')),
+      0,
+    );
+    assert.equal(
+      delta((p) => valueOf(p, 'dnscache_cache_hits_total')),
+      4 + 1 + 1,
+    );
+    assert.equal(
+      delta((p) => valueOf(p, 'dnscache_cache_misses_total')),
+      3 + 1,
+    );
+    assert.equal(
+      delta((p) => valueOf(p, 'dnscache_local_answers_total')),
+      1,
+    );
     // Every question here asked for A: hits, misses and the local one, by type.
     assert.equal(
       delta((p) => valueOf(p, 'dnscache_queries_by_type_total', { type: 'A' })),
-      delta((p) => valueOf(p, 'dnscache_cache_hits_total') + valueOf(p, 'dnscache_cache_misses_total') + valueOf(p, 'dnscache_local_answers_total')),
+      delta(
+        (p) =>
+          valueOf(p, 'dnscache_cache_hits_total') +
+          valueOf(p, 'dnscache_cache_misses_total') +
+          valueOf(p, 'dnscache_local_answers_total'),
+      ),
     );
-    assert.equal(delta((p) => valueOf(p, 'dnscache_queries_by_type_total', { type: 'AAAA' })), 0);
+    assert.equal(
+      delta((p) => valueOf(p, 'dnscache_queries_by_type_total', { type: 'AAAA' })),
+      0,
+    );
     const answers = (source: string) => (p: Parsed) => valueOf(p, 'dnscache_answers_total', { source });
     assert.equal(delta(answers('cache')), 4 + 1 + 1);
     assert.equal(delta(answers('local')), 1);
     assert.equal(delta(answers('stale')), 0);
     // Every miss went upstream once, over UDP, and the lab saw exactly those.
     const labQueries = clientQueries(lab).slice(labBefore);
-    assert.equal(delta((p) => upstream(p, 'udp')), labQueries.filter((l) => l.transport === 'udp').length);
-    assert.equal(delta((p) => upstream(p, 'udp')), 4);
-    assert.equal(delta((p) => upstream(p, 'tcp')), 0);
-    assert.equal(delta((p) => valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' })), 4);
+    assert.equal(
+      delta((p) => upstream(p, 'udp')),
+      labQueries.filter((l) => l.transport === 'udp').length,
+    );
+    assert.equal(
+      delta((p) => upstream(p, 'udp')),
+      4,
+    );
+    assert.equal(
+      delta((p) => upstream(p, 'tcp')),
+      0,
+    );
+    assert.equal(
+      delta((p) => valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' })),
+      4,
+    );
     assert.ok(valueOf(after, 'dnscache_upstream_rtt_seconds_sum', { transport: 'udp' }) > 0);
-    assert.equal(delta((p) => valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' })), 0);
+    assert.equal(
+      delta((p) => valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' })),
+      0,
+    );
     // The cache holds something, within its budget.
     const bytes = valueOf(after, 'dnscache_cache_bytes');
     assert.ok(bytes > 0 && bytes <= valueOf(after, 'dnscache_cache_max_bytes'), `cache bytes ${bytes}`);
@@ -121,7 +187,9 @@ describe('METRICS endpoint', () => {
     assert.equal((await get(metricsAddress, METRICS_PORT, '/')).status, 404);
     assert.equal((await get(metricsAddress, METRICS_PORT, '/metrics/x')).status, 404);
     await new Promise<void>((resolve) => {
-      const sock = net.connect({ host: metricsAddress, port: METRICS_PORT }, () => sock.end('\x00\x01 garbage \r\n\r\n'));
+      const sock = net.connect({ host: metricsAddress, port: METRICS_PORT }, () =>
+        sock.end('\x00\x01 garbage \r\n\r\n'),
+      );
       sock.on('error', () => {});
       sock.on('close', () => resolve());
       sock.resume();
@@ -135,13 +203,19 @@ describe('METRICS start-up errors', () => {
   test('a bad METRICS value stops start-up naming it', async () => {
     const r = await runDnscacheExpectingFailure({ METRICS: 'localhost:9153' });
     assert.equal(r.code, 111);
-    assert.match(r.stderr, /^dnscache: fatal: METRICS: "localhost:9153" has "localhost", which is not an IP address \(expected host:port/m);
+    assert.match(
+      r.stderr,
+      /^dnscache: fatal: METRICS: "localhost:9153" has "localhost", which is not an IP address \(expected host:port/m,
+    );
   });
 
   test('a bad LOGFORMAT value stops start-up naming it and the accepted values', async () => {
     const r = await runDnscacheExpectingFailure({ LOGFORMAT: 'xml' });
     assert.equal(r.code, 111);
-    assert.match(r.stderr, /^dnscache: fatal: LOGFORMAT: "xml" is not a log format \(expected one of "dnscache", "djbdns", "json"\)$/m);
+    assert.match(
+      r.stderr,
+      /^dnscache: fatal: LOGFORMAT: "xml" is not a log format \(expected one of "dnscache", "djbdns", "json"\)$/m,
+    );
   });
 
   test('an address in use for METRICS is fatal at bind time, before serving', async () => {
@@ -152,7 +226,13 @@ describe('METRICS start-up errors', () => {
     try {
       const r = await runDnscacheExpectingFailure({ METRICS: `${address}:${port}` });
       assert.equal(r.code, 111);
-      assert.match(r.stderr, new RegExp(`^dnscache: fatal: unable to listen for METRICS ${address.replace(/\./g, '\\.')}:${port}: .*EADDRINUSE`, 'm'));
+      assert.match(
+        r.stderr,
+        new RegExp(
+          `^dnscache: fatal: unable to listen for METRICS ${address.replace(/\./g, '\\.')}:${port}: .*EADDRINUSE`,
+          'm',
+        ),
+      );
       assert.doesNotMatch(r.stderr, /^starting/m);
     } finally {
       blocker.close();
@@ -173,7 +253,15 @@ describe('LOGFORMAT=json', () => {
     const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-e2e-json-'));
     writeRoot(root, { upstreams: `${serverLine(lab)}\n` });
     const address = await freeLoopback(DNSCACHE_PORT);
-    const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', IP: address, PORT: String(DNSCACHE_PORT), ROOT: root, CACHESIZE: '1000000', FORWARDONLY: '1', LOGFORMAT: 'json' };
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      IP: address,
+      PORT: String(DNSCACHE_PORT),
+      ROOT: root,
+      CACHESIZE: '1000000',
+      FORWARDONLY: '1',
+      LOGFORMAT: 'json',
+    };
     const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
     const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
     scope.after(() => dns.stop());
@@ -203,21 +291,38 @@ describe('LOGFORMAT=json', () => {
       assert.equal(typeof event, 'string', line);
       events.add(event as string);
     }
-    for (const e of ['starting', 'query', 'tx', 'rr', 'stats', 'sent', 'cached', 'nxdomain', 'nodata', 'tcpopen', 'tcpclose']) {
+    for (const e of [
+      'starting',
+      'query',
+      'tx',
+      'rr',
+      'stats',
+      'sent',
+      'cached',
+      'nxdomain',
+      'nodata',
+      'tcpopen',
+      'tcpclose',
+    ]) {
       assert.ok(events.has(e), `no ${e} event in:\n${dns.logs.join('\n')}`);
     }
-    const q = dns.logs.map((l) => JSON.parse(l) as Record<string, unknown>).find((o) => o.event === 'query' && o.name === `${name}.`)!;
+    const q = dns.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((o) => o.event === 'query' && o.name === `${name}.`)!;
     assert.deepEqual(Object.keys(q), ['time', 'event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name']);
     assert.ok(Math.abs(Date.parse(q.time as string) - Date.now()) < 60_000, `an ISO time of now: ${q.time}`);
     assert.equal(q.transport, 'u');
     assert.equal(q.ip, '127.0.0.1');
     assert.equal(q.type, 'A');
-    const nx = dns.logs.map((l) => JSON.parse(l) as Record<string, unknown>).filter((o) => o.event === 'sent').map((o) => o.rcode);
+    const nx = dns.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((o) => o.event === 'sent')
+      .map((o) => o.rcode);
     assert.ok(nx.includes('NXDOMAIN') && nx.includes('NOERROR'), `sent events carry the RCODE: ${nx.join(' ')}`);
   });
 });
 
-describe('METRICS with WORKERS=2: the primary serves every worker\'s counters added up', () => {
+describe("METRICS with WORKERS=2: the primary serves every worker's counters added up", () => {
   const scope = suiteScope();
   let lab: LabServer;
   let dns: Dnscache;
@@ -226,7 +331,10 @@ describe('METRICS with WORKERS=2: the primary serves every worker\'s counters ad
   before(async () => {
     lab = await startLab(scope);
     metricsAddress = await freeLoopback(METRICS_PORT);
-    dns = await startDnscache({ upstreams: [lab], env: { WORKERS: '2', METRICS: `${metricsAddress}:${METRICS_PORT}` } }, scope);
+    dns = await startDnscache(
+      { upstreams: [lab], env: { WORKERS: '2', METRICS: `${metricsAddress}:${METRICS_PORT}` } },
+      scope,
+    );
     await dns.waitForLogs(/^starting/, 2, 10000);
   });
 
@@ -248,10 +356,16 @@ describe('METRICS with WORKERS=2: the primary serves every worker\'s counters ad
     const misses = valueOf(p, 'dnscache_cache_misses_total');
     assert.equal(hits + misses, 120);
     assert.ok(misses >= 60, `every name is a miss once: ${misses}`);
-    assert.equal(valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }), clientQueries(lab).length - labBefore);
+    assert.equal(
+      valueOf(p, 'dnscache_upstream_queries_total', { transport: 'udp' }),
+      clientQueries(lab).length - labBefore,
+    );
     // Every try is answered or times out (on a loaded machine a late answer is a timeout, and the name is asked again).
     const answered = valueOf(p, 'dnscache_upstream_rtt_seconds_count', { transport: 'udp' });
-    assert.equal(answered + valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' }), clientQueries(lab).length - labBefore);
+    assert.equal(
+      answered + valueOf(p, 'dnscache_upstream_timeouts_total', { transport: 'udp' }),
+      clientQueries(lab).length - labBefore,
+    );
     assert.ok(valueOf(p, 'dnscache_cache_entries') >= 120, 'an RRset and a reply per name, in one worker or both');
     const memory = valueOf(p, 'dnscache_cache_memory_bytes');
     assert.ok(memory === 1 << 20 || memory === 2 << 20, `a chunk per worker that cached something: ${memory}`);

@@ -17,7 +17,12 @@ import { startDnscache } from './harness';
 
 const CHECKOUT = join(__dirname, '..', '..', '..');
 
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env, cwd = CHECKOUT): { status: number | null; out: string } {
+function run(
+  cmd: string,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  cwd = CHECKOUT,
+): { status: number | null; out: string } {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', timeout: 180_000 });
   return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
 }
@@ -41,7 +46,12 @@ describe('the npm package', () => {
       assert.equal(packed.status, 0, packed.out);
       tarball = join(dir, packed.out.trim().split('\n').pop()!);
     }
-    const r = run('npm', ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'], env, dir);
+    const r = run(
+      'npm',
+      ['install', '-g', '--prefix', prefix, tarball, '--prefer-offline', '--no-audit', '--no-fund'],
+      env,
+      dir,
+    );
     assert.equal(r.status, 0, r.out);
     return join(prefix, 'bin');
   }
@@ -50,10 +60,13 @@ describe('the npm package', () => {
     const lab = await startLab(scope);
     const dns = await startDnscache({ upstreams: [lab], command: [join(bin, 'dnscache')] }, scope);
     const r = await query(dns, freshName('pkg'), 'A');
-    assert.deepEqual(records(r.packet.answers, 'A').map((a) => a.data), [WILDCARD_ADDRESS]);
+    assert.deepEqual(
+      records(r.packet.answers, 'A').map((a) => a.data),
+      [WILDCARD_ADDRESS],
+    );
   }
 
-  it('installed with a C compiler: the three programs are on the prefix\'s PATH, with --version and --help, the addons built, and dnscache answers', async () => {
+  it("installed with a C compiler: the three programs are on the prefix's PATH, with --version and --help, the addons built, and dnscache answers", async () => {
     const bin = install(join(dir, 'with-cc'), process.env);
     for (const program of ['dnscache', 'dnscache-conf', 'dnscache-ctl']) {
       const v = run(join(bin, program), ['--version']);
@@ -64,7 +77,10 @@ describe('the npm package', () => {
       assert.match(h.out, new RegExp(`^usage: ${program} |^Usage: ${program} `, 'i'));
     }
     const built = join(dir, 'with-cc', 'lib', 'node_modules', 'dnscache-ts', 'build', 'Release');
-    assert.ok(fs.existsSync(join(built, 'udpbatch.node')) && fs.existsSync(join(built, 'chroot.node')), 'the addons were built');
+    assert.ok(
+      fs.existsSync(join(built, 'udpbatch.node')) && fs.existsSync(join(built, 'chroot.node')),
+      'the addons were built',
+    );
     await answers(bin);
   });
 
@@ -73,11 +89,18 @@ describe('the npm package', () => {
     fs.mkdirSync(tools);
     for (const name of ['node', 'npm', 'sh']) fs.symlinkSync(fs.realpathSync(which(name)), join(tools, name));
     const bin = install(join(dir, 'no-cc'), { HOME: process.env.HOME, PATH: tools });
-    assert.equal(fs.existsSync(join(dir, 'no-cc', 'lib', 'node_modules', 'dnscache-ts', 'build', 'Release', 'udpbatch.node')), false, 'nothing was built');
+    assert.equal(
+      fs.existsSync(join(dir, 'no-cc', 'lib', 'node_modules', 'dnscache-ts', 'build', 'Release', 'udpbatch.node')),
+      false,
+      'nothing was built',
+    );
     await answers(bin);
     // What is lost, said at start: the chroot.
     const lab = await startLab(scope);
-    const priv = await startDnscache({ upstreams: [lab], command: [join(bin, 'dnscache')], env: { UID: '65534', GID: '65534' } }, scope).then(
+    const priv = await startDnscache(
+      { upstreams: [lab], command: [join(bin, 'dnscache')], env: { UID: '65534', GID: '65534' } },
+      scope,
+    ).then(
       () => null,
       (err: Error) => err.message,
     );

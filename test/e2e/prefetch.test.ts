@@ -22,12 +22,23 @@ let h: Hierarchy;
 before(async () => {
   h = await startTree(scope);
   const address = h.addr('example2');
-  h.server('example2').zones.push(zone('pf.test', soa('pf.test'), ns('pf.test', 'ns.pf.test'), a('ns.pf.test', address), a('www.pf.test', '192.0.2.190', 100)));
-  for (const tld of ['tld1', 'tld2']) h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns('pf.test', 'ns.pf.test'), a('ns.pf.test', address));
+  h.server('example2').zones.push(
+    zone(
+      'pf.test',
+      soa('pf.test'),
+      ns('pf.test', 'ns.pf.test'),
+      a('ns.pf.test', address),
+      a('www.pf.test', '192.0.2.190', 100),
+    ),
+  );
+  for (const tld of ['tld1', 'tld2'])
+    h.server(tld)
+      .zones.find((z) => z.origin === 'test')!
+      .records.push(ns('pf.test', 'ns.pf.test'), a('ns.pf.test', address));
 });
 
 describe('prefetch', () => {
-  it('a hit in the last tenth of the answer\'s life refreshes it in the background, once', async () => {
+  it("a hit in the last tenth of the answer's life refreshes it in the background, once", async () => {
     const clock = new FakeClock();
     const r = rig(h, { clock: clock.now });
     const engine = new Engine(r.cache, r.resolver, new Log(new MemorySink()), false);
@@ -46,8 +57,9 @@ describe('prefetch', () => {
     await ask(); // and another while the refresh runs: no second one
     assert.equal(r.resolver.counters.prefetches, 1);
     const www = nameFromText('www.pf.test');
-    for (let i = 0; i < 300 && (r.cache.getTyped(www, TYPE.A)?.ttl ?? 0) < 90; i++) await new Promise((res) => setTimeout(res, 10));
+    for (let i = 0; i < 300 && (r.cache.getTyped(www, TYPE.A)?.ttl ?? 0) < 90; i++)
+      await new Promise((res) => setTimeout(res, 10));
     assert.equal(r.cache.getTyped(www, TYPE.A)!.ttl, 100, 'the RRset lives a full TTL again');
-    assert.deepEqual(queriesSince(h, mark), ['example2 udp www.pf.test/A'], 'one query, to the zone\'s server');
+    assert.deepEqual(queriesSince(h, mark), ['example2 udp www.pf.test/A'], "one query, to the zone's server");
   });
 });

@@ -14,11 +14,21 @@ import { freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { answersUdpFrom, startLab, suiteScope, waitFor } from './fixtures';
-import { CleanupScope, DNSCACHE_JS, DNSCACHE_PORT, Dnscache, RootLayout, runDnscacheExpectingFailure, writeRoot } from './harness';
+import {
+  CleanupScope,
+  DNSCACHE_JS,
+  DNSCACHE_PORT,
+  Dnscache,
+  RootLayout,
+  runDnscacheExpectingFailure,
+  writeRoot,
+} from './harness';
 
 const NOBODY = 65534;
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-const SKIP = isRoot ? false : 'needs root: dnscache can only chroot and change user as root (run the suite as root to check privilege dropping)';
+const SKIP = isRoot
+  ? false
+  : 'needs root: dnscache can only chroot and change user as root (run the suite as root to check privilege dropping)';
 
 interface PrivilegedOptions extends RootLayout {
   uid?: number;
@@ -63,7 +73,11 @@ function credentials(statusFile: string): { uid: number[]; gid: number[]; groups
   const field = (name: string): number[] => {
     const m = new RegExp(`^${name}:\\s*(.*)$`, 'm').exec(text);
     assert.ok(m, `${statusFile} has a ${name}: line`);
-    return m[1]!.trim().split(/\s+/).filter((s) => s !== '').map(Number);
+    return m[1]!
+      .trim()
+      .split(/\s+/)
+      .filter((s) => s !== '')
+      .map(Number);
   };
   return { uid: field('Uid'), gid: field('Gid'), groups: field('Groups') };
 }
@@ -82,7 +96,6 @@ function assertDropped(dns: Dnscache, pid = dns.process.pid!): void {
     assert.deepEqual(credentials(`/proc/${pid}/task/${task}/status`), want, `thread ${task}`);
   }
 }
-
 
 describe('privileges: chroot into ROOT and UID/GID', { skip: SKIP }, () => {
   const scope = suiteScope();
@@ -115,9 +128,19 @@ describe('privileges: chroot into ROOT and UID/GID', { skip: SKIP }, () => {
     const outsider = dns.address; // not in ip/ (only 127.0.0.1 is)
     assert.equal(await answersUdpFrom(dns, outsider), false);
     dns.addIpFile(outsider);
-    await waitFor(`${outsider} to be answered`, async () => ((await answersUdpFrom(dns, outsider)) ? true : undefined), 3000, 100);
+    await waitFor(
+      `${outsider} to be answered`,
+      async () => ((await answersUdpFrom(dns, outsider)) ? true : undefined),
+      3000,
+      100,
+    );
     dns.removeIpFile(outsider);
-    await waitFor(`${outsider} to be ignored again`, async () => ((await answersUdpFrom(dns, outsider)) ? undefined : true), 3000, 100);
+    await waitFor(
+      `${outsider} to be ignored again`,
+      async () => ((await answersUdpFrom(dns, outsider)) ? undefined : true),
+      3000,
+      100,
+    );
     assert.deepEqual(dns.linesMatching(/ACL|unable to read/), [], 'no ACL warnings');
   });
 
@@ -134,7 +157,10 @@ describe('privileges: WORKERS=2', { skip: SKIP }, () => {
 
   test('the primary and both workers bind port 53 as root, then run chrooted as nobody', async () => {
     const lab = await startLab(scope);
-    const dns = await startPrivileged({ upstreams: [lab], port: 53, address: await freeLoopback(53), workers: 2 }, scope);
+    const dns = await startPrivileged(
+      { upstreams: [lab], port: 53, address: await freeLoopback(53), workers: 2 },
+      scope,
+    );
     const workers = fs
       .readFileSync(`/proc/${dns.process.pid!}/task/${dns.process.pid!}/children`, 'utf8')
       .trim()
@@ -171,7 +197,11 @@ describe('privileges: refusing to start', () => {
   });
 
   test('UID/GID with a ROOT that does not exist: the configuration error', async () => {
-    const run = await runDnscacheExpectingFailure({ UID: String(NOBODY), GID: String(NOBODY), ROOT: '/nonexistent/dnscache-root' });
+    const run = await runDnscacheExpectingFailure({
+      UID: String(NOBODY),
+      GID: String(NOBODY),
+      ROOT: '/nonexistent/dnscache-root',
+    });
     assert.equal(run.code, 111);
     assert.match(run.stderr, /^dnscache: fatal: ROOT: "\/nonexistent\/dnscache-root" does not exist/m);
   });
@@ -183,7 +213,14 @@ describe('privileges: refusing to start', () => {
       fs.chmodSync(root, 0o755);
       writeRoot(root, { upstreams: '127.0.0.1:53\n' });
       const address = await freeLoopback(DNSCACHE_PORT);
-      const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', IP: address, PORT: String(DNSCACHE_PORT), ROOT: root, UID: String(NOBODY), GID: String(NOBODY) };
+      const env = {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        IP: address,
+        PORT: String(DNSCACHE_PORT),
+        ROOT: root,
+        UID: String(NOBODY),
+        GID: String(NOBODY),
+      };
       const as = isRoot ? { uid: NOBODY, gid: NOBODY } : {};
       const child = spawn(process.execPath, [DNSCACHE_JS], { env, ...as, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
@@ -196,10 +233,17 @@ describe('privileges: refusing to start', () => {
     }
   });
 
-  test('when ip/ cannot be read as UID/GID inside ROOT (a 0700 ROOT owned by root): refused', { skip: SKIP }, async () => {
-    // The harness's temporary ROOT is 0700 and root's.
-    const run = await runDnscacheExpectingFailure({ UID: String(NOBODY), GID: String(NOBODY) });
-    assert.equal(run.code, 111);
-    assert.match(run.stderr, /^dnscache: fatal: after chroot to \S+ and dropping to UID 65534 GID 65534: unable to read ACL directory \/ip: EACCES/m);
-  });
+  test(
+    'when ip/ cannot be read as UID/GID inside ROOT (a 0700 ROOT owned by root): refused',
+    { skip: SKIP },
+    async () => {
+      // The harness's temporary ROOT is 0700 and root's.
+      const run = await runDnscacheExpectingFailure({ UID: String(NOBODY), GID: String(NOBODY) });
+      assert.equal(run.code, 111);
+      assert.match(
+        run.stderr,
+        /^dnscache: fatal: after chroot to \S+ and dropping to UID 65534 GID 65534: unable to read ACL directory \/ip: EACCES/m,
+      );
+    },
+  );
 });

@@ -26,7 +26,14 @@ async function walk(qmin: '0' | '1'): Promise<{ answers: Map<string, string>; qu
     if (!h.ipv6 && /v6/.test(key)) continue;
     const [name, type = 'A'] = key.split('/') as [string, string?];
     const reply = await ask(dns, name, type);
-    answers.set(key, `${reply.packet.rcode} ${JSON.stringify(answersOf(reply).map((r) => r.data).sort())}`);
+    answers.set(
+      key,
+      `${reply.packet.rcode} ${JSON.stringify(
+        answersOf(reply)
+          .map((r) => r.data)
+          .sort(),
+      )}`,
+    );
   }
   return { answers, queries: queriesSince(h, mark) };
 }
@@ -42,6 +49,8 @@ describe('QNAME minimisation', () => {
     for (const q of atRoot) assert.match(q, /^root[12] (udp|tcp) [a-z0-9-]+\/NS$/, q);
     const fullAtRoot = plain.queries.filter((q) => /^root[12] udp www\./.test(q));
     assert.ok(fullAtRoot.length > 0, 'without minimisation the root sees whole names');
-    t.diagnostic(`upstream queries for the ${plain.answers.size} names: ${plain.queries.length} without QMIN, ${minimised.queries.length} with`);
+    t.diagnostic(
+      `upstream queries for the ${plain.answers.size} names: ${plain.queries.length} without QMIN, ${minimised.queries.length} with`,
+    );
   });
 });

@@ -21,8 +21,8 @@ interface Two {
 
 async function startTwo(scope: CleanupScope, opts: Omit<StartOptions, 'upstreams'> = {}): Promise<Two> {
   const [first, second] = await Promise.all([startLab(scope), startLab(scope)]);
-  const dns = await startDnscache({ ...opts, upstreams: [first!] }, scope);
-  return { first: first!, second: second!, dns };
+  const dns = await startDnscache({ ...opts, upstreams: [first] }, scope);
+  return { first: first, second: second, dns };
 }
 
 function writeServers(dns: Dnscache, text: string, file = '@'): void {
@@ -38,7 +38,10 @@ async function hup(dns: Dnscache, expect: RegExp): Promise<string> {
 
 async function assertWild(dns: Dnscache, name: string, opts: { source?: string } = {}): Promise<void> {
   const reply = await query(dns, name, 'A', opts);
-  assert.deepEqual(records(reply.packet.answers, 'A').map((r) => r.data), [WILDCARD_ADDRESS]);
+  assert.deepEqual(
+    records(reply.packet.answers, 'A').map((r) => r.data),
+    [WILDCARD_ADDRESS],
+  );
 }
 
 describe('reload', { concurrency: true }, () => {
@@ -65,7 +68,10 @@ describe('reload', { concurrency: true }, () => {
     const { first, second, dns } = await startTwo(t);
     writeServers(dns, `${serverLine(second)}\n10.0.0.x\n`);
     const line = await hup(dns, /^dnscache: warning: reload failed/);
-    assert.equal(line, 'dnscache: warning: reload failed: servers/@ line 2: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment)');
+    assert.equal(
+      line,
+      'dnscache: warning: reload failed: servers/@ line 2: "10.0.0.x" is not an address (expected IPv4, IPv6 or [IPv6]:port, optionally followed by key=value options (order, weight, qps) and a # comment)',
+    );
     const name = freshName('old');
     await assertWild(dns, name);
     assert.equal(queriesFor(first, name).length, 1, 'still the old server');
@@ -131,10 +137,13 @@ describe('reload', { concurrency: true }, () => {
   test('the routes file is re-read too: a route added sends its names to its backend; a bad line changes nothing', async (t) => {
     const { first, second, dns } = await startTwo(t);
     const name = freshName('routed');
-    fs.writeFileSync(join(dns.root, 'routes'), `# to the second lab\n${serverLine(second)},^routed-[0-9-]*\\.wild\\.example\\.test\\.$\n`);
+    fs.writeFileSync(
+      join(dns.root, 'routes'),
+      `# to the second lab\n${serverLine(second)},^routed-[0-9-]*\\.wild\\.example\\.test\\.$\n`,
+    );
     await hup(dns, /^reload servers 1 ip 1 routes 1$/);
     await assertWild(dns, name);
-    assert.equal(queriesFor(second, name).length, 1, 'the route\'s backend is asked');
+    assert.equal(queriesFor(second, name).length, 1, "the route's backend is asked");
     assert.equal(queriesFor(first, name).length, 0, 'servers/@ is not');
     fs.writeFileSync(join(dns.root, 'routes'), `${serverLine(first)},^(unclosed\n`);
     const line = await hup(dns, /^dnscache: warning: reload failed/);
@@ -155,7 +164,10 @@ describe('reload', { concurrency: true }, () => {
     writeServers(dns, 'nonsense\n', 'example.test');
     const bad = await controlRequest(socket, { cmd: 'reload' });
     assert.equal(bad.ok, false);
-    assert.match((bad as { error: string }).error, /^reload failed: servers\/example\.test line 1: "nonsense" is not an address/);
+    assert.match(
+      (bad as { error: string }).error,
+      /^reload failed: servers\/example\.test line 1: "nonsense" is not an address/,
+    );
     await dns.waitForLog(/^dnscache: warning: reload failed: servers\/example\.test line 1/);
   });
 });

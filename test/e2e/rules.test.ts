@@ -41,7 +41,11 @@ function answered(r: Reply | null): string {
   return `${r.packet.rcode}${h.tc ? ' TC' : ''} ${r.packet.answers!.length}`;
 }
 
-async function startWithRules(t: Parameters<typeof responders>[0], rules: Record<string, string>, ipFiles?: string[]): Promise<Dnscache> {
+async function startWithRules(
+  t: Parameters<typeof responders>[0],
+  rules: Record<string, string>,
+  ipFiles?: string[],
+): Promise<Dnscache> {
   const [up] = await responders(t, [0]);
   const dns = await startDnscache({ upstreams: up!.serverLine + '\n', ...(ipFiles ? { ipFiles } : {}) }, t);
   writeRules(dns.root, rules);
@@ -52,7 +56,12 @@ async function startWithRules(t: Parameters<typeof responders>[0], rules: Record
 // One test at a time: each starts two processes (see pools.test.ts).
 describe('abuse rules', () => {
   test('drop, refuse, nxdomain and truncate, on UDP and TCP, at and below the suffix only', async (t) => {
-    const dns = await startWithRules(t, { 'drop.rules.test': 'drop\n', 'refuse.rules.test': '# abuse\nrefuse\n', 'nx.rules.test': 'nxdomain', 'tc.rules.test': 'truncate\n' });
+    const dns = await startWithRules(t, {
+      'drop.rules.test': 'drop\n',
+      'refuse.rules.test': '# abuse\nrefuse\n',
+      'nx.rules.test': 'nxdomain',
+      'tc.rules.test': 'truncate\n',
+    });
     for (const transport of BOTH) {
       const got = async (name: string): Promise<string> => answered(await ask(dns, name, transport));
       assert.equal(await got('drop.rules.test'), 'no reply', transport);
@@ -71,7 +80,9 @@ describe('abuse rules', () => {
     const dns = await startWithRules(t, { 'qps.rules.test': 'qps 5\n' });
     for (const transport of BOTH) {
       // 30 questions at once: a burst of 5 passes (and maybe one more as time goes by).
-      const replies = await Promise.all(Array.from({ length: 30 }, (_, i) => ask(dns, `n${i}.${transport}.qps.rules.test`, transport)));
+      const replies = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => ask(dns, `n${i}.${transport}.qps.rules.test`, transport)),
+      );
       const ok = replies.filter((r) => r !== null && r.packet.rcode === 'NOERROR').length;
       assert.ok(ok >= 5 && ok <= 15, `${transport}: ${ok} of 30 answered`);
       await new Promise((r) => setTimeout(r, 1100)); // the bucket fills again
@@ -90,7 +101,10 @@ describe('abuse rules', () => {
 
     writeRules(dns.root, { 'hit.rules.test': 'refuse\nnxdomain\n' });
     const warning = await hup(dns, /^dnscache: warning: reload failed/);
-    assert.equal(warning, 'dnscache: warning: reload failed: rules/hit.rules.test line 2: a second action (the first is line 1; expected one action per file)');
+    assert.equal(
+      warning,
+      'dnscache: warning: reload failed: rules/hit.rules.test line 2: a second action (the first is line 1; expected one action per file)',
+    );
     assert.equal(answered(await ask(dns, name, 'udp')), 'REFUSED 0', 'the old rules stay');
 
     fs.rmSync(join(dns.root, 'rules', 'hit.rules.test'));
@@ -107,14 +121,23 @@ describe('abuse rules', () => {
       assert.equal(answered(await ask(dns, `a.ip.rules.test`, transport, '127.0.0.1')), 'NXDOMAIN 0', transport);
       assert.equal(answered(await ask(dns, `a.ip.rules.test`, transport, '127.0.0.2')), 'NOERROR 1', transport);
     }
-    const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(dns, `q${i}.ip.rules.test`, 'udp', '127.0.0.3')));
+    const replies = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => ask(dns, `q${i}.ip.rules.test`, 'udp', '127.0.0.3')),
+    );
     const ok = replies.filter((r) => r !== null).length;
     assert.ok(ok >= 3 && ok <= 10, `${ok} of 20 answered at qps 3`);
-    assert.equal(answered(await ask(dns, `b.ip.rules.test`, 'udp', '127.0.0.2')), 'NOERROR 1', 'another client has its own count');
+    assert.equal(
+      answered(await ask(dns, `b.ip.rules.test`, 'udp', '127.0.0.2')),
+      'NOERROR 1',
+      'another client has its own count',
+    );
 
     fs.writeFileSync(join(dns.root, 'ip', '127.0.0.2'), 'qps x\n');
     const warning = await hup(dns, /^dnscache: warning: reload failed/);
-    assert.match(warning, /reload failed: ip\/127\.0\.0\.2 line 1: "qps x": "x" is not a number from 1 to 10000000 \(expected one of drop, refuse, nxdomain, truncate or "qps N"/);
+    assert.match(
+      warning,
+      /reload failed: ip\/127\.0\.0\.2 line 1: "qps x": "x" is not a number from 1 to 10000000 \(expected one of drop, refuse, nxdomain, truncate or "qps N"/,
+    );
   });
 
   test('a bad rules/ file or ip/ action stops start-up, naming the file and line', async () => {
@@ -122,7 +145,10 @@ describe('abuse rules', () => {
       writeRoot(root, { upstreams: '127.0.0.1\n' });
       writeRules(root, { 'example.com': 'block\n' });
     });
-    assert.match(rules.stderr, /rules\/example\.com line 1: "block": not an action \(expected one of drop, refuse, nxdomain, truncate or "qps N"/);
+    assert.match(
+      rules.stderr,
+      /rules\/example\.com line 1: "block": not an action \(expected one of drop, refuse, nxdomain, truncate or "qps N"/,
+    );
     const empty = await runDnscacheExpectingFailure({}, (root) => {
       writeRoot(root, { upstreams: '127.0.0.1\n' });
       writeRules(root, { '@': '# nothing\n' });

@@ -25,15 +25,21 @@ before(async () => {
   h = await startTree(scope);
   const address = h.addr('example2');
   record = a(WWW, '192.0.2.180', 5);
-  h.server('example2').zones.push(zone('st.test', soa('st.test'), ns('st.test', 'ns.st.test'), a('ns.st.test', address), record));
-  for (const tld of ['tld1', 'tld2']) h.server(tld).zones.find((z) => z.origin === 'test')!.records.push(ns('st.test', 'ns.st.test'), a('ns.st.test', address));
+  h.server('example2').zones.push(
+    zone('st.test', soa('st.test'), ns('st.test', 'ns.st.test'), a('ns.st.test', address), record),
+  );
+  for (const tld of ['tld1', 'tld2'])
+    h.server(tld)
+      .zones.find((z) => z.origin === 'test')!
+      .records.push(ns('st.test', 'ns.st.test'), a('ns.st.test', address));
 });
 
 const view = (answer: Answer): string[] => answer.answer.map((r) => `${r.ttl} ${[...r.rdata].join('.')}`);
 
 /** Waits (at most 5 s) until the cache holds fresh data for www.st.test: the background retry has landed. */
 async function freshData(r: Rig): Promise<void> {
-  for (let i = 0; i < 500 && r.cache.getTyped(nameFromText(WWW), TYPE.A) === null; i++) await new Promise((res) => setTimeout(res, 10));
+  for (let i = 0; i < 500 && r.cache.getTyped(nameFromText(WWW), TYPE.A) === null; i++)
+    await new Promise((res) => setTimeout(res, 10));
 }
 
 describe('serve-stale', () => {
@@ -66,7 +72,10 @@ describe('serve-stale', () => {
   });
 
   it('gives SERVFAIL once the data is older than STALE, and with STALE=0', async () => {
-    for (const [stale, age] of [[100, 200], [0, 10]] as const) {
+    for (const [stale, age] of [
+      [100, 200],
+      [0, 10],
+    ] as const) {
       const clock = new FakeClock();
       const r = rig(h, { clock: clock.now, stale, later: () => {} });
       assert.equal((await r.ask(WWW, TYPE.A)).rcode, RCODE.NOERROR);

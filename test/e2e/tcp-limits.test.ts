@@ -44,7 +44,10 @@ describe('TCP per-connection limits', async () => {
     // The upstream answers after 300 ms: by 200 ms only the first slice has gone out.
     await new Promise((r) => setTimeout(r, 200));
     assert.ok(clientQueries(lab).length > 0, 'resolution started');
-    assert.ok(clientQueries(lab).length <= PER_CONNECTION, `${clientQueries(lab).length} upstream queries in flight for one connection`);
+    assert.ok(
+      clientQueries(lab).length <= PER_CONNECTION,
+      `${clientQueries(lab).length} upstream queries in flight for one connection`,
+    );
 
     await allAnswered;
     assert.equal(answered, PIPELINED);

@@ -6,7 +6,19 @@ import assert from 'node:assert/strict';
 import { decodeReply, query, QueryOptions, records, Reply, tcpSession } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { Dnscache } from './harness';
-import { framed, freshName, header, MANY_ADDRESSES, queriesFor, queryBytes, RCODE, startSetup, suiteScope, udpRepliesTo, WILDCARD_ADDRESS } from './fixtures';
+import {
+  framed,
+  freshName,
+  header,
+  MANY_ADDRESSES,
+  queriesFor,
+  queryBytes,
+  RCODE,
+  startSetup,
+  suiteScope,
+  udpRepliesTo,
+  WILDCARD_ADDRESS,
+} from './fixtures';
 
 const scope = suiteScope();
 let lab: LabServer;
@@ -21,8 +33,10 @@ function questionLength(name: string): number {
   return name.length + 2 + 4;
 }
 
-function optRecords(packet: Reply['packet']): Array<{ udpPayloadSize: number; extendedRcode: number; ednsVersion: number }> {
-  return (packet.additionals ?? []).filter((r) => r.type === 'OPT') as never;
+function optRecords(
+  packet: Reply['packet'],
+): Array<{ udpPayloadSize: number; extendedRcode: number; ednsVersion: number }> {
+  return (packet.additionals ?? []).filter((r) => r.type === 'OPT');
 }
 
 function addresses(reply: Reply): string[] {
@@ -52,7 +66,10 @@ const MODES: Mode[] = [
       assert.equal(header(reply.raw).tc, false);
       assert.ok(reply.raw.length <= 1232, `${reply.raw.length} bytes`);
       assert.deepEqual(addresses(reply), MANY_ADDRESSES);
-      assert.deepEqual(optRecords(reply.packet).map((o) => o.udpPayloadSize), [1232]);
+      assert.deepEqual(
+        optRecords(reply.packet).map((o) => o.udpPayloadSize),
+        [1232],
+      );
     },
   },
   {
@@ -62,7 +79,10 @@ const MODES: Mode[] = [
       const h = header(raw);
       assert.deepEqual({ tc: h.tc, an: h.ancount, ns: h.nscount, ar: h.arcount }, { tc: true, an: 0, ns: 0, ar: 1 });
       assert.equal(raw.length, 12 + questionLength(name) + 11);
-      assert.deepEqual(optRecords(packet).map((o) => o.udpPayloadSize), [1232]);
+      assert.deepEqual(
+        optRecords(packet).map((o) => o.udpPayloadSize),
+        [1232],
+      );
     },
   },
   {
@@ -95,7 +115,10 @@ describe('transport', { concurrency: true }, () => {
     test('a query over TCP is answered', async () => {
       const reply = await query(dns, 'www.example.test', 'AAAA', { transport: 'tcp' });
       assert.equal(reply.packet.rcode, 'NOERROR');
-      assert.deepEqual(records(reply.packet.answers, 'AAAA').map((r) => r.data), ['2001:db8::80']);
+      assert.deepEqual(
+        records(reply.packet.answers, 'AAAA').map((r) => r.data),
+        ['2001:db8::80'],
+      );
     });
 
     test('queries pipelined in one TCP write are all answered on that connection', async () => {
@@ -118,7 +141,10 @@ describe('transport', { concurrency: true }, () => {
           const packet = decodeReply(raw);
           replies.set(packet.id!, packet);
         }
-        assert.deepEqual([...replies.keys()].sort(), asked.map((_, i) => 100 + i));
+        assert.deepEqual(
+          [...replies.keys()].sort(),
+          asked.map((_, i) => 100 + i),
+        );
         asked.forEach(([name, type], i) => {
           const q = replies.get(100 + i)!.questions![0]!;
           assert.deepEqual([q.name, q.type], [name, type]);
@@ -142,7 +168,10 @@ describe('transport', { concurrency: true }, () => {
         const raw = await session.nextRaw();
         assert.ok(raw, 'connection closed early');
         assert.equal(header(raw).id, 0x0b1e);
-        assert.deepEqual(records(decodeReply(raw).answers, 'A').map((r) => r.data), ['192.0.2.80']);
+        assert.deepEqual(
+          records(decodeReply(raw).answers, 'A').map((r) => r.data),
+          ['192.0.2.80'],
+        );
       } finally {
         await session.close();
       }
@@ -164,7 +193,10 @@ describe('transport', { concurrency: true }, () => {
     test('EDNS clients get an OPT with our size (1232), whatever they advertise', async () => {
       for (const size of [512, 1232, 4096]) {
         const reply = await query(dns, 'www.example.test', 'A', { edns: size });
-        assert.deepEqual(optRecords(reply.packet).map((o) => [o.udpPayloadSize, o.extendedRcode, o.ednsVersion]), [[1232, 0, 0]]);
+        assert.deepEqual(
+          optRecords(reply.packet).map((o) => [o.udpPayloadSize, o.extendedRcode, o.ednsVersion]),
+          [[1232, 0, 0]],
+        );
         assert.deepEqual(addresses(reply), ['192.0.2.80']);
       }
       const plain = await query(dns, 'www.example.test', 'A');
@@ -183,7 +215,11 @@ describe('transport', { concurrency: true }, () => {
           const reply = await query(dns, name, type, { ...extra, edns: 1232, transport });
           const what = `${type} ${name} ${JSON.stringify(extra)} over ${transport}`;
           assert.equal(header(reply.raw).rcode, rcode, what);
-          assert.deepEqual(optRecords(reply.packet).map((o) => [o.udpPayloadSize, o.extendedRcode]), [[1232, 0]], what);
+          assert.deepEqual(
+            optRecords(reply.packet).map((o) => [o.udpPayloadSize, o.extendedRcode]),
+            [[1232, 0]],
+            what,
+          );
         }
       }
     });

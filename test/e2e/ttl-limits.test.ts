@@ -49,7 +49,10 @@ const ttlOf = (r: Reply): number => records(r.packet.answers, 'A')[0]!.ttl!;
 describe(`MINTTL=${MINTTL} MAXTTL=${MAXTTL}`, () => {
   test('a TTL 0 record is served, fresh and cached, with MINTTL and kept that long', async () => {
     const [fresh, cached] = await freshThenCached('zero.ttl.test');
-    assert.deepEqual(records(fresh.packet.answers, 'A').map((r) => r.data), ['192.0.2.1']);
+    assert.deepEqual(
+      records(fresh.packet.answers, 'A').map((r) => r.data),
+      ['192.0.2.1'],
+    );
     assert.equal(ttlOf(fresh), MINTTL);
     assert.ok(ttlOf(cached) <= MINTTL && ttlOf(cached) >= MINTTL - 2, `cached TTL ${ttlOf(cached)}`);
   });

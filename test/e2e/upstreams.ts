@@ -12,7 +12,9 @@ let serial = 0;
 
 /** `delays.length` responder processes on free loopback addresses, stopped with `scope`. */
 export async function responders(scope: CleanupScope, delays: number[]): Promise<Responder[]> {
-  const list = await Promise.all(delays.map(async (d) => new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT, d)));
+  const list = await Promise.all(
+    delays.map(async (d) => new Responder(await freeLoopback(UPSTREAM_PORT), UPSTREAM_PORT, d)),
+  );
   scope.after(() => Promise.all(list.map((r) => r.kill())));
   await Promise.all(list.map((r) => r.start()));
   return list;
@@ -30,4 +32,3 @@ export async function askMany(dns: Dnscache, count: number, parallel = 1, tag = 
   };
   await Promise.all(Array.from({ length: parallel }, worker));
 }
-

@@ -58,7 +58,10 @@ describe('wildcard listening', () => {
 
   it('IP=0.0.0.0: a reply leaves from the address asked (127.0.0.2, 127.0.0.3 asked from 127.5.5.5)', async () => {
     const port = await freePort();
-    const dns = await startDnscache({ upstreams: '127.0.0.1:53\n', ipFiles: ['127'], listen: { address: '0.0.0.0', port } }, scope);
+    const dns = await startDnscache(
+      { upstreams: '127.0.0.1:53\n', ipFiles: ['127'], listen: { address: '0.0.0.0', port } },
+      scope,
+    );
     assert.ok(dns.alive);
     for (const to of ['127.0.0.2', '127.0.0.3', '127.0.0.1']) assert.equal(await askFrom(4, '127.5.5.5', to, port), to);
   });
@@ -72,7 +75,8 @@ describe('wildcard listening', () => {
     }
     scope.after(() => spawnSync('ip', ['netns', 'del', ns]));
     execFileSync('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    for (const a of ['fd00:53::1/128', 'fd00:53::2/128']) execFileSync('ip', ['-n', ns, 'addr', 'add', a, 'dev', 'lo', 'nodad']);
+    for (const a of ['fd00:53::1/128', 'fd00:53::2/128'])
+      execFileSync('ip', ['-n', ns, 'addr', 'add', a, 'dev', 'lo', 'nodad']);
     const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-wild-'));
     scope.after(() => fs.rmSync(root, { recursive: true, force: true }));
     fs.mkdirSync(join(root, 'servers'));
@@ -89,7 +93,9 @@ describe('wildcard listening', () => {
     for (let i = 0; i < 100 && !/^starting/m.test(log); i++) await new Promise((r) => setTimeout(r, 50));
     assert.match(log, /^starting/m);
     const ask = (family: string, from: string, to: string): string =>
-      execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, family, from, to, '53'], { encoding: 'latin1' }).trim();
+      execFileSync('ip', ['netns', 'exec', ns, process.execPath, '-e', CLIENT, family, from, to, '53'], {
+        encoding: 'latin1',
+      }).trim();
     assert.equal(ask('6', 'fd00:53::2', 'fd00:53::1'), 'fd00:53::1');
     assert.equal(ask('6', 'fd00:53::1', 'fd00:53::2'), 'fd00:53::2');
     assert.equal(ask('4', '127.5.5.5', '127.0.0.2'), '127.0.0.2');

@@ -31,7 +31,9 @@ function running(pid: number): boolean {
   }
 }
 
-async function startTwoWorkers(scope: ReturnType<typeof suiteScope>): Promise<{ dns: Dnscache; lab: LabServer; workers: number[] }> {
+async function startTwoWorkers(
+  scope: ReturnType<typeof suiteScope>,
+): Promise<{ dns: Dnscache; lab: LabServer; workers: number[] }> {
   const { dns, lab } = await startSetup(scope, ['answer'], { env: { WORKERS: '2' } });
   await dns.waitForLogs(/^starting/, 2, 10000);
   const workers = await waitFor('two worker processes', () => {
@@ -55,7 +57,11 @@ describe('WORKERS=2', () => {
     const names = Array.from({ length: 300 }, () => freshName('w'));
     for (let i = 0; i < names.length; i += 50) {
       const replies = await Promise.all(names.slice(i, i + 50).map((n) => query(dns, n, 'A')));
-      for (const r of replies) assert.deepEqual(records(r.packet.answers, 'A').map((a) => a.data), [WILDCARD_ADDRESS]);
+      for (const r of replies)
+        assert.deepEqual(
+          records(r.packet.answers, 'A').map((a) => a.data),
+          [WILDCARD_ADDRESS],
+        );
     }
     const sent = await dns.waitForLogs(/^u\.sent /, names.length, 5000, mark);
     const numbers = sent.map((l) => Number(l.split(' ')[1]));
@@ -71,9 +77,15 @@ describe('WORKERS=2', () => {
   test('answers over TCP too, and from the cache', async () => {
     const name = freshName('t');
     const first = await query(dns, name, 'A', { transport: 'tcp' });
-    assert.deepEqual(records(first.packet.answers, 'A').map((a) => a.data), [WILDCARD_ADDRESS]);
+    assert.deepEqual(
+      records(first.packet.answers, 'A').map((a) => a.data),
+      [WILDCARD_ADDRESS],
+    );
     const again = await query(dns, name, 'A', { transport: 'tcp' });
-    assert.deepEqual(records(again.packet.answers, 'A').map((a) => a.data), [WILDCARD_ADDRESS]);
+    assert.deepEqual(
+      records(again.packet.answers, 'A').map((a) => a.data),
+      [WILDCARD_ADDRESS],
+    );
   });
 
   test('SIGHUP reaches every worker', async () => {
@@ -104,7 +116,10 @@ describe('WORKERS=2, a worker dies', () => {
     process.kill(workers[0]!, 'SIGKILL');
     assert.equal(await dns.exited, 111);
     await waitFor('the other worker to exit', () => (running(workers[1]!) ? undefined : true));
-    assert.ok(dns.logs.some((l) => /^dnscache: warning: worker \d exited \(SIGKILL\): stopping$/.test(l)), dns.logs.join('\n'));
+    assert.ok(
+      dns.logs.some((l) => /^dnscache: warning: worker \d exited \(SIGKILL\): stopping$/.test(l)),
+      dns.logs.join('\n'),
+    );
   });
 });
 
@@ -113,7 +128,11 @@ describe('WORKERS: bad values stop start-up', { concurrency: true }, () => {
     ['WORKERS=0', { WORKERS: '0' }, /\bWORKERS: "0" is out of range \(expected a number of processes from 1 to 64\)/],
     ['WORKERS=two', { WORKERS: 'two' }, /\bWORKERS: "two" is not a decimal number/],
     ['WORKERS=65', { WORKERS: '65' }, /\bWORKERS: "65" is out of range/],
-    ['WORKERS=4 with CACHESIZE=300', { WORKERS: '4', CACHESIZE: '300' }, /\bWORKERS: 4 would leave each process less than 100 bytes of CACHESIZE 300/],
+    [
+      'WORKERS=4 with CACHESIZE=300',
+      { WORKERS: '4', CACHESIZE: '300' },
+      /\bWORKERS: 4 would leave each process less than 100 bytes of CACHESIZE 300/,
+    ],
   ];
   for (const [label, env, message] of cases) {
     test(label, async () => {

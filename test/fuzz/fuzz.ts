@@ -43,7 +43,10 @@ const POISON = '6.6.6.6';
 const POISONED_NAMES = ['www.example.test', 'poison.example.test'];
 
 /** A hostile upstream: every reply to a query for `fuzz.test` names is mutated, and carries poison. */
-async function startHostile(address: string, seed: number): Promise<{ port: number; replies: () => number; stop: () => Promise<void> }> {
+async function startHostile(
+  address: string,
+  seed: number,
+): Promise<{ port: number; replies: () => number; stop: () => Promise<void> }> {
   const rand = new SeededRandom(seed ^ 0x5bd1e995);
   let replies = 0;
   const answer = (q: Buffer): Buffer | null => {
@@ -61,7 +64,10 @@ async function startHostile(address: string, seed: number): Promise<{ port: numb
       id: decoded.id,
       flags: dnsPacket.AUTHORITATIVE_ANSWER | (decoded.flags ?? 0),
       questions: [question],
-      answers: [{ name: question.name, type: 'A', ttl: 300, data: `10.${rand.below(256)}.${rand.below(256)}.1` }, ...poison.slice(0, rand.below(2))],
+      answers: [
+        { name: question.name, type: 'A', ttl: 300, data: `10.${rand.below(256)}.${rand.below(256)}.1` },
+        ...poison.slice(0, rand.below(2)),
+      ],
       authorities: [{ name: 'example.test', type: 'NS', ttl: 3600, data: 'ns.evil.fuzz.test' }],
       additionals: [...poison, { name: 'ns.evil.fuzz.test', type: 'A', ttl: 3600, data: POISON }],
     });
@@ -108,7 +114,9 @@ async function startHostile(address: string, seed: number): Promise<{ port: numb
 /** The A records a name reads now at `server`, sorted, or its rcode. */
 async function reads(server: { address: string; port: number }, name: string): Promise<string> {
   const r = await query(server, name, 'A', { timeoutMs: 5000 });
-  const a = records(r.packet.answers, 'A').map((x) => String(x.data)).sort();
+  const a = records(r.packet.answers, 'A')
+    .map((x) => String(x.data))
+    .sort();
   return a.length > 0 ? a.join(' ') : r.packet.rcode;
 }
 
@@ -174,11 +182,15 @@ export async function runFuzz(opts: FuzzOptions, scope: CleanupScope): Promise<F
       checks++;
       try {
         const r = await query(dns, freshName('alive'), 'A', { timeoutMs: 3000 });
-        if (r.packet.rcode !== 'NOERROR') failures.push(`after ${sent} queries: a fresh question got ${r.packet.rcode}`);
+        if (r.packet.rcode !== 'NOERROR')
+          failures.push(`after ${sent} queries: a fresh question got ${r.packet.rcode}`);
       } catch (err) {
-        failures.push(`after ${sent} queries: ${dns.alive ? 'no answer' : 'the process exited'}: ${(err as Error).message}`);
+        failures.push(
+          `after ${sent} queries: ${dns.alive ? 'no answer' : 'the process exited'}: ${(err as Error).message}`,
+        );
       }
-      if (checks % 100 === 0) opts.progress?.(`fuzz: ${sent} queries (${tcp} over TCP), ${hostile.replies()} hostile replies`);
+      if (checks % 100 === 0)
+        opts.progress?.(`fuzz: ${sent} queries (${tcp} over TCP), ${hostile.replies()} hostile replies`);
     }
   } finally {
     client.close();

@@ -8,7 +8,8 @@ function option(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
   if (i < 0) return fallback;
   const v = Number(process.argv[i + 1]);
-  if (!Number.isSafeInteger(v) || v < 0) throw new Error(`--${name}: ${JSON.stringify(process.argv[i + 1])} is not a whole number`);
+  if (!Number.isSafeInteger(v) || v < 0)
+    throw new Error(`--${name}: ${JSON.stringify(process.argv[i + 1])} is not a whole number`);
   return v;
 }
 
@@ -18,7 +19,13 @@ async function main(): Promise<void> {
   const started = Date.now();
   try {
     const report = await runFuzz(
-      { queries, replies: option('replies', Math.round(queries / 10)), seed: option('seed', Date.now() & 0x7fffffff), batch: 1000, progress: (l) => console.log(l) },
+      {
+        queries,
+        replies: option('replies', Math.round(queries / 10)),
+        seed: option('seed', Date.now() & 0x7fffffff),
+        batch: 1000,
+        progress: (l) => console.log(l),
+      },
       { after: (fn) => void cleanups.push(fn) },
     );
     console.log(JSON.stringify({ ...report, seconds: Math.round((Date.now() - started) / 1000) }, null, 1));

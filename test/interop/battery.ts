@@ -86,7 +86,11 @@ export function rowsOf(records: ReadonlyArray<{ name: string; type: string; data
  * that took longer than its discard-timeout and answers the repeat from its
  * cache). Errors after the last try come back as an Error.
  */
-export async function ask(server: Endpoint, q: Question, tries: readonly number[] = [2500, 3000, 4000]): Promise<Outcome | Error> {
+export async function ask(
+  server: Endpoint,
+  q: Question,
+  tries: readonly number[] = [2500, 3000, 4000],
+): Promise<Outcome | Error> {
   let last: Error = new Error('not asked');
   for (const timeoutMs of tries) {
     try {
@@ -95,7 +99,11 @@ export async function ask(server: Endpoint, q: Question, tries: readonly number[
         edns: q.edns === undefined ? 1232 : q.edns,
         timeoutMs,
       });
-      return { rcode: packet.rcode, tc: Boolean(packet.flag_tc), rows: q.truncated ? [] : rowsOf(packet.answers ?? []) };
+      return {
+        rcode: packet.rcode,
+        tc: Boolean(packet.flag_tc),
+        rows: q.truncated ? [] : rowsOf(packet.answers ?? []),
+      };
     } catch (err) {
       last = err as Error;
       if (!/timeout|closed/.test(last.message)) break;
@@ -135,7 +143,12 @@ type Rec = { name: string; type: string; data?: any };
  * What a correct resolver answers for `name`/`type`, from the zone data of
  * the roles for which `usable(role)` holds (the others count as unreachable).
  */
-export function expectedOutcome(layout: RoleSpec[], usable: (spec: RoleSpec) => boolean, name: string, type: string): Outcome {
+export function expectedOutcome(
+  layout: RoleSpec[],
+  usable: (spec: RoleSpec) => boolean,
+  name: string,
+  type: string,
+): Outcome {
   const byAddress = new Map(layout.map((s) => [s.address, s]));
   const root = layout.find((s) => s.role === 'root1' || s.role === 'root2');
   if (!root) throw new Error('oracle: the layout has no root server');
@@ -156,11 +169,15 @@ export function expectedOutcome(layout: RoleSpec[], usable: (spec: RoleSpec) => 
           let next: RoleSpec | undefined;
           for (const nsr of nsRecords) {
             const target = canonical(String(nsr.data));
-            let addrs = (out.additionals as Rec[]).filter((g) => g.type === 'A' && canonical(g.name) === target).map((g) => String(g.data));
+            let addrs = (out.additionals as Rec[])
+              .filter((g) => g.type === 'A' && canonical(g.name) === target)
+              .map((g) => String(g.data));
             if (addrs.length === 0) {
               const sub = resolve(target, 'A', depth + 1);
               const owner = sub ? lastOfChain(sub.answers, target) : null;
-              addrs = sub ? sub.answers.filter((r) => r.type === 'A' && canonical(r.name) === owner).map((r) => String(r.data)) : [];
+              addrs = sub
+                ? sub.answers.filter((r) => r.type === 'A' && canonical(r.name) === owner).map((r) => String(r.data))
+                : [];
             }
             next = addrs.map((a) => byAddress.get(a)).find((s): s is RoleSpec => s !== undefined && usable(s));
             if (next) break;

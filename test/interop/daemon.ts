@@ -50,7 +50,11 @@ export class Daemon {
   private stopping: Promise<void> | null = null;
   private readonly child: ChildProcess;
 
-  constructor(readonly name: string, binary: string, args: string[]) {
+  constructor(
+    readonly name: string,
+    binary: string,
+    args: string[],
+  ) {
     this.child = spawn(binary, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     live.add(this);
     const collect = (chunk: Buffer): void => {

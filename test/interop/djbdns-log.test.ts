@@ -23,7 +23,11 @@ import { Daemon, findBinary, waitUntil } from './daemon';
 
 const DNS_PORT = 53;
 const djbdns = findBinary('dnscache') === '/usr/sbin/dnscache' ? '/usr/sbin/dnscache' : null;
-const skip = !djbdns ? 'Debian\'s dnscache is not installed (apt-get install dnscache)' : process.getuid?.() !== 0 ? 'dnscache 1.05 binds port 53 and drops privileges: needs root' : false;
+const skip = !djbdns
+  ? "Debian's dnscache is not installed (apt-get install dnscache)"
+  : process.getuid?.() !== 0
+    ? 'dnscache 1.05 binds port 53 and drops privileges: needs root'
+    : false;
 
 /** The queries, in order: [name, type, transport]. */
 const QUERIES: Array<[string, string, 'udp' | 'tcp']> = [
@@ -70,12 +74,17 @@ function masked(lines: readonly string[]): string[] {
   });
 }
 
-describe('LOGFORMAT=djbdns: dnscache 1.05\'s lines, line for line', { skip }, () => {
+describe("LOGFORMAT=djbdns: dnscache 1.05's lines, line for line", { skip }, () => {
   const scope = suiteScope();
 
-  it('the same queries give the same lines as Debian\'s dnscache', async (t) => {
+  it("the same queries give the same lines as Debian's dnscache", async (t) => {
     const labAddress = await freeLoopback(DNS_PORT);
-    const lab = await LabServer.start({ address: labAddress, port: DNS_PORT, zones: [exampleTestZone([['ns1.example.test', labAddress]])], recursionAvailable: true });
+    const lab = await LabServer.start({
+      address: labAddress,
+      port: DNS_PORT,
+      zones: [exampleTestZone([['ns1.example.test', labAddress]])],
+      recursionAvailable: true,
+    });
     scope.after(() => lab.stop());
 
     // Debian's dnscache: chroots into ROOT as nobody, so ROOT is world-readable.
@@ -86,12 +95,33 @@ describe('LOGFORMAT=djbdns: dnscache 1.05\'s lines, line for line', { skip }, ()
     fs.writeFileSync(join(root, 'ip', '127.0.0.1'), '');
     fs.writeFileSync(join(root, 'servers', '@'), `${labAddress}\n`, { mode: 0o644 });
     const theirs = await freeLoopback(DNS_PORT);
-    const env = ['env', '-i', `IP=${theirs}`, 'IPSEND=0.0.0.0', `ROOT=${root}`, 'CACHESIZE=1000000', 'UID=65534', 'GID=65534', 'FORWARDONLY=1'];
+    const env = [
+      'env',
+      '-i',
+      `IP=${theirs}`,
+      'IPSEND=0.0.0.0',
+      `ROOT=${root}`,
+      'CACHESIZE=1000000',
+      'UID=65534',
+      'GID=65534',
+      'FORWARDONLY=1',
+    ];
     const original = new Daemon('dnscache 1.05', '/usr/bin/env', [...env.slice(1), djbdns!]);
     scope.after(() => original.stop());
-    await waitUntil(async () => original.output.startsWith('starting\n'), { timeoutMs: 5000, alive: () => original.alive, describe: () => original.output });
+    await waitUntil(async () => original.output.startsWith('starting\n'), {
+      timeoutMs: 5000,
+      alive: () => original.alive,
+      describe: () => original.output,
+    });
 
-    const ours = await startDnscache({ upstreams: [lab], listen: { address: await freeLoopback(DNS_PORT), port: DNS_PORT }, env: { LOGFORMAT: 'djbdns' } }, scope);
+    const ours = await startDnscache(
+      {
+        upstreams: [lab],
+        listen: { address: await freeLoopback(DNS_PORT), port: DNS_PORT },
+        env: { LOGFORMAT: 'djbdns' },
+      },
+      scope,
+    );
 
     const udp = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => udp.bind(0, '127.0.0.1', () => resolve()));
@@ -99,12 +129,16 @@ describe('LOGFORMAT=djbdns: dnscache 1.05\'s lines, line for line', { skip }, ()
     await ask({ address: theirs, port: DNS_PORT }, udp);
     await ask(ours, udp);
     // Each writes its last line right after its last reply.
-    await waitUntil(async () => /tcpclose/.test(original.output), { timeoutMs: 3000, alive: () => true, describe: () => original.output });
+    await waitUntil(async () => /tcpclose/.test(original.output), {
+      timeoutMs: 3000,
+      alive: () => true,
+      describe: () => original.output,
+    });
     await ours.waitForLog(/^tcpclose/);
 
     const expected = masked(original.output.trim().split('\n'));
     const got = masked(ours.logs.filter((l) => l !== ''));
-    t.diagnostic(`${expected.length} lines alike, e.g.: ${expected.slice(0, 6).join(" | ")}`);
+    t.diagnostic(`${expected.length} lines alike, e.g.: ${expected.slice(0, 6).join(' | ')}`);
     assert.ok(expected.length >= 25, `${expected.length} lines from dnscache 1.05`);
     assert.deepEqual(got, expected);
   });

@@ -52,21 +52,32 @@ export class Etcd extends Restartable {
   async resume(): Promise<void> {
     const peer = `http://${this.address}:${ETCD_PEER_PORT}`;
     const daemon = new Daemon('etcd', findBinary('etcd')!, [
-      '--name', 'lab',
-      '--data-dir', join(this.dir, 'data'),
-      '--listen-client-urls', this.url,
-      '--advertise-client-urls', this.url,
-      '--listen-peer-urls', peer,
-      '--initial-advertise-peer-urls', peer,
-      '--initial-cluster', `lab=${peer}`,
-      '--log-level', 'error',
+      '--name',
+      'lab',
+      '--data-dir',
+      join(this.dir, 'data'),
+      '--listen-client-urls',
+      this.url,
+      '--advertise-client-urls',
+      this.url,
+      '--listen-peer-urls',
+      peer,
+      '--initial-advertise-peer-urls',
+      peer,
+      '--initial-cluster',
+      `lab=${peer}`,
+      '--log-level',
+      'error',
     ]);
     this.daemon = daemon;
-    await waitUntil(async () => (await accepts(this.address, ETCD_CLIENT_PORT)) && this.ctl(['endpoint', 'health']).status === 0, {
-      timeoutMs: 15000,
-      alive: () => daemon.alive,
-      describe: () => `etcd on ${this.url}; output:\n${daemon.output}`,
-    });
+    await waitUntil(
+      async () => (await accepts(this.address, ETCD_CLIENT_PORT)) && this.ctl(['endpoint', 'health']).status === 0,
+      {
+        timeoutMs: 15000,
+        alive: () => daemon.alive,
+        describe: () => `etcd on ${this.url}; output:\n${daemon.output}`,
+      },
+    );
   }
 
   /** etcdctl against this member (the v3 API). */

@@ -21,7 +21,18 @@ import assert from 'node:assert/strict';
 import { freeLoopback } from '../lab/addresses';
 import { HIERARCHY_ANSWERS, hierarchyLayout, Hierarchy, RoleSpec, startFreeHierarchy } from '../lab/hierarchy';
 import { Dnscache, startDnscache } from '../e2e/harness';
-import { ask, expectedOutcome, finalAddresses, label, nonEmptySubset, Outcome, Question, sameOutcome, servfailNote, show } from './battery';
+import {
+  ask,
+  expectedOutcome,
+  finalAddresses,
+  label,
+  nonEmptySubset,
+  Outcome,
+  Question,
+  sameOutcome,
+  servfailNote,
+  show,
+} from './battery';
 import { canonical, isAtOrBelow } from '../lab/zone';
 import { missingPackage } from './daemon';
 import { freeNsdNet, NsdLab, roleKind, startNsdLab } from './nsd';
@@ -80,7 +91,12 @@ const BATTERY: Question[] = [
   { name: 'chain16.cname.test', type: 'A', what: '16 CNAMEs', policy: 'CNAME-chain limit (dnscache-ts 16)' },
   { name: 'chain17.cname.test', type: 'A', what: '17 CNAMEs', policy: 'CNAME-chain limit (dnscache-ts 16)' },
   { name: 'c1.cname.test', type: 'A', what: '20 CNAMEs', policy: 'CNAME-chain limit (dnscache-ts 16)' },
-  { name: 'www.toodeep.test', type: 'A', what: 'glueless delegations 6 deep', policy: 'glueless-depth limit (dnscache-ts 5)' },
+  {
+    name: 'www.toodeep.test',
+    type: 'A',
+    what: 'glueless delegations 6 deep',
+    policy: 'glueless-depth limit (dnscache-ts 5)',
+  },
   { name: 'www.attack.nxns.test', type: 'A', what: '30 glueless NS names, all NXDOMAIN', policy: 'NXNS work limits' },
 ];
 
@@ -153,7 +169,8 @@ after(async () => {
 
 /** Roles whose servers answer with their zone data (for the oracle). */
 function answering(l: NsdLab): (s: RoleSpec) => boolean {
-  return (s) => l.running(s.role) && s.behaviour !== 'silent' && s.behaviour !== 'refused' && s.behaviour !== 'lame-referral';
+  return (s) =>
+    l.running(s.role) && s.behaviour !== 'silent' && s.behaviour !== 'refused' && s.behaviour !== 'lame-referral';
 }
 
 function expected(l: NsdLab, q: Question): Outcome {
@@ -167,21 +184,26 @@ function ready(): NsdLab {
 }
 
 describe('interop: the lab served by NSD, resolved by dnscache-ts', () => {
-  test('NSD serves every plain role: zone files pass nsd-checkzone, every server answers', { skip: NSD_MISSING ?? false }, (t) => {
-    const l = ready();
-    t.diagnostic(`lab on 127.${l.net}.x.y port ${l.port}:`);
-    for (const line of l.describe()) t.diagnostic(`  ${line}`);
-    const nsdZones = l.layout.filter((s) => l.kinds.get(s.role) === 'nsd').reduce((n, s) => n + s.zones.length, 0);
-    assert.equal(l.checked.length, nsdZones, 'every zone file checked');
-    assert.ok(l.nsd.size >= 15, `${l.nsd.size} NSD servers`);
-    assert.ok(l.nsd.has('root1') && l.nsd.has('tld1') && l.nsd.has('example1') && l.nsd.has('provider'));
-  });
+  test(
+    'NSD serves every plain role: zone files pass nsd-checkzone, every server answers',
+    { skip: NSD_MISSING ?? false },
+    (t) => {
+      const l = ready();
+      t.diagnostic(`lab on 127.${l.net}.x.y port ${l.port}:`);
+      for (const line of l.describe()) t.diagnostic(`  ${line}`);
+      const nsdZones = l.layout.filter((s) => l.kinds.get(s.role) === 'nsd').reduce((n, s) => n + s.zones.length, 0);
+      assert.equal(l.checked.length, nsdZones, 'every zone file checked');
+      assert.ok(l.nsd.size >= 15, `${l.nsd.size} NSD servers`);
+      assert.ok(l.nsd.has('root1') && l.nsd.has('tld1') && l.nsd.has('example1') && l.nsd.has('provider'));
+    },
+  );
 
   test('the oracle (zone data walked from the root) agrees with HIERARCHY_ANSWERS', () => {
     // Needs only the layout: the roles this lab runs, and how (see nsd.ts).
     const layout = hierarchyLayout(100);
     const runs = (s: RoleSpec): boolean => roleKind(s) !== 'omitted';
-    const answers = (s: RoleSpec): boolean => runs(s) && s.behaviour !== 'silent' && s.behaviour !== 'refused' && s.behaviour !== 'lame-referral';
+    const answers = (s: RoleSpec): boolean =>
+      runs(s) && s.behaviour !== 'silent' && s.behaviour !== 'refused' && s.behaviour !== 'lame-referral';
     // Names in zones that only roles left out of this lab serve (the ::1 server) cannot resolve here.
     const omitted = layout.filter((s) => !runs(s)).flatMap((s) => s.zones.map((z) => canonical(z.origin)));
     let checked = 0;
@@ -211,7 +233,11 @@ describe('interop: the lab served by NSD, resolved by dnscache-ts', () => {
       if (note) t.diagnostic(`note: ${label(q)}: dnscache-ts sent ${note}`);
     }
     for (const w of wrong) t.diagnostic(`MISMATCH ${w}`);
-    assert.deepEqual(wrong, [], `dnscache-ts answered ${wrong.length} of ${BATTERY.length} questions differently from the zone data`);
+    assert.deepEqual(
+      wrong,
+      [],
+      `dnscache-ts answered ${wrong.length} of ${BATTERY.length} questions differently from the zone data`,
+    );
   });
 });
 
@@ -240,7 +266,9 @@ describe('interop: Unbound gives the same answers as dnscache-ts', () => {
       const note = servfailNote(theirs);
       if (note) t.diagnostic(`note: ${label(q)}: unbound sent ${note}`);
       if (q.subset && !nonEmptySubset(theirs, expected(l, q))) {
-        differ.push(`${label(q)} (${q.what}): unbound ${show(theirs)} is not part of the zone data ${show(expected(l, q))}`);
+        differ.push(
+          `${label(q)} (${q.what}): unbound ${show(theirs)} is not part of the zone data ${show(expected(l, q))}`,
+        );
         continue;
       }
       if (sameOutcome(ours, theirs)) continue;
@@ -254,60 +282,77 @@ describe('interop: Unbound gives the same answers as dnscache-ts', () => {
     assert.deepEqual(differ, [], `Unbound and dnscache-ts disagree on ${differ.length} question(s)`);
   });
 
-  test('upstream queries of cold resolutions (TypeScript lab on port 53): dnscache-ts <= 1.5 x Unbound + 2', { skip: NSD_MISSING ?? UNBOUND_MISSING ?? false }, async (t) => {
-    ready();
-    if (unboundSkip) {
-      t.skip(unboundSkip);
-      return;
-    }
-    let h: Hierarchy;
-    try {
-      h = await startFreeHierarchy(DNS_PORT, { ipv6: false });
-    } catch (err) {
-      t.skip(`the TypeScript lab cannot listen on port ${DNS_PORT}: ${(err as Error).message}`);
-      return;
-    }
-    t.after(() => h.stop());
-    const hints = rootHintsFromLayout(hierarchyLayout(h.net));
-    // Each resolver instance sends from its own loopback address, so the
-    // servers' logs tell whose queries they are and the names run in parallel.
-    const sentFrom = (address: string): number => [...h.servers.values()].reduce((n, s) => n + s.queries.filter((q) => q.from.address === address).length, 0);
-    const countOne = async (i: number, name: string, type: string): Promise<[string, number, number, string, string]> => {
-      const oursFrom = `127.${h.net}.200.${2 * i + 1}`;
-      const theirsFrom = `127.${h.net}.200.${2 * i + 2}`;
-      const [ours, theirs] = await Promise.all([
-        startDnscache({
-          upstreams: h.rootHints.map((hp) => ({ address: hp.split(':')[0]!, port: DNS_PORT })),
-          forwardOnly: false,
-          env: { SERVERPORT: String(DNS_PORT), IPSEND: oursFrom },
-        }),
-        freeLoopback(UNBOUND_PORT).then((address) => startUnbound({ hints, listen: { address, port: UNBOUND_PORT }, outgoing: theirsFrom })),
-      ]);
+  test(
+    'upstream queries of cold resolutions (TypeScript lab on port 53): dnscache-ts <= 1.5 x Unbound + 2',
+    { skip: NSD_MISSING ?? UNBOUND_MISSING ?? false },
+    async (t) => {
+      ready();
+      if (unboundSkip) {
+        t.skip(unboundSkip);
+        return;
+      }
+      let h: Hierarchy;
       try {
-        const q: Question = { name, type, what: 'counted' };
-        const [a, b] = await Promise.all([ask({ address: ours.address, port: ours.port }, q), ask(theirs.endpoint, q)]);
-        await new Promise((r) => setTimeout(r, 300)); // late work after the reply (Unbound fetches more NS targets)
-        const rc = (o: Outcome | Error): string => (o instanceof Error ? 'no reply' : o.rcode);
-        return [`${name}/${type}`, sentFrom(oursFrom), sentFrom(theirsFrom), rc(a), rc(b)];
-      } finally {
-        await Promise.all([ours.stop(), theirs.stop()]);
+        h = await startFreeHierarchy(DNS_PORT, { ipv6: false });
+      } catch (err) {
+        t.skip(`the TypeScript lab cannot listen on port ${DNS_PORT}: ${(err as Error).message}`);
+        return;
       }
-    };
-    const rows: Array<[string, number, number, string, string]> = new Array(COUNTED.length);
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < COUNTED.length) {
-        const i = next++;
-        rows[i] = await countOne(i, ...COUNTED[i]!);
-      }
-    };
-    await Promise.all(Array.from({ length: COUNT_PARALLEL }, worker));
-    const w = Math.max(...rows.map((r) => r[0].length), 4);
-    t.diagnostic(`${'name'.padEnd(w)}  dnscache-ts  unbound  (rcodes)`);
-    for (const [n, o, u, ro, ru] of rows) t.diagnostic(`${n.padEnd(w)}  ${String(o).padStart(11)}  ${String(u).padStart(7)}  (${ro} / ${ru})`);
-    const sum = (i: 1 | 2): number => rows.reduce((n, r) => n + r[i], 0);
-    t.diagnostic(`${'total'.padEnd(w)}  ${String(sum(1)).padStart(11)}  ${String(sum(2)).padStart(7)}`);
-    const over = rows.filter(([, o, u]) => o > 1.5 * u + 2).map(([n, o, u]) => `${n}: dnscache-ts ${o}, unbound ${u}`);
-    assert.deepEqual(over, [], 'dnscache-ts sent more than 1.5 x Unbound + 2 queries');
-  });
+      t.after(() => h.stop());
+      const hints = rootHintsFromLayout(hierarchyLayout(h.net));
+      // Each resolver instance sends from its own loopback address, so the
+      // servers' logs tell whose queries they are and the names run in parallel.
+      const sentFrom = (address: string): number =>
+        [...h.servers.values()].reduce((n, s) => n + s.queries.filter((q) => q.from.address === address).length, 0);
+      const countOne = async (
+        i: number,
+        name: string,
+        type: string,
+      ): Promise<[string, number, number, string, string]> => {
+        const oursFrom = `127.${h.net}.200.${2 * i + 1}`;
+        const theirsFrom = `127.${h.net}.200.${2 * i + 2}`;
+        const [ours, theirs] = await Promise.all([
+          startDnscache({
+            upstreams: h.rootHints.map((hp) => ({ address: hp.split(':')[0]!, port: DNS_PORT })),
+            forwardOnly: false,
+            env: { SERVERPORT: String(DNS_PORT), IPSEND: oursFrom },
+          }),
+          freeLoopback(UNBOUND_PORT).then((address) =>
+            startUnbound({ hints, listen: { address, port: UNBOUND_PORT }, outgoing: theirsFrom }),
+          ),
+        ]);
+        try {
+          const q: Question = { name, type, what: 'counted' };
+          const [a, b] = await Promise.all([
+            ask({ address: ours.address, port: ours.port }, q),
+            ask(theirs.endpoint, q),
+          ]);
+          await new Promise((r) => setTimeout(r, 300)); // late work after the reply (Unbound fetches more NS targets)
+          const rc = (o: Outcome | Error): string => (o instanceof Error ? 'no reply' : o.rcode);
+          return [`${name}/${type}`, sentFrom(oursFrom), sentFrom(theirsFrom), rc(a), rc(b)];
+        } finally {
+          await Promise.all([ours.stop(), theirs.stop()]);
+        }
+      };
+      const rows: Array<[string, number, number, string, string]> = new Array(COUNTED.length);
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < COUNTED.length) {
+          const i = next++;
+          rows[i] = await countOne(i, ...COUNTED[i]!);
+        }
+      };
+      await Promise.all(Array.from({ length: COUNT_PARALLEL }, worker));
+      const w = Math.max(...rows.map((r) => r[0].length), 4);
+      t.diagnostic(`${'name'.padEnd(w)}  dnscache-ts  unbound  (rcodes)`);
+      for (const [n, o, u, ro, ru] of rows)
+        t.diagnostic(`${n.padEnd(w)}  ${String(o).padStart(11)}  ${String(u).padStart(7)}  (${ro} / ${ru})`);
+      const sum = (i: 1 | 2): number => rows.reduce((n, r) => n + r[i], 0);
+      t.diagnostic(`${'total'.padEnd(w)}  ${String(sum(1)).padStart(11)}  ${String(sum(2)).padStart(7)}`);
+      const over = rows
+        .filter(([, o, u]) => o > 1.5 * u + 2)
+        .map(([n, o, u]) => `${n}: dnscache-ts ${o}, unbound ${u}`);
+      assert.deepEqual(over, [], 'dnscache-ts sent more than 1.5 x Unbound + 2 queries');
+    },
+  );
 });

@@ -69,7 +69,9 @@ export function rdataText(r: LabRecord): string {
     case 'CAA':
       return `${d.flags ?? 0} ${d.tag} ${quoted(String(d.value))}`;
     case 'TXT':
-      return (Array.isArray(d) ? d : [d]).map((s: string | Buffer) => quoted(Buffer.isBuffer(s) ? s.toString('latin1') : String(s))).join(' ');
+      return (Array.isArray(d) ? d : [d])
+        .map((s: string | Buffer) => quoted(Buffer.isBuffer(s) ? s.toString('latin1') : String(s)))
+        .join(' ');
     case 'SOA':
       return `${fqdn(d.mname)} ${fqdn(d.rname)} ${d.serial} ${d.refresh} ${d.retry} ${d.expire} ${d.minimum}`;
     default:
@@ -79,9 +81,12 @@ export function rdataText(r: LabRecord): string {
 
 /** An RFC 1035 master file for a lab zone: SOA first, absolute names, explicit TTLs. */
 export function zoneFileText(z: LabZone): string {
-  const soaFirst = [...z.records].sort((x, y) => Number(y.type.toUpperCase() === 'SOA') - Number(x.type.toUpperCase() === 'SOA'));
+  const soaFirst = [...z.records].sort(
+    (x, y) => Number(y.type.toUpperCase() === 'SOA') - Number(x.type.toUpperCase() === 'SOA'),
+  );
   const lines = [`; zone ${fqdn(z.origin)} written from the lab layout`, `$TTL ${DEFAULT_TTL}`];
-  for (const r of soaFirst) lines.push(`${fqdn(r.name)}\t${r.ttl ?? DEFAULT_TTL}\tIN\t${r.type.toUpperCase()}\t${rdataText(r)}`);
+  for (const r of soaFirst)
+    lines.push(`${fqdn(r.name)}\t${r.ttl ?? DEFAULT_TTL}\tIN\t${r.type.toUpperCase()}\t${rdataText(r)}`);
   return lines.join('\n') + '\n';
 }
 
@@ -218,9 +223,20 @@ export async function startNsdLab(opts: NsdLabOptions): Promise<NsdLab> {
 
   try {
     const checked = writeNsdRoles(dir, nsdSpecs, port);
-    for (const s of nsdSpecs) nsd.set(s.role, new Daemon(`nsd ${s.role}`, nsdBinary, ['-d', '-c', join(dir, s.role, 'nsd.conf')]));
+    for (const s of nsdSpecs)
+      nsd.set(s.role, new Daemon(`nsd ${s.role}`, nsdBinary, ['-d', '-c', join(dir, s.role, 'nsd.conf')]));
     const labStarts = labSpecs.map(async (s) => {
-      lab.set(s.role, await LabServer.start({ address: s.address, port, zones: s.zones, behaviour: s.behaviour, delayMs: s.delayMs, inject: s.inject }));
+      lab.set(
+        s.role,
+        await LabServer.start({
+          address: s.address,
+          port,
+          zones: s.zones,
+          behaviour: s.behaviour,
+          delayMs: s.delayMs,
+          inject: s.inject,
+        }),
+      );
     });
     const ready = nsdSpecs.map((s) => {
       const d = nsd.get(s.role)!;
@@ -229,8 +245,13 @@ export async function startNsdLab(opts: NsdLabOptions): Promise<NsdLab> {
         s.zones.map((z) =>
           waitUntil(
             async () => {
-              const { packet } = await query({ address: s.address, port }, fqdn(z.origin), 'SOA', { rd: false, timeoutMs: 250 });
-              return packet.rcode === 'NOERROR' && packet.flag_aa && (packet.answers ?? []).some((r) => r.type === 'SOA');
+              const { packet } = await query({ address: s.address, port }, fqdn(z.origin), 'SOA', {
+                rd: false,
+                timeoutMs: 250,
+              });
+              return (
+                packet.rcode === 'NOERROR' && packet.flag_aa && (packet.answers ?? []).some((r) => r.type === 'SOA')
+              );
             },
             {
               timeoutMs: 8000,
@@ -260,7 +281,12 @@ export async function startNsdLab(opts: NsdLabOptions): Promise<NsdLab> {
       describe: () =>
         layout.map((s) => {
           const kind = kinds.get(s.role)!;
-          const what = kind === 'nsd' ? 'NSD' : kind === 'lab' ? `LabServer (${s.behaviour ?? 'answer'}${s.inject ? ', injects' : ''})` : 'not run';
+          const what =
+            kind === 'nsd'
+              ? 'NSD'
+              : kind === 'lab'
+                ? `LabServer (${s.behaviour ?? 'answer'}${s.inject ? ', injects' : ''})`
+                : 'not run';
           const zones = s.zones.map((z) => fqdn(z.origin)).join(' ');
           return `${s.role.padEnd(12)} ${`${s.address}@${port}`.padEnd(20)} ${what.padEnd(34)} ${zones}`;
         }),

@@ -22,7 +22,9 @@ export interface RootHint {
 /** The root zone's NS names and their addresses, from the lab layout. */
 export function rootHintsFromLayout(layout: RoleSpec[]): RootHint[] {
   const rootZone = layout.find((s) => s.role === 'root1')!.zones.find((z) => canonical(z.origin) === '')!;
-  const names = rootZone.records.filter((r) => r.type === 'NS' && canonical(r.name) === '').map((r) => canonical(String(r.data)));
+  const names = rootZone.records
+    .filter((r) => r.type === 'NS' && canonical(r.name) === '')
+    .map((r) => canonical(String(r.data)));
   return names.map((name) => {
     const a = rootZone.records.find((r) => r.type === 'A' && canonical(r.name) === name);
     if (!a) throw new Error(`root hints: no address for ${name} in the lab root zone`);
@@ -124,7 +126,11 @@ export async function startUnbound(opts: UnboundOptions): Promise<Unbound> {
   try {
     await waitUntil(
       async () => (await query(opts.listen, 'localhost', 'A', { timeoutMs: 250 })).packet.rcode === 'NOERROR',
-      { timeoutMs: 8000, alive: () => daemon.alive, describe: () => `unbound on ${opts.listen.address}@${opts.listen.port}; output:\n${daemon.output}` },
+      {
+        timeoutMs: 8000,
+        alive: () => daemon.alive,
+        describe: () => `unbound on ${opts.listen.address}@${opts.listen.port}; output:\n${daemon.output}`,
+      },
     );
   } catch (err) {
     await stop();

@@ -57,18 +57,35 @@ function wireType(type: string): string {
 }
 
 /** Encodes a query; exported so tests can tamper with the bytes before `sendRaw`. */
-export function encodeQuery(name: string, type: string, opts: Pick<QueryOptions, 'edns' | 'rd' | 'cd' | 'id' | 'qclass'> = {}): { id: number; bytes: Buffer } {
+export function encodeQuery(
+  name: string,
+  type: string,
+  opts: Pick<QueryOptions, 'edns' | 'rd' | 'cd' | 'id' | 'qclass'> = {},
+): { id: number; bytes: Buffer } {
   const id = opts.id ?? Math.floor(Math.random() * 0x10000);
   const edns = opts.edns ?? false;
   const bytes = dnsPacket.encode({
     type: 'query',
     id,
     flags: (opts.rd === false ? 0 : dnsPacket.RECURSION_DESIRED) | (opts.cd ? dnsPacket.CHECKING_DISABLED : 0),
-    questions: [{ name, type: wireType(type) as dnsPacket.RecordType, class: (opts.qclass ?? 'IN') as dnsPacket.RecordClass }],
+    questions: [
+      { name, type: wireType(type) as dnsPacket.RecordType, class: (opts.qclass ?? 'IN') as dnsPacket.RecordClass },
+    ],
     additionals:
       edns === false
         ? []
-        : [{ type: 'OPT', name: '.', udpPayloadSize: edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }],
+        : [
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: edns,
+              extendedRcode: 0,
+              ednsVersion: 0,
+              flags: 0,
+              flag_do: false,
+              options: [],
+            },
+          ],
   });
   return { id, bytes };
 }
@@ -256,7 +273,10 @@ export class TcpSession {
   private readonly queue: Buffer[] = [];
   private readonly waiters: Waiter[] = [];
 
-  constructor(private readonly sock: net.Socket, private readonly server: Endpoint) {
+  constructor(
+    private readonly sock: net.Socket,
+    private readonly server: Endpoint,
+  ) {
     this.closed = new Promise((resolve) => {
       sock.once('close', () => {
         this.isOpen = false;
@@ -304,7 +324,11 @@ export class TcpSession {
   /** Sends a query and waits for the reply with its ID; rejects on timeout or close. */
   async query(name: string, type: string, opts: Omit<QueryOptions, 'transport' | 'source'> = {}): Promise<Reply> {
     const id = this.send(name, type, opts);
-    const raw = await this.take((m) => m.length >= 2 && m.readUInt16BE(0) === id, opts.timeoutMs ?? DEFAULT_TIMEOUT, `${name}/${type}`);
+    const raw = await this.take(
+      (m) => m.length >= 2 && m.readUInt16BE(0) === id,
+      opts.timeoutMs ?? DEFAULT_TIMEOUT,
+      `${name}/${type}`,
+    );
     if (raw === null) throw new Error(`connection closed before the reply to ${name}/${type}`);
     try {
       return { packet: decodeReply(raw), raw };

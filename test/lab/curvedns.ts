@@ -12,7 +12,8 @@ export const CURVEDNS_KEYGEN = '/usr/sbin/curvedns-keygen';
 
 /** Why CurveDNS cannot be used here, or null when it can. */
 export function curvednsMissing(): string | null {
-  for (const path of [CURVEDNS, CURVEDNS_KEYGEN]) if (!existsSync(path)) return `${path} not found (Debian package curvedns; .ci/run installs it)`;
+  for (const path of [CURVEDNS, CURVEDNS_KEYGEN])
+    if (!existsSync(path)) return `${path} not found (Debian package curvedns; .ci/run installs it)`;
   return null;
 }
 
@@ -32,7 +33,8 @@ export function curvednsKeygen(): CurveKeyPair {
     return m[1]!;
   };
   const dns = field('DNS public key');
-  if (!/^uz5[0-9b-df-hj-np-z]{51}$/.test(dns)) throw new Error(`${CURVEDNS_KEYGEN}: DNS public key ${dns} is not uz5 and 51 base32 characters`);
+  if (!/^uz5[0-9b-df-hj-np-z]{51}$/.test(dns))
+    throw new Error(`${CURVEDNS_KEYGEN}: DNS public key ${dns} is not uz5 and 51 base32 characters`);
   return { dnsPublic: dns.slice(3), hexPublic: field('Hex public key'), hexSecret: field('Hex secret key') };
 }
 
@@ -50,7 +52,13 @@ export interface CurveDnsProcess {
  * target:targetPort, and waits until it answers. It runs as our own user
  * (UID/GID: it drops to them after binding).
  */
-export async function startCurveDns(address: string, port: number, target: string, targetPort: number, keys: CurveKeyPair = curvednsKeygen()): Promise<CurveDnsProcess> {
+export async function startCurveDns(
+  address: string,
+  port: number,
+  target: string,
+  targetPort: number,
+  keys: CurveKeyPair = curvednsKeygen(),
+): Promise<CurveDnsProcess> {
   assertLoopback(address, 'CurveDNS address');
   assertLoopback(target, 'CurveDNS target');
   const output: string[] = [];
@@ -65,7 +73,12 @@ export async function startCurveDns(address: string, port: number, target: strin
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const collect = (chunk: Buffer): void => {
-    output.push(...chunk.toString('latin1').split('\n').filter((l) => l !== ''));
+    output.push(
+      ...chunk
+        .toString('latin1')
+        .split('\n')
+        .filter((l) => l !== ''),
+    );
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);

@@ -26,7 +26,10 @@ export function exampleTestContent(): LabRecord[] {
 }
 
 /** example.test served by the given name servers (name → address, with glue). */
-export function exampleTestZone(nameServers: ReadonlyArray<readonly [string, string]>, ...extra: Array<LabRecord | LabRecord[]>): LabZone {
+export function exampleTestZone(
+  nameServers: ReadonlyArray<readonly [string, string]>,
+  ...extra: Array<LabRecord | LabRecord[]>
+): LabZone {
   return zone(
     'example.test',
     soa('example.test', 3600, 300),

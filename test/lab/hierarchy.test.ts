@@ -4,7 +4,15 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { PlainRecord, query, records } from './client';
-import { HIERARCHY_ANSWERS, Hierarchy, LONG_CHAIN, NXNS_FANOUT, hierarchyLayout, startFreeHierarchy, startHierarchy } from './hierarchy';
+import {
+  HIERARCHY_ANSWERS,
+  Hierarchy,
+  LONG_CHAIN,
+  NXNS_FANOUT,
+  hierarchyLayout,
+  startFreeHierarchy,
+  startHierarchy,
+} from './hierarchy';
 import { LAME_REFERRAL_TARGET, LabServer } from './server';
 
 let h: Hierarchy;
@@ -41,7 +49,10 @@ describe('hierarchy layout', () => {
     assert.equal(h.servers.size, h.ipv6 ? roles.length : roles.length - 1);
     const lines = h.describe();
     assert.equal(lines.length, roles.length);
-    assert.match(lines.find((l) => l.startsWith('lame1'))!, /refused.*lame\.test/);
+    assert.match(
+      lines.find((l) => l.startsWith('lame1'))!,
+      /refused.*lame\.test/,
+    );
   });
 });
 
@@ -52,14 +63,28 @@ describe('referrals from the root and the TLDs', () => {
       assert.equal(packet.rcode, 'NOERROR');
       assert.equal(packet.flag_aa, false);
       assert.equal(section(packet.answers).length, 0);
-      assert.deepEqual(rows(section(packet.authorities)), [['test', 'NS', 'ns1.nic.test'], ['test', 'NS', 'ns2.nic.test']]);
-      assert.deepEqual(rows(section(packet.additionals)), [['ns1.nic.test', 'A', `127.${B()}.1.1`], ['ns2.nic.test', 'A', `127.${B()}.1.2`]]);
+      assert.deepEqual(rows(section(packet.authorities)), [
+        ['test', 'NS', 'ns1.nic.test'],
+        ['test', 'NS', 'ns2.nic.test'],
+      ]);
+      assert.deepEqual(rows(section(packet.additionals)), [
+        ['ns1.nic.test', 'A', `127.${B()}.1.1`],
+        ['ns2.nic.test', 'A', `127.${B()}.1.2`],
+      ]);
     }
     const self = await ask('root1', 'b.root-servers.lab');
     assert.ok(self.packet.flag_aa);
-    assert.deepEqual(section(self.packet.answers).map((r) => r.data), [`127.${B()}.0.2`]);
+    assert.deepEqual(
+      section(self.packet.answers).map((r) => r.data),
+      [`127.${B()}.0.2`],
+    );
     const apex = await ask('root2', '.', 'NS');
-    assert.deepEqual(section(apex.packet.answers).map((r) => r.data).sort(), ['a.root-servers.lab', 'b.root-servers.lab']);
+    assert.deepEqual(
+      section(apex.packet.answers)
+        .map((r) => r.data)
+        .sort(),
+      ['a.root-servers.lab', 'b.root-servers.lab'],
+    );
     const ex = await ask('root1', 'ns.provider.example');
     assert.deepEqual(rows(section(ex.packet.authorities)), [['example', 'NS', 'a.nic.example']]);
     assert.deepEqual(rows(section(ex.packet.additionals)), [['a.nic.example', 'A', `127.${B()}.2.1`]]);
@@ -71,7 +96,10 @@ describe('referrals from the root and the TLDs', () => {
     for (const role of ['tld1', 'tld2']) {
       const { packet } = await ask(role, 'www.example.test');
       assert.equal(packet.flag_aa, false);
-      assert.deepEqual(rows(section(packet.authorities)), [['example.test', 'NS', 'ns1.example.test'], ['example.test', 'NS', 'ns2.example.test']]);
+      assert.deepEqual(rows(section(packet.authorities)), [
+        ['example.test', 'NS', 'ns1.example.test'],
+        ['example.test', 'NS', 'ns2.example.test'],
+      ]);
       assert.deepEqual(rows(section(packet.additionals)), [
         ['ns1.example.test', 'A', `127.${B()}.3.1`],
         ['ns2.example.test', 'A', `127.${B()}.3.2`],
@@ -80,14 +108,26 @@ describe('referrals from the root and the TLDs', () => {
     for (const role of ['example1', 'example2']) {
       const { packet } = await ask(role, 'www.example.test');
       assert.ok(packet.flag_aa);
-      assert.deepEqual(section(packet.answers).map((r) => r.data), HIERARCHY_ANSWERS['www.example.test']);
+      assert.deepEqual(
+        section(packet.answers).map((r) => r.data),
+        HIERARCHY_ANSWERS['www.example.test'],
+      );
       const six = await ask(role, 'www.example.test', 'AAAA');
-      assert.deepEqual(section(six.packet.answers).map((r) => r.data), HIERARCHY_ANSWERS['www.example.test/AAAA']);
+      assert.deepEqual(
+        section(six.packet.answers).map((r) => r.data),
+        HIERARCHY_ANSWERS['www.example.test/AAAA'],
+      );
     }
     const chain = await ask('example1', 'chain.example.test');
-    assert.deepEqual(section(chain.packet.answers).map((r) => r.type), ['CNAME', 'CNAME', 'A']);
+    assert.deepEqual(
+      section(chain.packet.answers).map((r) => r.type),
+      ['CNAME', 'CNAME', 'A'],
+    );
     const wild = await ask('example2', 'anything.wild.example.test');
-    assert.deepEqual(section(wild.packet.answers).map((r) => r.data), ['192.0.2.99']);
+    assert.deepEqual(
+      section(wild.packet.answers).map((r) => r.data),
+      ['192.0.2.99'],
+    );
     const big = await ask('example1', 'big.example.test', 'A', { transport: 'tcp' });
     assert.equal(section(big.packet.answers).length, 60);
     const nx = await ask('example1', 'nosuch.example.test');
@@ -104,9 +144,15 @@ describe('glueless delegations', () => {
     assert.deepEqual(rows(section(ref.packet.additionals)), [['ns1.provider.example', 'A', `127.${B()}.6.1`]]);
     const nsAddr = await ask('provider', 'ns.provider.example');
     assert.ok(nsAddr.packet.flag_aa);
-    assert.deepEqual(section(nsAddr.packet.answers).map((r) => r.data), [`127.${B()}.6.1`]);
+    assert.deepEqual(
+      section(nsAddr.packet.answers).map((r) => r.data),
+      [`127.${B()}.6.1`],
+    );
     const www = await ask('provider', 'www.glueless.test');
-    assert.deepEqual(section(www.packet.answers).map((r) => r.data), HIERARCHY_ANSWERS['www.glueless.test']);
+    assert.deepEqual(
+      section(www.packet.answers).map((r) => r.data),
+      HIERARCHY_ANSWERS['www.glueless.test'],
+    );
   });
 
   // Walks the NS chain from the TLD referral: each hop's NS name is in a zone
@@ -127,10 +173,20 @@ describe('glueless delegations', () => {
   test('deep.test needs glueless depth 3, toodeep.test depth 6; both servers answer', async () => {
     assert.equal(await gluelessDepth('tld1', 'www.deep.test'), 3);
     assert.equal(await gluelessDepth('tld2', 'www.toodeep.test'), 6);
-    for (const [role, name, answer] of [['deep', 'ns.deep3.example', `127.${B()}.11.1`], ['deep', 'ns.deep1.example', `127.${B()}.11.1`], ['deep', 'www.deep.test', '192.0.2.70'], ['toodeep', 'ns.td6.example', `127.${B()}.11.2`], ['toodeep', 'www.toodeep.test', '192.0.2.71']] as const) {
+    for (const [role, name, answer] of [
+      ['deep', 'ns.deep3.example', `127.${B()}.11.1`],
+      ['deep', 'ns.deep1.example', `127.${B()}.11.1`],
+      ['deep', 'www.deep.test', '192.0.2.70'],
+      ['toodeep', 'ns.td6.example', `127.${B()}.11.2`],
+      ['toodeep', 'www.toodeep.test', '192.0.2.71'],
+    ] as const) {
       const { packet } = await ask(role, name);
       assert.ok(packet.flag_aa, name);
-      assert.deepEqual(section(packet.answers).map((r) => r.data), [answer], name);
+      assert.deepEqual(
+        section(packet.answers).map((r) => r.data),
+        [answer],
+        name,
+      );
     }
   });
 
@@ -139,7 +195,10 @@ describe('glueless delegations', () => {
     assert.deepEqual(rows(section(ref.packet.authorities)), [['v6glueless.test', 'NS', 'ns.v6host.example']]);
     assert.equal(section(ref.packet.additionals).length, 0);
     const six = await ask('provider', 'ns.v6host.example', 'AAAA');
-    assert.deepEqual(section(six.packet.answers).map((r) => r.data), ['::1']);
+    assert.deepEqual(
+      section(six.packet.answers).map((r) => r.data),
+      ['::1'],
+    );
     const four = await ask('provider', 'ns.v6host.example', 'A');
     assert.equal(four.packet.rcode, 'NOERROR');
     assert.equal(section(four.packet.answers).length, 0, 'NODATA for A');
@@ -163,7 +222,10 @@ describe('misbehaving servers', () => {
     const r = await ask('lame1', 'www.lame.test');
     assert.equal(r.packet.rcode, 'REFUSED');
     const ok = await ask('lame2', 'www.lame.test');
-    assert.deepEqual(section(ok.packet.answers).map((x) => x.data), HIERARCHY_ANSWERS['www.lame.test']);
+    assert.deepEqual(
+      section(ok.packet.answers).map((x) => x.data),
+      HIERARCHY_ANSWERS['www.lame.test'],
+    );
   });
 
   test('uplame.test: uplame1 refers back up to the root, uplame2 answers', async () => {
@@ -173,16 +235,27 @@ describe('misbehaving servers', () => {
     assert.equal(section(packet.answers).length, 0);
     assert.deepEqual(rows(section(packet.authorities)), [['.', 'NS', LAME_REFERRAL_TARGET]]);
     const ok = await ask('uplame2', 'www.uplame.test');
-    assert.deepEqual(section(ok.packet.answers).map((x) => x.data), HIERARCHY_ANSWERS['www.uplame.test']);
+    assert.deepEqual(
+      section(ok.packet.answers).map((x) => x.data),
+      HIERARCHY_ANSWERS['www.uplame.test'],
+    );
   });
 
   test('dead.test: dead1 is silent, dead2 answers; alldead has no live server', async () => {
     await assert.rejects(ask('dead1', 'www.dead.test', 'A', { timeoutMs: 200 }), /timeout/);
-    assert.ok(h.server('dead1').queries.some((q) => q.name === 'www.dead.test'), 'the query arrived');
+    assert.ok(
+      h.server('dead1').queries.some((q) => q.name === 'www.dead.test'),
+      'the query arrived',
+    );
     const ok = await ask('dead2', 'www.dead.test');
-    assert.deepEqual(section(ok.packet.answers).map((x) => x.data), HIERARCHY_ANSWERS['www.dead.test']);
+    assert.deepEqual(
+      section(ok.packet.answers).map((x) => x.data),
+      HIERARCHY_ANSWERS['www.dead.test'],
+    );
     await Promise.all(
-      ['alldead1', 'alldead2'].map((role) => assert.rejects(ask(role, 'www.alldead.test', 'A', { timeoutMs: 200 }), /timeout/)),
+      ['alldead1', 'alldead2'].map((role) =>
+        assert.rejects(ask(role, 'www.alldead.test', 'A', { timeoutMs: 200 }), /timeout/),
+      ),
     );
   });
 
@@ -190,14 +263,20 @@ describe('misbehaving servers', () => {
     const t0 = Date.now();
     const { packet } = await ask('slow', 'www.slow.test');
     assert.ok(Date.now() - t0 >= 350, `${Date.now() - t0} ms`);
-    assert.deepEqual(section(packet.answers).map((x) => x.data), HIERARCHY_ANSWERS['www.slow.test']);
+    assert.deepEqual(
+      section(packet.answers).map((x) => x.data),
+      HIERARCHY_ANSWERS['www.slow.test'],
+    );
   });
 
   test('trunc.test: TC over UDP even with EDNS, everything over TCP', async () => {
     const udp = await ask('trunc', 'www.trunc.test', 'A', { edns: 4096 });
     assert.ok(udp.packet.flag_tc);
     const tcp = await ask('trunc', 'www.trunc.test', 'A', { transport: 'tcp' });
-    assert.deepEqual(section(tcp.packet.answers).map((x) => x.data), HIERARCHY_ANSWERS['www.trunc.test']);
+    assert.deepEqual(
+      section(tcp.packet.answers).map((x) => x.data),
+      HIERARCHY_ANSWERS['www.trunc.test'],
+    );
     const big = await ask('trunc', 'big.trunc.test', 'TXT', { transport: 'tcp' });
     assert.equal(section(big.packet.answers).length, 30);
   });
@@ -205,13 +284,25 @@ describe('misbehaving servers', () => {
   test('poison.test: the real answer plus injected example.test records pointing at the evil server', async () => {
     const { packet } = await ask('poison', 'www.poison.test');
     assert.ok(packet.flag_aa);
-    assert.deepEqual(rows(section(packet.answers)), [['www.example.test', 'A', '6.6.6.6'], ['www.poison.test', 'A', '192.0.2.66']]);
+    assert.deepEqual(rows(section(packet.answers)), [
+      ['www.example.test', 'A', '6.6.6.6'],
+      ['www.poison.test', 'A', '192.0.2.66'],
+    ]);
     assert.deepEqual(rows(section(packet.authorities)), [['example.test', 'NS', 'ns.evil.poison.test']]);
-    assert.deepEqual(rows(section(packet.additionals)), [['ns1.example.test', 'A', `127.${B()}.66.6`], ['www.example.test', 'A', '6.6.6.6']]);
+    assert.deepEqual(rows(section(packet.additionals)), [
+      ['ns1.example.test', 'A', `127.${B()}.66.6`],
+      ['www.example.test', 'A', '6.6.6.6'],
+    ]);
     const evilNs = await ask('poison', 'ns.evil.poison.test');
-    assert.deepEqual(section(evilNs.packet.answers, 'A').map((x) => x.data), [`127.${B()}.66.6`, '6.6.6.6']);
+    assert.deepEqual(
+      section(evilNs.packet.answers, 'A').map((x) => x.data),
+      [`127.${B()}.66.6`, '6.6.6.6'],
+    );
     const evil = await ask('evil', 'www.example.test');
-    assert.deepEqual(section(evil.packet.answers).map((x) => x.data), ['6.6.6.6']);
+    assert.deepEqual(
+      section(evil.packet.answers).map((x) => x.data),
+      ['6.6.6.6'],
+    );
   });
 });
 
@@ -242,9 +333,15 @@ describe('CNAMEs', () => {
     const www = await ask('cname', 'www.cname.test');
     assert.deepEqual(rows(section(www.packet.answers)), [['www.cname.test', 'CNAME', 'www.example.test']]);
     const loop = await ask('cname', 'loop1.cname.test', 'CNAME');
-    assert.deepEqual(section(loop.packet.answers).map((r) => r.data), ['loop2.cname.test']);
+    assert.deepEqual(
+      section(loop.packet.answers).map((r) => r.data),
+      ['loop2.cname.test'],
+    );
     const back = await ask('cname', 'loop2.cname.test', 'CNAME');
-    assert.deepEqual(section(back.packet.answers).map((r) => r.data), ['loop1.cname.test']);
+    assert.deepEqual(
+      section(back.packet.answers).map((r) => r.data),
+      ['loop1.cname.test'],
+    );
   });
 });
 
@@ -258,11 +355,21 @@ describe('IPv6', () => {
       return;
     }
     for (const transport of ['udp', 'tcp'] as const) {
-      const { packet } = await query({ address: '::1', port: h.port }, 'www.v6only.test', 'A', { transport, timeoutMs: 1500 });
-      assert.deepEqual(section(packet.answers).map((r) => r.data), HIERARCHY_ANSWERS['www.v6only.test'], transport);
+      const { packet } = await query({ address: '::1', port: h.port }, 'www.v6only.test', 'A', {
+        transport,
+        timeoutMs: 1500,
+      });
+      assert.deepEqual(
+        section(packet.answers).map((r) => r.data),
+        HIERARCHY_ANSWERS['www.v6only.test'],
+        transport,
+      );
     }
     const g = await ask('v6', 'www.v6glueless.test');
-    assert.deepEqual(section(g.packet.answers).map((r) => r.data), HIERARCHY_ANSWERS['www.v6glueless.test']);
+    assert.deepEqual(
+      section(g.packet.answers).map((r) => r.data),
+      HIERARCHY_ANSWERS['www.v6glueless.test'],
+    );
   });
 });
 
@@ -277,7 +384,10 @@ describe('several hierarchies', () => {
       assert.ok(!(x.ipv6 && y.ipv6), 'only one can hold [::1]:port');
       for (const z of [x, y]) {
         const { packet } = await query(z.endpoint('example1'), 'www.example.test', 'A', { timeoutMs: 1500 });
-        assert.deepEqual(section(packet.answers).map((r) => r.data), ['192.0.2.80']);
+        assert.deepEqual(
+          section(packet.answers).map((r) => r.data),
+          ['192.0.2.80'],
+        );
         const ref = await query(z.endpoint('root1'), 'www.example.test', 'A', { timeoutMs: 1500 });
         assert.ok(section(ref.packet.additionals).every((r) => String(r.data).startsWith(`127.${z.net}.`)));
       }
@@ -287,16 +397,26 @@ describe('several hierarchies', () => {
   });
 
   test('a clash fails with EADDRINUSE and releases what it had bound', async () => {
-    await assert.rejects(startHierarchy({ net: h.net, port: h.port, ipv6: false }), (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE');
+    await assert.rejects(
+      startHierarchy({ net: h.net, port: h.port, ipv6: false }),
+      (err: NodeJS.ErrnoException) => err.code === 'EADDRINUSE',
+    );
     const { packet } = await ask('root1', 'www.example.test');
     assert.equal(section(packet.authorities).length, 2, 'the running hierarchy is unharmed');
     // Block only one address of a fresh net: the other servers bind, then must be released.
     const probe = await startFreeHierarchy(h.port, { ipv6: false });
     const net = probe.net;
     await probe.stop();
-    const blocker = await LabServer.start({ address: `127.${net}.5.5`, port: h.port, zones: hierarchyLayout(net)[0]!.zones });
+    const blocker = await LabServer.start({
+      address: `127.${net}.5.5`,
+      port: h.port,
+      zones: hierarchyLayout(net)[0]!.zones,
+    });
     try {
-      await assert.rejects(startHierarchy({ net, port: h.port, ipv6: false }), /1 server\(s\) failed to start: slow 127\.\d+\.5\.5:\d+: .*EADDRINUSE/);
+      await assert.rejects(
+        startHierarchy({ net, port: h.port, ipv6: false }),
+        /1 server\(s\) failed to start: slow 127\.\d+\.5\.5:\d+: .*EADDRINUSE/,
+      );
     } finally {
       await blocker.stop();
     }

@@ -222,7 +222,13 @@ export function hierarchyLayout(net: number, curveKey?: string): RoleSpec[] {
     ns('example', 'a.nic.example'),
     a('a.nic.example', at.exampleTld),
   );
-  const lab = zone('lab', soa('lab'), ns('lab', 'a.root-servers.lab'), ns('lab', 'b.root-servers.lab'), rootServerAddrs);
+  const lab = zone(
+    'lab',
+    soa('lab'),
+    ns('lab', 'a.root-servers.lab'),
+    ns('lab', 'b.root-servers.lab'),
+    rootServerAddrs,
+  );
 
   // `test`: one delegation per scenario.
   const test = zone(
@@ -315,19 +321,32 @@ export function hierarchyLayout(net: number, curveKey?: string): RoleSpec[] {
   );
 
   const simple = (origin: string, nsRecords: LabRecord[], ...rest: Array<LabRecord | LabRecord[]>): LabZone =>
-    zone(origin, soa(origin), nsRecords.filter((r) => r.type === 'NS'), nsRecords.filter((r) => r.type !== 'NS'), ...rest);
+    zone(
+      origin,
+      soa(origin),
+      nsRecords.filter((r) => r.type === 'NS'),
+      nsRecords.filter((r) => r.type !== 'NS'),
+      ...rest,
+    );
   const pair = (origin: string, a1: string, a2: string): LabRecord[] => [
     ns(origin, `ns1.${origin}`),
     ns(origin, `ns2.${origin}`),
     a(`ns1.${origin}`, a1),
     a(`ns2.${origin}`, a2),
   ];
-  const single = (origin: string, address: string, host = `ns.${origin}`): LabRecord[] => [ns(origin, host), a(host, address)];
+  const single = (origin: string, address: string, host = `ns.${origin}`): LabRecord[] => [
+    ns(origin, host),
+    a(host, address),
+  ];
 
   const lame = simple('lame.test', pair('lame.test', at.lame1, at.lame2), a('www.lame.test', '192.0.2.20'));
   const uplame = simple('uplame.test', pair('uplame.test', at.uplame1, at.uplame2), a('www.uplame.test', '192.0.2.21'));
   const dead = simple('dead.test', pair('dead.test', at.dead1, at.dead2), a('www.dead.test', '192.0.2.30'));
-  const alldead = simple('alldead.test', pair('alldead.test', at.alldead1, at.alldead2), a('www.alldead.test', '192.0.2.31'));
+  const alldead = simple(
+    'alldead.test',
+    pair('alldead.test', at.alldead1, at.alldead2),
+    a('www.alldead.test', '192.0.2.31'),
+  );
   const slow = simple('slow.test', single('slow.test', at.slow), a('www.slow.test', '192.0.2.40'));
 
   const chunk = 'x'.repeat(100);
@@ -345,19 +364,53 @@ export function hierarchyLayout(net: number, curveKey?: string): RoleSpec[] {
     single('provider.example', at.provider, 'ns1.provider.example'),
     a('ns.provider.example', at.provider),
   );
-  const glueless = zone('glueless.test', soa('glueless.test'), ns('glueless.test', 'ns.provider.example'), a('www.glueless.test', '192.0.2.10'));
-  const v6host = zone('v6host.example', soa('v6host.example'), ns('v6host.example', 'ns1.provider.example'), aaaa('ns.v6host.example', V6_ADDRESS));
+  const glueless = zone(
+    'glueless.test',
+    soa('glueless.test'),
+    ns('glueless.test', 'ns.provider.example'),
+    a('www.glueless.test', '192.0.2.10'),
+  );
+  const v6host = zone(
+    'v6host.example',
+    soa('v6host.example'),
+    ns('v6host.example', 'ns1.provider.example'),
+    aaaa('ns.v6host.example', V6_ADDRESS),
+  );
 
-  const v6only = simple('v6only.test', [ns('v6only.test', 'ns.v6only.test'), aaaa('ns.v6only.test', V6_ADDRESS)], a('www.v6only.test', '192.0.2.60'));
-  const v6glueless = zone('v6glueless.test', soa('v6glueless.test'), ns('v6glueless.test', 'ns.v6host.example'), a('www.v6glueless.test', '192.0.2.61'));
+  const v6only = simple(
+    'v6only.test',
+    [ns('v6only.test', 'ns.v6only.test'), aaaa('ns.v6only.test', V6_ADDRESS)],
+    a('www.v6only.test', '192.0.2.60'),
+  );
+  const v6glueless = zone(
+    'v6glueless.test',
+    soa('v6glueless.test'),
+    ns('v6glueless.test', 'ns.v6host.example'),
+    a('www.v6glueless.test', '192.0.2.61'),
+  );
 
-  const deepTest = zone('deep.test', soa('deep.test'), ns('deep.test', 'ns.deep1.example'), a('www.deep.test', '192.0.2.70'));
-  const toodeepTest = zone('toodeep.test', soa('toodeep.test'), ns('toodeep.test', 'ns.td1.example'), a('www.toodeep.test', '192.0.2.71'));
+  const deepTest = zone(
+    'deep.test',
+    soa('deep.test'),
+    ns('deep.test', 'ns.deep1.example'),
+    a('www.deep.test', '192.0.2.70'),
+  );
+  const toodeepTest = zone(
+    'toodeep.test',
+    soa('toodeep.test'),
+    ns('toodeep.test', 'ns.td1.example'),
+    a('www.toodeep.test', '192.0.2.71'),
+  );
 
   // The poisoner answers its own names but slips example.test data in. Its
   // fake addresses are loopback (the `evil` server) so a resolver that
   // believes them sends its queries nowhere but 127.B.66.6.
-  const poison = simple('poison.test', single('poison.test', at.poison), a('www.poison.test', '192.0.2.66'), a('ns.evil.poison.test', at.evil));
+  const poison = simple(
+    'poison.test',
+    single('poison.test', at.poison),
+    a('www.poison.test', '192.0.2.66'),
+    a('ns.evil.poison.test', at.evil),
+  );
   const poisonInject: Injection = {
     answer: [a('www.example.test', '6.6.6.6')],
     authority: [ns('example.test', 'ns.evil.poison.test')],
@@ -378,9 +431,21 @@ export function hierarchyLayout(net: number, curveKey?: string): RoleSpec[] {
     cname('www.cname.test', 'www.example.test'),
     cname('loop1.cname.test', 'loop2.cname.test'),
     cname('loop2.cname.test', 'loop1.cname.test'),
-    cnameChain(Array.from({ length: LONG_CHAIN }, (_, i) => `c${i + 1}.cname.test`), `c${LONG_CHAIN + 1}.cname.test`, '192.0.2.90'),
-    cnameChain(['chain16.cname.test', ...Array.from({ length: 15 }, (_, i) => `chain16-${i + 1}.cname.test`)], 'chain16-end.cname.test', '192.0.2.91'),
-    cnameChain(['chain17.cname.test', ...Array.from({ length: 16 }, (_, i) => `chain17-${i + 1}.cname.test`)], 'chain17-end.cname.test', '192.0.2.92'),
+    cnameChain(
+      Array.from({ length: LONG_CHAIN }, (_, i) => `c${i + 1}.cname.test`),
+      `c${LONG_CHAIN + 1}.cname.test`,
+      '192.0.2.90',
+    ),
+    cnameChain(
+      ['chain16.cname.test', ...Array.from({ length: 15 }, (_, i) => `chain16-${i + 1}.cname.test`)],
+      'chain16-end.cname.test',
+      '192.0.2.91',
+    ),
+    cnameChain(
+      ['chain17.cname.test', ...Array.from({ length: 16 }, (_, i) => `chain17-${i + 1}.cname.test`)],
+      'chain17-end.cname.test',
+      '192.0.2.92',
+    ),
   );
 
   const nxns = simple(
@@ -401,23 +466,74 @@ export function hierarchyLayout(net: number, curveKey?: string): RoleSpec[] {
     { role: 'example2', address: at.example2, zones: [exampleTest], note: 'ns2.example.test' },
     { role: 'lame1', address: at.lame1, zones: [lame], behaviour: 'refused', note: 'ns1.lame.test, lame: REFUSED' },
     { role: 'lame2', address: at.lame2, zones: [lame], note: 'ns2.lame.test' },
-    { role: 'uplame1', address: at.uplame1, zones: [uplame], behaviour: 'lame-referral', note: 'ns1.uplame.test, upward referral to the root' },
+    {
+      role: 'uplame1',
+      address: at.uplame1,
+      zones: [uplame],
+      behaviour: 'lame-referral',
+      note: 'ns1.uplame.test, upward referral to the root',
+    },
     { role: 'uplame2', address: at.uplame2, zones: [uplame], note: 'ns2.uplame.test' },
     { role: 'dead1', address: at.dead1, zones: [dead], behaviour: 'silent', note: 'ns1.dead.test, never answers' },
     { role: 'dead2', address: at.dead2, zones: [dead], note: 'ns2.dead.test' },
-    { role: 'alldead1', address: at.alldead1, zones: [alldead], behaviour: 'silent', note: 'ns1.alldead.test, never answers' },
-    { role: 'alldead2', address: at.alldead2, zones: [alldead], behaviour: 'silent', note: 'ns2.alldead.test, never answers' },
-    { role: 'slow', address: at.slow, zones: [slow], behaviour: 'slow', delayMs: 400, note: 'ns.slow.test, answers after 400 ms' },
-    { role: 'provider', address: at.provider, zones: [provider, glueless, v6host], note: 'ns1/ns.provider.example, serves glueless delegations' },
+    {
+      role: 'alldead1',
+      address: at.alldead1,
+      zones: [alldead],
+      behaviour: 'silent',
+      note: 'ns1.alldead.test, never answers',
+    },
+    {
+      role: 'alldead2',
+      address: at.alldead2,
+      zones: [alldead],
+      behaviour: 'silent',
+      note: 'ns2.alldead.test, never answers',
+    },
+    {
+      role: 'slow',
+      address: at.slow,
+      zones: [slow],
+      behaviour: 'slow',
+      delayMs: 400,
+      note: 'ns.slow.test, answers after 400 ms',
+    },
+    {
+      role: 'provider',
+      address: at.provider,
+      zones: [provider, glueless, v6host],
+      note: 'ns1/ns.provider.example, serves glueless delegations',
+    },
     { role: 'trunc', address: at.trunc, zones: [trunc], behaviour: 'truncate', note: 'ns.trunc.test, UDP always TC' },
-    { role: 'poison', address: at.poison, zones: [poison], inject: poisonInject, note: 'ns.poison.test, injects example.test records' },
-    { role: 'evil', address: at.evil, zones: [evilExample], note: 'the poisoner\'s fake example.test, answers 6.6.6.6' },
+    {
+      role: 'poison',
+      address: at.poison,
+      zones: [poison],
+      inject: poisonInject,
+      note: 'ns.poison.test, injects example.test records',
+    },
+    { role: 'evil', address: at.evil, zones: [evilExample], note: "the poisoner's fake example.test, answers 6.6.6.6" },
     { role: 'cname', address: at.cname, zones: [cnameZone], note: 'ns.cname.test, CNAME loops and long chains' },
-    { role: 'nxns', address: at.nxns, zones: [nxns], note: `ns.nxns.test, attack.nxns.test has ${NXNS_FANOUT} glueless NS` },
-    { role: 'victim', address: at.victim, zones: [victim], note: 'ns.victim.example, NXDOMAIN for the attack NS names' },
+    {
+      role: 'nxns',
+      address: at.nxns,
+      zones: [nxns],
+      note: `ns.nxns.test, attack.nxns.test has ${NXNS_FANOUT} glueless NS`,
+    },
+    {
+      role: 'victim',
+      address: at.victim,
+      zones: [victim],
+      note: 'ns.victim.example, NXDOMAIN for the attack NS names',
+    },
     { role: 'deep', address: at.deep, zones: [deepTest, ...deep.zones], note: 'glueless depth 3' },
     { role: 'toodeep', address: at.toodeep, zones: [toodeepTest, ...toodeep.zones], note: 'glueless depth 6' },
-    { role: 'v6', address: V6_ADDRESS, zones: [v6only, v6glueless], note: 'ns.v6only.test / ns.v6host.example, IPv6 only' },
+    {
+      role: 'v6',
+      address: V6_ADDRESS,
+      zones: [v6only, v6glueless],
+      note: 'ns.v6only.test / ns.v6host.example, IPv6 only',
+    },
     ...(curveKey === undefined ? [] : curveServers(curveKey, ip)),
   ];
 }
@@ -446,22 +562,44 @@ function curveServers(key: string, ip: (x: number, y: number) => string): RoleSp
     // Too big for UDP with our EDNS size: the same question again over TCP, through CurveDNS.
     Array.from({ length: 30 }, (_, i) => txt('big.curve.test', `${i}-${'c'.repeat(100)}`)),
   );
-  const plain = zone('plaincurve.test', soa('plaincurve.test'), own('plaincurve.test', CURVE_AT.plain), a('www.plaincurve.test', '192.0.2.13'));
+  const plain = zone(
+    'plaincurve.test',
+    soa('plaincurve.test'),
+    own('plaincurve.test', CURVE_AT.plain),
+    a('www.plaincurve.test', '192.0.2.13'),
+  );
   return [
-    { role: 'curve', address: ip(12, CURVE_AT.auth), zones: [curve], note: 'curve.test behind CurveDNS (127.B.12.5) and its relay (127.B.12.1)' },
-    { role: 'plaincurve', address: ip(12, CURVE_AT.plain), zones: [plain], note: 'plaincurve.test: a uz5 name, a plain server' },
+    {
+      role: 'curve',
+      address: ip(12, CURVE_AT.auth),
+      zones: [curve],
+      note: 'curve.test behind CurveDNS (127.B.12.5) and its relay (127.B.12.1)',
+    },
+    {
+      role: 'plaincurve',
+      address: ip(12, CURVE_AT.plain),
+      zones: [plain],
+      note: 'plaincurve.test: a uz5 name, a plain server',
+    },
   ];
 }
 
 // --- starting and stopping ---------------------------------------------------
 
-function describeLines(specs: RoleSpec[], servers: Map<string, LabServer>, port: number, skipped: string | undefined): string[] {
+function describeLines(
+  specs: RoleSpec[],
+  servers: Map<string, LabServer>,
+  port: number,
+  skipped: string | undefined,
+): string[] {
   const rows = specs.map((s) => {
     const running = servers.get(s.role);
     const where = s.address.includes(':') ? `[${s.address}]:${port}` : `${s.address}:${port}`;
     const behaviour = !running
       ? 'NOT RUNNING'
-      : running.behaviour + (running.behaviour === 'slow' ? ` ${running.delayMs}ms` : '') + (running.inject ? ' +inject' : '');
+      : running.behaviour +
+        (running.behaviour === 'slow' ? ` ${running.delayMs}ms` : '') +
+        (running.inject ? ' +inject' : '');
     const zones = s.zones.map((z) => (z.origin === '.' || z.origin === '' ? '.' : z.origin)).join(' ');
     const note = running ? s.note : `${s.note}; ${skipped ?? 'skipped'}`;
     return [s.role, where, behaviour, `${zones}  (${note})`];
@@ -473,7 +611,8 @@ function describeLines(specs: RoleSpec[], servers: Map<string, LabServer>, port:
 /** Starts every server of the tree on 127.`net`.x.y:`port` (and [::1]:`port`). */
 export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy> {
   const { net, port } = opts;
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`lab hierarchy: port ${port} is not 1..65535`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new Error(`lab hierarchy: port ${port} is not 1..65535`);
   const curveSkipped: string | undefined = opts.curve ? (curvednsMissing() ?? undefined) : 'not asked for';
   const curveKeys = curveSkipped === undefined ? curvednsKeygen() : null;
   const specs = hierarchyLayout(net, curveKeys?.dnsPublic);
@@ -482,8 +621,18 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
   const v6 = specs.find((s) => s.address === V6_ADDRESS)!;
 
   const start = (s: RoleSpec): Promise<LabServer> =>
-    LabServer.start({ address: s.address, port, zones: s.zones, behaviour: s.behaviour, delayMs: s.delayMs, inject: s.inject });
-  const settled = await Promise.allSettled([...v4.map(start), wantV6 ? start(v6) : Promise.reject(new Error('not asked for'))]);
+    LabServer.start({
+      address: s.address,
+      port,
+      zones: s.zones,
+      behaviour: s.behaviour,
+      delayMs: s.delayMs,
+      inject: s.inject,
+    });
+  const settled = await Promise.allSettled([
+    ...v4.map(start),
+    wantV6 ? start(v6) : Promise.reject(new Error('not asked for')),
+  ]);
 
   const servers = new Map<string, LabServer>();
   const failures: string[] = [];
@@ -491,7 +640,8 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
   settled.forEach((r, i) => {
     const spec = i < v4.length ? v4[i]! : v6;
     if (r.status === 'fulfilled') servers.set(spec.role, r.value);
-    else if (spec === v6) ipv6Skipped = wantV6 ? `cannot bind [${V6_ADDRESS}]:${port}: ${(r.reason as Error).message}` : 'not asked for';
+    else if (spec === v6)
+      ipv6Skipped = wantV6 ? `cannot bind [${V6_ADDRESS}]:${port}: ${(r.reason as Error).message}` : 'not asked for';
     else failures.push(`${spec.role} ${spec.address}:${port}: ${(r.reason as Error).message}`);
   });
   let curve: CurveLab | null = null;
@@ -514,8 +664,13 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
   }
   if (failures.length > 0) {
     await stopAll();
-    const firstCode = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected' && (r.reason as NodeJS.ErrnoException)?.code !== undefined);
-    const err = new Error(`lab hierarchy on 127.${net}.x.y port ${port}: ${failures.length} server(s) failed to start: ${failures[0]}`) as NodeJS.ErrnoException;
+    const firstCode = settled.find(
+      (r): r is PromiseRejectedResult =>
+        r.status === 'rejected' && (r.reason as NodeJS.ErrnoException)?.code !== undefined,
+    );
+    const err = new Error(
+      `lab hierarchy on 127.${net}.x.y port ${port}: ${failures.length} server(s) failed to start: ${failures[0]}`,
+    ) as NodeJS.ErrnoException;
     const code = (firstCode?.reason as NodeJS.ErrnoException | undefined)?.code;
     if (code !== undefined) err.code = code;
     throw err;
@@ -524,7 +679,10 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
   const byRole = new Map(specs.map((s) => [s.role, s]));
   const server = (role: string): LabServer => {
     const s = servers.get(role);
-    if (!s) throw new Error(`lab hierarchy: no running server for role ${role}${byRole.has(role) ? ` (${ipv6Skipped})` : ''}`);
+    if (!s)
+      throw new Error(
+        `lab hierarchy: no running server for role ${role}${byRole.has(role) ? ` (${ipv6Skipped})` : ''}`,
+      );
     return s;
   };
   return {
@@ -579,7 +737,10 @@ function randomInt(lo: number, hi: number): number {
  * port (20000..32000), which matters for IPv6: only one hierarchy per port
  * can hold [::1]:port (check `ipv6`).
  */
-export async function startFreeHierarchy(port = 5053, opts: { ipv6?: boolean; curve?: boolean } = {}): Promise<Hierarchy> {
+export async function startFreeHierarchy(
+  port = 5053,
+  opts: { ipv6?: boolean; curve?: boolean } = {},
+): Promise<Hierarchy> {
   const tried = new Set<string>();
   let last: unknown;
   for (let attempt = 0; attempt < FREE_ATTEMPTS; attempt++) {
@@ -594,5 +755,7 @@ export async function startFreeHierarchy(port = 5053, opts: { ipv6?: boolean; cu
       if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     }
   }
-  throw new Error(`lab hierarchy: no free 127.B (B ${NET_MIN}..${NET_MAX}) on port ${port} after ${FREE_ATTEMPTS} attempts: ${(last as Error)?.message}`);
+  throw new Error(
+    `lab hierarchy: no free 127.B (B ${NET_MIN}..${NET_MAX}) on port ${port} after ${FREE_ATTEMPTS} attempts: ${(last as Error)?.message}`,
+  );
 }

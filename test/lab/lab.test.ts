@@ -45,7 +45,6 @@ after(async () => {
   await server.stop();
 });
 
-
 describe('addresses', () => {
   test('freeLoopback returns distinct bindable 127/8 addresses in the documented range', async () => {
     const x = await freeLoopback();
@@ -71,7 +70,10 @@ describe('addresses', () => {
       assert.equal(s.port, server.port);
       const u = await query(s, 'www.example.com', 'A');
       const t = await query(s, 'www.example.com', 'A', { transport: 'tcp' });
-      assert.deepEqual(records(u.packet.answers).map((r) => r.data), ['192.0.2.10']);
+      assert.deepEqual(
+        records(u.packet.answers).map((r) => r.data),
+        ['192.0.2.10'],
+      );
       assert.deepEqual(t.packet.answers, u.packet.answers);
     } finally {
       await s.stop();
@@ -86,9 +88,15 @@ describe('authoritative answers', () => {
     assert.equal(packet.rcode, 'NOERROR');
     assert.ok(packet.flag_qr && packet.flag_aa && !packet.flag_rd && !packet.flag_ra && !packet.flag_tc);
     assert.deepEqual(packet.questions, [{ name: 'WwW.ExAmple.COM', type: 'A', class: 'IN' }]);
-    assert.deepEqual(records(packet.answers).map((r) => [r.type, r.data, r.ttl]), [['A', '192.0.2.10', 300]]);
+    assert.deepEqual(
+      records(packet.answers).map((r) => [r.type, r.data, r.ttl]),
+      [['A', '192.0.2.10', 300]],
+    );
     const six = await query(server, 'www.example.com', 'AAAA');
-    assert.deepEqual(records(six.packet.answers).map((r) => r.data), ['2001:db8::10']);
+    assert.deepEqual(
+      records(six.packet.answers).map((r) => r.data),
+      ['2001:db8::10'],
+    );
     assert.equal(six.packet.flag_rd, true);
   });
 
@@ -114,9 +122,15 @@ describe('authoritative answers', () => {
     );
     assert.ok(packet.flag_aa);
     const out = await query(server, 'out.example.com', 'A');
-    assert.deepEqual(records(out.packet.answers).map((r) => [r.type, r.data]), [['CNAME', 'www.elsewhere.test']]);
+    assert.deepEqual(
+      records(out.packet.answers).map((r) => [r.type, r.data]),
+      [['CNAME', 'www.elsewhere.test']],
+    );
     const direct = await query(server, 'alias.example.com', 'CNAME');
-    assert.deepEqual(records(direct.packet.answers).map((r) => r.data), ['hop.example.com']);
+    assert.deepEqual(
+      records(direct.packet.answers).map((r) => r.data),
+      ['hop.example.com'],
+    );
   });
 
   test('NXDOMAIN and NODATA carry the SOA with the negative TTL', async () => {
@@ -128,7 +142,10 @@ describe('authoritative answers', () => {
     assert.equal(soaRr?.name, 'example.com');
     assert.equal(soaRr?.ttl, 60, 'min(SOA TTL 3600, MINIMUM 60)');
 
-    for (const [name, type] of [['www.example.com', 'MX'], ['empty.example.com', 'A']] as const) {
+    for (const [name, type] of [
+      ['www.example.com', 'MX'],
+      ['empty.example.com', 'A'],
+    ] as const) {
       const nodata = await query(server, name, type);
       assert.equal(nodata.packet.rcode, 'NOERROR', name);
       assert.equal(records(nodata.packet.answers).length, 0, name);
@@ -138,7 +155,10 @@ describe('authoritative answers', () => {
 
     const dangling = await query(server, 'dangling.example.com', 'A');
     assert.equal(dangling.packet.rcode, 'NXDOMAIN');
-    assert.deepEqual(records(dangling.packet.answers).map((r) => r.type), ['CNAME']);
+    assert.deepEqual(
+      records(dangling.packet.answers).map((r) => r.type),
+      ['CNAME'],
+    );
   });
 
   test('referral below a delegation: NS in authority, in-zone glue only, AA clear', async () => {
@@ -147,22 +167,39 @@ describe('authoritative answers', () => {
       assert.equal(packet.rcode, 'NOERROR');
       assert.equal(packet.flag_aa, false);
       assert.equal(records(packet.answers).length, 0);
-      assert.deepEqual(records(packet.authorities).map((r) => [r.name, r.type, r.data]).sort(), [
-        ['sub.example.com', 'NS', 'ns.elsewhere.test'],
-        ['sub.example.com', 'NS', 'ns1.sub.example.com'],
-      ]);
-      assert.deepEqual(records(packet.additionals).map((r) => [r.name, r.type, r.data]), [['ns1.sub.example.com', 'A', '192.0.2.54']]);
+      assert.deepEqual(
+        records(packet.authorities)
+          .map((r) => [r.name, r.type, r.data])
+          .sort(),
+        [
+          ['sub.example.com', 'NS', 'ns.elsewhere.test'],
+          ['sub.example.com', 'NS', 'ns1.sub.example.com'],
+        ],
+      );
+      assert.deepEqual(
+        records(packet.additionals).map((r) => [r.name, r.type, r.data]),
+        [['ns1.sub.example.com', 'A', '192.0.2.54']],
+      );
     }
   });
 
   test('wildcard synthesizes for missing names only', async () => {
     const w = await query(server, 'Anything.Wild.example.com', 'A');
-    assert.deepEqual(records(w.packet.answers).map((r) => [r.name, r.data]), [['Anything.Wild.example.com', '192.0.2.99']]);
+    assert.deepEqual(
+      records(w.packet.answers).map((r) => [r.name, r.data]),
+      [['Anything.Wild.example.com', '192.0.2.99']],
+    );
     assert.ok(w.packet.flag_aa);
     const deeper = await query(server, 'a.b.wild.example.com', 'A');
-    assert.deepEqual(records(deeper.packet.answers).map((r) => r.data), ['192.0.2.99']);
+    assert.deepEqual(
+      records(deeper.packet.answers).map((r) => r.data),
+      ['192.0.2.99'],
+    );
     const real = await query(server, 'real.wild.example.com', 'A');
-    assert.deepEqual(records(real.packet.answers).map((r) => r.data), ['192.0.2.98']);
+    assert.deepEqual(
+      records(real.packet.answers).map((r) => r.data),
+      ['192.0.2.98'],
+    );
     const nodata = await query(server, 'x.wild.example.com', 'MX');
     assert.equal(nodata.packet.rcode, 'NOERROR');
     assert.equal(records(nodata.packet.answers).length, 0);
@@ -170,7 +207,12 @@ describe('authoritative answers', () => {
 
   test('ANY returns everything at the name; unknown zone is REFUSED', async () => {
     const any = await query(server, 'www.example.com', 'ANY');
-    assert.deepEqual(records(any.packet.answers).map((r) => r.type).sort(), ['A', 'AAAA']);
+    assert.deepEqual(
+      records(any.packet.answers)
+        .map((r) => r.type)
+        .sort(),
+      ['A', 'AAAA'],
+    );
     const refused = await query(server, 'www.example.org', 'A');
     assert.equal(refused.packet.rcode, 'REFUSED');
     assert.equal(refused.packet.flag_aa, false);
@@ -227,9 +269,24 @@ describe('queries log', () => {
     await query(server, 'nope.example.com', 'MX', { id: 12, transport: 'tcp' });
     assert.equal(server.queries.length, 2);
     const [u, t] = server.queries;
-    assert.deepEqual({ ...u, from: u!.from.address, at: 0 }, { transport: 'udp', name: 'Www.example.com', type: 'AAAA', id: 11, rd: false, edns: 1400, from: source, at: 0 });
+    assert.deepEqual(
+      { ...u, from: u!.from.address, at: 0 },
+      { transport: 'udp', name: 'Www.example.com', type: 'AAAA', id: 11, rd: false, edns: 1400, from: source, at: 0 },
+    );
     assert.ok(u!.from.port > 0);
-    assert.deepEqual({ ...t, from: t!.from.address, at: 0 }, { transport: 'tcp', name: 'nope.example.com', type: 'MX', id: 12, rd: true, edns: null, from: '127.0.0.1', at: 0 });
+    assert.deepEqual(
+      { ...t, from: t!.from.address, at: 0 },
+      {
+        transport: 'tcp',
+        name: 'nope.example.com',
+        type: 'MX',
+        id: 12,
+        rd: true,
+        edns: null,
+        from: '127.0.0.1',
+        at: 0,
+      },
+    );
     assert.ok(u!.at > 0 && t!.at >= u!.at, 'arrival times, in order');
     server.resetQueries();
     assert.equal(server.queries.length, 0);
@@ -240,10 +297,20 @@ describe('TCP sessions', () => {
   test('several pipelined queries on one connection; closed resolves when the server stops', async () => {
     const s = await LabServer.start({ address: await freeLoopback(), zones: [exampleZone] });
     const session = await tcpSession(s);
-    const ids = [session.send('www.example.com', 'A'), session.send('nope.example.com', 'A'), session.send('www.example.com', 'AAAA')];
+    const ids = [
+      session.send('www.example.com', 'A'),
+      session.send('nope.example.com', 'A'),
+      session.send('www.example.com', 'AAAA'),
+    ];
     const replies = [await session.next(1000), await session.next(1000), await session.next(1000)];
-    assert.deepEqual(replies.map((r) => r?.packet.id), ids);
-    assert.deepEqual(replies.map((r) => r?.packet.rcode), ['NOERROR', 'NXDOMAIN', 'NOERROR']);
+    assert.deepEqual(
+      replies.map((r) => r?.packet.id),
+      ids,
+    );
+    assert.deepEqual(
+      replies.map((r) => r?.packet.rcode),
+      ['NOERROR', 'NXDOMAIN', 'NOERROR'],
+    );
     const viaQuery = await session.query('alias.example.com', 'A');
     assert.equal(records(viaQuery.packet.answers).length, 3);
     assert.equal(new Set(s.queries.map((q) => q.from.port)).size, 1, 'all on one connection');
@@ -289,7 +356,10 @@ describe('behaviours', () => {
     await assert.rejects(session.query('www.example.com', 'A', { timeoutMs: 150 }), /timeout/);
     assert.equal(session.isClosed, false);
     await session.close();
-    assert.deepEqual(s.queries.map((q) => q.transport), ['udp', 'tcp']);
+    assert.deepEqual(
+      s.queries.map((q) => q.transport),
+      ['udp', 'tcp'],
+    );
     s.behaviour = 'answer';
     const ok = await query(s, 'www.example.com', 'A', { timeoutMs: 1000 });
     assert.equal(ok.packet.rcode, 'NOERROR', 'behaviour switches on cue');
@@ -303,7 +373,10 @@ describe('behaviours', () => {
     assert.equal(udp.packet.questions?.[0]?.name, 'www.example.com');
     const tcp = await query(s, 'www.example.com', 'A', { transport: 'tcp' });
     assert.equal(tcp.packet.flag_tc, false);
-    assert.deepEqual(records(tcp.packet.answers).map((r) => r.data), ['192.0.2.10']);
+    assert.deepEqual(
+      records(tcp.packet.answers).map((r) => r.data),
+      ['192.0.2.10'],
+    );
   });
 
   test("'garbage-first': junk, wrong ID, wrong question, then the real answer", async () => {
@@ -330,13 +403,22 @@ describe('behaviours', () => {
     assert.notEqual(wrongQ!.questions?.[0]?.name, 'www.example.com');
     assert.equal(real!.id, 5000);
     assert.equal(real!.questions?.[0]?.name, 'www.example.com');
-    assert.deepEqual(records(real!.answers).map((r) => r.data), ['192.0.2.10']);
+    assert.deepEqual(
+      records(real!.answers).map((r) => r.data),
+      ['192.0.2.10'],
+    );
 
     // A careful client skips the decoys.
     const viaClient = await query(s, 'www.example.com', 'A');
-    assert.deepEqual(records(viaClient.packet.answers).map((r) => r.data), ['192.0.2.10']);
+    assert.deepEqual(
+      records(viaClient.packet.answers).map((r) => r.data),
+      ['192.0.2.10'],
+    );
     const tcp = await query(s, 'www.example.com', 'A', { transport: 'tcp' });
-    assert.deepEqual(records(tcp.packet.answers).map((r) => r.data), ['192.0.2.10']);
+    assert.deepEqual(
+      records(tcp.packet.answers).map((r) => r.data),
+      ['192.0.2.10'],
+    );
   });
 
   test("'slow' answers after delayMs", async () => {
@@ -344,12 +426,18 @@ describe('behaviours', () => {
     const t0 = Date.now();
     const { packet } = await query(s, 'www.example.com', 'A', { timeoutMs: 2000 });
     assert.ok(Date.now() - t0 >= 180, `took ${Date.now() - t0} ms`);
-    assert.deepEqual(records(packet.answers).map((r) => r.data), ['192.0.2.10']);
+    assert.deepEqual(
+      records(packet.answers).map((r) => r.data),
+      ['192.0.2.10'],
+    );
     await assert.rejects(query(s, 'www.example.com', 'A', { timeoutMs: 50 }), /timeout/);
   });
 
   test("'servfail' and 'refused' over both transports", async () => {
-    for (const [behaviour, rcode] of [['servfail', 'SERVFAIL'], ['refused', 'REFUSED']] as const) {
+    for (const [behaviour, rcode] of [
+      ['servfail', 'SERVFAIL'],
+      ['refused', 'REFUSED'],
+    ] as const) {
       s.behaviour = behaviour;
       for (const transport of ['udp', 'tcp'] as const) {
         const { packet } = await query(s, 'www.example.com', 'A', { transport, id: 31337 });
@@ -363,7 +451,10 @@ describe('behaviours', () => {
 
   /** The first reply to `bytes` sent as they are (framed over TCP). */
   async function rawReply(bytes: Buffer, transport: 'udp' | 'tcp'): Promise<Buffer> {
-    const raw = await sendRaw(s, transport === 'udp' ? bytes : Buffer.concat([Buffer.from([0, bytes.length]), bytes]), { transport, timeoutMs: 1000 });
+    const raw = await sendRaw(s, transport === 'udp' ? bytes : Buffer.concat([Buffer.from([0, bytes.length]), bytes]), {
+      transport,
+      timeoutMs: 1000,
+    });
     assert.ok(raw, `a reply over ${transport}`);
     return raw;
   }
@@ -386,7 +477,11 @@ describe('behaviours', () => {
     s.behaviour = 'no-question';
     const { bytes } = encodeQuery('www.example.com', 'A', { id: 4242 });
     for (const transport of ['udp', 'tcp'] as const) {
-      assert.deepEqual([...(await rawReply(bytes, transport))], [0x10, 0x92, 0x81, 0x00, 0, 0, 0, 0, 0, 0, 0, 0], transport);
+      assert.deepEqual(
+        [...(await rawReply(bytes, transport))],
+        [0x10, 0x92, 0x81, 0x00, 0, 0, 0, 0, 0, 0, 0, 0],
+        transport,
+      );
     }
   });
 
@@ -398,7 +493,10 @@ describe('behaviours', () => {
       assert.equal(raw[2]! & 0x80, 0x80, 'QR');
       assert.equal(packet.id, 777);
       assert.equal(packet.questions?.[0]?.name, 'www.example.com');
-      assert.deepEqual(records(packet.answers).map((r) => r.data), ['192.0.2.10']);
+      assert.deepEqual(
+        records(packet.answers).map((r) => r.data),
+        ['192.0.2.10'],
+      );
     }
   });
 
@@ -413,9 +511,16 @@ describe('behaviours', () => {
       assert.equal(records(refused.packet.answers).length, 0);
       const plain = await query(s, 'www.example.com', 'A', { transport });
       assert.equal(plain.packet.rcode, 'NOERROR', transport);
-      assert.deepEqual(records(plain.packet.answers).map((r) => r.data), ['192.0.2.10']);
+      assert.deepEqual(
+        records(plain.packet.answers).map((r) => r.data),
+        ['192.0.2.10'],
+      );
     }
-    assert.deepEqual(s.queries.map((q) => q.edns), [1232, null, 1232, null], 'every query is logged');
+    assert.deepEqual(
+      s.queries.map((q) => q.edns),
+      [1232, null, 1232, null],
+      'every query is logged',
+    );
   });
 });
 
@@ -438,7 +543,10 @@ describe('lame referrals and injection', () => {
           assert.equal(packet.rcode, 'NOERROR', `${name}/${transport}`);
           assert.equal(packet.flag_aa, false);
           assert.equal(records(packet.answers).length, 0);
-          assert.deepEqual(records(packet.authorities).map((r) => [r.name, r.type, r.data]), [['.', 'NS', LAME_REFERRAL_TARGET]]);
+          assert.deepEqual(
+            records(packet.authorities).map((r) => [r.name, r.type, r.data]),
+            [['.', 'NS', LAME_REFERRAL_TARGET]],
+          );
           assert.equal(records(packet.authorities, 'SOA').length, 0);
           assert.equal(records(packet.additionals).length, 0);
         }
@@ -458,23 +566,38 @@ describe('lame referrals and injection', () => {
     try {
       const { packet } = await query(s2, 'www.example.com', 'A', { edns: 1232 });
       assert.equal(packet.rcode, 'NOERROR');
-      assert.deepEqual(records(packet.answers).map((r) => [r.name, r.type, r.data]), [
-        ['www.example.com', 'A', '192.0.2.10'],
-        ['www.victim.test', 'A', '192.0.2.66'],
-      ]);
-      assert.deepEqual(records(packet.authorities).map((r) => [r.name, r.type, r.data]), [['victim.test', 'NS', 'ns.evil.test']]);
-      assert.deepEqual(records(packet.additionals).map((r) => [r.name, r.type, r.data ?? null]), [
-        ['ns.evil.test', 'A', '127.0.0.66'],
-        ['www.victim.test', 'A', '192.0.2.66'],
-        ['.', 'OPT', null],
-      ]);
+      assert.deepEqual(
+        records(packet.answers).map((r) => [r.name, r.type, r.data]),
+        [
+          ['www.example.com', 'A', '192.0.2.10'],
+          ['www.victim.test', 'A', '192.0.2.66'],
+        ],
+      );
+      assert.deepEqual(
+        records(packet.authorities).map((r) => [r.name, r.type, r.data]),
+        [['victim.test', 'NS', 'ns.evil.test']],
+      );
+      assert.deepEqual(
+        records(packet.additionals).map((r) => [r.name, r.type, r.data ?? null]),
+        [
+          ['ns.evil.test', 'A', '127.0.0.66'],
+          ['www.victim.test', 'A', '192.0.2.66'],
+          ['.', 'OPT', null],
+        ],
+      );
       // Negative answers and referrals get it too, over TCP as well.
       const nx = await query(s2, 'nope.example.com', 'A', { transport: 'tcp' });
       assert.equal(nx.packet.rcode, 'NXDOMAIN');
-      assert.deepEqual(records(nx.packet.authorities).map((r) => r.type), ['SOA', 'NS']);
+      assert.deepEqual(
+        records(nx.packet.authorities).map((r) => r.type),
+        ['SOA', 'NS'],
+      );
       assert.equal(records(nx.packet.answers, 'A').length, 1);
       const ref = await query(s2, 'www.sub.example.com', 'A');
-      assert.deepEqual(records(ref.packet.additionals).map((r) => r.name), ['ns1.sub.example.com', 'ns.evil.test', 'www.victim.test']);
+      assert.deepEqual(
+        records(ref.packet.additionals).map((r) => r.name),
+        ['ns1.sub.example.com', 'ns.evil.test', 'www.victim.test'],
+      );
     } finally {
       await s2.stop();
     }
@@ -483,11 +606,17 @@ describe('lame referrals and injection', () => {
     try {
       s.behaviour = 'lame-referral';
       const { packet } = await query(s, 'www.example.com', 'A');
-      assert.deepEqual(records(packet.answers).map((r) => [r.name, r.data]), [['injected.test', '192.0.2.67']]);
+      assert.deepEqual(
+        records(packet.answers).map((r) => [r.name, r.data]),
+        [['injected.test', '192.0.2.67']],
+      );
       s.behaviour = 'answer';
       s.inject = undefined;
       const clean = await query(s, 'www.example.com', 'A');
-      assert.deepEqual(records(clean.packet.answers).map((r) => r.data), ['192.0.2.10']);
+      assert.deepEqual(
+        records(clean.packet.answers).map((r) => r.data),
+        ['192.0.2.10'],
+      );
     } finally {
       s.behaviour = 'answer';
       s.inject = undefined;

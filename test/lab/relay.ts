@@ -84,7 +84,10 @@ export async function startRelay(address: string, port: number, target: string, 
       stopped = true;
       for (const s of streams) s.destroy();
       for (const s of outward.values()) s.close();
-      await Promise.all([new Promise<void>((r) => tcp.close(() => r())), new Promise<void>((r) => udp.close(() => r()))]);
+      await Promise.all([
+        new Promise<void>((r) => tcp.close(() => r())),
+        new Promise<void>((r) => udp.close(() => r())),
+      ]);
     },
   };
 }

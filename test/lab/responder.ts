@@ -34,9 +34,28 @@ function answer(query: Buffer): Buffer | null {
   const answers: dnsPacket.Answer[] = [];
   if (question.type === 'A') answers.push({ type: 'A', name: question.name, ttl: 300, data: '192.0.2.1' });
   if (question.type === 'SOA' && (question.name === '' || question.name === '.')) {
-    answers.push({ type: 'SOA', name: '', ttl: 300, data: { mname: 'ns.lab', rname: 'hostmaster.lab', serial: 1, refresh: 3600, retry: 600, expire: 86400, minimum: 300 } });
+    answers.push({
+      type: 'SOA',
+      name: '',
+      ttl: 300,
+      data: {
+        mname: 'ns.lab',
+        rname: 'hostmaster.lab',
+        serial: 1,
+        refresh: 3600,
+        retry: 600,
+        expire: 86400,
+        minimum: 300,
+      },
+    });
   }
-  return dnsPacket.encode({ type: 'response', id: q.id, flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE, questions: [question], answers });
+  return dnsPacket.encode({
+    type: 'response',
+    id: q.id,
+    flags: dnsPacket.RECURSION_DESIRED | dnsPacket.RECURSION_AVAILABLE,
+    questions: [question],
+    answers,
+  });
 }
 
 function later(fn: () => void): void {

@@ -19,11 +19,13 @@ export class Responder {
 
   /** Starts the process and waits until it listens on UDP and TCP. */
   async start(): Promise<void> {
-    const child = spawn(process.execPath, [RESPONDER_JS, this.address, String(this.port), String(this.delayMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [RESPONDER_JS, this.address, String(this.port), String(this.delayMs)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     this.child = child;
-    child.stdout!.setEncoding('utf8');
+    child.stdout.setEncoding('utf8');
     let partial = '';
-    child.stdout!.on('data', (chunk: string) => {
+    child.stdout.on('data', (chunk: string) => {
       const parts = (partial + chunk).split('\n');
       partial = parts.pop()!;
       this.lines.push(...parts);
@@ -34,7 +36,10 @@ export class Responder {
 
   private line(re: RegExp, timeoutMs: number, from = 0): Promise<string> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`responder ${this.address}:${this.port}: no line matching ${re} in ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`responder ${this.address}:${this.port}: no line matching ${re} in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const check = (): void => {
         const found = this.lines.slice(from).find((l) => re.test(l));
         if (found !== undefined) {

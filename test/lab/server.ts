@@ -161,7 +161,13 @@ function referral(zone: LabZone, origin: string, cut: string): Outcome {
       if (t === 'A' || t === 'AAAA') glue.push(toAnswer(g));
     }
   }
-  return { rcode: RCODE.NOERROR, aa: false, answers: [], authorities: nsRecords.map((r) => toAnswer(r)), additionals: glue };
+  return {
+    rcode: RCODE.NOERROR,
+    aa: false,
+    answers: [],
+    authorities: nsRecords.map((r) => toAnswer(r)),
+    additionals: glue,
+  };
 }
 
 /** NXDOMAIN/NODATA: SOA in authority with the RFC 2308 negative TTL min(TTL, MINIMUM). */
@@ -188,7 +194,8 @@ function rrsAbove(zone: LabZone, origin: string, name: string, type: string): La
 /** Records synthesized from `*.<closest encloser>` (RFC 4592), owned by the name asked. */
 function wildcard(zone: LabZone, origin: string, name: string, owner: string): LabRecord[] {
   let encloser: string | null = parentOf(name);
-  while (encloser !== null && isAtOrBelow(encloser, origin) && !nameExists(zone, encloser)) encloser = parentOf(encloser);
+  while (encloser !== null && isAtOrBelow(encloser, origin) && !nameExists(zone, encloser))
+    encloser = parentOf(encloser);
   if (encloser === null || !isAtOrBelow(encloser, origin)) return [];
   const source = encloser === '' ? '*' : `*.${encloser}`;
   return recordsAt(zone, source).map((r) => ({ ...r, name: owner }));
@@ -243,8 +250,14 @@ function questionEnd(msg: Buffer): number {
   for (;;) {
     if (pos >= msg.length) throw new Error('question runs past end');
     const len = msg[pos]!;
-    if (len === 0) { pos += 1; break; }
-    if ((len & 0xc0) === 0xc0) { pos += 2; break; }
+    if (len === 0) {
+      pos += 1;
+      break;
+    }
+    if ((len & 0xc0) === 0xc0) {
+      pos += 2;
+      break;
+    }
     pos += 1 + len;
   }
   if (pos + 4 > msg.length) throw new Error('question runs past end');
@@ -379,7 +392,16 @@ export class LabServer {
         return;
       }
       const q = parsed.query;
-      this.queries.push({ transport, name: q.name, type: q.type, id: q.id, rd: q.rd, edns: q.edns, from, at: performance.now() });
+      this.queries.push({
+        transport,
+        name: q.name,
+        type: q.type,
+        id: q.id,
+        rd: q.rd,
+        edns: q.edns,
+        from,
+        at: performance.now(),
+      });
       if (behaviour === 'silent') return;
       const replies = this.replies(q, transport, behaviour);
       if (behaviour === 'slow' && !(await this.sleep(this.delayMs))) return;
@@ -395,14 +417,32 @@ export class LabServer {
     const opt: Answer[] =
       q.edns === null
         ? []
-        : [{ type: 'OPT', name: '.', udpPayloadSize: OUR_EDNS_SIZE, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options: [] }];
-    if (behaviour === 'no-question') return [headerOnlyReply(q.id, (q.opcode << 11) | (q.rd ? FLAG_RD : 0), RCODE.NOERROR)];
+        : [
+            {
+              type: 'OPT',
+              name: '.',
+              udpPayloadSize: OUR_EDNS_SIZE,
+              extendedRcode: 0,
+              ednsVersion: 0,
+              flags: 0,
+              flag_do: false,
+              options: [],
+            },
+          ];
+    if (behaviour === 'no-question')
+      return [headerOnlyReply(q.id, (q.opcode << 11) | (q.rd ? FLAG_RD : 0), RCODE.NOERROR)];
     // As RFC 6891 §7 expects of a server that does not know EDNS: FORMERR, and no OPT in it.
-    if (behaviour === 'no-edns' && q.edns !== null) return [this.encode(q, { ...empty(), aa: false, rcode: RCODE.FORMERR }, false, [])];
+    if (behaviour === 'no-edns' && q.edns !== null)
+      return [this.encode(q, { ...empty(), aa: false, rcode: RCODE.FORMERR }, false, [])];
     let outcome: Outcome;
     if (behaviour === 'servfail') outcome = { ...empty(), aa: false, rcode: RCODE.SERVFAIL };
     else if (behaviour === 'refused') outcome = { ...empty(), aa: false, rcode: RCODE.REFUSED };
-    else if (behaviour === 'lame-referral') outcome = { ...empty(), aa: false, authorities: [toAnswer({ name: '.', type: 'NS', data: LAME_REFERRAL_TARGET })] };
+    else if (behaviour === 'lame-referral')
+      outcome = {
+        ...empty(),
+        aa: false,
+        authorities: [toAnswer({ name: '.', type: 'NS', data: LAME_REFERRAL_TARGET })],
+      };
     else if (q.opcode !== 0) outcome = { ...empty(), aa: false, rcode: RCODE.NOTIMP };
     else if (q.qclass !== 'IN' && q.qclass !== 'ANY') outcome = { ...empty(), aa: false, rcode: RCODE.REFUSED };
     else outcome = lookup(this.zones, q.name, q.type);
@@ -410,7 +450,13 @@ export class LabServer {
     if (behaviour === 'non-authoritative') outcome = { ...outcome, aa: false };
     if (behaviour === 'nodata-ns-only' && outcome.rcode === RCODE.NOERROR && outcome.answers.length === 0) {
       const zone = findZone(this.zones, canonical(q.name));
-      if (zone) outcome = { ...outcome, authorities: recordsAt(zone, canonical(zone.origin)).filter((r) => r.type.toUpperCase() === 'NS').map((r) => toAnswer(r)) };
+      if (zone)
+        outcome = {
+          ...outcome,
+          authorities: recordsAt(zone, canonical(zone.origin))
+            .filter((r) => r.type.toUpperCase() === 'NS')
+            .map((r) => toAnswer(r)),
+        };
     }
 
     const full = this.encode(q, outcome, false, opt);
@@ -421,16 +467,25 @@ export class LabServer {
     const limit = q.edns === null ? PLAIN_UDP_LIMIT : Math.max(PLAIN_UDP_LIMIT, q.edns);
     // The OPT stays in a truncated reply: it tells the client we speak EDNS (RFC 6891 §7).
     const truncate = behaviour === 'truncate' || full.length > limit;
-    const final = truncate ? this.encode(q, { ...outcome, answers: [], authorities: [], additionals: [] }, true, opt) : full;
+    const final = truncate
+      ? this.encode(q, { ...outcome, answers: [], authorities: [], additionals: [] }, true, opt)
+      : full;
     if (behaviour !== 'garbage-first') return [final];
     // Decoys are NXDOMAIN so a resolver that wrongly accepts one fails visibly.
     const junk = randomBytes(8); // shorter than a header: can never be mistaken for a reply
-    const wrongId = this.encode({ ...q, id: (q.id + 0x1234) & 0xffff }, { ...empty(), rcode: RCODE.NXDOMAIN }, false, opt);
+    const wrongId = this.encode(
+      { ...q, id: (q.id + 0x1234) & 0xffff },
+      { ...empty(), rcode: RCODE.NXDOMAIN },
+      false,
+      opt,
+    );
     const wrongQuestion = dnsPacket.encode({
       type: 'response',
       id: q.id,
       flags: FLAG_AA | (q.rd ? FLAG_RD : 0) | RCODE.NXDOMAIN,
-      questions: [{ name: `wrong-question.${q.name}`.replace(/\.$/, ''), type: q.type as dnsPacket.RecordType, class: 'IN' }],
+      questions: [
+        { name: `wrong-question.${q.name}`.replace(/\.$/, ''), type: q.type as dnsPacket.RecordType, class: 'IN' },
+      ],
     });
     return [junk, wrongId, wrongQuestion, final];
   }
@@ -540,7 +595,11 @@ function bindUdp(address: string, port: number): Promise<dgram.Socket> {
   const sock = dgram.createSocket(net.isIPv6(address) ? 'udp6' : 'udp4');
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
-      try { sock.close(); } catch { /* already closed */ }
+      try {
+        sock.close();
+      } catch {
+        /* already closed */
+      }
       reject(err);
     };
     sock.once('error', onError);

@@ -20,7 +20,14 @@ export const DEMO_PORT = 5053;
 async function main(): Promise<void> {
   const lab = await startHierarchy({ net: DEMO_NET, port: DEMO_PORT, curve: true });
   const child = spawn(process.execPath, [...NODE_FLAGS, join(CHECKOUT, 'dist', 'src', 'cli', 'dnscache.js')], {
-    env: { ...process.env, IP: LISTEN.address, PORT: String(LISTEN.port), ROOT: CHECKOUT, CACHESIZE: '1000000', SERVERPORT: String(DEMO_PORT) },
+    env: {
+      ...process.env,
+      IP: LISTEN.address,
+      PORT: String(LISTEN.port),
+      ROOT: CHECKOUT,
+      CACHESIZE: '1000000',
+      SERVERPORT: String(DEMO_PORT),
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const dig = `dig @${LISTEN.address} -p ${LISTEN.port}`;

@@ -51,9 +51,7 @@ export function parentOf(name: string): string | null {
 /** Throws unless the zone's apex carries the SOA and NS a real zone must have. */
 export function validateZone(zone: LabZone): void {
   const origin = canonical(zone.origin);
-  const apexTypes = new Set(
-    zone.records.filter((r) => canonical(r.name) === origin).map((r) => r.type.toUpperCase()),
-  );
+  const apexTypes = new Set(zone.records.filter((r) => canonical(r.name) === origin).map((r) => r.type.toUpperCase()));
   for (const t of ['SOA', 'NS']) {
     if (!apexTypes.has(t)) throw new Error(`lab zone "${zone.origin || '.'}" has no ${t} at its apex`);
   }
@@ -61,10 +59,13 @@ export function validateZone(zone: LabZone): void {
     const where = `lab zone "${zone.origin || '.'}": record ${r.name} ${r.type}`;
     if (!isAtOrBelow(canonical(r.name), origin)) throw new Error(`${where} lies outside the zone`);
     const t = r.type.toUpperCase();
-    if ((t === 'A' && !isIPv4(r.data)) || (t === 'AAAA' && !isIPv6(r.data))) throw new Error(`${where}: bad address ${r.data}`);
+    if ((t === 'A' && !isIPv4(r.data)) || (t === 'AAAA' && !isIPv6(r.data)))
+      throw new Error(`${where}: bad address ${r.data}`);
     // Bad data would otherwise surface only as a missing reply in some later test.
     try {
-      dnsPacket.encode({ answers: [{ name: r.name, type: r.type.toUpperCase(), ttl: 1, data: r.data } as dnsPacket.Answer] });
+      dnsPacket.encode({
+        answers: [{ name: r.name, type: r.type.toUpperCase(), ttl: 1, data: r.data } as dnsPacket.Answer],
+      });
     } catch (err) {
       throw new Error(`${where} cannot be encoded: ${(err as Error).message}`);
     }
@@ -116,7 +117,13 @@ export const mx = (name: string, preference: number, exchange: string, ttl?: num
 /** One TXT record; each argument is one character-string (max 255 bytes each). */
 export const txt = (name: string, strings: string | string[], ttl?: number): LabRecord =>
   rec(name, 'TXT', Array.isArray(strings) ? strings : [strings], ttl);
-export const srv = (name: string, priority: number, weight: number, port: number, target: string, ttl?: number): LabRecord =>
-  rec(name, 'SRV', { priority, weight, port, target }, ttl);
+export const srv = (
+  name: string,
+  priority: number,
+  weight: number,
+  port: number,
+  target: string,
+  ttl?: number,
+): LabRecord => rec(name, 'SRV', { priority, weight, port, target }, ttl);
 export const caa = (name: string, tag: 'issue' | 'issuewild' | 'iodef', value: string, ttl?: number): LabRecord =>
   rec(name, 'CAA', { flags: 0, tag, value }, ttl);

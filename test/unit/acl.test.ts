@@ -4,13 +4,7 @@ import fs = require('node:fs');
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-import {
-  aclKey,
-  candidatePrefixes,
-  formatIPv6,
-  isAllowed,
-  rulesFromEntries,
-} from '../../src/acl/rules';
+import { aclKey, candidatePrefixes, formatIPv6, isAllowed, rulesFromEntries } from '../../src/acl/rules';
 import { AclReloadEvent, ClientAcl, MEMO_LIMIT } from '../../src/acl/acl';
 import { listExistingEntries } from '../../src/acl/directory';
 
@@ -87,7 +81,17 @@ describe('aclKey', () => {
   });
 
   test('text that is not an address gives the empty key', () => {
-    for (const bad of ['', 'localhost', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1::2::3', '::ffff:1.2.3.256', '12345::', 'g::1']) {
+    for (const bad of [
+      '',
+      'localhost',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1::2::3',
+      '::ffff:1.2.3.256',
+      '12345::',
+      'g::1',
+    ]) {
       assert.equal(aclKey(bad), '', bad);
     }
   });
@@ -272,11 +276,14 @@ describe('ClientAcl', () => {
 
   test('load throws an Error naming the directory if it cannot be read', () => {
     const missing = path.join(tempDir(), 'no-such-ip');
-    assert.throws(() => ClientAcl.load(missing, undefined, quiet), (err: unknown) => {
-      assert.ok(err instanceof Error);
-      assert.match(err.message, /no-such-ip/);
-      return true;
-    });
+    assert.throws(
+      () => ClientAcl.load(missing, undefined, quiet),
+      (err: unknown) => {
+        assert.ok(err instanceof Error);
+        assert.match(err.message, /no-such-ip/);
+        return true;
+      },
+    );
     const file = path.join(tempDir(), 'plainfile');
     fs.writeFileSync(file, '');
     assert.throws(() => ClientAcl.load(file, undefined, quiet), /plainfile/);

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { fileLimitWarning, openFileLimit, openFilesNeeded } from '../../src/server/bounds';
 
 const limits = (soft: string): string =>
-  ['Limit                     Soft Limit           Hard Limit           Units     ', `Max open files            ${soft.padEnd(20)} 524288               files     `].join('\n');
+  [
+    'Limit                     Soft Limit           Hard Limit           Units     ',
+    `Max open files            ${soft.padEnd(20)} 524288               files     `,
+  ].join('\n');
 
 describe('open-file bound', () => {
   it('adds up the slots: UDP, TCP connections and their pipelined queries, stale retries, prefetches, metrics, control, fixed', () => {
@@ -11,9 +14,18 @@ describe('open-file bound', () => {
   });
 
   it('reads the soft limit from /proc/self/limits; none where it cannot be read', () => {
-    assert.equal(openFileLimit(() => limits('1024')), 1024);
-    assert.equal(openFileLimit(() => limits('unlimited')), Infinity);
-    assert.equal(openFileLimit(() => 'garbage'), null);
+    assert.equal(
+      openFileLimit(() => limits('1024')),
+      1024,
+    );
+    assert.equal(
+      openFileLimit(() => limits('unlimited')),
+      Infinity,
+    );
+    assert.equal(
+      openFileLimit(() => 'garbage'),
+      null,
+    );
     assert.equal(
       openFileLimit(() => {
         throw new Error('ENOENT');
@@ -27,6 +39,9 @@ describe('open-file bound', () => {
     const config = { maxUdp: 400, maxTcp: 40 };
     assert.equal(fileLimitWarning(config, 100_000), null);
     assert.equal(fileLimitWarning(config, null), null);
-    assert.match(fileLimitWarning(config, 1024)!, /^open-file limit 1024 is below the 3832 that MAXUDP=400 and MAXTCP=40 may need/);
+    assert.match(
+      fileLimitWarning(config, 1024)!,
+      /^open-file limit 1024 is below the 3832 that MAXUDP=400 and MAXTCP=40 may need/,
+    );
   });
 });

@@ -1,6 +1,16 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, clampTtl, RANK, MAX_TTL, PackedReply, ReplyBytes, rrsetDataCharge, StoredRecord, TtlLimits } from '../../src/cache/cache';
+import {
+  Cache,
+  clampTtl,
+  RANK,
+  MAX_TTL,
+  PackedReply,
+  ReplyBytes,
+  rrsetDataCharge,
+  StoredRecord,
+  TtlLimits,
+} from '../../src/cache/cache';
 import { FakeClock, ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
 
 const WWW = n('www.example.com'); // 17 bytes on the wire
@@ -27,7 +37,13 @@ describe('cache charges (22 + owner + data, spec §6.3)', () => {
     const { c } = cache();
     c.putRRset(n('ns1.deleg.test'), 1, 3600, [ipv4('127.0.0.3')], RANK.ANSWER_AA);
     assert.equal(c.stats().bytes, 22 + 16 + 4);
-    c.putRRset(n('deleg.test'), 2, 3600, [nameRdata('ns1.deleg.test'), nameRdata('ns.outside.example')], RANK.ANSWER_AA);
+    c.putRRset(
+      n('deleg.test'),
+      2,
+      3600,
+      [nameRdata('ns1.deleg.test'), nameRdata('ns.outside.example')],
+      RANK.ANSWER_AA,
+    );
     assert.equal(c.stats().bytes, 112);
     assert.equal(c.stats().motion, 112);
   });
@@ -42,7 +58,13 @@ describe('cache charges (22 + owner + data, spec §6.3)', () => {
 
   it('MX: 2 + exchange per record; CNAME and PTR: the target', () => {
     const { c } = cache();
-    c.putRRset(n('example.com'), 15, 60, [mxRdata(10, 'mail.example.com'), mxRdata(20, 'mx2.example.com')], RANK.ANSWER_AA);
+    c.putRRset(
+      n('example.com'),
+      15,
+      60,
+      [mxRdata(10, 'mail.example.com'), mxRdata(20, 'mx2.example.com')],
+      RANK.ANSWER_AA,
+    );
     assert.equal(c.stats().bytes, 22 + 13 + (2 + 18) + (2 + 17));
     const before = c.stats().bytes;
     c.putRRset(WWW, 5, 60, [nameRdata('web.example.com')], RANK.ANSWER_AA);
@@ -90,7 +112,13 @@ describe('cache budget and eviction', () => {
       const name = n(`h${i}.zone${rand(50)}.example`);
       switch (rand(4)) {
         case 0:
-          c.putRRset(name, 1, 1 + rand(1000), Array.from({ length: 1 + rand(8) }, () => ipv4(`10.0.${rand(256)}.${rand(256)}`)), RANK.ANSWER_AA);
+          c.putRRset(
+            name,
+            1,
+            1 + rand(1000),
+            Array.from({ length: 1 + rand(8) }, () => ipv4(`10.0.${rand(256)}.${rand(256)}`)),
+            RANK.ANSWER_AA,
+          );
           break;
         case 1:
           c.putRRset(name, 16, 1 + rand(1000), [Buffer.alloc(rand(600))], RANK.ANSWER_AA);
@@ -130,12 +158,22 @@ describe('cache budget and eviction', () => {
     assert.ok(c.getRRset(names[2]!, 1));
     assert.ok(c.getRRset(names[3]!, 1));
     assert.equal(c.stats().bytes, charge * 3);
-    assert.deepEqual([c.stats().inserted, c.stats().evicted], [4, 1], 'four stored, one pushed out (dnscache_cache_*_total)');
+    assert.deepEqual(
+      [c.stats().inserted, c.stats().evicted],
+      [4, 1],
+      'four stored, one pushed out (dnscache_cache_*_total)',
+    );
   });
 
   it('does not store an entry larger than the whole budget', () => {
     const { c } = cache(100);
-    c.putRRset(WWW, 1, 60, Array.from({ length: 20 }, () => ipv4('10.0.0.1')), RANK.ANSWER_AA); // 22 + 17 + 80 = 119
+    c.putRRset(
+      WWW,
+      1,
+      60,
+      Array.from({ length: 20 }, () => ipv4('10.0.0.1')),
+      RANK.ANSWER_AA,
+    ); // 22 + 17 + 80 = 119
     assert.equal(c.getRRset(WWW, 1), null);
     assert.deepEqual(c.stats(), { entries: 0, bytes: 0, maxBytes: 100, motion: 0, memory: 0, inserted: 0, evicted: 0 });
   });
@@ -304,15 +342,36 @@ describe('MINTTL and MAXTTL', () => {
 
   it('rrsetTtl and negativeTtl say what a put would keep', () => {
     const { c } = limited({ min: 10, max: 600 });
-    assert.deepEqual([0, 5, 10, 300, 600, 601, 700_000, 2_000_000_000].map((t) => c.rrsetTtl(t)), [10, 10, 10, 300, 600, 600, 600, 10]);
-    assert.deepEqual([0, 5, 300, 601, 2_000_000_000].map((t) => c.negativeTtl(t)), [10, 10, 300, 600, 10]);
+    assert.deepEqual(
+      [0, 5, 10, 300, 600, 601, 700_000, 2_000_000_000].map((t) => c.rrsetTtl(t)),
+      [10, 10, 10, 300, 600, 600, 600, 10],
+    );
+    assert.deepEqual(
+      [0, 5, 300, 601, 2_000_000_000].map((t) => c.negativeTtl(t)),
+      [10, 10, 300, 600, 10],
+    );
     const plain = new Cache(1_000_000);
-    assert.deepEqual([0, 300, 700_000, 2_000_000_000].map((t) => plain.rrsetTtl(t)), [0, 300, MAX_TTL, 0], "dnscache's clamp alone by default");
+    assert.deepEqual(
+      [0, 300, 700_000, 2_000_000_000].map((t) => plain.rrsetTtl(t)),
+      [0, 300, MAX_TTL, 0],
+      "dnscache's clamp alone by default",
+    );
   });
 
   it('a restored entry lives at most MAXTTL from now', () => {
     const { c, clock } = limited({ min: 0, max: 600 });
-    assert.equal(c.restore({ kind: 'rrset', name: WWW, type: 1, expires: clock.t + 86400, rdatas: [ipv4('1.2.3.4')], rank: RANK.ANSWER_AA, side: 'child' }), true);
+    assert.equal(
+      c.restore({
+        kind: 'rrset',
+        name: WWW,
+        type: 1,
+        expires: clock.t + 86400,
+        rdatas: [ipv4('1.2.3.4')],
+        rank: RANK.ANSWER_AA,
+        side: 'child',
+      }),
+      true,
+    );
     assert.equal(c.getRRset(WWW, 1)!.ttl, 600);
   });
 });
@@ -408,7 +467,15 @@ describe('sweep', () => {
     assert.equal(c.stats().entries, 5);
     clock.advance(60);
     assert.equal(c.sweep(), 4);
-    assert.deepEqual(c.stats(), { entries: 1, bytes: 22 + 18 + 4, maxBytes: 1_000_000, motion: c.stats().motion, memory: 1 << 20, inserted: c.stats().inserted, evicted: 0 });
+    assert.deepEqual(c.stats(), {
+      entries: 1,
+      bytes: 22 + 18 + 4,
+      maxBytes: 1_000_000,
+      motion: c.stats().motion,
+      memory: 1 << 20,
+      inserted: c.stats().inserted,
+      evicted: 0,
+    });
     assert.ok(c.getRRset(n('keep.example.com'), 1));
   });
 });

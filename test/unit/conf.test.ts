@@ -113,7 +113,12 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
 
   it('gives log/main and log/status to logacct (uid and gid), root/dumps to acct, everything else to root', () => {
     for (const e of entries) {
-      const expected = e.path === 'log/main' || e.path === 'log/status' ? [LOG.uid, LOG.gid] : e.path === 'root/dumps' ? [ACCT.uid, ACCT.gid] : [0, 0];
+      const expected =
+        e.path === 'log/main' || e.path === 'log/status'
+          ? [LOG.uid, LOG.gid]
+          : e.path === 'root/dumps'
+            ? [ACCT.uid, ACCT.gid]
+            : [0, 0];
       assert.deepEqual([e.uid, e.gid], expected, e.path);
     }
   });
@@ -134,14 +139,14 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
     }
   });
 
-  it('leaves room for node in DATALIMIT (dnscache-conf\'s 30000000 stops node from starting)', () => {
+  it("leaves room for node in DATALIMIT (dnscache-conf's 30000000 stops node from starting)", () => {
     assert.ok(Number(DATALIMIT) >= 150_000_000);
   });
 
-  it('writes dnscache-conf\'s run script, exec\'ing node with our dnscache.js', () => {
+  it("writes dnscache-conf's run script, exec'ing node with our dnscache.js", () => {
     assert.equal(
       content(m.get('run')),
-      '#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c \'\n' +
+      "#!/bin/sh\nexec 2>&1\nexec <seed\nexec envdir ./env sh -c '\n" +
         '  exec envuidgid dnscache softlimit -o250 -d "$DATALIMIT" /usr/bin/node --max-semi-space-size=8 /usr/lib/node_modules/dnscache-ts/dist/src/cli/dnscache.js\n' +
         "'\n",
     );
@@ -167,7 +172,10 @@ describe('planServiceDir: the layout of dnscache-conf (spec §9, C6 form)', () =
     const unit = content(m.get(UNIT_NAME));
     assert.match(unit, /^WorkingDirectory=\/etc\/dnscache$/m);
     assert.match(unit, /^ExecStart=\/etc\/dnscache\/run-systemd$/m);
-    assert.equal(content(m.get('run-systemd')), runSystemdScript('dnscache', '/usr/bin/node', '/usr/lib/node_modules/dnscache-ts/dist/src/cli/dnscache.js'));
+    assert.equal(
+      content(m.get('run-systemd')),
+      runSystemdScript('dnscache', '/usr/bin/node', '/usr/lib/node_modules/dnscache-ts/dist/src/cli/dnscache.js'),
+    );
   });
 
   it('writes the given listen address to env/IP and allows it in ip/', () => {
@@ -213,7 +221,11 @@ describe('argument checks', () => {
   });
 
   it('reads passwd lines of the account asked for only', () => {
-    assert.deepEqual(parsePasswdLine('dnslog:x:1003:1004::/nonexistent:/usr/sbin/nologin', 'dnslog'), { name: 'dnslog', uid: 1003, gid: 1004 });
+    assert.deepEqual(parsePasswdLine('dnslog:x:1003:1004::/nonexistent:/usr/sbin/nologin', 'dnslog'), {
+      name: 'dnslog',
+      uid: 1003,
+      gid: 1004,
+    });
     assert.equal(parsePasswdLine('root:x:0:0:root:/root:/bin/bash', 'dnslog'), undefined);
     assert.equal(parsePasswdLine('dnslog:x:abc:1::/:/bin/sh', 'dnslog'), undefined);
   });
@@ -247,17 +259,36 @@ describe('quoting in the scripts and the unit', () => {
 
   it('runs the same command in run for plain and odd paths', () => {
     assert.deepEqual(runInnerCommand(runScript('dnscache', '/usr/bin/node', '/x/dnscache.js')), [
-      'dnscache', 'softlimit', '-o250', '-d', '12345', '/usr/bin/node', ...NODE_FLAGS, '/x/dnscache.js',
+      'dnscache',
+      'softlimit',
+      '-o250',
+      '-d',
+      '12345',
+      '/usr/bin/node',
+      ...NODE_FLAGS,
+      '/x/dnscache.js',
     ]);
     const node = "/opt/it's node/bin/node";
     const js = '/srv/$dns "cache"/dnscache.js';
-    assert.deepEqual(runInnerCommand(runScript('dnscache', node, js)), ['dnscache', 'softlimit', '-o250', '-d', '12345', node, ...NODE_FLAGS, js]);
+    assert.deepEqual(runInnerCommand(runScript('dnscache', node, js)), [
+      'dnscache',
+      'softlimit',
+      '-o250',
+      '-d',
+      '12345',
+      node,
+      ...NODE_FLAGS,
+      js,
+    ]);
   });
 
   it('bin/dnscache (a shell launcher, which cannot import NODE_FLAGS) passes the same node flags', () => {
     const launcher = fs.readFileSync(path.join(__dirname, '..', '..', '..', 'bin', 'dnscache'), 'utf8');
     const exec = launcher.split('\n').find((l) => l.startsWith('exec node '));
-    assert.equal(exec?.slice('exec node '.length, 'exec node '.length + NODE_FLAGS.join(' ').length + 1), NODE_FLAGS.join(' ') + ' ');
+    assert.equal(
+      exec?.slice('exec node '.length, 'exec node '.length + NODE_FLAGS.join(' ').length + 1),
+      NODE_FLAGS.join(' ') + ' ',
+    );
   });
 
   it('escapes systemd specifiers and quotes', () => {
@@ -269,7 +300,10 @@ describe('quoting in the scripts and the unit', () => {
 });
 
 describe('systemdUnit', () => {
-  const unit = systemdUnit({ dir: '/etc/dnscache', paths: ['/etc/dnscache', '/usr/bin/node', '/usr/lib/node_modules/dnscache-ts/dist/src/cli/dnscache.js'] });
+  const unit = systemdUnit({
+    dir: '/etc/dnscache',
+    paths: ['/etc/dnscache', '/usr/bin/node', '/usr/lib/node_modules/dnscache-ts/dist/src/cli/dnscache.js'],
+  });
   const settings = (key: string): string[] =>
     unit
       .split('\n')
@@ -353,12 +387,15 @@ describe('the root server list', () => {
     assert.deepEqual(chooseRoots('/opt/r', '/env/r', all, '/pkg/r'), { path: '/opt/r', from: '--roots' });
     assert.deepEqual(chooseRoots(undefined, '/env/r', all, '/pkg/r'), { path: '/env/r', from: 'DNSCACHE_CONF_ROOTS' });
     assert.deepEqual(chooseRoots(undefined, '', all, '/pkg/r'), { path: '/etc/dnsroots.local', from: 'system' });
-    assert.deepEqual(chooseRoots(undefined, undefined, fakeFs({ '/etc/dnsroots.global': '' }), '/pkg/r'), { path: '/etc/dnsroots.global', from: 'system' });
+    assert.deepEqual(chooseRoots(undefined, undefined, fakeFs({ '/etc/dnsroots.global': '' }), '/pkg/r'), {
+      path: '/etc/dnsroots.global',
+      from: 'system',
+    });
     assert.deepEqual(chooseRoots(undefined, undefined, fakeFs({}), '/pkg/r'), { path: '/pkg/r', from: 'package' });
     assert.equal(chooseRoots(undefined, undefined, fakeFs({}), undefined), undefined);
   });
 
-  it('finds the package\'s root/dnsroots.global from dist/src/cli, src/cli or a symlinked install', () => {
+  it("finds the package's root/dnsroots.global from dist/src/cli, src/cli or a symlinked install", () => {
     const files = {
       '/usr/lib/node_modules/dnscache-ts/package.json': '{"name":"dnscache-ts"}',
       '/usr/lib/node_modules/dnscache-ts/root/dnsroots.global': '1.2.3.4\n',
@@ -373,8 +410,11 @@ describe('the root server list', () => {
     assert.equal(findPackagedRoots('/opt/elsewhere/bin', probe), undefined);
   });
 
-  it('finds this checkout\'s list from the compiled tests', () => {
-    const real: FileProbe = { exists: fs.existsSync, read: (p) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined) };
+  it("finds this checkout's list from the compiled tests", () => {
+    const real: FileProbe = {
+      exists: fs.existsSync,
+      read: (p) => (fs.existsSync(p) ? fs.readFileSync(p, 'utf8') : undefined),
+    };
     const found = findPackagedRoots(__dirname, real);
     assert.ok(found && found.endsWith(path.join('root', 'dnsroots.global')), String(found));
     assert.equal(rootsProblem(fs.readFileSync(found, 'utf8'), found), undefined);

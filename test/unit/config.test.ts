@@ -88,8 +88,23 @@ describe('address: IPv4', () => {
   });
   it('rejects everything else', () => {
     for (const a of [
-      '', '1.2.3', '1.2.3.4.5', '256.1.1.1', '1.2.3.256', '1.2.3.-1', '0x7f.0.0.1', '127.1', '1..2.3',
-      '1.2.3.4 ', ' 1.2.3.4', '1.2.3.4a', '1.2.3.4.', '+1.2.3.4', '1234.1.1.1', '010.0.0.1', '1.2.3.00',
+      '',
+      '1.2.3',
+      '1.2.3.4.5',
+      '256.1.1.1',
+      '1.2.3.256',
+      '1.2.3.-1',
+      '0x7f.0.0.1',
+      '127.1',
+      '1..2.3',
+      '1.2.3.4 ',
+      ' 1.2.3.4',
+      '1.2.3.4a',
+      '1.2.3.4.',
+      '+1.2.3.4',
+      '1234.1.1.1',
+      '010.0.0.1',
+      '1.2.3.00',
     ]) {
       assert.equal(parseIPv4(a), undefined, a);
     }
@@ -116,8 +131,21 @@ describe('address: IPv6', () => {
   });
   it('rejects malformed text', () => {
     for (const a of [
-      '', ':', ':::1', '1::2::3', '1:2:3:4:5:6:7:8:9', '12345::1', 'g::1', '::1%', '::1%eth 0', '::1%a%b',
-      '[::1]', '::ffff:010.1.1.1', '::ffff:127.1', '1.2.3.4', ' ::1',
+      '',
+      ':',
+      ':::1',
+      '1::2::3',
+      '1:2:3:4:5:6:7:8:9',
+      '12345::1',
+      'g::1',
+      '::1%',
+      '::1%eth 0',
+      '::1%a%b',
+      '[::1]',
+      '::ffff:010.1.1.1',
+      '::ffff:127.1',
+      '1.2.3.4',
+      ' ::1',
     ]) {
       assert.equal(parseIPv6(a), undefined, a);
     }
@@ -227,8 +255,23 @@ describe('env: IP', () => {
     });
   });
   it('rejects every malformed value, naming it', () => {
-    for (const v of ['', 'localhost', '1.2.3.4.5', '300.1.1.1', '127.1', '::1::', '1.2.3.4:53', '[::1]', ' 127.0.0.1']) {
-      throwsConfig(() => parseEnv(env({ IP: v })), 'IP: unable to parse IP address', JSON.stringify(v), 'expected an IPv4 or IPv6 address');
+    for (const v of [
+      '',
+      'localhost',
+      '1.2.3.4.5',
+      '300.1.1.1',
+      '127.1',
+      '::1::',
+      '1.2.3.4:53',
+      '[::1]',
+      ' 127.0.0.1',
+    ]) {
+      throwsConfig(
+        () => parseEnv(env({ IP: v })),
+        'IP: unable to parse IP address',
+        JSON.stringify(v),
+        'expected an IPv4 or IPv6 address',
+      );
     }
   });
   it('adds a hint for leading zeros', () => {
@@ -247,7 +290,13 @@ describe('env: IP', () => {
 
 describe('env: PORT', () => {
   it('accepts 1..65535', () => {
-    for (const [v, n] of [['1', 1], ['53', 53], ['5353', 5353], ['65535', 65535], ['00053', 53]] as const) {
+    for (const [v, n] of [
+      ['1', 1],
+      ['53', 53],
+      ['5353', 5353],
+      ['65535', 65535],
+      ['00053', 53],
+    ] as const) {
       assert.equal(parseEnv(env({ PORT: v })).listen.port, n);
     }
   });
@@ -280,13 +329,28 @@ describe('env: MINTTL and MAXTTL', () => {
   it('accept seconds up to a week, MINTTL up to MAXTTL', () => {
     const s = parseEnv(env({ MINTTL: '300', MAXTTL: '600' }));
     assert.deepEqual([s.minTtl, s.maxTtl], [300, 600]);
-    assert.deepEqual([parseEnv(env({ MINTTL: '60', MAXTTL: '60' })).minTtl, parseEnv(env({ MAXTTL: '1' })).maxTtl], [60, 1]);
+    assert.deepEqual(
+      [parseEnv(env({ MINTTL: '60', MAXTTL: '60' })).minTtl, parseEnv(env({ MAXTTL: '1' })).maxTtl],
+      [60, 1],
+    );
     assert.equal(parseEnv(env({ MINTTL: '604800' })).minTtl, 604800);
   });
   it('reject non-digits and values out of range, naming variable and value', () => {
     for (const v of ['', '5m', '-1', '1e3', ' 60']) {
-      throwsConfig(() => parseEnv(env({ MINTTL: v })), 'MINTTL:', JSON.stringify(v), 'not a decimal number', '0 to 604800');
-      throwsConfig(() => parseEnv(env({ MAXTTL: v })), 'MAXTTL:', JSON.stringify(v), 'not a decimal number', '1 to 604800');
+      throwsConfig(
+        () => parseEnv(env({ MINTTL: v })),
+        'MINTTL:',
+        JSON.stringify(v),
+        'not a decimal number',
+        '0 to 604800',
+      );
+      throwsConfig(
+        () => parseEnv(env({ MAXTTL: v })),
+        'MAXTTL:',
+        JSON.stringify(v),
+        'not a decimal number',
+        '1 to 604800',
+      );
     }
     throwsConfig(() => parseEnv(env({ MINTTL: '604801' })), 'MINTTL:', '"604801"', 'out of range', '0 to 604800');
     throwsConfig(() => parseEnv(env({ MAXTTL: '0' })), 'MAXTTL:', '"0"', 'out of range', '1 to 604800');
@@ -302,10 +366,31 @@ describe('env: MINTTL and MAXTTL', () => {
 
 describe('isLoopback', () => {
   it('is 127.0.0.0/8 and ::1, however written', () => {
-    for (const a of ['127.0.0.1', '127.255.255.254', '127.53.0.1', '::1', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1']) assert.equal(isLoopback(a), true, a);
+    for (const a of [
+      '127.0.0.1',
+      '127.255.255.254',
+      '127.53.0.1',
+      '::1',
+      '0:0:0:0:0:0:0:1',
+      '::ffff:127.0.0.1',
+      '::ffff:7f00:1',
+    ])
+      assert.equal(isLoopback(a), true, a);
   });
   it('is nothing else', () => {
-    for (const a of ['126.255.255.255', '128.0.0.1', '0.0.0.0', '::', '::2', '192.0.2.1', 'fe80::1%lo', '::ffff:192.0.2.1', 'not an address', '']) assert.equal(isLoopback(a), false, a);
+    for (const a of [
+      '126.255.255.255',
+      '128.0.0.1',
+      '0.0.0.0',
+      '::',
+      '::2',
+      '192.0.2.1',
+      'fe80::1%lo',
+      '::ffff:192.0.2.1',
+      'not an address',
+      '',
+    ])
+      assert.equal(isLoopback(a), false, a);
   });
 });
 
@@ -317,9 +402,21 @@ describe('env: QUERY_LOCALHOST', () => {
   });
   it('rejects anything but 0 and 1, naming variable and value', () => {
     for (const v of ['', 'no', 'yes', ' 0', 'false', '-1']) {
-      throwsConfig(() => parseEnv(env({ QUERY_LOCALHOST: v })), 'QUERY_LOCALHOST:', JSON.stringify(v), 'not a decimal number', 'expected 0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it');
+      throwsConfig(
+        () => parseEnv(env({ QUERY_LOCALHOST: v })),
+        'QUERY_LOCALHOST:',
+        JSON.stringify(v),
+        'not a decimal number',
+        'expected 0 to never send queries to 127.0.0.0/8 and ::1, or 1 to allow it',
+      );
     }
-    throwsConfig(() => parseEnv(env({ QUERY_LOCALHOST: '2' })), 'QUERY_LOCALHOST:', '"2"', 'out of range', 'expected 0 to never');
+    throwsConfig(
+      () => parseEnv(env({ QUERY_LOCALHOST: '2' })),
+      'QUERY_LOCALHOST:',
+      '"2"',
+      'out of range',
+      'expected 0 to never',
+    );
   });
 });
 
@@ -341,7 +438,12 @@ describe('env: IPSEND', () => {
   }
   it('rejects a bad address, naming it', () => {
     for (const v of ['', 'any', '1.2.3', '::g']) {
-      throwsConfig(() => parseEnv(env({ IPSEND: v })), 'IPSEND: unable to parse IP address', JSON.stringify(v), 'expected an IPv4 or IPv6 address');
+      throwsConfig(
+        () => parseEnv(env({ IPSEND: v })),
+        'IPSEND: unable to parse IP address',
+        JSON.stringify(v),
+        'expected an IPv4 or IPv6 address',
+      );
     }
   });
 });
@@ -355,7 +457,12 @@ describe('env: ROOT', () => {
 
 describe('env: CACHESIZE', () => {
   it('accepts values in range without warnings', () => {
-    for (const [v, n] of [['100', 100], ['5000', 5000], ['1000000', 1000000], ['1000000000', 1000000000]] as const) {
+    for (const [v, n] of [
+      ['100', 100],
+      ['5000', 5000],
+      ['1000000', 1000000],
+      ['1000000000', 1000000000],
+    ] as const) {
       const s = parseEnv(env({ CACHESIZE: v }));
       assert.equal(s.cacheSize, n);
       assert.deepEqual(s.warnings, []);
@@ -377,7 +484,13 @@ describe('env: CACHESIZE', () => {
   });
   it('rejects anything but decimal digits', () => {
     for (const v of ['', '1e6', '1000000 ', '-100', '100k', '0x1000', '1,000']) {
-      throwsConfig(() => parseEnv(env({ CACHESIZE: v })), 'CACHESIZE:', JSON.stringify(v), 'not a decimal number', 'expected');
+      throwsConfig(
+        () => parseEnv(env({ CACHESIZE: v })),
+        'CACHESIZE:',
+        JSON.stringify(v),
+        'not a decimal number',
+        'expected',
+      );
     }
   });
 });
@@ -389,7 +502,13 @@ describe('env: DATALIMIT', () => {
   });
   it('rejects non-digits and unsafe numbers', () => {
     for (const v of ['', '3M', 'unlimited', '-1']) {
-      throwsConfig(() => parseEnv(env({ DATALIMIT: v })), 'DATALIMIT:', JSON.stringify(v), 'not a decimal number', 'expected');
+      throwsConfig(
+        () => parseEnv(env({ DATALIMIT: v })),
+        'DATALIMIT:',
+        JSON.stringify(v),
+        'not a decimal number',
+        'expected',
+      );
     }
     throwsConfig(() => parseEnv(env({ DATALIMIT: '99999999999999999999' })), 'DATALIMIT:', 'out of range');
   });
@@ -408,7 +527,11 @@ describe('env: HIDETTL and FORWARDONLY', () => {
     for (const v of ['0', 'no', 'False', ' off ']) {
       assert.throws(
         () => parseEnv(env({ FORWARDONLY: v })),
-        (e: Error) => e instanceof ConfigError && e.message.startsWith(`FORWARDONLY: ${JSON.stringify(v)} would turn it on: it is on when set at all, as in dnscache (expected it unset for off`),
+        (e: Error) =>
+          e instanceof ConfigError &&
+          e.message.startsWith(
+            `FORWARDONLY: ${JSON.stringify(v)} would turn it on: it is on when set at all, as in dnscache (expected it unset for off`,
+          ),
       );
     }
   });
@@ -433,8 +556,10 @@ describe('env: MAXUDP and MAXTCP', () => {
   });
   it('reject 0, too large and non-digits', () => {
     for (const name of ['MAXUDP', 'MAXTCP']) {
-      for (const v of ['0', '100001']) throwsConfig(() => parseEnv(env({ [name]: v })), `${name}:`, JSON.stringify(v), 'out of range', '1 to 100000');
-      for (const v of ['', 'many', '-5', '1.5']) throwsConfig(() => parseEnv(env({ [name]: v })), `${name}:`, JSON.stringify(v), 'not a decimal number');
+      for (const v of ['0', '100001'])
+        throwsConfig(() => parseEnv(env({ [name]: v })), `${name}:`, JSON.stringify(v), 'out of range', '1 to 100000');
+      for (const v of ['', 'many', '-5', '1.5'])
+        throwsConfig(() => parseEnv(env({ [name]: v })), `${name}:`, JSON.stringify(v), 'not a decimal number');
     }
   });
 });
@@ -448,7 +573,14 @@ describe('env: UID and GID', () => {
   });
   it('reject names, negatives and (uid_t)-1', () => {
     for (const name of ['UID', 'GID']) {
-      for (const v of ['nobody', '', '-1', '12abc']) throwsConfig(() => parseEnv(env({ [name]: v })), `${name}:`, JSON.stringify(v), 'not a decimal number', 'expected');
+      for (const v of ['nobody', '', '-1', '12abc'])
+        throwsConfig(
+          () => parseEnv(env({ [name]: v })),
+          `${name}:`,
+          JSON.stringify(v),
+          'not a decimal number',
+          'expected',
+        );
       throwsConfig(() => parseEnv(env({ [name]: '4294967295' })), `${name}:`, '"4294967295"', 'out of range');
     }
   });
@@ -471,7 +603,13 @@ describe('env: DNSCurve variables', () => {
     });
     assert.equal(parseEnv(env({ UZ5FALLBACK: '0' })).curve.uz5Fallback, 0);
     for (const v of ['', 'yes', '-1']) {
-      throwsConfig(() => parseEnv(env({ UZ5FALLBACK: v })), 'UZ5FALLBACK:', JSON.stringify(v), 'not a decimal number', 'expected');
+      throwsConfig(
+        () => parseEnv(env({ UZ5FALLBACK: v })),
+        'UZ5FALLBACK:',
+        JSON.stringify(v),
+        'not a decimal number',
+        'expected',
+      );
     }
   });
 });
@@ -481,7 +619,10 @@ describe('env: DNSCurve variables', () => {
 describe('servers: file parsing', () => {
   it('parses a djbdns-style root list (13 IPv4 lines, no comments) unchanged', () => {
     const list = parseServersFile(DJBDNS_ROOTS.join('\n') + '\n', 'servers/@');
-    assert.deepEqual(list, DJBDNS_ROOTS.map((a) => srv(a)));
+    assert.deepEqual(
+      list,
+      DJBDNS_ROOTS.map((a) => srv(a)),
+    );
   });
   it('skips blank lines and comments, allows trailing comments, CRLF and a BOM', () => {
     const text = [
@@ -549,16 +690,30 @@ describe('servers: file parsing', () => {
     });
   });
   it('rejects trailing text that is not a # comment', () => {
-    throwsConfig(() => parseServersFile('\n\n\n\n1.2.3.4 ns1\n', 'servers/example.org'), 'servers/example.org line 5', '"1.2.3.4 ns1"', 'expected');
+    throwsConfig(
+      () => parseServersFile('\n\n\n\n1.2.3.4 ns1\n', 'servers/example.org'),
+      'servers/example.org line 5',
+      '"1.2.3.4 ns1"',
+      'expected',
+    );
     throwsConfig(() => parseServersFile('1.2.3.4; x\n', 'servers/@'), 'servers/@ line 1', '"1.2.3.4; x"');
   });
   it('gives the reason for bad ports and leading zeros', () => {
-    throwsConfig(() => parseServersFile('1.2.3.4\n1.2.3.4:0', 'servers/@'), 'servers/@ line 2', '"1.2.3.4:0"', 'port "0"', '1 to 65535');
+    throwsConfig(
+      () => parseServersFile('1.2.3.4\n1.2.3.4:0', 'servers/@'),
+      'servers/@ line 2',
+      '"1.2.3.4:0"',
+      'port "0"',
+      '1 to 65535',
+    );
     throwsConfig(() => parseServersFile('[::1]:99999', 'servers/x'), 'servers/x line 1', 'port "99999"');
     throwsConfig(() => parseServersFile('010.0.0.1', 'servers/@'), 'servers/@ line 1', '"010.0.0.1"', 'leading zeros');
   });
   it('says a binary file is not a text file; quotes a long or odd line escaped and cut', () => {
-    throwsConfig(() => parseServersFile('\x7fELF\x02\x01\x00\x00', 'servers/@'), 'servers/@: not a text file (a NUL character at offset 6; expected one address per line)');
+    throwsConfig(
+      () => parseServersFile('\x7fELF\x02\x01\x00\x00', 'servers/@'),
+      'servers/@: not a text file (a NUL character at offset 6; expected one address per line)',
+    );
     const err = throwsConfig(() => parseServersFile(`\u00e9${'x'.repeat(200)}`, 'servers/@'), 'servers/@ line 1');
     assert.match(err, /^servers\/@ line 1: "\\u00e9x{79}"\.\.\. \(201 characters\) is not an address/);
   });
@@ -578,7 +733,10 @@ describe('servers: directory', () => {
     const root = makeRoot({ '@': DJBDNS_ROOTS.join('\n') + '\n', 'example.com': '10.0.0.1\n10.0.0.2:5353\n' });
     const table = readServersDir(root);
     assert.equal(table.size, 2);
-    assert.deepEqual(table.get(ROOT), DJBDNS_ROOTS.map((a) => srv(a)));
+    assert.deepEqual(
+      table.get(ROOT),
+      DJBDNS_ROOTS.map((a) => srv(a)),
+    );
     assert.deepEqual(table.get(nameFromText('example.com')), [srv('10.0.0.1'), srv('10.0.0.2', 5353)]);
   });
   it('matches file names case-insensitively', () => {
@@ -591,7 +749,9 @@ describe('servers: directory', () => {
     assert.deepEqual(table.get(nameFromText('example.org')), [srv('10.0.0.3')]);
   });
   it('decodes \\ooo octal escapes in file names', () => {
-    const table = readServersDir(makeRoot({ '@': '1.1.1.1', '\\101bc.example': '10.0.0.4', 'a\\056b.example': '10.0.0.5' }));
+    const table = readServersDir(
+      makeRoot({ '@': '1.1.1.1', '\\101bc.example': '10.0.0.4', 'a\\056b.example': '10.0.0.5' }),
+    );
     assert.deepEqual(table.get(nameFromText('abc.example')), [srv('10.0.0.4')]);
     const dotted = nameFromText('a\\056b.example', 'octal');
     assert.equal(nameToText(dotted), 'a\\.b.example.');
@@ -612,13 +772,20 @@ describe('servers: directory', () => {
     const root = makeRoot({ 'example.com': '10.0.0.1' });
     assert.throws(() => readServersDir(root), {
       name: 'ConfigError',
-      message: 'servers/@: missing (expected the root servers or, with FORWARDONLY, the upstream caches, one address per line)',
+      message:
+        'servers/@: missing (expected the root servers or, with FORWARDONLY, the upstream caches, one address per line)',
     });
   });
   it('requires the servers/ directory', () => {
     const root = path.join(tmpBase, 'no-servers');
     fs.mkdirSync(root);
-    throwsConfig(() => readServersDir(root), 'servers/', JSON.stringify(path.join(root, 'servers')), 'does not exist', 'expected');
+    throwsConfig(
+      () => readServersDir(root),
+      'servers/',
+      JSON.stringify(path.join(root, 'servers')),
+      'does not exist',
+      'expected',
+    );
     const root2 = path.join(tmpBase, 'servers-is-file');
     fs.mkdirSync(root2);
     fs.writeFileSync(path.join(root2, 'servers'), '1.2.3.4');
@@ -651,7 +818,10 @@ describe('servers: directory', () => {
     throwsConfig(() => readServersDir(root), 'servers/example.com line 2', '"ns1.example.com"', 'is not an address');
   });
   it('reports an empty file', () => {
-    throwsConfig(() => readServersDir(makeRoot({ '@': '1.1.1.1', 'empty.example': '' })), 'servers/empty.example: no server addresses');
+    throwsConfig(
+      () => readServersDir(makeRoot({ '@': '1.1.1.1', 'empty.example': '' })),
+      'servers/empty.example: no server addresses',
+    );
     throwsConfig(() => readServersDir(makeRoot({ '@': '# roots to be added\n' })), 'servers/@: no server addresses');
   });
   it('returns a read-only table', () => {
@@ -722,14 +892,29 @@ describe('loadConfig', () => {
   });
   it('checks that ROOT exists and is a directory', () => {
     const missing = path.join(tmpBase, 'missing-root');
-    throwsConfig(() => loadConfig({ IP: '127.0.0.1', ROOT: missing }), 'ROOT:', JSON.stringify(missing), 'does not exist', 'expected');
+    throwsConfig(
+      () => loadConfig({ IP: '127.0.0.1', ROOT: missing }),
+      'ROOT:',
+      JSON.stringify(missing),
+      'does not exist',
+      'expected',
+    );
     const file = path.join(tmpBase, 'root-is-a-file');
     fs.writeFileSync(file, '');
-    throwsConfig(() => loadConfig({ IP: '127.0.0.1', ROOT: file }), 'ROOT:', JSON.stringify(file), 'is not a directory', 'expected');
+    throwsConfig(
+      () => loadConfig({ IP: '127.0.0.1', ROOT: file }),
+      'ROOT:',
+      JSON.stringify(file),
+      'is not a directory',
+      'expected',
+    );
   });
   it('reports environment errors before looking at ROOT', () => {
     throwsConfig(() => loadConfig({ ROOT: path.join(tmpBase, 'missing-root') }), 'IP: not set');
-    throwsConfig(() => loadConfig({ IP: 'x', ROOT: path.join(tmpBase, 'missing-root') }), 'IP: unable to parse IP address "x"');
+    throwsConfig(
+      () => loadConfig({ IP: 'x', ROOT: path.join(tmpBase, 'missing-root') }),
+      'IP: unable to parse IP address "x"',
+    );
   });
   it('propagates servers/ errors', () => {
     const root = makeRoot({ 'example.com': '10.0.0.1' });
@@ -739,7 +924,13 @@ describe('loadConfig', () => {
   });
   it('accepts process.env-shaped input and a FORWARDONLY service directory', () => {
     const root = makeRoot({ '@': '192.0.2.53\n192.0.2.54\n' });
-    const processLike: NodeJS.ProcessEnv = { IP: '127.0.0.1', ROOT: root, FORWARDONLY: '', IPSEND: '0.0.0.0', CACHESIZE: '1000000' };
+    const processLike: NodeJS.ProcessEnv = {
+      IP: '127.0.0.1',
+      ROOT: root,
+      FORWARDONLY: '',
+      IPSEND: '0.0.0.0',
+      CACHESIZE: '1000000',
+    };
     const config = loadConfig(processLike);
     assert.equal(config.forwardOnly, true);
     assert.deepEqual(config.servers.get(ROOT), [srv('192.0.2.53'), srv('192.0.2.54')]);

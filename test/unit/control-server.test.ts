@@ -26,7 +26,11 @@ const target: ControlTarget = {
   resolver: { counters: { merged: 2, stale: 0, prefetches: 0 }, inflightCount: 1 },
   upstreamQueries: 4,
   activity: { udp: 1, edns: 0, tcp: 2 },
-  router: { report: () => [{ source: 'routes line 1', backend: '127.0.0.1:5300', pattern: '\\.test\\.$', health: 'up', queries: 3 }] },
+  router: {
+    report: () => [
+      { source: 'routes line 1', backend: '127.0.0.1:5300', pattern: '\\.test\\.$', health: 'up', queries: 3 },
+    ],
+  },
   reload: () => reloadBehaviour(),
 };
 let server: ControlServer;
@@ -49,7 +53,7 @@ describe('ControlServer', () => {
 
   it('installs the ring of recent queries in the engine', () => {
     assert.ok(target.engine.recent);
-    target.engine.recent!.record('192.0.2.1', 1, n('a.test'));
+    target.engine.recent.record('192.0.2.1', 1, n('a.test'));
     assert.equal((server.commands as ControlCommands).recent.total, 1);
   });
 
@@ -76,7 +80,10 @@ describe('ControlServer', () => {
     };
     assert.deepEqual(await controlRequest(socket, { cmd: 'reload' }), { ok: false, error: 'boom' });
     reloadBehaviour = () => ({ ok: false, error: 'servers/@: missing' });
-    assert.deepEqual(await controlRequest(socket, { cmd: 'reload' }), { ok: false, error: 'reload failed: servers/@: missing' });
+    assert.deepEqual(await controlRequest(socket, { cmd: 'reload' }), {
+      ok: false,
+      error: 'reload failed: servers/@: missing',
+    });
     reloadBehaviour = () => ({ ok: true, servers: 3, ip: 4 });
     assert.deepEqual(await controlRequest(socket, { cmd: 'reload' }), { ok: true, cmd: 'reload', servers: 3, ip: 4 });
   });

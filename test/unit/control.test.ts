@@ -11,7 +11,18 @@ import assert from 'node:assert/strict';
 import { Cache, CacheSnapshotEntry, RANK } from '../../src/cache/cache';
 import { makeReplyEntry, renderReply } from '../../src/cache/replies';
 import { confinedFile, fileInRoot } from '../../src/control/commands';
-import { checkHeader, DUMP_TURN_LINES, DumpFileError, DumpLineError, entryLine, headerLine, loadDump, parseEntryLine, writeDump, writeDumpLines } from '../../src/control/dumpfile';
+import {
+  checkHeader,
+  DUMP_TURN_LINES,
+  DumpFileError,
+  DumpLineError,
+  entryLine,
+  headerLine,
+  loadDump,
+  parseEntryLine,
+  writeDump,
+  writeDumpLines,
+} from '../../src/control/dumpfile';
 import { parseRequest, RequestError } from '../../src/control/protocol';
 import { RecentQueries } from '../../src/control/recent';
 import { readReloadable, SwappableServerTable } from '../../src/control/reload';
@@ -46,7 +57,14 @@ after(() => {
 /** A reply for `question` (first asker's case kept): CNAME www → web, A web, an NS in authority. */
 function builtReply(question = 'WWW.Example.com') {
   const first = rawQuery(question, A, { id: 0x1111 });
-  const w = new MessageWriter(first.readUInt16BE(0), 0, first[2]!, first[3]!, first.subarray(12), readName(first, 12).name);
+  const w = new MessageWriter(
+    first.readUInt16BE(0),
+    0,
+    first[2]!,
+    first[3]!,
+    first.subarray(12),
+    readName(first, 12).name,
+  );
   w.record({ name: n('www.example.com'), type: CNAME, ttl: 300, rdata: nameRdata('web.example.com') });
   w.record({ name: n('web.example.com'), type: A, ttl: 60, rdata: ipv4('192.0.2.80') });
   w.startSection(Section.Authority);
@@ -182,7 +200,11 @@ describe('dump format', () => {
     const q = rawQuery('www.EXAMPLE.com', A, { id: 0x2222 });
     const render = (x: Cache) => renderReply(x.getReply(n('www.example.com'), A)!, q, q.length, 65535, null, clock.t);
     assert.deepEqual(render(d), render(c));
-    assert.equal(render(d).readUInt32BE(builtReply().ttlOffsets[2]!), 86400 - 3, 'TTLs counted down from the original build time');
+    assert.equal(
+      render(d).readUInt32BE(builtReply().ttlOffsets[2]),
+      86400 - 3,
+      'TTLs counted down from the original build time',
+    );
   });
 
   it('snapshot skips expired entries, restore refuses them and caps expiry at a week', () => {
@@ -190,14 +212,31 @@ describe('dump format', () => {
     c.putRRset(n('short.test'), A, 5, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
     c.putRRset(n('long.test'), A, 500, [ipv4('192.0.2.2')], RANK.ANSWER_AA);
     clock.advance(10);
-    assert.deepEqual([...c.snapshot()].map((e) => e.name), [n('long.test')]);
-    const old: CacheSnapshotEntry = { kind: 'rrset', name: n('x.test'), type: A, expires: clock.t, rdatas: [ipv4('192.0.2.3')], rank: RANK.ANSWER_AA, side: 'child' };
+    assert.deepEqual(
+      [...c.snapshot()].map((e) => e.name),
+      [n('long.test')],
+    );
+    const old: CacheSnapshotEntry = {
+      kind: 'rrset',
+      name: n('x.test'),
+      type: A,
+      expires: clock.t,
+      rdatas: [ipv4('192.0.2.3')],
+      rank: RANK.ANSWER_AA,
+      side: 'child',
+    };
     assert.equal(c.restore(old), false);
     assert.equal(c.restore({ ...old, expires: clock.t + 10_000_000 }), true);
     assert.equal(c.getRRset(n('x.test'), A)!.ttl, 604800);
   });
 
-  const good = JSON.stringify({ kind: 'rrset', name: 'www.example.com.', type: 1, expires: 2_000_000, rdata: ['c0000201'] });
+  const good = JSON.stringify({
+    kind: 'rrset',
+    name: 'www.example.com.',
+    type: 1,
+    expires: 2_000_000,
+    rdata: ['c0000201'],
+  });
   const bad: Array<[string, string, RegExp]> = [
     ['not JSON', '{"kind":', /not a JSON object/],
     ['an array', '[1,2]', /not a JSON object/],
@@ -209,15 +248,39 @@ describe('dump format', () => {
     ['odd hex', good.replace('c0000201', 'c00002'.slice(0, 5)), /not a hex string/],
     ['short A', good.replace('c0000201', 'c00002'), /A record has 4 bytes/],
     ['empty rdata list', good.replace('["c0000201"]', '[]'), /non-empty array/],
-    ['CNAME without a name', JSON.stringify({ kind: 'rrset', name: 'a.', type: 5, expires: 1, rdata: ['05616263'] }), /no valid uncompressed domain name/],
-    ['compressed CNAME', JSON.stringify({ kind: 'rrset', name: 'a.', type: 5, expires: 1, rdata: ['c00c'] }), /no valid uncompressed domain name/],
-    ['short SOA', JSON.stringify({ kind: 'nxdomain', name: 'a.', expires: 1, soa: { name: 'a.', rdata: '0000' } }), /SOA record needs 20 bytes/],
-    ['soa not an object', JSON.stringify({ kind: 'nodata', name: 'a.', type: 1, expires: 1, soa: 'x' }), /"soa" is neither null nor an object/],
-    ['rank out of range', good.replace('"rdata"', '"rank":9,"rdata"'), /"rank" is 9 \(expected an integer from 1 to 5\)/],
-    ['unknown side', good.replace('"rdata"', '"side":"left","rdata"'), /"side" is "left" \(expected "child" or "parent"\)/],
+    [
+      'CNAME without a name',
+      JSON.stringify({ kind: 'rrset', name: 'a.', type: 5, expires: 1, rdata: ['05616263'] }),
+      /no valid uncompressed domain name/,
+    ],
+    [
+      'compressed CNAME',
+      JSON.stringify({ kind: 'rrset', name: 'a.', type: 5, expires: 1, rdata: ['c00c'] }),
+      /no valid uncompressed domain name/,
+    ],
+    [
+      'short SOA',
+      JSON.stringify({ kind: 'nxdomain', name: 'a.', expires: 1, soa: { name: 'a.', rdata: '0000' } }),
+      /SOA record needs 20 bytes/,
+    ],
+    [
+      'soa not an object',
+      JSON.stringify({ kind: 'nodata', name: 'a.', type: 1, expires: 1, soa: 'x' }),
+      /"soa" is neither null nor an object/,
+    ],
+    [
+      'rank out of range',
+      good.replace('"rdata"', '"rank":9,"rdata"'),
+      /"rank" is 9 \(expected an integer from 1 to 5\)/,
+    ],
+    [
+      'unknown side',
+      good.replace('"rdata"', '"side":"left","rdata"'),
+      /"side" is "left" \(expected "child" or "parent"\)/,
+    ],
   ];
 
-  it('reads an RRset\'s rank and side; a line from before ranks is rank 4, the child\'s', () => {
+  it("reads an RRset's rank and side; a line from before ranks is rank 4, the child's", () => {
     const old = parseEntryLine(good);
     assert.equal(old.kind === 'rrset' && `${old.rank} ${old.side}`, '4 child');
     const parent = parseEntryLine(good.replace('"rdata"', '"rank":2,"side":"parent","rdata"'));
@@ -228,13 +291,23 @@ describe('dump format', () => {
   });
   for (const [what, line, re] of bad) {
     it(`rejects a line with ${what}`, () => {
-      assert.throws(() => parseEntryLine(line), (err: Error) => err instanceof DumpLineError && re.test(err.message));
+      assert.throws(
+        () => parseEntryLine(line),
+        (err: Error) => err instanceof DumpLineError && re.test(err.message),
+      );
     });
   }
 
   const replyLine = (mutate: (m: Buffer) => Buffer, name = 'www.example.com.', type = 1): string => {
     const msg = mutate(Buffer.from(builtReply().bytes));
-    return JSON.stringify({ kind: 'reply', name, type, expires: 2_000_000, built: 1_000_000, message: msg.toString('hex') });
+    return JSON.stringify({
+      kind: 'reply',
+      name,
+      type,
+      expires: 2_000_000,
+      built: 1_000_000,
+      message: msg.toString('hex'),
+    });
   };
   it('accepts a stored reply and derives its TTL offsets from the message', () => {
     const e = parseEntryLine(replyLine((m) => m));
@@ -253,7 +326,13 @@ describe('dump format', () => {
     ['a query (QR=0)', replyLine((m) => ((m[2] = m[2]! & 0x7f), m)), /not a response/],
     ['two questions', replyLine((m) => (m.writeUInt16BE(2, 4), m)), /exactly one question/],
     ['a header only', replyLine((m) => m.subarray(0, 12)), /shorter than a header/],
-    ['an OPT record', replyLine((m) => Buffer.concat([(m.writeUInt16BE(1, 10), m), Buffer.from([0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0])])), /holds an OPT record/],
+    [
+      'an OPT record',
+      replyLine((m) =>
+        Buffer.concat([(m.writeUInt16BE(1, 10), m), Buffer.from([0, 0, 41, 4, 0xd0, 0, 0, 0, 0, 0, 0])]),
+      ),
+      /holds an OPT record/,
+    ],
     [
       'a forward compression pointer',
       replyLine((m) => {
@@ -266,14 +345,20 @@ describe('dump format', () => {
   ];
   for (const [what, line, re] of badReplies) {
     it(`rejects a reply entry with ${what}`, () => {
-      assert.throws(() => parseEntryLine(line), (err: Error) => err instanceof DumpLineError && re.test(err.message));
+      assert.throws(
+        () => parseEntryLine(line),
+        (err: Error) => err instanceof DumpLineError && re.test(err.message),
+      );
     });
   }
 
   it('checks the header line', () => {
     checkHeader(headerLine(5));
     assert.throws(() => checkHeader('{"format":"other"}'), /not a dnscache-ts cache dump/);
-    assert.throws(() => checkHeader(JSON.stringify({ format: 'dnscache-ts cache dump', version: 2 })), /version 2 is not supported/);
+    assert.throws(
+      () => checkHeader(JSON.stringify({ format: 'dnscache-ts cache dump', version: 2 })),
+      /version 2 is not supported/,
+    );
     assert.throws(() => checkHeader('garbage'), /not a dnscache-ts cache dump/);
   });
 });
@@ -283,7 +368,8 @@ describe('dump and load files', () => {
     const dir = tmp();
     const file = join(dir, 'cache.dump');
     const { c } = cache(50_000_000);
-    for (let i = 0; i < 5 * DUMP_TURN_LINES; i++) c.putRRset(n(`e${i}.test`), 1, 3600, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
+    for (let i = 0; i < 5 * DUMP_TURN_LINES; i++)
+      c.putRRset(n(`e${i}.test`), 1, 3600, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
     let during = 0;
     let done = false;
     const meanwhile = (): void => {
@@ -295,7 +381,10 @@ describe('dump and load files', () => {
     const report = await writeDump(c, file);
     done = true;
     const text = fs.readFileSync(file, 'utf8');
-    assert.ok(during > 0 && /during\d+\.test/.test(text), `stored during the dump: ${during}; dumped: ${(text.match(/during/g) ?? []).length}`);
+    assert.ok(
+      during > 0 && /during\d+\.test/.test(text),
+      `stored during the dump: ${during}; dumped: ${(text.match(/during/g) ?? []).length}`,
+    );
     assert.equal(text.match(/"e\d+\.test\."/g)?.length, 5 * DUMP_TURN_LINES, 'every entry there at the start, once');
     assert.ok(report.entries >= 5 * DUMP_TURN_LINES);
     // And a second dump may start once the first is over.
@@ -315,7 +404,13 @@ describe('dump and load files', () => {
 
     // Add bad lines, an expired entry and blank lines; the rest still loads.
     const lines = fs.readFileSync(file, 'utf8').split('\n');
-    lines.splice(3, 0, 'not json', '', JSON.stringify({ kind: 'rrset', name: 'old.test.', type: 1, expires: clock.t - 1, rdata: ['c0000201'] }));
+    lines.splice(
+      3,
+      0,
+      'not json',
+      '',
+      JSON.stringify({ kind: 'rrset', name: 'old.test.', type: 1, expires: clock.t - 1, rdata: ['c0000201'] }),
+    );
     lines.push(JSON.stringify({ kind: 'rrset', name: 'x.', type: 1, expires: clock.t + 9, rdata: ['c000'] }));
     fs.writeFileSync(file, lines.join('\n'));
     const { c: d, clock: clock2 } = cache();
@@ -325,7 +420,10 @@ describe('dump and load files', () => {
     assert.equal(loaded.expired, 1);
     assert.equal(loaded.malformed, 2);
     assert.equal(loaded.skipped, 3);
-    assert.deepEqual(loaded.errors.map((e) => e.replace(/:.*/, '')), ['line 4', 'line 15']);
+    assert.deepEqual(
+      loaded.errors.map((e) => e.replace(/:.*/, '')),
+      ['line 4', 'line 15'],
+    );
     assert.equal(d.stats().entries, 9);
   });
 
@@ -333,7 +431,10 @@ describe('dump and load files', () => {
     const dir = tmp();
     const { c } = cache();
     fs.writeFileSync(join(dir, 'zone'), '$ORIGIN example.com.\n');
-    await assert.rejects(loadDump(c, join(dir, 'zone')), (e: Error) => e instanceof DumpFileError && /line 1: not a dnscache-ts cache dump/.test(e.message));
+    await assert.rejects(
+      loadDump(c, join(dir, 'zone')),
+      (e: Error) => e instanceof DumpFileError && /line 1: not a dnscache-ts cache dump/.test(e.message),
+    );
     fs.writeFileSync(join(dir, 'empty'), '');
     await assert.rejects(loadDump(c, join(dir, 'empty')), /empty/);
     await assert.rejects(loadDump(c, join(dir, 'missing')), { code: 'ENOENT' });
@@ -344,7 +445,10 @@ describe('dump and load files', () => {
     const dir = tmp();
     const { c, clock } = cache(100);
     const file = join(dir, 'd');
-    fs.writeFileSync(file, `${headerLine(clock.t)}\n${JSON.stringify({ kind: 'rrset', name: 'big.test.', type: 16, expires: clock.t + 60, rdata: ['aa'.repeat(200)] })}\n`);
+    fs.writeFileSync(
+      file,
+      `${headerLine(clock.t)}\n${JSON.stringify({ kind: 'rrset', name: 'big.test.', type: 16, expires: clock.t + 60, rdata: ['aa'.repeat(200)] })}\n`,
+    );
     const r = await loadDump(c, file);
     assert.equal(r.tooBig, 1);
     assert.equal(r.loaded, 0);
@@ -384,7 +488,10 @@ describe('control requests', () => {
     ['{"cmd":"top","limit":"3"}', /"limit" must be an integer/],
   ] as const) {
     it(`refuses ${JSON.stringify(line)}`, () => {
-      assert.throws(() => parseRequest(line), (e: Error) => e instanceof RequestError && re.test(e.message));
+      assert.throws(
+        () => parseRequest(line),
+        (e: Error) => e instanceof RequestError && re.test(e.message),
+      );
     });
   }
 
@@ -412,7 +519,10 @@ describe('control requests', () => {
     }
     const report = await writeDumpLines(join(dir, 'cache.dump'), 1_000_000, lines());
     assert.equal(report.entries, 40_000);
-    assert.ok(onDisk[0]! >= 0 && onDisk[3]! >= 2 * 1024 * 1024, `on disk while lines were still being made: ${onDisk.join(', ')}`);
+    assert.ok(
+      onDisk[0]! >= 0 && onDisk[3]! >= 2 * 1024 * 1024,
+      `on disk while lines were still being made: ${onDisk.join(', ')}`,
+    );
   });
 
   it('a symbolic link inside ROOT that leads out of it is refused for dump and load; one that stays inside is followed', async () => {
@@ -426,7 +536,8 @@ describe('control requests', () => {
     fs.symlinkSync(outside, join(root, 'out'));
     fs.symlinkSync(join(root, 'dumps'), join(root, 'in'));
     fs.symlinkSync(join(outside, 'secret'), join(root, 'secret-link'));
-    const refused = (e: Error): boolean => e instanceof RequestError && /leads outside ROOT through a symbolic link/.test(e.message);
+    const refused = (e: Error): boolean =>
+      e instanceof RequestError && /leads outside ROOT through a symbolic link/.test(e.message);
     await assert.rejects(confinedFile(root, 'out/cache.dump', 'write'), refused);
     await assert.rejects(confinedFile(root, 'out/secret', 'read'), refused);
     await assert.rejects(confinedFile(root, 'secret-link', 'read'), refused);
@@ -443,7 +554,10 @@ describe('CONTROL settings', () => {
   });
 
   it('resolves the path and reads CONTROLRING', () => {
-    assert.deepEqual(controlSettings({ CONTROL: '/srv/d/control', CONTROLRING: '50' }), { socket: '/srv/d/control', ringSize: 50 });
+    assert.deepEqual(controlSettings({ CONTROL: '/srv/d/control', CONTROLRING: '50' }), {
+      socket: '/srv/d/control',
+      ringSize: 50,
+    });
     assert.equal(controlSettings({ CONTROL: 'control' }).socket, join(process.cwd(), 'control'));
   });
 
@@ -454,7 +568,10 @@ describe('CONTROL settings', () => {
     [{ CONTROL: '/' + 'x'.repeat(200) }, /CONTROL: .* is longer than 107 bytes/],
   ] as const) {
     it(`refuses ${JSON.stringify(env)}`, () => {
-      assert.throws(() => controlSettings(env), (e: Error) => e instanceof ConfigError && re.test(e.message));
+      assert.throws(
+        () => controlSettings(env),
+        (e: Error) => e instanceof ConfigError && re.test(e.message),
+      );
     });
   }
 });
@@ -491,7 +608,13 @@ describe('reloading servers/ and ip/', () => {
   });
 
   it('a bad servers/ file or a missing ip/ is a ConfigError naming it', () => {
-    assert.throws(() => readReloadable(root({ '@': '192.0.2.x\n' })), /servers\/@ line 1: "192.0.2.x" is not an address/);
-    assert.throws(() => readReloadable(root({ '@': '192.0.2.1\n' }, null)), (e: Error) => e instanceof ConfigError && /ip\/: unable to read .* \(ENOENT\)/.test(e.message));
+    assert.throws(
+      () => readReloadable(root({ '@': '192.0.2.x\n' })),
+      /servers\/@ line 1: "192.0.2.x" is not an address/,
+    );
+    assert.throws(
+      () => readReloadable(root({ '@': '192.0.2.1\n' }, null)),
+      (e: Error) => e instanceof ConfigError && /ip\/: unable to read .* \(ENOENT\)/.test(e.message),
+    );
   });
 });

@@ -19,7 +19,9 @@ const KEYGEN = {
 };
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const sodium = require('sodium-native') as { crypto_box_easy(c: Buffer, m: Buffer, n: Buffer, pk: Buffer, sk: Buffer): void };
+const sodium = require('sodium-native') as {
+  crypto_box_easy(c: Buffer, m: Buffer, n: Buffer, pk: Buffer, sk: Buffer): void;
+};
 
 describe('DNSCurve base32', () => {
   it("decodes and encodes curvedns-keygen's uz5 key as its hex key", () => {
@@ -151,7 +153,8 @@ describe('DNSCurve formats', () => {
     assert.equal(sealed.packet.readUInt16BE(end), 16);
     assert.equal(name.length, txtNameLength(query.length, zone));
     const labels: string[] = [];
-    for (let i = 0; name.charCodeAt(i) !== 0; i += name.charCodeAt(i) + 1) labels.push(name.slice(i + 1, i + 1 + name.charCodeAt(i)));
+    for (let i = 0; name.charCodeAt(i) !== 0; i += name.charCodeAt(i) + 1)
+      labels.push(name.slice(i + 1, i + 1 + name.charCodeAt(i)));
     assert.deepEqual(labels.slice(-2), ['curve', 'test']);
     const keyLabel = labels[labels.length - 3]!;
     assert.equal(keyLabel, 'x1a' + base32Key(client.keys.publicKey));
@@ -176,15 +179,53 @@ describe('DNSCurve formats', () => {
       const rdata = Buffer.concat(strings);
       const qname = sealed.packet.subarray(12, end);
       const head = Buffer.from([sealed.packet[0]!, sealed.packet[1]!, 0x84, 0, 0, 1, 0, 1, 0, 0, 0, 0]);
-      const rr = Buffer.from([0, 16, 0, 1, 0xc0, 0x0c, 0, 16, 0, 1, 0, 0, 0, 0, rdata.length >> 8, rdata.length & 0xff]);
+      const rr = Buffer.from([
+        0,
+        16,
+        0,
+        1,
+        0xc0,
+        0x0c,
+        0,
+        16,
+        0,
+        1,
+        0,
+        0,
+        0,
+        0,
+        rdata.length >> 8,
+        rdata.length & 0xff,
+      ]);
       const out = Buffer.concat([head, qname, rr, rdata]);
       mutate?.(out);
       return out;
     };
     assert.deepEqual(client.open(sealed, txtReply()), reply);
-    assert.equal(client.open(sealed, txtReply((b) => (b[0]! ^= 1))), null, 'another ID');
-    assert.equal(client.open(sealed, txtReply((b) => (b[20]! ^= 0x10))), null, 'another question');
-    assert.equal(client.open(sealed, txtReply((b) => (b[b.length - 1]! ^= 1))), null, 'bad box');
+    assert.equal(
+      client.open(
+        sealed,
+        txtReply((b) => (b[0]! ^= 1)),
+      ),
+      null,
+      'another ID',
+    );
+    assert.equal(
+      client.open(
+        sealed,
+        txtReply((b) => (b[20]! ^= 0x10)),
+      ),
+      null,
+      'another question',
+    );
+    assert.equal(
+      client.open(
+        sealed,
+        txtReply((b) => (b[b.length - 1]! ^= 1)),
+      ),
+      null,
+      'bad box',
+    );
     assert.equal(client.open(sealed, txtReply().subarray(0, 200)), null, 'cut short');
   });
 
@@ -195,14 +236,18 @@ describe('DNSCurve formats', () => {
       for (let i = 0; i < 3000; i++) {
         const junk = random.bytes(random.below(400));
         if (i % 3 === 0) junk.write(format === 'txt' ? '' : 'R6fnvWJ8', 'latin1');
-        if (i % 3 === 1 && format === 'txt') sealed.packet.copy(junk, 0, 0, Math.min(junk.length, sealed.packet.length));
+        if (i % 3 === 1 && format === 'txt')
+          sealed.packet.copy(junk, 0, 0, Math.min(junk.length, sealed.packet.length));
         assert.equal(client.open(sealed, junk), null);
       }
     }
   });
 
   it('TXT falls back to the streamlined format when the name would pass 255 bytes', () => {
-    const long = buildQuery({ name: nameFromText('a'.repeat(60) + '.' + 'b'.repeat(30) + '.curve.test'), type: 1, rd: false }, 1);
+    const long = buildQuery(
+      { name: nameFromText('a'.repeat(60) + '.' + 'b'.repeat(30) + '.curve.test'), type: 1, rd: false },
+      1,
+    );
     assert.equal(txtFits(long.length, zone), false);
     assert.equal(new CurveClient(random).seal(long, serverKey, 'txt', zone)!.format, 'streamlined');
     // Decided on the question alone (with our OPT counted), so the tx line can say which.

@@ -10,8 +10,18 @@ import { Log, MemorySink } from '../../src/log/log';
 
 describe('mergeAnswers (CONTROL with WORKERS)', () => {
   it('stats: counts add up field by field, uptime is the longest', () => {
-    const a = { uptime: 10, queries: 5, cache: { entries: 2, bytes: 100, maxBytes: 500, motion: 7 }, inFlight: { udp: 1, tcp: 0 } };
-    const b = { uptime: 12, queries: 3, cache: { entries: 1, bytes: 50, maxBytes: 500, motion: 1 }, inFlight: { udp: 0, tcp: 2 } };
+    const a = {
+      uptime: 10,
+      queries: 5,
+      cache: { entries: 2, bytes: 100, maxBytes: 500, motion: 7 },
+      inFlight: { udp: 1, tcp: 0 },
+    };
+    const b = {
+      uptime: 12,
+      queries: 3,
+      cache: { entries: 1, bytes: 50, maxBytes: 500, motion: 1 },
+      inFlight: { udp: 0, tcp: 2 },
+    };
     assert.deepEqual(mergeAnswers({ cmd: 'stats' }, [a, b]), {
       uptime: 12,
       queries: 8,
@@ -21,13 +31,43 @@ describe('mergeAnswers (CONTROL with WORKERS)', () => {
   });
 
   it('flush and load: counts add up, names and paths are kept', () => {
-    assert.deepEqual(mergeAnswers({ cmd: 'flush', name: 'a.test' }, [{ name: 'a.test.', removed: 2 }, { name: 'a.test.', removed: 1 }]), { name: 'a.test.', removed: 3 });
-    assert.deepEqual(mergeAnswers({ cmd: 'load', file: 'x' }, [{ path: '/x', loaded: 4, expired: 1 }, { path: '/x', loaded: 4, expired: 1 }]), { path: '/x', loaded: 8, expired: 2 });
+    assert.deepEqual(
+      mergeAnswers({ cmd: 'flush', name: 'a.test' }, [
+        { name: 'a.test.', removed: 2 },
+        { name: 'a.test.', removed: 1 },
+      ]),
+      { name: 'a.test.', removed: 3 },
+    );
+    assert.deepEqual(
+      mergeAnswers({ cmd: 'load', file: 'x' }, [
+        { path: '/x', loaded: 4, expired: 1 },
+        { path: '/x', loaded: 4, expired: 1 },
+      ]),
+      { path: '/x', loaded: 8, expired: 2 },
+    );
   });
 
-  it('top: rows add up across the workers\' rings, then the limit applies', () => {
-    const a = { queries: 4, total: 10, ringSize: 100, clients: [{ key: '10.0.0.1', count: 3 }, { key: '10.0.0.2', count: 1 }], names: [{ key: 'a.', count: 4 }] };
-    const b = { queries: 3, total: 5, ringSize: 100, clients: [{ key: '10.0.0.2', count: 3 }], names: [{ key: 'b.', count: 2 }, { key: 'a.', count: 1 }] };
+  it("top: rows add up across the workers' rings, then the limit applies", () => {
+    const a = {
+      queries: 4,
+      total: 10,
+      ringSize: 100,
+      clients: [
+        { key: '10.0.0.1', count: 3 },
+        { key: '10.0.0.2', count: 1 },
+      ],
+      names: [{ key: 'a.', count: 4 }],
+    };
+    const b = {
+      queries: 3,
+      total: 5,
+      ringSize: 100,
+      clients: [{ key: '10.0.0.2', count: 3 }],
+      names: [
+        { key: 'b.', count: 2 },
+        { key: 'a.', count: 1 },
+      ],
+    };
     assert.deepEqual(mergeAnswers({ cmd: 'top', limit: 1 }, [a, b]), {
       queries: 7,
       total: 15,
@@ -37,8 +77,14 @@ describe('mergeAnswers (CONTROL with WORKERS)', () => {
     });
   });
 
-  it('reload: the first worker\'s counts (all read the same files)', () => {
-    assert.deepEqual(mergeAnswers({ cmd: 'reload' }, [{ servers: 2, ip: 1 }, { servers: 2, ip: 1 }]), { servers: 2, ip: 1 });
+  it("reload: the first worker's counts (all read the same files)", () => {
+    assert.deepEqual(
+      mergeAnswers({ cmd: 'reload' }, [
+        { servers: 2, ip: 1 },
+        { servers: 2, ip: 1 },
+      ]),
+      { servers: 2, ip: 1 },
+    );
   });
 });
 
@@ -47,7 +93,16 @@ describe('FanOutCommands', () => {
   const unused = async (): Promise<never> => {
     throw new Error('not asked in this test');
   };
-  const deps = (over: Partial<FanOutDeps>): FanOutDeps => ({ ask: unused, dumpSlice: unused, endDump: unused, loadBatch: unused, root: () => '/', now: () => 0, log, ...over });
+  const deps = (over: Partial<FanOutDeps>): FanOutDeps => ({
+    ask: unused,
+    dumpSlice: unused,
+    endDump: unused,
+    loadBatch: unused,
+    root: () => '/',
+    now: () => 0,
+    log,
+    ...over,
+  });
 
   it('asks every worker for all top rows, and fails with the first worker error', async () => {
     const asked: ControlRequest[] = [];
@@ -61,15 +116,21 @@ describe('FanOutCommands', () => {
       }),
     );
     await assert.rejects(fan.run({ cmd: 'flush-all' }), /something broke/);
-    const ok = new FanOutCommands(deps({ ask: async (req) => (asked.push(req), [{ queries: 0, total: 0, ringSize: 1, clients: [], names: [] }]) }));
+    const ok = new FanOutCommands(
+      deps({ ask: async (req) => (asked.push(req), [{ queries: 0, total: 0, ringSize: 1, clients: [], names: [] }]) }),
+    );
     await ok.run({ cmd: 'top', limit: 3 });
     assert.equal((asked[1] as { limit?: number }).limit, TOP_ALL);
   });
 
-  it('dump: one file, inside ROOT, with every worker\'s lines after one header, a round of slices at a time, then the walks end', async () => {
+  it("dump: one file, inside ROOT, with every worker's lines after one header, a round of slices at a time, then the walks end", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'dnscache-fanout-'));
     try {
-      const rounds = [[['{"one":1}', '{"two":2}'], ['{"three":3}']], [['{"four":4}'], []], [[], []]];
+      const rounds = [
+        [['{"one":1}', '{"two":2}'], ['{"three":3}']],
+        [['{"four":4}'], []],
+        [[], []],
+      ];
       const asked: string[] = [];
       const fan = new FanOutCommands(
         deps({
@@ -103,14 +164,23 @@ describe('FanOutCommands', () => {
       }),
     );
     const pieces: string[] = [];
-    const first = fan.run({ cmd: 'dump', stream: true }, { input: [], write: async (p) => (pieces.push(p.toString()), held) });
+    const first = fan.run(
+      { cmd: 'dump', stream: true },
+      { input: [], write: async (p) => (pieces.push(p.toString()), held) },
+    );
     await new Promise((r) => setImmediate(r));
     await assert.rejects(fan.run({ cmd: 'dump', file: 'x' }), /a dump is already running/);
     release();
     const report = await first;
     assert.equal(report.entries, 1);
     assert.match(pieces.join(''), /^\{"format":"dnscache-ts cache dump".*\n\{"kind":"a"\}\n$/);
-    await assert.rejects(fan.run({ cmd: 'dump', stream: true }, { input: [], write: async () => Promise.reject(new Error('the client closed the connection')) }), /closed/);
+    await assert.rejects(
+      fan.run(
+        { cmd: 'dump', stream: true },
+        { input: [], write: async () => Promise.reject(new Error('the client closed the connection')) },
+      ),
+      /closed/,
+    );
     assert.deepEqual(ended, [1, 2]);
   });
 
@@ -129,9 +199,18 @@ describe('FanOutCommands', () => {
     const halves = [Buffer.from(text.slice(0, 777)), Buffer.from(text.slice(777))];
     const report = await fan.run({ cmd: 'load', stream: true }, { input: halves, write: unused });
     assert.equal(report.loaded, 2 * (LOAD_BATCH + 5));
-    assert.deepEqual(batches.map((b) => [b.first, b.lines.length]), [[2, LOAD_BATCH], [LOAD_BATCH + 2, 5]]);
+    assert.deepEqual(
+      batches.map((b) => [b.first, b.lines.length]),
+      [
+        [2, LOAD_BATCH],
+        [LOAD_BATCH + 2, 5],
+      ],
+    );
     assert.equal(batches[1]!.lines[0], `line${LOAD_BATCH}`);
-    await assert.rejects(fan.run({ cmd: 'load', stream: true }, { input: ['not a dump\n'], write: unused }), /line 1: not a dnscache-ts cache dump/);
+    await assert.rejects(
+      fan.run({ cmd: 'load', stream: true }, { input: ['not a dump\n'], write: unused }),
+      /line 1: not a dnscache-ts cache dump/,
+    );
     await assert.rejects(fan.run({ cmd: 'load', stream: true }, { input: [], write: unused }), /empty/);
   });
 });

@@ -18,7 +18,11 @@ const REPLY = { kind: 'reply' as const, bytes: Buffer.alloc(12), rttMs: 1 };
 describe('HealthTable', () => {
   it('down after three failed checks in a row, up after one good check; changes are reported', () => {
     const changes: string[] = [];
-    const h = new HealthTable(1000, () => 0, (server, state, why) => changes.push(`${server} ${state} ${why}`));
+    const h = new HealthTable(
+      1000,
+      () => 0,
+      (server, state, why) => changes.push(`${server} ${state} ${why}`),
+    );
     assert.equal(DOWN_AFTER_FAILED_CHECKS, 3);
     h.checked(S, false, 'timed out');
     h.checked(S, false, 'timed out');
@@ -31,7 +35,10 @@ describe('HealthTable', () => {
     assert.equal(h.up(S), false);
     h.checked(S, true);
     assert.equal(h.up(S), true);
-    assert.deepEqual(changes, ['127.0.0.1:53 down 3 failed checks in a row (rcode 2)', '127.0.0.1:53 up a check succeeded']);
+    assert.deepEqual(changes, [
+      '127.0.0.1:53 down 3 failed checks in a row (rcode 2)',
+      '127.0.0.1:53 up a check succeeded',
+    ]);
   });
 
   it('down after a run of client-query timeouts with no answer between; a cancelled try says nothing', () => {
@@ -88,18 +95,28 @@ async function fakeUpstream(reply: (q: Buffer) => Buffer | null): Promise<{ serv
 }
 
 /** The query echoed as a response with RCODE `rcode`. */
-const echo = (rcode: number) => (q: Buffer): Buffer => {
-  const r = Buffer.from(q);
-  r[2] = r[2]! | 0x80;
-  r[3] = (r[3]! & 0xf0) | rcode;
-  return r;
-};
+const echo =
+  (rcode: number) =>
+  (q: Buffer): Buffer => {
+    const r = Buffer.from(q);
+    r[2] = r[2]! | 0x80;
+    r[3] = (r[3]! & 0xf0) | rcode;
+    return r;
+  };
 
-async function oneCheck(reply: (q: Buffer) => Buffer | null, intervalMs = 200): Promise<{ failed: number; seen: string[] }> {
+async function oneCheck(
+  reply: (q: Buffer) => Buffer | null,
+  intervalMs = 200,
+): Promise<{ failed: number; seen: string[] }> {
   const seen: string[] = [];
   const up = await fakeUpstream((q) => (seen.push(q.subarray(12, 17).toString('hex')), reply(q)));
   const table = new HealthTable(intervalMs);
-  const checker = new HealthChecker(table, () => [up.server], { name: ROOT, type: TYPE.SOA, sendFrom: { v4: '127.0.0.1', v6: '::1' }, random: new Random(null) });
+  const checker = new HealthChecker(table, () => [up.server], {
+    name: ROOT,
+    type: TYPE.SOA,
+    sendFrom: { v4: '127.0.0.1', v6: '::1' },
+    random: new Random(null),
+  });
   checker.tick();
   checker.tick(); // one in flight at most
   await new Promise((r) => setTimeout(r, intervalMs + 100));
@@ -123,17 +140,32 @@ describe('HEALTHQUERY, HEALTHINTERVAL', () => {
   it('default to `. SOA` every second; 0 turns checks off', () => {
     assert.deepEqual(parseEnv(base).health, { name: ROOT, type: TYPE.SOA, intervalMs: 1000 });
     assert.equal(parseEnv({ ...base, HEALTHINTERVAL: '0' }).health, null);
-    assert.deepEqual(parseEnv({ ...base, HEALTHQUERY: 'Example.COM aaaa', HEALTHINTERVAL: '5' }).health, { name: nameFromText('example.com'), type: TYPE.AAAA, intervalMs: 5000 });
+    assert.deepEqual(parseEnv({ ...base, HEALTHQUERY: 'Example.COM aaaa', HEALTHINTERVAL: '5' }).health, {
+      name: nameFromText('example.com'),
+      type: TYPE.AAAA,
+      intervalMs: 5000,
+    });
     assert.equal(parseEnv({ ...base, HEALTHQUERY: 'x TYPE65' }).health!.type, 65);
   });
   it('name the variable, the value and what was expected', () => {
     const bad: Array<[Record<string, string>, RegExp]> = [
-      [{ HEALTHQUERY: '.' }, /^HEALTHQUERY: "\." is not a name and a type \(expected a domain name and a type, e\.g\. "\. SOA"/],
+      [
+        { HEALTHQUERY: '.' },
+        /^HEALTHQUERY: "\." is not a name and a type \(expected a domain name and a type, e\.g\. "\. SOA"/,
+      ],
       [{ HEALTHQUERY: '. SOA x' }, /^HEALTHQUERY: "\. SOA x" is not a name and a type/],
       [{ HEALTHQUERY: '. OPT' }, /^HEALTHQUERY: "OPT" is not a query type/],
       [{ HEALTHQUERY: 'a..b A' }, /^HEALTHQUERY: "a\.\.b" is not a domain name/],
-      [{ HEALTHINTERVAL: '-1' }, /^HEALTHINTERVAL: "-1" is not a decimal number \(expected a number of seconds from 0 \(no health checks\) to 3600\)/],
+      [
+        { HEALTHINTERVAL: '-1' },
+        /^HEALTHINTERVAL: "-1" is not a decimal number \(expected a number of seconds from 0 \(no health checks\) to 3600\)/,
+      ],
     ];
-    for (const [env, re] of bad) assert.throws(() => parseEnv({ ...base, ...env }), (e: Error) => e.name === 'ConfigError' && re.test(e.message), JSON.stringify(env));
+    for (const [env, re] of bad)
+      assert.throws(
+        () => parseEnv({ ...base, ...env }),
+        (e: Error) => e.name === 'ConfigError' && re.test(e.message),
+        JSON.stringify(env),
+      );
   });
 });

@@ -92,7 +92,10 @@ export class Bytes {
   }
 
   /** An OPT pseudo-record (root owner). */
-  opt(udpSize = 1232, opts: { extendedRcode?: number; version?: number; dnssecOk?: boolean; rdata?: Buffer } = {}): this {
+  opt(
+    udpSize = 1232,
+    opts: { extendedRcode?: number; version?: number; dnssecOk?: boolean; rdata?: Buffer } = {},
+  ): this {
     const rdata = opts.rdata ?? Buffer.alloc(0);
     return this.u8(0)
       .u16(41)
@@ -128,15 +131,23 @@ export interface QueryOptions {
 
 /** A plain client query, question written uncompressed with the given letter case. */
 export function rawQuery(name: string, qtype: number, opts: QueryOptions = {}): Buffer {
-  const b = new Bytes().header({ id: opts.id ?? 0x1234, flags2: opts.flags2 ?? 0x01, flags3: opts.flags3 ?? 0, ar: opts.edns ? 1 : 0 });
-  b.name(name).u16(qtype).u16(opts.qclass ?? 1);
-  if (opts.edns) b.opt(opts.edns.udpSize ?? 1232, { version: opts.edns.version ?? 0, dnssecOk: opts.edns.dnssecOk ?? false });
+  const b = new Bytes().header({
+    id: opts.id ?? 0x1234,
+    flags2: opts.flags2 ?? 0x01,
+    flags3: opts.flags3 ?? 0,
+    ar: opts.edns ? 1 : 0,
+  });
+  b.name(name)
+    .u16(qtype)
+    .u16(opts.qclass ?? 1);
+  if (opts.edns)
+    b.opt(opts.edns.udpSize ?? 1232, { version: opts.edns.version ?? 0, dnssecOk: opts.edns.dnssecOk ?? false });
   return b.buffer();
 }
 
 /** dns-packet's encoder, loosely typed so tests can use any record shape it supports. */
 export function encodePacket(packet: Record<string, unknown>): Buffer {
-  return dnsPacket.encode(packet as unknown as dnsPacket.Packet);
+  return dnsPacket.encode(packet);
 }
 
 /** dns-packet's decoder (only backward compression pointers). */

@@ -20,10 +20,13 @@ function sources(dir: string): string[] {
 /** The src files `file` imports (relative specifiers only: packages are not ours). */
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(file, 'utf8');
-  const specs = [...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s+'(\.[^']+)'|require\('(\.[^']+)'\)/g)].map((m) => m[1] ?? m[2]!);
+  const specs = [
+    ...text.matchAll(/(?:^|\n)\s*(?:import|export)\b[^;'"]*?from\s+'(\.[^']+)'|require\('(\.[^']+)'\)/g),
+  ].map((m) => m[1] ?? m[2]!);
   return specs.flatMap((spec) => {
     const base = path.resolve(path.dirname(file), spec);
-    for (const candidate of [`${base}.ts`, path.join(base, 'index.ts')]) if (fs.existsSync(candidate)) return [candidate];
+    for (const candidate of [`${base}.ts`, path.join(base, 'index.ts')])
+      if (fs.existsSync(candidate)) return [candidate];
     return []; // e.g. package.json
   });
 }
@@ -54,8 +57,25 @@ export function findCycle(graph: ReadonlyMap<string, readonly string[]>): string
 
 describe('imports in src/', () => {
   it('the checker finds a cycle, and its path', () => {
-    assert.deepEqual(findCycle(new Map([['a', ['b']], ['b', ['c']], ['c', ['b']]])), ['b', 'c', 'b']);
-    assert.equal(findCycle(new Map([['a', ['b']], ['b', []]])), null);
+    assert.deepEqual(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', ['c']],
+          ['c', ['b']],
+        ]),
+      ),
+      ['b', 'c', 'b'],
+    );
+    assert.equal(
+      findCycle(
+        new Map([
+          ['a', ['b']],
+          ['b', []],
+        ]),
+      ),
+      null,
+    );
   });
 
   it('form no cycle', () => {

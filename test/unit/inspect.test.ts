@@ -16,7 +16,9 @@ import { n } from './helpers';
 describe('recent questions: dnsdist-style top lists', () => {
   it('top queries by their last K labels, top clients, top rcodes (a reply the ring moved past is forgotten)', () => {
     const ring = new RecentQueries(8);
-    const serials = ['a.x.attack.test', 'b.x.attack.test', 'c.attack.test', 'www.ok.test'].map((name, i) => ring.record(`10.0.0.${i % 2}`, 1, n(name)));
+    const serials = ['a.x.attack.test', 'b.x.attack.test', 'c.attack.test', 'www.ok.test'].map((name, i) =>
+      ring.record(`10.0.0.${i % 2}`, 1, n(name)),
+    );
     ring.answered(serials[0]!, 2);
     ring.answered(serials[1]!, 2);
     ring.answered(serials[3]!, 0);
@@ -30,18 +32,35 @@ describe('recent questions: dnsdist-style top lists', () => {
     assert.deepEqual(ring.topList({ kind: 'rcodes', rcode: 2, labels: 3 }).rows, [{ key: 'x.attack.test.', count: 2 }]);
     for (let i = 0; i < 8; i++) ring.record('10.0.0.9', 1, n('later.test'));
     ring.answered(serials[2]!, 3);
-    assert.deepEqual(ring.topList({ kind: 'rcodes', rcode: 3 }).rows, [], 'slot reused: the late RCODE is not written over it');
+    assert.deepEqual(
+      ring.topList({ kind: 'rcodes', rcode: 3 }).rows,
+      [],
+      'slot reused: the late RCODE is not written over it',
+    );
   });
 });
 
 describe('control requests', () => {
   it('parses top lists, latency, block, limit, unblock, rules', () => {
-    assert.deepEqual(parseRequest('{"cmd":"top","what":"queries","limit":5,"labels":2}'), { cmd: 'top', what: 'queries', limit: 5, labels: 2 });
+    assert.deepEqual(parseRequest('{"cmd":"top","what":"queries","limit":5,"labels":2}'), {
+      cmd: 'top',
+      what: 'queries',
+      limit: 5,
+      labels: 2,
+    });
     assert.deepEqual(parseRequest('{"cmd":"top","what":"rcodes","rcode":2}'), { cmd: 'top', what: 'rcodes', rcode: 2 });
     assert.deepEqual(parseRequest('{"cmd":"top","what":"clients","labels":2}'), { cmd: 'top', what: 'clients' });
     assert.deepEqual(parseRequest('{"cmd":"latency"}'), { cmd: 'latency' });
-    assert.deepEqual(parseRequest('{"cmd":"block","target":"example.com","seconds":60}'), { cmd: 'block', target: 'example.com', seconds: 60 });
-    assert.deepEqual(parseRequest('{"cmd":"limit","target":"192.0.2","qps":50}'), { cmd: 'limit', target: '192.0.2', qps: 50 });
+    assert.deepEqual(parseRequest('{"cmd":"block","target":"example.com","seconds":60}'), {
+      cmd: 'block',
+      target: 'example.com',
+      seconds: 60,
+    });
+    assert.deepEqual(parseRequest('{"cmd":"limit","target":"192.0.2","qps":50}'), {
+      cmd: 'limit',
+      target: '192.0.2',
+      qps: 50,
+    });
     assert.deepEqual(parseRequest('{"cmd":"unblock","target":"192.0.2"}'), { cmd: 'unblock', target: '192.0.2' });
     for (const [line, re] of [
       ['{"cmd":"top","what":"rcodes"}', /"rcode" \(0 to 254\) is needed/],
@@ -50,7 +69,11 @@ describe('control requests', () => {
       ['{"cmd":"block","target":"x","seconds":0}', /"seconds" must be an integer from 1 to 604800/],
       ['{"cmd":"server","address":"127.0.0.1","state":"off"}', /"state" must be one of up, down, auto/],
     ] as const) {
-      assert.throws(() => parseRequest(line), (e: Error) => e instanceof RequestError && re.test(e.message), line);
+      assert.throws(
+        () => parseRequest(line),
+        (e: Error) => e instanceof RequestError && re.test(e.message),
+        line,
+      );
     }
   });
 
@@ -66,20 +89,51 @@ describe('control requests', () => {
 
 describe("merging the workers' answers", () => {
   const row = (over: Partial<ServerRow>): ServerRow => ({
-    address: '127.0.0.1:53', pool: '@', state: 'up', forced: 'auto', policy: 'rtt', order: 1, weight: 1, qpsCap: null,
-    queries: 0, drops: 0, qps: 0, latencyMs: 0, outstanding: 0, checks: 0, checksFailed: 0, ...over,
+    address: '127.0.0.1:53',
+    pool: '@',
+    state: 'up',
+    forced: 'auto',
+    policy: 'rtt',
+    order: 1,
+    weight: 1,
+    qpsCap: null,
+    queries: 0,
+    drops: 0,
+    qps: 0,
+    latencyMs: 0,
+    outstanding: 0,
+    checks: 0,
+    checksFailed: 0,
+    ...over,
   });
   it('servers: counts add up, latency is the mean of those with one, down if any worker says so', () => {
-    assert.deepEqual(mergeServerRows([[row({ queries: 3, latencyMs: 2 })], [row({ queries: 4, latencyMs: 0, state: 'down' })], [row({ queries: 1, latencyMs: 4 })]]), [
-      row({ queries: 8, latencyMs: 3, state: 'down' }),
-    ]);
+    assert.deepEqual(
+      mergeServerRows([
+        [row({ queries: 3, latencyMs: 2 })],
+        [row({ queries: 4, latencyMs: 0, state: 'down' })],
+        [row({ queries: 1, latencyMs: 4 })],
+      ]),
+      [row({ queries: 8, latencyMs: 3, state: 'down' })],
+    );
   });
   it('latency adds bucket by bucket; top lists add rows', () => {
-    const l = mergeAnswers({ cmd: 'latency' }, [{ boundsMs: [1], counts: [1, 2], sumMs: 5 }, { boundsMs: [1], counts: [3, 4], sumMs: 1 }]);
+    const l = mergeAnswers({ cmd: 'latency' }, [
+      { boundsMs: [1], counts: [1, 2], sumMs: 5 },
+      { boundsMs: [1], counts: [3, 4], sumMs: 1 },
+    ]);
     assert.deepEqual(l, { boundsMs: [1], counts: [4, 6], sumMs: 6 });
     const t = mergeAnswers({ cmd: 'top', what: 'clients', limit: 1 }, [
       { queries: 2, total: 2, ringSize: 10, what: 'clients', rows: [{ key: 'a', count: 2 }] },
-      { queries: 3, total: 3, ringSize: 10, what: 'clients', rows: [{ key: 'b', count: 1 }, { key: 'a', count: 2 }] },
+      {
+        queries: 3,
+        total: 3,
+        ringSize: 10,
+        what: 'clients',
+        rows: [
+          { key: 'b', count: 1 },
+          { key: 'a', count: 2 },
+        ],
+      },
     ]);
     assert.deepEqual(t, { queries: 5, total: 5, ringSize: 20, what: 'clients', rows: [{ key: 'a', count: 4 }] });
   });

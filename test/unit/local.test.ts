@@ -129,7 +129,19 @@ describe('localAnswer: dotted quads', () => {
   });
 
   it("follows dnscache's label rules", () => {
-    for (const name of ['010.1.1.1', '1.2.3.00', '256.1.1.1', '1.2.3.999', '1234.1.1.1', '1.2.3', '1.2.3.4.5', '1.2.3.a', '-1.2.3.4', '1.2.3.4x', '0x1.2.3.4']) {
+    for (const name of [
+      '010.1.1.1',
+      '1.2.3.00',
+      '256.1.1.1',
+      '1.2.3.999',
+      '1234.1.1.1',
+      '1.2.3',
+      '1.2.3.4.5',
+      '1.2.3.a',
+      '-1.2.3.4',
+      '1.2.3.4x',
+      '0x1.2.3.4',
+    ]) {
       assert.equal(dottedQuad(n(name)), null, name);
       assert.equal(localAnswer(n(name), A), null, name);
     }
@@ -149,7 +161,15 @@ describe('localAnswer: special-use domains', () => {
 
 describe('localAnswer: everything else', () => {
   it('is null (not internal)', () => {
-    for (const name of ['example.com', 'localhost.example.com', 'notlocalhost', 'onion.example', 'invalid.example', 'ip6-localhost.example', 'xlocalhost']) {
+    for (const name of [
+      'example.com',
+      'localhost.example.com',
+      'notlocalhost',
+      'onion.example',
+      'invalid.example',
+      'ip6-localhost.example',
+      'xlocalhost',
+    ]) {
       assert.equal(localAnswer(nameFromText(name), A), null, name);
     }
     assert.equal(localAnswer(n('.'), 2), null);

@@ -52,7 +52,10 @@ describe('rrText', () => {
 
   it('A and other plain types: type number and hex', () => {
     assert.equal(rrText(1, n('ns1.deleg.test'), ipv4('127.0.0.3')), '1 ns1.deleg.test. 7f000003');
-    assert.equal(rrText(28, owner, Buffer.from('20010db8000000000000000000000001', 'hex')), '28 example.com. 20010db8000000000000000000000001');
+    assert.equal(
+      rrText(28, owner, Buffer.from('20010db8000000000000000000000001', 'hex')),
+      '28 example.com. 20010db8000000000000000000000001',
+    );
     assert.equal(rrText(16, owner, Buffer.alloc(0)), '16 example.com. ');
   });
 
@@ -67,8 +70,14 @@ describe('rrText', () => {
 
   it('NS, CNAME, PTR: the target name', () => {
     assert.equal(rrText(2, n('deleg.test'), nameRdata('ns1.deleg.test')), 'ns deleg.test. ns1.deleg.test.');
-    assert.equal(rrText(5, n('www.example.com'), nameRdata('web.example.com')), 'cname www.example.com. web.example.com.');
-    assert.equal(rrText(12, n('1.0.0.127.in-addr.arpa'), nameRdata('localhost')), 'ptr 1.0.0.127.in-addr.arpa. localhost.');
+    assert.equal(
+      rrText(5, n('www.example.com'), nameRdata('web.example.com')),
+      'cname www.example.com. web.example.com.',
+    );
+    assert.equal(
+      rrText(12, n('1.0.0.127.in-addr.arpa'), nameRdata('localhost')),
+      'ptr 1.0.0.127.in-addr.arpa. localhost.',
+    );
   });
 
   it('MX: preference and exchange', () => {
@@ -81,13 +90,27 @@ describe('rrText', () => {
     assert.equal(rrText(5, owner, Buffer.from('\x02ab', 'latin1')), 'cname example.com. ab.');
     assert.equal(rrText(2, owner, Buffer.alloc(0)), 'ns example.com. .');
     assert.equal(rrText(15, owner, Buffer.from([0, 10])), 'mx example.com. 000a');
-    assert.equal(rrText(6, owner, Buffer.from('\x01a\x00\x01b\x00\x00\x00', 'latin1')), 'soa example.com. 0161000162000000');
+    assert.equal(
+      rrText(6, owner, Buffer.from('\x01a\x00\x01b\x00\x00\x00', 'latin1')),
+      'soa example.com. 0161000162000000',
+    );
     assert.ok(rrText(2, owner, Buffer.alloc(300, 63)).length < 400);
   });
 
   it('SOA: both names and the five numbers', () => {
-    const soa = soaRdata({ mname: 'ns1.example.com', rname: 'hostmaster.example.com', serial: 2024010101, refresh: 7200, retry: 900, expire: 1209600, minimum: 300 });
-    assert.equal(rrText(6, owner, soa), 'soa example.com. ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300');
+    const soa = soaRdata({
+      mname: 'ns1.example.com',
+      rname: 'hostmaster.example.com',
+      serial: 2024010101,
+      refresh: 7200,
+      retry: 900,
+      expire: 1209600,
+      minimum: 300,
+    });
+    assert.equal(
+      rrText(6, owner, soa),
+      'soa example.com. ns1.example.com. hostmaster.example.com. 2024010101 7200 900 1209600 300',
+    );
   });
 });
 
@@ -224,12 +247,15 @@ describe('Log lines', () => {
         l.starting('127.0.0.1', '0.0.0.0', 1232);
         l.warning('client blocked: 10.0.0.9');
       }),
-      ['starting dnscache listening on ip 7f000001 sending queries from ip 00000000 udp maxsize = 1232', 'dnscache: warning: client blocked: 10.0.0.9'],
+      [
+        'starting dnscache listening on ip 7f000001 sending queries from ip 00000000 udp maxsize = 1232',
+        'dnscache: warning: client blocked: 10.0.0.9',
+      ],
     );
   });
 });
 
-describe('DjbdnsLog (LOGFORMAT=djbdns): dnscache 1.05\'s lines', () => {
+describe("DjbdnsLog (LOGFORMAT=djbdns): dnscache 1.05's lines", () => {
   it('query, sent, drop without a transport prefix; tx without the DNSCurve flag; stats with four fields; no running or refused lines', () => {
     const sink = new MemorySink();
     const log = new DjbdnsLog(sink);

@@ -40,9 +40,15 @@ const FIELDS: Record<string, string[]> = {
 const CALLS: Record<string, [(l: Log) => void, string[]]> = {
   line: [(l) => l.line('free text "quoted"'), ['line']],
   starting: [(l) => l.starting('127.0.0.1', '::', 1232), ['starting']],
-  running: [(l) => l.running({ mode: 'forward-only', cacheSize: 1000000, servers: 2, ip: 1, routes: 0, etcd: false }), ['running']],
+  running: [
+    (l) => l.running({ mode: 'forward-only', cacheSize: 1000000, servers: 2, ip: 1, routes: 0, etcd: false }),
+    ['running'],
+  ],
   query: [(l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test')), ['query']],
-  cacheHit: [(l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 0), ['query', 'cached', 'sent']],
+  cacheHit: [
+    (l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 0),
+    ['query', 'cached', 'sent'],
+  ],
   sent: [(l) => l.sent(1, 'u', 48, 0), ['sent']],
   drop: [(l) => l.drop(1, 'u', 'timed out'), ['drop']],
   refused: [(l) => l.refused('192.0.2.7', 'u', 'no ip/ entry', 3), ['refused']],
@@ -67,10 +73,12 @@ function jsonLines(fn: (log: Log) => void): Json[] {
   const sink = new MemorySink();
   // The clock at 1.5 s past the epoch: every line's time is this one.
   fn(new JsonLog(sink, () => 1500));
-  return sink.lines.flatMap((l) => l.split('\n')).map((l) => {
-    assert.match(l, /^[\x20-\x7e]+$/, `printable ASCII only: ${l}`);
-    return JSON.parse(l) as Json;
-  });
+  return sink.lines
+    .flatMap((l) => l.split('\n'))
+    .map((l) => {
+      assert.match(l, /^[\x20-\x7e]+$/, `printable ASCII only: ${l}`);
+      return JSON.parse(l) as Json;
+    });
 }
 
 const logMethods = Object.getOwnPropertyNames(Log.prototype).filter((m) => m !== 'constructor');
@@ -90,33 +98,101 @@ describe('JSON log lines', () => {
         objects.map((o) => o.event),
         events,
       );
-      for (const o of objects) assert.deepEqual(Object.keys(o), FIELDS[o.event as string], `fields of ${String(o.event)}`);
+      for (const o of objects)
+        assert.deepEqual(Object.keys(o), FIELDS[o.event as string], `fields of ${String(o.event)}`);
     });
   }
 
   it('the issue example: a UDP query', () => {
-    assert.deepEqual(jsonLines((l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test'))), [
-      { time: '1970-01-01T00:00:01.500Z', event: 'query', n: 1, transport: 'u', edns: false, ip: '127.0.0.1', port: 0xd6ed, id: 0x119b, type: 'A', name: 'www.example.test.' },
-    ]);
+    assert.deepEqual(
+      jsonLines((l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test'))),
+      [
+        {
+          time: '1970-01-01T00:00:01.500Z',
+          event: 'query',
+          n: 1,
+          transport: 'u',
+          edns: false,
+          ip: '127.0.0.1',
+          port: 0xd6ed,
+          id: 0x119b,
+          type: 'A',
+          name: 'www.example.test.',
+        },
+      ],
+    );
   });
 
   it('values for machines: the time, addresses as text, ports and IDs as numbers, types and RCODEs by name, dnscache names', () => {
-    const [q, cached, sent] = jsonLines((l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 3));
-    assert.deepEqual(q, { time: '1970-01-01T00:00:01.500Z', event: 'query', n: 2, transport: 't', edns: true, ip: '::1', port: 53, id: 7, type: 'AAAA', name: 'www.example.test.' });
-    assert.deepEqual(cached, { time: '1970-01-01T00:00:01.500Z', event: 'cached', type: 'AAAA', name: 'www.example.test.' });
-    assert.deepEqual(sent, { time: '1970-01-01T00:00:01.500Z', event: 'sent', n: 2, transport: 't', bytes: 99, rcode: 'NXDOMAIN' });
-    assert.deepEqual(jsonLines((l) => l.tx(1, 65, n('NS.Outside.example'), ROOT, ['127.0.0.2', '2001:db8::1'])), [
-      { time: '1970-01-01T00:00:01.500Z', event: 'tx', level: 1, type: 'TYPE65', name: 'ns.outside.example.', control: '.', mode: 'plain', servers: ['127.0.0.2', '2001:db8::1'] },
-    ]);
+    const [q, cached, sent] = jsonLines((l) =>
+      l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 3),
+    );
+    assert.deepEqual(q, {
+      time: '1970-01-01T00:00:01.500Z',
+      event: 'query',
+      n: 2,
+      transport: 't',
+      edns: true,
+      ip: '::1',
+      port: 53,
+      id: 7,
+      type: 'AAAA',
+      name: 'www.example.test.',
+    });
+    assert.deepEqual(cached, {
+      time: '1970-01-01T00:00:01.500Z',
+      event: 'cached',
+      type: 'AAAA',
+      name: 'www.example.test.',
+    });
+    assert.deepEqual(sent, {
+      time: '1970-01-01T00:00:01.500Z',
+      event: 'sent',
+      n: 2,
+      transport: 't',
+      bytes: 99,
+      rcode: 'NXDOMAIN',
+    });
     assert.deepEqual(
-      ['streamlined', 'txt', 'fallback'].map((mode) => jsonLines((l) => l.tx(0, 1, n('x.test'), n('test'), ['127.0.0.2'], mode as TxMode))[0]!.mode),
+      jsonLines((l) => l.tx(1, 65, n('NS.Outside.example'), ROOT, ['127.0.0.2', '2001:db8::1'])),
+      [
+        {
+          time: '1970-01-01T00:00:01.500Z',
+          event: 'tx',
+          level: 1,
+          type: 'TYPE65',
+          name: 'ns.outside.example.',
+          control: '.',
+          mode: 'plain',
+          servers: ['127.0.0.2', '2001:db8::1'],
+        },
+      ],
+    );
+    assert.deepEqual(
+      ['streamlined', 'txt', 'fallback'].map(
+        (mode) => jsonLines((l) => l.tx(0, 1, n('x.test'), n('test'), ['127.0.0.2'], mode as TxMode))[0]!.mode,
+      ),
       ['streamlined', 'txt', 'fallback'],
     );
-    assert.deepEqual(jsonLines((l) => l.stats(10, 2048, 3, 1, 2)), [{ time: '1970-01-01T00:00:01.500Z', event: 'stats', queries: 10, motion: 2048, udp_active: 3, edns_active: 1, tcp_active: 2 }]);
+    assert.deepEqual(
+      jsonLines((l) => l.stats(10, 2048, 3, 1, 2)),
+      [
+        {
+          time: '1970-01-01T00:00:01.500Z',
+          event: 'stats',
+          queries: 10,
+          motion: 2048,
+          udp_active: 3,
+          edns_active: 1,
+          tcp_active: 2,
+        },
+      ],
+    );
   });
 
   it('rr data: names, MX, SOA and hex as the text lines print them', () => {
-    const data = (type: number, rdata: Buffer): unknown => jsonLines((l) => l.rr('127.0.0.2', 60, type, n('x.test'), rdata))[0]!.data;
+    const data = (type: number, rdata: Buffer): unknown =>
+      jsonLines((l) => l.rr('127.0.0.2', 60, type, n('x.test'), rdata))[0]!.data;
     assert.equal(data(1, ipv4('192.0.2.1')), 'c0000201');
     assert.equal(data(2, nameRdata('ns.example')), 'ns.example.');
     assert.equal(data(5, nameRdata('target.example')), 'target.example.');

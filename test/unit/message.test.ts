@@ -7,7 +7,14 @@ import { Bytes, encodePacket, ipv4, mxRdata, n, nameRdata, soaRdata } from './he
 /** A response header + question "Example.COM A IN" at offset 12 (name at 12..25). */
 function response(counts: { an?: number; ns?: number; ar?: number; flags2?: number; flags3?: number }): Bytes {
   return new Bytes()
-    .header({ id: 0x5151, flags2: counts.flags2 ?? 0x84, flags3: counts.flags3 ?? 0x80, an: counts.an ?? 0, ns: counts.ns ?? 0, ar: counts.ar ?? 0 })
+    .header({
+      id: 0x5151,
+      flags2: counts.flags2 ?? 0x84,
+      flags3: counts.flags3 ?? 0x80,
+      an: counts.an ?? 0,
+      ns: counts.ns ?? 0,
+      ar: counts.ar ?? 0,
+    })
     .name('Example.COM')
     .u16(1)
     .u16(1);
@@ -64,8 +71,12 @@ describe('parseMessage: records', () => {
       { name: n('example.com'), type: 15, class: 1, ttl: 3600, rdata: mxRdata(10, 'mail.example.com') },
       { name: n('example.com'), type: 16, class: 1, ttl: 60, rdata: Buffer.from('\x05hello', 'latin1') },
     ]);
-    assert.deepEqual(m.authority, [{ name: n('example.com'), type: 2, class: 1, ttl: 86400, rdata: nameRdata('ns1.example.com') }]);
-    assert.deepEqual(m.additional, [{ name: n('mail.example.com'), type: 1, class: 1, ttl: 300, rdata: ipv4('192.0.2.25') }]);
+    assert.deepEqual(m.authority, [
+      { name: n('example.com'), type: 2, class: 1, ttl: 86400, rdata: nameRdata('ns1.example.com') },
+    ]);
+    assert.deepEqual(m.additional, [
+      { name: n('mail.example.com'), type: 1, class: 1, ttl: 300, rdata: ipv4('192.0.2.25') },
+    ]);
   });
 
   it('decompresses owners and names inside NS, CNAME, MX, SOA, SRV, PTR, AFSDB RDATA', () => {
@@ -74,13 +85,23 @@ describe('parseMessage: records', () => {
     record(b, q, 2, 100, (x) => x.labels('NS1').pointer(12));
     record(b, q, 5, 100, (x) => x.labels('www').pointer(12));
     record(b, q, 15, 100, (x) => x.u16(5).labels('mail').pointer(12));
-    record(b, q, 6, 100, (x) => x.labels('ns1').pointer(12).labels('HostMaster').pointer(12).u32(1).u32(2).u32(3).u32(4).u32(5));
+    record(b, q, 6, 100, (x) =>
+      x.labels('ns1').pointer(12).labels('HostMaster').pointer(12).u32(1).u32(2).u32(3).u32(4).u32(5),
+    );
     record(b, q, 33, 100, (x) => x.u16(1).u16(2).u16(5060).labels('sip').pointer(12));
     record(b, q, 12, 100, (x) => x.pointer(12));
     record(b, q, 18, 100, (x) => x.u16(1).labels('afs').pointer(12));
     const m = parseMessage(b.buffer());
     const sip = Buffer.concat([Buffer.from([0, 1, 0, 2, 0x13, 0xc4]), nameRdata('sip.example.com')]);
-    const soa = soaRdata({ mname: 'ns1.example.com', rname: 'hostmaster.example.com', serial: 1, refresh: 2, retry: 3, expire: 4, minimum: 5 });
+    const soa = soaRdata({
+      mname: 'ns1.example.com',
+      rname: 'hostmaster.example.com',
+      serial: 1,
+      refresh: 2,
+      retry: 3,
+      expire: 4,
+      minimum: 5,
+    });
     assert.deepEqual(
       m.answer.map((r) => [r.name, r.type, r.rdata]),
       [
@@ -98,15 +119,27 @@ describe('parseMessage: records', () => {
   it('keeps unknown and opaque RDATA byte for byte, even bytes that look like pointers', () => {
     const opaque = Buffer.from([0xc0, 0x0c, 0x03, 0x41, 0x42, 0x43, 0x00, 0xff]);
     const b = response({ an: 2 });
-    record(b, (x) => x.labels('x').pointer(12), 65280, 5, (x) => x.raw(opaque));
-    record(b, (x) => x.pointer(12), 16, 5, (x) => x.raw(opaque));
+    record(
+      b,
+      (x) => x.labels('x').pointer(12),
+      65280,
+      5,
+      (x) => x.raw(opaque),
+    );
+    record(
+      b,
+      (x) => x.pointer(12),
+      16,
+      5,
+      (x) => x.raw(opaque),
+    );
     const buf = b.buffer();
     const m = parseMessage(buf);
     assert.deepEqual(m.answer[0], { name: n('x.example.com'), type: 65280, class: 1, ttl: 5, rdata: opaque });
     assert.deepEqual(m.answer[1]!.rdata, opaque);
     // The RDATA is a copy, not a view into the packet (the receive buffer may be reused).
     buf.fill(0);
-    assert.deepEqual(m.answer[0]!.rdata, opaque);
+    assert.deepEqual(m.answer[0].rdata, opaque);
   });
 
   it('reads records of other classes and huge TTLs as they are', () => {
@@ -124,9 +157,18 @@ describe('parseMessage: records', () => {
     b.pointer(12).rrFixed(6, 1, 3, 24).pointer(12).pointer(12).u32(1).u32(2).u32(3).u32(4).u32(5);
     b.labels('ns').pointer(12).rrFixed(1, 1, 4, 4).u8(2, 2, 2, 2);
     const m = parseMessage(b.buffer());
-    assert.deepEqual(m.answer.map((r) => r.ttl), [1]);
-    assert.deepEqual(m.authority.map((r) => r.ttl), [2, 3]);
-    assert.deepEqual(m.additional.map((r) => r.name), [n('ns.example.com')]);
+    assert.deepEqual(
+      m.answer.map((r) => r.ttl),
+      [1],
+    );
+    assert.deepEqual(
+      m.authority.map((r) => r.ttl),
+      [2, 3],
+    );
+    assert.deepEqual(
+      m.additional.map((r) => r.name),
+      [n('ns.example.com')],
+    );
   });
 });
 
@@ -174,7 +216,10 @@ describe('parseMessage: malformed input', () => {
   });
 
   it('rejects RDATA running past the end', () => {
-    assert.throws(() => parseMessage(response({ an: 1 }).pointer(12).rrFixed(1, 1, 5, 4).u8(1, 2, 3).buffer()), /RDATA runs past/);
+    assert.throws(
+      () => parseMessage(response({ an: 1 }).pointer(12).rrFixed(1, 1, 5, 4).u8(1, 2, 3).buffer()),
+      /RDATA runs past/,
+    );
   });
 
   it('rejects a name inside RDATA that runs past RDLENGTH', () => {
@@ -189,11 +234,17 @@ describe('parseMessage: malformed input', () => {
 
   it('reports bad names as WireError, not NameError', () => {
     const badOwner = response({ an: 1 }).u8(0x80).buffer();
-    assert.throws(() => parseMessage(badOwner), (e) => e instanceof WireError && /label type/.test(e.message));
+    assert.throws(
+      () => parseMessage(badOwner),
+      (e) => e instanceof WireError && /label type/.test(e.message),
+    );
     const loop = response({ an: 1 }).pointer(12).rrFixed(5, 1, 5, 2);
     const at = loop.length;
     loop.pointer(at);
-    assert.throws(() => parseMessage(loop.buffer()), (e) => e instanceof WireError && /loop/.test(e.message));
+    assert.throws(
+      () => parseMessage(loop.buffer()),
+      (e) => e instanceof WireError && /loop/.test(e.message),
+    );
   });
 });
 
@@ -202,7 +253,10 @@ describe('rdataNames', () => {
     assert.deepEqual(rdataNames(2, nameRdata('ns1.example.com')), [n('ns1.example.com')]);
     assert.deepEqual(rdataNames(5, nameRdata('.')), [ROOT]);
     assert.deepEqual(rdataNames(15, mxRdata(10, 'mx.example.com')), [n('mx.example.com')]);
-    assert.deepEqual(rdataNames(6, soaRdata({ mname: 'a.example', rname: 'b.example' })), [n('a.example'), n('b.example')]);
+    assert.deepEqual(rdataNames(6, soaRdata({ mname: 'a.example', rname: 'b.example' })), [
+      n('a.example'),
+      n('b.example'),
+    ]);
     const srv = Buffer.concat([Buffer.alloc(6), nameRdata('sip.example.com')]);
     assert.deepEqual(rdataNames(33, srv), [n('sip.example.com')]);
   });

@@ -96,7 +96,13 @@ describe('loadConfig', () => {
   });
 
   it('a bad value stops loading', () => {
-    assert.match(configError(() => loadConfig({ ...base, METRICS: 'x' })), /^METRICS: "x"/);
-    assert.match(configError(() => loadConfig({ ...base, LOGFORMAT: 'xml' })), /^LOGFORMAT: "xml"/);
+    assert.match(
+      configError(() => loadConfig({ ...base, METRICS: 'x' })),
+      /^METRICS: "x"/,
+    );
+    assert.match(
+      configError(() => loadConfig({ ...base, LOGFORMAT: 'xml' })),
+      /^LOGFORMAT: "xml"/,
+    );
   });
 });

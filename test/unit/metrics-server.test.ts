@@ -117,7 +117,10 @@ describe('MetricsServer', () => {
     scrapes = 999;
     const r = await request(address, port, '/metrics');
     assert.equal(r.status, 500);
-    assert.ok(sink.lines.some((l) => /^dnscache: warning: METRICS: unable to render metrics: boom$/.test(l)), sink.lines.join('\n'));
+    assert.ok(
+      sink.lines.some((l) => /^dnscache: warning: METRICS: unable to render metrics: boom$/.test(l)),
+      sink.lines.join('\n'),
+    );
     assert.equal((await request(address, port, '/metrics')).status, 200);
   });
 

@@ -10,7 +10,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
 import { MemorySink, Log } from '../../src/log/log';
-import { mergeProcessStats, mergeSnapshots, renderMetrics, MetricsSnapshot, rcodeLabel } from '../../src/metrics/collect';
+import {
+  mergeProcessStats,
+  mergeSnapshots,
+  renderMetrics,
+  MetricsSnapshot,
+  rcodeLabel,
+} from '../../src/metrics/collect';
 import { escapeHelp, escapeLabelValue, Exposition, formatValue, Histogram } from '../../src/metrics/exposition';
 import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/metrics/upstream';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
@@ -34,7 +40,10 @@ describe('exposition writer', () => {
   it('escapes label values and HELP text', () => {
     assert.equal(escapeLabelValue('a"b\\c\nd'), 'a\\"b\\\\c\\nd');
     assert.equal(escapeHelp('a\\b\nc "quoted"'), 'a\\\\b\\nc "quoted"');
-    const text = new Exposition().family('x_total', 'counter', 'odd \\ help\nline').sample('x_total', 1, { v: 'a"\\\n' }).text();
+    const text = new Exposition()
+      .family('x_total', 'counter', 'odd \\ help\nline')
+      .sample('x_total', 1, { v: 'a"\\\n' })
+      .text();
     const parsed = parseExposition(text);
     assert.equal(parsed.get('x_total')!.samples[0]!.labels.v, 'a"\\\n');
   });
@@ -48,8 +57,13 @@ describe('exposition writer', () => {
     const h = new Histogram([0.001, 0.01, 0.1]);
     for (const v of [0.0005, 0.001, 0.002, 0.01, 0.05, 3, 7]) h.observe(v);
     h.observe(NaN); // ignored
-    const parsed = parseExposition(new Exposition().family('rtt_seconds', 'histogram', 'h').histogram('rtt_seconds', h, { transport: 'udp' }).text());
-    const buckets = parsed.get('rtt_seconds')!.samples.filter((s) => s.name === 'rtt_seconds_bucket').map((s) => [s.labels.le, s.value]);
+    const parsed = parseExposition(
+      new Exposition().family('rtt_seconds', 'histogram', 'h').histogram('rtt_seconds', h, { transport: 'udp' }).text(),
+    );
+    const buckets = parsed
+      .get('rtt_seconds')!
+      .samples.filter((s) => s.name === 'rtt_seconds_bucket')
+      .map((s) => [s.labels.le, s.value]);
     assert.deepEqual(buckets, [
       ['0.001', 2],
       ['0.01', 4],
@@ -65,7 +79,8 @@ describe('exposition writer', () => {
     assert.throws(() => parseExposition('# TYPE x counter\nx 1\n'), /HELP/);
     assert.throws(() => parseExposition('# HELP x h\n# TYPE x counter\nx{a="b} 1\n'), /unterminated|not a sample/);
     assert.throws(() => parseExposition('# HELP x h\n# TYPE x counter\nx one\n'), /not a float/);
-    const badHistogram = '# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n';
+    const badHistogram =
+      '# HELP h h\n# TYPE h histogram\nh_bucket{le="1"} 3\nh_bucket{le="+Inf"} 2\nh_sum 1\nh_count 2\n';
     assert.throws(() => parseExposition(badHistogram), /cumulative/);
   });
 });
@@ -92,7 +107,16 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
   upstream.udpTimeouts = 2;
   for (const s of [0.0003, 0.002, 0.04, 9]) upstream.udpRtt.observe(s);
   return {
-    engine: { queries: 14, cacheHits: 5, cacheMisses: 8, localAnswers: 1, resolvedReplies: 7, errors: 1, replies, byType: byType() },
+    engine: {
+      queries: 14,
+      cacheHits: 5,
+      cacheMisses: 8,
+      localAnswers: 1,
+      resolvedReplies: 7,
+      errors: 1,
+      replies,
+      byType: byType(),
+    },
     cache: { entries: 3, bytes: 420, maxBytes: 1000000, motion: 999, memory: 1048576, inserted: 7, evicted: 2 },
     upstream,
     mergedQueries: 2,
@@ -142,7 +166,10 @@ describe('renderMetrics', () => {
   it('routes: questions per route, and whether each backend is in rotation', () => {
     const text = renderMetrics(snapshot());
     assert.match(text, /^dnscache_route_queries_total\{backend="127\.0\.0\.1:5300",source="routes line 1"\} 5$/m);
-    assert.match(text, /^dnscache_route_queries_total\{backend="127\.0\.0\.2:5300",source="etcd key \/dnsrouter\/x"\} 2$/m);
+    assert.match(
+      text,
+      /^dnscache_route_queries_total\{backend="127\.0\.0\.2:5300",source="etcd key \/dnsrouter\/x"\} 2$/m,
+    );
     assert.match(text, /^dnscache_route_backend_up\{backend="127\.0\.0\.1:5300"\} 1$/m);
     assert.match(text, /^dnscache_route_backend_up\{backend="127\.0\.0\.2:5300"\} 0$/m);
   });
@@ -223,7 +250,10 @@ describe('renderMetrics', () => {
     assert.equal(valueOf(p, 'dnscache_queries_inflight', { transport: 'tcp' }), 1);
     assert.equal(valueOf(p, 'dnscache_tcp_connections'), 2);
     assert.equal(valueOf(p, 'dnscache_merged_queries_total'), 2);
-    const les = p.get('dnscache_upstream_rtt_seconds')!.samples.filter((s) => s.name.endsWith('_bucket') && s.labels.transport === 'udp').map((s) => s.labels.le);
+    const les = p
+      .get('dnscache_upstream_rtt_seconds')!
+      .samples.filter((s) => s.name.endsWith('_bucket') && s.labels.transport === 'udp')
+      .map((s) => s.labels.le);
     assert.deepEqual(les, [...RTT_BUCKETS.map(String), '+Inf']);
     assert.equal(RTT_BUCKETS[0], 0.0005);
     assert.equal(RTT_BUCKETS[RTT_BUCKETS.length - 1], 5);
@@ -242,10 +272,20 @@ describe('engine reply counters', () => {
     async fetch(name: string): Promise<Fetched> {
       this.fetches++;
       if (name.startsWith('\x03www')) {
-        return { kind: 'verdict', server: SERVER, reply: EMPTY_REPLY, verdict: { kind: 'answer', records: [rr(`www.example.test`, A, ipv4('192.0.2.1'))] } };
+        return {
+          kind: 'verdict',
+          server: SERVER,
+          reply: EMPTY_REPLY,
+          verdict: { kind: 'answer', records: [rr(`www.example.test`, A, ipv4('192.0.2.1'))] },
+        };
       }
       const soa = rr('example.test', 6, soaRdata(), 300);
-      return { kind: 'verdict', server: SERVER, reply: EMPTY_REPLY, verdict: { kind: 'nxdomain', soa, negativeTtl: 300 } };
+      return {
+        kind: 'verdict',
+        server: SERVER,
+        reply: EMPTY_REPLY,
+        verdict: { kind: 'nxdomain', soa, negativeTtl: 300 },
+      };
     }
   }
 
@@ -291,7 +331,10 @@ describe('engine reply counters', () => {
     assert.equal(r[16], 1, 'udp badvers');
     assert.equal(r[RCODE_SLOTS + 4], 1, 'tcp notimp');
     assert.equal(r[RCODE_SLOTS + 0], 1, 'tcp noerror (hit)');
-    assert.equal(r.reduce((a, b) => a + b, 0), 10);
+    assert.equal(
+      r.reduce((a, b) => a + b, 0),
+      10,
+    );
     assert.equal(c.cacheHits, 3);
     assert.equal(c.cacheMisses, 2);
     assert.equal(c.localAnswers, 2);
@@ -303,7 +346,13 @@ describe('engine reply counters', () => {
     const calls: Array<[number, number | undefined, string]> = [];
     const h = engine.handle(rawQuery('www.example.test', A, { id: 77 }), udp.address, udp.port, 'u');
     assert.ok(h instanceof Pending);
-    h.attach({ replyReady: (p: Pending, bytes: Buffer | null, to: string) => void calls.push([p.n, bytes?.readUInt16BE(0), to]) }, 'peer-1');
+    h.attach(
+      {
+        replyReady: (p: Pending, bytes: Buffer | null, to: string) =>
+          void calls.push([p.n, bytes?.readUInt16BE(0), to]),
+      },
+      'peer-1',
+    );
     const bytes = await h.reply;
     assert.deepEqual(calls, [[h.n, 77, 'peer-1']]);
     assert.equal(bytes?.readUInt16BE(0), 77);
@@ -319,7 +368,10 @@ describe('engine reply counters', () => {
       null,
     );
     assert.ok(Buffer.isBuffer(await bad.reply), 'the reply is still made');
-    assert.ok(sink.lines.some((l) => l.includes(`query ${bad.n}`) && l.includes('sender bug')), sink.lines.join('\n'));
+    assert.ok(
+      sink.lines.some((l) => l.includes(`query ${bad.n}`) && l.includes('sender bug')),
+      sink.lines.join('\n'),
+    );
   });
 });
 
@@ -365,10 +417,24 @@ describe('rendering a live service snapshot', () => {
 
 describe('mergeSnapshots (WORKERS)', () => {
   it('adds every counter, gauge, RCODE slot and histogram bucket; the cache budgets add up to CACHESIZE', () => {
-    const a = snapshot({ cache: { entries: 3, bytes: 420, maxBytes: 500000, motion: 999, memory: 1048576, inserted: 7, evicted: 2 } });
-    const b = snapshot({ cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1, memory: 2097152, inserted: 1, evicted: 0 }, mergedQueries: 7 });
+    const a = snapshot({
+      cache: { entries: 3, bytes: 420, maxBytes: 500000, motion: 999, memory: 1048576, inserted: 7, evicted: 2 },
+    });
+    const b = snapshot({
+      cache: { entries: 5, bytes: 80, maxBytes: 500000, motion: 1, memory: 2097152, inserted: 1, evicted: 0 },
+      mergedQueries: 7,
+    });
     b.upstream.tcpRtt.observe(0.5);
-    const p = parseExposition(renderMetrics(mergeSnapshots([a, b]), { cpuSeconds: 3, startTime: 1000, residentBytes: 10, heapTotalBytes: 4096, heapUsedBytes: 2048, externalBytes: 512 }));
+    const p = parseExposition(
+      renderMetrics(mergeSnapshots([a, b]), {
+        cpuSeconds: 3,
+        startTime: 1000,
+        residentBytes: 10,
+        heapTotalBytes: 4096,
+        heapUsedBytes: 2048,
+        externalBytes: 512,
+      }),
+    );
     assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'NOERROR' }), 20);
     assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'tcp', rcode: 'REFUSED' }), 2);
     assert.equal(valueOf(p, 'dnscache_queries_total', { transport: 'udp', rcode: 'OTHER' }), 2);
@@ -394,7 +460,14 @@ describe('mergeSnapshots (WORKERS)', () => {
   it('process figures: CPU and memory add up, the start is the earliest; memory unknown anywhere is left out', () => {
     assert.deepEqual(
       mergeProcessStats([
-        { cpuSeconds: 1.5, startTime: 2000, residentBytes: 100, heapTotalBytes: 10, heapUsedBytes: 5, externalBytes: 1 },
+        {
+          cpuSeconds: 1.5,
+          startTime: 2000,
+          residentBytes: 100,
+          heapTotalBytes: 10,
+          heapUsedBytes: 5,
+          externalBytes: 1,
+        },
         { cpuSeconds: 2, startTime: 1990, residentBytes: 50, heapTotalBytes: 20, heapUsedBytes: 6, externalBytes: 2 },
       ]),
       { cpuSeconds: 3.5, startTime: 1990, residentBytes: 150, heapTotalBytes: 30, heapUsedBytes: 11, externalBytes: 3 },

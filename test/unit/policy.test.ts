@@ -6,7 +6,15 @@ import assert from 'node:assert/strict';
 import { parsePoolFile, PoolServer } from '../../src/config';
 import { Random } from '../../src/random/random';
 import { UpstreamLoad } from '../../src/transport/load';
-import { firstAvailable, leastOutstanding, policyOrder, PoolOrder, PoolState, roundRobin, weightedRandom } from '../../src/transport/policy';
+import {
+  firstAvailable,
+  leastOutstanding,
+  policyOrder,
+  PoolOrder,
+  PoolState,
+  roundRobin,
+  weightedRandom,
+} from '../../src/transport/policy';
 import { serverId, ServerKey } from '../../src/transport/rtt';
 import { CANCELLED } from '../../src/transport/udp';
 
@@ -17,7 +25,12 @@ function server(i: number, opts: Partial<Omit<PoolServer, 'endpoint'>> = {}): Po
 /** A PoolState from plain per-server numbers (by last octet). */
 function state(per: Record<number, { out?: number; rate?: number; cost?: number; down?: boolean }>): PoolState {
   const of = (s: ServerKey) => per[Number(s.address.split('.')[3])] ?? {};
-  return { outstanding: (s) => of(s).out ?? 0, rate: (s) => of(s).rate ?? 0, cost: (s) => of(s).cost ?? 50, up: (s) => !of(s).down };
+  return {
+    outstanding: (s) => of(s).out ?? 0,
+    rate: (s) => of(s).rate ?? 0,
+    cost: (s) => of(s).cost ?? 50,
+    up: (s) => !of(s).down,
+  };
 }
 
 const octets = (list: readonly PoolServer[]): number[] => list.map((s) => Number(s.endpoint.address.split('.')[3]));
@@ -26,7 +39,10 @@ describe('policies', () => {
   const three = [server(1), server(2), server(3)];
 
   it('leastOutstanding: fewest in flight first; ties by order, then by RTT', () => {
-    assert.deepEqual(octets(leastOutstanding(three, state({ 1: { out: 4 }, 2: { out: 1 }, 3: { out: 2 } }))), [2, 3, 1]);
+    assert.deepEqual(
+      octets(leastOutstanding(three, state({ 1: { out: 4 }, 2: { out: 1 }, 3: { out: 2 } }))),
+      [2, 3, 1],
+    );
     assert.deepEqual(octets(leastOutstanding(three, state({ 1: { out: 1 } }))), [2, 3, 1]);
     const sameOrder = [server(1, { order: 1 }), server(2, { order: 1 })];
     assert.deepEqual(octets(leastOutstanding(sameOrder, state({ 1: { cost: 90 }, 2: { cost: 10 } }))), [2, 1]);
@@ -37,7 +53,10 @@ describe('policies', () => {
     assert.deepEqual(octets(firstAvailable(capped, state({}))), [2, 1, 3]);
     assert.deepEqual(octets(firstAvailable(capped, state({ 2: { rate: 5 } }))), [1, 3, 2]);
     const allCapped = [server(1, { qps: 1 }), server(2, { qps: 1 })];
-    assert.deepEqual(octets(firstAvailable(allCapped, state({ 1: { rate: 3, out: 2 }, 2: { rate: 3, out: 1 } }))), [2, 1]);
+    assert.deepEqual(
+      octets(firstAvailable(allCapped, state({ 1: { rate: 3, out: 2 }, 2: { rate: 3, out: 1 } }))),
+      [2, 1],
+    );
   });
 
   it('wrandom: each server first about weight/total of the time', () => {
@@ -45,25 +64,44 @@ describe('policies', () => {
     const weighted = [server(1, { weight: 1 }), server(2, { weight: 3 }), server(3, { weight: 6 })];
     const firsts = [0, 0, 0, 0];
     for (let i = 0; i < 10000; i++) firsts[octets(weightedRandom(weighted, random))[0]!]!++;
-    assert.ok(Math.abs(firsts[1]! - 1000) < 200 && Math.abs(firsts[2]! - 3000) < 300 && Math.abs(firsts[3]! - 6000) < 300, `firsts ${firsts}`);
+    assert.ok(
+      Math.abs(firsts[1]! - 1000) < 200 && Math.abs(firsts[2]! - 3000) < 300 && Math.abs(firsts[3]! - 6000) < 300,
+      `firsts ${firsts}`,
+    );
     assert.deepEqual(octets(weightedRandom(weighted, random)).sort(), [1, 2, 3], 'every server, once');
   });
 
   it('roundrobin: each server first in turn', () => {
-    assert.deepEqual([0, 1, 2, 3].map((t) => octets(roundRobin(three, t))[0]), [1, 2, 3, 1]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((t) => octets(roundRobin(three, t))[0]),
+      [1, 2, 3, 1],
+    );
     assert.deepEqual(octets(roundRobin(three, 1)), [2, 3, 1]);
   });
 
   it('a down server is left out while another is up; all down: all, in the policy order', () => {
     const random = new Random(null);
     for (const policy of ['leastOutstanding', 'firstAvailable', 'wrandom', 'roundrobin', 'rtt'] as const) {
-      for (let t = 0; t < 5; t++) assert.deepEqual(octets(policyOrder(policy, three, state({ 2: { down: true } }), t, random)).sort(), [1, 3], policy);
-      assert.equal(policyOrder(policy, three, state({ 1: { down: true }, 2: { down: true }, 3: { down: true } }), 0, random).length, 3, policy);
+      for (let t = 0; t < 5; t++)
+        assert.deepEqual(
+          octets(policyOrder(policy, three, state({ 2: { down: true } }), t, random)).sort(),
+          [1, 3],
+          policy,
+        );
+      assert.equal(
+        policyOrder(policy, three, state({ 1: { down: true }, 2: { down: true }, 3: { down: true } }), 0, random)
+          .length,
+        3,
+        policy,
+      );
     }
   });
 
   it('rtt: cheapest first, ties in file order', () => {
-    assert.deepEqual(octets(policyOrder('rtt', three, state({ 1: { cost: 30 }, 2: { cost: 5 } }), 0, new Random(null))), [2, 1, 3]);
+    assert.deepEqual(
+      octets(policyOrder('rtt', three, state({ 1: { cost: 30 }, 2: { cost: 5 } }), 0, new Random(null))),
+      [2, 1, 3],
+    );
   });
 
   it('PoolOrder orders askServers endpoints and turns roundrobin per question', () => {
@@ -121,7 +159,10 @@ describe('UpstreamLoad', () => {
 
 describe('servers/ pools', () => {
   it('reads a policy line and key=value options; defaults: order by line, weight 1, no qps cap', () => {
-    const pool = parsePoolFile('# abuse pool\npolicy firstAvailable\n192.0.2.53 order=2 qps=10000 weight=3\n192.0.2.54:5353   # plain\n', 'servers/@');
+    const pool = parsePoolFile(
+      '# abuse pool\npolicy firstAvailable\n192.0.2.53 order=2 qps=10000 weight=3\n192.0.2.54:5353   # plain\n',
+      'servers/@',
+    );
     assert.equal(pool.policy, 'firstAvailable');
     assert.deepEqual(
       pool.servers.map((s) => [s.endpoint.address, s.endpoint.port, s.order, s.weight, s.qps]),
@@ -135,7 +176,10 @@ describe('servers/ pools', () => {
 
   it('names file, line, value and what was expected for bad policies and options', () => {
     const bad: Array<[string, string[]]> = [
-      ['policy fastest\n192.0.2.1', ['servers/@ line 1', '"policy fastest"', 'leastOutstanding, firstAvailable, wrandom, roundrobin, rtt']],
+      [
+        'policy fastest\n192.0.2.1',
+        ['servers/@ line 1', '"policy fastest"', 'leastOutstanding, firstAvailable, wrandom, roundrobin, rtt'],
+      ],
       ['policy\n192.0.2.1', ['servers/@ line 1', '"policy"']],
       ['policy rtt\npolicy wrandom\n192.0.2.1', ['servers/@ line 2', 'second policy', 'line 1']],
       ['192.0.2.1 weight=0', ['servers/@ line 1', 'weight="0"', 'whole number from 1 to 1000000']],
@@ -144,13 +188,23 @@ describe('servers/ pools', () => {
       ['192.0.2.1 colour=red', ['servers/@ line 1', '"colour=red" is not an option', 'order, weight, qps']],
     ];
     for (const [text, parts] of bad) {
-      assert.throws(() => parsePoolFile(text, 'servers/@'), (e: Error) => e.name === 'ConfigError' && parts.every((p) => e.message.includes(p)), text);
+      assert.throws(
+        () => parsePoolFile(text, 'servers/@'),
+        (e: Error) => e.name === 'ConfigError' && parts.every((p) => e.message.includes(p)),
+        text,
+      );
     }
   });
 
   it('refuses policies and options when resolving iteratively, where they would mean nothing', () => {
-    assert.throws(() => parsePoolFile('policy rtt\n198.41.0.4', 'servers/@', false), /servers\/@ line 1: "policy rtt": a policy applies only with FORWARDONLY/);
-    assert.throws(() => parsePoolFile('198.41.0.4 weight=2', 'servers/@', false), /servers\/@ line 1: "weight=2": options apply only with FORWARDONLY/);
+    assert.throws(
+      () => parsePoolFile('policy rtt\n198.41.0.4', 'servers/@', false),
+      /servers\/@ line 1: "policy rtt": a policy applies only with FORWARDONLY/,
+    );
+    assert.throws(
+      () => parsePoolFile('198.41.0.4 weight=2', 'servers/@', false),
+      /servers\/@ line 1: "weight=2": options apply only with FORWARDONLY/,
+    );
     assert.equal(parsePoolFile('198.41.0.4\n', 'servers/@', false).servers.length, 1);
   });
 });

@@ -50,8 +50,14 @@ describe('privilegeDropFor', () => {
   });
 
   test('only one of them: refused, naming the missing one', () => {
-    assert.throws(() => privilegeDropFor({ root: '/r', uid: 1000, gid: undefined }), (e: Error) => e instanceof PrivilegeError && /^UID is set but GID is not/.test(e.message));
-    assert.throws(() => privilegeDropFor({ root: '/r', uid: undefined, gid: 1000 }), (e: Error) => e instanceof PrivilegeError && /^GID is set but UID is not/.test(e.message));
+    assert.throws(
+      () => privilegeDropFor({ root: '/r', uid: 1000, gid: undefined }),
+      (e: Error) => e instanceof PrivilegeError && /^UID is set but GID is not/.test(e.message),
+    );
+    assert.throws(
+      () => privilegeDropFor({ root: '/r', uid: undefined, gid: 1000 }),
+      (e: Error) => e instanceof PrivilegeError && /^GID is set but UID is not/.test(e.message),
+    );
   });
 });
 
@@ -65,20 +71,35 @@ describe('chroot addon', () => {
     const cwd = process.cwd();
     assert.throws(
       () => chroot('/nonexistent/dnscache-root'),
-      (e: NodeJS.ErrnoException) => e.message === 'chdir: No such file or directory' && e.syscall === 'chdir' && e.errno === os.constants.errno.ENOENT,
+      (e: NodeJS.ErrnoException) =>
+        e.message === 'chdir: No such file or directory' &&
+        e.syscall === 'chdir' &&
+        e.errno === os.constants.errno.ENOENT,
     );
     const file = path.join(tempDir(), 'file');
     fs.writeFileSync(file, '');
-    assert.throws(() => chroot(file), (e: NodeJS.ErrnoException) => e.message === 'chdir: Not a directory' && e.errno === os.constants.errno.ENOTDIR);
+    assert.throws(
+      () => chroot(file),
+      (e: NodeJS.ErrnoException) => e.message === 'chdir: Not a directory' && e.errno === os.constants.errno.ENOTDIR,
+    );
     assert.equal(process.cwd(), cwd);
   });
 
   test('rejects what is not a usable path', () => {
     assert.throws(() => (chroot as (p: unknown) => void)(42), TypeError);
     assert.throws(() => (chroot as () => void)(), TypeError);
-    assert.throws(() => chroot(''), (e: NodeJS.ErrnoException) => e.errno === os.constants.errno.ENOENT);
-    assert.throws(() => chroot('/tmp\0/x'), (e: NodeJS.ErrnoException) => e.errno === os.constants.errno.EINVAL);
-    assert.throws(() => chroot('/' + 'a'.repeat(5000)), (e: NodeJS.ErrnoException) => e.errno === os.constants.errno.ENAMETOOLONG);
+    assert.throws(
+      () => chroot(''),
+      (e: NodeJS.ErrnoException) => e.errno === os.constants.errno.ENOENT,
+    );
+    assert.throws(
+      () => chroot('/tmp\0/x'),
+      (e: NodeJS.ErrnoException) => e.errno === os.constants.errno.EINVAL,
+    );
+    assert.throws(
+      () => chroot('/' + 'a'.repeat(5000)),
+      (e: NodeJS.ErrnoException) => e.errno === os.constants.errno.ENAMETOOLONG,
+    );
   });
 });
 
@@ -128,7 +149,10 @@ describe('ClientAcl: suspend and relocate', () => {
     const dir = tempDir();
     const acl = ClientAcl.load(dir, undefined, { watch: false, pollIntervalMs: 0 });
     try {
-      assert.throws(() => acl.relocate('/nonexistent/ip'), /^Error: unable to read ACL directory \/nonexistent\/ip: ENOENT/);
+      assert.throws(
+        () => acl.relocate('/nonexistent/ip'),
+        /^Error: unable to read ACL directory \/nonexistent\/ip: ENOENT/,
+      );
       assert.equal(acl.directory, dir);
     } finally {
       acl.close();
@@ -159,7 +183,10 @@ describe('Service: bind() then serve()', () => {
       // localhost is answered internally: no upstream needed.
       await assert.rejects(query(server, 'localhost', 'A', { timeoutMs: 300 }));
       await assert.rejects(query(server, 'localhost', 'A', { transport: 'tcp', timeoutMs: 300 }));
-      assert.deepEqual(sink.lines.filter((l) => l.startsWith('starting') || l.startsWith('query')), []);
+      assert.deepEqual(
+        sink.lines.filter((l) => l.startsWith('starting') || l.startsWith('query')),
+        [],
+      );
       service.serve();
       assert.equal((await query(server, 'localhost', 'A')).packet.rcode, 'NOERROR');
       assert.equal((await query(server, 'localhost', 'A', { transport: 'tcp' })).packet.rcode, 'NOERROR');

@@ -6,7 +6,7 @@ import { Bytes, n, rawQuery } from './helpers';
 
 function rejected(p: ParsedQuery, rcode: number, reason?: RegExp): RejectedQuery {
   assert.equal(p.kind, 'reject', `expected a rejection, got ${JSON.stringify(p)}`);
-  const r = p as RejectedQuery;
+  const r = p;
   assert.equal(r.rcode, rcode, `rcode for ${r.reason}`);
   if (reason) assert.match(r.reason, reason);
   return r;
@@ -34,7 +34,10 @@ describe('parseQuery: ignored packets', () => {
 describe('parseQuery: NOTIMP', () => {
   for (const opcode of [1, 2, 4, 5, 15]) {
     it(`answers opcode ${opcode} with NOTIMP and the client's ID`, () => {
-      const r = rejected(parseQuery(rawQuery('example.com', 1, { id: 0xbeef, flags2: (opcode << 3) | 0x01 })), RCODE.NOTIMP);
+      const r = rejected(
+        parseQuery(rawQuery('example.com', 1, { id: 0xbeef, flags2: (opcode << 3) | 0x01 })),
+        RCODE.NOTIMP,
+      );
       assert.equal(r.id, 0xbeef);
       assert.equal(r.flags2, (opcode << 3) | 0x01);
       assert.equal(r.questionEnd, 0);
@@ -99,7 +102,11 @@ describe('parseQuery: FORMERR', () => {
   });
 
   it('for two OPT records', () => {
-    const r = rejected(parseQuery(withRecords({ ar: 2 }, (b) => b.opt(1232).opt(4096))), RCODE.FORMERR, /more than one OPT/);
+    const r = rejected(
+      parseQuery(withRecords({ ar: 2 }, (b) => b.opt(1232).opt(4096))),
+      RCODE.FORMERR,
+      /more than one OPT/,
+    );
     assert.equal(r.edns, null);
   });
 

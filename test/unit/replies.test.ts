@@ -1,6 +1,12 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeReplyEntry, renderReply, replyAnswerEnd, replyMessageLength, replyTtlOffsets } from '../../src/cache/replies';
+import {
+  makeReplyEntry,
+  renderReply,
+  replyAnswerEnd,
+  replyMessageLength,
+  replyTtlOffsets,
+} from '../../src/cache/replies';
 import { PackedReply, ReplyBytes } from '../../src/cache/cache';
 import { BuiltMessage, MessageWriter, optRecord, OPT_LENGTH, Section } from '../../src/wire/writer';
 import { ClientQuery, parseQuery } from '../../src/wire/query';
@@ -14,14 +20,21 @@ const Q_END = FIRST.length;
 function clientQuery(buf: Buffer): ClientQuery {
   const q = parseQuery(buf);
   assert.equal(q.kind, 'query');
-  return q as ClientQuery;
+  return q;
 }
 
 /** CNAME www → web (TTL 300), A web (TTL 60); optionally an NS set in authority; TTLs zeroed for HIDETTL. */
 function build(opts: { authority?: boolean; hideTtl?: boolean; first?: Buffer } = {}): BuiltMessage {
   const first = opts.first ?? FIRST;
   // The first asker's header and question, as the server would copy them (RD may be 0 here).
-  const w = new MessageWriter(first.readUInt16BE(0), 0, first[2]!, first[3]!, first.subarray(12), readName(first, 12).name);
+  const w = new MessageWriter(
+    first.readUInt16BE(0),
+    0,
+    first[2]!,
+    first[3]!,
+    first.subarray(12),
+    readName(first, 12).name,
+  );
   const ttl = (t: number): number => (opts.hideTtl ? 0 : t);
   w.record({ name: n('www.example.com'), type: 5, ttl: ttl(300), rdata: nameRdata('web.example.com') });
   w.record({ name: n('web.example.com'), type: 1, ttl: ttl(60), rdata: ipv4('192.0.2.80') });
@@ -40,7 +53,11 @@ function entry(b: BuiltMessage, lifetime = 60): PackedReply {
 }
 
 /** Renders `e` for a query built from `name` and `opts`; returns the query too. */
-function render(e: ReplyBytes, name: string, opts: QueryOptions & { limit?: number; opt?: Buffer | null; now?: number } = {}): { out: Buffer; query: Buffer } {
+function render(
+  e: ReplyBytes,
+  name: string,
+  opts: QueryOptions & { limit?: number; opt?: Buffer | null; now?: number } = {},
+): { out: Buffer; query: Buffer } {
   const query = rawQuery(name, 1, opts);
   const questionEnd = 12 + (query.length - 12 - (opts.edns ? OPT_LENGTH : 0));
   return { out: renderReply(e, query, questionEnd, opts.limit ?? 65535, opts.opt ?? null, opts.now ?? NOW), query };
@@ -50,7 +67,10 @@ const counts = (b: Buffer): number[] => [4, 6, 8, 10].map((o) => b.readUInt16BE(
 /** The stored message and its TTL offsets, unpacked from the entry's bytes. */
 const bytesOf = (e: ReplyBytes): Buffer => Buffer.from(e.buf.subarray(e.start, e.start + replyMessageLength(e)));
 const offsetsOf = replyTtlOffsets;
-const ttlsOf = (b: Buffer, e: ReplyBytes): number[] => offsetsOf(e).filter((o) => o < b.length).map((o) => b.readUInt32BE(o));
+const ttlsOf = (b: Buffer, e: ReplyBytes): number[] =>
+  offsetsOf(e)
+    .filter((o) => o < b.length)
+    .map((o) => b.readUInt32BE(o));
 
 describe('makeReplyEntry', () => {
   it('captures the bytes, TTLs and their offsets', () => {
@@ -73,7 +93,7 @@ describe('makeReplyEntry', () => {
 });
 
 describe('renderReply', () => {
-  it("patches the ID and the question (letter case and class) from the client", () => {
+  it('patches the ID and the question (letter case and class) from the client', () => {
     const e = entry(build());
     const { out, query } = render(e, 'www.EXAMPLE.COM', { id: 0x2222, qclass: 255 });
     const expected = Buffer.from(bytesOf(e));
@@ -140,7 +160,10 @@ describe('renderReply', () => {
     assert.deepEqual(out.subarray(bytesOf(e).length), optRecord());
     const d = decodePacket(out);
     assert.equal(d.authorities!.length, 2);
-    assert.deepEqual(d.additionals!.map((r) => r.type), ['OPT']);
+    assert.deepEqual(
+      d.additionals!.map((r) => r.type),
+      ['OPT'],
+    );
   });
 
   it('drops authority (no TC) when only the answer fits', () => {
@@ -163,7 +186,11 @@ describe('renderReply', () => {
 
   it('sets TC with zero counts and keeps the question when the answer does not fit', () => {
     const e = entry(build({ authority: true }));
-    const { out, query } = render(e, 'wWw.example.com', { id: 0xabcd, limit: replyAnswerEnd(e) + OPT_LENGTH - 1, opt: optRecord() });
+    const { out, query } = render(e, 'wWw.example.com', {
+      id: 0xabcd,
+      limit: replyAnswerEnd(e) + OPT_LENGTH - 1,
+      opt: optRecord(),
+    });
     assert.equal(out.length, Q_END + OPT_LENGTH);
     assert.equal(out[2]! & 0x02, 0x02);
     assert.deepEqual(counts(out), [1, 0, 0, 1]);

@@ -16,28 +16,45 @@ const NOTHING = { rcode: 0, aa: true, answer: [], authority: [], additional: [],
 
 /** One verdict per name; CNAMEs and answers stored as the fetchers' learn() does. */
 class StubFetcher implements Fetcher {
-  constructor(private readonly cache: Cache, private readonly verdicts: Map<string, Verdict>) {}
+  constructor(
+    private readonly cache: Cache,
+    private readonly verdicts: Map<string, Verdict>,
+  ) {}
   async fetch(name: string): Promise<Fetched> {
     const v = this.verdicts.get(name);
     if (!v) return { kind: 'failed', reason: 'no verdict' };
     if (v.kind === 'cname') this.cache.putRRset(v.record.name, v.record.type, v.ttl, [v.record.rdata], RANK.ANSWER_AA);
-    if (v.kind === 'answer') this.cache.putRRset(v.records[0]!.name, v.records[0]!.type, v.records[0]!.ttl, v.records.map((r) => r.rdata), RANK.ANSWER_AA);
+    if (v.kind === 'answer')
+      this.cache.putRRset(
+        v.records[0]!.name,
+        v.records[0]!.type,
+        v.records[0]!.ttl,
+        v.records.map((r) => r.rdata),
+        RANK.ANSWER_AA,
+      );
     return { kind: 'verdict', verdict: v, server: '127.0.0.1', reply: NOTHING };
   }
 }
 
 function resolver(verdicts: Array<[string, Verdict]>): Resolver {
   const cache = new Cache(1_000_000);
-  return new Resolver(cache, new StubFetcher(cache, new Map(verdicts.map(([name, v]) => [n(name), v]))), new Log(new MemorySink()));
+  return new Resolver(
+    cache,
+    new StubFetcher(cache, new Map(verdicts.map(([name, v]) => [n(name), v]))),
+    new Log(new MemorySink()),
+  );
 }
 
-const owners = (records: readonly { name: string; type: number }[]): string[] => records.map((r) => `${nameToText(r.name as never)} ${r.type}`);
+const owners = (records: readonly { name: string; type: number }[]): string[] =>
+  records.map((r) => `${nameToText(r.name as never)} ${r.type}`);
 
 describe('resolver: chains', () => {
   it('a CNAME loop is SERVFAIL with the chain that loops', async () => {
     const dname = rr('example.com', 39, nameRdata('example.com'));
     const cname = rr('cyc.example.com', 5, nameRdata('cyc.example.com'));
-    const r = resolver([['cyc.example.com', { kind: 'cname', target: n('cyc.example.com'), ttl: 300, record: cname, dname }]]);
+    const r = resolver([
+      ['cyc.example.com', { kind: 'cname', target: n('cyc.example.com'), ttl: 300, record: cname, dname }],
+    ]);
     const a = await r.resolve(n('cyc.example.com'), 1);
     assert.equal(a.rcode, RCODE.SERVFAIL);
     assert.deepEqual(owners(a.answer), ['example.com. 39', 'cyc.example.com. 5']);
@@ -47,8 +64,26 @@ describe('resolver: chains', () => {
   it('a DNAME above two names of one chain is sent once', async () => {
     const dname = rr('x', 39, nameRdata('.'));
     const r = resolver([
-      ['shortloop.x.x', { kind: 'cname', target: n('shortloop.x'), ttl: 300, record: rr('shortloop.x.x', 5, nameRdata('shortloop.x')), dname }],
-      ['shortloop.x', { kind: 'cname', target: n('shortloop'), ttl: 300, record: rr('shortloop.x', 5, nameRdata('shortloop')), dname }],
+      [
+        'shortloop.x.x',
+        {
+          kind: 'cname',
+          target: n('shortloop.x'),
+          ttl: 300,
+          record: rr('shortloop.x.x', 5, nameRdata('shortloop.x')),
+          dname,
+        },
+      ],
+      [
+        'shortloop.x',
+        {
+          kind: 'cname',
+          target: n('shortloop'),
+          ttl: 300,
+          record: rr('shortloop.x', 5, nameRdata('shortloop')),
+          dname,
+        },
+      ],
       ['shortloop', { kind: 'answer', records: [rr('shortloop', 1, ipv4('192.0.2.1'))] }],
     ]);
     const a = await r.resolve(n('shortloop.x.x'), 1);

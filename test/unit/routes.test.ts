@@ -13,7 +13,7 @@ function route(value: string, source = 'test'): Route {
   return r.route;
 }
 
-describe('route values (dnsrouter\'s ADDRESS:PORT,REGEX)', () => {
+describe("route values (dnsrouter's ADDRESS:PORT,REGEX)", () => {
   it('parses an address, a port and a pattern; IPv6 in brackets', () => {
     const r = route('127.0.0.1:5300,^[ab]*\\.miek\\.nl\\.$');
     assert.deepEqual(r.backend, { address: '127.0.0.1', port: 5300, family: 4 });
@@ -42,9 +42,21 @@ describe('route values (dnsrouter\'s ADDRESS:PORT,REGEX)', () => {
   }
 
   it('the routes file: comments and blank lines skipped, a bad line named by number', () => {
-    const routes = parseRoutesFile('# backends\n\n127.0.0.1:5300,^a\\.$\r\n  # more\n127.0.0.2:5300,^b\\.$\n', 'routes');
-    assert.deepEqual(routes.map((r) => [r.source, r.backend.address]), [['routes line 3', '127.0.0.1'], ['routes line 5', '127.0.0.2']]);
-    assert.throws(() => parseRoutesFile('127.0.0.1:5300,^a\\.$\nnonsense\n', 'routes'), (e: Error) => e instanceof ConfigError && /^routes line 2: "nonsense" has no comma/.test(e.message));
+    const routes = parseRoutesFile(
+      '# backends\n\n127.0.0.1:5300,^a\\.$\r\n  # more\n127.0.0.2:5300,^b\\.$\n',
+      'routes',
+    );
+    assert.deepEqual(
+      routes.map((r) => [r.source, r.backend.address]),
+      [
+        ['routes line 3', '127.0.0.1'],
+        ['routes line 5', '127.0.0.2'],
+      ],
+    );
+    assert.throws(
+      () => parseRoutesFile('127.0.0.1:5300,^a\\.$\nnonsense\n', 'routes'),
+      (e: Error) => e instanceof ConfigError && /^routes line 2: "nonsense" has no comma/.test(e.message),
+    );
     assert.throws(() => parseRoutesFile('a\0b', 'routes'), /not a text file/);
   });
 
@@ -66,10 +78,17 @@ describe('ETCD, ETCD_PREFIX, ROUTEONLY, ROUTECHECK', () => {
     assert.throws(() => parseEtcdEndpoints('http://127.0.0.1:2379/v3'), /must be scheme:\/\/host:port/);
   });
 
-  it('defaults: no etcd, dnsrouter\'s prefix, routing first but not only, checks every 2 s', () => {
+  it("defaults: no etcd, dnsrouter's prefix, routing first but not only, checks every 2 s", () => {
     const s = parseEnv({ IP: '127.0.0.1', ROOT: '/' }).routing;
     assert.deepEqual(s, { etcd: [], etcdPrefix: '/dnsrouter/', routeOnly: false, checkSeconds: 2 });
-    const t = parseEnv({ IP: '127.0.0.1', ROOT: '/', ETCD: 'http://127.0.0.1:2379', ETCD_PREFIX: '/routes/', ROUTEONLY: '1', ROUTECHECK: '5' }).routing;
+    const t = parseEnv({
+      IP: '127.0.0.1',
+      ROOT: '/',
+      ETCD: 'http://127.0.0.1:2379',
+      ETCD_PREFIX: '/routes/',
+      ROUTEONLY: '1',
+      ROUTECHECK: '5',
+    }).routing;
     assert.deepEqual(t, { etcd: ['127.0.0.1:2379'], etcdPrefix: '/routes/', routeOnly: true, checkSeconds: 5 });
     assert.throws(() => parseEnv({ IP: '127.0.0.1', ROOT: '/', ROUTECHECK: '0' }), /ROUTECHECK/);
     assert.throws(() => parseEnv({ IP: '127.0.0.1', ROOT: '/', ETCD_PREFIX: '' }), /ETCD_PREFIX: is empty/);
@@ -90,16 +109,48 @@ describe('RouteTable', () => {
     assert.deepEqual(literalTail('[.]test\\.$').tail, 'test.');
   });
 
-  it('matches exactly what testing every pattern matches, in the table\'s order', () => {
+  it("matches exactly what testing every pattern matches, in the table's order", () => {
     const patterns = [
-      '^[ab]*\\.miek\\.nl\\.$', '^miek\\.nl\\.$', 'iek\\.nl\\.$', '\\.nl\\.$', 'nl\\.$', 'a|b\\.nl\\.$', '^www\\.', '(x|y)\\.nl\\.$', '.*', '\\d+\\.test\\.$', '^a\\.b\\.c\\.$', 'c\\.$',
+      '^[ab]*\\.miek\\.nl\\.$',
+      '^miek\\.nl\\.$',
+      'iek\\.nl\\.$',
+      '\\.nl\\.$',
+      'nl\\.$',
+      'a|b\\.nl\\.$',
+      '^www\\.',
+      '(x|y)\\.nl\\.$',
+      '.*',
+      '\\d+\\.test\\.$',
+      '^a\\.b\\.c\\.$',
+      'c\\.$',
     ];
     const routes = patterns.map((p, i) => route(`127.0.0.${i + 1}:53,${p}`, `line ${i + 1}`));
     const table = new RouteTable(routes);
-    const names = ['miek.nl.', 'a.miek.nl.', 'ab.miek.nl.', 'c.miek.nl.', 'xmiek.nl.', 'nl.', 'www.example.', 'x.nl.', '12.test.', 'a.test.', 'a.b.c.', 'c.', '.', 'b.nl.', 'a.', 'foo\\.nl.'];
+    const names = [
+      'miek.nl.',
+      'a.miek.nl.',
+      'ab.miek.nl.',
+      'c.miek.nl.',
+      'xmiek.nl.',
+      'nl.',
+      'www.example.',
+      'x.nl.',
+      '12.test.',
+      'a.test.',
+      'a.b.c.',
+      'c.',
+      '.',
+      'b.nl.',
+      'a.',
+      'foo\\.nl.',
+    ];
     for (const name of names) {
       const naive = routes.filter((r) => r.pattern.test(name));
-      assert.deepEqual(table.match(name).map((r) => r.source), naive.map((r) => r.source), name);
+      assert.deepEqual(
+        table.match(name).map((r) => r.source),
+        naive.map((r) => r.source),
+        name,
+      );
     }
   });
 });
@@ -112,7 +163,12 @@ describe('BackendHealth and Router', () => {
       ticker = tick;
       return { stop: () => undefined };
     };
-    const h = new BackendHealth(async (x) => alive.has(x.address), 1000, (x, up) => changes.push(`${x.address} ${up ? 'up' : 'down'}`), every);
+    const h = new BackendHealth(
+      async (x) => alive.has(x.address),
+      1000,
+      (x, up) => changes.push(`${x.address} ${up ? 'up' : 'down'}`),
+      every,
+    );
     return {
       health: h,
       tick: async () => {
@@ -157,11 +213,17 @@ describe('BackendHealth and Router', () => {
     assert.equal(first(), '127.0.0.2');
     assert.deepEqual(
       router.report().map((r) => [r.source, r.health]),
-      [['file a', 'down'], ['etcd b', 'up']],
+      [
+        ['file a', 'down'],
+        ['etcd b', 'up'],
+      ],
     );
     // A deleted etcd route's backend is no longer checked.
     router.setEtcdRoute('/dnsrouter/b', null);
-    assert.deepEqual(router.report().map((r) => r.source), ['file a']);
+    assert.deepEqual(
+      router.report().map((r) => r.source),
+      ['file a'],
+    );
   });
 
   it('checkQuery: id.server CH TXT', () => {

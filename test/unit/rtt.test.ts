@@ -1,6 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { FORGET_AFTER_MS, NO_EDNS_MAX, NO_EDNS_MS, NoEdnsServers, RttTable, ServerKey, serverId } from '../../src/transport/rtt';
+import {
+  FORGET_AFTER_MS,
+  NO_EDNS_MAX,
+  NO_EDNS_MS,
+  NoEdnsServers,
+  RttTable,
+  ServerKey,
+  serverId,
+} from '../../src/transport/rtt';
 
 const s = (address: string, port = 53): ServerKey => ({ address, port });
 const names = (list: readonly ServerKey[]): string[] => list.map(serverId);
@@ -71,7 +79,10 @@ describe('RttTable.order', () => {
     const t = new RttTable();
     t.answered(s('127.0.0.1', 5300), 300);
     t.answered(s('127.0.0.1', 5301), 3);
-    assert.deepEqual(names(t.order([s('127.0.0.1', 5300), s('127.0.0.1', 5301)])), ['127.0.0.1:5301', '127.0.0.1:5300']);
+    assert.deepEqual(names(t.order([s('127.0.0.1', 5300), s('127.0.0.1', 5301)])), [
+      '127.0.0.1:5301',
+      '127.0.0.1:5300',
+    ]);
   });
 
   it('does not modify its input', () => {

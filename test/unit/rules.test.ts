@@ -12,18 +12,25 @@ import { n } from './helpers';
 
 describe('rule actions', () => {
   it('parses the five actions and names what is wrong', () => {
-    for (const kind of ['drop', 'refuse', 'nxdomain', 'truncate'] as const) assert.deepEqual(parseAction(` ${kind} `), { ok: true, action: { kind } });
+    for (const kind of ['drop', 'refuse', 'nxdomain', 'truncate'] as const)
+      assert.deepEqual(parseAction(` ${kind} `), { ok: true, action: { kind } });
     assert.deepEqual(parseAction('qps\t50'), { ok: true, action: { kind: 'qps', limit: 50 } });
     assert.deepEqual(parseAction('qps'), { ok: false, reason: '"qps" needs one number' });
     assert.deepEqual(parseAction('qps 0'), { ok: false, reason: '"0" is not a number from 1 to 10000000' });
     assert.deepEqual(parseAction('drop now'), { ok: false, reason: 'not an action' });
   });
   it('a file holds one action, comments and blank lines aside; none is null', () => {
-    assert.deepEqual(actionOfFile('# abusive\n\nqps 7 # a comment\n', 'rules/x'), { ok: true, action: { kind: 'qps', limit: 7 } });
+    assert.deepEqual(actionOfFile('# abusive\n\nqps 7 # a comment\n', 'rules/x'), {
+      ok: true,
+      action: { kind: 'qps', limit: 7 },
+    });
     assert.deepEqual(actionOfFile('', 'ip/10'), { ok: true, action: null });
     const two = actionOfFile('drop\nrefuse\n', 'rules/x');
     assert.equal(two.ok, false);
-    assert.equal(!two.ok && two.message, 'rules/x line 2: a second action (the first is line 1; expected one action per file)');
+    assert.equal(
+      !two.ok && two.message,
+      'rules/x line 2: a second action (the first is line 1; expected one action per file)',
+    );
   });
 });
 
@@ -40,7 +47,12 @@ describe('RateLimiter', () => {
 describe('RuleBook', () => {
   it('the closest suffix wins, label-aligned; root rules every name; no rule passes', () => {
     const book = new RuleBook(() => 0);
-    book.swapFiles(new Map([[n('example.com'), { kind: 'refuse' }], [n('www.example.com'), { kind: 'nxdomain' }]] as const));
+    book.swapFiles(
+      new Map([
+        [n('example.com'), { kind: 'refuse' }],
+        [n('www.example.com'), { kind: 'nxdomain' }],
+      ] as const),
+    );
     assert.equal(book.check(n('a.example.com'), null, true), REFUSE);
     assert.equal(book.check(n('example.com'), null, true), REFUSE);
     assert.equal(book.check(n('x.www.example.com'), null, true), NXDOMAIN);
@@ -54,10 +66,18 @@ describe('RuleBook', () => {
   it('truncate is TC over UDP only; qps drops the excess; counters count verdicts', () => {
     let now = 0;
     const book = new RuleBook(() => now);
-    book.swapFiles(new Map([[n('tc.test'), { kind: 'truncate' }], [n('q.test'), { kind: 'qps', limit: 2 }]] as const));
+    book.swapFiles(
+      new Map([
+        [n('tc.test'), { kind: 'truncate' }],
+        [n('q.test'), { kind: 'qps', limit: 2 }],
+      ] as const),
+    );
     assert.equal(book.check(n('tc.test'), null, true), TRUNCATE);
     assert.equal(book.check(n('tc.test'), null, false), PASS);
-    assert.deepEqual([1, 2, 3].map(() => book.check(n('a.q.test'), null, true)), [PASS, PASS, DROP]);
+    assert.deepEqual(
+      [1, 2, 3].map(() => book.check(n('a.q.test'), null, true)),
+      [PASS, PASS, DROP],
+    );
     now += 500;
     assert.equal(book.check(n('b.q.test'), null, true), PASS, 'one token back after half a second');
     assert.equal(book.counters[DROP], 1);
@@ -94,7 +114,13 @@ describe('RuleBook', () => {
 
 describe('ip/ admission with actions', () => {
   it("the longest accepting entry's action applies; rejection still wins; an empty file admits plainly", () => {
-    const rules = rulesFromEntries(['10', '10.1', '#10.1.2', '192.0.2'], new Map([['10.1', { kind: 'qps', limit: 50 } as const], ['10', { kind: 'drop' } as const]]));
+    const rules = rulesFromEntries(
+      ['10', '10.1', '#10.1.2', '192.0.2'],
+      new Map([
+        ['10.1', { kind: 'qps', limit: 50 } as const],
+        ['10', { kind: 'drop' } as const],
+      ]),
+    );
     const a = admission(rules, '10.1.9.9', 0);
     assert.ok(typeof a === 'object' && a.action.kind === 'qps' && a.limiter !== null);
     assert.ok(typeof admission(rules, '10.7.0.1', 0) === 'object');

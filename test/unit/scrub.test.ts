@@ -20,7 +20,10 @@ const TABLE: ServerTable = new Map<Name, readonly Endpoint[]>([
 
 /** The kept sets as "owner type [rdata…] ttl" strings, in output order. */
 function sets(out: readonly RRset[]): string[] {
-  return out.map((s) => `${nameToText(s.name).replace(/\.$/, '')} ${s.type} ${s.rdatas.map((r) => r.toString('hex')).join(',')} ${s.ttl}`);
+  return out.map(
+    (s) =>
+      `${nameToText(s.name).replace(/\.$/, '')} ${s.type} ${s.rdatas.map((r) => r.toString('hex')).join(',')} ${s.ttl}`,
+  );
 }
 
 const hex = (ip: string): string => ipv4(ip).toString('hex');
@@ -30,7 +33,13 @@ const hex = (ip: string): string => ipv4(ip).toString('hex');
  * from the servers of `control`. Most tests here ask about www.example.com;
  * those about grouping and order ask ANY-like questions of the owner.
  */
-function scrub(m: Message, control: Name, table: ServerTable, qname: Name = n('www.example.com'), referral = false): RRset[] {
+function scrub(
+  m: Message,
+  control: Name,
+  table: ServerTable,
+  qname: Name = n('www.example.com'),
+  referral = false,
+): RRset[] {
   return rrsetsOf(scrubReply(m, qname, control, table), referral).filter((s) => s.side === 'child');
 }
 
@@ -62,23 +71,39 @@ describe('scrub: bailiwick', () => {
         rr('bank.com', 2, nameRdata('ns.evil.net')),
         rr('.', 2, nameRdata('ns.evil.net')),
       ],
-      additional: [rr('ns.evil.net', 1, ipv4('6.6.6.6')), rr('ns1.example.com', 1, ipv4('192.0.2.53')), rr('bexample.com', 1, ipv4('6.6.6.6'))],
+      additional: [
+        rr('ns.evil.net', 1, ipv4('6.6.6.6')),
+        rr('ns1.example.com', 1, ipv4('192.0.2.53')),
+        rr('bexample.com', 1, ipv4('6.6.6.6')),
+      ],
     });
     const out = scrub(m, n('example.com'), TABLE);
-    assert.deepEqual(out.map((s) => s.name).sort(), [n('example.com'), n('ns1.example.com'), n('www.example.com')].sort());
+    assert.deepEqual(
+      out.map((s) => s.name).sort(),
+      [n('example.com'), n('ns1.example.com'), n('www.example.com')].sort(),
+    );
     for (const s of out) assert.ok(!s.rdatas.some((r) => r.equals(ipv4('6.6.6.6'))));
   });
 
   it('keeps glue below a TLD but not glue for other TLDs (com servers referring example.com)', () => {
     const m = message({
-      authority: [rr('example.com', 2, nameRdata('ns1.example.com'), 172800), rr('example.com', 2, nameRdata('ns.example.net'), 172800)],
-      additional: [rr('ns1.example.com', 1, ipv4('192.0.2.53'), 172800), rr('ns.example.net', 1, ipv4('198.51.100.53'), 172800)],
+      authority: [
+        rr('example.com', 2, nameRdata('ns1.example.com'), 172800),
+        rr('example.com', 2, nameRdata('ns.example.net'), 172800),
+      ],
+      additional: [
+        rr('ns1.example.com', 1, ipv4('192.0.2.53'), 172800),
+        rr('ns.example.net', 1, ipv4('198.51.100.53'), 172800),
+      ],
     });
     const out = scrub(m, n('com'), TABLE);
-    assert.deepEqual(out.map((s) => [s.name, s.type, s.rdatas.length]), [
-      [n('ns1.example.com'), 1, 1],
-      [n('example.com'), 2, 2],
-    ]);
+    assert.deepEqual(
+      out.map((s) => [s.name, s.type, s.rdatas.length]),
+      [
+        [n('ns1.example.com'), 1, 1],
+        [n('example.com'), 2, 2],
+      ],
+    );
   });
 
   it('drops records under another servers/ entry (roots_same)', () => {
@@ -89,9 +114,17 @@ describe('scrub: bailiwick', () => {
       additional: [rr('www.sub.example.com', 1, ipv4('6.6.6.6'))],
     });
     const out = scrub(m, n('example.com'), TABLE);
-    assert.deepEqual(out.map((s) => s.name), [n('www.example.com')]);
+    assert.deepEqual(
+      out.map((s) => s.name),
+      [n('www.example.com')],
+    );
     // Even the root servers (control ".") cannot speak for the configured sub-zone.
-    const fromRoot = scrub(message({ aa: true, answer: [rr('www.sub.example.com', 1, ipv4('6.6.6.6'))] }), ROOT, TABLE, n('www.sub.example.com'));
+    const fromRoot = scrub(
+      message({ aa: true, answer: [rr('www.sub.example.com', 1, ipv4('6.6.6.6'))] }),
+      ROOT,
+      TABLE,
+      n('www.sub.example.com'),
+    );
     assert.deepEqual(fromRoot, []);
   });
 
@@ -103,13 +136,21 @@ describe('scrub: bailiwick', () => {
       additional: [rr('www.example.com', 1, ipv4('6.6.6.6'))],
     });
     const out = scrub(m, n('sub.example.com'), TABLE, n('www.sub.example.com'));
-    assert.deepEqual(out.map((s) => s.name), [n('www.sub.example.com'), n('sub.example.com')]);
+    assert.deepEqual(
+      out.map((s) => s.name),
+      [n('www.sub.example.com'), n('sub.example.com')],
+    );
   });
 
   it('treats names with no servers/ entry at all alike (no @ file)', () => {
     const table: ServerTable = new Map([[n('sub.example.com'), SUB]]);
-    const m = message({ answer: [rr('www.example.com', 5, nameRdata('x.sub.example.com')), rr('x.sub.example.com', 1, ipv4('6.6.6.6'))] });
-    assert.deepEqual(scrub(m, n('example.com'), table).map((s) => s.name), [n('www.example.com')]);
+    const m = message({
+      answer: [rr('www.example.com', 5, nameRdata('x.sub.example.com')), rr('x.sub.example.com', 1, ipv4('6.6.6.6'))],
+    });
+    assert.deepEqual(
+      scrub(m, n('example.com'), table).map((s) => s.name),
+      [n('www.example.com')],
+    );
   });
 });
 
@@ -124,7 +165,10 @@ describe('scrub: what the reply is about', () => {
       ],
     });
     // In log order: the A (type 1) before the CNAME (type 5).
-    assert.deepEqual(scrub(m, n('example.com'), TABLE).map((s) => s.name), [n('web.example.com'), n('www.example.com')]);
+    assert.deepEqual(
+      scrub(m, n('example.com'), TABLE).map((s) => s.name),
+      [n('web.example.com'), n('www.example.com')],
+    );
   });
 
   it('keeps a DNAME above the question and the records of the name it leads to', () => {
@@ -137,19 +181,32 @@ describe('scrub: what the reply is about', () => {
       ],
     });
     const r = scrubReply(m, n('a.example.com'), ROOT, TABLE);
-    assert.deepEqual(r.answer.map((x) => [x.name, x.type]), [[n('example.com'), 39], [n('a.example.com'), 5]]);
+    assert.deepEqual(
+      r.answer.map((x) => [x.name, x.type]),
+      [
+        [n('example.com'), 39],
+        [n('a.example.com'), 5],
+      ],
+    );
   });
 
   it('drops unrelated addresses from the additional section: glue is only for the NS names kept', () => {
     const m = message({
       authority: [rr('y.z.test', 2, nameRdata('ns1.y.z.test'))],
-      additional: [rr('ns1.y.z.test', 1, ipv4('192.0.2.53')), rr('ns.y.z.test', 1, ipv4('6.6.6.6')), rr('www.y.z.test', 1, ipv4('6.6.6.7'))],
+      additional: [
+        rr('ns1.y.z.test', 1, ipv4('192.0.2.53')),
+        rr('ns.y.z.test', 1, ipv4('6.6.6.6')),
+        rr('www.y.z.test', 1, ipv4('6.6.6.7')),
+      ],
     });
     const r = scrubReply(m, n('www.y.z.test'), n('z.test'), TABLE);
-    assert.deepEqual(r.additional.map((x) => x.name), [n('ns1.y.z.test')]);
+    assert.deepEqual(
+      r.additional.map((x) => x.name),
+      [n('ns1.y.z.test')],
+    );
   });
 
-  it('a non-authoritative reply cannot restate the asked zone\'s NS set; an authoritative one can', () => {
+  it("a non-authoritative reply cannot restate the asked zone's NS set; an authoritative one can", () => {
     const authority = [rr('example.com', 2, nameRdata('ns.impostor.example.com'))];
     const additional = [rr('ns.impostor.example.com', 1, ipv4('6.6.6.6'))];
     const noAa = scrubReply(message({ authority, additional }), n('www.example.com'), n('example.com'), TABLE);
@@ -162,16 +219,27 @@ describe('scrub: what the reply is about', () => {
   });
 
   it('an NS set above or beside the asked zone is dropped and reported (a lame server)', () => {
-    const up = scrubReply(message({ authority: [rr('.', 2, nameRdata('a.root-servers.net'))] }), n('www.example.com'), n('example.com'), TABLE);
+    const up = scrubReply(
+      message({ authority: [rr('.', 2, nameRdata('a.root-servers.net'))] }),
+      n('www.example.com'),
+      n('example.com'),
+      TABLE,
+    );
     assert.deepEqual(up.authority, []);
     assert.equal(up.strayNs, ROOT);
-    const sideways = scrubReply(message({ authority: [rr('other.com', 2, nameRdata('ns.other.com'))] }), n('www.example.com'), n('com'), TABLE);
+    const sideways = scrubReply(
+      message({ authority: [rr('other.com', 2, nameRdata('ns.other.com'))] }),
+      n('www.example.com'),
+      n('com'),
+      TABLE,
+    );
     assert.equal(sideways.strayNs, n('other.com'));
   });
 });
 
 describe('rrsets: ranks (RFC 2181 §5.4.1)', () => {
-  const rankOf = (out: RRset[], name: string, type: number): number | undefined => out.find((s) => s.name === n(name) && s.type === type)?.rank;
+  const rankOf = (out: RRset[], name: string, type: number): number | undefined =>
+    out.find((s) => s.name === n(name) && s.type === type)?.rank;
 
   it('ranks answers by AA, authority below answers, glue lowest', () => {
     const m = (aa: boolean): Message =>
@@ -182,12 +250,15 @@ describe('rrsets: ranks (RFC 2181 §5.4.1)', () => {
         additional: [rr('ns1.example.com', 1, ipv4('192.0.2.53'))],
       });
     const aa = scrub(m(true), n('example.com'), TABLE);
-    assert.deepEqual([rankOf(aa, 'www.example.com', A), rankOf(aa, 'example.com', NS), rankOf(aa, 'ns1.example.com', A)], [5, 3, 1]);
+    assert.deepEqual(
+      [rankOf(aa, 'www.example.com', A), rankOf(aa, 'example.com', NS), rankOf(aa, 'ns1.example.com', A)],
+      [5, 3, 1],
+    );
     const plain = scrub(m(false), n('com'), TABLE);
     assert.deepEqual([rankOf(plain, 'www.example.com', A), rankOf(plain, 'ns1.example.com', A)], [4, 1]);
   });
 
-  it('a referral\'s NS set and glue are also kept on the parent\'s side', () => {
+  it("a referral's NS set and glue are also kept on the parent's side", () => {
     const m = message({
       authority: [rr('example.com', 2, nameRdata('ns1.example.com'))],
       additional: [rr('ns1.example.com', 1, ipv4('192.0.2.53'))],
@@ -195,7 +266,12 @@ describe('rrsets: ranks (RFC 2181 §5.4.1)', () => {
     const all = rrsetsOf(scrubReply(m, n('www.example.com'), n('com'), TABLE), true);
     assert.deepEqual(
       all.map((s) => `${nameToText(s.name)} ${s.type} ${s.side} ${s.rank}`),
-      ['ns1.example.com. 1 child 1', 'ns1.example.com. 1 parent 2', 'example.com. 2 child 2', 'example.com. 2 parent 2'],
+      [
+        'ns1.example.com. 1 child 1',
+        'ns1.example.com. 1 parent 2',
+        'example.com. 2 child 2',
+        'example.com. 2 parent 2',
+      ],
     );
   });
 });
@@ -203,7 +279,11 @@ describe('rrsets: ranks (RFC 2181 §5.4.1)', () => {
 describe('scrub: what is never cached', () => {
   it('drops non-IN records', () => {
     const m = message({
-      answer: [rr('www.example.com', 16, Buffer.from('\x03abc'), 60, 3), rr('www.example.com', 1, ipv4('1.2.3.4'), 60, 255), rr('www.example.com', 1, ipv4('1.2.3.5'), 60, 1)],
+      answer: [
+        rr('www.example.com', 16, Buffer.from('\x03abc'), 60, 3),
+        rr('www.example.com', 1, ipv4('1.2.3.4'), 60, 255),
+        rr('www.example.com', 1, ipv4('1.2.3.5'), 60, 1),
+      ],
     });
     assert.deepEqual(sets(scrub(m, n('example.com'), TABLE)), [`www.example.com 1 ${hex('1.2.3.5')} 60`]);
   });
@@ -226,14 +306,20 @@ describe('scrub: what is never cached', () => {
         rr('www.example.com', 28, Buffer.alloc(16, 0x20)),
       ],
     });
-    assert.deepEqual(sets(scrub(m, n('example.com'), TABLE)), [`www.example.com 1 ${hex('1.2.3.4')} 300`, `www.example.com 28 ${'20'.repeat(16)} 300`]);
+    assert.deepEqual(sets(scrub(m, n('example.com'), TABLE)), [
+      `www.example.com 1 ${hex('1.2.3.4')} 300`,
+      `www.example.com 28 ${'20'.repeat(16)} 300`,
+    ]);
   });
 });
 
 describe('rrsets: grouping', () => {
   it('keeps only the last CNAME of an owner, with the TTL of the first', () => {
     const m = message({
-      answer: [rr('www.example.com', 5, nameRdata('a.example.com'), 100), rr('www.example.com', 5, nameRdata('b.example.com'), 200)],
+      answer: [
+        rr('www.example.com', 5, nameRdata('a.example.com'), 100),
+        rr('www.example.com', 5, nameRdata('b.example.com'), 200),
+      ],
     });
     const [s, ...rest] = scrub(m, n('example.com'), TABLE);
     assert.equal(rest.length, 0);
@@ -259,7 +345,10 @@ describe('rrsets: grouping', () => {
   it('groups one owner and type across sections, in packet order', () => {
     const m = message({
       aa: true,
-      answer: [rr('example.com', 2, nameRdata('ns2.example.com'), 50), rr('example.com', 15, mxRdata(10, 'mx.example.com'))],
+      answer: [
+        rr('example.com', 2, nameRdata('ns2.example.com'), 50),
+        rr('example.com', 15, mxRdata(10, 'mx.example.com')),
+      ],
       authority: [rr('example.com', 2, nameRdata('ns1.example.com'), 60)],
     });
     const out = scrub(m, n('example.com'), TABLE, n('example.com'));
@@ -269,10 +358,14 @@ describe('rrsets: grouping', () => {
     assert.equal(out[1]!.type, 15);
   });
 
-  it("sorts as dnscache logs: type, then owner length, then owner bytes", () => {
+  it('sorts as dnscache logs: type, then owner length, then owner bytes', () => {
     const m = message({
       aa: true,
-      answer: [rr('example.com', 15, mxRdata(1, 'a.example.com')), rr('example.com', 16, Buffer.from('\x01x')), rr('example.com', 2, nameRdata('ns.example.com'))],
+      answer: [
+        rr('example.com', 15, mxRdata(1, 'a.example.com')),
+        rr('example.com', 16, Buffer.from('\x01x')),
+        rr('example.com', 2, nameRdata('ns.example.com')),
+      ],
       authority: [rr('example.com', 2, nameRdata('ns.example.com'))],
       additional: [rr('ns.example.com', 1, ipv4('2.2.2.2'))],
     });
@@ -284,7 +377,14 @@ describe('rrsets: grouping', () => {
   });
 
   it('clamps the TTL of the first record only', () => {
-    const one = (first: number): RRset[] => scrub(message({ answer: [rr('www.example.com', 1, ipv4('1.1.1.1'), first), rr('www.example.com', 1, ipv4('2.2.2.2'), 60)] }), n('example.com'), TABLE);
+    const one = (first: number): RRset[] =>
+      scrub(
+        message({
+          answer: [rr('www.example.com', 1, ipv4('1.1.1.1'), first), rr('www.example.com', 1, ipv4('2.2.2.2'), 60)],
+        }),
+        n('example.com'),
+        TABLE,
+      );
     assert.equal(one(2_000_000_000)[0]!.ttl, 0);
     assert.equal(one(700000)[0]!.ttl, 604800);
     assert.equal(one(0)[0]!.ttl, 0, 'a TTL of 0 stays 0 (so it is never stored)');
@@ -320,7 +420,17 @@ describe('zones', () => {
   });
 
   it('sameServersZone of nested names (its short cut) agrees with comparing closestServers', () => {
-    const names = ['', 'com', 'example.com', 'sub.example.com', 'a.sub.example.com', 'b.a.sub.example.com', 'xsub.example.com', 'org', 'example.org'].map((x) => (x === '' ? ROOT : n(x)));
+    const names = [
+      '',
+      'com',
+      'example.com',
+      'sub.example.com',
+      'a.sub.example.com',
+      'b.a.sub.example.com',
+      'xsub.example.com',
+      'org',
+      'example.org',
+    ].map((x) => (x === '' ? ROOT : n(x)));
     const zones = [ROOT, n('com'), n('sub.example.com'), n('b.a.sub.example.com'), n('example.org')];
     // Every subset of the zones as a servers/ table.
     for (let mask = 0; mask < 1 << zones.length; mask++) {

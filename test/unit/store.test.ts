@@ -56,7 +56,10 @@ describe('EntryStore', () => {
     put(s, 'n', 1, 'one', 10);
     put(s, 'n', 2, 'two', 10);
     put(s, 'm', 1, 'm1', 10);
-    assert.deepEqual([1, 2, 3].map((slot) => get(s, 'n', slot)), ['one', 'two', undefined]);
+    assert.deepEqual(
+      [1, 2, 3].map((slot) => get(s, 'n', slot)),
+      ['one', 'two', undefined],
+    );
     assert.equal(get(s, 'm', 1), 'm1');
     assert.equal(get(s, 'nn', 1), undefined);
     s.remove(s.find('n', 1));
@@ -172,13 +175,20 @@ describe('EntryStore', () => {
         }
       }
       if (op % 500 === 0) {
-        assert.deepEqual(order(s), model.map((m) => `${m.name}/${m.slot}=${m.id}`), `op ${op}: contents in recency order`);
+        assert.deepEqual(
+          order(s),
+          model.map((m) => `${m.name}/${m.slot}=${m.id}`),
+          `op ${op}: contents in recency order`,
+        );
         assert.equal(s.bytes, modelBytes());
         assert.equal(s.size, model.length);
       }
     }
     assert.ok(s.compactions > 0, `compacted (${s.compactions} times, ${s.committed} bytes in chunks)`);
-    assert.deepEqual(order(s), model.map((m) => `${m.name}/${m.slot}=${m.id}`));
+    assert.deepEqual(
+      order(s),
+      model.map((m) => `${m.name}/${m.slot}=${m.id}`),
+    );
   });
 
   it('a walk survives the store changing under it: nothing present throughout is missed, nothing gone is met', () => {
@@ -233,7 +243,8 @@ describe('EntryStore', () => {
     s.endWalk();
     // Everything there at the start and never removed (evicted ones count as removed) was met:
     // a touched one moves behind what was added since, and in this run the cap comes later.
-    for (const key of atStart) if (!removed.has(key)) assert.ok(visited.has(key), `${key} was there throughout and was missed`);
+    for (const key of atStart)
+      if (!removed.has(key)) assert.ok(visited.has(key), `${key} was there throughout and was missed`);
     assert.ok(s.compactions > 0, 'the walk went through a compaction');
   });
 

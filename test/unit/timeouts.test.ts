@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { PendingTimeout, TimeoutWheel } from '../../src/transport/timeouts';
 
 /** A wheel on a clock the test moves; advance() is called by hand (the wheel's own interval sees the same clock). */
-function wheel(): { w: TimeoutWheel; after: (ms: number, f: () => void) => PendingTimeout; at: (ms: number) => void; fired: string[] } {
+function wheel(): {
+  w: TimeoutWheel;
+  after: (ms: number, f: () => void) => PendingTimeout;
+  at: (ms: number) => void;
+  fired: string[];
+} {
   let t = 1000;
   const w = new TimeoutWheel(() => t);
   const fired: string[] = [];
@@ -87,7 +92,9 @@ describe('TimeoutWheel', () => {
   it('runs on the real clock by itself while something is pending', async () => {
     const w = new TimeoutWheel();
     const started = performance.now();
-    const waited = await new Promise<number>((resolve) => w.after(30, { expire: () => resolve(performance.now() - started) }));
+    const waited = await new Promise<number>((resolve) =>
+      w.after(30, { expire: () => resolve(performance.now() - started) }),
+    );
     assert.ok(waited >= 30, `fired after ${waited} ms`);
     assert.equal(w.size, 0);
   });

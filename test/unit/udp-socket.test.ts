@@ -25,7 +25,9 @@ const hasIpv6Loopback = ((): boolean => {
 })();
 
 /** A client socket and the datagrams it receives. */
-async function client(family: 4 | 6): Promise<{ socket: Socket; port: number; got: Buffer[]; wait: (n: number) => Promise<Buffer[]> }> {
+async function client(
+  family: 4 | 6,
+): Promise<{ socket: Socket; port: number; got: Buffer[]; wait: (n: number) => Promise<Buffer[]> }> {
   const socket = createSocket(family === 6 ? 'udp6' : 'udp4');
   const got: Buffer[] = [];
   let waiter: (() => void) | null = null;
@@ -59,9 +61,16 @@ for (const [kind, make, available] of kinds) {
       for (const c of clients) c.close();
     });
 
-    async function serve(on: (s: () => ServerUdpSocket) => OnDatagram, address = '127.0.0.1', family: 4 | 6 = 4): Promise<ServerUdpSocket> {
+    async function serve(
+      on: (s: () => ServerUdpSocket) => OnDatagram,
+      address = '127.0.0.1',
+      family: 4 | 6 = 4,
+    ): Promise<ServerUdpSocket> {
       let self: ServerUdpSocket | null = null;
-      const s = make({ address, port: 0, family }, on(() => self!));
+      const s = make(
+        { address, port: 0, family },
+        on(() => self!),
+      );
       self = s;
       await s.bind();
       open.push(s);
@@ -144,12 +153,20 @@ for (const [kind, make, available] of kinds) {
     });
 
     /** Serves on `address`, sends `text` from a client of `clientFamily`; the reply and the address the socket reported. */
-    async function echoFrom(address: string, clientFamily: 4 | 6, to: string): Promise<{ reply: string; seen: string[] }> {
+    async function echoFrom(
+      address: string,
+      clientFamily: 4 | 6,
+      to: string,
+    ): Promise<{ reply: string; seen: string[] }> {
       const seen: string[] = [];
-      const s = await serve((self) => (packet, from) => {
-        seen.push(from);
-        self().reply(packet);
-      }, address, 6);
+      const s = await serve(
+        (self) => (packet, from) => {
+          seen.push(from);
+          self().reply(packet);
+        },
+        address,
+        6,
+      );
       const c = await client(clientFamily);
       clients.push(c.socket);
       c.socket.send('hello', s.port, to);
@@ -166,30 +183,37 @@ for (const [kind, make, available] of kinds) {
   });
 }
 
-describe('listening UDP socket: SO_REUSEPORT for WORKERS', { skip: batchAvailable() ? false : 'the native addon is not built' }, () => {
-  it('lets each process bind the port, and the kernel spreads the senders over them', async () => {
-    const seen = [0, 0];
-    const make = (k: number, port: number): BatchUdpSocket => {
-      const s: BatchUdpSocket = new BatchUdpSocket({ address: '127.0.0.1', port, family: 4, reusePort: true }, (packet) => {
-        seen[k]!++;
-        s.reply(packet);
-      });
-      return s;
-    };
-    const first = make(0, 0);
-    await first.bind();
-    const second = make(1, first.port);
-    await second.bind();
-    const clients = await Promise.all(Array.from({ length: 40 }, () => client(4)));
-    try {
-      for (const c of clients) c.socket.send('hi', first.port, '127.0.0.1');
-      await Promise.all(clients.map((c) => c.wait(1)));
-      assert.equal(seen[0]! + seen[1]!, 40);
-      // 40 source ports hashed over 2 sockets: both get some (all on one: about 1 in 5e11).
-      assert.ok(seen[0]! > 0 && seen[1]! > 0, `spread ${seen.join('/')}`);
-    } finally {
-      for (const c of clients) c.socket.close();
-      await Promise.all([first.close(), second.close()]);
-    }
-  });
-});
+describe(
+  'listening UDP socket: SO_REUSEPORT for WORKERS',
+  { skip: batchAvailable() ? false : 'the native addon is not built' },
+  () => {
+    it('lets each process bind the port, and the kernel spreads the senders over them', async () => {
+      const seen = [0, 0];
+      const make = (k: number, port: number): BatchUdpSocket => {
+        const s: BatchUdpSocket = new BatchUdpSocket(
+          { address: '127.0.0.1', port, family: 4, reusePort: true },
+          (packet) => {
+            seen[k]!++;
+            s.reply(packet);
+          },
+        );
+        return s;
+      };
+      const first = make(0, 0);
+      await first.bind();
+      const second = make(1, first.port);
+      await second.bind();
+      const clients = await Promise.all(Array.from({ length: 40 }, () => client(4)));
+      try {
+        for (const c of clients) c.socket.send('hi', first.port, '127.0.0.1');
+        await Promise.all(clients.map((c) => c.wait(1)));
+        assert.equal(seen[0]! + seen[1]!, 40);
+        // 40 source ports hashed over 2 sockets: both get some (all on one: about 1 in 5e11).
+        assert.ok(seen[0]! > 0 && seen[1]! > 0, `spread ${seen.join('/')}`);
+      } finally {
+        for (const c of clients) c.socket.close();
+        await Promise.all([first.close(), second.close()]);
+      }
+    });
+  },
+);

@@ -15,7 +15,14 @@ describe('buildQuery', () => {
     const d = decodePacket(buf);
     assert.equal(d.id, 0xbeef);
     assert.deepEqual(d.questions, [{ name: 'www.example.com', type: 'AAAA', class: 'IN' }]);
-    const opt = d.additionals![0] as unknown as { type: string; name: string; udpPayloadSize: number; ednsVersion: number; flags: number; options: unknown[] };
+    const opt = d.additionals![0] as unknown as {
+      type: string;
+      name: string;
+      udpPayloadSize: number;
+      ednsVersion: number;
+      flags: number;
+      options: unknown[];
+    };
     assert.equal(opt.type, 'OPT');
     assert.equal(opt.name, '.');
     assert.equal(opt.udpPayloadSize, 1232);
@@ -45,7 +52,12 @@ describe('buildQuery', () => {
     const buf = buildQuery(Q, 0xbeef, false);
     assert.equal(buf.length, 12 + 17 + 4);
     assert.deepEqual([...buf.subarray(0, 12)], [0xbe, 0xef, 0x00, 0x00, 0, 1, 0, 0, 0, 0, 0, 0]);
-    assert.deepEqual(buf, buildQuery(Q, 0xbeef).subarray(0, 12 + 17 + 4).fill(0, 11, 12));
+    assert.deepEqual(
+      buf,
+      buildQuery(Q, 0xbeef)
+        .subarray(0, 12 + 17 + 4)
+        .fill(0, 11, 12),
+    );
     assert.equal(parseMessage(buf).edns, null);
   });
 
@@ -58,7 +70,9 @@ describe('buildQuery', () => {
 
 describe('answersQuestion', () => {
   /** A response header + question; the fields default to a correct answer for Q with ID 0x1234. */
-  function reply(o: { id?: number; flags2?: number; qd?: number; name?: string; type?: number; cls?: number } = {}): Buffer {
+  function reply(
+    o: { id?: number; flags2?: number; qd?: number; name?: string; type?: number; cls?: number } = {},
+  ): Buffer {
     return new Bytes()
       .header({ id: o.id ?? 0x1234, flags2: o.flags2 ?? 0x80, flags3: 0x80, qd: o.qd ?? 1, an: 0 })
       .name(o.name ?? 'www.example.com')
@@ -96,7 +110,11 @@ describe('answersQuestion', () => {
     const bare = new Bytes().header({ id: 0x1234, flags2: 0x80, flags3: 0x80, qd: 0 }).buffer();
     assert.equal(answersQuestion(bare, 0x1234, Q), true);
     assert.equal(answersQuestion(bare, 0x1235, Q), false, 'still only with our ID');
-    assert.equal(answersQuestion(new Bytes().header({ id: 0x1234, flags2: 0x00, qd: 0 }).buffer(), 0x1234, Q), false, 'and QR set');
+    assert.equal(
+      answersQuestion(new Bytes().header({ id: 0x1234, flags2: 0x00, qd: 0 }).buffer(), 0x1234, Q),
+      false,
+      'and QR set',
+    );
     assert.equal(answersQuestion(reply({ qd: 2 }), 0x1234, Q), false);
   });
 
@@ -119,7 +137,8 @@ describe('answersQuestion', () => {
 });
 
 describe('replyFault', () => {
-  const header = (flags2: number, qd: number): Buffer => new Bytes().header({ id: 1, flags2, flags3: 0x80, qd }).buffer();
+  const header = (flags2: number, qd: number): Buffer =>
+    new Bytes().header({ id: 1, flags2, flags3: 0x80, qd }).buffer();
 
   it('names an opcode other than QUERY, or a missing question', () => {
     assert.equal(replyFault(header(0x80 | (2 << 3), 1)), 'opcode 2 in reply');

@@ -14,7 +14,14 @@ describe('uz5 names', () => {
     assert.equal(curveKeyOf(nameFromText(`ns.uz5${KEY_TEXT}.example.test`))?.toString('hex'), KEY_HEX);
   });
   it('anything else carries none', () => {
-    for (const text of ['ns.example.test', `uz5${KEY_TEXT.slice(1)}.ns.test`, `uz5${KEY_TEXT}x.ns.test`, `uz5${KEY_TEXT.slice(1)}a.ns.test`, `uz4${KEY_TEXT}.ns.test`, '.']) {
+    for (const text of [
+      'ns.example.test',
+      `uz5${KEY_TEXT.slice(1)}.ns.test`,
+      `uz5${KEY_TEXT}x.ns.test`,
+      `uz5${KEY_TEXT.slice(1)}a.ns.test`,
+      `uz4${KEY_TEXT}.ns.test`,
+      '.',
+    ]) {
       assert.equal(curveKeyOf(nameFromText(text)), null, text);
     }
   });
@@ -29,7 +36,11 @@ describe('uz5 names', () => {
       key,
     );
     const rules = rulesFromEntries(['%127.0.0.1', '-0:0:0:0:0:0:0:1', '127.0.0.1']);
-    const out = qualify(servers, (a) => serverFlag(rules, a), () => true);
+    const out = qualify(
+      servers,
+      (a) => serverFlag(rules, a),
+      () => true,
+    );
     assert.deepEqual(
       out.map((s) => [s.address, s.curveKey?.toString('hex') ?? null]),
       [
@@ -37,7 +48,10 @@ describe('uz5 names', () => {
         ['::1', null],
       ],
     );
-    assert.deepEqual(qualify(servers, null, () => false).map((s) => s.curveKey ?? null), [null, null, null]);
+    assert.deepEqual(
+      qualify(servers, null, () => false).map((s) => s.curveKey ?? null),
+      [null, null, null],
+    );
     assert.deepEqual([...rules.accept], ['127.0.0.1'], 'server flags are not client prefixes');
   });
 });

@@ -20,14 +20,22 @@ describe('one worker of WORKERS', () => {
       fs.writeFileSync(path.join(root, 'ip', '127.0.0.1'), '');
       fs.writeFileSync(path.join(root, 'servers', '@'), '127.0.0.1:53\n');
       const address = await freeLoopback(5300);
-      const config = loadConfig({ IP: address, PORT: '5300', ROOT: root, FORWARDONLY: '1', CACHESIZE: '1000001', WORKERS: '3' });
+      const config = loadConfig({
+        IP: address,
+        PORT: '5300',
+        ROOT: root,
+        FORWARDONLY: '1',
+        CACHESIZE: '1000001',
+        WORKERS: '3',
+      });
       assert.equal(config.workers, 3);
       const sink = new MemorySink();
       const service = new Service(config, new Log(sink), new Random(null), 1);
       assert.equal(service.cache.maxBytes, 333333);
       await service.start();
       try {
-        for (let i = 0; i < 3; i++) assert.equal((await query({ address, port: 5300 }, 'localhost', 'A')).packet.rcode, 'NOERROR');
+        for (let i = 0; i < 3; i++)
+          assert.equal((await query({ address, port: 5300 }, 'localhost', 'A')).packet.rcode, 'NOERROR');
         const numbers = sink.lines.filter((l) => l.startsWith('u.query ')).map((l) => Number(l.split(' ')[1]));
         assert.deepEqual(numbers, [2, 5, 8]);
       } finally {
@@ -41,7 +49,10 @@ describe('one worker of WORKERS', () => {
   test('reads its index from the environment the primary set', () => {
     assert.equal(workerIndex({ [WORKER_INDEX_ENV]: '0' }, 2), 0);
     assert.equal(workerIndex({ [WORKER_INDEX_ENV]: '1' }, 2), 1);
-    assert.throws(() => workerIndex({ [WORKER_INDEX_ENV]: '2' }, 2), /DNSCACHE_WORKER: "2" is not a worker index below 2/);
+    assert.throws(
+      () => workerIndex({ [WORKER_INDEX_ENV]: '2' }, 2),
+      /DNSCACHE_WORKER: "2" is not a worker index below 2/,
+    );
     assert.throws(() => workerIndex({}, 2), /DNSCACHE_WORKER: "" is not a worker index/);
     assert.throws(() => workerIndex({ [WORKER_INDEX_ENV]: '-1' }, 2), /not a worker index/);
   });

@@ -1,7 +1,15 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseMessage } from '../../src/wire/message';
-import { BuiltMessage, fitMessage, MessageWriter, optRecord, OPT_LENGTH, OutRecord, Section } from '../../src/wire/writer';
+import {
+  BuiltMessage,
+  fitMessage,
+  MessageWriter,
+  optRecord,
+  OPT_LENGTH,
+  OutRecord,
+  Section,
+} from '../../src/wire/writer';
 import { decodePacket, ipv4, mxRdata, n, nameRdata, rawQuery } from './helpers';
 
 const QNAME = n('www.example.com');
@@ -44,7 +52,11 @@ describe('MessageWriter', () => {
 
   it("copies the client's CD bit and no other bit of its byte 3", () => {
     assert.equal(writer(0, 0x01, false, 0x10).finish().bytes[3], 0x90);
-    assert.equal(writer(3, 0x01, false, 0x10 | 0x20 | 0x0f).finish().bytes[3], 0x93, 'AD, Z and the rcode bits are ours');
+    assert.equal(
+      writer(3, 0x01, false, 0x10 | 0x20 | 0x0f).finish().bytes[3],
+      0x93,
+      'AD, Z and the rcode bits are ours',
+    );
     assert.equal(writer(0, 0x01, false, 0x00).finish().bytes[3], 0x80);
   });
 
@@ -98,14 +110,23 @@ describe('MessageWriter', () => {
   it('sets counts and section ends', () => {
     const m = fullReply();
     assert.deepEqual(m.counts, [2, 3, 2]);
-    assert.deepEqual([m.bytes.readUInt16BE(4), m.bytes.readUInt16BE(6), m.bytes.readUInt16BE(8), m.bytes.readUInt16BE(10)], [1, 2, 3, 2]);
+    assert.deepEqual(
+      [m.bytes.readUInt16BE(4), m.bytes.readUInt16BE(6), m.bytes.readUInt16BE(8), m.bytes.readUInt16BE(10)],
+      [1, 2, 3, 2],
+    );
     assert.equal(m.sectionEnds[0], Q_END + 32);
     assert.ok(m.sectionEnds[0] < m.sectionEnds[1] && m.sectionEnds[1] < m.sectionEnds[2]);
     assert.equal(m.sectionEnds[2], m.bytes.length);
     const d = decodePacket(m.bytes);
     assert.equal(d.answers!.length, 2);
-    assert.deepEqual(d.authorities!.map((r) => 'data' in r && r.data), ['ns1.example.com', 'ns2.example.com', 'ns3.example.net']);
-    assert.deepEqual(d.additionals!.map((r) => r.name), ['ns1.example.com', 'ns2.example.com']);
+    assert.deepEqual(
+      d.authorities!.map((r) => 'data' in r && r.data),
+      ['ns1.example.com', 'ns2.example.com', 'ns3.example.net'],
+    );
+    assert.deepEqual(
+      d.additionals!.map((r) => r.name),
+      ['ns1.example.com', 'ns2.example.com'],
+    );
   });
 
   it('handles empty sections (e.g. NXDOMAIN with only an SOA)', () => {
@@ -141,9 +162,15 @@ describe('MessageWriter', () => {
     assert.equal(b.length, mxAt + 12 + 9);
     // Both decoders agree on the content.
     const d = decodePacket(b);
-    assert.deepEqual(d.answers!.map((r) => 'data' in r && r.data), ['web.example.com', '192.0.2.7']);
+    assert.deepEqual(
+      d.answers!.map((r) => 'data' in r && r.data),
+      ['web.example.com', '192.0.2.7'],
+    );
     assert.equal(d.authorities![0]!.name, 'example.com');
-    assert.deepEqual('data' in d.additionals![0]! && d.additionals![0]!.data, { preference: 10, exchange: 'mail.example.com' });
+    assert.deepEqual('data' in d.additionals![0]! && d.additionals![0].data, {
+      preference: 10,
+      exchange: 'mail.example.com',
+    });
     const p = parseMessage(b);
     assert.deepEqual(p.additional[0]!.rdata, mxRdata(10, 'mail.example.com'));
     assert.deepEqual(p.answer[1]!.name, n('web.example.com'));
@@ -158,7 +185,12 @@ describe('MessageWriter', () => {
     assert.equal(m.bytes.readUInt16BE(rdataAt - 2), srv.length);
     assert.deepEqual(m.bytes.subarray(rdataAt, rdataAt + srv.length), srv);
     const d = decodePacket(m.bytes);
-    assert.deepEqual('data' in d.answers![0]! && d.answers![0]!.data, { priority: 1, weight: 2, port: 5060, target: 'www.example.com' });
+    assert.deepEqual('data' in d.answers![0]! && d.answers![0].data, {
+      priority: 1,
+      weight: 2,
+      port: 5060,
+      target: 'www.example.com',
+    });
   });
 
   it('does not point past offset 0x3FFF', () => {
@@ -224,7 +256,10 @@ describe('fitMessage', () => {
       const d = decodePacket(out);
       assert.equal(d.answers!.length, 2);
       assert.equal(d.authorities!.length, 0);
-      assert.deepEqual(d.additionals!.map((r) => r.type), ['OPT']);
+      assert.deepEqual(
+        d.additionals!.map((r) => r.type),
+        ['OPT'],
+      );
     }
     const plain = fitMessage(m, answerEnd, null);
     assert.equal(plain.length, answerEnd);

@@ -54,7 +54,12 @@ export class CurveClient {
     if (key === null) return null;
     const nonce = this.nonces.next();
     if (format === 'txt' && txtFits(query.length, zone)) {
-      return { format, packet: txtQuery(query, this.keys.publicKey, nonce, key, zone, this.random.uint16()), nonce, key };
+      return {
+        format,
+        packet: txtQuery(query, this.keys.publicKey, nonce, key, zone, this.random.uint16()),
+        nonce,
+        key,
+      };
     }
     return { format: 'streamlined', packet: streamlinedQuery(query, this.keys.publicKey, nonce, key), nonce, key };
   }
@@ -66,6 +71,8 @@ export class CurveClient {
 
   /** The DNS message in a response to `sealed`, or null (not a response to it: forged, replayed, damaged). */
   open(sealed: Sealed, reply: Buffer): Buffer | null {
-    return sealed.format === 'txt' ? openTxt(reply, sealed.packet, sealed.nonce, sealed.key) : openStreamlined(reply, sealed.nonce, sealed.key);
+    return sealed.format === 'txt'
+      ? openTxt(reply, sealed.packet, sealed.nonce, sealed.key)
+      : openStreamlined(reply, sealed.nonce, sealed.key);
   }
 }

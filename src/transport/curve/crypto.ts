@@ -27,8 +27,11 @@ type HSalsa = (s: Uint32Array, k: Uint32Array, i: Uint32Array, o32: Uint32Array)
 let loaded: { sodium: Sodium; hsalsa: HSalsa } | null = null;
 function libs(): { sodium: Sodium; hsalsa: HSalsa } {
   // sodium-native ships no type declarations.
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (loaded ??= { sodium: require('sodium-native') as Sodium, hsalsa: (require('@noble/ciphers/salsa') as { hsalsa: HSalsa }).hsalsa });
+   
+  return (loaded ??= {
+    sodium: require('sodium-native') as Sodium,
+    hsalsa: (require('@noble/ciphers/salsa') as { hsalsa: HSalsa }).hsalsa,
+  });
 }
 
 export const KEY_BYTES = 32;

@@ -24,14 +24,17 @@ export class ClientKeys {
   /** Curve25519 operations made (tests and metrics: a known server costs none). */
   sharedKeysMade = 0;
 
-  constructor(random: Random, private readonly maxShared = MAX_SHARED_KEYS) {
+  constructor(
+    random: Random,
+    private readonly maxShared = MAX_SHARED_KEYS,
+  ) {
     this.secretKey = random.bytes(KEY_BYTES);
     this.publicKey = publicKeyOf(this.secretKey);
   }
 
   /** The key shared with the server whose public key this is; null when the key gives none (a low-order point). */
   sharedWith(serverKey: Buffer): Buffer | null {
-    const id = serverKey.toString("latin1");
+    const id = serverKey.toString('latin1');
     const known = this.shared.get(id);
     if (known !== undefined) {
       // Least recently used goes first: re-inserting moves this one to the end.
