@@ -4,7 +4,11 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import prettier from 'eslint-config-prettier';
 
-const nodeTest = { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after'] };
+const nodeTest = {
+  from: 'package',
+  package: 'node:test',
+  name: ['test', 'it', 'describe', 'suite', 'before', 'after'],
+};
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'test/deckard/**', 'bench/results/**', '*.mjs'] },
@@ -31,6 +35,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-argument': 'off',
       '@typescript-eslint/no-unsafe-call': 'off',
       '@typescript-eslint/no-explicit-any': 'off',
+      // Fakes implement async interfaces without awaiting anything.
+      '@typescript-eslint/require-await': 'off',
+      // Assertion messages print lists of numbers.
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowArray: true }],
+      // `import fs = require('node:fs')` gives mock.method() the module object itself.
+      '@typescript-eslint/no-require-imports': ['error', { allowAsImport: true }],
     },
   },
   prettier,

@@ -20,7 +20,7 @@ export interface InProcess {
   /** The log sink (to /dev/null): flush it now and then, as the event loop would. */
   readonly sink: StreamSink;
   /** Sends each query over real UDP, at most `window` unanswered at a time, and waits for every answer. */
-  ask(queries: readonly Buffer[], window: number): Promise<void>;
+  ask: (queries: readonly Buffer[], window: number) => Promise<void>;
 }
 
 /** Runs `body` with the service up; stops everything and removes the work directory after. */

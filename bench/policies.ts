@@ -65,7 +65,11 @@ export async function closedLoop(
   // Queries lost (no answer within 2 s) are replaced, so the loop keeps its window.
   const sweeper = setInterval(() => {
     const now = performance.now();
-    for (const [id, t] of sentAt) if (now - t > 2000) (sentAt.delete(id), send());
+    for (const [id, t] of sentAt)
+      if (now - t > 2000) {
+        sentAt.delete(id);
+        send();
+      }
   }, 200);
   await new Promise((r) => setTimeout(r, seconds * 1000 + 2200));
   clearInterval(sweeper);

@@ -111,7 +111,7 @@ export class ClientAcl {
     try {
       rules = readAclRules(dir);
     } catch (err) {
-      throw new Error(readProblem(dir, err));
+      throw new Error(readProblem(dir, err), { cause: err });
     }
     return new ClientAcl(
       dir,
@@ -202,7 +202,7 @@ export class ClientAcl {
     try {
       listExistingEntries(directory);
     } catch (err) {
-      throw new Error(`unable to read ACL directory ${directory}: ${errorText(err)}`);
+      throw new Error(`unable to read ACL directory ${directory}: ${errorText(err)}`, { cause: err });
     }
     this.dir = directory;
     // Picks up a change made meanwhile; re-arms the watcher if the path

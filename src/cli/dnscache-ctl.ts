@@ -158,6 +158,9 @@ function topRequest(args: string[], limit: string | undefined): ControlRequest {
   };
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-return --
+   A response's fields are the daemon's JSON, printed as they come: a wrong field shows as `undefined`
+   in the text, and the control tests check each command's rendering. */
 type Fields = Record<string, any>;
 
 function rows(list: Array<{ key: string; count: number }>): string {

@@ -151,7 +151,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    Promise.all([service.stop(), controlServer?.close()]).then(() => {
+    void Promise.all([service.stop(), controlServer?.close()]).then(() => {
       sink.flush();
       process.exit(0);
     });

@@ -52,7 +52,7 @@ export function readDomainFiles(rootDir: string, dirName: string, opts: DomainDi
     );
   }
   // File names are bytes: keep them as bytes (latin1) for the domain, show them as UTF-8.
-  names = names.filter((n) => n[0] !== 0x2e /* . */).sort(Buffer.compare);
+  names = names.filter((n) => n[0] !== 0x2e /* . */).sort((a, b) => Buffer.compare(a, b));
   if (opts.maxFiles !== undefined && names.length > opts.maxFiles) {
     throw new ConfigError(`${dirName}/: ${names.length} files (expected at most ${opts.maxFiles})`);
   }

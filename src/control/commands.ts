@@ -207,7 +207,7 @@ export async function dumpInRoot(
     log.line(`control dump ${logText(file)} ${report.entries}`);
     return { ...report };
   } catch (err) {
-    throw new Error(`unable to write ${file}: ${errorText(err)}${fileHint(fileName, err, 'write')}`);
+    throw new Error(`unable to write ${file}: ${errorText(err)}${fileHint(fileName, err, 'write')}`, { cause: err });
   }
 }
 
@@ -270,14 +270,16 @@ export class ControlCommands implements CommandRunner {
           try {
             return loaded(await loadLines(cache, boundedLines(streamOf(stream).input), '-'), this.log);
           } catch (err) {
-            throw new Error(`unable to load the dump sent: ${errorText(err)}`);
+            throw new Error(`unable to load the dump sent: ${errorText(err)}`, { cause: err });
           }
         }
         const file = await confinedFile(this.target.root, req.file, 'read');
         try {
           return loaded(await loadDump(cache, file), this.log);
         } catch (err) {
-          throw new Error(`unable to load ${file}: ${errorText(err)}${fileHint(req.file, err, 'read')}`);
+          throw new Error(`unable to load ${file}: ${errorText(err)}${fileHint(req.file, err, 'read')}`, {
+            cause: err,
+          });
         }
       }
       case 'top': {
@@ -370,24 +372,20 @@ export class ControlCommands implements CommandRunner {
     const left = (expires: number): number | null =>
       expires === Infinity ? null : Math.max(0, Math.ceil((expires - now) / 1000));
     return [
-      ...book
-        .listPrefixes()
-        .map((r) => ({
-          target: r.prefix,
-          kind: 'prefix',
-          action: actionText(r.action),
-          source: 'control',
-          secondsLeft: left(r.expires),
-        })),
-      ...book
-        .list()
-        .map((r) => ({
-          target: nameToText(r.zone),
-          kind: 'suffix',
-          action: actionText(r.action),
-          source: r.source,
-          secondsLeft: left(r.expires),
-        })),
+      ...book.listPrefixes().map((r) => ({
+        target: r.prefix,
+        kind: 'prefix',
+        action: actionText(r.action),
+        source: 'control',
+        secondsLeft: left(r.expires),
+      })),
+      ...book.list().map((r) => ({
+        target: nameToText(r.zone),
+        kind: 'suffix',
+        action: actionText(r.action),
+        source: r.source,
+        secondsLeft: left(r.expires),
+      })),
     ];
   }
 

@@ -100,7 +100,9 @@ export class FanOutCommands implements CommandRunner {
       if (n === 0) checkFirstLine(undefined);
       if (batch.length > 0) await send();
     } catch (err) {
-      throw new Error(`unable to load the dump sent: ${err instanceof Error ? err.message : String(err)}`);
+      throw new Error(`unable to load the dump sent: ${err instanceof Error ? err.message : String(err)}`, {
+        cause: err,
+      });
     }
     const report = tally.report('-');
     this.deps.log.line(`control load - ${report.loaded} ${report.skipped}`);

@@ -200,7 +200,7 @@ export function parseRequest(line: string): ControlRequest {
         ...base,
         what,
         ...(labels !== undefined && what !== 'clients' ? { labels } : {}),
-        ...(what === 'rcodes' ? { rcode } : {}),
+        ...(what === 'rcodes' && rcode !== undefined ? { rcode } : {}),
       };
     }
     default:

@@ -147,13 +147,13 @@ export type TopKind = 'queries' | 'clients' | 'rcodes';
 export interface TopListRequest {
   readonly kind: TopKind;
   /** Rows (default TOP_LIMIT_DEFAULT). */
-  readonly limit?: number;
+  readonly limit?: number | undefined;
   /** queries, rcodes: names grouped by their last `labels` labels (a random-subdomain attack by its parent). */
-  readonly labels?: number;
+  readonly labels?: number | undefined;
   /** rcodes: which RCODE. */
-  readonly rcode?: number;
+  readonly rcode?: number | undefined;
   /** The last N questions (default: the whole ring). */
-  readonly last?: number;
+  readonly last?: number | undefined;
 }
 
 export interface TopList {

@@ -13,6 +13,8 @@ function addonPath(name: string): string {
 /** The addon's exports, or the Error that loading it gave (not built, wrong platform). */
 export function loadAddon<T>(name: string): T | Error {
   try {
+    // A computed path that may not exist (no compiler at install): only require() can try it.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(addonPath(name)) as T;
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));

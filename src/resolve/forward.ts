@@ -34,7 +34,7 @@ export interface UpstreamDeps {
 
 export interface ForwardDeps extends UpstreamDeps {
   /** The servers/ files' pools (policies, options, health); without them, upstreams in RTT order. */
-  readonly pools?: UpstreamPools;
+  readonly pools?: UpstreamPools | undefined;
 }
 
 /** A reply the judge accepted: what it means, and what is left of it to learn from. */

@@ -81,7 +81,7 @@ export class BackendHealth {
     private readonly changed: (backend: Endpoint, up: boolean) => void,
     every: Every = realEvery,
   ) {
-    this.timer = every(() => this.checkAll(), everyMs);
+    this.timer = every(() => void this.checkAll(), everyMs);
   }
 
   /** The backends to watch now (the routes' backends): new ones are checked at once, gone ones forgotten. */
@@ -93,7 +93,7 @@ export class BackendHealth {
       if (this.states.has(id)) continue;
       const state: State = { backend: b, up: null, checking: null, failures: 0 };
       this.states.set(id, state);
-      this.checkOne(id, state);
+      void this.checkOne(id, state);
     }
   }
 

@@ -34,7 +34,7 @@ function topLevelAlternation(source: string): boolean {
 }
 
 /** Characters that stand for themselves, unescaped. */
-const PLAIN = /[a-z0-9_\-]/i;
+const PLAIN = /[a-z0-9_-]/i;
 
 /**
  * What every match of `source` ends with, and whether that is the whole

@@ -237,6 +237,7 @@ export class Service {
         const m = this.config.metrics!;
         throw new Error(
           `METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`,
+          { cause: err },
         );
       }
     }

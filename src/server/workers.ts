@@ -200,8 +200,8 @@ export function runPrimary(o: PrimaryOptions): Primary {
       new Promise<WorkerAnswers[Q['kind']][]>((resolve, reject) => {
         if (ready < o.count) return reject(new Error(`the workers are still starting (${ready} of ${o.count} serve)`));
         const id = ++questions;
-        const answered: boolean[] = new Array(o.count).fill(false);
-        const answers: WorkerAnswers[Q['kind']][] = new Array(o.count);
+        const answered = new Array<boolean>(o.count).fill(false);
+        const answers = new Array<WorkerAnswers[Q['kind']]>(o.count);
         let missing = o.count;
         const end = (): void => {
           clearTimeout(timer);

@@ -151,7 +151,7 @@ export interface UpstreamOptions {
   readonly random: Random;
   readonly rtt: RttTable;
   /** Called before each try, e.g. to count or log outbound queries. */
-  readonly onTry?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
+  readonly onTry?: ((server: Endpoint, transport: 'udp' | 'tcp') => void) | undefined;
   /** DNSCurve for servers with a key; without it every query is plain. */
   readonly curve?: CurveOptions | null;
   /** Told when each try starts and ends (forwarding pools: queries in flight, rates, health). */

@@ -114,10 +114,10 @@ function expectedLayout(
   D: string,
   ip: string,
   ipEntries: string[],
-): Map<string, Omit<Found, 'content'> & { content?: string }> {
+): Map<string, Omit<Found, 'content'> & { content?: string | undefined }> {
   const root = { uid: 0, gid: 0 };
   const log = { uid: logAcct!.uid, gid: logAcct!.gid };
-  const m = new Map<string, Omit<Found, 'content'> & { content?: string }>();
+  const m = new Map<string, Omit<Found, 'content'> & { content?: string | undefined }>();
   const dir = (p: string, mode: string, owner = root): void => void m.set(p, { type: 'dir', mode, ...owner });
   const file = (p: string, mode: string, content: string | undefined, owner = root): void =>
     void m.set(p, { type: 'file', mode, content, ...owner });

@@ -53,7 +53,10 @@ describe('dnscache-ctl inspection and control', () => {
 
     const byParent = await run('top', 'queries', '2', 'labels', '2');
     assert.equal(byParent.status, 0, byParent.stderr);
-    assert.match(byParent.stdout, /^top names \(last 2 labels\)\n {2}6 {2}attack\.example\.\n {2}2 {2}other\.example\.\n$/m);
+    assert.match(
+      byParent.stdout,
+      /^top names \(last 2 labels\)\n {2}6 {2}attack\.example\.\n {2}2 {2}other\.example\.\n$/m,
+    );
     const names = await run('top', 'queries');
     assert.match(names.stdout, /^ {2}2 {2}www\.other\.example\.$/m);
     assert.match(names.stdout, /^ {2}1 {2}r0x\.attack\.example\.$/m);

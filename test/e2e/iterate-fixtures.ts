@@ -64,7 +64,7 @@ export async function timed(
     reply = await query(dns, name, type, { timeoutMs: 9000, ...opts, id });
   } catch (err) {
     const state = dns.alive ? 'dnscache is running' : 'dnscache has exited';
-    throw new Error(`${(err as Error).message} (${state}); last log lines:\n${tail(dns, 40)}`);
+    throw new Error(`${(err as Error).message} (${state}); last log lines:\n${tail(dns, 40)}`, { cause: err });
   }
   const ms = performance.now() - t0;
   const queryLine = new RegExp(

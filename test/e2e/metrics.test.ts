@@ -81,7 +81,7 @@ describe('METRICS endpoint', () => {
     try {
       assert.equal(header((await tcp.query(names[2]!, 'A')).raw).rcode, RCODE.NOERROR); // hit over TCP
     } finally {
-      tcp.close();
+      void tcp.close();
     }
 
     const after = await scrape();
@@ -310,7 +310,7 @@ describe('LOGFORMAT=json', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>)
       .find((o) => o.event === 'query' && o.name === `${name}.`)!;
     assert.deepEqual(Object.keys(q), ['time', 'event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name']);
-    assert.ok(Math.abs(Date.parse(q.time as string) - Date.now()) < 60_000, `an ISO time of now: ${q.time}`);
+    assert.ok(Math.abs(Date.parse(q.time as string) - Date.now()) < 60_000, `an ISO time of now: ${String(q.time)}`);
     assert.equal(q.transport, 'u');
     assert.equal(q.ip, '127.0.0.1');
     assert.equal(q.type, 'A');

@@ -51,7 +51,8 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
   const cache = new Cache(10_000_000, opts.clock, undefined, opts.stale ?? 0);
   const sink = new MemorySink();
   const log = new Log(sink);
-  let resolver: Resolver;
+  // The fetcher's subResolve needs the resolver the fetcher is handed to: a box breaks the knot.
+  const box: { resolver?: Resolver } = {};
   const fetcher = new IterativeFetcher({
     servers: new Map([[ROOT, roots]]),
     cache,
@@ -66,10 +67,10 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
       sent++;
     },
     serverPort: h.port,
-    subResolve: (n, t, ctx) => resolver.resolveIn(n, t, ctx),
+    subResolve: (n, t, ctx) => box.resolver!.resolveIn(n, t, ctx),
     curve: opts.curve ?? null,
   });
-  resolver = new Resolver(cache, fetcher, log, opts.later);
+  const resolver = (box.resolver = new Resolver(cache, fetcher, log, opts.later));
   const ask = (text: string, type: number): Promise<Answer> => {
     const name = nameFromText(text);
     return resolver.resolveIn(name, type, rootContext(type + '/' + name, WorkBudget.start()));

@@ -195,7 +195,7 @@ export async function query(server: Endpoint, name: string, type: string, opts: 
     try {
       return await session.query(name, type, { ...opts, id, timeoutMs });
     } finally {
-      session.close();
+      void session.close();
     }
   }
   const sock = await openUdp(server, opts.source);
@@ -241,7 +241,7 @@ export async function sendRaw(server: Endpoint, bytes: Buffer, opts: RawOptions 
       session.write(bytes);
       return await session.nextRaw(timeoutMs).catch(() => null);
     } finally {
-      session.close();
+      void session.close();
     }
   }
   const sock = await openUdp(server, opts.source);
@@ -333,7 +333,7 @@ export class TcpSession {
     try {
       return { packet: decodeReply(raw), raw };
     } catch (err) {
-      throw new Error(`malformed reply to ${name}/${type}: ${(err as Error).message}`);
+      throw new Error(`malformed reply to ${name}/${type}: ${(err as Error).message}`, { cause: err });
     }
   }
 
@@ -365,6 +365,6 @@ export class TcpSession {
   }
 }
 
-export async function tcpSession(server: Endpoint, opts: { source?: string } = {}): Promise<TcpSession> {
+export async function tcpSession(server: Endpoint, opts: { source?: string | undefined } = {}): Promise<TcpSession> {
   return new TcpSession(await openTcp(server, opts.source), server);
 }

@@ -63,12 +63,12 @@ export interface LabServerOptions {
   /** 0 or omitted: an ephemeral port, the same for UDP and TCP. */
   port?: number;
   zones: LabZone[];
-  behaviour?: Behaviour;
+  behaviour?: Behaviour | undefined;
   /** Delay used by the 'slow' behaviour, default 1500 ms. */
-  delayMs?: number;
+  delayMs?: number | undefined;
   recursionAvailable?: boolean;
   /** Records appended to every reply's sections, e.g. out-of-bailiwick data to test cache poisoning. */
-  inject?: Injection;
+  inject?: Injection | undefined;
 }
 
 const RCODE = { NOERROR: 0, FORMERR: 1, SERVFAIL: 2, NXDOMAIN: 3, NOTIMP: 4, REFUSED: 5 } as const;

@@ -64,9 +64,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
-  child.on('exit', async (code) => {
-    await lab.stop();
-    process.exit(code ?? 0);
+  child.on('exit', (code) => {
+    void lab.stop().then(() => process.exit(code ?? 0));
   });
 }
 

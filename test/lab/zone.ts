@@ -14,7 +14,7 @@ export interface LabRecord {
   /** dns-packet type name: 'A', 'AAAA', 'NS', 'CNAME', 'MX', 'TXT', 'SOA', 'PTR', 'SRV', 'CAA', ... */
   type: string;
   /** Seconds; DEFAULT_TTL when omitted. */
-  ttl?: number;
+  ttl?: number | undefined;
   // dns-packet's per-type data shapes are a union the zone author should not
   // have to spell out; the encoder validates them when the record is served.
   data: any;
@@ -67,7 +67,7 @@ export function validateZone(zone: LabZone): void {
         answers: [{ name: r.name, type: r.type.toUpperCase(), ttl: 1, data: r.data } as dnsPacket.Answer],
       });
     } catch (err) {
-      throw new Error(`${where} cannot be encoded: ${(err as Error).message}`);
+      throw new Error(`${where} cannot be encoded: ${(err as Error).message}`, { cause: err });
     }
   }
 }

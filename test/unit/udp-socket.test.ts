@@ -4,6 +4,7 @@
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, Socket } from 'node:dgram';
+import * as os from 'node:os';
 import { BatchUdpSocket, batchAvailable } from '../../src/server/udp-batch';
 import { DgramUdpSocket, OnDatagram, Peer, ServerUdpSocket, UdpSocketOptions } from '../../src/server/udp-socket';
 
@@ -16,9 +17,7 @@ const kinds: Array<[string, Make, boolean]> = [
 
 const hasIpv6Loopback = ((): boolean => {
   try {
-    return require('node:os')
-      .networkInterfaces()
-      .lo?.some((i: { family: string }) => i.family === 'IPv6');
+    return os.networkInterfaces().lo?.some((i) => i.family === 'IPv6') ?? false;
   } catch {
     return false;
   }
