@@ -183,6 +183,27 @@ describe('METRICS endpoint', () => {
     assert.equal(upstream(after, 'udp') - upstream(before, 'udp'), 1);
   });
 
+  test('promtool check metrics finds nothing to say about the exposition (every family, after traffic)', async (t) => {
+    const promtool = ['/usr/bin/promtool', '/usr/local/bin/promtool'].find((p) => fs.existsSync(p));
+    if (promtool === undefined) return t.skip('promtool is not installed (Debian package prometheus)');
+    // Traffic first, so labelled families (per type, per rcode, per upstream) have samples to lint.
+    await query(dns, freshName('promtool'), 'A');
+    await query(dns, 'nosuch-promtool.example.test', 'AAAA');
+    await query(dns, 'localhost', 'A');
+    const body = (await get(metricsAddress, METRICS_PORT, '/metrics')).body;
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(promtool, ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let output = '';
+      child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, output }));
+      child.stdin.end(body);
+    });
+    assert.equal(output.trim(), '', 'promtool lint findings');
+    assert.equal(code, 0);
+  });
+
   test('only GET /metrics: 404 elsewhere, and it keeps serving after garbage', async () => {
     assert.equal((await get(metricsAddress, METRICS_PORT, '/')).status, 404);
     assert.equal((await get(metricsAddress, METRICS_PORT, '/metrics/x')).status, 404);
