@@ -311,7 +311,9 @@ describe('interop: Unbound gives the same answers as dnscache-ts', () => {
       ): Promise<[string, number, number, string, string]> => {
         const oursFrom = `127.${h.net}.200.${2 * i + 1}`;
         const theirsFrom = `127.${h.net}.200.${2 * i + 2}`;
-        const [ours, theirs] = await Promise.all([
+        // Both start at once; if one fails the other must still be stopped, or its process keeps
+        // this file's runner alive for ever.
+        const [oursStarted, theirsStarted] = await Promise.allSettled([
           startDnscache({
             upstreams: h.rootHints.map((hp) => ({ address: hp.split(':')[0]!, port: DNS_PORT })),
             forwardOnly: false,
@@ -321,6 +323,17 @@ describe('interop: Unbound gives the same answers as dnscache-ts', () => {
             startUnbound({ hints, listen: { address, port: UNBOUND_PORT }, outgoing: theirsFrom }),
           ),
         ]);
+        if (oursStarted.status === 'rejected' || theirsStarted.status === 'rejected') {
+          await Promise.all([
+            oursStarted.status === 'fulfilled' ? oursStarted.value.stop() : null,
+            theirsStarted.status === 'fulfilled' ? theirsStarted.value.stop() : null,
+          ]);
+          throw oursStarted.status === 'rejected'
+            ? oursStarted.reason
+            : (theirsStarted as PromiseRejectedResult).reason;
+        }
+        const ours = oursStarted.value;
+        const theirs = theirsStarted.value;
         try {
           const q: Question = { name, type, what: 'counted' };
           const [a, b] = await Promise.all([
