@@ -18,7 +18,7 @@ import {
 import { Route, readRoutesFile } from './routes';
 import { PoolTable, ServerTable, readServerFiles } from './servers';
 import { RuleAction } from '../rules/action';
-import { readRulesDir } from '../rules/files';
+import { readRulesDir } from './rules';
 import { Name } from '../wire/name';
 
 export { ConfigError } from './errors';

@@ -9,6 +9,7 @@ import { Cache } from '../cache/cache';
 import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
 import { parseServerEntry } from '../config/address';
+import { ReloadOutcome } from '../config/reload';
 import { actionText, RuleAction } from '../rules/action';
 import { MAX_CONTROL_RULES, RuleBook } from '../rules/book';
 import { QueryRecorder } from '../server/engine';
@@ -27,7 +28,6 @@ import {
 } from './dumpfile';
 import { ControlRequest, isStream, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
-import { ReloadOutcome } from './reload';
 import type { RouteReport } from '../route/router';
 
 /** The engine's counters that `stats` reports (src/server/engine.ts). */

@@ -1,5 +1,6 @@
-// Reload and control: SIGHUP / `dnscache-ctl reload` re-read servers/ and
-// ip/; the control socket (CONTROL) serves dnscache-ctl.
+// The control socket (CONTROL), which serves dnscache-ctl. Its `reload` is
+// SIGHUP's: both call the service's reload (the files are re-read by
+// config/reload.ts).
 
 import { Log } from '../log/log';
 import { ControlCommands, ControlTarget } from './commands';
@@ -20,7 +21,6 @@ export {
 } from './dumpfile';
 export { COMMANDS, ControlRequest, ControlResponse, MAX_REQUEST_BYTES, parseRequest, RequestError } from './protocol';
 export { RecentQueries, RING_SIZE_DEFAULT, TopReport } from './recent';
-export { readReloadable, Reloadable, ReloadOutcome, SwappableServerTable } from './reload';
 export { CLIENT_TIMEOUT_MS, controlRequest, exchange } from './client';
 export { ControlServer } from './server';
 export { controlSettings, ControlSettings } from './settings';

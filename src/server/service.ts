@@ -4,7 +4,7 @@
 import { ClientAcl } from '../acl/acl';
 import { Cache, systemClock } from '../cache/cache';
 import { Config, ServerTable } from '../config';
-import { readReloadable, ReloadOutcome, SwappableServerTable } from '../control/reload';
+import { readReloadable, ReloadOutcome, SwappableServerTable } from '../config/reload';
 import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';

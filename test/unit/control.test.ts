@@ -25,7 +25,7 @@ import {
 } from '../../src/control/dumpfile';
 import { parseRequest, RequestError } from '../../src/control/protocol';
 import { RecentQueries } from '../../src/control/recent';
-import { readReloadable, SwappableServerTable } from '../../src/control/reload';
+import { readReloadable, SwappableServerTable } from '../../src/config/reload';
 import { controlSettings } from '../../src/control/settings';
 import { ConfigError, readServersDir } from '../../src/config';
 import { closestServers } from '../../src/resolve/zones';

@@ -6,9 +6,12 @@
 
 import { join } from 'node:path';
 import { listExistingEntries, readEntryActions } from '../acl/directory';
-import { ConfigError, PoolTable, readRoutesFile, readServerFiles, Route, ServerAddress, ServerTable } from '../config';
+import { ServerAddress } from './address';
+import { ConfigError } from './errors';
+import { Route, readRoutesFile } from './routes';
+import { readRulesDir } from './rules';
+import { PoolTable, readServerFiles, ServerTable } from './servers';
 import { RuleAction } from '../rules/action';
-import { readRulesDir } from '../rules/files';
 import { Name } from '../wire/name';
 
 /**

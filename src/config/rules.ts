@@ -2,11 +2,11 @@
 // every name), holding the one action for names at or below it. Read at
 // start and on reload, all or nothing: a bad file leaves the rules in force.
 
-import { ConfigError } from '../config/errors';
-import { readDomainFiles } from '../config/domain-files';
+import { ConfigError } from './errors';
+import { readDomainFiles } from './domain-files';
 import { Name } from '../wire/name';
-import { actionOfFile, EXPECTED_ACTION, RuleAction } from './action';
-import { MAX_FILE_RULES } from './book';
+import { actionOfFile, EXPECTED_ACTION, RuleAction } from '../rules/action';
+import { MAX_FILE_RULES } from '../rules/book';
 
 /** Reads `rootDir/rules/` (none: no rules); throws a ConfigError naming the file and line. */
 export function readRulesDir(rootDir: string): ReadonlyMap<Name, RuleAction> {
