@@ -6,43 +6,15 @@
 import { getHeapStatistics } from 'node:v8';
 import { packageVersion } from '../platform/version';
 import { rcodeName, typeName } from '../wire/mnemonics';
-import { mergeRouteReports, RouteReport } from '../route/router';
-import type { CacheStats } from '../cache/cache';
-import { EngineCounters, RCODE_SLOTS, TYPE_SLOTS } from '../server/engine';
-import { Exposition, Histogram, HistogramData } from './exposition';
+import { mergeRouteReports } from '../route/router';
+import { RCODE_SLOTS, TYPE_SLOTS } from '../stats/engine';
+import { Histogram, HistogramData } from '../stats/histogram';
+import { LATENCY_BOUNDS_S } from '../stats/latency';
+import { MetricsSnapshot, ProcessStats } from '../stats/snapshot';
+import { UpstreamMetrics } from '../stats/upstream';
+import { Exposition } from './exposition';
 import { mergeServerRows, ServerRow } from '../transport/pools';
-import { UpstreamMetrics } from './upstream';
 import { VERDICT_NAMES } from '../rules/book';
-import { LATENCY_BOUNDS_S } from '../server/latency';
-
-/** Everything a scrape reads, gathered by the service when asked. */
-export interface MetricsSnapshot {
-  readonly engine: EngineCounters;
-  readonly cache: CacheStats;
-  readonly upstream: UpstreamMetrics;
-  /** Questions that joined an identical resolution in flight. */
-  readonly mergedQueries: number;
-  /** Questions answered with stale data because resolution failed (serve-stale). */
-  readonly staleAnswers: number;
-  /** Cached answers refreshed in the background before they expired. */
-  readonly prefetches: number;
-  readonly resolutionsInflight: number;
-  readonly udpInflight: number;
-  readonly udpDrops: number;
-  readonly tcpConnections: number;
-  readonly tcpInflight: number;
-  readonly tcpEvictions: number;
-  /** The routes in force, their backends' health and their queries. */
-  readonly routes: readonly RouteReport[];
-  /** UDP queries and TCP connections refused (no ip/ entry, or a source port dnscache never answers). */
-  readonly refusedClients: number;
-  /** How long clients waited for answers (Engine.latency). */
-  readonly latency: HistogramData;
-  /** Questions each rule verdict was given (RuleBook.counters, by VERDICT_NAMES). */
-  readonly ruleVerdicts: Float64Array;
-  /** FORWARDONLY's upstreams, pool by pool (none when iterating). */
-  readonly upstreams: readonly ServerRow[];
-}
 
 /** Always present (0 until seen), so rates work from the first scrape. */
 const ALWAYS_SHOWN = [0, 1, 2, 3, 4, 5, 16];
@@ -61,17 +33,6 @@ function residentMemory(): number | null {
   } catch {
     return null;
   }
-}
-
-/** The process_* metrics: of this process, or summed over the processes of WORKERS. */
-export interface ProcessStats {
-  readonly cpuSeconds: number;
-  /** Since the Unix epoch, seconds. */
-  readonly startTime: number;
-  readonly residentBytes: number | null;
-  readonly heapTotalBytes: number;
-  readonly heapUsedBytes: number;
-  readonly externalBytes: number;
 }
 
 export function ownProcessStats(): ProcessStats {

@@ -3,6 +3,8 @@
 // at scrape time from counters that the serving path keeps as plain
 // numbers; nothing here runs per packet.
 
+import { HistogramData } from '../stats/histogram';
+
 export const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8';
 
 export type MetricType = 'counter' | 'gauge' | 'histogram';
@@ -30,42 +32,6 @@ function labelText(labels: Labels | undefined): string {
   if (!labels) return '';
   const parts = Object.keys(labels).map((k) => `${k}="${escapeLabelValue(labels[k]!)}"`);
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
-}
-
-/**
- * A histogram with fixed upper bounds (`le`, inclusive). Counts are kept per
- * bucket and made cumulative only when written; the last slot holds what
- * lies above every bound (+Inf adds it).
- */
-/** What a histogram holds: a Histogram, or one copied from another process (WORKERS). */
-export interface HistogramData {
-  readonly bounds: readonly number[];
-  readonly counts: Float64Array;
-  readonly sum: number;
-  readonly count: number;
-}
-
-export class Histogram implements HistogramData {
-  readonly counts: Float64Array;
-  sum = 0;
-  count = 0;
-
-  constructor(readonly bounds: readonly number[]) {
-    for (let i = 1; i < bounds.length; i++) {
-      if (!(bounds[i]! > bounds[i - 1]!)) throw new Error('histogram bounds must increase');
-    }
-    this.counts = new Float64Array(bounds.length + 1);
-  }
-
-  observe(v: number): void {
-    if (Number.isNaN(v)) return;
-    const bounds = this.bounds;
-    let i = 0;
-    while (i < bounds.length && v > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += v;
-    this.count++;
-  }
 }
 
 /** Collects metric families and their samples into the text format. */

@@ -7,13 +7,13 @@ import { makeReplyEntry, renderReply } from '../cache/replies';
 import { localAnswer } from '../local/local';
 import { Log, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
+import { EngineCounters, QueryRecorder, RCODE_SLOTS, TYPE_SLOTS } from '../stats/engine';
+import { latencyHistogram } from '../stats/latency';
 import { ClientRule, DROP, PASS, RuleBook, TRUNCATE, Verdict, NXDOMAIN as RULE_NXDOMAIN } from '../rules/book';
 import { Answer } from '../wire/answer';
 import { EDNS_UDP_SIZE, RCODE } from '../wire/constants';
-import { Name } from '../wire/name';
 import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
 import { fitMessage, MessageWriter, optRecord } from '../wire/writer';
-import { latencyHistogram } from './latency';
 import { buildReply, errorReply, isPlainQuestion, questionBytes } from './reply';
 
 /** Sends the replies of queries that waited (a listener); `to` is what it attached them with. */
@@ -96,41 +96,8 @@ const TCP_LIMIT = 65535;
 /** The OPT we attach for EDNS clients never changes: build it once. */
 const OPT = optRecord();
 
-/** Reply counters per transport: one slot per RCODE 0..30, and 31 for anything above. */
 /** Answers that live shorter than this (s) are not prefetched: a tenth of their life is under a second. */
 export const PREFETCH_MIN_LIFE = 10;
-
-export const RCODE_SLOTS = 32;
-
-export interface EngineCounters {
-  queries: number;
-  cacheHits: number;
-  /** Questions handed to resolution: neither in the reply cache nor a local name. */
-  cacheMisses: number;
-  /** Questions answered internally (localhost, dotted-decimal names, ...). */
-  localAnswers: number;
-  /** Replies sent to questions that went to resolution (cache misses answered; stale answers among them). */
-  resolvedReplies: number;
-  errors: number;
-  /**
-   * Replies sent, by transport and RCODE (extended RCODEs included, e.g.
-   * BADVERS 16): UDP at [rcode], TCP at [RCODE_SLOTS + rcode]. Counted
-   * with one typed-array increment: no allocation, no lookup.
-   */
-  readonly replies: Float64Array;
-  /** Questions by QTYPE: types below 256 at [qtype], every higher one (CAA, ...) in the last slot. */
-  readonly byType: Float64Array;
-}
-
-/** Slots of EngineCounters.byType: one per QTYPE below 256, and one for the rest. */
-export const TYPE_SLOTS = 257;
-
-/** Records each client question (control's ring of recent queries); must be O(1) and allocation-free. */
-export interface QueryRecorder {
-  /** Returns the question's serial number, for answered(). */
-  record(clientAddress: string, qtype: number, qname: Name): number;
-  answered(serial: number, rcode: number): void;
-}
 
 export class Engine {
   /** Set by the control socket (CONTROL) to feed `dnscache-ctl top`; null: nothing recorded. */

@@ -18,7 +18,7 @@ import cluster, { Worker } from 'node:cluster';
 import type { LoadCounts } from '../control/dumpfile';
 import type { LoadBatch } from '../control/fanout';
 import type { ControlRequest } from '../control/protocol';
-import type { MetricsSnapshot, ProcessStats } from '../metrics/collect';
+import type { MetricsSnapshot, ProcessStats } from '../stats/snapshot';
 
 /** The environment variable that tells a worker its index (set by the primary, not by users). */
 export const WORKER_INDEX_ENV = 'DNSCACHE_WORKER';

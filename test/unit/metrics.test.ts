@@ -3,25 +3,21 @@
 // strictly, the engine's per-RCODE reply counts and the metered RTT table.
 
 import { packageVersion } from '../../src/platform/version';
-import { TYPE_SLOTS } from '../../src/server/engine';
+import { RCODE_SLOTS, TYPE_SLOTS } from '../../src/stats/engine';
 import { VERDICT_NAMES } from '../../src/rules/book';
-import { latencyHistogram } from '../../src/server/latency';
+import { latencyHistogram } from '../../src/stats/latency';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
 import { MemorySink, Log } from '../../src/log/log';
-import {
-  mergeProcessStats,
-  mergeSnapshots,
-  renderMetrics,
-  MetricsSnapshot,
-  rcodeLabel,
-} from '../../src/metrics/collect';
-import { escapeHelp, escapeLabelValue, Exposition, formatValue, Histogram } from '../../src/metrics/exposition';
-import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/metrics/upstream';
+import { mergeProcessStats, mergeSnapshots, renderMetrics, rcodeLabel } from '../../src/metrics/collect';
+import { escapeHelp, escapeLabelValue, Exposition, formatValue } from '../../src/metrics/exposition';
+import { Histogram } from '../../src/stats/histogram';
+import { MetricsSnapshot } from '../../src/stats/snapshot';
+import { MeteredRttTable, RTT_BUCKETS, UpstreamMetrics } from '../../src/stats/upstream';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
 import { ScrubbedReply } from '../../src/resolve/scrub';
-import { Engine, Pending, RCODE_SLOTS } from '../../src/server/engine';
+import { Engine, Pending } from '../../src/server/engine';
 import { RttTable } from '../../src/transport/rtt';
 import { Endpoint } from '../../src/transport/udp';
 import { ipv4, rawQuery, rr, soaRdata } from './helpers';

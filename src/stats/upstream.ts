@@ -8,7 +8,7 @@
 import { RttTable, ServerKey } from '../transport/rtt';
 import { TryResult } from '../transport/udp';
 import { TcpOutcomeObserver } from '../transport/upstream';
-import { Histogram } from './exposition';
+import { Histogram } from './histogram';
 
 /** Upper bounds of the RTT histogram, seconds: 0.5 ms (loopback) to 5 s. */
 export const RTT_BUCKETS: readonly number[] = [

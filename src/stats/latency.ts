@@ -5,7 +5,7 @@
 // moment its question was handed to resolution to the moment its reply was
 // sent.
 
-import { Histogram } from '../metrics/exposition';
+import { Histogram } from './histogram';
 
 /** Upper bounds of the buckets, seconds: dnsdist's 1, 10, 50, 100 and 1000 ms. */
 export const LATENCY_BOUNDS_S: readonly number[] = [0.001, 0.01, 0.05, 0.1, 1];
