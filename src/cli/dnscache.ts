@@ -22,7 +22,7 @@ process.env.UV_THREADPOOL_SIZE ??= '1';
 
 import { systemClock } from '../cache/cache';
 import { packageVersion } from '../platform/version';
-import { fileLimitWarning, openFileLimit } from '../server/bounds';
+import { fileLimitWarning, openFileLimit } from './bounds';
 import { Config, ConfigError, LogFormat, loadConfig } from '../config';
 import { ControlCommands, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
 import { WorkerSlices } from '../control/slices';

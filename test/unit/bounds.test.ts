@@ -1,6 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { fileLimitWarning, openFileLimit, openFilesNeeded } from '../../src/server/bounds';
+import { fileLimitWarning, openFileLimit, openFilesNeeded } from '../../src/cli/bounds';
 
 const limits = (soft: string): string =>
   [

@@ -1,14 +1,16 @@
 // The file descriptors one process needs at most, from its settings, and
 // the limit it runs under: a process that runs out of them fails queries
 // (socket EMFILE), re-reads of ip/ and metrics scrapes alike, so it says so
-// at start rather than under load.
+// at start rather than under load. The sum takes a maximum from each part
+// the command puts together (listeners, resolver, control, metrics), none of
+// which may import the others: so it is made here, in cli/.
 
 import * as fs from 'node:fs';
 import { Config } from '../config';
 import { MAX_CONTROL_CONNECTIONS } from '../control/server';
 import { MAX_CONNECTIONS as METRICS_CONNECTIONS } from '../metrics/server';
 import { MAX_PREFETCHES, MAX_STALE_RETRIES } from '../resolve/resolver';
-import { MAX_PENDING_PER_CONNECTION } from './tcp';
+import { MAX_PENDING_PER_CONNECTION } from '../server/tcp';
 
 /** Listening sockets, the addon's epoll sets, stdio, the log pipe, control connections, files being read. */
 const FIXED_FILES = 64;
