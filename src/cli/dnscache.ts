@@ -25,14 +25,17 @@ import { packageVersion } from '../platform/version';
 import { fileLimitWarning, openFileLimit } from './bounds';
 import { Config, ConfigError, LogFormat, loadConfig } from '../config';
 import { ControlCommands, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
+import { LoadCounts } from '../control/dumpfile';
 import { WorkerSlices } from '../control/slices';
-import { FanOutCommands } from '../control/fanout';
+import { FanOutCommands, LoadBatch } from '../control/fanout';
+import { ControlRequest } from '../control/protocol';
 import { createLog, fatalLine, Log, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
 import { MetricsServer } from '../metrics/server';
+import type { MetricsSnapshot, ProcessStats } from '../stats/snapshot';
 import {
   answerQuestions,
   EXIT_FATAL,
@@ -41,7 +44,6 @@ import {
   receiveSeed,
   reportReady,
   runPrimary,
-  WorkerQuestion,
   workerIndex,
 } from '../server/workers';
 
@@ -144,7 +146,7 @@ async function main(): Promise<void> {
   service.serve();
   if (worker) {
     const slices = new WorkerSlices(service.cache);
-    answerQuestions((q) => answerPrimary(q, service, workerCommands, slices));
+    answerQuestions<Question>((q) => answerPrimary(q, service, workerCommands, slices));
     reportReady();
   }
   let stopping = false;
@@ -169,6 +171,33 @@ function controlFailure(socket: string, reason: string): string {
   return `CONTROL: unable to listen on ${socket}: ${reason}`;
 }
 
+/**
+ * The primary asks every worker something - its metrics (METRICS is served
+ * by the primary), or to run a control command (CONTROL is too) - and each
+ * answers for itself.
+ */
+type Question =
+  | { readonly kind: 'metrics' }
+  | { readonly kind: 'control'; readonly req: ControlRequest }
+  | { readonly kind: 'dump-slice'; readonly dump: number }
+  | { readonly kind: 'dump-end'; readonly dump: number }
+  | { readonly kind: 'load-batch'; readonly batch: LoadBatch };
+
+/** A worker's metrics. */
+interface WorkerReport {
+  readonly snapshot: MetricsSnapshot;
+  readonly process: ProcessStats;
+}
+
+/** What each kind of question is answered with (control/slices.ts answers the dump's and load's). */
+interface Answers {
+  readonly metrics: WorkerReport;
+  readonly control: Record<string, unknown>;
+  readonly 'dump-slice': string[];
+  readonly 'dump-end': null;
+  readonly 'load-batch': LoadCounts;
+}
+
 /** How long a control command may take in the workers (a dump or load of a big cache takes a while). */
 const CONTROL_TIMEOUT_MS = 120_000;
 /** How long a metrics scrape waits for every worker. */
@@ -187,7 +216,7 @@ async function runAsPrimary(
 ): Promise<void> {
   for (const w of config.warnings) log.warning(w);
   const random = new Random(await readSeed());
-  let primary: Primary | null = null;
+  let primary: Primary<Question, Answers> | null = null;
   const metrics = config.metrics
     ? new MetricsServer(
         config.metrics,
@@ -228,7 +257,7 @@ async function runAsPrimary(
       (reason) => controlFailure(socket, reason),
     );
   }
-  primary = runPrimary({
+  primary = runPrimary<Question, Answers>({
     count: config.workers,
     seed: () => random.bytes(32),
     warning: (m) => log.warning(m),
@@ -245,12 +274,7 @@ async function runAsPrimary(
 }
 
 /** A worker's answer to the primary: its metrics, or its part of a control command (on its own cache). */
-function answerPrimary(
-  q: WorkerQuestion,
-  service: Service,
-  commands: ControlCommands | null,
-  slices: WorkerSlices,
-): unknown {
+function answerPrimary(q: Question, service: Service, commands: ControlCommands | null, slices: WorkerSlices): unknown {
   if (q.kind === 'metrics') return { snapshot: service.metricsSnapshot(), process: ownProcessStats() };
   if (commands === null) throw new Error('CONTROL is not set');
   switch (q.kind) {

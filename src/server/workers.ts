@@ -15,10 +15,6 @@
 // cannot be forked again, and the supervisor (svscan) restarts the service.
 
 import cluster, { Worker } from 'node:cluster';
-import type { LoadCounts } from '../control/dumpfile';
-import type { LoadBatch } from '../control/fanout';
-import type { ControlRequest } from '../control/protocol';
-import type { MetricsSnapshot, ProcessStats } from '../stats/snapshot';
 
 /** The environment variable that tells a worker its index (set by the primary, not by users). */
 export const WORKER_INDEX_ENV = 'DNSCACHE_WORKER';
@@ -32,31 +28,16 @@ interface ReadyMessage {
 }
 
 /**
- * The primary asks every worker something - its metrics (METRICS is served
- * by the primary), or to run a control command (CONTROL is too) - and each
- * answers for itself.
+ * Something the primary asks every worker, each answering for itself. What
+ * the questions are (metrics, control commands) is the business of whoever
+ * serves them, cli/dnscache.ts: this file only carries them.
  */
-export type WorkerQuestion =
-  | { readonly kind: 'metrics' }
-  | { readonly kind: 'control'; readonly req: ControlRequest }
-  | { readonly kind: 'dump-slice'; readonly dump: number }
-  | { readonly kind: 'dump-end'; readonly dump: number }
-  | { readonly kind: 'load-batch'; readonly batch: LoadBatch };
-
-/** A worker's metrics. */
-export interface WorkerReport {
-  readonly snapshot: MetricsSnapshot;
-  readonly process: ProcessStats;
+export interface WorkerQuestion {
+  readonly kind: string;
 }
 
-/** What each kind of question is answered with (control/slices.ts answers the dump's and load's). */
-export interface WorkerAnswers {
-  readonly metrics: WorkerReport;
-  readonly control: Record<string, unknown>;
-  readonly 'dump-slice': string[];
-  readonly 'dump-end': null;
-  readonly 'load-batch': LoadCounts;
-}
+/** What each kind of question `Q` is answered with. */
+export type AnswersTo<Q extends WorkerQuestion> = { readonly [K in Q['kind']]: unknown };
 
 interface QuestionMessage {
   readonly question: number;
@@ -95,7 +76,7 @@ export function receiveSeed(): Promise<Buffer> {
  * promise). A throw or rejection goes back as the question's error, so the
  * primary fails at once instead of waiting out its timeout.
  */
-export function answerQuestions(answer: (q: WorkerQuestion) => unknown): void {
+export function answerQuestions<Q extends WorkerQuestion>(answer: (q: Q) => unknown): void {
   const send = (reply: AnswerMessage): void => {
     try {
       process.send?.(reply);
@@ -107,7 +88,7 @@ export function answerQuestions(answer: (q: WorkerQuestion) => unknown): void {
     if (typeof m?.question !== 'number' || m.asked === undefined) return;
     const id = m.question;
     void Promise.resolve()
-      .then(() => answer(m.asked!))
+      .then(() => answer(m.asked as Q))
       .then(
         (value) => send({ answer: id, value }),
         (err: unknown) => send({ answer: id, error: err instanceof Error ? err.message : String(err) }),
@@ -137,17 +118,17 @@ export interface PrimaryOptions {
 /** dnscache's exit status for a fatal error (the CLI's too). */
 export const EXIT_FATAL = 111;
 
-export interface Primary {
+export interface Primary<Q extends WorkerQuestion, A extends AnswersTo<Q>> {
   /**
    * Every worker's answer to `q`, in worker order. Rejects with a worker's
    * error, if one does not answer within `timeoutMs`, or while the workers
    * are still starting (they only listen once they serve).
    */
-  ask<Q extends WorkerQuestion>(q: Q, timeoutMs: number): Promise<WorkerAnswers[Q['kind']][]>;
+  ask<K extends Q>(q: K, timeoutMs: number): Promise<A[K['kind']][]>;
 }
 
 /** Runs the primary: forks the workers and watches them until the service stops. */
-export function runPrimary(o: PrimaryOptions): Primary {
+export function runPrimary<Q extends WorkerQuestion, A extends AnswersTo<Q>>(o: PrimaryOptions): Primary<Q, A> {
   // Metrics snapshots hold typed arrays: structured clone, not JSON, carries them.
   cluster.setupPrimary({ serialization: 'advanced' });
   const workers: Worker[] = [];
@@ -196,12 +177,12 @@ export function runPrimary(o: PrimaryOptions): Primary {
     for (const w of workers) if (!w.isDead()) w.process.kill('SIGHUP');
   });
   return {
-    ask: <Q extends WorkerQuestion>(asked: Q, timeoutMs: number) =>
-      new Promise<WorkerAnswers[Q['kind']][]>((resolve, reject) => {
+    ask: <K extends Q>(asked: K, timeoutMs: number) =>
+      new Promise<A[K['kind']][]>((resolve, reject) => {
         if (ready < o.count) return reject(new Error(`the workers are still starting (${ready} of ${o.count} serve)`));
         const id = ++questions;
         const answered = new Array<boolean>(o.count).fill(false);
-        const answers = new Array<WorkerAnswers[Q['kind']]>(o.count);
+        const answers = new Array<A[K['kind']]>(o.count);
         let missing = o.count;
         const end = (): void => {
           clearTimeout(timer);
@@ -218,7 +199,7 @@ export function runPrimary(o: PrimaryOptions): Primary {
             end();
             return reject(new Error(m.error));
           }
-          answers[index] = m.value as WorkerAnswers[Q['kind']];
+          answers[index] = m.value as A[K['kind']];
           if (--missing > 0) return;
           end();
           resolve(answers);
