@@ -23,7 +23,7 @@ process.env.UV_THREADPOOL_SIZE ??= '1';
 import { systemClock } from '../cache/cache';
 import { packageVersion } from '../platform/version';
 import { fileLimitWarning, openFileLimit } from './bounds';
-import { Config, ConfigError, LogFormat, loadConfig } from '../config';
+import { Config, ConfigError, ListenAddress, LogFormat, loadConfig } from '../config';
 import { ControlCommands, ControlServer, controlSettings, ControlSettings, startControl } from '../control';
 import { LoadCounts } from '../control/dumpfile';
 import { WorkerSlices } from '../control/slices';
@@ -118,11 +118,13 @@ async function main(): Promise<void> {
   const service = new Service(config, log, random, index);
   await orFatalLater(
     () => service.bind(),
-    (reason) =>
-      reason.startsWith('METRICS ')
-        ? `unable to listen for ${reason}`
-        : `unable to listen on ${config.listen.address} port ${config.listen.port}: ${reason}`,
+    (reason) => `unable to listen on ${config.listen.address} port ${config.listen.port}: ${reason}`,
   );
+  // With WORKERS the primary serves METRICS, adding up every worker's snapshot.
+  const metrics =
+    config.metrics && config.workers === 1
+      ? await startMetrics(config.metrics, () => renderMetrics(service.metricsSnapshot()), log)
+      : null;
   // The control socket is made like the DNS sockets: before the chroot
   // (its path may lie outside ROOT) and as the user who started dnscache,
   // who alone may connect to it (mode 0600).
@@ -144,6 +146,7 @@ async function main(): Promise<void> {
     );
   }
   service.serve();
+  metrics?.serve();
   if (worker) {
     const slices = new WorkerSlices(service.cache);
     answerQuestions<Question>((q) => answerPrimary(q, service, workerCommands, slices));
@@ -153,7 +156,7 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    void Promise.all([service.stop(), controlServer?.close()]).then(() => {
+    void Promise.all([service.stop(), controlServer?.close(), metrics?.close()]).then(() => {
       sink.flush();
       process.exit(0);
     });
@@ -165,6 +168,24 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (err) => log.warning(`internal error: ${(err as Error)?.stack ?? String(err)}`));
   // SIGHUP: re-read servers/ and ip/ (from '/' after the chroot), keeping the cache.
   process.on('SIGHUP', () => service.reload());
+}
+
+/**
+ * Binds METRICS (before the privilege drop, like the DNS sockets: its port
+ * may need root); scrapes are answered 503 until serve().
+ */
+async function startMetrics(
+  listen: Readonly<ListenAddress>,
+  render: () => string | Promise<string>,
+  log: Log,
+): Promise<MetricsServer> {
+  const metrics = new MetricsServer(listen, render, log);
+  await orFatalLater(
+    () => metrics.start(),
+    (reason) =>
+      `unable to listen for METRICS ${listen.family === 6 ? `[${listen.address}]` : listen.address}:${listen.port}: ${reason}`,
+  );
+  return metrics;
 }
 
 function controlFailure(socket: string, reason: string): string {
@@ -218,7 +239,7 @@ async function runAsPrimary(
   const random = new Random(await readSeed());
   let primary: Primary<Question, Answers> | null = null;
   const metrics = config.metrics
-    ? new MetricsServer(
+    ? await startMetrics(
         config.metrics,
         () =>
           primary!
@@ -232,13 +253,6 @@ async function runAsPrimary(
         log,
       )
     : null;
-  if (metrics) {
-    const m = config.metrics!;
-    await orFatalLater(
-      () => metrics.start(),
-      (reason) => `unable to listen for METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${reason}`,
-    );
-  }
   let root = config.root;
   let controlServer: ControlServer | null = null;
   if (control.socket !== null) {

@@ -21,8 +21,6 @@ import { BackendHealth, tcpChecker } from '../route/health';
 import { serverId } from '../transport/rtt';
 import { Router } from '../route/router';
 import { MetricsSnapshot } from '../stats/snapshot';
-import { renderMetrics } from '../metrics/collect';
-import { MetricsServer } from '../metrics/server';
 import { MeteredRttTable, UpstreamMetrics } from '../stats/upstream';
 import { join } from 'node:path';
 import { RuleBook } from '../rules/book';
@@ -50,8 +48,6 @@ export class Service {
   upstreamQueries = 0;
   /** Upstream queries, RTTs and timeouts, for METRICS (kept whether or not it is set: a few increments per upstream try). */
   readonly upstreamMetrics = new UpstreamMetrics();
-  /** The METRICS endpoint, when configured. */
-  readonly metrics: MetricsServer | null;
   /** Clients refused by ip/ or for their source port: counted and logged (rate-limited). */
   private readonly refused: RefusedClients;
   /** Routes to backends (the routes file, etcd) and their health. */
@@ -186,14 +182,9 @@ export class Service {
       log,
       this.refused,
     );
-    // With WORKERS the primary serves METRICS, adding up every worker's snapshot.
-    this.metrics =
-      config.metrics && config.workers === 1
-        ? new MetricsServer(config.metrics, () => renderMetrics(this.metricsSnapshot()), log)
-        : null;
   }
 
-  /** The counters a metrics scrape reads, gathered now. */
+  /** The counters a metrics scrape reads, gathered now (METRICS is served by cli/dnscache.ts). */
   metricsSnapshot(): MetricsSnapshot {
     return {
       engine: this.engine.counters,
@@ -231,17 +222,6 @@ export class Service {
     this.acl.suspend();
     await this.udp.start();
     await this.tcp.start();
-    if (this.metrics) {
-      try {
-        await this.metrics.start();
-      } catch (err) {
-        const m = this.config.metrics!;
-        throw new Error(
-          `METRICS ${m.family === 6 ? `[${m.address}]` : m.address}:${m.port}: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
-    }
   }
 
   /**
@@ -305,7 +285,6 @@ export class Service {
   /** Starts answering (after bind()). */
   serve(): void {
     this.acl.resume();
-    this.metrics?.serve();
     this.etcd?.start();
     this.sweeper = setInterval(() => this.cache.sweep(), SWEEP_MS);
     this.sweeper.unref();
@@ -338,6 +317,6 @@ export class Service {
     this.healthChecker?.stop();
     this.acl.close();
     this.health.stop();
-    await Promise.all([this.udp.close(), this.tcp.closeAll(), this.metrics?.close(), this.etcd?.stop()]);
+    await Promise.all([this.udp.close(), this.tcp.closeAll(), this.etcd?.stop()]);
   }
 }
