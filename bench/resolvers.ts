@@ -10,7 +10,7 @@ import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as dgram from 'node:dgram';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { NODE_FLAGS } from '../src/conf/plan';
+import { NODE_FLAGS } from '../src/service-dir/plan';
 
 /** Where the compiled checkout is (dist/bench/ → checkout root). */
 export const CHECKOUT = join(__dirname, '..', '..');

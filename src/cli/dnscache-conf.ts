@@ -26,7 +26,7 @@ import {
   planServiceDir,
   rootsProblem,
   writeServiceDir,
-} from '../conf';
+} from '../service-dir';
 
 const WHO = 'dnscache-conf';
 const EXIT_USAGE = 100;

@@ -22,7 +22,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseServersFile } from '../../src/config/servers';
-import { DATALIMIT, logRunScript, lookupAccount, NODE_FLAGS, runSystemdScript } from '../../src/conf';
+import { DATALIMIT, logRunScript, lookupAccount, NODE_FLAGS, runSystemdScript } from '../../src/service-dir';
 import { assertLoopback, freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';

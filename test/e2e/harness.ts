@@ -11,7 +11,7 @@ import * as net from 'node:net';
 import { constants as osConstants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopback } from '../lab/addresses';
-import { NODE_FLAGS } from '../../src/conf/plan';
+import { NODE_FLAGS } from '../../src/service-dir/plan';
 
 export const DNSCACHE_JS = join(__dirname, '..', '..', 'src', 'cli', 'dnscache.js');
 /** The port dnscache listens on; the address is a random free 127.x.y.z. */

@@ -8,7 +8,7 @@
 
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { NODE_FLAGS } from '../../src/conf/plan';
+import { NODE_FLAGS } from '../../src/service-dir/plan';
 import { startHierarchy } from './hierarchy';
 
 const CHECKOUT = join(__dirname, '..', '..', '..');

@@ -35,7 +35,7 @@ import {
   shellWord,
   systemdUnit,
   systemdWord,
-} from '../../src/conf';
+} from '../../src/service-dir';
 
 const ACCT: Account = { name: 'dnscache', uid: 1001, gid: 1002 };
 const LOG: Account = { name: 'dnslog', uid: 1003, gid: 1004 };

@@ -1,4 +1,5 @@
-// dnscache-conf's pieces: the plan of the service directory (pure), the
+// dnscache-conf's pieces, which make a service directory (the daemon's own
+// reading of its settings is config/): the plan of the directory (pure), the
 // systemd unit, the roots file choice, account lookup and the writer.
 
 export * from './plan';
