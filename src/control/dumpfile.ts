@@ -26,7 +26,8 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { Cache, CacheSnapshotEntry, GradualSnapshot, RANK, Rank, StoredRecord } from '../cache/cache';
+import { Cache, RANK, Rank, StoredRecord } from '../cache/cache';
+import { CacheSnapshotEntry, GradualSnapshot, gradualSnapshot, restore } from '../cache/snapshot';
 import { HEADER_LENGTH, TYPE } from '../wire/constants';
 import { rdataNameLayout } from '../wire/message';
 import { jsonObject } from './protocol';
@@ -133,10 +134,10 @@ export function dumpTurn(walk: GradualSnapshot): string[] {
 /**
  * Every live entry of `cache` as dump lines, a turn at a time, letting the
  * event loop run between turns: queries are answered while a large cache
- * is dumped (Cache.gradualSnapshot says what that may change).
+ * is dumped (gradualSnapshot in cache/snapshot.ts says what that may change).
  */
 export async function* entryLinesGradually(cache: Cache): AsyncGenerator<string> {
-  const walk = cache.gradualSnapshot();
+  const walk = gradualSnapshot(cache);
   if (walk === null) throw new Error('a dump is already running');
   try {
     for (;;) {
@@ -502,7 +503,7 @@ export class LoadTally {
       return;
     }
     if (entry.expires <= cache.now()) this.expired++;
-    else if (cache.restore(entry)) this.loaded++;
+    else if (restore(cache, entry)) this.loaded++;
     else this.tooBig++;
   }
 
