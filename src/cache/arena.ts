@@ -104,6 +104,26 @@ export class Arena {
     this.freeHeads[c] = address;
   }
 
+  /** The size of the block at `address` (its class size). */
+  blockSize(address: number): number {
+    return this.words[address >>> CHUNK_BITS]![((address & OFFSET_MASK) >> 2) + W_SIZE]!;
+  }
+
+  /** Every block on a free list (for EntryStore.invariantViolations; walks them all). */
+  freeBlocks(): number[] {
+    const out: number[] = [];
+    for (let c = 0; c < this.freeHeads.length; c++) {
+      for (
+        let b = this.freeHeads[c]!;
+        b !== -1;
+        b = this.words[b >>> CHUNK_BITS]![((b & OFFSET_MASK) >> 2) + W_NEXT_FREE]!
+      ) {
+        out.push(b);
+      }
+    }
+    return out;
+  }
+
   /** Drops every block; chunks are kept for reuse. */
   clear(): void {
     this.freeHeads.fill(-1);

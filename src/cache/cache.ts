@@ -7,14 +7,34 @@
 // their byte length plus the same 22-byte overhead.
 
 import { TYPE } from '../wire/constants';
-import { Message, parseMessage } from '../wire/message';
-import { isAtOrBelow, lowerByte, Name, readName } from '../wire/name';
-import { readLatin1, writeLatin1 } from '../wire/latin1';
-import { copyBytes, copyOf } from '../wire/copy';
+import { Name } from '../wire/name';
+import { copyBytes } from '../wire/copy';
+import {
+  KIND_FAILURE,
+  KIND_NODATA,
+  KIND_NXDOMAIN,
+  KIND_REPLY,
+  KIND_RRSET,
+  packedLength,
+  packRdatas,
+  rdatasOf,
+  replyOf,
+  rrsetSlot,
+  Side,
+  SLOT_FAILURE,
+  SLOT_NXDOMAIN,
+  SLOT_REPLY,
+  SLOT_RRSET,
+  soaLength,
+  soaOf,
+  StoredRecord,
+  writeSoa,
+} from './entries';
 import { EntryStore } from './store';
-import { PackedReply, packReply, replyAnswerEnd, replyMessageLength, ReplyBytes, replyTtlOffsets } from './replies';
+import { PackedReply, ReplyBytes } from './replies';
 
-// The reply entry's shapes live with its format (replies.ts); importers of the cache find them here too.
+// The shapes of entries live with their formats (entries.ts, replies.ts); importers of the cache find them here too.
+export type { Side, StoredRecord } from './entries';
 export type { PackedReply, ReplyBytes } from './replies';
 
 /** Seconds since the epoch; injectable so tests can move time. */
@@ -61,14 +81,6 @@ export const ANSWERABLE: Rank = RANK.AUTHORITY_AA;
 /** A negative entry stands for the answer section it replaced. */
 const NEGATIVE_RANK: Rank = RANK.ANSWER;
 
-/**
- * Which side of a zone cut an RRset was seen on. The child's NS set and
- * addresses are what the zone says of itself; the parent's (a referral's NS
- * set and glue) are kept beside them, so that when the child's fail -
- * expired, dead, lame - resolution can go back to what the parent said.
- */
-export type Side = 'child' | 'parent';
-
 /** MINTTL and MAXTTL, in seconds: the operator's bounds on what the cache keeps. */
 export interface TtlLimits {
   /** Everything is kept at least this long, TTL 0 included (negative answers too). */
@@ -79,19 +91,6 @@ export interface TtlLimits {
 
 /** dnscache's own bounds: no minimum, a week at most. */
 export const DNSCACHE_TTL_LIMITS: TtlLimits = { min: 0, max: MAX_TTL };
-
-export interface StoredRecord {
-  readonly name: Name;
-  readonly type: number;
-  readonly rdata: Buffer;
-}
-
-// What an entry is. NODATA shares the RRset's slot, so the kind tells them apart.
-const KIND_RRSET = 1;
-const KIND_NODATA = 2;
-const KIND_NXDOMAIN = 3;
-const KIND_FAILURE = 4;
-const KIND_REPLY = 5;
 
 export interface RRsetHit {
   readonly ttl: number;
@@ -121,83 +120,6 @@ export function rrsetDataCharge(type: number, rdatas: readonly Buffer[]): number
   return n;
 }
 
-function packedLength(rdatas: readonly Buffer[]): number {
-  let length = 0;
-  for (const r of rdatas) length += 2 + r.length;
-  return length;
-}
-
-/** The RDATAs as stored - each a 2-byte length and the bytes - in the first `length` bytes of the buffer returned. */
-function packRdatas(rdatas: readonly Buffer[], length: number): Buffer {
-  const buf = length <= scratch.length ? scratch : Buffer.allocUnsafe(length);
-  let o = 0;
-  for (const r of rdatas) {
-    o = buf.writeUInt16BE(r.length, o);
-    copyBytes(r, 0, r.length, buf, o);
-    o += r.length;
-  }
-  return buf;
-}
-
-const scratch = Buffer.allocUnsafe(65536 + 4);
-
-/** Is `needle` (lower-case bytes) in buf[start, end), ASCII letters matched in either case? */
-function containsIgnoringCase(buf: Buffer, start: number, end: number, needle: Buffer): boolean {
-  const n = end - start;
-  const lower = n <= scratch.length ? scratch : Buffer.allocUnsafe(n);
-  for (let i = 0; i < n; i++) {
-    lower[i] = lowerByte(buf[start + i]!);
-  }
-  return lower.subarray(0, n).indexOf(needle) !== -1;
-}
-
-/** Copies out of the store: its blocks are reused once an entry goes. */
-function unpackRdatas(buf: Buffer, start: number, end: number, view = false): Buffer[] {
-  const out: Buffer[] = [];
-  for (let i = start; i < end;) {
-    const len = buf.readUInt16BE(i);
-    out.push(view ? buf.subarray(i + 2, i + 2 + len) : copyOf(buf, i + 2, i + 2 + len));
-    i += 2 + len;
-  }
-  return out;
-}
-
-/** A negative entry's SOA as stored: type, name length, name, RDATA; nothing for none. */
-function soaLength(soa: StoredRecord | null): number {
-  return soa === null ? 0 : 3 + soa.name.length + soa.rdata.length;
-}
-
-function writeSoa(soa: StoredRecord | null, buf: Buffer, at: number): void {
-  if (soa === null) return;
-  at = buf.writeUInt16BE(soa.type, at);
-  buf[at++] = soa.name.length;
-  at += writeLatin1(buf, soa.name, at);
-  soa.rdata.copy(buf, at);
-}
-
-function readSoa(buf: Buffer, start: number, length: number): StoredRecord | null {
-  if (length === 0) return null;
-  const nameEnd = start + 3 + buf[start + 2]!;
-  return {
-    name: readLatin1(buf, start + 3, nameEnd) as Name,
-    type: buf.readUInt16BE(start),
-    rdata: copyOf(buf, nameEnd, start + length),
-  };
-}
-
-// An entry's slot among its name's entries: what it is, and for which type.
-// NODATA shares the RRset's slot: a fresh RRset replaces it and vice versa.
-const SLOT_RRSET = 0x10000;
-const SLOT_NXDOMAIN = 0x20000;
-const SLOT_FAILURE = 0x30000;
-const SLOT_REPLY = 0x40000;
-/** A parent-side RRset: a referral's NS set, or glue for one of its names. */
-const SLOT_PARENT = 0x50000;
-
-function rrsetSlot(side: Side, type: number): number {
-  return (side === 'child' ? SLOT_RRSET : SLOT_PARENT) | type;
-}
-
 export interface CacheStats {
   readonly entries: number;
   readonly bytes: number;
@@ -213,7 +135,12 @@ export interface CacheStats {
 }
 
 export class Cache {
-  private readonly store: EntryStore;
+  /**
+   * The entries. The cache's administration (flush.ts, snapshot.ts) walks
+   * and removes them here; everything else goes through the methods below,
+   * which apply the TTL rules and count motion.
+   */
+  readonly store: EntryStore;
   private motion = 0;
 
   /**
@@ -223,7 +150,7 @@ export class Cache {
   constructor(
     readonly maxBytes: number,
     private readonly clock: Clock = systemClock,
-    private readonly limits: TtlLimits = DNSCACHE_TTL_LIMITS,
+    readonly limits: TtlLimits = DNSCACHE_TTL_LIMITS,
     readonly staleSeconds = 0,
   ) {
     this.store = new EntryStore(maxBytes);
@@ -303,7 +230,7 @@ export class Cache {
     side: Side = 'child',
   ): boolean {
     ttl = this.rrsetTtl(ttl);
-    return ttl > 0 && this.storeRRset(name, rrsetSlot(side, type), type, this.clock() + ttl, rdatas, rank);
+    return ttl > 0 && this.storeRRset(name, type, side, this.clock() + ttl, rdatas, rank);
   }
 
   /** The rank of what lives in a slot now (0: nothing live). */
@@ -312,15 +239,12 @@ export class Cache {
     return this.store.kind(e) === KIND_RRSET ? this.store.tag(e) : NEGATIVE_RANK;
   }
 
-  /** Stores an RRset until `expires` (putRRset, restore); false if it is not kept (outranked, empty, or too big). */
-  private storeRRset(
-    name: Name,
-    slot: number,
-    type: number,
-    expires: number,
-    rdatas: readonly Buffer[],
-    rank: Rank,
-  ): boolean {
+  // The store* methods take an absolute expiry that the caller has already
+  // brought within the TTL rules (the put* methods, snapshot.ts's restore).
+
+  /** Stores an RRset until `expires`; false if it is not kept (outranked, empty, or too big). */
+  storeRRset(name: Name, type: number, side: Side, expires: number, rdatas: readonly Buffer[], rank: Rank): boolean {
+    const slot = rrsetSlot(side, type);
     if (rdatas.length === 0) return false;
     const charge = rrsetDataCharge(type, rdatas);
     if (charge > MAX_RRSET_DATA) return false;
@@ -350,7 +274,7 @@ export class Cache {
   getRRset(name: Name, type: number, minRank: Rank = RANK.ADDITIONAL, side: Side = 'child'): RRsetHit | null {
     const e = this.live(name, rrsetSlot(side, type));
     if (e === -1 || this.store.kind(e) !== KIND_RRSET || this.store.tag(e) < minRank) return null;
-    return { ttl: this.remaining(e), rdatas: this.rdatasOf(e), rank: this.store.tag(e) as Rank };
+    return { ttl: this.remaining(e), rdatas: rdatasOf(this.store, e), rank: this.store.tag(e) as Rank };
   }
 
   private negativeCharge(name: Name, soa: StoredRecord | null): number {
@@ -363,28 +287,30 @@ export class Cache {
     return e !== -1;
   }
 
-  private soaOf(e: number): StoredRecord | null {
-    return readSoa(this.store.buffer(e), this.store.dataStart(e), this.store.dataLength(e));
-  }
-
   putNxdomain(name: Name, ttl: number, soa: StoredRecord | null): void {
     ttl = this.negativeTtl(ttl);
-    if (ttl <= 0) return;
-    this.putNegative(name, SLOT_NXDOMAIN, KIND_NXDOMAIN, this.clock() + ttl, soa);
+    if (ttl > 0) this.storeNxdomain(name, this.clock() + ttl, soa);
   }
 
   /** NODATA lives in the RRset's slot: a fresh RRset replaces it and vice versa. */
   putNodata(name: Name, type: number, ttl: number, soa: StoredRecord | null): void {
     ttl = this.negativeTtl(ttl);
-    if (ttl <= 0) return;
-    this.putNegative(name, SLOT_RRSET | type, KIND_NODATA, this.clock() + ttl, soa);
+    if (ttl > 0) this.storeNodata(name, type, this.clock() + ttl, soa);
+  }
+
+  storeNxdomain(name: Name, expires: number, soa: StoredRecord | null): boolean {
+    return this.putNegative(name, SLOT_NXDOMAIN, KIND_NXDOMAIN, expires, soa);
+  }
+
+  storeNodata(name: Name, type: number, expires: number, soa: StoredRecord | null): boolean {
+    return this.putNegative(name, SLOT_RRSET | type, KIND_NODATA, expires, soa);
   }
 
   /** A cached NXDOMAIN; with `stale`, also one expired less than `staleSeconds` ago (its TTL then STALE_TTL). */
   getNxdomain(name: Name, stale = false): NegativeHit | null {
     const e = this.live(name, SLOT_NXDOMAIN, stale);
     if (e === -1) return null;
-    return { kind: 'nxdomain', ttl: this.remaining(e), soa: this.soaOf(e) };
+    return { kind: 'nxdomain', ttl: this.remaining(e), soa: soaOf(this.store, e) };
   }
 
   /**
@@ -399,14 +325,9 @@ export class Cache {
       const rank = this.store.tag(e);
       return rank < ANSWERABLE
         ? null
-        : { kind: 'rrset', ttl: this.remaining(e), rdatas: this.rdatasOf(e), rank: rank as Rank };
+        : { kind: 'rrset', ttl: this.remaining(e), rdatas: rdatasOf(this.store, e), rank: rank as Rank };
     }
-    return { kind: 'nodata', ttl: this.remaining(e), soa: this.soaOf(e) };
-  }
-
-  private rdatasOf(e: number, view = false): Buffer[] {
-    const start = this.store.dataStart(e);
-    return unpackRdatas(this.store.buffer(e), start, start + this.store.dataLength(e), view);
+    return { kind: 'nodata', ttl: this.remaining(e), soa: soaOf(this.store, e) };
   }
 
   getNodata(name: Name, type: number): NegativeHit | null {
@@ -424,7 +345,7 @@ export class Cache {
     this.storeFailure(name, type, this.clock() + seconds);
   }
 
-  private storeFailure(name: Name, type: number, expires: number): boolean {
+  storeFailure(name: Name, type: number, expires: number): boolean {
     return this.add(name, SLOT_FAILURE | type, KIND_FAILURE, expires, ENTRY_OVERHEAD + name.length, 0) !== -1;
   }
 
@@ -443,18 +364,7 @@ export class Cache {
   /** The hot-path lookup: a view of the stored bytes, valid until the cache next changes. */
   getReply(name: Name, type: number, now: number = this.clock()): ReplyBytes | undefined {
     const e = this.store.get(name, SLOT_REPLY | type);
-    return e === -1 || this.store.expires(e) <= now ? undefined : this.replyOf(e);
-  }
-
-  private replyOf(e: number): ReplyBytes {
-    const start = this.store.dataStart(e);
-    return {
-      buf: this.store.buffer(e),
-      start,
-      end: start + this.store.dataLength(e),
-      builtAt: this.store.tag(e),
-      expires: this.store.expires(e),
-    };
+    return e === -1 || this.store.expires(e) <= now ? undefined : replyOf(this.store, e);
   }
 
   /**
@@ -485,225 +395,4 @@ export class Cache {
       evicted: this.store.evicted,
     };
   }
-
-  // --- Control (dnscache-ctl): flushing, dumping and restoring entries. ---
-  // None of this is on the query path; each walks the whole LRU once.
-
-  /**
-   * Removes every entry for `name` (all types; RRsets, negative, reply and
-   * failure entries), and every reply for another name whose answer went
-   * through it (a CNAME chain to it, or its records).
-   */
-  flushName(name: Name): number {
-    return this.flushWhere((owner) => owner === name, name);
-  }
-
-  /** Removes every entry at or below `zone`, and every reply whose answer went through a name there. */
-  flushSubtree(zone: Name): number {
-    return this.flushWhere((owner) => isAtOrBelow(owner, zone), zone);
-  }
-
-  /** Empties the cache (motion is kept: it counts bytes stored since start). */
-  flushAll(): number {
-    const n = this.store.size;
-    this.store.clear();
-    return n;
-  }
-
-  /** `top`: the name or zone `match` is about, for answerMentions' quick test. */
-  private flushWhere(match: (owner: Name) => boolean, top: Name): number {
-    // A reply that mentions a name matching `top` spells out top's first label
-    // somewhere (letter case aside): our writer compresses a name only into
-    // one written before it. The root has no label, and matches every owner.
-    const label = top.length > 1 ? Buffer.from(top.slice(0, 1 + top.charCodeAt(0)), 'latin1') : null;
-    let doomed = 0;
-    for (const e of this.store.oldestFirst()) {
-      if (
-        match(this.store.name(e) as Name) ||
-        (this.store.kind(e) === KIND_REPLY && this.answerMentions(e, match, label))
-      ) {
-        this.store.remove(e);
-        doomed++;
-      }
-    }
-    return doomed;
-  }
-
-  /** Does the stored reply's answer hold a record owned by, or a CNAME to, a name `match` accepts? */
-  private answerMentions(e: number, match: (name: Name) => boolean, label: Buffer | null): boolean {
-    const r = this.replyOf(e);
-    const end = r.start + replyMessageLength(r);
-    if (label !== null && !containsIgnoringCase(r.buf, r.start, end, label)) return false;
-    let message: Message;
-    try {
-      message = parseMessage(r.buf.subarray(r.start, end));
-    } catch {
-      return false; // the cache wrote these bytes itself; a reply it cannot read names nothing
-    }
-    for (const rr of message.answer) {
-      if (match(rr.name)) return true;
-      if (rr.type === TYPE.CNAME && match(readName(rr.rdata, 0).name)) return true;
-    }
-    return false;
-  }
-
-  /**
-   * Every live entry, least recently used first (restoring them in this
-   * order rebuilds the same recency), with absolute expiry times. Does not
-   * touch recency; must be consumed before the cache is changed.
-   */
-  *snapshot(): Generator<CacheSnapshotEntry> {
-    const now = this.clock();
-    for (const e of this.store.oldestFirst()) {
-      const s = this.entryOf(e, now);
-      if (s !== null) yield s;
-    }
-  }
-
-  /**
-   * A snapshot taken a slice at a time, with the cache serving (and
-   * changing) between slices: every entry live when it is reached, least
-   * recently used first; one used meanwhile may come twice (a load keeps
-   * the later), none is missed unless it goes. A walk that never ends
-   * under churn is cut at twice the entries there were at its start.
-   * Null while another runs.
-   */
-  gradualSnapshot(): GradualSnapshot | null {
-    if (!this.store.startWalk()) return null;
-    let budget = 2 * this.store.size + 16;
-    return {
-      next: <T>(max: number, use: (entry: CacheSnapshotEntry) => T): T[] => {
-        const now = this.clock();
-        const out: T[] = [];
-        while (out.length < max && budget > 0) {
-          const e = this.store.walkNext();
-          if (e === -1) break;
-          budget--;
-          const s = this.entryOf(e, now, true);
-          if (s !== null) out.push(use(s));
-        }
-        return out;
-      },
-      close: () => this.store.endWalk(),
-    };
-  }
-
-  /**
-   * Entry `e` as plain data with its absolute expiry; null when it has
-   * expired. With `view`, its RDATA and message are views of the cache's
-   * memory, good only until the cache next changes (no copy: copies of a
-   * whole cache, made faster than the garbage collector frees them, pushed
-   * a full cache's process past DATALIMIT during a dump).
-   */
-  private entryOf(e: number, now: number, view = false): CacheSnapshotEntry | null {
-    const expires = this.store.expires(e);
-    if (expires <= now) return null;
-    const type = this.store.slot(e) & 0xffff;
-    const name = this.store.name(e) as Name;
-    switch (this.store.kind(e)) {
-      case KIND_RRSET:
-        return {
-          kind: 'rrset',
-          name,
-          type,
-          expires,
-          rdatas: this.rdatasOf(e, view),
-          rank: this.store.tag(e) as Rank,
-          side: (this.store.slot(e) & ~0xffff) === SLOT_PARENT ? 'parent' : 'child',
-        };
-      case KIND_NXDOMAIN:
-        return { kind: 'nxdomain', name, expires, soa: this.soaOf(e) };
-      case KIND_NODATA:
-        return { kind: 'nodata', name, type, expires, soa: this.soaOf(e) };
-      case KIND_FAILURE:
-        return { kind: 'failure', name, type, expires };
-      case KIND_REPLY: {
-        const r = this.replyOf(e);
-        return {
-          kind: 'reply',
-          name,
-          type,
-          expires,
-          builtAt: r.builtAt,
-          message: view
-            ? r.buf.subarray(r.start, r.start + replyMessageLength(r))
-            : copyOf(r.buf, r.start, r.start + replyMessageLength(r)),
-          ttlOffsets: replyTtlOffsets(r),
-          answerEnd: replyAnswerEnd(r),
-        };
-      }
-      default:
-        return null;
-    }
-  }
-
-  /**
-   * Stores an entry from a snapshot with its absolute expiry (capped at
-   * MAXTTL from now, as every put is). Returns false if it was not stored:
-   * expired, or too big for the cache, as the put methods would decide.
-   * The caller vouches for the contents (src/control/dumpfile.ts checks
-   * what it reads: a reply entry's offsets must match its message).
-   */
-  restore(s: CacheSnapshotEntry): boolean {
-    const now = this.clock();
-    if (!(s.expires > now)) return false;
-    const expires = Math.min(s.expires, now + this.limits.max);
-    switch (s.kind) {
-      case 'rrset':
-        return this.storeRRset(s.name, rrsetSlot(s.side, s.type), s.type, expires, s.rdatas, s.rank);
-      case 'nxdomain':
-        return this.putNegative(s.name, SLOT_NXDOMAIN, KIND_NXDOMAIN, expires, s.soa);
-      case 'nodata':
-        return this.putNegative(s.name, SLOT_RRSET | s.type, KIND_NODATA, expires, s.soa);
-      case 'failure':
-        return this.storeFailure(s.name, s.type, expires);
-      case 'reply':
-        return this.putReply(s.name, s.type, packReply(s.message, s.ttlOffsets, expires, s.builtAt, s.answerEnd));
-    }
-  }
 }
-
-/** A snapshot taken a slice at a time (Cache.gradualSnapshot). */
-export interface GradualSnapshot {
-  /**
-   * `use` of each of up to `max` more entries; none at the end. An entry's
-   * buffers are views of the cache's memory, good only while `use` runs.
-   */
-  next<T>(max: number, use: (entry: CacheSnapshotEntry) => T): T[];
-  /** Ends the walk (another may start). */
-  close(): void;
-}
-
-/** One cache entry as snapshot() gives it and restore() takes it: absolute expiry, plain data. */
-export type CacheSnapshotEntry =
-  | {
-      readonly kind: 'rrset';
-      readonly name: Name;
-      readonly type: number;
-      readonly expires: number;
-      readonly rdatas: readonly Buffer[];
-      readonly rank: Rank;
-      readonly side: Side;
-    }
-  | { readonly kind: 'nxdomain'; readonly name: Name; readonly expires: number; readonly soa: StoredRecord | null }
-  | {
-      readonly kind: 'nodata';
-      readonly name: Name;
-      readonly type: number;
-      readonly expires: number;
-      readonly soa: StoredRecord | null;
-    }
-  | { readonly kind: 'failure'; readonly name: Name; readonly type: number; readonly expires: number }
-  | {
-      readonly kind: 'reply';
-      readonly name: Name;
-      readonly type: number;
-      readonly expires: number;
-      /** When the message's TTLs were written (hits count them down from here). */
-      readonly builtAt: number;
-      /** The reply as first built, without OPT. */
-      readonly message: Buffer;
-      /** Offsets of every record's TTL field, ascending. */
-      readonly ttlOffsets: readonly number[];
-      readonly answerEnd: number;
-    };

@@ -5,7 +5,7 @@
 
 import { FLAG_CD, FLAG_RD, FLAG_TC, HEADER_LENGTH } from '../wire/constants';
 import { copyBytes } from '../wire/copy';
-import { BuiltMessage } from '../wire/writer';
+import { BuiltMessage, FIT_ANSWER, FIT_QUESTION, FIT_WHOLE, replyFit } from '../wire/writer';
 
 /** A reply as stored: message, TTL offsets and trailers in buf[start, end). */
 export interface ReplyBytes {
@@ -93,19 +93,10 @@ export function renderReply(
 ): Buffer {
   const extra = opt === null ? 0 : opt.length;
   const messageLength = replyMessageLength(r);
-  let end = messageLength;
-  let tc = false;
-  let keepAuthority = true;
-  if (end + extra > limit) {
-    keepAuthority = false;
-    const answerEnd = replyAnswerEnd(r);
-    if (answerEnd + extra <= limit) {
-      end = answerEnd;
-    } else {
-      end = questionEnd;
-      tc = true;
-    }
-  }
+  const answerEnd = replyAnswerEnd(r);
+  const fit = replyFit(messageLength, answerEnd, extra, limit);
+  const end = fit === FIT_WHOLE ? messageLength : fit === FIT_ANSWER ? answerEnd : questionEnd;
+  const tc = fit === FIT_QUESTION;
   const out = Buffer.allocUnsafe(end + extra);
   copyBytes(r.buf, r.start, end, out, 0);
   out[0] = query[0]!;
@@ -114,7 +105,7 @@ export function renderReply(
   // The stored reply carries the first asker's CD bit; this client gets its own (RFC 6840 §5.9).
   out[3] = (out[3]! & ~FLAG_CD) | (query[3]! & FLAG_CD);
   copyBytes(query, HEADER_LENGTH, questionEnd - HEADER_LENGTH, out, HEADER_LENGTH);
-  if (!keepAuthority) {
+  if (fit !== FIT_WHOLE) {
     // The answer section stays (its count was copied with the header) unless it is cut too.
     if (tc) out.writeUInt16BE(0, 6);
     out.writeUInt16BE(0, 8);

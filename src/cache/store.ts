@@ -9,6 +9,30 @@
 //
 // Callers hold an entry's address only until they next change the store:
 // a removed entry's block is reused, and compaction moves every entry.
+//
+// Invariants, true whenever no public method is running (a caller writing
+// an entry's data between add() and its next call aside), and checked by
+// invariantViolations() (test/unit/store-invariants.test.ts):
+//
+// - Index. Every entry sits in exactly one hash chain, the one of bucket
+//   hash(name, slot) & mask, and its header keeps that hash (W_HASH) and
+//   its name's hash (W_NAME) as computed from the name it holds. The
+//   chains hold `size` entries in all, no two under one (name, slot). The
+//   table's length is a power of two and at least `size` (grow() doubles
+//   it before the entries outnumber the buckets).
+// - Name counts. names[b] is the number of entries whose name hash falls in
+//   bucket b, so a zero there proves no entry of that name is stored.
+// - Recency. Following W_NEWER from `oldest` meets every entry of the
+//   index once and ends at `newest`; W_OLDER links are the reverse. Both
+//   ends are NONE exactly when the store is empty.
+// - Bytes. `bytes` is the sum of the entries' charges, and at most
+//   maxBytes: add() evicts from the oldest end until the new charge fits,
+//   and refuses a charge over maxBytes outright. Nothing else adds charge.
+// - Arena. Each entry is one block handed out by the arena, at least
+//   header + name + data long; no two blocks overlap, none is on a free
+//   list, and the arena's inUse is the sum of their sizes.
+// - Walk. The cursor is NONE or an entry in the list, and NONE unless a
+//   walk runs.
 
 import { randomBytes } from 'node:crypto';
 import { Arena, ARENA_WORDS, CHUNK_BITS, CHUNK_SIZE, OFFSET_MASK } from './arena';
@@ -341,6 +365,92 @@ export class EntryStore {
 
   dataLength(e: number): number {
     return this.word(e, W_META) >>> DATA_SHIFT;
+  }
+
+  /**
+   * Which of the invariants stated at the top of this file do not hold, one
+   * line each (none: all hold). Walks every entry, chain and free block:
+   * for tests, never the query path.
+   */
+  invariantViolations(): string[] {
+    const out: string[] = [];
+    // Recency: the list, both ways.
+    const listed = new Set<number>();
+    let older = NONE;
+    for (let e = this.oldest; e !== NONE; e = this.word(e, W_NEWER)) {
+      if (listed.has(e) || listed.size > this.count) {
+        out.push('recency: the list from oldest loops or runs past size');
+        break;
+      }
+      listed.add(e);
+      if (this.word(e, W_OLDER) !== older) out.push(`recency: entry ${e}'s older link is not the entry before it`);
+      older = e;
+    }
+    if (older !== this.newest) out.push('recency: the list from oldest does not end at newest');
+    if (listed.size !== this.count) out.push(`recency: the list holds ${listed.size} entries, size is ${this.count}`);
+    if ((this.oldest === NONE) !== (this.count === 0) || (this.newest === NONE) !== (this.count === 0)) {
+      out.push('recency: oldest/newest are NONE other than exactly when empty');
+    }
+    // Index: every chain, every entry in the chain of its hash, its hashes those of its name and slot.
+    if (this.table.length & (this.table.length - 1) || this.mask !== this.table.length - 1) {
+      out.push('index: the table length is not a power of two matching the mask');
+    }
+    if (this.table.length < this.count) out.push(`index: ${this.count} entries in ${this.table.length} buckets`);
+    const indexed = new Set<number>();
+    const keys = new Set<string>();
+    const names = new Int32Array(this.names.length);
+    for (let bucket = 0; bucket < this.table.length; bucket++) {
+      for (let e = this.table[bucket]!; e !== NONE; e = this.word(e, W_CHAIN)) {
+        if (indexed.has(e) || !listed.has(e)) {
+          out.push(`index: entry ${e} is chained twice or is not in the recency list`);
+          break;
+        }
+        indexed.add(e);
+        const name = this.name(e);
+        const key = `${this.slot(e)}/${name}`;
+        if (keys.has(key)) out.push(`index: two entries under slot/name ${JSON.stringify(key)}`);
+        keys.add(key);
+        const h = this.hashOf(name, this.slot(e));
+        if (this.word(e, W_HASH) !== h || this.word(e, W_NAME) !== this.lastHash) {
+          out.push(`index: entry ${e}'s stored hashes are not those of its name and slot`);
+        }
+        if ((h & this.mask) !== bucket) out.push(`index: entry ${e} is chained in bucket ${bucket}, not its own`);
+        names[this.lastBucketHash & this.mask]!++;
+      }
+    }
+    if (indexed.size !== this.count) out.push(`index: the chains hold ${indexed.size} entries, size is ${this.count}`);
+    // Name counts.
+    for (let b = 0; b < names.length; b++) {
+      if (names[b] !== this.names[b]) out.push(`names: bucket ${b} counts ${this.names[b]}, holds ${names[b]}`);
+    }
+    // Bytes.
+    let charges = 0;
+    for (const e of listed) charges += this.charge(e);
+    if (charges !== this.used) out.push(`bytes: ${this.used} counted, the charges sum to ${charges}`);
+    if (this.used > this.maxBytes) out.push(`bytes: ${this.used} over the budget of ${this.maxBytes}`);
+    // Arena: blocks big enough, apart from each other and from the free lists, summing to inUse.
+    const blocks = [...listed].sort((a, b) => a - b);
+    let inUse = 0;
+    for (let i = 0; i < blocks.length; i++) {
+      const e = blocks[i]!;
+      const size = this.arena.blockSize(e);
+      inUse += size;
+      if (size < HEADER_BYTES + (this.word(e, W_META) & 0xff) + this.dataLength(e)) {
+        out.push(`arena: entry ${e}'s block of ${size} bytes is too small for it`);
+      }
+      const next = blocks[i + 1];
+      if (next !== undefined && next >>> CHUNK_BITS === e >>> CHUNK_BITS && e + size > next) {
+        out.push(`arena: entry ${e}'s block overlaps entry ${next}'s`);
+      }
+    }
+    for (const b of this.arena.freeBlocks()) if (listed.has(b)) out.push(`arena: entry ${b}'s block is on a free list`);
+    if (inUse !== this.arena.inUse)
+      out.push(`arena: inUse is ${this.arena.inUse}, the entries' blocks sum to ${inUse}`);
+    // Walk.
+    if (this.cursor !== NONE && (!this.walking || !listed.has(this.cursor))) {
+      out.push('walk: the cursor is set with no walk running, or not on an entry');
+    }
+    return out;
   }
 
   private word(e: number, field: number): number {

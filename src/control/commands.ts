@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Cache } from '../cache/cache';
+import { flushAll, flushName, flushSubtree } from '../cache/flush';
 import { Log, logName } from '../log/log';
 import { ResolverCounters } from '../resolve/resolver';
 import { parseServerEntry } from '../config/address';
@@ -247,18 +248,18 @@ export class ControlCommands implements CommandRunner {
         return this.stats();
       case 'flush': {
         const name = parseName(req.name);
-        const removed = cache.flushName(name);
+        const removed = flushName(cache, name);
         this.log.line(`control flush ${logName(name)} ${removed}`);
         return { name: nameToText(name), removed };
       }
       case 'flush-subtree': {
         const name = parseName(req.name);
-        const removed = cache.flushSubtree(name);
+        const removed = flushSubtree(cache, name);
         this.log.line(`control flush-subtree ${logName(name)} ${removed}`);
         return { name: nameToText(name), removed };
       }
       case 'flush-all': {
-        const removed = cache.flushAll();
+        const removed = flushAll(cache);
         this.log.line(`control flush-all ${removed}`);
         return { removed };
       }

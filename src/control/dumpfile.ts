@@ -26,11 +26,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
-import { Cache, CacheSnapshotEntry, GradualSnapshot, RANK, Rank, StoredRecord } from '../cache/cache';
-import { HEADER_LENGTH, TYPE } from '../wire/constants';
-import { rdataNameLayout } from '../wire/message';
+import { Cache, RANK, Rank, StoredRecord } from '../cache/cache';
+import { CacheSnapshotEntry, GradualSnapshot, gradualSnapshot, restore } from '../cache/snapshot';
+import { FLAG_QR, HEADER_LENGTH, TYPE } from '../wire/constants';
+import { rdataNameLayout, RecordReader, WireError } from '../wire/message';
 import { jsonObject } from './protocol';
-import { Name, NameError, nameFromText, nameToText } from '../wire/name';
+import { Name, NameError, nameFromText, nameToText, readName } from '../wire/name';
 
 export const DUMP_FORMAT = 'dnscache-ts cache dump';
 export const DUMP_VERSION = 1;
@@ -133,10 +134,10 @@ export function dumpTurn(walk: GradualSnapshot): string[] {
 /**
  * Every live entry of `cache` as dump lines, a turn at a time, letting the
  * event loop run between turns: queries are answered while a large cache
- * is dumped (Cache.gradualSnapshot says what that may change).
+ * is dumped (gradualSnapshot in cache/snapshot.ts says what that may change).
  */
 export async function* entryLinesGradually(cache: Cache): AsyncGenerator<string> {
-  const walk = cache.gradualSnapshot();
+  const walk = gradualSnapshot(cache);
   if (walk === null) throw new Error('a dump is already running');
   try {
     for (;;) {
@@ -276,15 +277,13 @@ function nameField(v: unknown, what: string): Name {
 
 /** Where an uncompressed name starting at `pos` ends, or -1 if it is not one inside `buf`. */
 function plainNameEnd(buf: Buffer, pos: number): number {
-  let total = 1;
-  for (;;) {
-    if (pos >= buf.length) return -1;
-    const len = buf[pos]!;
-    if (len === 0) return pos + 1;
-    if (len > 63) return -1;
-    total += len + 1;
-    if (total > 255) return -1;
-    pos += len + 1;
+  try {
+    const { name, end } = readName(buf, pos);
+    // A name read whole in name.length bytes had no pointer (a pointer takes 2 bytes, and stands for at least 3 or for 1).
+    return end - pos === name.length ? end : -1;
+  } catch (err) {
+    if (err instanceof NameError) return -1;
+    throw err;
   }
 }
 
@@ -313,26 +312,6 @@ function soaField(v: unknown): StoredRecord | null {
   return { name, type: TYPE.SOA, rdata };
 }
 
-/** Skips a possibly compressed name in a message; pointers must point backwards. */
-function skipName(msg: Buffer, pos: number): number {
-  const start = pos;
-  for (let total = 1; ;) {
-    if (pos >= msg.length) fail('"message": a name runs past the end');
-    const len = msg[pos]!;
-    if (len === 0) return pos + 1;
-    if ((len & 0xc0) === 0xc0) {
-      if (pos + 2 > msg.length) fail('"message": a name runs past the end');
-      const target = ((len & 0x3f) << 8) | msg[pos + 1]!;
-      if (target >= start) fail('"message": a compression pointer does not point backwards');
-      return pos + 2;
-    }
-    if (len > 63) fail('"message": bad label type');
-    total += len + 1;
-    if (total > 255) fail('"message": a name longer than 255 bytes');
-    pos += len + 1;
-  }
-}
-
 interface ReplyLayout {
   readonly ttlOffsets: number[];
   readonly answerEnd: number;
@@ -347,31 +326,32 @@ interface ReplyLayout {
 function replyLayout(msg: Buffer, name: Name, type: number): ReplyLayout {
   const questionEnd = HEADER_LENGTH + name.length + 4;
   if (msg.length < questionEnd) fail('"message" is shorter than a header and its question');
-  if ((msg[2]! & 0x80) === 0) fail('"message" is not a response (QR=0)');
+  if ((msg[2]! & FLAG_QR) === 0) fail('"message" is not a response (QR=0)');
   if (msg.readUInt16BE(4) !== 1) fail('"message" does not hold exactly one question');
-  // The first asker's letter case is kept in the stored question: compare case-folded.
-  const asked = msg
-    .toString('latin1', HEADER_LENGTH, HEADER_LENGTH + name.length)
-    .replace(/[A-Z]/g, (c) => c.toLowerCase());
-  if (asked !== name || msg.readUInt16BE(HEADER_LENGTH + name.length) !== type) {
-    fail('"message": its question is not the entry\'s name and type');
-  }
   const ttlOffsets: number[] = [];
-  let pos = questionEnd;
   let answerEnd = questionEnd;
   const counts = [msg.readUInt16BE(6), msg.readUInt16BE(8), msg.readUInt16BE(10)];
-  for (let section = 0; section < 3; section++) {
-    for (let i = 0; i < counts[section]!; i++) {
-      pos = skipName(msg, pos);
-      if (pos + 10 > msg.length) fail('"message": a record runs past the end');
-      if (msg.readUInt16BE(pos) === TYPE.OPT) fail('"message" holds an OPT record');
-      ttlOffsets.push(pos + 4);
-      pos += 10 + msg.readUInt16BE(pos + 8);
-      if (pos > msg.length) fail('"message": a record runs past the end');
+  const records = new RecordReader(msg, questionEnd);
+  try {
+    // readName folds the first asker's letter case, kept in the stored
+    // question; a name read whole in name.length bytes had no pointer.
+    const asked = readName(msg, HEADER_LENGTH);
+    if (asked.name !== name || asked.end !== questionEnd - 4 || msg.readUInt16BE(asked.end) !== type) {
+      fail('"message": its question is not the entry\'s name and type');
     }
-    if (section === 0) answerEnd = pos;
+    for (let section = 0; section < 3; section++) {
+      for (let i = 0; i < counts[section]!; i++) {
+        records.next();
+        if (records.type === TYPE.OPT) fail('"message" holds an OPT record');
+        ttlOffsets.push(records.ttlAt);
+      }
+      if (section === 0) answerEnd = records.pos;
+    }
+  } catch (err) {
+    if (err instanceof WireError || err instanceof NameError) fail(`"message": ${err.message}`);
+    throw err;
   }
-  if (pos !== msg.length) fail('"message" has bytes after its last record');
+  if (records.pos !== msg.length) fail('"message" has bytes after its last record');
   return { ttlOffsets, answerEnd };
 }
 
@@ -502,7 +482,7 @@ export class LoadTally {
       return;
     }
     if (entry.expires <= cache.now()) this.expired++;
-    else if (cache.restore(entry)) this.loaded++;
+    else if (restore(cache, entry)) this.loaded++;
     else this.tooBig++;
   }
 

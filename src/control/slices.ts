@@ -3,7 +3,8 @@
 // its walk through the cache between questions, and restores batches of
 // lines the primary read.
 
-import { Cache, GradualSnapshot } from '../cache/cache';
+import { Cache } from '../cache/cache';
+import { GradualSnapshot, gradualSnapshot } from '../cache/snapshot';
 import { dumpTurn, LoadCounts, LoadTally } from './dumpfile';
 import { LoadBatch } from './fanout';
 
@@ -21,7 +22,7 @@ export class WorkerSlices {
   slice(dump: number): string[] {
     if (this.walk?.dump !== dump) {
       this.end();
-      const snapshot = this.cache.gradualSnapshot();
+      const snapshot = gradualSnapshot(this.cache);
       if (snapshot === null) throw new Error('a dump is already running');
       this.walk = { dump, snapshot };
     }

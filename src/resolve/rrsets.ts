@@ -1,7 +1,7 @@
 // What the cache learns from a scrubbed reply: its records grouped into
 // RRsets, each ranked by the section it came from and whether the reply was
 // authoritative (RFC 2181 §5.4.1). A referral's NS set and glue are also
-// kept on the parent's side (cache.ts Side), beside whatever the child says
+// kept on the parent's side (Side, cache/entries.ts), beside whatever the child says
 // of itself. Pure.
 
 import { clampTtl, Rank, RANK, Side } from '../cache/cache';

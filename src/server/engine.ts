@@ -11,7 +11,7 @@ import { EngineCounters, QueryRecorder, RCODE_SLOTS, TYPE_SLOTS } from '../stats
 import { latencyHistogram } from '../stats/latency';
 import { ClientRule, DROP, PASS, RuleBook, TRUNCATE, Verdict, NXDOMAIN as RULE_NXDOMAIN } from '../rules/book';
 import { Answer } from '../wire/answer';
-import { EDNS_UDP_SIZE, RCODE } from '../wire/constants';
+import { EDNS_UDP_SIZE, FLAG_TC, RCODE } from '../wire/constants';
 import { clientUdpLimit, ClientQuery, parseQuery } from '../wire/query';
 import { fitMessage, MessageWriter, optRecord } from '../wire/writer';
 import { buildReply, errorReply, isPlainQuestion, questionBytes } from './reply';
@@ -220,7 +220,7 @@ export class Engine {
       limit,
       opt,
     );
-    if (verdict === TRUNCATE) bytes[2]! |= 0x02;
+    if (verdict === TRUNCATE) bytes[2]! |= FLAG_TC;
     this.sentNow(t, rcode, serial);
     this.log.sent(n, t, bytes.length, rcode);
     return bytes;

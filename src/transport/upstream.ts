@@ -7,7 +7,7 @@
 // unanswered encrypted tries, plain ones.
 
 import { Random } from '../random/random';
-import { CLASS, EDNS_UDP_SIZE, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '../wire/constants';
+import { CLASS, EDNS_UDP_SIZE, FLAG_TC, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from '../wire/constants';
 import { Message, parseMessage, WireError } from '../wire/message';
 import { Name, readName, ROOT } from '../wire/name';
 import { CurveClient, CurveFormat, formatFor, Sealed } from './curve/client';
@@ -462,7 +462,7 @@ class Asking<T> implements TryOwner, RunningTry {
     // should not lose EDNS (and big answers over UDP) for its sake.
     const checked = faultless(udp);
     if (this.probing && checked.kind === 'reply' && !refusesEdns(udp.bytes)) this.opts.rtt.noEdns.add(server);
-    if (checked.kind !== 'reply' || !(udp.bytes[2]! & 0x02)) return checked;
+    if (checked.kind !== 'reply' || !(udp.bytes[2]! & FLAG_TC)) return checked;
     // Truncated: the same server over TCP, with a fresh ID.
     if (!this.budget.take()) return STOPPED;
     const tcpId = this.opts.random.uint16();

@@ -5,10 +5,10 @@
 // decompressed (RFC 3597 §4), so any record type - known or not - is cached
 // and served exactly as the authority sent it.
 
-import { TYPE, HEADER_LENGTH } from './constants';
+import { FLAG_TC, HEADER_LENGTH, TYPE } from './constants';
 import { copyBytes, copyOf } from './copy';
 import { writeLatin1 } from './latin1';
-import { Name, readName, NameError } from './name';
+import { Name, NameError, readName, ROOT } from './name';
 
 export class WireError extends Error {}
 
@@ -105,24 +105,76 @@ function decompressRdata(buf: Buffer, start: number, end: number, layout: RdataL
   return out;
 }
 
-function readRecords(buf: Buffer, pos: number, count: number, out: ResourceRecord[]): number {
+/**
+ * Reads a message's records in place, one at a time: where each one's
+ * fields are, with nothing decoded but the owner name. The one record
+ * reader: parseMessage reads every record through it, the client query
+ * reader (query.ts) looks for OPT with it, and the dump loader
+ * (control/dumpfile.ts) finds a stored reply's TTL fields with it.
+ */
+export class RecordReader {
+  buf: Buffer;
+  /** Where the next record starts. */
+  pos: number;
+  // The record next() read last:
+  name: Name = ROOT;
+  type = 0;
+  class = 0;
+  /** Offset of its TTL field. */
+  ttlAt = 0;
+  rdataStart = 0;
+  rdataEnd = 0;
+
+  constructor(buf: Buffer, pos: number) {
+    this.buf = buf;
+    this.pos = pos;
+  }
+
+  /** Starts over on `buf` at `pos`: a reader kept for reuse saves an allocation per message. */
+  reset(buf: Buffer, pos: number): this {
+    this.buf = buf;
+    this.pos = pos;
+    return this;
+  }
+
+  get ttl(): number {
+    return this.buf.readUInt32BE(this.ttlAt);
+  }
+
+  /**
+   * Reads the record at `pos` and moves past it. Throws NameError for an
+   * unreadable owner name, WireError for a record that runs past the end.
+   */
+  next(): void {
+    const buf = this.buf;
+    const { name, end } = readName(buf, this.pos);
+    if (end + 10 > buf.length) throw new WireError('record header runs past the end of the message');
+    this.name = name;
+    this.type = buf.readUInt16BE(end);
+    this.class = buf.readUInt16BE(end + 2);
+    this.ttlAt = end + 4;
+    this.rdataStart = end + 10;
+    this.rdataEnd = this.rdataStart + buf.readUInt16BE(end + 8);
+    if (this.rdataEnd > buf.length) throw new WireError('RDATA runs past the end of the message');
+    this.pos = this.rdataEnd;
+  }
+}
+
+/** parseMessage's reader (it runs to the end without yielding, so one serves every call). */
+const records = new RecordReader(Buffer.alloc(0), 0);
+
+function readRecords(reader: RecordReader, count: number, out: ResourceRecord[]): void {
+  const buf = reader.buf;
   for (let i = 0; i < count; i++) {
-    const { name, end } = readName(buf, pos);
-    pos = end;
-    if (pos + 10 > buf.length) throw new WireError('record header runs past end of message');
-    const type = buf.readUInt16BE(pos);
-    const cls = buf.readUInt16BE(pos + 2);
-    const ttl = buf.readUInt32BE(pos + 4);
-    const rdlength = buf.readUInt16BE(pos + 8);
-    pos += 10;
-    if (pos + rdlength > buf.length) throw new WireError('RDATA runs past end of message');
+    reader.next();
+    const type = reader.type;
     const layout = NAME_LAYOUTS.get(type);
     // A copy, not a view: the buffer a message came in may be reused.
-    const rdata = layout ? decompressRdata(buf, pos, pos + rdlength, layout) : copyOf(buf, pos, pos + rdlength);
-    out.push({ name, type, class: cls, ttl, rdata });
-    pos += rdlength;
+    const rdata = layout
+      ? decompressRdata(buf, reader.rdataStart, reader.rdataEnd, layout)
+      : copyOf(buf, reader.rdataStart, reader.rdataEnd);
+    out.push({ name: reader.name, type, class: reader.class, ttl: reader.ttl, rdata });
   }
-  return pos;
 }
 
 /** Parses a whole message; throws WireError on anything malformed. */
@@ -148,16 +200,17 @@ function parseMessageUnchecked(buf: Buffer): Message {
   let question: Question | null = null;
   if (qdcount === 1) {
     const { name, end } = readName(buf, pos);
-    if (end + 4 > buf.length) throw new WireError('question runs past end of message');
+    if (end + 4 > buf.length) throw new WireError('question runs past the end of the message');
     question = { name, type: buf.readUInt16BE(end), class: buf.readUInt16BE(end + 2) };
     pos = end + 4;
   }
   const answer: ResourceRecord[] = [];
   const authority: ResourceRecord[] = [];
   const rawAdditional: ResourceRecord[] = [];
-  pos = readRecords(buf, pos, ancount, answer);
-  pos = readRecords(buf, pos, nscount, authority);
-  readRecords(buf, pos, arcount, rawAdditional);
+  const reader = records.reset(buf, pos);
+  readRecords(reader, ancount, answer);
+  readRecords(reader, nscount, authority);
+  readRecords(reader, arcount, rawAdditional);
 
   let edns: Edns | null = null;
   const additional: ResourceRecord[] = [];
@@ -179,7 +232,7 @@ function parseMessageUnchecked(buf: Buffer): Message {
     qr: (b2 & 0x80) !== 0,
     opcode: (b2 >> 3) & 0x0f,
     aa: (b2 & 0x04) !== 0,
-    tc: (b2 & 0x02) !== 0,
+    tc: (b2 & FLAG_TC) !== 0,
     rd: (b2 & 0x01) !== 0,
     ra: (b3 & 0x80) !== 0,
     rcode: (b3 & 0x0f) | ((edns?.extendedRcode ?? 0) << 4),

@@ -2,8 +2,19 @@
 // This runs for every packet, so it reads only what it needs and never
 // decodes the rest of the message.
 
-import { CLASS, FLAG_QR, FLAG_RD, FLAG_TC, HEADER_LENGTH, OPCODE_QUERY, RCODE, TYPE } from './constants';
-import { Name, readName, NameError } from './name';
+import {
+  CLASSIC_UDP_SIZE,
+  CLASS,
+  FLAG_QR,
+  FLAG_RD,
+  FLAG_TC,
+  HEADER_LENGTH,
+  OPCODE_QUERY,
+  RCODE,
+  TYPE,
+} from './constants';
+import { RecordReader, WireError } from './message';
+import { Name, NameError, readName, ROOT } from './name';
 
 export interface ClientEdns {
   readonly udpSize: number;
@@ -63,6 +74,8 @@ const NO_OPT: OptResult = { edns: null, malformed: null };
  * authority (and other additional records, e.g. TSIG we do not support) is
  * skipped over rather than rejected, as dnscache ignores those counts.
  */
+const optReader = new RecordReader(Buffer.alloc(0), 0);
+
 function readOpt(buf: Buffer, pos: number): OptResult {
   const ancount = buf.readUInt16BE(6);
   const nscount = buf.readUInt16BE(8);
@@ -71,29 +84,29 @@ function readOpt(buf: Buffer, pos: number): OptResult {
   // Records anywhere are read: an OPT in the answer section is an error too (RFC 6891 §6.1.1).
   if (total === 0) return NO_OPT;
   let edns: ClientEdns | null = null;
+  const reader = optReader.reset(buf, pos);
   for (let i = 0; i < total; i++) {
-    let nameEnd: number;
+    const start = reader.pos;
     try {
-      nameEnd = readName(buf, pos).end;
-    } catch {
-      return { edns: null, malformed: 'bad name in record' };
+      reader.next();
+    } catch (e) {
+      if (e instanceof NameError) return { edns: null, malformed: `bad name in record: ${e.message}` };
+      if (e instanceof WireError) return { edns: null, malformed: e.message };
+      throw e;
     }
-    if (nameEnd + 10 > buf.length) return { edns: null, malformed: 'truncated record' };
-    const type = buf.readUInt16BE(nameEnd);
-    const rdlength = buf.readUInt16BE(nameEnd + 8);
-    if (nameEnd + 10 + rdlength > buf.length) return { edns: null, malformed: 'truncated RDATA' };
-    if (type === TYPE.OPT) {
+    if (reader.type === TYPE.OPT) {
       if (i < ancount + nscount) return { edns: null, malformed: 'OPT outside the additional section' };
       if (edns !== null) return { edns: null, malformed: 'more than one OPT record' };
-      if (nameEnd !== pos + 1 || buf[pos] !== 0) return { edns: null, malformed: 'OPT owner is not the root' };
-      const ttl = buf.readUInt32BE(nameEnd + 4);
+      // The root's own zero byte: a pointer to a root elsewhere is not accepted either.
+      if (reader.name !== ROOT || reader.rdataStart !== start + 11)
+        return { edns: null, malformed: 'OPT owner is not the root' };
+      const ttl = reader.ttl;
       edns = {
-        udpSize: buf.readUInt16BE(nameEnd + 2),
+        udpSize: reader.class,
         version: (ttl >>> 16) & 0xff,
         dnssecOk: (ttl & 0x8000) !== 0,
       };
     }
-    pos = nameEnd + 10 + rdlength;
   }
   return { edns, malformed: null };
 }
@@ -180,6 +193,6 @@ export function parseQuery(buf: Buffer): ParsedQuery {
 
 /** The UDP reply limit for a client: 512 without EDNS, else its size within [512, ours]. */
 export function clientUdpLimit(edns: ClientEdns | null, ourMax: number): number {
-  if (!edns) return 512;
-  return Math.max(512, Math.min(edns.udpSize, ourMax));
+  if (!edns) return CLASSIC_UDP_SIZE;
+  return Math.max(CLASSIC_UDP_SIZE, Math.min(edns.udpSize, ourMax));
 }

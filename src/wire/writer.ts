@@ -220,20 +220,40 @@ export function optRecord(extendedRcode = 0, dnssecOk = false): Buffer {
 
 export const OPT_LENGTH = 11;
 
+/** The whole reply fits. */
+export const FIT_WHOLE = 0;
+/** The answer section fits: authority and additional are left out, without TC. */
+export const FIT_ANSWER = 1;
+/** Not even the answer fits: only the question is kept, and TC is set. */
+export const FIT_QUESTION = 2;
+
 /**
- * Produces the bytes to send for `msg` under a size limit, appending `opt`
- * when the client spoke EDNS. If everything fits, it is sent whole. If the
- * answer section fits but authority/additional do not, those are left out
- * (they are not needed to use the answer; RFC 2181 §9 reserves TC for an
- * incomplete answer). Otherwise TC is set and only the question is kept,
- * with counts that match what is there (unlike dnscache).
+ * How much of a reply of `length` bytes, its answer section ending at
+ * `answerEnd`, goes to a client that takes `limit` bytes, with `extra` bytes
+ * (the OPT record) appended. Authority and additional are left out before
+ * the answer is cut: they are not needed to use the answer, and RFC 2181 §9
+ * reserves TC for an incomplete answer. The one truncation rule, for replies
+ * built (fitMessage) and replies served from the cache (renderReply).
+ */
+export function replyFit(length: number, answerEnd: number, extra: number, limit: number): number {
+  if (length + extra <= limit) return FIT_WHOLE;
+  return answerEnd + extra <= limit ? FIT_ANSWER : FIT_QUESTION;
+}
+
+/**
+ * Produces the bytes to send for `msg` under a size limit (replyFit),
+ * appending `opt` when the client spoke EDNS; counts match what is kept
+ * (unlike dnscache, which keeps them when it truncates).
  */
 export function fitMessage(msg: BuiltMessage, limit: number, opt: Buffer | null): Buffer {
-  const extra = opt ? opt.length : 0;
-  if (msg.bytes.length + extra <= limit) return withOpt(msg.bytes, msg.bytes.length, msg.counts, opt, false);
-  const answerEnd = msg.sectionEnds[Section.Answer];
-  if (answerEnd + extra <= limit) return withOpt(msg.bytes, answerEnd, [msg.counts[0], 0, 0], opt, false);
-  return withOpt(msg.bytes, msg.questionEnd, [0, 0, 0], opt, true);
+  switch (replyFit(msg.bytes.length, msg.sectionEnds[Section.Answer], opt ? opt.length : 0, limit)) {
+    case FIT_WHOLE:
+      return withOpt(msg.bytes, msg.bytes.length, msg.counts, opt, false);
+    case FIT_ANSWER:
+      return withOpt(msg.bytes, msg.sectionEnds[Section.Answer], [msg.counts[0], 0, 0], opt, false);
+    default:
+      return withOpt(msg.bytes, msg.questionEnd, [0, 0, 0], opt, true);
+  }
 }
 
 function withOpt(bytes: Buffer, end: number, counts: readonly number[], opt: Buffer | null, tc: boolean): Buffer {

@@ -11,6 +11,7 @@ import {
   StoredRecord,
   TtlLimits,
 } from '../../src/cache/cache';
+import { restore } from '../../src/cache/snapshot';
 import { FakeClock, ipv4, mxRdata, n, nameRdata, soaRdata } from './helpers';
 
 const WWW = n('www.example.com'); // 17 bytes on the wire
@@ -361,7 +362,7 @@ describe('MINTTL and MAXTTL', () => {
   it('a restored entry lives at most MAXTTL from now', () => {
     const { c, clock } = limited({ min: 0, max: 600 });
     assert.equal(
-      c.restore({
+      restore(c, {
         kind: 'rrset',
         name: WWW,
         type: 1,

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cache, CacheSnapshotEntry, RANK } from '../../src/cache/cache';
+import { Cache, RANK } from '../../src/cache/cache';
+import { flushAll, flushName, flushSubtree } from '../../src/cache/flush';
+import { CacheSnapshotEntry, restore, snapshot } from '../../src/cache/snapshot';
 import { makeReplyEntry, renderReply } from '../../src/cache/replies';
 import { confinedFile, fileInRoot } from '../../src/control/commands';
 import {
@@ -123,7 +125,7 @@ describe('cache flushing', () => {
     const { c, clock } = cache();
     fill(c, clock);
     const before = c.stats().entries;
-    const removed = c.flushName(n('WWW.example.com'));
+    const removed = flushName(c, n('WWW.example.com'));
     assert.equal(removed, 5, 'A, AAAA, NODATA TXT, failure, reply');
     assert.equal(c.stats().entries, before - 5);
     assert.equal(c.getRRset(n('www.example.com'), A), null);
@@ -138,9 +140,9 @@ describe('cache flushing', () => {
     const { c, clock } = cache();
     fill(c, clock);
     c.putRRset(n('notexample.com'), A, 300, [ipv4('192.0.2.3')], RANK.ANSWER_AA);
-    assert.equal(c.flushSubtree(n('www.example.com')), 6);
+    assert.equal(flushSubtree(c, n('www.example.com')), 6);
     assert.ok(c.getRRset(n('example.com'), NS));
-    assert.equal(c.flushSubtree(n('example.com')), 2, 'NS and NXDOMAIN left');
+    assert.equal(flushSubtree(c, n('example.com')), 2, 'NS and NXDOMAIN left');
     assert.ok(c.getRRset(n('notexample.com'), A), 'not below example.com');
     assert.ok(c.getRRset(n('www.example.org'), A));
   });
@@ -149,7 +151,7 @@ describe('cache flushing', () => {
     const { c, clock } = cache();
     fill(c, clock);
     // The reply stored for www is CNAME www -> web, A web (its question in the first asker's case).
-    assert.equal(c.flushName(n('Web.Example.COM')), 1, 'the www reply, and nothing else');
+    assert.equal(flushName(c, n('Web.Example.COM')), 1, 'the www reply, and nothing else');
     assert.equal(c.getReply(n('www.example.com'), A), undefined);
     assert.ok(c.getRRset(n('www.example.com'), A), "www's own records stay");
 
@@ -159,9 +161,13 @@ describe('cache flushing', () => {
     w.record({ name: n('alias.example.org'), type: CNAME, ttl: 300, rdata: nameRdata('gone.example.net') });
     c.putReply(n('alias.example.org'), A, makeReplyEntry(w.finish(), 60, clock.now())!);
     c.putReply(n('www.example.com'), A, makeReplyEntry(builtReply(), 60, clock.now())!);
-    assert.equal(c.flushName(n('example.net')), 0, 'a parent of the target is not the target');
-    assert.equal(c.flushSubtree(n('ne.example.net')), 0, 'label-aligned: gone.example.net is not below ne.example.net');
-    assert.equal(c.flushSubtree(n('example.net')), 1);
+    assert.equal(flushName(c, n('example.net')), 0, 'a parent of the target is not the target');
+    assert.equal(
+      flushSubtree(c, n('ne.example.net')),
+      0,
+      'label-aligned: gone.example.net is not below ne.example.net',
+    );
+    assert.equal(flushSubtree(c, n('example.net')), 1);
     assert.equal(c.getReply(n('alias.example.org'), A), undefined);
     assert.ok(c.getReply(n('www.example.com'), A), 'a reply that never went there stays');
   });
@@ -170,7 +176,7 @@ describe('cache flushing', () => {
     const { c, clock } = cache();
     fill(c, clock);
     const motion = c.stats().motion;
-    assert.equal(c.flushAll(), 9);
+    assert.equal(flushAll(c), 9);
     assert.equal(c.stats().entries, 0);
     assert.equal(c.stats().bytes, 0);
     assert.equal(c.stats().motion, motion);
@@ -182,16 +188,16 @@ describe('dump format', () => {
     const { c, clock } = cache();
     fill(c, clock);
     clock.advance(3);
-    const snap = [...c.snapshot()];
+    const snap = [...snapshot(c)];
     assert.equal(snap.length, 9);
     const { c: d, clock: clock2 } = cache();
     clock2.t = clock.t;
     for (const e of snap) {
       const line = entryLine(e);
       assert.ok(!line.includes('\n'));
-      assert.equal(d.restore(parseEntryLine(line)), true, line);
+      assert.equal(restore(d, parseEntryLine(line)), true, line);
     }
-    assert.deepEqual([...d.snapshot()].map(entryLine), snap.map(entryLine), 'same entries, same order');
+    assert.deepEqual([...snapshot(d)].map(entryLine), snap.map(entryLine), 'same entries, same order');
     assert.deepEqual(d.stats().bytes, c.stats().bytes, 'same charges');
     assert.equal(d.getRRset(n('www.example.com'), A)!.ttl, 297);
     assert.equal(d.getNxdomain(n('nx.example.com'))!.ttl, 57);
@@ -213,7 +219,7 @@ describe('dump format', () => {
     c.putRRset(n('long.test'), A, 500, [ipv4('192.0.2.2')], RANK.ANSWER_AA);
     clock.advance(10);
     assert.deepEqual(
-      [...c.snapshot()].map((e) => e.name),
+      [...snapshot(c)].map((e) => e.name),
       [n('long.test')],
     );
     const old: CacheSnapshotEntry = {
@@ -225,8 +231,8 @@ describe('dump format', () => {
       rank: RANK.ANSWER_AA,
       side: 'child',
     };
-    assert.equal(c.restore(old), false);
-    assert.equal(c.restore({ ...old, expires: clock.t + 10_000_000 }), true);
+    assert.equal(restore(c, old), false);
+    assert.equal(restore(c, { ...old, expires: clock.t + 10_000_000 }), true);
     assert.equal(c.getRRset(n('x.test'), A)!.ttl, 604800);
   });
 

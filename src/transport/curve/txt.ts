@@ -13,7 +13,7 @@
 // header bytes). Pure functions.
 
 import { CLASS, HEADER_LENGTH, TYPE } from '../../wire/constants';
-import { Name } from '../../wire/name';
+import { lowerByte, Name } from '../../wire/name';
 import { base32Encode, base32Key, base32Length } from './base32';
 import { boxAfternm, MAC_BYTES, NONCE_BYTES, openAfternm } from './crypto';
 import { CLIENT_NONCE_BYTES } from './nonce';
@@ -63,13 +63,7 @@ export function txtQuery(query: Buffer, clientKey: Buffer, nonce: Buffer, key: B
 /** Same bytes, letter case aside (a server may echo the name in another case). */
 function sameName(a: Buffer, b: Buffer): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) {
-    let x = a[i]!;
-    let y = b[i]!;
-    if (x >= 0x41 && x <= 0x5a) x |= 0x20;
-    if (y >= 0x41 && y <= 0x5a) y |= 0x20;
-    if (x !== y) return false;
-  }
+  for (let i = 0; i < a.length; i++) if (lowerByte(a[i]!) !== lowerByte(b[i]!)) return false;
   return true;
 }
 
