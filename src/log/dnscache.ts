@@ -173,6 +173,7 @@ export class Log {
     query: Buffer,
     length: number,
     _rcode: number,
+    _since: number,
   ): void {
     const ipHex = hexIp(ip);
     const b = this.sink.reserve(2 * (query.length + 8) + ipHex.length + 96);
@@ -195,8 +196,11 @@ export class Log {
     this.sink.commit(putSentLine(b, o, this.transportPrefix, n, t, length));
   }
 
-  /** A reply sent: its length (and, for the JSON form, its RCODE). */
-  sent(n: number, t: Transport, length: number, _rcode: number): void {
+  /**
+   * A reply sent: its length (and, for the JSON form, its RCODE and how long
+   * the client waited: `since` is the Engine.now() its question's turn began).
+   */
+  sent(n: number, t: Transport, length: number, _rcode: number, _since: number): void {
     const b = this.sink.reserve(48);
     this.sink.commit(putSentLine(b, this.sink.used, this.transportPrefix, n, t, length));
   }

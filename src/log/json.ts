@@ -35,8 +35,8 @@ function jsonQuery(
   return `{"event":"query","n":${n},"transport":"${t}","edns":${edns},"ip":"${ip}","port":${port},"id":${id},"type":"${typeName(type)}","name":${nameJson}}`;
 }
 
-function jsonSent(n: number, t: Transport, length: number, rcode: number): string {
-  return `{"event":"sent","n":${n},"transport":"${t}","bytes":${length},"rcode":"${rcodeName(rcode)}"}`;
+function jsonSent(n: number, t: Transport, length: number, rcode: number, ms: number): string {
+  return `{"event":"sent","n":${n},"transport":"${t}","bytes":${length},"rcode":"${rcodeName(rcode)}","ms":${ms}}`;
 }
 
 /**
@@ -48,12 +48,21 @@ function jsonSent(n: number, t: Transport, length: number, rcode: number): strin
  * ("Metrics and log format").
  */
 export class JsonLog extends Log {
-  /** `now`: the time a line carries (injectable for tests). */
+  /**
+   * `now`: the time a line carries; `monotonic`: the scale of Engine.now(),
+   * from which a reply's wait is measured (both injectable for tests).
+   */
   constructor(
     sink: LineSink,
     private readonly now: () => number = Date.now,
+    private readonly monotonic: () => number = () => performance.now(),
   ) {
     super(sink);
+  }
+
+  /** Milliseconds since `since` (Engine.now()'s scale), to the microsecond. */
+  private waited(since: number): number {
+    return Math.max(0, Math.round((this.monotonic() - since) * 1000) / 1000);
   }
 
   override line(text: string): void {
@@ -100,15 +109,16 @@ export class JsonLog extends Log {
     query: Buffer,
     length: number,
     rcode: number,
+    since: number,
   ): void {
     const name = jsonString(logNameAt(query, HEADER_LENGTH));
     this.json(
-      `${jsonQuery(n, t, edns, ip, port, id, qtype, name)}\n{"event":"cached","type":"${typeName(qtype)}","name":${name}}\n${jsonSent(n, t, length, rcode)}`,
+      `${jsonQuery(n, t, edns, ip, port, id, qtype, name)}\n{"event":"cached","type":"${typeName(qtype)}","name":${name}}\n${jsonSent(n, t, length, rcode, this.waited(since))}`,
     );
   }
 
-  override sent(n: number, t: Transport, length: number, rcode: number): void {
-    this.json(jsonSent(n, t, length, rcode));
+  override sent(n: number, t: Transport, length: number, rcode: number, since: number): void {
+    this.json(jsonSent(n, t, length, rcode, this.waited(since)));
   }
 
   override drop(n: number, t: Transport, reason: string): void {

@@ -9,7 +9,7 @@ import { rcodeName, typeName } from '../wire/mnemonics';
 import { mergeRouteReports } from '../route/router';
 import { RCODE_SLOTS, TYPE_SLOTS } from '../stats/engine';
 import { Histogram, HistogramData } from '../stats/histogram';
-import { LATENCY_BOUNDS_S } from '../stats/latency';
+import { ANSWER_SOURCES, LATENCY_BOUNDS_S, sourceLatencyHistograms } from '../stats/latency';
 import { MetricsSnapshot, ProcessStats } from '../stats/snapshot';
 import { UpstreamMetrics } from '../stats/upstream';
 import { Exposition } from './exposition';
@@ -99,10 +99,13 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
   }
   const latency = new Histogram(LATENCY_BOUNDS_S);
   for (const s of list) addHistogram(latency, s.latency);
+  const latencyBySource = sourceLatencyHistograms();
+  for (const s of list) s.latencyBySource.forEach((h, i) => addHistogram(latencyBySource[i]!, h));
   const ruleVerdicts = new Float64Array(VERDICT_NAMES.length);
   for (const s of list) addInto(ruleVerdicts, s.ruleVerdicts);
   return {
     latency,
+    latencyBySource,
     ruleVerdicts,
     upstreams:
       list.length === 0 || list[0]!.upstreams.length === 0 ? [] : mergeServerRows(list.map((s) => s.upstreams)),
@@ -297,9 +300,11 @@ export function renderMetrics(s: MetricsSnapshot, proc: ProcessStats = ownProces
   e.family(
     'dnscache_response_latency_seconds',
     'histogram',
-    'How long clients waited for answers: 0 for cache hits, local answers and rule replies; resolution time for the rest.',
+    'How long clients waited for answers, from the turn that read the question to the reply handed to the socket, by where the answer came from (cache, local, other: rule and error replies, resolution, stale).',
   );
-  e.histogram('dnscache_response_latency_seconds', s.latency);
+  ANSWER_SOURCES.forEach((source, i) =>
+    e.histogram('dnscache_response_latency_seconds', s.latencyBySource[i]!, { source }),
+  );
   e.family(
     'dnscache_rule_verdicts_total',
     'counter',

@@ -362,7 +362,7 @@ export class Resolver {
     for (;;) {
       if (cached.kind !== 'cname') {
         const answer = this.finish(cached, chain);
-        return { ...answer, lifetime: Math.min(answer.lifetime, STALE_TTL) };
+        return { ...answer, lifetime: Math.min(answer.lifetime, STALE_TTL), stale: true };
       }
       chain.push(cached.record);
       const name = cached.target;

@@ -8,7 +8,16 @@ import { localAnswer } from '../local/local';
 import { Log, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
 import { EngineCounters, QueryRecorder, RCODE_SLOTS, TYPE_SLOTS } from '../stats/engine';
-import { latencyHistogram } from '../stats/latency';
+import {
+  IMMEDIATE_SOURCES,
+  latencyHistogram,
+  SOURCE_CACHE,
+  SOURCE_LOCAL,
+  SOURCE_OTHER,
+  SOURCE_RESOLUTION,
+  SOURCE_STALE,
+  sourceLatencyHistograms,
+} from '../stats/latency';
 import { ClientRule, DROP, PASS, RuleBook, TRUNCATE, Verdict, NXDOMAIN as RULE_NXDOMAIN } from '../rules/book';
 import { Answer } from '../wire/answer';
 import { EDNS_UDP_SIZE, FLAG_TC, RCODE } from '../wire/constants';
@@ -36,8 +45,10 @@ export class Pending {
   private to: unknown = null;
   /** The reply, for a caller that would rather wait for it (tests). */
   readonly reply: Promise<Buffer | null>;
-  /** When the question was handed to resolution (performance.now() ms), for the latency histogram. */
-  readonly started = performance.now();
+  /** When the listener began the turn that read the question (Engine.now() ms), for its latency. */
+  readonly started: number;
+  /** Its answer was expired data served because resolution failed (serve-stale). */
+  stale = false;
 
   constructor(
     private readonly engine: Engine,
@@ -53,8 +64,12 @@ export class Pending {
     /** Its number in the ring of recent questions (-1: none kept), for the reply's RCODE. */
     readonly serial: number,
   ) {
+    this.started = engine.turnStarted;
     this.reply = answer.then(
-      (a) => this.deliver(engine.replyFor(this, a)),
+      (a) => {
+        this.stale = a.stale === true;
+        return this.deliver(engine.replyFor(this, a));
+      },
       (err: Error) => this.deliver(engine.failed(n, err)),
     );
   }
@@ -112,8 +127,14 @@ export class Engine {
     replies: new Float64Array(2 * RCODE_SLOTS),
     byType: new Float64Array(TYPE_SLOTS),
   };
-  /** How long clients waited for answers (`dnscache-ctl latency`, METRICS). */
+  /** How long clients waited for answers (`dnscache-ctl latency`). */
   readonly latency = latencyHistogram();
+  /** The same by where the answer came from (ANSWER_SOURCES order), on finer buckets (METRICS). */
+  readonly latencyBySource = sourceLatencyHistograms();
+  /** now() when the listener began the current turn of questions (beginTurn). */
+  turnStarted = 0;
+  /** Replies made in this turn without waiting, by source (cache, local, other): timed at endTurn. */
+  private readonly madeNow = new Float64Array(IMMEDIATE_SOURCES);
 
   constructor(
     private readonly cache: Cache,
@@ -128,7 +149,31 @@ export class Engine {
     private readonly numbering: { readonly first: number; readonly step: number } = { first: 1, step: 1 },
     /** Abuse rules (rules/, ip/ actions, control): checked on every question, hits included. */
     readonly rules: RuleBook = new RuleBook(),
+    /** Milliseconds on a monotonic scale, with sub-millisecond precision: answer latency. */
+    readonly now: () => number = () => performance.now(),
   ) {}
+
+  /**
+   * A listener begins a turn of questions (a batch of datagrams, or one TCP
+   * message): the time every reply made during it is measured from.
+   */
+  beginTurn(): void {
+    this.turnStarted = this.now();
+  }
+
+  /** The turn's replies have been handed to the socket: each made without waiting waited this long. */
+  endTurn(): void {
+    const made = this.madeNow;
+    if (made[SOURCE_CACHE]! + made[SOURCE_LOCAL]! + made[SOURCE_OTHER]! === 0) return;
+    const seconds = (this.now() - this.turnStarted) / 1000;
+    for (let s = 0; s < IMMEDIATE_SOURCES; s++) {
+      const times = made[s]!;
+      if (times === 0) continue;
+      this.latency.observeMany(seconds, times);
+      this.latencyBySource[s]!.observeMany(seconds, times);
+      made[s] = 0;
+    }
+  }
 
   /**
    * Handles one client packet; `address`/`port` are the client's, `t` the
@@ -141,6 +186,7 @@ export class Engine {
     if (q.kind === 'reject') {
       this.counters.errors++;
       this.countReply(t, q.rcode);
+      this.madeNow[SOURCE_OTHER]!++;
       return errorReply(packet, q);
     }
     const n = this.numbering.first + this.counters.queries++ * this.numbering.step;
@@ -163,8 +209,20 @@ export class Engine {
         if ((hit.expires - now) * 10 <= hit.expires - hit.builtAt && hit.expires - hit.builtAt >= PREFETCH_MIN_LIFE)
           this.resolver.prefetch(q.qname, q.qtype);
         const bytes = renderReply(hit, packet, q.questionEnd, limit, opt, now);
-        this.sentNow(t, bytes[3]! & 0x0f, serial);
-        this.log.cacheHit(n, t, q.edns !== null, address, port, q.id, q.qtype, packet, bytes.length, bytes[3]! & 0x0f);
+        this.sentNow(t, bytes[3]! & 0x0f, serial, SOURCE_CACHE);
+        this.log.cacheHit(
+          n,
+          t,
+          q.edns !== null,
+          address,
+          port,
+          q.id,
+          q.qtype,
+          packet,
+          bytes.length,
+          bytes[3]! & 0x0f,
+          this.turnStarted,
+        );
         return bytes;
       }
     }
@@ -173,8 +231,8 @@ export class Engine {
     if (local) {
       this.counters.localAnswers++;
       const bytes = this.render(local, packet, q, limit, opt, false);
-      this.sentNow(t, local.rcode, serial);
-      this.log.sent(n, t, bytes.length, local.rcode);
+      this.sentNow(t, local.rcode, serial, SOURCE_LOCAL);
+      this.log.sent(n, t, bytes.length, local.rcode, this.turnStarted);
       return bytes;
     }
 
@@ -221,8 +279,8 @@ export class Engine {
       opt,
     );
     if (verdict === TRUNCATE) bytes[2]! |= FLAG_TC;
-    this.sentNow(t, rcode, serial);
-    this.log.sent(n, t, bytes.length, rcode);
+    this.sentNow(t, rcode, serial, SOURCE_OTHER);
+    this.log.sent(n, t, bytes.length, rcode, this.turnStarted);
     return bytes;
   }
 
@@ -246,11 +304,11 @@ export class Engine {
     this.resolver.abandon(q.qname, q.qtype);
   }
 
-  /** A reply made in the turn that read its question: counted, its RCODE recorded, at 0 ms. */
-  private sentNow(t: Transport, rcode: number, serial: number): void {
+  /** A reply made in the turn that read its question: counted, its RCODE recorded; timed when the turn ends. */
+  private sentNow(t: Transport, rcode: number, serial: number, source: number): void {
     this.countReply(t, rcode);
     this.recent?.answered(serial, rcode);
-    this.latency.observe(0);
+    this.madeNow[source]!++;
   }
 
   /** The listener sent a pending query's reply: counted, its RCODE recorded, its wait measured. */
@@ -258,7 +316,9 @@ export class Engine {
     this.counters.resolvedReplies++;
     this.countReply(t, rcode);
     this.recent?.answered(p.serial, rcode);
-    this.latency.observe((performance.now() - p.started) / 1000);
+    const seconds = (this.now() - p.started) / 1000;
+    this.latency.observe(seconds);
+    this.latencyBySource[p.stale ? SOURCE_STALE : SOURCE_RESOLUTION]!.observe(seconds);
   }
 
   /** Counts a reply sent with this RCODE (extended RCODEs above 30 share the last slot). */

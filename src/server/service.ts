@@ -202,6 +202,7 @@ export class Service {
       routes: this.router.report(),
       refusedClients: this.refused.count,
       latency: this.engine.latency,
+      latencyBySource: this.engine.latencyBySource,
       ruleVerdicts: this.engine.rules.counters,
       upstreams: this.pools?.rows() ?? [],
     };

@@ -155,7 +155,10 @@ export class TcpListener implements ReplySender<Connection> {
     conn.armIdle();
     socket.on('data', (chunk: Buffer) => {
       conn.disarmIdle();
+      // The messages of one chunk are one turn: their immediate replies are written before it ends.
+      this.engine.beginTurn();
       const ok = conn.feed(chunk, (msg) => this.onMessage(conn, msg));
+      this.engine.endTurn();
       if (!ok) this.close(conn, 'protocol error');
       else if (!conn.closed) conn.armIdle();
     });
@@ -192,7 +195,7 @@ export class TcpListener implements ReplySender<Connection> {
     if (!conn.pending.delete(p.n) || conn.closed) return;
     if (bytes) {
       this.engine.replied(p, 't', bytes[3]! & 0x0f);
-      this.log.sent(p.n, 't', bytes.length, bytes[3]! & 0x0f);
+      this.log.sent(p.n, 't', bytes.length, bytes[3]! & 0x0f, p.started);
       this.write(conn, bytes);
     } else {
       this.log.drop(p.n, 't', 'input/output error');

@@ -9,7 +9,7 @@
 // beside them; a reply goes back to the sender's sockaddr as received.
 
 import { loadAddon, systemError } from '../platform/addon';
-import { OnDatagram, Peer, RECEIVE_BUFFER, ServerUdpSocket, UdpSocketOptions } from './udp-socket';
+import { OnBatchEnd, OnDatagram, Peer, RECEIVE_BUFFER, ServerUdpSocket, UdpSocketOptions } from './udp-socket';
 
 interface Opened {
   readonly handle: unknown;
@@ -87,6 +87,7 @@ export class BatchUdpSocket implements ServerUdpSocket {
   constructor(
     private readonly opts: UdpSocketOptions,
     private readonly onDatagram: OnDatagram,
+    private readonly onBatchEnd: OnBatchEnd = () => {},
   ) {}
 
   bind(): Promise<void> {
@@ -131,6 +132,7 @@ export class BatchUdpSocket implements ServerUdpSocket {
     } finally {
       this.current = -1;
       this.flush();
+      this.onBatchEnd();
     }
   }
 

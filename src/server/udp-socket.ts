@@ -18,6 +18,9 @@ export type Peer = { readonly [peerBrand]: true };
  */
 export type OnDatagram = (packet: Buffer, address: string, port: number) => void;
 
+/** Called when the datagrams read together have been delivered and the replies made meanwhile sent. */
+export type OnBatchEnd = () => void;
+
 export interface UdpSocketOptions {
   readonly address: string;
   readonly port: number;
@@ -54,6 +57,7 @@ export class DgramUdpSocket implements ServerUdpSocket {
   constructor(
     private readonly opts: UdpSocketOptions,
     private readonly onDatagram: OnDatagram,
+    private readonly onBatchEnd: OnBatchEnd = () => {},
   ) {}
 
   bind(): Promise<void> {
@@ -67,6 +71,8 @@ export class DgramUdpSocket implements ServerUdpSocket {
       this.current = rinfo;
       this.onDatagram(msg, rinfo.address, rinfo.port);
       this.current = null;
+      // One datagram is a batch here: its reply, if any, went with send() above.
+      this.onBatchEnd();
     });
     return new Promise((resolve, reject) => {
       socket.once('error', reject);

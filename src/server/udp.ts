@@ -30,6 +30,8 @@ export class UdpListener implements ReplySender<Peer> {
   private ednsActive = 0;
   /** Queries dropped because MAXUDP were in progress (for metrics). */
   droppedCount = 0;
+  /** A datagram of the batch being delivered reached the engine: its turn is timed (Engine.beginTurn). */
+  private turnOpen = false;
 
   constructor(
     private readonly opts: UdpOptions,
@@ -39,8 +41,15 @@ export class UdpListener implements ReplySender<Peer> {
     private readonly refused: RefusedClients,
   ) {
     const onDatagram = (packet: Buffer, address: string, port: number): void => this.onMessage(packet, address, port);
+    const onBatchEnd = (): void => {
+      if (!this.turnOpen) return;
+      this.turnOpen = false;
+      this.engine.endTurn();
+    };
     // The addon's batches when it is built (see udp-batch.ts), else node:dgram.
-    this.socket = batchAvailable() ? new BatchUdpSocket(opts, onDatagram) : new DgramUdpSocket(opts, onDatagram);
+    this.socket = batchAvailable()
+      ? new BatchUdpSocket(opts, onDatagram, onBatchEnd)
+      : new DgramUdpSocket(opts, onDatagram, onBatchEnd);
     if (!batchAvailable() && (opts.address === '0.0.0.0' || opts.address === '::')) {
       // node:dgram cannot choose a reply's source address: on a host with several, a client may drop the reply.
       log.warning(
@@ -65,6 +74,10 @@ export class UdpListener implements ReplySender<Peer> {
     if (!acceptableSourcePort(port)) return this.refused.refused(address, 'u', 'source port');
     const admitted = this.acl.admit(address);
     if (admitted === false) return this.refused.refused(address, 'u', 'no ip/ entry');
+    if (!this.turnOpen) {
+      this.turnOpen = true;
+      this.engine.beginTurn();
+    }
     let handled: Handled;
     try {
       handled = this.engine.handle(packet, address, port, 'u', admitted === true ? null : admitted);
@@ -89,7 +102,7 @@ export class UdpListener implements ReplySender<Peer> {
     if (bytes) {
       this.socket.sendTo(bytes, peer);
       this.engine.replied(p, 'u', bytes[3]! & 0x0f);
-      this.log.sent(p.n, 'u', bytes.length, bytes[3]! & 0x0f);
+      this.log.sent(p.n, 'u', bytes.length, bytes[3]! & 0x0f, p.started);
     } else {
       this.log.drop(p.n, 'u', 'input/output error');
     }

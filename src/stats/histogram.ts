@@ -28,12 +28,17 @@ export class Histogram implements HistogramData {
   }
 
   observe(v: number): void {
-    if (Number.isNaN(v)) return;
+    this.observeMany(v, 1);
+  }
+
+  /** `times` observations of the same value (the replies of one turn, which all waited as long). */
+  observeMany(v: number, times: number): void {
+    if (Number.isNaN(v) || times <= 0) return;
     const bounds = this.bounds;
     let i = 0;
     while (i < bounds.length && v > bounds[i]!) i++;
-    this.counts[i]!++;
-    this.sum += v;
-    this.count++;
+    this.counts[i]! += times;
+    this.sum += v * times;
+    this.count += times;
   }
 }

@@ -32,6 +32,8 @@ export interface MetricsSnapshot {
   readonly refusedClients: number;
   /** How long clients waited for answers (Engine.latency). */
   readonly latency: HistogramData;
+  /** The same by where the answer came from, in ANSWER_SOURCES order (Engine.latencyBySource). */
+  readonly latencyBySource: readonly HistogramData[];
   /** Questions each rule verdict was given (RuleBook.counters, by VERDICT_NAMES). */
   readonly ruleVerdicts: Float64Array;
   /** FORWARDONLY's upstreams, pool by pool (none when iterating). */

@@ -14,6 +14,8 @@ export interface Answer {
   readonly aa: boolean;
   /** Seconds the assembled reply may be served from cache; 0 = build it each time. */
   readonly lifetime: number;
+  /** Expired data served because resolution failed (serve-stale), for the latency metrics. */
+  readonly stale?: true;
 }
 
 /**

@@ -171,6 +171,23 @@ describe('METRICS endpoint', () => {
     assert.equal(valueOf(after, 'dnscache_tcp_evictions_total'), 0);
   });
 
+  test('answer latency: hits and resolutions in their own histograms, and hits are timed, not counted as 0', async () => {
+    const before = await scrape();
+    const count = (p: Parsed, source: string): number =>
+      valueOf(p, 'dnscache_response_latency_seconds_count', { source });
+    const sum = (p: Parsed, source: string): number => valueOf(p, 'dnscache_response_latency_seconds_sum', { source });
+    const names = [freshName('lat1'), freshName('lat2')];
+    for (const name of names) await query(dns, name, 'A'); // 2 resolutions
+    for (const name of names) await query(dns, name, 'A'); // 2 hits
+    await query(dns, 'localhost', 'A'); // 1 local
+    const after = await scrape();
+    assert.equal(count(after, 'resolution') - count(before, 'resolution'), 2);
+    assert.equal(count(after, 'cache') - count(before, 'cache'), 2);
+    assert.equal(count(after, 'local') - count(before, 'local'), 1);
+    assert.ok(sum(after, 'cache') > sum(before, 'cache'), 'a hit waited more than 0 s');
+    assert.ok(sum(after, 'resolution') > sum(before, 'resolution'));
+  });
+
   test('identical questions in flight are merged', async () => {
     const before = await scrape();
     const name = freshName('merge');
@@ -202,6 +219,26 @@ describe('METRICS endpoint', () => {
     });
     assert.equal(output.trim(), '', 'promtool lint findings');
     assert.equal(code, 0);
+  });
+
+  test('the Grafana dashboard (docs/grafana) asks only for series this process exposes', async () => {
+    const dashboard = fs.readFileSync(join(__dirname, '..', '..', '..', 'docs', 'grafana', 'dnscache-ts.json'), 'utf8');
+    const exprs = [...dashboard.matchAll(/"expr": "((?:[^"\\]|\\.)*)"/g)].map(
+      (m) => JSON.parse(`"${m[1]!}"`) as string,
+    );
+    assert.ok(exprs.length >= 20, `${exprs.length} queries in the dashboard`);
+    const p = await scrape();
+    const samples = [...p.values()].flatMap((f) => f.samples);
+    const exposed = new Set(samples.map((s) => s.name));
+    for (const expr of exprs)
+      for (const [name] of expr.matchAll(/\b(?:dnscache|nodejs|process)_[a-z_]+/g))
+        assert.ok(exposed.has(name), `${name} (in ${expr}) is not exposed`);
+    // Label values the dashboard filters on must exist too, or its panels are silently empty.
+    for (const source of ['cache', 'resolution', 'stale'])
+      assert.ok(
+        samples.some((s) => s.name === 'dnscache_response_latency_seconds_bucket' && s.labels.source === source),
+        `a latency histogram for source="${source}"`,
+      );
   });
 
   test('only GET /metrics: 404 elsewhere, and it keeps serving after garbage', async () => {
@@ -340,6 +377,14 @@ describe('LOGFORMAT=json', () => {
       .filter((o) => o.event === 'sent')
       .map((o) => o.rcode);
     assert.ok(nx.includes('NXDOMAIN') && nx.includes('NOERROR'), `sent events carry the RCODE: ${nx.join(' ')}`);
+    const waits = dns.logs
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((o) => o.event === 'sent')
+      .map((o) => o.ms);
+    assert.ok(
+      waits.every((ms) => typeof ms === 'number' && ms >= 0 && ms < 60_000),
+      `sent events carry the client's wait in ms: ${waits.join(' ')}`,
+    );
   });
 });
 

@@ -127,8 +127,8 @@ describe('Log lines', () => {
         l.query(3, 'u', false, '127.0.0.1', 0xb6e6, 0xdd92, 1, n('www.deleg.test'));
         l.query(4, 'u', true, '::1', 53, 1, 28, n('Example.com'));
         l.query(5, 't', true, '::ffff:10.0.0.1', 1024, 0xffff, 255, ROOT);
-        l.sent(3, 'u', 48, 0);
-        l.sent(5, 't', 666, 0);
+        l.sent(3, 'u', 48, 0, 0);
+        l.sent(5, 't', 666, 0, 0);
         l.drop(1, 'u', 'timed out');
         l.drop(2, 't', 'permission denied');
       }),
@@ -148,10 +148,10 @@ describe('Log lines', () => {
     const query = rawQuery('WWW.Example.com', 28);
     assert.deepEqual(
       logged((l) => {
-        l.cacheHit(7, 'u', false, '127.0.0.1', 0xb6e6, 0xdd92, 28, query, 61, 0);
-        l.cacheHit(9007199254740991, 'u', true, '2001:db8::1', 53, 0, 28, query, 0, 0);
-        l.cacheHit(10, 't', true, '::ffff:10.0.0.1', 1024, 0xffff, 255, rawQuery('.', 255), 512, 0);
-        l.sent(11, 'u', 48, 0);
+        l.cacheHit(7, 'u', false, '127.0.0.1', 0xb6e6, 0xdd92, 28, query, 61, 0, 10);
+        l.cacheHit(9007199254740991, 'u', true, '2001:db8::1', 53, 0, 28, query, 0, 0, 10);
+        l.cacheHit(10, 't', true, '::ffff:10.0.0.1', 1024, 0xffff, 255, rawQuery('.', 255), 512, 0, 10);
+        l.sent(11, 'u', 48, 0, 0);
       }),
       [
         'u.query 7 7f000001:b6e6:dd92 28 www.example.com.',
@@ -169,7 +169,7 @@ describe('Log lines', () => {
     // Past the end of a slab: the line moves to a fresh one, whole.
     const long = Array.from({ length: 4 }, (_, i) => `${'A'.repeat(59)}${i === 0 ? '\x01' : i}`).join('.');
     const lines = logged((l) => {
-      for (let i = 0; i < 400; i++) l.cacheHit(i, 'u', false, '127.0.0.1', 1024, i, 1, rawQuery(long, 1), 300, 0);
+      for (let i = 0; i < 400; i++) l.cacheHit(i, 'u', false, '127.0.0.1', 1024, i, 1, rawQuery(long, 1), 300, 0, 10);
     });
     assert.equal(lines.length, 1200);
     const text = `1 ${logName(nameFromText(long))}`;
@@ -264,8 +264,8 @@ describe("DjbdnsLog (LOGFORMAT=djbdns): dnscache 1.05's lines", () => {
     log.query(1, 'u', true, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test'));
     log.tx(0, 1, n('www.example.test'), ROOT, ['127.0.0.2'], 'streamlined');
     log.stats(1, 44, 1, 1, 0);
-    log.sent(1, 'u', 50, 0);
-    log.cacheHit(2, 't', false, '127.0.0.1', 53, 7, 1, rawQuery('www.example.test', 1), 50, 0);
+    log.sent(1, 'u', 50, 0, 0);
+    log.cacheHit(2, 't', false, '127.0.0.1', 53, 7, 1, rawQuery('www.example.test', 1), 50, 0, 10);
     log.drop(3, 'u', 'timed out');
     log.refused('192.0.2.7', 'u', 'no ip/ entry', 0);
     assert.deepEqual(sink.lines, [

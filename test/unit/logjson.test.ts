@@ -16,7 +16,7 @@ const FIELDS: Record<string, string[]> = {
   running: ['time', 'event', 'mode', 'cachesize', 'servers', 'ip', 'routes', 'etcd'],
   query: ['time', 'event', 'n', 'transport', 'edns', 'ip', 'port', 'id', 'type', 'name'],
   cached: ['time', 'event', 'type', 'name'],
-  sent: ['time', 'event', 'n', 'transport', 'bytes', 'rcode'],
+  sent: ['time', 'event', 'n', 'transport', 'bytes', 'rcode', 'ms'],
   drop: ['time', 'event', 'n', 'transport', 'reason'],
   refused: ['time', 'event', 'ip', 'transport', 'reason', 'unlogged'],
   tcpopen: ['time', 'event', 'ip', 'port'],
@@ -46,10 +46,10 @@ const CALLS: Record<string, [(l: Log) => void, string[]]> = {
   ],
   query: [(l) => l.query(1, 'u', false, '127.0.0.1', 0xd6ed, 0x119b, 1, n('www.example.test')), ['query']],
   cacheHit: [
-    (l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 0),
+    (l) => l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 0, 10),
     ['query', 'cached', 'sent'],
   ],
-  sent: [(l) => l.sent(1, 'u', 48, 0), ['sent']],
+  sent: [(l) => l.sent(1, 'u', 48, 0, 0), ['sent']],
   drop: [(l) => l.drop(1, 'u', 'timed out'), ['drop']],
   refused: [(l) => l.refused('192.0.2.7', 'u', 'no ip/ entry', 3), ['refused']],
   tcpopen: [(l) => l.tcpopen('127.0.0.1', 40000), ['tcpopen']],
@@ -72,7 +72,14 @@ const CALLS: Record<string, [(l: Log) => void, string[]]> = {
 function jsonLines(fn: (log: Log) => void): Json[] {
   const sink = new MemorySink();
   // The clock at 1.5 s past the epoch: every line's time is this one.
-  fn(new JsonLog(sink, () => 1500));
+  // The monotonic clock reads 12.3456789 ms: a reply whose turn began at 10 ms waited 2.346 ms.
+  fn(
+    new JsonLog(
+      sink,
+      () => 1500,
+      () => 12.3456789,
+    ),
+  );
   return sink.lines
     .flatMap((l) => l.split('\n'))
     .map((l) => {
@@ -125,7 +132,7 @@ describe('JSON log lines', () => {
 
   it('values for machines: the time, addresses as text, ports and IDs as numbers, types and RCODEs by name, dnscache names', () => {
     const [q, cached, sent] = jsonLines((l) =>
-      l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 3),
+      l.cacheHit(2, 't', true, '::1', 53, 7, 28, rawQuery('WWW.Example.test', 28), 99, 3, 10),
     );
     assert.deepEqual(q, {
       time: '1970-01-01T00:00:01.500Z',
@@ -152,6 +159,7 @@ describe('JSON log lines', () => {
       transport: 't',
       bytes: 99,
       rcode: 'NXDOMAIN',
+      ms: 2.346,
     });
     assert.deepEqual(
       jsonLines((l) => l.tx(1, 65, n('NS.Outside.example'), ROOT, ['127.0.0.2', '2001:db8::1'])),

@@ -5,7 +5,7 @@
 import { packageVersion } from '../../src/platform/version';
 import { RCODE_SLOTS, TYPE_SLOTS } from '../../src/stats/engine';
 import { VERDICT_NAMES } from '../../src/rules/book';
-import { latencyHistogram } from '../../src/stats/latency';
+import { latencyHistogram, sourceLatencyHistograms, SOURCE_CACHE, SOURCE_STALE } from '../../src/stats/latency';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
@@ -130,6 +130,7 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
       { source: 'etcd key /dnsrouter/x', backend: '127.0.0.2:5300', pattern: '\\.b\\.$', health: 'down', queries: 2 },
     ],
     latency: latencyHistogram(),
+    latencyBySource: sourceLatencyHistograms(),
     ruleVerdicts: new Float64Array(VERDICT_NAMES.length),
     upstreams: [],
     ...over,
@@ -153,6 +154,19 @@ describe('renderMetrics', () => {
       ['cache', 'local', 'resolution', 'stale'].map((source) => valueOf(p, 'dnscache_answers_total', { source })),
       [5, 1, 5, 2],
     );
+  });
+
+  it('answer latency by source: one histogram each, hits and misses apart, added up over WORKERS', () => {
+    const s = snapshot();
+    const [cache, stale] = [s.latencyBySource[SOURCE_CACHE]!, s.latencyBySource[SOURCE_STALE]!];
+    (cache as ReturnType<typeof sourceLatencyHistograms>[number]).observeMany(0.00004, 30);
+    (stale as ReturnType<typeof sourceLatencyHistograms>[number]).observe(1.8);
+    const p = parseExposition(renderMetrics(mergeSnapshots([s, s])));
+    const count = (source: string): number => valueOf(p, 'dnscache_response_latency_seconds_count', { source });
+    assert.deepEqual(['cache', 'local', 'other', 'resolution', 'stale'].map(count), [60, 0, 0, 0, 2]);
+    assert.equal(valueOf(p, 'dnscache_response_latency_seconds_bucket', { source: 'cache', le: '0.00005' }), 60);
+    assert.equal(valueOf(p, 'dnscache_response_latency_seconds_bucket', { source: 'stale', le: '1' }), 0);
+    assert.equal(valueOf(p, 'dnscache_response_latency_seconds_bucket', { source: 'stale', le: '2.5' }), 2);
   });
 
   it('refused clients are counted', () => {
