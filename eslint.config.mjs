@@ -6,7 +6,7 @@ import prettier from 'eslint-config-prettier';
 import importX from 'eslint-plugin-import-x';
 import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
 
-// The layers of src/, top to bottom (docs/architecture-layers.md says why each boundary is
+// The layers of src/, top to bottom (docs/architecture.md, Layers, says why each boundary is
 // where it is). A folder may import only folders of the layers below its own: not its
 // peers, not anything above. Tests and benchmarks may import anything.
 const LAYERS = [
@@ -28,7 +28,7 @@ const layerZones = LAYERS.flatMap((layer, i) => {
   return layer.map((folder) => ({
     target: `./src/${folder}`,
     from: upward.filter((f) => f !== folder).map((f) => `./src/${f}`),
-    message: `src/${folder} may import only lower layers (${below.join(', ') || 'none'}): see docs/architecture-layers.md`,
+    message: `src/${folder} may import only lower layers (${below.join(', ') || 'none'}): see docs/architecture.md, Layers`,
   }));
 }).filter((zone) => zone.from.length > 0);
 
