@@ -19,6 +19,7 @@ import {
   TOP_MAX,
 } from '../control/protocol';
 import { QPS_MAX } from '../rules/action';
+import { rcodeName, RCODES_BY_NAME } from '../wire/mnemonics';
 
 const WHO = 'dnscache-ctl';
 const EXIT_REFUSED = 1;
@@ -26,22 +27,6 @@ const EXIT_USAGE = 100;
 const EXIT_FATAL = 111;
 const USAGE =
   '[--socket PATH | -d SERVICEDIR] [--json] stats | flush NAME | flush-subtree NAME | flush-all | dump FILE|- | load FILE|- | top [N] [--limit K] | top queries [N] [labels K] | top clients [N] | top rcodes RCODE [N] [labels K] | latency | block SUFFIX|PREFIX [SECONDS] | limit SUFFIX|PREFIX QPS [SECONDS] | unblock SUFFIX|PREFIX | rules | reload | routes | servers | server ADDRESS up|down|auto';
-
-/** RCODE names `top rcodes` takes (or a number). */
-const RCODE_NAMES: Record<string, number> = {
-  NOERROR: 0,
-  FORMERR: 1,
-  SERVFAIL: 2,
-  NXDOMAIN: 3,
-  NOTIMP: 4,
-  REFUSED: 5,
-  YXDOMAIN: 6,
-  YXRRSET: 7,
-  NXRRSET: 8,
-  NOTAUTH: 9,
-  NOTZONE: 10,
-  BADVERS: 16,
-};
 
 function usage(reason?: string): never {
   if (reason) process.stderr.write(`${WHO}: usage: ${reason}\n`);
@@ -131,11 +116,11 @@ function topRequest(args: string[], limit: string | undefined): ControlRequest {
     const r = rest.shift();
     if (r === undefined) usage('top rcodes: which RCODE? (SERVFAIL, NXDOMAIN, REFUSED, ... or a number)');
     rcode =
-      RCODE_NAMES[r.toUpperCase()] ??
+      RCODES_BY_NAME.get(r.toUpperCase()) ??
       (/^[0-9]{1,3}$/.test(r) && Number(r) <= 254
         ? Number(r)
         : usage(
-            `top rcodes: ${JSON.stringify(r)} is not an RCODE (expected ${Object.keys(RCODE_NAMES).join(', ')} or a number)`,
+            `top rcodes: ${JSON.stringify(r)} is not an RCODE (expected ${[...RCODES_BY_NAME.keys()].join(', ')} or a number)`,
           ));
   }
   let rows = limit !== undefined ? count(limit, '--limit') : undefined;
@@ -206,7 +191,7 @@ function render(req: ControlRequest, r: Fields): string {
       if (req.what !== undefined) {
         const what =
           req.what === 'rcodes'
-            ? `names answered ${Object.keys(RCODE_NAMES).find((k) => RCODE_NAMES[k] === req.rcode) ?? `RCODE ${req.rcode}`}`
+            ? `names answered ${rcodeName(req.rcode ?? 0)}`
             : req.what === 'clients'
               ? 'clients'
               : 'names';

@@ -29,3 +29,8 @@ const RCODE_NAMES: ReadonlyMap<number, string> = new Map([
 export function rcodeName(rcode: number): string {
   return RCODE_NAMES.get(rcode) ?? `RCODE${rcode}`;
 }
+
+/** The RCODEs that have a name, by name: what a user may type for one. */
+export const RCODES_BY_NAME: ReadonlyMap<string, number> = new Map(
+  [...RCODE_NAMES].map(([code, name]) => [name, code]),
+);

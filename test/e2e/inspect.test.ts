@@ -77,7 +77,7 @@ describe('dnscache-ctl inspection and control', () => {
     assert.match(bad.stderr, /"BOGUS" is not an RCODE/);
   });
 
-  test('top rcodes for rule replies; latency: hits at 0, resolutions as long as the upstream takes', async (t) => {
+  test('top rcodes for rule replies; latency: every answer, resolutions as long as the upstream takes', async (t) => {
     const { dns, run, socket } = await start(t, 60);
     for (let i = 0; i < 4; i++) assert.equal((await ask(dns, `n${i}.slow.example`))!.packet.rcode, 'NOERROR');
     for (let i = 0; i < 4; i++) await ask(dns, `n${i}.slow.example`); // hits
@@ -85,13 +85,18 @@ describe('dnscache-ctl inspection and control', () => {
     assert.equal(await ask(dns, 'n0.slow.example', CLIENTS[1]), null);
     const latency = await ok(socket, { cmd: 'latency' });
     assert.deepEqual(latency.boundsMs, [1, 10, 50, 100, 1000]);
-    assert.equal(latency.counts[0], 4, 'the hits');
-    // The upstream answers 60 ms late: never under 50 ms; above 100 ms on a slow start.
-    assert.equal(latency.counts[1] + latency.counts[2], 0, 'no miss under 50 ms');
-    assert.equal(latency.counts[3] + latency.counts[4] + latency.counts[5], 4, 'the misses');
+    const counts = latency.counts as number[];
+    assert.equal(
+      counts.reduce((a, b) => a + b, 0),
+      8,
+      'the 4 misses and the 4 hits (the dropped question got no answer)',
+    );
+    // The upstream answers 60 ms late: the misses can take no less than that (hits are timed
+    // too now, and take what the machine gives them, so only the total pins them).
+    assert.ok(counts[3]! + counts[4]! + counts[5]! >= 4, `the misses at 50 ms or more: ${counts.join(' ')}`);
     const shown = await run('latency');
     assert.match(shown.stdout, /^8 answers, average \d+\.\d\d ms\n/);
-    assert.match(shown.stdout, /^<1 ms +4 +50\.0%$/m);
+    assert.match(shown.stdout, /^<1 ms +\d+ +\d+\.\d%$/m);
   });
 
   test('block and limit a suffix or a client prefix, for SECONDS or until unblock; rules lists them', async (t) => {
@@ -151,7 +156,9 @@ describe('dnscache-ctl inspection and control', () => {
     assert.ok(valueOf(m, 'dnscache_upstream_server_queries_total', { server: address, pool: '@' }) >= 1);
     assert.equal(valueOf(m, 'dnscache_upstream_server_up', { server: address, pool: '@' }), 1);
     assert.equal(valueOf(m, 'dnscache_rule_verdicts_total', { verdict: 'drop' }), 1);
-    assert.equal(valueOf(m, 'dnscache_response_latency_seconds_count'), 2);
-    assert.equal(valueOf(m, 'dnscache_response_latency_seconds_bucket', { le: '0.001' }) >= 1, true);
+    // One miss and one hit; the dropped question has no answer to time.
+    assert.equal(valueOf(m, 'dnscache_response_latency_seconds_count', { source: 'resolution' }), 1);
+    assert.equal(valueOf(m, 'dnscache_response_latency_seconds_count', { source: 'cache' }), 1);
+    assert.equal(valueOf(m, 'dnscache_response_latency_seconds_count', { source: 'other' }), 0);
   });
 });
