@@ -2,7 +2,7 @@
 // refreshed when the directory changes.
 //
 // dnscache stat()s ip/ on every packet, so a file created there is honoured
-// for the next query. Here `allows()` does no filesystem call at all: it
+// for the next query. Here `admit()` does no filesystem call at all: it
 // answers from a per-address memo over an immutable rules snapshot. Changes
 // are picked up by fs.watch on the directory plus a cheap fallback poll
 // (fs.watch misses events on some filesystems, never sees a symlink's target

@@ -3,13 +3,16 @@
 // and, on standard input, the seed. Fatal errors go to stderr as
 // "dnscache: fatal: ..." with exit status 111, as dnscache does.
 //
-// Start-up order (spec §1.1): configuration (servers/, ip/ read from ROOT),
+// Start-up order (spec §1.1): configuration (servers/, routes, rules/, ip/ read from ROOT),
 // seed, bind the UDP and TCP sockets; then, with UID and GID set, chroot
 // into ROOT and drop to UID/GID (groups too), every failure fatal; only
 // then the first query is answered. Everything the process will ever need
 // is loaded by then: all modules are imported here, at the top, and nothing
-// in src requires lazily (the chroot addon is loaded with its module) but the
-// etcd client, which the service requires when ETCD is set, before the chroot.
+// in src requires lazily (the native addons are loaded with their modules)
+// but the etcd client, which the service requires when ETCD is set, and
+// sodium-native, which the iterative resolver loads for its key pair, both
+// before the chroot; and package.json, which platform/version.ts reads at
+// its first call (a metrics scrape's dnscache_build_info).
 // With WORKERS > 1 this process becomes the primary of that many workers
 // (server/workers.ts), each of which goes through the same start-up.
 
@@ -166,7 +169,7 @@ async function main(): Promise<void> {
   // A last line of defence: one bad packet path must not stop the service
   // for every client. Each such event is logged so the bug gets found.
   process.on('unhandledRejection', (err) => log.warning(`internal error: ${(err as Error)?.stack ?? String(err)}`));
-  // SIGHUP: re-read servers/ and ip/ (from '/' after the chroot), keeping the cache.
+  // SIGHUP: re-read servers/, routes, rules/ and ip/ (from '/' after the chroot), keeping the cache.
   process.on('SIGHUP', () => service.reload());
 }
 

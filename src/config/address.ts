@@ -1,4 +1,5 @@
-// Address syntax shared by the environment (IP, IPSEND) and servers/ files.
+// Address syntax shared by the environment (IP, IPSEND, METRICS), servers/
+// files, routes and dnscache-ctl's `server`.
 // Pure functions: no I/O, no exceptions; callers turn failures into
 // ConfigErrors that name the variable or file line.
 

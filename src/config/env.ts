@@ -4,9 +4,9 @@
 // Kept from dnscache: IP, IPSEND, ROOT, UID, GID, CACHESIZE, DATALIMIT,
 // HIDETTL, FORWARDONLY, USETEXTFORMAT/USETXTFORMAT, UZ5FALLBACK, FLAGEDSERVER.
 // Extensions: PORT, SERVERPORT, QMIN, STALE, MAXUDP, MAXTCP, WORKERS, MINTTL, MAXTTL,
-// QUERY_LOCALHOST, ETCD, ETCD_PREFIX, ROUTEONLY, ROUTECHECK, and
-// (parseObservability) METRICS, LOGFORMAT. Anything else
-// is ignored.
+// QUERY_LOCALHOST, HEALTHQUERY, HEALTHINTERVAL, ETCD, ETCD_PREFIX, ROUTEONLY,
+// ROUTECHECK, and (parseObservability) METRICS, LOGFORMAT. CONTROL and
+// CONTROLRING are read by control/settings.ts; anything else is ignored.
 // Unlike dnscache, which reads "12abc" as 12 and "abc" as 0, numbers must be
 // decimal digits only: a typo is an error, not root privileges or a 100-byte cache.
 
@@ -47,7 +47,7 @@ export interface SendFrom {
 export interface CurveSettings {
   /** USETEXTFORMAT or USETXTFORMAT set: DNSCurve TXT format instead of streamlined. */
   txtFormat: boolean;
-  /** UZ5FALLBACK: UDP rounds with index > n go out without DNSCurve; 0 = never. */
+  /** UZ5FALLBACK: after n unanswered encrypted tries to a server in one question, it is asked plainly; 0 = never. */
   uz5Fallback: number;
   /** FLAGEDSERVER set: consult ip/%addr and ip/-addr for servers. */
   flaggedServers: boolean;
@@ -341,7 +341,7 @@ export function parseEnv(env: Env): EnvSettings {
   };
 }
 
-/** The log line formats: dnscache's lines (the default), or one JSON object per line. */
+/** The log line formats: djbdnscurve6's dnscache lines (the default), dnscache 1.05's (djbdns), or one JSON object per line. */
 export const LOG_FORMATS = ['dnscache', 'djbdns', 'json'] as const;
 export type LogFormat = (typeof LOG_FORMATS)[number];
 

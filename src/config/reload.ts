@@ -1,7 +1,7 @@
-// Re-reading servers/, rules/ and ip/ while running (SIGHUP, `dnscache-ctl
-// reload`). Both are read and checked first; only if both can be read is
-// anything changed, so a bad file leaves the running configuration as it
-// was. The servers/ table is swapped in one assignment behind a Map-shaped
+// Re-reading servers/, routes, rules/ and ip/ while running (SIGHUP,
+// `dnscache-ctl reload`). All are read and checked first; only if all can be
+// read is anything changed, so a bad file leaves the running configuration
+// as it was. The servers/ table is swapped in one assignment behind a Map-shaped
 // holder the resolver keeps for its whole life.
 
 import { join } from 'node:path';

@@ -13,7 +13,7 @@
 //   {"kind":"failure","name":"dead.example.","type":1,"expires":1767225605}
 //   {"kind":"reply","name":"www.example.test.","type":1,"expires":1767225900,"built":1767225600,"message":"…hex…"}
 //
-// An RRset's "rank" is its trust (cache.ts RANK, 1 glue to 5 authoritative
+// An RRset's "rank" is its trust (cache/cache.ts RANK, 1 glue to 5 authoritative
 // answer); "side" is "parent" for a referral's NS set or glue. A dump
 // without them (written before ranks) loads as rank 4 on the child's side:
 // what that version served to clients, it serves again.
@@ -100,8 +100,8 @@ export interface DumpReport {
 /**
  * Writes every live entry of `cache` to `file`, atomically: into a new
  * file (mode 0600) next to it, flushed to disk, then renamed over `file`.
- * The entries are taken in one synchronous pass (a consistent snapshot);
- * only the writing is asynchronous.
+ * The entries are taken a turn at a time (entryLinesGradually), so queries
+ * are answered meanwhile.
  */
 export function writeDump(cache: Cache, file: string): Promise<DumpReport> {
   return writeDumpLines(file, cache.now(), entryLinesGradually(cache));
@@ -117,8 +117,8 @@ export const DUMP_TURN_LINES = 2000;
 /**
  * A dump's next lines from `walk`: DUMP_SLICE entries at a time, until
  * DUMP_TURN_MS have passed or DUMP_TURN_LINES are taken; none at the end.
- * Time, not a count, ends a turn: 1,000 entries were 1 ms of A records but
- * 10 of large TXT sets.
+ * Time, not an entry count alone, ends a turn: 1,000 entries were 1 ms of A
+ * records but 10 of large TXT sets.
  */
 export function dumpTurn(walk: GradualSnapshot): string[] {
   const started = performance.now();

@@ -2,7 +2,8 @@
 // chroot and the privilege drop (like the DNS sockets), mode 0600, so only
 // its owner - root, or whoever started dnscache - can connect (connecting
 // to a unix socket needs write permission on it). One request line per
-// connection, one response line, then the server closes it. Whatever a
+// connection, one response line (after the dump's lines for `dump -`, or
+// after reading the dump sent for `load -`), then the server closes it. Whatever a
 // client sends, it gets an error response or a closed connection, never a
 // stopped service.
 

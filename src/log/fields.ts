@@ -69,7 +69,7 @@ export const wireScratch = Buffer.allocUnsafe(256);
 
 /**
  * Writes dnscache's form of the uncompressed wire name at `at` in `src`:
- * lower case, '?' for control and 8-bit bytes, each label followed by '.'
+ * lower case, '?' for spaces, control and 8-bit bytes, each label followed by '.'
  * ("." for the root). Works on the bytes of a client's packet as they
  * came, so a cache hit logs its question without a string for it.
  */

@@ -45,7 +45,7 @@ function jsonSent(n: number, t: Transport, length: number, rcode: number, ms: nu
  * addresses as text, ports and IDs as numbers, types and RCODEs by name,
  * names in dnscache's form. Chosen once at start (createLog): dnscache's
  * format pays nothing for it. Field names are documented in README.md
- * ("Metrics and log format").
+ * ("Logs: `LOGFORMAT`").
  */
 export class JsonLog extends Log {
   /**

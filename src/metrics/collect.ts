@@ -1,6 +1,6 @@
 // The metrics dnscache-ts exports, rendered from a snapshot of the
 // service's counters at scrape time. Names, types and labels are listed in
-// README.md ("Metrics and log format"); the serving path only increments
+// README.md ("Metrics: `METRICS`"); the serving path only increments
 // the integers this reads.
 
 import { getHeapStatistics } from 'node:v8';

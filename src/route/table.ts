@@ -2,7 +2,7 @@
 // routes a loop over their regular expressions cost more than the miss
 // itself; most patterns end in a literal suffix anchored with `$`
 // (`^[ab]*\.miek\.nl\.$`), and only names ending in that suffix can match.
-// Each route is filed under its literal tail from the tail's first dot on;
+// Each route is filed under what follows its literal tail's first dot;
 // a name looks up each of its suffixes that follow a dot (a handful of map
 // lookups) and tests only the patterns filed there, plus those with no
 // usable tail.

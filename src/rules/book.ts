@@ -97,7 +97,7 @@ export class RuleBook {
   /** How many rules (of both kinds) have a suffix of each wire length: only those lengths are looked up. */
   private readonly lengths = new Uint32Array(256);
   private total = 0;
-  /** Questions given each verdict by a rule (index: Verdict; PASS counts those a qps rule let through). */
+  /** Questions given each verdict by a rule (index: Verdict; PASS counts those a qps rule let through, and truncate's over TCP). */
   readonly counters = new Float64Array(VERDICT_NAMES.length);
 
   /** `now`: milliseconds, injectable for tests. */

@@ -1,6 +1,7 @@
 // What happens to one client packet, whatever transport brought it: parse,
-// then the cached reply (the hot path: copy and patch bytes), an internal
-// answer, or a resolution shared with identical questions in flight.
+// the abuse rules' verdict, then the cached reply (the hot path: copy and
+// patch bytes), an internal answer, or a resolution shared with identical
+// questions in flight.
 
 import { Cache } from '../cache/cache';
 import { makeReplyEntry, renderReply } from '../cache/replies';

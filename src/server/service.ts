@@ -44,7 +44,7 @@ export class Service {
   private rootDir: string;
   /** servers/ as in force now: replaced as a whole by reload(). */
   private readonly serverTable: SwappableServerTable;
-  /** Datagrams and connections sent upstream, for tests and metrics. */
+  /** Datagrams and connections sent upstream, for `dnscache-ctl stats` and tests (metrics read upstreamMetrics). */
   upstreamQueries = 0;
   /** Upstream queries, RTTs and timeouts, for METRICS (kept whether or not it is set: a few increments per upstream try). */
   readonly upstreamMetrics = new UpstreamMetrics();
@@ -251,10 +251,10 @@ export class Service {
   }
 
   /**
-   * SIGHUP: re-reads servers/, rules/ and ip/ from the current root (ROOT, or '/'
-   * after the chroot) and swaps them in; the cache is kept. If either
-   * cannot be read, or a servers/ file is bad, nothing changes and a
-   * warning names the problem (`reload failed: ...`).
+   * SIGHUP: re-reads servers/, routes, rules/ and ip/ from the current root
+   * (ROOT, or '/' after the chroot) and swaps them in; the cache is kept. If
+   * any of them cannot be read or holds a bad file or line, nothing changes
+   * and a warning names the problem (`reload failed: ...`).
    */
   reload(): ReloadOutcome {
     let next;

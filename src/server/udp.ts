@@ -25,7 +25,7 @@ export function acceptableSourcePort(port: number): boolean {
 
 export class UdpListener implements ReplySender<Peer> {
   private readonly socket: ServerUdpSocket;
-  /** Query number → still wanted; Map keeps insertion order, so the first key is the oldest. */
+  /** Queries in progress by number; Map keeps insertion order, so the first key is the oldest. */
   private readonly active = new Map<number, Pending>();
   private ednsActive = 0;
   /** Queries dropped because MAXUDP were in progress (for metrics). */

@@ -22,7 +22,8 @@ export const CACHESIZE = '1000000';
  * Soft limit on the data segment (softlimit -d). Node needs ~50 MB before
  * any cache and hangs or aborts when it hits the limit (dnscache's
  * 3000000 / 30000000 would stop it from starting), so the default leaves
- * room for V8's heap growing with a full 1 MB cache under load.
+ * room for V8's heap growing under load beside a full 1 MB cache (whose
+ * chunks live outside the heap but in the data segment all the same).
  */
 export const DATALIMIT = '300000000';
 /**
