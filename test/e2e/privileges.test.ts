@@ -13,7 +13,9 @@ import assert from 'node:assert/strict';
 import { freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
-import { answersUdpFrom, startLab, suiteScope, waitFor } from './fixtures';
+import { answersUdpFrom, httpGet, METRICS_PORT, startLab, suiteScope, waitFor } from './fixtures';
+import { parseExposition, valueOf } from '../unit/metrics-parse';
+import { packageVersion } from '../../src/platform/version';
 import {
   CleanupScope,
   DNSCACHE_JS,
@@ -36,6 +38,8 @@ interface PrivilegedOptions extends RootLayout {
   port?: number;
   address?: string;
   workers?: number;
+  /** METRICS, host:port. */
+  metrics?: string;
 }
 
 /**
@@ -59,6 +63,7 @@ async function startPrivileged(opts: PrivilegedOptions, scope: CleanupScope): Pr
     UID: String(opts.uid ?? NOBODY),
     GID: String(opts.gid ?? NOBODY),
     ...(opts.workers === undefined ? {} : { WORKERS: String(opts.workers) }),
+    ...(opts.metrics === undefined ? {} : { METRICS: opts.metrics }),
   };
   const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   const dns = new Dnscache(child, address, port, root);
@@ -102,9 +107,12 @@ describe('privileges: chroot into ROOT and UID/GID', { skip: SKIP }, () => {
   let lab: LabServer;
   let dns: Dnscache;
 
+  let metricsAddress: string;
+
   before(async () => {
     lab = await startLab(scope);
-    dns = await startPrivileged({ upstreams: [lab] }, scope);
+    metricsAddress = await freeLoopback(METRICS_PORT);
+    dns = await startPrivileged({ upstreams: [lab], metrics: `${metricsAddress}:${METRICS_PORT}` }, scope);
   });
 
   test('runs chrooted in ROOT as nobody:nogroup with no other group, in every thread', () => {
@@ -122,6 +130,18 @@ describe('privileges: chroot into ROOT and UID/GID', { skip: SKIP }, () => {
     const again = await query(dns, 'udp.wild.example.test', 'A');
     assert.equal(records(again.packet.answers, 'A').length, 1);
     assert.ok(dns.alive);
+  });
+
+  test('/metrics is served after the chroot, build info and memory included (nothing it needs is read from disk)', async () => {
+    const r = await httpGet(metricsAddress, METRICS_PORT, '/metrics');
+    assert.equal(r.status, 200, r.body);
+    const p = parseExposition(r.body);
+    assert.equal(
+      valueOf(p, 'dnscache_build_info', { version: packageVersion(), node: process.version }),
+      1,
+      'the version, read before the chroot',
+    );
+    assert.ok(valueOf(p, 'nodejs_heap_size_used_bytes') > 0, 'memory from V8, without /proc');
   });
 
   test('ip/ entries created and removed while running are honoured inside the chroot', async () => {
