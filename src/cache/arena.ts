@@ -124,7 +124,7 @@ export class Arena {
     return out;
   }
 
-  /** Drops every block; chunks are kept for reuse. */
+  /** Drops every block, and every chunk but the first, which is kept for reuse. */
   clear(): void {
     this.freeHeads.fill(-1);
     this.used = 0;

@@ -4,7 +4,8 @@
 //
 // Charges follow dnscache (spec §6.3): 22 + owner length + data, where data
 // is what dnscache would store for the type. Assembled replies are charged
-// their byte length plus the same 22-byte overhead.
+// the same 22-byte overhead plus their message and its TTL offsets
+// (replies.ts's packReply).
 
 import { TYPE } from '../wire/constants';
 import { Name } from '../wire/name';
@@ -214,9 +215,10 @@ export class Cache {
     return left > 0 ? Math.min(this.limits.max, left) : STALE_TTL;
   }
 
-  // Every put applies dnscache's clamp (spec §6.4, §6.5) and MINTTL/MAXTTL,
-  // whatever the caller passed: absurd TTLs are not stored (unless MINTTL
-  // raises them) and none outlives MAXTTL.
+  // Every put of records (putRRset, putNxdomain, putNodata) applies
+  // dnscache's clamp (spec §6.4, §6.5) and MINTTL/MAXTTL, whatever the
+  // caller passed: absurd TTLs are not stored (unless MINTTL raises them)
+  // and none outlives MAXTTL.
   /**
    * Stores an RRset of rank `rank` unless a live one of a higher rank holds
    * the slot (false then, and when it is not kept at all).

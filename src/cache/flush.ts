@@ -1,6 +1,6 @@
-// Flushing (dnscache-ctl flush, flush-zone, flush-all): removing entries by
-// name from a running cache. Not on the query path; each flush walks the
-// whole LRU once.
+// Flushing (dnscache-ctl flush, flush-subtree, flush-all): removing entries by
+// name from a running cache. Not on the query path; flush and flush-subtree
+// walk the whole LRU once.
 
 import { TYPE } from '../wire/constants';
 import { Message, parseMessage } from '../wire/message';

@@ -1,11 +1,11 @@
 // The cache's entries: a byte-budgeted LRU over arena blocks (arena.ts).
 //
-// An entry is one block: a header of Int32 words (hash chain, recency
-// links, slot, kind, expiry, charge), the owner name's bytes, then the
-// entry's data. A hash table of block addresses finds (name, slot); the
-// recency list is threaded through the headers. Nothing per entry lives on
-// the V8 heap, so the collector neither scans nor copies the cache, and the
-// heap does not grow with it.
+// An entry is one block: a header of Int32 words (hashes, hash chain,
+// recency links, slot, kind, expiry, charge, tag), the owner name's bytes,
+// then the entry's data. A hash table of block addresses finds (name,
+// slot); the recency list is threaded through the headers. Nothing per
+// entry lives on the V8 heap, so the collector neither scans nor copies the
+// cache, and the heap does not grow with it.
 //
 // Callers hold an entry's address only until they next change the store:
 // a removed entry's block is reused, and compaction moves every entry.
@@ -19,7 +19,7 @@
 //   its name's hash (W_NAME) as computed from the name it holds. The
 //   chains hold `size` entries in all, no two under one (name, slot). The
 //   table's length is a power of two and at least `size` (grow() doubles
-//   it before the entries outnumber the buckets).
+//   it as soon as the entries outnumber the buckets).
 // - Name counts. names[b] is the number of entries whose name hash falls in
 //   bucket b, so a zero there proves no entry of that name is stored.
 // - Recency. Following W_NEWER from `oldest` meets every entry of the
@@ -205,8 +205,10 @@ export class EntryStore {
    * replacing any there, and returns its address: the caller writes its
    * `dataLength` bytes at dataStart() before anything else touches the
    * store. Returns -1 (storing nothing, evicting nothing) when the charge
-   * is over the whole budget. A caller that has just looked (name, slot)
-   * up passes what it found as `old`, saving a second probe.
+   * is over the whole budget, and -1 too when even an emptied store has no
+   * block for it (the arena's address space used up). A caller that has
+   * just looked (name, slot) up passes what it found as `old`, saving a
+   * second probe.
    */
   add(name: string, slot: number, n: NewEntry, old: number = this.find(name, slot)): number {
     if (n.charge > this.maxBytes) return NONE;

@@ -26,7 +26,7 @@ export interface UpstreamDeps {
   readonly random: Random;
   readonly rtt: RttTable;
   readonly sendFrom: SendAddresses;
-  /** Called after each reply is processed (dnscache logs `stats` then). */
+  /** Called after an answer or a NODATA is taken in (dnscache logs `stats` then; see accepted()). */
   readonly afterResponse: () => void;
   /** Counts every datagram or connection we send upstream. */
   readonly onUpstreamQuery?: (server: Endpoint, transport: 'udp' | 'tcp') => void;

@@ -52,7 +52,7 @@ interface InFlight {
   ended: boolean;
   /** The budget the work runs on: aborting it stops its upstream traffic. */
   readonly budget: WorkBudget;
-  /** Clients waiting for it (see resolve/abandon). */
+  /** Clients waiting for it (counted by resolve(), uncounted by abandon()). */
   waiters: number;
 }
 
@@ -129,7 +129,10 @@ export class Resolver {
   /** Keys of the names served stale whose retry waits or runs (retryLater). */
   private readonly retries = new Set<string>();
 
-  /** `later` runs serve-stale's background retries (injectable so tests need not wait for them). */
+  /**
+   * `later` runs serve-stale's timers, the client response timer and the
+   * background retries (injectable so tests need not wait for them).
+   */
   constructor(
     private readonly cache: Cache,
     private readonly fetcher: Fetcher,

@@ -45,7 +45,7 @@ export class RoutingFetcher implements Fetcher {
           name,
           routing.backends.map((b) => b.address),
         );
-        // The backend's answer is relayed as a forwarder's is; what it says of other names than the routed one is not kept.
+        // The backend's answer is relayed as a forwarder's is; what it says of names not at or below the routed one is not kept.
         // The router's turn decides who is asked first (AS_GIVEN), not the RTT table.
         return askServers(
           routing.backends,

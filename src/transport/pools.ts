@@ -15,10 +15,10 @@ import { TryObserver } from './upstream';
 
 /**
  * The policy of a servers/ file without a `policy` line, when forwarding:
- * today's RTT order, chosen by measurement (docs/benchmarks.md, "Forwarding
- * policies"): with one upstream 50 ms slower, rtt answered 11,039 misses/s
- * at p99 25.6 ms, leastOutstanding 8,502/s at p99 59.5 ms - queries in
- * flight tie often, and each tie sends some to the slow server.
+ * today's RTT order, chosen by measurement (docs/benchmarks.md, "Issue 16:
+ * forwarding policies"): with one upstream 50 ms slower, rtt answered
+ * 11,039 misses/s at p99 25.6 ms, leastOutstanding 8,502/s at p99 59.5 ms -
+ * queries in flight tie often, and each tie sends some to the slow server.
  */
 export const DEFAULT_FORWARD_POLICY: PolicyName = 'rtt';
 

@@ -1,5 +1,6 @@
-// One TCP try against one upstream server (after a truncated UDP reply):
-// connect, send the length-prefixed query, read one length-prefixed reply.
+// One TCP try against one upstream server (after a truncated UDP reply, or
+// a route backend's health check, route/health.ts): connect, send the
+// length-prefixed query, read length-prefixed replies until one is accepted.
 
 import { connect } from 'node:net';
 import { Acceptor, CANCELLED, Endpoint, RunningTry, TryResult } from './udp';

@@ -1,7 +1,8 @@
-// Asking a list of upstream servers one question: servers in RTT order,
-// a fresh random ID and source port per try, replies accepted only if they
-// answer exactly our question, TC → the same server over TCP, timeouts and
-// errors → the next server, rounds until the deadline. A server with a
+// Asking a list of upstream servers one question: servers in RTT order (or
+// a pool's, or a route's as given), a fresh random ID and source port per
+// try, replies accepted only if they answer exactly our question, TC → the
+// same server over TCP, timeouts and errors → the next server, round after
+// round (Rounds: a number of them, or until the deadline). A server with a
 // DNSCurve key (its uz5 name) gets its queries sealed (curve/), and only a
 // reply that opens with our key and nonce counts; after UZ5FALLBACK
 // unanswered encrypted tries, plain ones.

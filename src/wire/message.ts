@@ -1,9 +1,10 @@
 // Full, lossless parsing of DNS messages received from upstream servers.
 //
 // We do not round-trip records through a typed decoder: RDATA is kept as raw
-// bytes, with only the embedded domain names of the RFC 1035-era types
-// decompressed (RFC 3597 §4), so any record type - known or not - is cached
-// and served exactly as the authority sent it.
+// bytes; only the embedded names of types that may arrive compressed are
+// expanded (NAME_LAYOUTS: RFC 1035's, and RP, AFSDB, RT, KX, SRV and DNAME,
+// after RFC 3597 §4), so any record type - known or not - is cached and
+// served as the authority sent it, its names aside.
 
 import { FLAG_TC, HEADER_LENGTH, TYPE } from './constants';
 import { copyBytes, copyOf } from './copy';

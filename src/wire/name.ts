@@ -122,7 +122,6 @@ export function nameFromText(text: string, escapes: 'octal' | 'decimal' = 'octal
   return (out + '\x00') as Name;
 }
 
-/** Wire length of a name, including the final zero byte. */
 /** The name with its first label removed; the root's parent is the root. */
 export function parentName(name: Name): Name {
   if (name.length === 1) return name;

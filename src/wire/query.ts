@@ -53,7 +53,7 @@ export interface RejectedQuery {
   readonly reason: string;
 }
 
-/** Not worth a reply: too short to carry an ID, or a response rather than a query. */
+/** Not worth a reply: shorter than a header, or a response rather than a query. */
 export interface IgnoredQuery {
   readonly kind: 'ignore';
   readonly reason: string;
@@ -68,14 +68,17 @@ interface OptResult {
 
 const NO_OPT: OptResult = { edns: null, malformed: null };
 
-/**
- * Looks for the OPT record. Queries normally carry nothing but the question
- * and at most one OPT in the additional section; anything in answer or
- * authority (and other additional records, e.g. TSIG we do not support) is
- * skipped over rather than rejected, as dnscache ignores those counts.
- */
+/** readOpt's reader, reused: it runs to the end without yielding, so one serves every query. */
 const optReader = new RecordReader(Buffer.alloc(0), 0);
 
+/**
+ * Looks for the OPT record. Queries normally carry nothing but the question
+ * and at most one OPT in the additional section; other records (in any
+ * section, e.g. a TSIG we do not support) are skipped over rather than
+ * rejected, as dnscache ignores those counts - but an OPT outside the
+ * additional section, a second OPT, or a record that cannot be read is
+ * malformed.
+ */
 function readOpt(buf: Buffer, pos: number): OptResult {
   const ancount = buf.readUInt16BE(6);
   const nscount = buf.readUInt16BE(8);
@@ -136,9 +139,10 @@ function rejected(
 
 /**
  * Classifies a client packet (spec Part A): too short or QR set → ignore;
- * opcode ≠ QUERY → NOTIMP; QDCOUNT ≠ 1, TC set, unreadable question or OPT →
- * FORMERR; EDNS version > 0 → BADVERS; AXFR/IXFR, a class other than IN/ANY,
- * or RD = 0 → REFUSED; otherwise a query to answer.
+ * opcode ≠ QUERY → NOTIMP; QDCOUNT ≠ 1, unreadable question or OPT, TC set →
+ * FORMERR; EDNS version > 0 → BADVERS; AXFR/IXFR → REFUSED; question type
+ * OPT, TSIG or TKEY → FORMERR; a class other than IN/ANY, or RD = 0 →
+ * REFUSED; otherwise a query to answer.
  */
 export function parseQuery(buf: Buffer): ParsedQuery {
   if (buf.length < HEADER_LENGTH) return { kind: 'ignore', reason: 'shorter than a header' };

@@ -82,8 +82,8 @@ export class MessageWriter {
    * byte 2, CD from its byte 3 as RFC 6840 §5.9 asks, RA; AA only for the
    * NXDOMAIN case dnscache marks authoritative), and the question. The
    * question is written with the client's own bytes when given, so the reply
-   * echoes its letter case; names in the question are never used as
-   * compression targets then, because they may differ in case from `qname`.
+   * echoes its letter case. Only the whole question name is then a
+   * compression target (0xC00C): its suffixes are not registered.
    */
   constructor(
     id: number,
@@ -214,7 +214,7 @@ export function optRecord(extendedRcode = 0, dnssecOk = false): Buffer {
   opt[5] = extendedRcode;
   opt[6] = 0; // version
   opt[7] = dnssecOk ? 0x80 : 0;
-  // opt[8] = 0, RDLENGTH 0.
+  // opt[8] = 0: the rest of the flags; opt[9..10] = 0: RDLENGTH 0.
   return opt;
 }
 

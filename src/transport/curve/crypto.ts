@@ -26,8 +26,8 @@ type HSalsa = (s: Uint32Array, k: Uint32Array, i: Uint32Array, o32: Uint32Array)
 // not pay at every start. The iterative resolver makes its key pair at start.
 let loaded: { sodium: Sodium; hsalsa: HSalsa } | null = null;
 function libs(): { sodium: Sodium; hsalsa: HSalsa } {
-  // sodium-native ships no type declarations, and both are loaded on first use: a service
-  // that never meets a DNSCurve server never pays for them.
+  // require, not import: sodium-native ships no type declarations, and an
+  // import would load both with this module.
   return (loaded ??= {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     sodium: require('sodium-native') as Sodium,
