@@ -31,6 +31,7 @@ import { FanOutCommands, LoadBatch } from '../control/fanout';
 import { ControlRequest } from '../control/protocol';
 import { createLog, fatalLine, Log, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
+import { realClock } from '../platform/clock';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
@@ -115,7 +116,7 @@ async function main(): Promise<void> {
   const files = fileLimitWarning(config, openFileLimit());
   if (files !== null) log.warning(files);
   const random = new Random(worker ? await receiveSeed() : await readSeed());
-  const service = new Service(config, log, random, index);
+  const service = new Service(config, log, random, realClock, index);
   await orFatalLater(
     () => service.bind(),
     (reason) => `unable to listen on ${config.listen.address} port ${config.listen.port}: ${reason}`,

@@ -9,6 +9,7 @@ import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { UpstreamPools } from '../transport/pools';
 import { RttTable } from '../transport/rtt';
+import { TimeoutWheel } from '../transport/timeouts';
 import { Endpoint } from '../transport/udp';
 import { askServers, Judge, SendAddresses, UpstreamOptions } from '../transport/upstream';
 import { Name } from '../wire/name';
@@ -26,6 +27,8 @@ export interface UpstreamDeps {
   readonly random: Random;
   readonly rtt: RttTable;
   readonly sendFrom: SendAddresses;
+  /** Where upstream tries time out, on the service's clock. */
+  readonly timeouts: TimeoutWheel;
   /** Called after each reply is processed (dnscache logs `stats` then). */
   readonly afterResponse: () => void;
   /** Counts every datagram or connection we send upstream. */
@@ -55,7 +58,13 @@ export function learn(deps: UpstreamDeps, judged: Judgement, server: string): vo
 
 /** How both fetchers ask upstream: made once per fetcher (each question passes its own budget). */
 export function upstreamOptions(deps: UpstreamDeps): UpstreamOptions {
-  return { sendFrom: deps.sendFrom, random: deps.random, rtt: deps.rtt, onTry: deps.onUpstreamQuery };
+  return {
+    sendFrom: deps.sendFrom,
+    random: deps.random,
+    rtt: deps.rtt,
+    onTry: deps.onUpstreamQuery,
+    timeouts: deps.timeouts,
+  };
 }
 
 /**
