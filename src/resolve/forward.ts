@@ -99,12 +99,16 @@ export function verdictJudge(
   };
 }
 
-/** A usable reply: cache what it may teach, then hand on its verdict. */
-export function accepted(deps: UpstreamDeps, judged: Judgement, server: Endpoint): Fetched {
+/** A usable reply to (name, type): cache what it may teach, log it, then hand on its verdict. */
+export function accepted(deps: UpstreamDeps, judged: Judgement, server: Endpoint, name: Name, type: number): Fetched {
   learn(deps, judged, server.address);
   const verdict = judged.verdict;
-  // dnscache prints `stats` after answers and NODATA, not after CNAMEs, NXDOMAIN or referrals.
-  if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain' && verdict.kind !== 'referral') deps.afterResponse();
+  // In the order of djbdns's query.c for a reply it takes in: `nxdomain` (then it
+  // answers), or `nodata`, then `stats`. A CNAME goes on to the alias and an
+  // NXDOMAIN is answered before log_stats(); answers, NODATA and referrals pass it.
+  if (verdict.kind === 'nxdomain') deps.log.nxdomain(server.address, verdict.negativeTtl, name);
+  else if (verdict.kind === 'nodata') deps.log.nodata(server.address, verdict.negativeTtl, type, name);
+  if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain') deps.afterResponse();
   return { kind: 'verdict', verdict, server: server.address, reply: judged.reply };
 }
 
@@ -132,6 +136,8 @@ export class ForwardFetcher implements Fetcher {
     return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, judge, 'until the deadline', {
       order,
       first,
-    }).then((result) => (result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server)));
+    }).then((result) =>
+      result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server, name, type),
+    );
   }
 }

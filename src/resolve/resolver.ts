@@ -302,7 +302,6 @@ export class Resolver {
           case 'answer':
             return this.finish({ kind: 'answer', records: v.records.map((rr) => this.toOut(rr)) }, chain);
           case 'nxdomain':
-            this.log.nxdomain(fetched.server, v.negativeTtl, name);
             this.cache.putNxdomain(name, v.negativeTtl, v.soa);
             return this.finish(
               {
@@ -312,7 +311,6 @@ export class Resolver {
               chain,
             );
           case 'nodata':
-            this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
             if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
             return this.finish(
               {

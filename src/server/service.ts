@@ -177,6 +177,7 @@ export class Service {
       config.hideTtl,
       { first: worker + 1, step: config.workers },
       rules,
+      () => this.logStats(),
     );
     const { address, port, family } = config.listen;
     this.udp = new UdpListener(

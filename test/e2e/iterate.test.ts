@@ -24,6 +24,7 @@ import {
   queryCounts,
   startIterative,
   startTree,
+  statsPerQuestion,
   tail,
   whoWasAsked,
 } from './iterate-fixtures';
@@ -201,6 +202,27 @@ describe('iterative resolution', () => {
     const rrs = dns.logs.filter((l) => /^rr \S+ \d+ 1 ns\.provider\.example\. /.test(l));
     assert.deepEqual(rrs, [`rr ${hex('provider')} 300 1 ns.provider.example. ${hex('provider')}`]);
     assert.equal(asked(h, 'provider', 'www.glueless.test', 'A').length, 1);
+  });
+
+  test('`stats` is printed where djbdns prints it: after answers, NODATA and referrals, not after CNAMEs or NXDOMAIN', async () => {
+    const fresh = await startIterative(h, scope);
+    const asks: Array<[string, string]> = [
+      ['www.example.test', 'A'],
+      ['alias.example.test', 'A'],
+      ['nx.example.test', 'A'],
+      ['www.example.test', 'TXT'],
+      ['1.0.0.127.in-addr.arpa', 'PTR'],
+      ['localhost', 'A'],
+    ];
+    for (const [name, type] of asks) await ask(fresh, name, type);
+    assert.deepEqual(statsPerQuestion(fresh.logs), [
+      'www.example.test./1: stats stats stats', // referrals from a root and from test., then the answer
+      'alias.example.test./1:', // a CNAME; its target was in the cache
+      'nx.example.test./1: nxdomain',
+      'www.example.test./16: nodata stats',
+      '1.0.0.127.in-addr.arpa./12: stats', // answered by dnscache itself, with a stats line as query.c does
+      'localhost./1:', // answered by dnscache itself, without one
+    ]);
   });
 
   test('lame servers: REFUSED is passed over; an upward referral is logged as lame', async () => {
