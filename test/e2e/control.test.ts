@@ -14,7 +14,7 @@ import { controlRequest, exchange } from '../../src/control/client';
 import { freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
-import { clientQueries, freshName, queriesFor, sleep, startLab, startSetup, WILDCARD_ADDRESS } from './fixtures';
+import { clientQueries, freshName, queriesFor, startLab, startSetup, waitFor, WILDCARD_ADDRESS } from './fixtures';
 import { ctl, ok, socketDir } from './ctl';
 import {
   CleanupScope,
@@ -174,8 +174,11 @@ describe('control socket', { concurrency: true }, () => {
     await new Promise((r) => reader.once('connect', r));
     reader.pause();
     reader.write('{"cmd":"dump","stream":true}\n');
-    await sleep(300);
-    const second = await controlRequest(socket, { cmd: 'dump', file: 'other.dump' });
+    // Asked until the streaming dump has begun (its request may still be on its way).
+    const second = await waitFor('the streaming dump to be running', async () => {
+      const r = await controlRequest(socket, { cmd: 'dump', file: 'other.dump' });
+      return r.ok ? undefined : r;
+    });
     assert.equal(second.ok, false);
     assert.match((second as { error: string }).error, /a dump is already running/);
     await assertWild(dns, names[0]!);
@@ -212,7 +215,6 @@ describe('control socket', { concurrency: true }, () => {
     const name = freshName('dump');
     const first = await assertWild(dns, name);
     assert.equal(first, 300);
-    const askedAt = Date.now();
     const nx = `nx-${process.pid}.example.test`;
     await query(dns, nx, 'A');
     const d = await ok(socket, { cmd: 'dump', file: '/cache.dump' });
@@ -224,12 +226,15 @@ describe('control socket', { concurrency: true }, () => {
     assert.match(text, new RegExp(`"kind":"rrset","name":"${name.replace(/\./g, '\\.')}\\.","type":1,"expires":\\d+`));
     assert.match(text, /"kind":"nxdomain"/);
     assert.match(text, /"kind":"reply"/);
+    // The dump as if written AGED seconds ago: a reloaded entry must not start its TTL over.
+    const AGED = 3;
     const saved = join(socketDir(t), 'saved.dump');
-    fs.copyFileSync(d.path, saved);
+    fs.writeFileSync(
+      saved,
+      text.replace(/"(expires|written)":(\d+)/g, (_, key: string, at: string) => `"${key}":${Number(at) - AGED}`),
+    );
+    const askedAt = Date.now() - AGED * 1000;
     await dns.stop();
-
-    // Let the clock move on: a reloaded entry must not start its TTL over.
-    await sleep(Math.max(0, 2100 - (Date.now() - askedAt)));
     const fresh = await startWithControl(t, {}, lab);
     fs.copyFileSync(saved, join(fresh.dns.root, 'saved.dump'));
     const l = await ok(fresh.socket, { cmd: 'load', file: 'saved.dump' });
@@ -239,7 +244,7 @@ describe('control socket', { concurrency: true }, () => {
     const before = queriesFor(lab, name).length;
     const ttl = await assertWild(fresh.dns, name);
     const elapsed = Math.ceil((Date.now() - askedAt) / 1000);
-    assert.ok(ttl <= 298, `TTL ${ttl} counts down from the first answer`);
+    assert.ok(ttl <= 300 - AGED, `TTL ${ttl} counts down from the first answer`);
     assert.ok(ttl >= 300 - elapsed - 1, `TTL ${ttl} after ${elapsed} s`);
     assert.equal(queriesFor(lab, name).length, before, 'no upstream query: answered from the loaded cache');
     const nxReply = await query(fresh.dns, nx, 'A');
