@@ -92,7 +92,7 @@ export class Service {
       (e) => {
         if (!e.ok) log.warning(e.message);
       },
-      { overrides: rules },
+      { overrides: rules, clock },
     );
     const rtt = new MeteredRttTable(this.upstreamMetrics, now);
     const health =
