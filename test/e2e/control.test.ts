@@ -247,9 +247,11 @@ describe('control socket', { concurrency: true }, () => {
     assert.ok(ttl <= 300 - AGED, `TTL ${ttl} counts down from the first answer`);
     assert.ok(ttl >= 300 - elapsed - 1, `TTL ${ttl} after ${elapsed} s`);
     assert.equal(queriesFor(lab, name).length, before, 'no upstream query: answered from the loaded cache');
+    // Counted from here: on a loaded machine the first dnscache's try may have timed out and been asked again.
+    const nxBefore = queriesFor(lab, nx).length;
     const nxReply = await query(fresh.dns, nx, 'A');
     assert.equal(nxReply.packet.rcode, 'NXDOMAIN');
-    assert.equal(queriesFor(lab, nx).length, 1, 'the NXDOMAIN was loaded too');
+    assert.equal(queriesFor(lab, nx).length, nxBefore, 'the NXDOMAIN was loaded too');
     const s = await ok(fresh.socket, { cmd: 'stats' });
     assert.equal(s.upstreamQueries, 0);
   });
