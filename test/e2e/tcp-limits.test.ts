@@ -50,6 +50,7 @@ describe('TCP per-connection limits', async () => {
 
     await allAnswered;
     assert.equal(answered, PIPELINED);
-    assert.equal(clientQueries(lab).length, PIPELINED);
+    // Each question went upstream; by name, since on a loaded machine a 300 ms answer may outlast a try and be asked again.
+    assert.equal(new Set(clientQueries(lab).map((q) => q.name.toLowerCase())).size, PIPELINED);
   });
 });
