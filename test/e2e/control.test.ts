@@ -232,7 +232,7 @@ describe('control socket', { concurrency: true }, () => {
     const saved = join(socketDir(t), 'saved.dump');
     fs.writeFileSync(
       saved,
-      text.replace(/"(expires|written)":(\d+)/g, (_, key: string, at: string) => `"${key}":${Number(at) - AGED}`),
+      text.replace(/"(expires|written|built)":(\d+)/g, (_, key: string, at: string) => `"${key}":${Number(at) - AGED}`),
     );
     const askedAt = Date.now() - AGED * 1000;
     await dns.stop();
