@@ -317,12 +317,6 @@ export class LabServer {
   /** Live zone data: tests may edit records between queries. */
   zones: LabZone[];
   readonly queries: LoggedQuery[] = [];
-  /**
-   * Told of each query as it is logged, before it is answered by the
-   * behaviour in force when it arrived: a test may change the behaviour at
-   * an exact query instead of racing the resolver from its own event loop.
-   */
-  onQuery: ((q: LoggedQuery) => void) | null = null;
 
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
@@ -408,7 +402,6 @@ export class LabServer {
         from,
         at: performance.now(),
       });
-      this.onQuery?.(this.queries[this.queries.length - 1]!);
       if (behaviour === 'silent') return;
       const replies = this.replies(q, transport, behaviour);
       if (behaviour === 'slow' && !(await this.sleep(this.delayMs))) return;
