@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config';
 import { Log, StreamSink } from '../src/log/log';
+import { realClock } from '../src/platform/clock';
 import { Random } from '../src/random/random';
 import { Service } from '../src/server/service';
 import { freeLoopback } from '../test/lab/addresses';
@@ -43,7 +44,7 @@ export async function withInProcessService(body: (p: InProcess) => Promise<void>
       IPSEND: '127.0.0.1',
     });
     const sink = new StreamSink(createWriteStream('/dev/null'));
-    const service = new Service(config, new Log(sink), new Random(null));
+    const service = new Service(config, new Log(sink), new Random(null), realClock);
     await service.start();
     const client = dgram.createSocket('udp4');
     await new Promise<void>((resolve) => client.bind(0, '127.0.0.1', resolve));

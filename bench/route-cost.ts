@@ -11,6 +11,7 @@ import { Router } from '../src/route/router';
 import { nameFromText, nameToText } from '../src/wire/name';
 import { WILD, ZONE } from './backend';
 import { benchRoutes } from './routes';
+import { ManualClock } from '../test/clock';
 
 const PER_ROUND = 200_000;
 
@@ -20,7 +21,7 @@ function router(routes: string): Router {
     async () => true,
     1000,
     () => undefined,
-    () => ({ stop: () => undefined }),
+    new ManualClock(),
   );
   const r = new Router(health);
   r.setFileRoutes(parseRoutesFile(routes, 'routes'));

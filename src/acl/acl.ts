@@ -15,6 +15,7 @@
 
 import * as fs from 'node:fs';
 import { directoryIdentity, listExistingEntries, readAclRules } from './directory';
+import { Clock, realClock, Timer } from '../platform/clock';
 import { RuleBook } from '../rules/book';
 import { Admission, AclRules, admission, serverFlag } from './rules';
 
@@ -33,6 +34,8 @@ export interface ClientAclOptions {
   pollIntervalMs?: number;
   /** Use fs.watch (default true). */
   watch?: boolean;
+  /** What the poll and temporary rules' expiry run on (default the real clock). */
+  clock?: Clock;
 }
 
 /** Decisions remembered before the memo is dropped and rebuilt. */
@@ -78,7 +81,7 @@ export class ClientAcl {
   private watcher: fs.FSWatcher | null = null;
   /** Identity of the directory the watcher is on ('' = none / re-arm on next refresh). */
   private watchedIdentity = '';
-  private pollTimer: NodeJS.Timeout | null = null;
+  private pollTimer: Timer | null = null;
   private pending: NodeJS.Immediate | null = null;
   private failing = false;
   /** The overrides' prefixVersion the memo was made with. */
@@ -92,14 +95,12 @@ export class ClientAcl {
     private readonly onReload: AclReloadListener | undefined,
     private readonly useWatch: boolean,
     pollIntervalMs: number,
-    private readonly overrides: RuleBook | null = null,
+    private readonly overrides: RuleBook | null,
+    private readonly clock: Clock,
   ) {
     this.current = rules;
     if (useWatch) this.armWatcher();
-    if (pollIntervalMs > 0) {
-      this.pollTimer = setInterval(() => this.refresh(false), pollIntervalMs);
-      this.pollTimer.unref();
-    }
+    if (pollIntervalMs > 0) this.pollTimer = clock.every(pollIntervalMs, () => this.refresh(false)).unref();
   }
 
   /**
@@ -120,6 +121,7 @@ export class ClientAcl {
       options.watch ?? true,
       options.pollIntervalMs ?? DEFAULT_POLL_MS,
       options.overrides ?? null,
+      options.clock ?? realClock,
     );
   }
 
@@ -154,7 +156,7 @@ export class ClientAcl {
     const decision = admission(
       this.current,
       address,
-      performance.now(),
+      this.clock.now(),
       o === null ? undefined : (c) => o.prefixAction(c),
     );
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
@@ -213,7 +215,7 @@ export class ClientAcl {
   /** Stops watching and polling. allows() keeps answering from the last rules. */
   close(): void {
     this.closed = true;
-    if (this.pollTimer !== null) clearInterval(this.pollTimer);
+    this.pollTimer?.cancel();
     this.pollTimer = null;
     if (this.pending !== null) clearImmediate(this.pending);
     this.pending = null;

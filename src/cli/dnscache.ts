@@ -34,6 +34,7 @@ import { FanOutCommands, LoadBatch } from '../control/fanout';
 import { ControlRequest } from '../control/protocol';
 import { createLog, fatalLine, Log, StreamSink } from '../log/log';
 import { PrivilegeDrop, PrivilegeError, dropPrivileges, privilegeDropFor } from '../privileges/privileges';
+import { realClock } from '../platform/clock';
 import { Random, readSeed } from '../random/random';
 import { Service } from '../server/service';
 import { mergeProcessStats, mergeSnapshots, ownProcessStats, renderMetrics } from '../metrics/collect';
@@ -106,7 +107,7 @@ async function main(): Promise<void> {
   // With WORKERS, lines from several processes share one pipe: each write is whole lines.
   const sink = new StreamSink(process.stderr, config.workers > 1);
   logSink = sink;
-  const log = createLog(config.logFormat, sink);
+  const log = createLog(config.logFormat, sink, realClock);
   const worker = isWorkerProcess();
   if (config.workers > 1 && !worker) {
     await runAsPrimary(config, control, drop, log);
@@ -118,7 +119,7 @@ async function main(): Promise<void> {
   const files = fileLimitWarning(config, openFileLimit());
   if (files !== null) log.warning(files);
   const random = new Random(worker ? await receiveSeed() : await readSeed());
-  const service = new Service(config, log, random, index);
+  const service = new Service(config, log, random, realClock, index);
   await orFatalLater(
     () => service.bind(),
     (reason) => `unable to listen on ${config.listen.address} port ${config.listen.port}: ${reason}`,

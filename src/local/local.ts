@@ -50,6 +50,13 @@ const NAMES: ReadonlyMap<Name, Fixed> = new Map<Name, Fixed>([
 ]);
 
 const LOCALHOST = nameFromText('localhost');
+
+/**
+ * The one internal answer after which dnscache logs `stats`: query.c
+ * answers 1.0.0.127.in-addr.arpa (any type) with a log_stats() call, and
+ * localhost and the rest without one.
+ */
+export const STATS_AFTER_LOCAL: Name = nameFromText('1.0.0.127.in-addr.arpa');
 /** Names that must never be looked up on the network: RFC 7686 (.onion), RFC 6761 (.invalid). */
 const NXDOMAIN_ZONES: readonly Name[] = [nameFromText('onion'), nameFromText('invalid')];
 

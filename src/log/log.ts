@@ -3,6 +3,7 @@
 // 1.05 line forms; json.ts the JSON form; fields.ts the field forms the
 // formats share. This module picks the format for LOGFORMAT.
 
+import { Clock, realClock } from '../platform/clock';
 import type { LogFormat } from '../config/env';
 import { DjbdnsLog, Log } from './dnscache';
 import { JsonLog, jsonString } from './json';
@@ -16,8 +17,9 @@ export { MemorySink, StreamSink } from './sink';
 export type { LineSink } from './sink';
 
 /** The Log for LOGFORMAT: chosen once, at start. */
-export function createLog(format: LogFormat, sink: LineSink): Log {
-  if (format === 'json') return new JsonLog(sink);
+/** `clock`: the service's, whose now() a `sent` event's wait is measured on (Engine.now()). */
+export function createLog(format: LogFormat, sink: LineSink, clock: Clock = realClock): Log {
+  if (format === 'json') return new JsonLog(sink, Date.now, () => clock.now());
   return format === 'djbdns' ? new DjbdnsLog(sink) : new Log(sink);
 }
 

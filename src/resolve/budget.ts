@@ -4,6 +4,7 @@
 // packets or work longer than a bounded time (NXNSAttack, glueless chains,
 // referral loops).
 
+import type { Clock } from '../platform/clock';
 import type { RunningTry } from '../transport/udp';
 
 /** Outbound queries (UDP tries and TCP connections) one client question may cause. */
@@ -25,19 +26,27 @@ export class WorkBudget {
   /** The asking under way for this question: abort() cancels its try (transport/upstream.ts). */
   private asking: RunningTry | null = null;
 
+  /** `deadline`: on `clock`, ms. */
   constructor(
+    private readonly clock: Clock,
     readonly deadline: number,
     readonly maxQueries: number = MAX_UPSTREAM_QUERIES,
   ) {}
 
-  static start(now = performance.now()): WorkBudget {
-    return new WorkBudget(now + QUERY_TIME_LIMIT);
+  /** A client question's budget: QUERY_TIME_LIMIT from now, MAX_UPSTREAM_QUERIES. */
+  static start(clock: Clock): WorkBudget {
+    return new WorkBudget(clock, clock.now() + QUERY_TIME_LIMIT);
+  }
+
+  /** Milliseconds left until the deadline (negative once past it). */
+  remainingMs(): number {
+    return this.deadline - this.clock.now();
   }
 
   /** Takes one outbound query from the budget; false once it is spent or time is up. */
   take(): boolean {
     if (this.exhaustedBy) return false;
-    if (performance.now() >= this.deadline) {
+    if (this.clock.now() >= this.deadline) {
       this.exhaustedBy = 'time limit';
       return false;
     }
@@ -66,7 +75,7 @@ export class WorkBudget {
   }
 
   get spent(): boolean {
-    return this.exhaustedBy !== null || performance.now() >= this.deadline;
+    return this.exhaustedBy !== null || this.clock.now() >= this.deadline;
   }
 }
 
@@ -93,7 +102,7 @@ export interface WorkContext {
   readonly lineage: Lineage;
 }
 
-export function rootContext(key: string, budget: WorkBudget = WorkBudget.start()): WorkContext {
+export function rootContext(key: string, budget: WorkBudget): WorkContext {
   return { budget, depth: 0, lineage: { key, up: null } };
 }
 

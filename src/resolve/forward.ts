@@ -9,6 +9,7 @@ import { Log } from '../log/log';
 import { Random } from '../random/random';
 import { UpstreamPools } from '../transport/pools';
 import { RttTable } from '../transport/rtt';
+import { TimeoutWheel } from '../transport/timeouts';
 import { Endpoint } from '../transport/udp';
 import { askServers, Judge, SendAddresses, UpstreamOptions } from '../transport/upstream';
 import { Name } from '../wire/name';
@@ -26,7 +27,9 @@ export interface UpstreamDeps {
   readonly random: Random;
   readonly rtt: RttTable;
   readonly sendFrom: SendAddresses;
-  /** Called after an answer or a NODATA is taken in (dnscache logs `stats` then; see accepted()). */
+  /** Where upstream tries time out, on the service's clock. */
+  readonly timeouts: TimeoutWheel;
+  /** Called after an answer, a NODATA or a referral is taken in (dnscache's query.c logs `stats` there; see accepted()). */
   readonly afterResponse: () => void;
   /** Counts every datagram or connection we send upstream. */
   readonly onUpstreamQuery?: (server: Endpoint, transport: 'udp' | 'tcp') => void;
@@ -55,7 +58,13 @@ export function learn(deps: UpstreamDeps, judged: Judgement, server: string): vo
 
 /** How both fetchers ask upstream: made once per fetcher (each question passes its own budget). */
 export function upstreamOptions(deps: UpstreamDeps): UpstreamOptions {
-  return { sendFrom: deps.sendFrom, random: deps.random, rtt: deps.rtt, onTry: deps.onUpstreamQuery };
+  return {
+    sendFrom: deps.sendFrom,
+    random: deps.random,
+    rtt: deps.rtt,
+    onTry: deps.onUpstreamQuery,
+    timeouts: deps.timeouts,
+  };
 }
 
 /**
@@ -90,12 +99,16 @@ export function verdictJudge(
   };
 }
 
-/** A usable reply: cache what it may teach, then hand on its verdict. */
-export function accepted(deps: UpstreamDeps, judged: Judgement, server: Endpoint): Fetched {
+/** A usable reply to (name, type): cache what it may teach, log it, then hand on its verdict. */
+export function accepted(deps: UpstreamDeps, judged: Judgement, server: Endpoint, name: Name, type: number): Fetched {
   learn(deps, judged, server.address);
   const verdict = judged.verdict;
-  // dnscache prints `stats` after answers and NODATA, not after CNAMEs, NXDOMAIN or referrals.
-  if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain' && verdict.kind !== 'referral') deps.afterResponse();
+  // In the order of djbdns's query.c for a reply it takes in: `nxdomain` (then it
+  // answers), or `nodata`, then `stats`. A CNAME goes on to the alias and an
+  // NXDOMAIN is answered before log_stats(); answers, NODATA and referrals pass it.
+  if (verdict.kind === 'nxdomain') deps.log.nxdomain(server.address, verdict.negativeTtl, name);
+  else if (verdict.kind === 'nodata') deps.log.nodata(server.address, verdict.negativeTtl, type, name);
+  if (verdict.kind !== 'cname' && verdict.kind !== 'nxdomain') deps.afterResponse();
   return { kind: 'verdict', verdict, server: server.address, reply: judged.reply };
 }
 
@@ -123,6 +136,8 @@ export class ForwardFetcher implements Fetcher {
     return askServers(zone.servers, { name, type, rd: true }, this.options, ctx.budget, judge, 'until the deadline', {
       order,
       first,
-    }).then((result) => (result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server)));
+    }).then((result) =>
+      result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server, name, type),
+    );
   }
 }

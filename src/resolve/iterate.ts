@@ -217,7 +217,7 @@ export class IterativeFetcher implements Fetcher {
           rounds,
           { onFallback },
         );
-        if (result.kind === 'response') return accepted(this.deps, result.value, result.server);
+        if (result.kind === 'response') return accepted(this.deps, result.value, result.server, name, type);
         lastReason = result.reason;
       }
       if (ctx.budget.spent) return { kind: 'failed', reason: ctx.budget.exhaustedBy ?? 'time limit' };

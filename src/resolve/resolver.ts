@@ -7,6 +7,7 @@
 import { Cache, STALE_TTL, StoredRecord } from '../cache/cache';
 import { localAnswer } from '../local/local';
 import { Log } from '../log/log';
+import type { Clock } from '../platform/clock';
 import { Answer, servfail } from '../wire/answer';
 import { RCODE, TYPE } from '../wire/constants';
 import { ResourceRecord } from '../wire/message';
@@ -56,16 +57,16 @@ interface InFlight {
   waiters: number;
 }
 
-function untilDeadline(work: Promise<Answer>, deadline: number): Promise<Answer> {
+function untilDeadline(work: Promise<Answer>, budget: WorkBudget, clock: Clock): Promise<Answer> {
   return new Promise((resolve) => {
-    const timer = setTimeout(() => resolve(servfail()), Math.max(0, deadline - performance.now()));
+    const timer = clock.after(Math.max(0, budget.remainingMs()), () => resolve(servfail()));
     work.then(
       (answer) => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve(answer);
       },
       () => {
-        clearTimeout(timer);
+        timer.cancel();
         resolve(servfail());
       },
     );
@@ -98,11 +99,6 @@ function failureSaysSomething(ctx: WorkContext): boolean {
   return ctx.depth === 0 || (why === null && !ctx.budget.spent);
 }
 
-/** A timer that does not keep the process alive. */
-function runLater(run: () => void, ms: number): void {
-  setTimeout(run, ms).unref();
-}
-
 /** How long a client waits for a fresh answer before it gets the stale one (RFC 8767 §5 suggests 1.8 s). */
 export const CLIENT_RESPONSE_MS = 1800;
 
@@ -130,15 +126,25 @@ export class Resolver {
   private readonly retries = new Set<string>();
 
   /**
-   * `later` runs serve-stale's timers, the client response timer and the
-   * background retries (injectable so tests need not wait for them).
+   * `clock`: what work budgets, serve-stale's timers, the client response
+   * timer and the background retries run on (the service's, platform/clock.ts).
    */
   constructor(
     private readonly cache: Cache,
     private readonly fetcher: Fetcher,
     private readonly log: Log,
-    private readonly later: (run: () => void, ms: number) => void = runLater,
+    private readonly clock: Clock,
   ) {}
+
+  /** A fresh client question's context: its own budget, from now. */
+  private rootContext(key: string): WorkContext {
+    return rootContext(key, WorkBudget.start(this.clock));
+  }
+
+  /** Serve-stale's timers wait in the background: they are no reason to keep the process running. */
+  private later(run: () => void, ms: number): void {
+    this.clock.after(ms, run).unref();
+  }
 
   /**
    * Resolves a client's (name, type) with a fresh work budget. Each call
@@ -147,7 +153,7 @@ export class Resolver {
    */
   resolve(name: Name, type: number): Promise<Answer> {
     const key = type + '/' + name;
-    const answer = this.resolveIn(name, type, rootContext(key), key);
+    const answer = this.resolveIn(name, type, this.rootContext(key), key);
     const entry = this.inflight.get(key);
     if (entry === undefined) return answer; // answered at once, from the cache
     entry.waiters++;
@@ -169,7 +175,7 @@ export class Resolver {
     const done = (): void => {
       this.prefetching.delete(key);
     };
-    this.resolveIn(name, type, rootContext(key), key, true).then(done, done);
+    this.resolveIn(name, type, this.rootContext(key), key, true).then(done, done);
   }
 
   /** One client of resolve(name, type) no longer waits; the last one out stops the work. */
@@ -195,7 +201,7 @@ export class Resolver {
     const running = this.inflight.get(key);
     if (running) {
       this.counters.merged++;
-      return ctx.depth === 0 ? running.work! : untilDeadline(running.work!, ctx.budget.deadline);
+      return ctx.depth === 0 ? running.work! : untilDeadline(running.work!, ctx.budget, this.clock);
     }
     // A sub-resolution is waited for by the question that started it (and
     // stops with its budget); only client questions count waiters.
@@ -299,7 +305,6 @@ export class Resolver {
           case 'answer':
             return this.finish({ kind: 'answer', records: v.records.map((rr) => this.toOut(rr)) }, chain);
           case 'nxdomain':
-            this.log.nxdomain(fetched.server, v.negativeTtl, name);
             this.cache.putNxdomain(name, v.negativeTtl, v.soa);
             return this.finish(
               {
@@ -309,7 +314,6 @@ export class Resolver {
               chain,
             );
           case 'nodata':
-            this.log.nodata(fetched.server, v.negativeTtl, qtype, name);
             if (qtype !== TYPE.ANY) this.cache.putNodata(name, qtype, v.negativeTtl, v.soa);
             return this.finish(
               {
@@ -415,7 +419,7 @@ export class Resolver {
       const done = (): void => {
         this.retries.delete(key);
       };
-      this.resolveIn(name, type, rootContext(key), key).then(done, done);
+      this.resolveIn(name, type, this.rootContext(key), key).then(done, done);
     }, STALE_TTL * 1000);
   }
 

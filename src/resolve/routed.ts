@@ -55,7 +55,9 @@ export class RoutingFetcher implements Fetcher {
           verdictJudge(this.deps, name, type, name, true),
           ROUTED_ROUNDS,
           { order: AS_GIVEN },
-        ).then((result) => (result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server)));
+        ).then((result) =>
+          result.kind === 'failed' ? result : accepted(this.deps, result.value, result.server, name, type),
+        );
     }
   }
 

@@ -5,6 +5,7 @@
 
 import { CLASS, HEADER_LENGTH, TYPE } from '../wire/constants';
 import { nameFromText } from '../wire/name';
+import type { Clock, Timer } from '../platform/clock';
 import { Random } from '../random/random';
 import { tcpTry } from '../transport/tcp';
 import { Endpoint } from '../transport/udp';
@@ -28,7 +29,7 @@ export function checkQuery(id: number): Buffer {
 export type Checker = (backend: Endpoint) => Promise<boolean>;
 
 /** A check how dnsrouter makes it: any reply with our ID over TCP within `timeoutMs` is a live backend, whatever its RCODE. */
-export function tcpChecker(sendFrom: SendAddresses, random: Random, timeoutMs: number): Checker {
+export function tcpChecker(sendFrom: SendAddresses, random: Random, timeoutMs: number, clock: Clock): Checker {
   return (backend) =>
     new Promise((resolve) => {
       const id = random.uint16();
@@ -38,20 +39,12 @@ export function tcpChecker(sendFrom: SendAddresses, random: Random, timeoutMs: n
         checkQuery(id),
         from,
         timeoutMs,
+        clock,
         (reply) => reply.length >= HEADER_LENGTH && reply.readUInt16BE(0) === id && (reply[2]! & 0x80) !== 0,
         (result) => resolve(result.kind === 'reply'),
       );
     });
 }
-
-/** Runs `tick` every `ms` until stopped (injectable: tests drive checks themselves). */
-export type Every = (tick: () => void, ms: number) => { stop(): void };
-
-export const realEvery: Every = (tick, ms) => {
-  const timer = setInterval(tick, ms);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
-};
 
 interface State {
   readonly backend: Endpoint;
@@ -72,16 +65,17 @@ export const DOWN_AFTER = 2;
 
 export class BackendHealth {
   private readonly states = new Map<string, State>();
-  private readonly timer: { stop(): void };
+  private readonly timer: Timer;
 
   constructor(
     private readonly check: Checker,
     everyMs: number,
     /** Told of each change: `up` or `down`. */
     private readonly changed: (backend: Endpoint, up: boolean) => void,
-    every: Every = realEvery,
+    clock: Clock,
   ) {
-    this.timer = every(() => void this.checkAll(), everyMs);
+    // Checks are no reason to stay up: the listening sockets are.
+    this.timer = clock.every(everyMs, () => void this.checkAll()).unref();
   }
 
   /** The backends to watch now (the routes' backends): new ones are checked at once, gone ones forgotten. */
@@ -114,7 +108,7 @@ export class BackendHealth {
   }
 
   stop(): void {
-    this.timer.stop();
+    this.timer.cancel();
     this.states.clear();
   }
 

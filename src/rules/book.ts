@@ -6,6 +6,7 @@
 // packet, hits included: no allocation unless a rule matches, a Map lookup
 // per label of the name only at suffix lengths some rule has.
 
+import { realClock } from '../platform/clock';
 import { Name } from '../wire/name';
 import { RuleAction } from './action';
 import { RateLimiter } from './limiter';
@@ -100,8 +101,8 @@ export class RuleBook {
   /** Questions given each verdict by a rule (index: Verdict; PASS counts those a qps rule let through, and truncate's over TCP). */
   readonly counters = new Float64Array(VERDICT_NAMES.length);
 
-  /** `now`: milliseconds, injectable for tests. */
-  constructor(readonly now: () => number = () => performance.now()) {}
+  /** `now`: milliseconds, the service's clock (platform/clock.ts). */
+  constructor(readonly now: () => number = () => realClock.now()) {}
 
   /** Zones with a rule (of either kind), by suffixHash: what match() looks up. */
   private readonly index = new Map<number, Name[]>();

@@ -5,7 +5,7 @@
 
 import { Cache } from '../cache/cache';
 import { makeReplyEntry, renderReply } from '../cache/replies';
-import { localAnswer } from '../local/local';
+import { localAnswer, STATS_AFTER_LOCAL } from '../local/local';
 import { Log, Transport } from '../log/log';
 import { Resolver } from '../resolve/resolver';
 import { EngineCounters, QueryRecorder, RCODE_SLOTS, TYPE_SLOTS } from '../stats/engine';
@@ -150,6 +150,8 @@ export class Engine {
     private readonly numbering: { readonly first: number; readonly step: number } = { first: 1, step: 1 },
     /** Abuse rules (rules/, ip/ actions, control): checked on every question, hits included. */
     readonly rules: RuleBook = new RuleBook(),
+    /** Logs a `stats` line (the service's counters), where dnscache prints one. */
+    private readonly logStats: () => void = () => {},
     /** Milliseconds on a monotonic scale, with sub-millisecond precision: answer latency. */
     readonly now: () => number = () => performance.now(),
   ) {}
@@ -233,6 +235,7 @@ export class Engine {
       this.counters.localAnswers++;
       const bytes = this.render(local, packet, q, limit, opt, false);
       this.sentNow(t, local.rcode, serial, SOURCE_LOCAL);
+      if (q.qname === STATS_AFTER_LOCAL) this.logStats();
       this.log.sent(n, t, bytes.length, local.rcode, this.turnStarted);
       return bytes;
     }

@@ -6,6 +6,7 @@
 // spoofed sources cannot flood the log; what is not logged is counted on
 // the next line.
 
+import { realClock } from '../platform/clock';
 import { Log, Transport } from '../log/log';
 
 /** A client is logged again this long after its last line. */
@@ -27,7 +28,7 @@ export class RefusedClients {
 
   constructor(
     private readonly log: Log,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = () => realClock.now(),
   ) {}
 
   refused(address: string, t: Transport, reason: RefusedReason): void {

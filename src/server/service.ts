@@ -2,10 +2,11 @@
 // engine, listeners, the periodic cache sweep; and takes it apart again.
 
 import { ClientAcl } from '../acl/acl';
-import { Cache, systemClock } from '../cache/cache';
+import { Cache } from '../cache/cache';
 import { Config, ServerTable } from '../config';
 import { readReloadable, ReloadOutcome, SwappableServerTable } from '../config/reload';
 import { Log } from '../log/log';
+import type { Clock, Timer } from '../platform/clock';
 import { Random } from '../random/random';
 import { ForwardFetcher, UpstreamDeps } from '../resolve/forward';
 import { HealthChecker } from '../transport/health-check';
@@ -19,6 +20,7 @@ import { RoutingFetcher } from '../resolve/routed';
 import { EtcdRoutes } from '../route/etcd';
 import { BackendHealth, tcpChecker } from '../route/health';
 import { serverId } from '../transport/rtt';
+import { TimeoutWheel } from '../transport/timeouts';
 import { Router } from '../route/router';
 import { MetricsSnapshot } from '../stats/snapshot';
 import { MeteredRttTable, UpstreamMetrics } from '../stats/upstream';
@@ -40,7 +42,7 @@ export class Service {
   private readonly udp: UdpListener;
   private readonly tcp: TcpListener;
   private readonly acl: ClientAcl;
-  private sweeper: NodeJS.Timeout | null = null;
+  private sweeper: Timer | null = null;
   private rootDir: string;
   /** servers/ as in force now: replaced as a whole by reload(). */
   private readonly serverTable: SwappableServerTable;
@@ -64,38 +66,44 @@ export class Service {
    * `worker` is this process's index among config.workers processes
    * (WORKERS): each keeps an equal share of CACHESIZE, so all caches
    * together stay within it, and numbers its queries apart from the others.
+   * `clock` is the time everything in it reads: realClock but in tests.
    */
   constructor(
     readonly config: Config,
     private readonly log: Log,
     random: Random,
+    private readonly clock: Clock,
     worker = 0,
   ) {
     this.rootDir = config.root;
+    const now = (): number => clock.now();
+    const timeouts = new TimeoutWheel(clock);
     this.cache = new Cache(
       Math.floor(config.cacheSize / config.workers),
-      systemClock,
+      () => clock.epochSeconds(),
       { min: config.minTtl, max: config.maxTtl },
       config.stale,
     );
     this.serverTable = new SwappableServerTable(config.servers);
-    const rules = new RuleBook();
+    const rules = new RuleBook(now);
     rules.swapFiles(config.rules);
     this.acl = ClientAcl.load(
       join(config.root, 'ip'),
       (e) => {
         if (!e.ok) log.warning(e.message);
       },
-      { overrides: rules },
+      { overrides: rules, clock },
     );
-    const rtt = new MeteredRttTable(this.upstreamMetrics);
+    const rtt = new MeteredRttTable(this.upstreamMetrics, now);
     const health =
       config.forwardOnly && config.health
-        ? new HealthTable(config.health.intervalMs, undefined, (server, state, why) =>
+        ? new HealthTable(config.health.intervalMs, now, (server, state, why) =>
             log.line(`health ${server} ${state} ${why}`),
           )
         : null;
-    this.pools = config.forwardOnly ? new UpstreamPools(config.pools, new UpstreamLoad(), rtt, random, health) : null;
+    this.pools = config.forwardOnly
+      ? new UpstreamPools(config.pools, new UpstreamLoad(now), rtt, random, health)
+      : null;
     const pools = this.pools;
     this.healthChecker =
       health && pools && config.health
@@ -104,6 +112,7 @@ export class Service {
             type: config.health.type,
             sendFrom: config.sendFrom,
             random,
+            timeouts,
           })
         : null;
     const upstream: UpstreamDeps = {
@@ -113,6 +122,7 @@ export class Service {
       random,
       rtt,
       sendFrom: config.sendFrom,
+      timeouts,
       afterResponse: () => this.logStats(),
       onUpstreamQuery: (_server, transport) => {
         this.upstreamQueries++;
@@ -140,9 +150,10 @@ export class Service {
         });
     const routing = config.routing;
     this.health = new BackendHealth(
-      tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS),
+      tcpChecker(config.sendFrom, random, ROUTE_CHECK_TIMEOUT_MS, clock),
       routing.checkSeconds * 1000,
       (b, up) => log.line(`route backend ${serverId(b)} ${up ? 'up' : 'down'}`),
+      clock,
     );
     this.router = new Router(this.health);
     this.router.setFileRoutes(config.routes);
@@ -157,8 +168,8 @@ export class Service {
             warning: (t) => log.warning(t),
           });
     const fetcher = new RoutingFetcher(upstream, this.router, routing.routeOnly ? null : resolving);
-    this.resolver = new Resolver(this.cache, fetcher, log);
-    this.refused = new RefusedClients(log);
+    this.resolver = new Resolver(this.cache, fetcher, log, clock);
+    this.refused = new RefusedClients(log, now);
     this.engine = new Engine(
       this.cache,
       this.resolver,
@@ -166,6 +177,8 @@ export class Service {
       config.hideTtl,
       { first: worker + 1, step: config.workers },
       rules,
+      () => this.logStats(),
+      () => this.clock.now(),
     );
     const { address, port, family } = config.listen;
     this.udp = new UdpListener(
@@ -287,8 +300,7 @@ export class Service {
   serve(): void {
     this.acl.resume();
     this.etcd?.start();
-    this.sweeper = setInterval(() => this.cache.sweep(), SWEEP_MS);
-    this.sweeper.unref();
+    this.sweeper = this.clock.every(SWEEP_MS, () => this.cache.sweep()).unref();
     this.healthChecker?.start();
     const send = this.config.listen.family === 6 ? this.config.sendFrom.v6 : this.config.sendFrom.v4;
     this.log.starting(this.config.listen.address, send, 1232);
@@ -314,7 +326,7 @@ export class Service {
   }
 
   async stop(): Promise<void> {
-    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper?.cancel();
     this.healthChecker?.stop();
     this.acl.close();
     this.health.stop();

@@ -33,8 +33,11 @@ export class UpstreamMetrics {
 
 /** An RttTable that also feeds UpstreamMetrics; its choices of server are unchanged. */
 export class MeteredRttTable extends RttTable implements TcpOutcomeObserver {
-  constructor(private readonly metrics: UpstreamMetrics) {
-    super();
+  constructor(
+    private readonly metrics: UpstreamMetrics,
+    now?: () => number,
+  ) {
+    super(now);
   }
 
   override answered(s: ServerKey, rttMs: number): void {

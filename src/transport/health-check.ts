@@ -5,10 +5,12 @@
 // are ever asked. A reply to exactly that question with NOERROR or NXDOMAIN
 // is a success; a timeout, an error, another RCODE or a faulty reply is not.
 
+import type { Timer } from '../platform/clock';
 import { Random } from '../random/random';
 import { RCODE } from '../wire/constants';
 import { Name } from '../wire/name';
 import { HealthTable } from './health';
+import { TimeoutWheel } from './timeouts';
 import { answersQuestion, buildQuery, replyFault, SendAddresses, UpstreamQuestion } from './upstream';
 import { Endpoint, startUdpTry, TryOwner, TryResult, TryStarter } from './udp';
 
@@ -50,12 +52,14 @@ export interface HealthCheckOptions {
   readonly type: number;
   readonly sendFrom: SendAddresses;
   readonly random: Random;
+  /** Where checks time out; its clock also runs the interval. */
+  readonly timeouts: TimeoutWheel;
   /** How a try is sent (a test may count them). */
   readonly start?: TryStarter;
 }
 
 export class HealthChecker {
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private readonly q: UpstreamQuestion;
 
   constructor(
@@ -79,18 +83,25 @@ export class HealthChecker {
       const check = new Check(server, this.q, this.table, this.opts.random);
       this.table.checkStarted(server);
       const from = server.family === 6 ? this.opts.sendFrom.v6 : this.opts.sendFrom.v4;
-      (this.opts.start ?? startUdpTry)(server, check.query(), from, timeoutMs, this.opts.random, check);
+      (this.opts.start ?? startUdpTry)(
+        server,
+        check.query(),
+        from,
+        timeoutMs,
+        this.opts.random,
+        check,
+        this.opts.timeouts,
+      );
     }
   }
 
   start(): void {
     if (this.timer !== null) return;
-    this.timer = setInterval(() => this.tick(), this.table.intervalMs);
-    this.timer.unref();
+    this.timer = this.opts.timeouts.clock.every(this.table.intervalMs, () => this.tick()).unref();
   }
 
   stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 }

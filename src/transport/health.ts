@@ -5,6 +5,7 @@
 // between; up again after one successful check. An administrator may force a
 // server up or down (`dnscache-ctl server ADDRESS up|down|auto`).
 
+import { realClock } from '../platform/clock';
 import { CANCELLED, TryResult } from './udp';
 import { PerServer } from './per-server';
 import { serverId, ServerKey } from './rtt';
@@ -43,7 +44,7 @@ export class HealthTable {
   constructor(
     /** How often an idle or failing server is checked, ms. */
     readonly intervalMs: number,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = () => realClock.now(),
     /** Told of every change of a server's checked state (to log it). */
     private readonly onChange: (server: string, state: 'up' | 'down', why: string) => void = () => {},
   ) {}

@@ -3,6 +3,7 @@
 // caps and `dnscache-ctl servers`), and totals. Fed by every try towards a
 // pool's server (UpstreamOptions.load); one small record per server.
 
+import { realClock } from '../platform/clock';
 import { PerServer } from './per-server';
 import { ServerKey } from './rtt';
 import { CANCELLED, TryResult } from './udp';
@@ -36,8 +37,8 @@ export interface UpstreamCounters {
 export class UpstreamLoad {
   private readonly table = new PerServer<UpstreamCounters>();
 
-  /** `now`: milliseconds, injectable for tests. */
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  /** `now`: milliseconds, the service's clock (platform/clock.ts). */
+  constructor(private readonly now: () => number = () => realClock.now()) {}
 
   private counters(s: ServerKey): UpstreamCounters {
     let c = this.table.get(s);

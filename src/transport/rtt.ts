@@ -6,6 +6,8 @@
 // only after the live ones, and untried servers get a modest optimistic
 // estimate so they are explored early instead of starved.
 
+import { realClock } from '../platform/clock';
+
 export interface ServerKey {
   readonly address: string;
   readonly port: number;
@@ -53,11 +55,14 @@ export const NO_EDNS_MAX = 4096;
  * OPT from the start, so each question to them costs one try, not two.
  */
 export class NoEdnsServers {
-  /** serverId → when it is forgotten (performance.now() ms). Insertion order is expiry order: all live equally long. */
+  /** serverId → when it is forgotten (the clock's ms). Insertion order is expiry order: all live equally long. */
   private readonly until = new Map<string, number>();
 
+  /** `now`: the clock entries expire by (ms); its owner's, the RTT table's. */
+  constructor(private readonly now: () => number = () => realClock.now()) {}
+
   /** Is `s` to be asked without EDNS? */
-  has(s: ServerKey, now: number = performance.now()): boolean {
+  has(s: ServerKey, now: number = this.now()): boolean {
     if (this.until.size === 0) return false; // nearly always: no string is built per try
     const id = serverId(s);
     const until = this.until.get(id);
@@ -68,7 +73,7 @@ export class NoEdnsServers {
   }
 
   /** `s` refused EDNS: remember it for NO_EDNS_MS from `now`. */
-  add(s: ServerKey, now: number = performance.now()): void {
+  add(s: ServerKey, now: number = this.now()): void {
     const id = serverId(s);
     this.until.delete(id); // re-inserted at the end, keeping expiry order
     this.until.set(id, now + NO_EDNS_MS);
@@ -89,11 +94,13 @@ export class RttTable {
    * Kept with the RTTs as the other thing learnt per server from its
    * replies; both fetchers share this table (UpstreamOptions.rtt).
    */
-  readonly noEdns = new NoEdnsServers();
+  readonly noEdns: NoEdnsServers;
   private readonly table = new Map<string, Estimate>();
 
-  /** `now`: the clock estimates age by (ms); injectable so tests can move it. */
-  constructor(private readonly now: () => number = () => performance.now()) {}
+  /** `now`: the clock estimates (and EDNS refusals) age by, ms: the service's (platform/clock.ts). */
+  constructor(private readonly now: () => number = () => realClock.now()) {
+    this.noEdns = new NoEdnsServers(now);
+  }
 
   /** The live estimate for a server id, forgetting one that has aged out. */
   private estimate(id: string): Estimate | undefined {

@@ -3,6 +3,7 @@
 // length-prefixed query, read length-prefixed replies until one is accepted.
 
 import { connect } from 'node:net';
+import type { Clock } from '../platform/clock';
 import { Acceptor, CANCELLED, Endpoint, RunningTry, TryResult } from './udp';
 
 /** One TCP try; `done` is told its outcome exactly once (CANCELLED when the try is cancelled). */
@@ -11,21 +12,22 @@ export function tcpTry(
   query: Buffer,
   sendFrom: string,
   timeoutMs: number,
+  clock: Clock,
   accept: Acceptor,
   done: (result: TryResult) => void,
 ): RunningTry {
-  const started = performance.now();
+  const started = clock.now();
   const socket = connect({ host: server.address, port: server.port, localAddress: sendFrom, family: server.family });
   let buffered: Buffer = Buffer.alloc(0);
   let settled = false;
   const finish = (result: TryResult): void => {
     if (settled) return;
     settled = true;
-    clearTimeout(timer);
+    timer.cancel();
     socket.destroy();
     done(result);
   };
-  const timer = setTimeout(() => finish({ kind: 'timeout' }), timeoutMs);
+  const timer = clock.after(timeoutMs, () => finish({ kind: 'timeout' }));
   socket.on('connect', () => {
     const framed = Buffer.allocUnsafe(query.length + 2);
     framed.writeUInt16BE(query.length, 0);
@@ -40,7 +42,7 @@ export function tcpTry(
       const msg = buffered.subarray(2, len + 2);
       buffered = buffered.subarray(len + 2);
       if (accept(msg)) {
-        finish({ kind: 'reply', bytes: Buffer.from(msg), rttMs: performance.now() - started });
+        finish({ kind: 'reply', bytes: Buffer.from(msg), rttMs: clock.now() - started });
         return;
       }
     }

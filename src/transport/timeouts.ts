@@ -11,6 +11,8 @@
 // runs while any try is pending. A timeout fires up to one tick late,
 // never early; that is far below any timeout we set (200 ms or more).
 
+import type { Clock, Timer } from '../platform/clock';
+
 const TICK_MS = 10;
 /** One turn of the wheel is SLOTS ticks (5.12 s); later deadlines go round again. */
 const SLOTS = 512;
@@ -36,12 +38,13 @@ export interface PendingTimeout {
 
 export class TimeoutWheel {
   private readonly slots: (PendingTimeout | null)[] = new Array<PendingTimeout | null>(SLOTS).fill(null);
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private count = 0;
   /** The last tick whose slot has been processed. */
   private done = 0;
 
-  constructor(private readonly clock: () => number = () => performance.now()) {}
+  /** `clock`: what due times are measured on and the tick timer runs on; tries read their RTTs from it too. */
+  constructor(readonly clock: Clock) {}
 
   /** The number of timeouts pending. */
   get size(): number {
@@ -50,10 +53,10 @@ export class TimeoutWheel {
 
   /** Calls `fire.expire()` once, `ms` milliseconds from now (up to a tick later), unless cancelled first. */
   after(ms: number, fire: Expiring): PendingTimeout {
-    const now = this.clock();
+    const now = this.clock.now();
     if (this.timer === null) {
       this.done = Math.floor(now / TICK_MS);
-      this.timer = setInterval(() => this.advance(), TICK_MS);
+      this.timer = this.clock.every(TICK_MS, () => this.advance());
     }
     const p: PendingTimeout = { due: now + ms, fire, slot: -1, prev: null, next: null };
     this.place(p);
@@ -71,7 +74,7 @@ export class TimeoutWheel {
 
   /** Fires what is due; the interval timer calls it every tick. */
   advance(): void {
-    const now = this.clock();
+    const now = this.clock.now();
     const target = Math.floor(now / TICK_MS);
     // After a long stall one turn visits every slot: nothing is skipped.
     const last = Math.min(target, this.done + SLOTS);
@@ -125,10 +128,7 @@ export class TimeoutWheel {
   }
 
   private stop(): void {
-    if (this.timer !== null) clearInterval(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 }
-
-/** The wheel all upstream UDP tries share. */
-export const upstreamTimeouts = new TimeoutWheel();

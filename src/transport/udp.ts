@@ -11,7 +11,7 @@ import { loadAddon, systemError } from '../platform/addon';
 import { literalLookup } from './lookup';
 import { Random } from '../random/random';
 import { copyBytes } from '../wire/copy';
-import { Expiring, PendingTimeout, upstreamTimeouts } from './timeouts';
+import { Expiring, PendingTimeout, TimeoutWheel } from './timeouts';
 
 export type { Endpoint } from '../config/address';
 
@@ -47,7 +47,7 @@ export interface RunningTry {
   cancel(): void;
 }
 
-/** Starts one try, reporting to `owner`. */
+/** Starts one try, reporting to `owner`; it times out on `timeouts` and reads its RTT from that wheel's clock. */
 export type TryStarter = (
   server: Endpoint,
   query: Buffer,
@@ -55,6 +55,7 @@ export type TryStarter = (
   timeoutMs: number,
   random: Random,
   owner: TryOwner,
+  timeouts: TimeoutWheel,
 ) => RunningTry;
 
 /** What a cancelled try reports. */
@@ -115,14 +116,14 @@ function bindRandom(socket: Socket, address: string, random: Random): Error | nu
  * cold misses had the awaits between these steps, then the promise and async
  * frames around them, among its larger JS entries.)
  */
-export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, random, owner) => {
+export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, random, owner, timeouts) => {
   const socket = createSocket({ type: server.family === 6 ? 'udp6' : 'udp4', lookup: literalLookup(server.family) });
   let timer: PendingTimeout | null = null;
   let finished = false;
   const finish = (result: TryResult): void => {
     if (finished) return;
     finished = true;
-    if (timer !== null) upstreamTimeouts.cancel(timer);
+    if (timer !== null) timeouts.cancel(timer);
     try {
       socket.close();
     } catch {
@@ -141,17 +142,17 @@ export const startDgramTry: TryStarter = (server, query, sendFrom, timeoutMs, ra
   socket.on('error', (err) => finish({ kind: 'error', message: err.message }));
   let started = 0;
   socket.on('message', (msg) => {
-    if (!finished && owner.accepts(msg)) finish({ kind: 'reply', bytes: msg, rttMs: performance.now() - started });
+    if (!finished && owner.accepts(msg)) finish({ kind: 'reply', bytes: msg, rttMs: timeouts.clock.now() - started });
   });
   try {
     socket.connect(server.port, server.address);
-    started = performance.now();
+    started = timeouts.clock.now();
     socket.send(query);
   } catch (err) {
     finish({ kind: 'error', message: (err as Error).message });
     return NOT_RUNNING;
   }
-  timer = upstreamTimeouts.after(timeoutMs, { expire: () => finish(TIMED_OUT) });
+  timer = timeouts.after(timeoutMs, { expire: () => finish(TIMED_OUT) });
   return { cancel: () => finish(CANCELLED) };
 };
 
@@ -175,6 +176,7 @@ class NativeTry implements Expiring, RunningTry {
     readonly id: number,
     readonly server: Endpoint,
     readonly owner: TryOwner,
+    readonly timeouts: TimeoutWheel,
     readonly started: number,
   ) {}
 
@@ -207,7 +209,7 @@ class NativeTries {
     this.slot = shared.slot;
   }
 
-  readonly start: TryStarter = (server, query, sendFrom, timeoutMs, random, owner) => {
+  readonly start: TryStarter = (server, query, sendFrom, timeoutMs, random, owner, timeouts) => {
     const id = onRandomPort(random, (port) => {
       try {
         return this.addon.upstreamSend(server.family, sendFrom, port, server.address, server.port, query);
@@ -219,9 +221,9 @@ class NativeTries {
       owner.tried({ kind: 'error', message: id.message });
       return NOT_RUNNING;
     }
-    const t = new NativeTry(this, id, server, owner, performance.now());
+    const t = new NativeTry(this, id, server, owner, timeouts, timeouts.clock.now());
     this.open[id & SLOT_MASK] = t;
-    t.timer = upstreamTimeouts.after(timeoutMs, t);
+    t.timer = timeouts.after(timeoutMs, t);
     return t;
   };
 
@@ -242,14 +244,14 @@ class NativeTries {
       // A copy: the memory is the next batch's.
       const bytes = Buffer.allocUnsafe(length);
       copyBytes(this.packets, i * this.slot, length, bytes, 0);
-      if (t.owner.accepts(bytes)) this.finish(t, { kind: 'reply', bytes, rttMs: performance.now() - t.started });
+      if (t.owner.accepts(bytes)) this.finish(t, { kind: 'reply', bytes, rttMs: t.timeouts.clock.now() - t.started });
     }
   }
 
   finish(t: NativeTry, result: TryResult): void {
     if (this.open[t.id & SLOT_MASK] !== t) return;
     this.open[t.id & SLOT_MASK] = null;
-    if (t.timer !== null) upstreamTimeouts.cancel(t.timer);
+    if (t.timer !== null) t.timeouts.cancel(t.timer);
     this.addon.upstreamClose(t.id);
     t.owner.tried(result);
   }
@@ -284,9 +286,10 @@ export function udpTry(
   timeoutMs: number,
   random: Random,
   accept: Acceptor,
+  timeouts: TimeoutWheel,
   start: TryStarter = startUdpTry,
 ): Promise<TryResult> {
   return new Promise<TryResult>((resolve) => {
-    start(server, query, sendFrom, timeoutMs, random, { accepts: accept, tried: resolve });
+    start(server, query, sendFrom, timeoutMs, random, { accepts: accept, tried: resolve }, timeouts);
   });
 }

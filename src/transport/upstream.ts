@@ -15,6 +15,7 @@ import { CurveClient, CurveFormat, formatFor, Sealed } from './curve/client';
 import { ServerOrder } from './policy';
 import { RttTable } from './rtt';
 import { Endpoint, RunningTry, startUdpTry, TryOwner, TryResult } from './udp';
+import { TimeoutWheel } from './timeouts';
 import { tcpTry } from './tcp';
 
 export interface UpstreamQuestion {
@@ -157,6 +158,8 @@ export interface UpstreamOptions {
   readonly curve?: CurveOptions | null;
   /** Told when each try starts and ends (forwarding pools: queries in flight, rates, health). */
   readonly load?: TryObserver;
+  /** Where tries time out; its clock is the one tries measure RTTs and waits by. */
+  readonly timeouts: TimeoutWheel;
 }
 
 /** Sees every try of a question: its start, and its end exactly once (TCP follow-ups are tries of their own). */
@@ -167,8 +170,8 @@ export interface TryObserver {
 
 /** What one question may spend (resolve/budget.ts's WorkBudget is one). */
 export interface TryBudget {
-  /** Absolute time (performance.now() ms) after which we give up. */
-  readonly deadline: number;
+  /** Milliseconds left before we give up (negative once past). */
+  remainingMs(): number;
   /** Asked before each try; false stops all traffic for this question (work limits). */
   take(): boolean;
   /**
@@ -350,7 +353,7 @@ class Asking<T> implements TryOwner, RunningTry {
    */
   private start(server: UpstreamServer, probing: boolean): void {
     this.server = server;
-    const remaining = this.budget.deadline - performance.now();
+    const remaining = this.budget.remainingMs();
     if (remaining <= 0) return this.resolve({ kind: 'failed', reason: 'timed out' });
     if (!this.budget.take()) return this.settle(STOPPED);
     this.id = this.opts.random.uint16();
@@ -358,7 +361,7 @@ class Asking<T> implements TryOwner, RunningTry {
     this.probing = probing;
     this.edns = !probing && !this.opts.rtt.noEdns.has(server);
     this.opts.onTry?.(server, 'udp');
-    this.started = performance.now();
+    this.started = this.opts.timeouts.clock.now();
     this.opts.load?.started(server);
     const timeoutMs = Math.min(
       remaining,
@@ -376,12 +379,13 @@ class Asking<T> implements TryOwner, RunningTry {
         timeoutMs,
         this.opts.random,
         this,
+        this.opts.timeouts,
       );
       return;
     }
     const out = this.outgoing(server, this.id);
     this.sealed = out.sealed;
-    this.current = startUdpTry(server, out.packet, this.from, timeoutMs, this.opts.random, this);
+    this.current = startUdpTry(server, out.packet, this.from, timeoutMs, this.opts.random, this, this.opts.timeouts);
   }
 
   /**
@@ -450,7 +454,7 @@ class Asking<T> implements TryOwner, RunningTry {
       if (udp.kind === 'reply') udp = { kind: 'reply', bytes: this.opened!, rttMs: udp.rttMs };
       else if (udp.kind === 'timeout') this.missedCurve(server);
     }
-    if (udp.kind === 'timeout') this.opts.rtt.timedOut(server, performance.now() - this.started);
+    if (udp.kind === 'timeout') this.opts.rtt.timedOut(server, this.opts.timeouts.clock.now() - this.started);
     if (udp.kind !== 'reply') return udp;
     this.opts.rtt.answered(server, udp.rttMs);
     if (this.edns && refusesEdns(udp.bytes)) {
@@ -467,7 +471,7 @@ class Asking<T> implements TryOwner, RunningTry {
     // Truncated: the same server over TCP, with a fresh ID.
     if (!this.budget.take()) return STOPPED;
     const tcpId = this.opts.random.uint16();
-    const remaining = Math.max(1, this.budget.deadline - performance.now());
+    const remaining = Math.max(1, this.budget.remainingMs());
     this.opts.onTry?.(server, 'tcp');
     // Sealed again (a fresh nonce) if the UDP query was: over TCP too the server gets no plain query from us.
     const out =
@@ -480,7 +484,8 @@ class Asking<T> implements TryOwner, RunningTry {
         ? (bytes: Buffer) => answersQuestion(bytes, tcpId, this.q)
         : (bytes: Buffer) => (opened = this.openReply(out.sealed!, bytes, tcpId)) !== null;
     this.opts.load?.started(server);
-    this.current = tcpTry(server, out.packet, this.from, Math.min(remaining, 10000), accept, (sent) => {
+    const clock = this.opts.timeouts.clock;
+    this.current = tcpTry(server, out.packet, this.from, Math.min(remaining, 10000), clock, accept, (sent) => {
       this.current = null;
       const tcp: TryResult =
         sent.kind === 'reply' && opened !== null ? { kind: 'reply', bytes: opened, rttMs: sent.rttMs } : sent;

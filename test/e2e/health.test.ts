@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { query } from '../lab/client';
 import { Responder } from '../lab/responders';
 import { ctl, ok, socketDir } from './ctl';
-import { freshName, queriesFor, sleep, startLab } from './fixtures';
+import { freshName, queriesFor, startLab, waitFor } from './fixtures';
 import { Dnscache, runDnscacheExpectingFailure, startDnscache, writeRoot } from './harness';
+import { startInProcess } from './in-process';
 import { askMany, responders } from './upstreams';
 
 /** The `servers` rows by address. */
@@ -118,23 +119,32 @@ describe('health checks', () => {
   });
 
   test('HEALTHQUERY and HEALTHINTERVAL: the question asked, only of the upstreams; 0 turns checks off', async (t) => {
+    // In this process, the interval on a clock the test moves: a check per interval, no sleeping for them.
     const lab = await startLab(t);
-    const dns = await startDnscache(
-      { upstreams: [lab], env: { HEALTHQUERY: 'health.wild.example.test A', HEALTHINTERVAL: '1' } },
+    const dns = await startInProcess(
       t,
+      { upstreams: [lab] },
+      { HEALTHQUERY: 'health.wild.example.test A', HEALTHINTERVAL: '1' },
     );
-    await sleep(2500);
-    const checks = queriesFor(lab, 'health.wild.example.test');
-    assert.ok(checks.length >= 1, `${checks.length} checks in 2.5 s`);
-    assert.ok(checks.every((q) => q.rd && q.type === 'A'));
-    assert.equal(lab.queries.length, checks.length, 'nothing else was asked');
+    const checks = (): number => queriesFor(lab, 'health.wild.example.test').length;
+    dns.clock.advance(1000);
+    await waitFor('the first check', () => (checks() >= 1 ? true : undefined));
+    dns.clock.advance(1000);
+    await waitFor('the second check', () => (checks() >= 2 ? true : undefined));
+    assert.equal(checks(), 2, 'one check per interval');
+    assert.ok(queriesFor(lab, 'health.wild.example.test').every((q) => q.rd && q.type === 'A'));
+    assert.equal(lab.queries.length, checks(), 'nothing else was asked');
 
     const quiet = await startLab(t);
-    const off = await startDnscache({ upstreams: [quiet], env: { HEALTHINTERVAL: '0' } }, t);
-    await sleep(1500);
-    assert.equal(quiet.queries.length, 0);
+    const off = await startInProcess(t, { upstreams: [quiet] }, { HEALTHINTERVAL: '0' });
+    off.clock.advance(10_000);
+    // A check would have reached the lab before this question's query, sent after it to the same socket.
     assert.equal((await query(off, freshName('off'), 'A')).packet.rcode, 'NOERROR');
-    void dns;
+    assert.deepEqual(
+      quiet.queries.map((q) => q.type),
+      ['A'],
+      'ten intervals, and the question was all it was asked',
+    );
   });
 
   test('a bad HEALTHQUERY or HEALTHINTERVAL stops start-up, naming the variable and the value', async () => {

@@ -147,3 +147,19 @@ export function assertRcode(reply: Reply, rcode: string, what: string): void {
 export function tail(dns: Dnscache, n = 60): string {
   return dns.logs.slice(-n).join('\n');
 }
+
+/**
+ * Each client question of a log (its `query` line, with the transport's
+ * `u.` or `t.` in LOGFORMAT=dnscache), with the `stats`, `nodata` and
+ * `nxdomain` lines printed after it, in order: 'name./type: stats stats'.
+ */
+export function statsPerQuestion(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    const q = /^(?:[uet]\.)?query \d+ \S+ (\d+) (\S+)$/.exec(l);
+    const word = l.split(' ')[0]!;
+    if (q) out.push(`${q[2]}/${q[1]}:`);
+    else if (out.length > 0 && ['stats', 'nodata', 'nxdomain'].includes(word)) out[out.length - 1] += ` ${word}`;
+  }
+  return out;
+}

@@ -5,7 +5,8 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { query, records, tcpSession } from '../lab/client';
 import { Dnscache } from './harness';
-import { freshName, queryBytes, startSetup, suiteScope, udpRepliesTo } from './fixtures';
+import { freshName, queryBytes, startLab, startSetup, suiteScope, udpRepliesTo, waitFor } from './fixtures';
+import { startInProcess } from './in-process';
 
 const scope = suiteScope();
 let dns: Dnscache;
@@ -82,16 +83,21 @@ describe('client tables', () => {
 
 describe('dropped queries stop their work', () => {
   test('MAXUDP=2, silent upstream: the 8 dropped resolutions send no retries', async () => {
-    const { lab, dns: small } = await startSetup(scope, ['silent'], { env: { MAXUDP: '2' } });
+    // In this process, the tries' timeouts on a clock the test moves.
+    const lab = await startLab(scope, { behaviour: 'silent' });
+    const small = await startInProcess(scope, { upstreams: [lab] }, { MAXUDP: '2', HEALTHINTERVAL: '0' });
     const names = Array.from({ length: 10 }, () => freshName('abandon'));
+    const asked = (): number[] => names.map((n) => lab.queries.filter((q) => q.name.toLowerCase() === n).length);
     await udpRepliesTo(
       small,
       names.map((n) => queryBytes(n, 'A')),
     );
     // First tries go out at once; the silent upstream's 1 s timeout brings retries
-    // (2 s timeout next) at about 1 s - only for the 2 queries still in the table.
-    await new Promise((r) => setTimeout(r, 2500));
-    const sent = names.map((n) => lab.queries.filter((q) => q.name.toLowerCase() === n).length);
+    // (2 s timeout next) at 1 s - only for the 2 queries still in the table.
+    await waitFor('the first tries', () => (asked().every((c) => c >= 1) ? true : undefined));
+    small.clock.advance(1010); // a timeout fires up to one 10 ms tick late
+    await waitFor('the retries', () => (asked().filter((c) => c >= 2).length >= 2 ? true : undefined));
+    const sent = asked();
     assert.ok(
       sent.every((c) => c >= 1),
       `every question was sent once: ${sent}`,

@@ -11,7 +11,8 @@ import { TYPE } from '../../src/wire/constants';
 import { nameFromText } from '../../src/wire/name';
 import { Hierarchy } from '../lab/hierarchy';
 import { a, ns, soa, zone } from '../lab/zone';
-import { FakeClock, rawQuery } from '../unit/helpers';
+import { ManualClock } from '../clock';
+import { rawQuery } from '../unit/helpers';
 import { suiteScope } from './fixtures';
 import { queriesSince, queryCounts, startTree } from './iterate-fixtures';
 import { rig } from './rig';
@@ -39,8 +40,8 @@ before(async () => {
 
 describe('prefetch', () => {
   it("a hit in the last tenth of the answer's life refreshes it in the background, once", async () => {
-    const clock = new FakeClock();
-    const r = rig(h, { clock: clock.now });
+    const clock = new ManualClock();
+    const r = rig(h, { clock });
     const engine = new Engine(r.cache, r.resolver, new Log(new MemorySink()), false);
     const ask = async (): Promise<void> => {
       const handled = engine.handle(rawQuery('www.pf.test', TYPE.A), '127.0.0.1', 5353, 'u');
@@ -48,10 +49,10 @@ describe('prefetch', () => {
       else assert.ok(Buffer.isBuffer(handled));
     };
     await ask(); // a miss: resolved, the reply kept 100 s
-    clock.advance(50);
+    clock.advance(50_000);
     await ask(); // a hit with half its life left
     assert.equal(r.resolver.counters.prefetches, 0);
-    clock.advance(45);
+    clock.advance(45_000);
     const mark = queryCounts(h);
     await ask(); // a hit with 5 s left
     await ask(); // and another while the refresh runs: no second one

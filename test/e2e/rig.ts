@@ -1,15 +1,16 @@
 // The real resolver and iterative fetcher in this process, against the lab
-// hierarchy over real sockets: for tests that must move the cache's clock
-// (a child process keeps wall-clock time) or count exactly what one
-// resolution sends.
+// hierarchy over real sockets: for tests that must move the clock (a child
+// process keeps wall-clock time) or count exactly what one resolution sends.
 
-import { Cache, Clock } from '../../src/cache/cache';
+import { Cache } from '../../src/cache/cache';
 import { Log, MemorySink } from '../../src/log/log';
+import { Clock, realClock } from '../../src/platform/clock';
 import { Random } from '../../src/random/random';
 import { rootContext, WorkBudget } from '../../src/resolve/budget';
 import { IterativeFetcher } from '../../src/resolve/iterate';
 import { Resolver } from '../../src/resolve/resolver';
 import { RttTable } from '../../src/transport/rtt';
+import { TimeoutWheel } from '../../src/transport/timeouts';
 import { CurveOptions } from '../../src/transport/upstream';
 import { Endpoint } from '../../src/transport/udp';
 import { Answer } from '../../src/wire/answer';
@@ -27,7 +28,7 @@ export interface Rig {
 }
 
 export interface RigOptions {
-  /** The cache's clock (seconds); the system clock when omitted. */
+  /** Everything's clock (test/clock.ts's ManualClock, say); the real one when omitted. */
   clock?: Clock;
   /** QNAME minimisation; off unless asked for (most tests count queries). */
   qmin?: boolean;
@@ -35,8 +36,6 @@ export interface RigOptions {
   queryLocalhost?: boolean;
   /** STALE seconds (serve-stale); 0 unless told. */
   stale?: number;
-  /** Runs the resolver's background retries; a timer unless told. */
-  later?: (run: () => void, ms: number) => void;
   /** DNSCurve towards uz5 servers; none unless told. */
   curve?: CurveOptions;
 }
@@ -48,7 +47,8 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
     const [address, port] = hint.split(':') as [string, string];
     return { address, port: Number(port), family: 4 };
   });
-  const cache = new Cache(10_000_000, opts.clock, undefined, opts.stale ?? 0);
+  const clock = opts.clock ?? realClock;
+  const cache = new Cache(10_000_000, () => clock.epochSeconds(), undefined, opts.stale ?? 0);
   const sink = new MemorySink();
   const log = new Log(sink);
   // The fetcher's subResolve needs the resolver the fetcher is handed to: a box breaks the knot.
@@ -58,8 +58,9 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
     cache,
     log,
     random: new Random(null),
-    rtt: new RttTable(),
+    rtt: new RttTable(() => clock.now()),
     sendFrom: { v4: '127.0.0.1', v6: '::1' },
+    timeouts: new TimeoutWheel(clock),
     afterResponse: () => {},
     qmin: opts.qmin ?? false,
     queryLocalhost: opts.queryLocalhost ?? true,
@@ -70,10 +71,10 @@ export function rig(h: Hierarchy, opts: RigOptions = {}): Rig {
     subResolve: (n, t, ctx) => box.resolver!.resolveIn(n, t, ctx),
     curve: opts.curve ?? null,
   });
-  const resolver = (box.resolver = new Resolver(cache, fetcher, log, opts.later));
+  const resolver = (box.resolver = new Resolver(cache, fetcher, log, clock));
   const ask = (text: string, type: number): Promise<Answer> => {
     const name = nameFromText(text);
-    return resolver.resolveIn(name, type, rootContext(type + '/' + name, WorkBudget.start()));
+    return resolver.resolveIn(name, type, rootContext(type + '/' + name, WorkBudget.start(clock)));
   };
   return { resolver, cache, sink, sent: () => sent, ask };
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as net from 'node:net';
 import { describe, it } from 'node:test';
 import { encodeQuery } from '../lab/client';
-import { clientQueries, framed, freshName, startSetup, suiteScope } from './fixtures';
+import { clientQueries, framed, freshName, startSetup, suiteScope, waitFor } from './fixtures';
 
 const PIPELINED = 100;
 const PER_CONNECTION = 32;
@@ -41,9 +41,8 @@ describe('TCP per-connection limits', async () => {
     });
     socket.write(Buffer.concat(batch));
 
-    // The upstream answers after 300 ms: by 200 ms only the first slice has gone out.
-    await new Promise((r) => setTimeout(r, 200));
-    assert.ok(clientQueries(lab).length > 0, 'resolution started');
+    // The upstream answers after 300 ms: until then only the first slice has gone out.
+    await waitFor('resolution to start', () => (clientQueries(lab).length > 0 ? true : undefined), 3000, 10);
     assert.ok(
       clientQueries(lab).length <= PER_CONNECTION,
       `${clientQueries(lab).length} upstream queries in flight for one connection`,
@@ -51,6 +50,7 @@ describe('TCP per-connection limits', async () => {
 
     await allAnswered;
     assert.equal(answered, PIPELINED);
-    assert.equal(clientQueries(lab).length, PIPELINED);
+    // Each question went upstream; by name, since on a loaded machine a 300 ms answer may outlast a try and be asked again.
+    assert.equal(new Set(clientQueries(lab).map((q) => q.name.toLowerCase())).size, PIPELINED);
   });
 });

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { aclKey, candidatePrefixes, formatIPv6, isAllowed, rulesFromEntries } from '../../src/acl/rules';
 import { AclReloadEvent, ClientAcl, MEMO_LIMIT } from '../../src/acl/acl';
 import { listExistingEntries } from '../../src/acl/directory';
+import { ManualClock } from '../clock';
 
 const tempRoots: string[] = [];
 
@@ -499,11 +500,13 @@ describe('ClientAcl', () => {
     fs.mkdirSync(dir);
     touch(dir, '127.0.0.1');
     const events: AclReloadEvent[] = [];
-    const acl = ClientAcl.load(dir, (e) => events.push(e), { pollIntervalMs: 20 });
+    const clock = new ManualClock();
+    const acl = ClientAcl.load(dir, (e) => events.push(e), { pollIntervalMs: 20, clock });
     try {
       fs.rmSync(dir, { recursive: true });
+      clock.advance(20);
       assert.ok(await waitFor(() => events.some((e) => !e.ok)));
-      await sleep(150);
+      clock.advance(200); // ten more polls find it still gone
       assert.equal(events.filter((e) => !e.ok).length, 1);
       assert.equal(acl.allows('127.0.0.1'), true, 'old rules kept');
 
@@ -512,13 +515,18 @@ describe('ClientAcl', () => {
       fs.mkdirSync(staged);
       touch(staged, '10.0.0.1');
       fs.renameSync(staged, dir);
-      assert.ok(await waitFor(() => acl.allows('10.0.0.1')));
+      // The watcher watched the directory that went: a poll finds the new one.
+      const polled = (check: () => boolean) => (): boolean => {
+        clock.advance(20);
+        return check();
+      };
+      assert.ok(await waitFor(polled(() => acl.allows('10.0.0.1'))));
       assert.equal(acl.allows('127.0.0.1'), false);
       assert.equal(events.at(-1)!.ok, true);
 
       // And later changes inside the replacement are seen too.
       touch(dir, '#10.0');
-      assert.ok(await waitFor(() => !acl.allows('10.0.0.1')));
+      assert.ok(await waitFor(polled(() => !acl.allows('10.0.0.1'))));
     } finally {
       acl.close();
     }
@@ -526,10 +534,12 @@ describe('ClientAcl', () => {
 
   test('after close() changes are no longer picked up', async () => {
     const dir = tempDir();
-    const acl = ClientAcl.load(dir, undefined, { pollIntervalMs: 20 });
+    const clock = new ManualClock();
+    const acl = ClientAcl.load(dir, undefined, { pollIntervalMs: 20, clock });
     acl.close();
     touch(dir, '127.0.0.1');
-    await sleep(150);
+    clock.advance(200);
+    assert.equal(clock.timers, 0, 'the poll stopped with close()');
     acl.reload();
     assert.equal(acl.allows('127.0.0.1'), false);
   });

@@ -11,6 +11,9 @@ import { nameFromText, ROOT } from '../../src/wire/name';
 import { HealthChecker } from '../../src/transport/health-check';
 import { DOWN_AFTER_FAILED_CHECKS, DOWN_AFTER_TIMEOUTS, HealthTable } from '../../src/transport/health';
 import { CANCELLED, Endpoint } from '../../src/transport/udp';
+import { TimeoutWheel } from '../../src/transport/timeouts';
+import { ManualClock } from '../clock';
+import { waitFor } from '../e2e/fixtures';
 
 const S = { address: '127.0.0.1', port: 53 };
 const REPLY = { kind: 'reply' as const, bytes: Buffer.alloc(12), rttMs: 1 };
@@ -109,17 +112,29 @@ async function oneCheck(
   intervalMs = 200,
 ): Promise<{ failed: number; seen: string[] }> {
   const seen: string[] = [];
-  const up = await fakeUpstream((q) => (seen.push(q.subarray(12, 17).toString('hex')), reply(q)));
-  const table = new HealthTable(intervalMs);
+  let silent = false;
+  const up = await fakeUpstream((q) => {
+    seen.push(q.subarray(12, 17).toString('hex'));
+    const r = reply(q);
+    silent = r === null;
+    return r;
+  });
+  const clock = new ManualClock();
+  const table = new HealthTable(intervalMs, () => clock.now());
   const checker = new HealthChecker(table, () => [up.server], {
     name: ROOT,
     type: TYPE.SOA,
     sendFrom: { v4: '127.0.0.1', v6: '::1' },
     random: new Random(null),
+    timeouts: new TimeoutWheel(clock),
   });
   checker.tick();
   checker.tick(); // one in flight at most
-  await new Promise((r) => setTimeout(r, intervalMs + 100));
+  const checkEnded = (): true | undefined => (table.snapshot(up.server).checking ? undefined : true);
+  await waitFor('the check to reach the upstream', () => (seen.length > 0 ? true : undefined));
+  // A silent upstream: the check's time runs out (it waits under an interval), now rather than after a sleep.
+  if (silent) clock.advance(intervalMs);
+  await waitFor('the check to end', checkEnded);
   up.close();
   return { failed: table.snapshot(up.server).checksFailed, seen };
 }

@@ -10,6 +10,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
 import { MemorySink, Log } from '../../src/log/log';
+import { realClock } from '../../src/platform/clock';
 import { mergeProcessStats, mergeSnapshots, renderMetrics, rcodeLabel } from '../../src/metrics/collect';
 import { escapeHelp, escapeLabelValue, Exposition, formatValue } from '../../src/metrics/exposition';
 import { Histogram } from '../../src/stats/histogram';
@@ -304,7 +305,7 @@ describe('engine reply counters', () => {
     const sink = new MemorySink();
     const log = new Log(sink);
     const fetcher = new StubFetcher();
-    return { engine: new Engine(cache, new Resolver(cache, fetcher, log), log, false), fetcher, sink };
+    return { engine: new Engine(cache, new Resolver(cache, fetcher, log, realClock), log, false), fetcher, sink };
   }
 
   const udp = { address: '127.0.0.1', port: 40000, transport: 'u' as const };

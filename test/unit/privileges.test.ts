@@ -14,6 +14,7 @@ import { ClientAcl } from '../../src/acl/acl';
 import { loadConfig } from '../../src/config';
 import { Log, MemorySink } from '../../src/log/log';
 import { PrivilegeError, chroot, chrootAvailable, privilegeDropFor } from '../../src/privileges/privileges';
+import { realClock } from '../../src/platform/clock';
 import { Random } from '../../src/random/random';
 import { Service } from '../../src/server/service';
 import { freeLoopback } from '../lab/addresses';
@@ -176,7 +177,7 @@ describe('Service: bind() then serve()', () => {
     });
     const config = loadConfig({ IP: address, PORT: String(port), ROOT: root, FORWARDONLY: '1' });
     const sink = new MemorySink();
-    const service = new Service(config, new Log(sink), new Random(null));
+    const service = new Service(config, new Log(sink), new Random(null), realClock);
     try {
       await service.bind();
       const server = { address, port };

@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache, RANK } from '../../src/cache/cache';
 import { MemorySink, Log } from '../../src/log/log';
+import { realClock } from '../../src/platform/clock';
 import { Verdict } from '../../src/resolve/classify';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
 import { RCODE } from '../../src/wire/constants';
@@ -42,6 +43,7 @@ function resolver(verdicts: Array<[string, Verdict]>): Resolver {
     cache,
     new StubFetcher(cache, new Map(verdicts.map(([name, v]) => [n(name), v]))),
     new Log(new MemorySink()),
+    realClock,
   );
 }
 

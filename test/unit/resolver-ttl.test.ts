@@ -8,6 +8,7 @@ import { Cache, MAX_TTL, RANK, TtlLimits } from '../../src/cache/cache';
 import { MemorySink, Log } from '../../src/log/log';
 import { Verdict } from '../../src/resolve/classify';
 import { Fetched, Fetcher, Resolver } from '../../src/resolve/resolver';
+import { realClock } from '../../src/platform/clock';
 import { Answer } from '../../src/wire/answer';
 import { FakeClock, ipv4, n, nameRdata, rr, soaRdata } from './helpers';
 
@@ -59,6 +60,7 @@ function resolver(
       cache,
       new StubFetcher(cache, new Map(verdicts.map(([name, v]) => [n(name), v]))),
       new Log(new MemorySink()),
+      realClock,
     ),
     cache,
     clock,

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { ConfigError } from '../../src/config/errors';
 import { parseEtcdEndpoints, parseEnv } from '../../src/config/env';
 import { parseRoute, parseRoutesFile, Route } from '../../src/config/routes';
-import { BackendHealth, checkQuery, Every } from '../../src/route/health';
+import { BackendHealth, checkQuery } from '../../src/route/health';
 import { Router } from '../../src/route/router';
 import { literalTail, RouteTable } from '../../src/route/table';
+import { ManualClock } from '../clock';
 
 function route(value: string, source = 'test'): Route {
   const r = parseRoute(value, source);
@@ -158,21 +159,17 @@ describe('RouteTable', () => {
 describe('BackendHealth and Router', () => {
   /** Health whose checks say what `alive` says, run when the test ticks. */
   function health(alive: Set<string>, changes: string[]): { health: BackendHealth; tick: () => Promise<void> } {
-    let ticker: () => void = () => undefined;
-    const every: Every = (tick) => {
-      ticker = tick;
-      return { stop: () => undefined };
-    };
+    const clock = new ManualClock();
     const h = new BackendHealth(
       async (x) => alive.has(x.address),
       1000,
       (x, up) => changes.push(`${x.address} ${up ? 'up' : 'down'}`),
-      every,
+      clock,
     );
     return {
       health: h,
       tick: async () => {
-        ticker();
+        clock.advance(1000);
         await h.checkAll();
       },
     };

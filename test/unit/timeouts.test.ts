@@ -1,5 +1,6 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { realClock } from '../../src/platform/clock';
 import { PendingTimeout, TimeoutWheel } from '../../src/transport/timeouts';
 
 /** A wheel on a clock the test moves; advance() is called by hand (the wheel's own interval sees the same clock). */
@@ -10,7 +11,7 @@ function wheel(): {
   fired: string[];
 } {
   let t = 1000;
-  const w = new TimeoutWheel(() => t);
+  const w = new TimeoutWheel({ ...realClock, now: () => t });
   const fired: string[] = [];
   return {
     w,
@@ -90,7 +91,7 @@ describe('TimeoutWheel', () => {
   });
 
   it('runs on the real clock by itself while something is pending', async () => {
-    const w = new TimeoutWheel();
+    const w = new TimeoutWheel(realClock);
     const started = performance.now();
     const waited = await new Promise<number>((resolve) =>
       w.after(30, { expire: () => resolve(performance.now() - started) }),

@@ -5,10 +5,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSocket, Socket } from 'node:dgram';
+import { realClock } from '../../src/platform/clock';
 import { Random } from '../../src/random/random';
 import { RttTable } from '../../src/transport/rtt';
+import { TimeoutWheel } from '../../src/transport/timeouts';
 import { Endpoint, startDgramTry, startNativeTry, TryStarter, udpTry as anyTry } from '../../src/transport/udp';
 import { askServers, Judge, TryBudget, UpstreamOptions } from '../../src/transport/upstream';
+import { ManualClock } from '../clock';
 import { n } from './helpers';
 
 /** A Random whose ports come from a list, then from the real generator. */
@@ -54,7 +57,8 @@ for (const [way, start] of starters)
       ms: number,
       random: Random,
       accept: (b: Buffer) => boolean,
-    ) => anyTry(server, query, from, ms, random, accept, start!);
+      timeouts = new TimeoutWheel(realClock),
+    ) => anyTry(server, query, from, ms, random, accept, timeouts, start!);
 
     it('binds a random port, retries one that is taken, and returns the accepted reply', async () => {
       const taken = await bound();
@@ -97,20 +101,29 @@ for (const [way, start] of starters)
       assert.ok(Date.now() - t0 < 1000, `took ${Date.now() - t0} ms`);
     });
 
-    it('a silent server: timeout after the given time', async () => {
+    it('a silent server: timeout after the given time, not before', async () => {
       const srv = await server(() => null);
+      const clock = new ManualClock();
       try {
-        const t0 = Date.now();
-        const r = await udpTry(
+        let result: string | null = null;
+        const trying = udpTry(
           { address: '127.0.0.1', port: srv.port, family: 4 },
           QUERY,
           '127.0.0.1',
           150,
           new Random(null),
           () => true,
-        );
-        assert.equal(r.kind, 'timeout');
-        assert.ok(Date.now() - t0 >= 140, `took ${Date.now() - t0} ms`);
+          new TimeoutWheel(clock),
+        ).then((r) => (result = r.kind));
+        for (let i = 0; i < 500 && srv.sources.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+        assert.equal(srv.sources.length, 1, 'the query arrived');
+        clock.advance(149);
+        await new Promise((r) => setImmediate(r));
+        assert.equal(result, null, 'still waiting 1 ms before the timeout');
+        // The wheel fires up to one 10 ms tick late, never early.
+        clock.advance(11);
+        await trying;
+        assert.equal(result, 'timeout');
       } finally {
         srv.close();
       }
@@ -171,8 +184,9 @@ describe('askServers', () => {
     sendFrom: { v4: '127.0.0.1', v6: '::1' },
     random: new Random(null),
     rtt: new RttTable(),
+    timeouts: new TimeoutWheel(realClock),
   });
-  const budget = (take = (): boolean => true): TryBudget => ({ deadline: performance.now() + 3000, take });
+  const budget = (take = (): boolean => true): TryBudget => ({ remainingMs: () => 3000, take });
 
   it('passes over a server the judge refuses and settles with the next one', async () => {
     const a = await server(echoAnswer);

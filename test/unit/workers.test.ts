@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadConfig } from '../../src/config';
 import { Log, MemorySink } from '../../src/log/log';
+import { realClock } from '../../src/platform/clock';
 import { Random } from '../../src/random/random';
 import { Service } from '../../src/server/service';
 import { WORKER_INDEX_ENV, workerIndex } from '../../src/server/workers';
@@ -30,7 +31,7 @@ describe('one worker of WORKERS', () => {
       });
       assert.equal(config.workers, 3);
       const sink = new MemorySink();
-      const service = new Service(config, new Log(sink), new Random(null), 1);
+      const service = new Service(config, new Log(sink), new Random(null), realClock, 1);
       assert.equal(service.cache.maxBytes, 333333);
       await service.start();
       try {
