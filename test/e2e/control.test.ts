@@ -3,7 +3,6 @@
 // (the lab sees the re-fetch), dump and load across a restart keeping the
 // absolute expiry, top clients and names, and requests that are garbage.
 
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,21 +10,11 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { controlRequest, exchange } from '../../src/control/client';
-import { freeLoopback } from '../lab/addresses';
 import { query, records } from '../lab/client';
 import { LabServer } from '../lab/server';
 import { clientQueries, freshName, queriesFor, startLab, startSetup, waitFor, WILDCARD_ADDRESS } from './fixtures';
 import { ctl, ok, socketDir } from './ctl';
-import {
-  CleanupScope,
-  DNSCACHE_JS,
-  DNSCACHE_PORT,
-  Dnscache,
-  runDnscacheExpectingFailure,
-  startDnscache,
-  StartOptions,
-  writeRoot,
-} from './harness';
+import { CleanupScope, Dnscache, runDnscacheExpectingFailure, startDnscache, StartOptions } from './harness';
 
 interface ControlSetup {
   lab: LabServer;
@@ -460,28 +449,20 @@ describe('control socket with UID/GID (chroot)', () => {
     async (t) => {
       const lab = await startLab(t);
       const other = await startLab(t);
-      const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-ctl-priv-'));
-      fs.chmodSync(root, 0o755);
-      writeRoot(root, { upstreams: [lab] });
-      fs.mkdirSync(join(root, 'dumps'));
-      fs.chownSync(join(root, 'dumps'), NOBODY, NOBODY);
       const socket = join(socketDir(t), 'control');
-      const address = await freeLoopback(DNSCACHE_PORT);
-      const env = {
-        PATH: process.env.PATH ?? '/usr/bin:/bin',
-        IP: address,
-        PORT: String(DNSCACHE_PORT),
-        ROOT: root,
-        CACHESIZE: '1000000',
-        FORWARDONLY: '1',
-        UID: String(NOBODY),
-        GID: String(NOBODY),
-        CONTROL: socket,
-      };
-      const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-      const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
-      t.after(() => dns.stop());
-      await dns.waitForLog(/^starting/, 5000);
+      const dns = await startDnscache(
+        {
+          upstreams: [lab],
+          rootMode: 0o755,
+          prepareRoot: (root) => {
+            fs.mkdirSync(join(root, 'dumps'));
+            fs.chownSync(join(root, 'dumps'), NOBODY, NOBODY);
+          },
+          env: { UID: String(NOBODY), GID: String(NOBODY), CONTROL: socket },
+        },
+        t,
+      );
+      const root = dns.root;
       const st = fs.lstatSync(socket);
       assert.equal(st.uid, 0);
       assert.equal(st.mode & 0o777, 0o600);

@@ -17,7 +17,8 @@ export const DNSCACHE_JS = join(__dirname, '..', '..', 'src', 'cli', 'dnscache.j
 /** The port dnscache listens on; the address is a random free 127.x.y.z. */
 export const DNSCACHE_PORT = 5300;
 
-const START_TIMEOUT_MS = 5000;
+/** A ceiling that catches a hung start, not a measurement: a loaded machine took over 5 s. */
+const START_TIMEOUT_MS = 20000;
 const STOP_TIMEOUT_MS = 5000;
 const START_ATTEMPTS = 4;
 
@@ -53,6 +54,15 @@ export interface StartOptions extends RootLayout {
   wrap?: string[];
   /** dnscache itself: default node with its flags and this checkout's dist/src/cli/dnscache.js (an installed bin/dnscache, say). */
   command?: string[];
+  /**
+   * ROOT's mode (default 0700, root's): 0755 when dnscache drops to UID/GID
+   * and must still read ip/ inside it.
+   */
+  rootMode?: number;
+  /** Called with ROOT once servers/ and ip/ are written (e.g. to make a dumps/ the UID owns). */
+  prepareRoot?: (root: string) => void;
+  /** The line that says it started (default `starting`; LOGFORMAT=json writes an object), and how many (WORKERS). */
+  started?: { readonly line: RegExp; readonly count: number };
 }
 
 /** `address:port` as a servers/ line ([v6]:port for IPv6). */
@@ -278,12 +288,14 @@ export async function startDnscache(opts: StartOptions, scope?: CleanupScope): P
     const address = opts.listen?.address ?? (await freeLoopback(DNSCACHE_PORT));
     const port = opts.listen?.port ?? DNSCACHE_PORT;
     const root = makeTempRoot();
+    if (opts.rootMode !== undefined) fs.chmodSync(root, opts.rootMode);
     writeRoot(root, opts);
+    opts.prepareRoot?.(root);
     const base: Record<string, string> = { IP: address, PORT: String(port), ROOT: root, CACHESIZE: '1000000' };
     if (opts.forwardOnly ?? true) base.FORWARDONLY = '1';
     const dns = new Dnscache(spawnDnscache(childEnv(base, opts.env), opts.wrap, opts.command), address, port, root);
     try {
-      await dns.waitForLog(/^starting/, START_TIMEOUT_MS);
+      await dns.waitForLogs(opts.started?.line ?? /^starting/, opts.started?.count ?? 1, START_TIMEOUT_MS);
     } catch (err) {
       const status = await dns.stop('SIGKILL');
       const log = dns.logs.join('\n');

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freeLoopback } from '../lab/addresses';
 import { query, tcpSession } from '../lab/client';
@@ -25,15 +24,7 @@ import {
   startLab,
   suiteScope,
 } from './fixtures';
-import {
-  DNSCACHE_JS,
-  DNSCACHE_PORT,
-  Dnscache,
-  runDnscacheExpectingFailure,
-  serverLine,
-  startDnscache,
-  writeRoot,
-} from './harness';
+import { Dnscache, runDnscacheExpectingFailure, startDnscache } from './harness';
 
 describe('METRICS endpoint', () => {
   const scope = suiteScope();
@@ -308,23 +299,14 @@ describe('LOGFORMAT=json', () => {
 
   /** startDnscache waits for dnscache's `starting` line; in JSON it is {"time":...,"event":"starting",...}. */
   async function startJson(): Promise<Dnscache> {
-    const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-e2e-json-'));
-    writeRoot(root, { upstreams: `${serverLine(lab)}\n` });
-    const address = await freeLoopback(DNSCACHE_PORT);
-    const env = {
-      PATH: process.env.PATH ?? '/usr/bin:/bin',
-      IP: address,
-      PORT: String(DNSCACHE_PORT),
-      ROOT: root,
-      CACHESIZE: '1000000',
-      FORWARDONLY: '1',
-      LOGFORMAT: 'json',
-    };
-    const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-    const dns = new Dnscache(child, address, DNSCACHE_PORT, root);
-    scope.after(() => dns.stop());
-    await dns.waitForLog(/^\{"time":"[^"]+","event":"starting",/, 5000);
-    return dns;
+    return startDnscache(
+      {
+        upstreams: [lab],
+        env: { LOGFORMAT: 'json' },
+        started: { line: /^\{"time":"[^"]+","event":"starting",/, count: 1 },
+      },
+      scope,
+    );
   }
 
   test('every stderr line is one JSON object, for every kind of event', async () => {

@@ -23,6 +23,7 @@ import {
   Dnscache,
   RootLayout,
   runDnscacheExpectingFailure,
+  startDnscache,
   writeRoot,
 } from './harness';
 
@@ -49,27 +50,21 @@ interface PrivilegedOptions extends RootLayout {
  */
 async function startPrivileged(opts: PrivilegedOptions, scope: CleanupScope): Promise<Dnscache> {
   const port = opts.port ?? DNSCACHE_PORT;
-  const address = opts.address ?? (await freeLoopback(port));
-  const root = fs.mkdtempSync(join(tmpdir(), 'dnscache-priv-'));
-  fs.chmodSync(root, 0o755);
-  writeRoot(root, opts);
-  const env = {
-    PATH: process.env.PATH ?? '/usr/bin:/bin',
-    IP: address,
-    PORT: String(port),
-    ROOT: root,
-    CACHESIZE: '1000000',
-    FORWARDONLY: '1',
-    UID: String(opts.uid ?? NOBODY),
-    GID: String(opts.gid ?? NOBODY),
-    ...(opts.workers === undefined ? {} : { WORKERS: String(opts.workers) }),
-    ...(opts.metrics === undefined ? {} : { METRICS: opts.metrics }),
-  };
-  const child = spawn(process.execPath, [DNSCACHE_JS], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const dns = new Dnscache(child, address, port, root);
-  scope.after(() => dns.stop());
-  await dns.waitForLogs(/^starting/, opts.workers ?? 1, 5000);
-  return dns;
+  return startDnscache(
+    {
+      ...opts,
+      listen: { address: opts.address ?? (await freeLoopback(port)), port },
+      rootMode: 0o755,
+      env: {
+        UID: String(opts.uid ?? NOBODY),
+        GID: String(opts.gid ?? NOBODY),
+        ...(opts.workers === undefined ? {} : { WORKERS: String(opts.workers) }),
+        ...(opts.metrics === undefined ? {} : { METRICS: opts.metrics }),
+      },
+      started: { line: /^starting/, count: opts.workers ?? 1 },
+    },
+    scope,
+  );
 }
 
 /** The Uid:, Gid: and Groups: lines of a /proc status file, as numbers. */
