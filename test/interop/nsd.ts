@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { canBind } from '../lab/addresses';
 import { query } from '../lab/client';
-import { hierarchyLayout, RoleSpec, V6_ADDRESS } from '../lab/hierarchy';
+import { hierarchyLayout, RoleSpec, startRole, V6_ADDRESS } from '../lab/hierarchy';
 import { LabServer } from '../lab/server';
 import { canonical, DEFAULT_TTL, LabRecord, LabZone } from '../lab/zone';
 import { Daemon, findBinary, runSync, waitUntil } from './daemon';
@@ -226,17 +226,7 @@ export async function startNsdLab(opts: NsdLabOptions): Promise<NsdLab> {
     for (const s of nsdSpecs)
       nsd.set(s.role, new Daemon(`nsd ${s.role}`, nsdBinary, ['-d', '-c', join(dir, s.role, 'nsd.conf')]));
     const labStarts = labSpecs.map(async (s) => {
-      lab.set(
-        s.role,
-        await LabServer.start({
-          address: s.address,
-          port,
-          zones: s.zones,
-          behaviour: s.behaviour,
-          delayMs: s.delayMs,
-          inject: s.inject,
-        }),
-      );
+      lab.set(s.role, await startRole(s, port));
     });
     const ready = nsdSpecs.map((s) => {
       const d = nsd.get(s.role)!;

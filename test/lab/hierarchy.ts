@@ -45,6 +45,18 @@ import { Behaviour, Injection, LabServer } from './server';
 import { a, aaaa, cname, LabRecord, LabZone, ns, soa, txt, zone } from './zone';
 
 /** One server of the tree, before it is started. */
+/** The lab server a role describes, on `port`. */
+export function startRole(s: RoleSpec, port: number): Promise<LabServer> {
+  return LabServer.start({
+    address: s.address,
+    port,
+    zones: s.zones,
+    behaviour: s.behaviour,
+    delayMs: s.delayMs,
+    inject: s.inject,
+  });
+}
+
 export interface RoleSpec {
   role: string;
   address: string;
@@ -620,15 +632,7 @@ export async function startHierarchy(opts: HierarchyOptions): Promise<Hierarchy>
   const v4 = specs.filter((s) => s.address !== V6_ADDRESS);
   const v6 = specs.find((s) => s.address === V6_ADDRESS)!;
 
-  const start = (s: RoleSpec): Promise<LabServer> =>
-    LabServer.start({
-      address: s.address,
-      port,
-      zones: s.zones,
-      behaviour: s.behaviour,
-      delayMs: s.delayMs,
-      inject: s.inject,
-    });
+  const start = (s: RoleSpec): Promise<LabServer> => startRole(s, port);
   const settled = await Promise.allSettled([
     ...v4.map(start),
     wantV6 ? start(v6) : Promise.reject(new Error('not asked for')),

@@ -33,7 +33,7 @@ import { ConfigError, readServersDir } from '../../src/config';
 import { closestServers } from '../../src/resolve/zones';
 import { readName } from '../../src/wire/name';
 import { MessageWriter, Section } from '../../src/wire/writer';
-import { FakeClock, ipv4, n, nameRdata, rawQuery, soaRdata } from './helpers';
+import { FakeClock, ipv4, n, nameRdata, rawQuery, replyWriter, soaRdata } from './helpers';
 
 const A = 1;
 const NS = 2;
@@ -59,14 +59,7 @@ after(() => {
 /** A reply for `question` (first asker's case kept): CNAME www → web, A web, an NS in authority. */
 function builtReply(question = 'WWW.Example.com') {
   const first = rawQuery(question, A, { id: 0x1111 });
-  const w = new MessageWriter(
-    first.readUInt16BE(0),
-    0,
-    first[2]!,
-    first[3]!,
-    first.subarray(12),
-    readName(first, 12).name,
-  );
+  const w = replyWriter(first);
   w.record({ name: n('www.example.com'), type: CNAME, ttl: 300, rdata: nameRdata('web.example.com') });
   w.record({ name: n('web.example.com'), type: A, ttl: 60, rdata: ipv4('192.0.2.80') });
   w.startSection(Section.Authority);

@@ -4,7 +4,8 @@
 
 import * as dnsPacket from 'dns-packet';
 import { Message, ResourceRecord } from '../../src/wire/message';
-import { Name, nameFromText } from '../../src/wire/name';
+import { Name, nameFromText, readName } from '../../src/wire/name';
+import { MessageWriter } from '../../src/wire/writer';
 
 /** A canonical name from presentation text. */
 export function n(text: string): Name {
@@ -225,4 +226,16 @@ export class FakeClock {
   advance(seconds: number): void {
     this.t += seconds;
   }
+}
+
+/** A writer for the NOERROR reply to `query`: its ID, flags and question, as a server copies them. */
+export function replyWriter(query: Buffer): MessageWriter {
+  return new MessageWriter(
+    query.readUInt16BE(0),
+    0,
+    query[2]!,
+    query[3]!,
+    query.subarray(12),
+    readName(query, 12).name,
+  );
 }

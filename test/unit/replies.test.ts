@@ -10,8 +10,7 @@ import {
 import { PackedReply, ReplyBytes } from '../../src/cache/cache';
 import { BuiltMessage, MessageWriter, optRecord, OPT_LENGTH, Section } from '../../src/wire/writer';
 import { ClientQuery, parseQuery } from '../../src/wire/query';
-import { readName } from '../../src/wire/name';
-import { decodePacket, ipv4, n, nameRdata, QueryOptions, rawQuery, soaRdata } from './helpers';
+import { decodePacket, ipv4, n, nameRdata, QueryOptions, rawQuery, replyWriter, soaRdata } from './helpers';
 
 const NOW = 5000;
 const FIRST = rawQuery('WWW.Example.com', 1, { id: 0x1111 });
@@ -27,14 +26,7 @@ function clientQuery(buf: Buffer): ClientQuery {
 function build(opts: { authority?: boolean; hideTtl?: boolean; first?: Buffer } = {}): BuiltMessage {
   const first = opts.first ?? FIRST;
   // The first asker's header and question, as the server would copy them (RD may be 0 here).
-  const w = new MessageWriter(
-    first.readUInt16BE(0),
-    0,
-    first[2]!,
-    first[3]!,
-    first.subarray(12),
-    readName(first, 12).name,
-  );
+  const w = replyWriter(first);
   const ttl = (t: number): number => (opts.hideTtl ? 0 : t);
   w.record({ name: n('www.example.com'), type: 5, ttl: ttl(300), rdata: nameRdata('web.example.com') });
   w.record({ name: n('web.example.com'), type: 1, ttl: ttl(60), rdata: ipv4('192.0.2.80') });
