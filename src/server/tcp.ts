@@ -6,6 +6,7 @@
 import { RefusedClients } from './refused';
 import { createServer, Server, Socket } from 'node:net';
 import { ClientAcl } from '../acl/acl';
+import type { Clock, Timer } from '../platform/clock';
 import { ClientRule } from '../rules/book';
 import { Log } from '../log/log';
 import { Engine, Handled, Pending, ReplySender } from './engine';
@@ -30,7 +31,7 @@ class Connection {
   private buffered: Buffer = Buffer.alloc(0);
   /** Queries in progress, by number (abandoned if the connection closes first). */
   readonly pending = new Map<number, Pending>();
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   closed = false;
   /** The client half-closed: finish what it asked, then close. */
   ending = false;
@@ -47,11 +48,11 @@ class Connection {
   armIdle(): void {
     this.disarmIdle();
     if (this.pending.size === 0)
-      this.timer = setTimeout(() => this.owner.close(this, 'temporary failure'), this.owner.idleMs);
+      this.timer = this.owner.clock.after(this.owner.idleMs, () => this.owner.close(this, 'temporary failure'));
   }
 
   disarmIdle(): void {
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = null;
   }
 
@@ -99,6 +100,8 @@ export class TcpListener implements ReplySender<Connection> {
     private readonly acl: ClientAcl,
     private readonly log: Log,
     private readonly refused: RefusedClients,
+    /** The time the idle timeout runs on. */
+    readonly clock: Clock,
   ) {
     this.idleMs = opts.idleMs ?? IDLE_MS;
   }
