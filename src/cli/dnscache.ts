@@ -23,7 +23,6 @@
 // first uses the pool, which nothing has before this line.
 process.env.UV_THREADPOOL_SIZE ??= '1';
 
-import { systemClock } from '../cache/cache';
 import { packageVersion } from '../platform/version';
 import { fileLimitWarning, openFileLimit } from './bounds';
 import { Config, ConfigError, ListenAddress, LogFormat, loadConfig } from '../config';
@@ -266,7 +265,7 @@ async function runAsPrimary(
       endDump: (dump) => primary!.ask({ kind: 'dump-end', dump }, CONTROL_TIMEOUT_MS),
       loadBatch: (batch) => primary!.ask({ kind: 'load-batch', batch }, CONTROL_TIMEOUT_MS),
       root: () => root,
-      now: systemClock,
+      now: () => realClock.epochSeconds(),
       log,
     });
     const socket = control.socket;

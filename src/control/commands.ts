@@ -30,6 +30,7 @@ import {
 import { ControlRequest, isStream, RequestError } from './protocol';
 import { RecentQueries, TOP_LIMIT_DEFAULT } from './recent';
 import type { RouteReport } from '../route/router';
+import type { Clock } from '../platform/clock';
 
 /** The engine's counters that `stats` reports (src/server/engine.ts). */
 export interface QueryCounters {
@@ -56,6 +57,8 @@ export interface ControlTarget {
   readonly upstreamQueries: number;
   readonly activity: { readonly udp: number; readonly edns: number; readonly tcp: number };
   readonly router: { report(): readonly RouteReport[] };
+  /** The service's time: uptime is counted on it. */
+  readonly clock: Clock;
   /** FORWARDONLY's pools; null when resolving iteratively. */
   readonly pools?: UpstreamPools | null;
   reload(): ReloadOutcome;
@@ -229,7 +232,7 @@ function fileHint(given: string, err: unknown, use: 'write' | 'read'): string {
 }
 
 export class ControlCommands implements CommandRunner {
-  private readonly startedAt = Date.now();
+  private readonly startedAt: number;
   readonly recent: RecentQueries;
 
   constructor(
@@ -237,6 +240,7 @@ export class ControlCommands implements CommandRunner {
     private readonly log: Log,
     ringSize: number,
   ) {
+    this.startedAt = target.clock.now();
     this.recent = new RecentQueries(ringSize);
     target.engine.recent = this.recent;
   }
@@ -417,7 +421,7 @@ export class ControlCommands implements CommandRunner {
     const { queries, cacheHits, errors, cacheMisses, localAnswers } = t.engine.counters;
     const activity = t.activity;
     return {
-      uptime: Math.floor((Date.now() - this.startedAt) / 1000),
+      uptime: Math.floor((this.target.clock.now() - this.startedAt) / 1000),
       queries,
       cacheHits,
       cacheMisses: cacheMisses ?? queries - cacheHits,

@@ -9,6 +9,7 @@
 import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
 import { parseRoute, Route } from '../config/routes';
 import { Router } from './router';
+import type { Clock, Timer } from '../platform/clock';
 
 /** The first pause before reading etcd again after a failure; it doubles up to MAX_RETRY_MS. */
 export const FIRST_RETRY_MS = 500;
@@ -24,6 +25,8 @@ export interface EtcdRouteDeps {
   /** A log line, and a warning (`dnscache: warning: ...`). */
   readonly line: (text: string) => void;
   readonly warning: (text: string) => void;
+  /** The time retries wait on. */
+  readonly clock: Clock;
 }
 
 /** A route from a key and value; null (said once through `warning`) when the value is not one. */
@@ -38,7 +41,7 @@ export class EtcdRoutes {
   private readonly client: Etcd3;
   private watcher: Watcher | null = null;
   private retryMs = FIRST_RETRY_MS;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: Timer | null = null;
   private stopped = false;
   /** The last read failed and has been logged (one warning per outage, not per retry). */
   private failing = false;
@@ -52,6 +55,7 @@ export class EtcdRoutes {
     this.client = new Client({
       hosts: deps.endpoints.map((h) => `http://${h}`),
       dialTimeout: CALL_TIMEOUT_MS,
+      // gRPC takes a deadline as a wall-clock date, so this one time is not the injected clock's.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + CALL_TIMEOUT_MS }),
     });
   }
@@ -63,7 +67,7 @@ export class EtcdRoutes {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     await this.watcher?.cancel().catch(() => undefined);
     this.client.close();
   }
@@ -129,11 +133,12 @@ export class EtcdRoutes {
       );
       this.failing = true;
     }
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.sync();
-    }, this.retryMs);
-    this.timer.unref();
+    this.timer = this.deps.clock
+      .after(this.retryMs, () => {
+        this.timer = null;
+        void this.sync();
+      })
+      .unref();
     this.retryMs = Math.min(this.retryMs * 2, MAX_RETRY_MS);
   }
 }

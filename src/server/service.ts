@@ -72,7 +72,7 @@ export class Service {
     readonly config: Config,
     private readonly log: Log,
     random: Random,
-    private readonly clock: Clock,
+    readonly clock: Clock,
     worker = 0,
   ) {
     this.rootDir = config.root;
@@ -166,6 +166,7 @@ export class Service {
             router: this.router,
             line: (t) => log.line(t),
             warning: (t) => log.warning(t),
+            clock,
           });
     const fetcher = new RoutingFetcher(upstream, this.router, routing.routeOnly ? null : resolving);
     this.resolver = new Resolver(this.cache, fetcher, log, clock);
@@ -194,6 +195,7 @@ export class Service {
       this.acl,
       log,
       this.refused,
+      clock,
     );
   }
 

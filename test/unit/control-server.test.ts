@@ -12,15 +12,16 @@ import { controlRequest, exchange } from '../../src/control/client';
 import { ControlCommands, ControlTarget } from '../../src/control/commands';
 import { ControlServer } from '../../src/control/server';
 import { Log, MemorySink } from '../../src/log/log';
-import { FakeClock, ipv4, n } from './helpers';
+import { ManualClock } from '../clock';
+import { ipv4, n } from './helpers';
 
 const dir = fs.mkdtempSync(join(tmpdir(), 'dnscache-ctlsrv-'));
 const socket = join(dir, 'control');
 const sink = new MemorySink();
-const clock = new FakeClock();
+const clock = new ManualClock();
 let reloadBehaviour: () => ReturnType<ControlTarget['reload']> = () => ({ ok: true, servers: 1, ip: 1 });
 const target: ControlTarget = {
-  cache: new Cache(10000, clock.now),
+  cache: new Cache(10000, () => clock.epochSeconds()),
   root: dir,
   engine: { counters: { queries: 7, cacheHits: 3, errors: 1 }, recent: null },
   resolver: { counters: { merged: 2, stale: 0, prefetches: 0 }, inflightCount: 1 },
@@ -32,6 +33,7 @@ const target: ControlTarget = {
     ],
   },
   reload: () => reloadBehaviour(),
+  clock,
 };
 let server: ControlServer;
 let umaskBefore: number;
@@ -65,6 +67,13 @@ describe('ControlServer', () => {
     assert.deepEqual(s.inFlight, { udp: 1, edns: 0, tcp: 2, resolutions: 1 });
     assert.equal(s.merged, 2);
     assert.equal(s.upstreamQueries, 4);
+  });
+
+  it('counts uptime in whole seconds on the service clock', async () => {
+    const before = (await controlRequest(socket, { cmd: 'stats' })) as Record<string, any>;
+    clock.advance(61_999);
+    const later = (await controlRequest(socket, { cmd: 'stats' })) as Record<string, any>;
+    assert.equal(later.uptime - before.uptime, 61);
   });
 
   it('flushes and logs what it did', async () => {

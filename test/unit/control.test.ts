@@ -10,12 +10,15 @@ import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache, RANK } from '../../src/cache/cache';
 import { flushAll, flushName, flushSubtree } from '../../src/cache/flush';
-import { CacheSnapshotEntry, restore, snapshot } from '../../src/cache/snapshot';
+import { CacheSnapshotEntry, gradualSnapshot, restore, snapshot } from '../../src/cache/snapshot';
 import { makeReplyEntry, renderReply } from '../../src/cache/replies';
 import { confinedFile, fileInRoot } from '../../src/control/commands';
 import {
   checkHeader,
+  DUMP_SLICE,
   DUMP_TURN_LINES,
+  DUMP_TURN_MS,
+  dumpTurn,
   DumpFileError,
   DumpLineError,
   entryLine,
@@ -363,6 +366,22 @@ describe('dump format', () => {
 });
 
 describe('dump and load files', () => {
+  it('a dump turn ends after DUMP_TURN_MS of work, or at DUMP_TURN_LINES lines if the work is quick', () => {
+    const { c } = cache(50_000_000);
+    for (let i = 0; i < 2 * DUMP_TURN_LINES; i++)
+      c.putRRset(n(`t${i}.test`), 1, 3600, [ipv4('192.0.2.1')], RANK.ANSWER_AA);
+    const walk = gradualSnapshot(c)!;
+    try {
+      // Each slice of DUMP_SLICE entries takes 1 ms on this clock: the turn ends after the slice that reaches DUMP_TURN_MS.
+      let ms = 0;
+      assert.equal(dumpTurn(walk, () => ms++).length, DUMP_TURN_MS * DUMP_SLICE);
+      // Work that takes no time ends at the line cap.
+      assert.equal(dumpTurn(walk, () => 0).length, DUMP_TURN_LINES);
+    } finally {
+      walk.close();
+    }
+  });
+
   it('a dump lets the event loop run between turns: what is stored meanwhile is in the dump too', async () => {
     const dir = tmp();
     const file = join(dir, 'cache.dump');
