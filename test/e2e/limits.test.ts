@@ -5,7 +5,7 @@ import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { query, records, tcpSession } from '../lab/client';
 import { Dnscache } from './harness';
-import { freshName, queryBytes, startLab, startSetup, suiteScope, udpRepliesTo, waitFor } from './fixtures';
+import { freshName, queryBytes, RCODE, startLab, startSetup, suiteScope, udpRepliesTo, waitFor } from './fixtures';
 import { startInProcess } from './in-process';
 
 const scope = suiteScope();
@@ -107,5 +107,53 @@ describe('dropped queries stop their work', () => {
       sent.slice(8).every((c) => c >= 2),
       `the two kept questions were retried: ${sent}`,
     );
+  });
+});
+
+describe('what enters the UDP table (spec Part B §12.2, §12.12d)', () => {
+  test('MAXUDP=2, full: datagrams that are not queries push nothing out; a third query does', async () => {
+    const lab = await startLab(scope, { behaviour: 'silent' });
+    const small = await startInProcess(scope, { upstreams: [lab] }, { MAXUDP: '2', HEALTHINTERVAL: '0' });
+    const drops = (): string[] => small.logs().filter((l) => /^u\.drop /.test(l));
+    const [first, second, third] = [freshName('table'), freshName('table'), freshName('table')];
+    await udpRepliesTo(small, [queryBytes(first, 'A'), queryBytes(second, 'A')]);
+    await waitFor('both in progress', () => (small.service.activity.udp === 2 ? true : undefined));
+    const reply = Buffer.from(queryBytes(freshName('reply'), 'A'));
+    reply[2] = reply[2]! | 0x80; // QR: a response, not a query
+    const notQuery = Buffer.from(queryBytes(freshName('opcode'), 'A'));
+    notQuery[2] = (notQuery[2]! & 0x87) | (4 << 3); // opcode 4 (NOTIFY)
+    const answered = await udpRepliesTo(small, [reply, Buffer.from([1, 2, 3, 4, 5]), notQuery]);
+    assert.deepEqual(drops(), [], 'nothing was pushed out');
+    assert.equal(small.service.activity.udp, 2, 'the two queries are still in progress');
+    // The NOTIFY gets NOTIMP; the response and the 5 bytes get nothing.
+    assert.deepEqual(
+      answered.map((r) => r[3]! & 0x0f),
+      [RCODE.NOTIMP],
+    );
+    await udpRepliesTo(small, [queryBytes(third, 'A')]);
+    const firstNumber = small
+      .logs()
+      .find((l) => l.endsWith(` 1 ${first}.`) && l.startsWith('u.query '))!
+      .split(' ')[1];
+    assert.deepEqual(drops(), [`u.drop ${firstNumber} timed out`], 'the table was full: a query pushes the oldest out');
+  });
+
+  test('the EDNS count of queries in progress comes back down when they end, however they end', async () => {
+    const lab = await startLab(scope, { behaviour: 'silent' });
+    const small = await startInProcess(scope, { upstreams: [lab] }, { MAXUDP: '2', HEALTHINTERVAL: '0' });
+    const edns = (): number => small.service.activity.edns;
+    await udpRepliesTo(small, [
+      queryBytes(freshName('edns'), 'A', { edns: 1232 }),
+      queryBytes(freshName('edns'), 'A', { edns: 1232 }),
+    ]);
+    await waitFor('two EDNS queries in progress', () => (edns() === 2 ? true : undefined));
+    // One is pushed out of the full table by a query without EDNS...
+    await udpRepliesTo(small, [queryBytes(freshName('plain'), 'A')]);
+    assert.equal(edns(), 1, 'the pushed-out query is no longer counted');
+    assert.equal(small.service.activity.udp, 2);
+    // ...and the rest end in SERVFAIL once the silent upstream's tries have timed out.
+    await small.clock.run(120_000, 500);
+    await waitFor('every query ended', () => (small.service.activity.udp === 0 ? true : undefined));
+    assert.equal(edns(), 0);
   });
 });
