@@ -2,7 +2,8 @@
 // way real ones are: the in-process resolver (rig.ts) with a clock the test
 // moves, walking the lab tree over real sockets. Each case is one of the
 // failures the trust ranking, the scrubber and the delegation point's
-// parent-side fallback were built for.
+// parent-side fallback were built for; the last two pin where a glueless
+// lookup starts and when it happens (spec Part B §12.7, §12.8).
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -49,6 +50,26 @@ before(async () => {
   delegate('dn.test', 'example2', [{ name: 'dn.test', type: 'DNAME', data: 'example.test' }]);
   // n3.test: its server will answer NODATA with only the zone's NS (RFC 2308 type 3).
   delegate('n3.test', 'example1', [a('www.n3.test', '192.0.2.170')]);
+  // mixed.test: two NS names, one with glue (example2) and one glueless (ns.provider.example, which does not serve it).
+  h.server('example2').zones.push(
+    zone(
+      'mixed.test',
+      soa('mixed.test'),
+      ns('mixed.test', 'ns.mixed.test'),
+      ns('mixed.test', 'ns.provider.example'),
+      a('ns.mixed.test', h.addr('example2')),
+      a('www.mixed.test', '192.0.2.180'),
+    ),
+  );
+  for (const tld of ['tld1', 'tld2']) {
+    h.server(tld)
+      .zones.find((z) => z.origin === 'test')!
+      .records.push(
+        ns('mixed.test', 'ns.mixed.test'),
+        ns('mixed.test', 'ns.provider.example'),
+        a('ns.mixed.test', h.addr('example2')),
+      );
+  }
   // ca.test and cb.test: each one's only name server is in the other, no glue.
   for (const tld of ['tld1', 'tld2']) {
     h.server(tld)
@@ -180,6 +201,48 @@ describe('iterator: trust and recovery', () => {
       assert.equal(queriesSince(h, mark).filter((q) => q.startsWith('example1 ')).length, 1, 'asked once, believed');
     } finally {
       example1.behaviour = 'answer';
+    }
+  });
+});
+
+describe('iterator: where a lookup starts, and whom it asks first (spec Part B §12.7, §12.8)', () => {
+  const nsLookups = (since: string[]): string[] => since.filter((q) => /ns\.provider\.example\//.test(q));
+
+  it("a glueless NS name's lookup starts at the closest cached delegation, not at the root", async () => {
+    const r = rig(h);
+    // Caches the delegation of provider.example (from the example TLD).
+    assert.equal((await r.ask('ns1.provider.example', TYPE.A)).rcode, RCODE.NOERROR);
+    assert.ok(r.cache.getRRset(nameFromText('provider.example'), TYPE.NS));
+    const mark = queryCounts(h);
+    // glueless.test's only NS is ns.provider.example: its address needs a lookup inside this resolution.
+    assert.deepEqual(addresses(await r.ask('www.glueless.test', TYPE.A)), ['192.0.2.10']);
+    const since = queriesSince(h, mark);
+    assert.deepEqual(nsLookups(since), ['provider udp ns.provider.example/A'], since.join('\n'));
+  });
+
+  it("a delegation's known addresses are asked before any glueless NS name is looked up; the lookup comes only when they fail", async () => {
+    // Every time, whichever order the NS set comes in: the glued server answers, nothing is looked up.
+    for (let i = 0; i < 5; i++) {
+      const r = rig(h);
+      const mark = queryCounts(h);
+      assert.deepEqual(addresses(await r.ask('www.mixed.test', TYPE.A)), ['192.0.2.180']);
+      const since = queriesSince(h, mark);
+      assert.deepEqual(nsLookups(since), [], since.join('\n'));
+      assert.ok(since.includes('example2 udp www.mixed.test/A'), since.join('\n'));
+    }
+    // The glued server refuses: only now is the other NS name looked up, and its server asked.
+    const example2 = h.server('example2');
+    example2.behaviour = 'refused';
+    try {
+      const r = rig(h);
+      const mark = queryCounts(h);
+      await r.ask('www.mixed.test', TYPE.A);
+      const since = queriesSince(h, mark);
+      assert.ok(since.includes('example2 udp www.mixed.test/A'), since.join('\n'));
+      assert.ok(nsLookups(since).length > 0, since.join('\n'));
+      assert.ok(since.includes('provider udp www.mixed.test/A'), since.join('\n'));
+    } finally {
+      example2.behaviour = 'answer';
     }
   });
 });
