@@ -17,16 +17,20 @@ export class Random {
   private pool = Buffer.alloc(0);
   private pos = 0;
 
-  constructor(seed: Buffer | null) {
+  /** `system` is the CSPRNG (a parameter so a test can fix it and see what the seed alone changes). */
+  constructor(
+    seed: Buffer | null,
+    private readonly system: (n: number) => Buffer = randomBytes,
+  ) {
     const key = createHash('sha256')
       .update(seed ?? Buffer.alloc(0))
-      .update(randomBytes(32))
+      .update(system(32))
       .digest();
-    this.cipher = createCipheriv('aes-256-ctr', key, randomBytes(16));
+    this.cipher = createCipheriv('aes-256-ctr', key, system(16));
   }
 
   private refill(): void {
-    this.pool = this.cipher.update(randomBytes(POOL_SIZE));
+    this.pool = this.cipher.update(this.system(POOL_SIZE));
     this.pos = 0;
   }
 
