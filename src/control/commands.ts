@@ -15,6 +15,7 @@ import { actionText, RuleAction } from '../rules/action';
 import { MAX_CONTROL_RULES, RuleBook } from '../rules/book';
 import { QueryRecorder } from '../stats/engine';
 import { HistogramData } from '../stats/histogram';
+import { coarsened, LATENCY_BOUNDS_S } from '../stats/latency';
 import { UpstreamPools } from '../transport/pools';
 import { serverId } from '../transport/rtt';
 import { Name, NameError, nameFromText, nameToText } from '../wire/name';
@@ -51,7 +52,7 @@ export interface ControlTarget {
     readonly counters: QueryCounters;
     recent: QueryRecorder | null;
     readonly rules?: RuleBook;
-    readonly latency?: HistogramData;
+    readonly latencyBySource?: readonly HistogramData[];
   };
   readonly resolver: { readonly counters: ResolverCounters; readonly inflightCount: number };
   readonly upstreamQueries: number;
@@ -338,8 +339,9 @@ export class ControlCommands implements CommandRunner {
   }
 
   private latency(): Record<string, unknown> {
-    const h = this.target.engine.latency;
-    if (!h) throw new RequestError('no latency histogram in this process');
+    const bySource = this.target.engine.latencyBySource;
+    if (!bySource) throw new RequestError('no latency histogram in this process');
+    const h = coarsened(bySource, LATENCY_BOUNDS_S);
     return { boundsMs: h.bounds.map((b) => b * 1000), counts: [...h.counts], sumMs: Math.round(h.sum * 1e6) / 1000 };
   }
 

@@ -9,7 +9,7 @@ import { rcodeName, typeName } from '../wire/mnemonics';
 import { mergeRouteReports } from '../route/router';
 import { RCODE_SLOTS, TYPE_SLOTS } from '../stats/engine';
 import { Histogram, HistogramData } from '../stats/histogram';
-import { ANSWER_SOURCES, LATENCY_BOUNDS_S, sourceLatencyHistograms } from '../stats/latency';
+import { ANSWER_SOURCES, sourceLatencyHistograms } from '../stats/latency';
 import { MetricsSnapshot, ProcessStats } from '../stats/snapshot';
 import { UpstreamMetrics } from '../stats/upstream';
 import { Exposition } from './exposition';
@@ -97,14 +97,11 @@ export function mergeSnapshots(list: readonly MetricsSnapshot[]): MetricsSnapsho
     addHistogram(upstream.udpRtt, s.upstream.udpRtt);
     addHistogram(upstream.tcpRtt, s.upstream.tcpRtt);
   }
-  const latency = new Histogram(LATENCY_BOUNDS_S);
-  for (const s of list) addHistogram(latency, s.latency);
   const latencyBySource = sourceLatencyHistograms();
   for (const s of list) s.latencyBySource.forEach((h, i) => addHistogram(latencyBySource[i]!, h));
   const ruleVerdicts = new Float64Array(VERDICT_NAMES.length);
   for (const s of list) addInto(ruleVerdicts, s.ruleVerdicts);
   return {
-    latency,
     latencyBySource,
     ruleVerdicts,
     upstreams:

@@ -11,7 +11,6 @@ import { Resolver } from '../resolve/resolver';
 import { EngineCounters, QueryRecorder, RCODE_SLOTS, TYPE_SLOTS } from '../stats/engine';
 import {
   IMMEDIATE_SOURCES,
-  latencyHistogram,
   SOURCE_CACHE,
   SOURCE_LOCAL,
   SOURCE_OTHER,
@@ -128,14 +127,14 @@ export class Engine {
     replies: new Float64Array(2 * RCODE_SLOTS),
     byType: new Float64Array(TYPE_SLOTS),
   };
-  /** How long clients waited for answers (`dnscache-ctl latency`). */
-  readonly latency = latencyHistogram();
-  /** The same by where the answer came from (ANSWER_SOURCES order), on finer buckets (METRICS). */
+  /** How long clients waited for answers, by where the answer came from (ANSWER_SOURCES order): METRICS, and `dnscache-ctl latency` coarsened. */
   readonly latencyBySource = sourceLatencyHistograms();
   /** now() when the listener began the current turn of questions (beginTurn). */
   turnStarted = 0;
   /** Replies made in this turn without waiting, by source (cache, local, other): timed at endTurn. */
   private readonly madeNow = new Float64Array(IMMEDIATE_SOURCES);
+  /** The sum of madeNow: a turn that made none reads no clock at its end. */
+  private madeNowTotal = 0;
 
   constructor(
     private readonly cache: Cache,
@@ -166,13 +165,13 @@ export class Engine {
 
   /** The turn's replies have been handed to the socket: each made without waiting waited this long. */
   endTurn(): void {
+    if (this.madeNowTotal === 0) return;
+    this.madeNowTotal = 0;
     const made = this.madeNow;
-    if (made[SOURCE_CACHE]! + made[SOURCE_LOCAL]! + made[SOURCE_OTHER]! === 0) return;
     const seconds = (this.now() - this.turnStarted) / 1000;
     for (let s = 0; s < IMMEDIATE_SOURCES; s++) {
       const times = made[s]!;
       if (times === 0) continue;
-      this.latency.observeMany(seconds, times);
       this.latencyBySource[s]!.observeMany(seconds, times);
       made[s] = 0;
     }
@@ -189,7 +188,7 @@ export class Engine {
     if (q.kind === 'reject') {
       this.counters.errors++;
       this.countReply(t, q.rcode);
-      this.madeNow[SOURCE_OTHER]!++;
+      this.madeInTurn(SOURCE_OTHER);
       return errorReply(packet, q);
     }
     const n = this.numbering.first + this.counters.queries++ * this.numbering.step;
@@ -312,7 +311,13 @@ export class Engine {
   private sentNow(t: Transport, rcode: number, serial: number, source: number): void {
     this.countReply(t, rcode);
     this.recent?.answered(serial, rcode);
+    this.madeInTurn(source);
+  }
+
+  /** A reply from `source` made in this turn, to be timed when it ends. */
+  private madeInTurn(source: number): void {
     this.madeNow[source]!++;
+    this.madeNowTotal++;
   }
 
   /** The listener sent a pending query's reply: counted, its RCODE recorded, its wait measured. */
@@ -321,7 +326,6 @@ export class Engine {
     this.countReply(t, rcode);
     this.recent?.answered(p.serial, rcode);
     const seconds = (this.now() - p.started) / 1000;
-    this.latency.observe(seconds);
     this.latencyBySource[p.stale ? SOURCE_STALE : SOURCE_RESOLUTION]!.observe(seconds);
   }
 

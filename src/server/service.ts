@@ -216,7 +216,6 @@ export class Service {
       tcpEvictions: this.tcp.evictedCount,
       routes: this.router.report(),
       refusedClients: this.refused.count,
-      latency: this.engine.latency,
       latencyBySource: this.engine.latencyBySource,
       ruleVerdicts: this.engine.rules.counters,
       upstreams: this.pools?.rows() ?? [],

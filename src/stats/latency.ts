@@ -11,9 +11,14 @@
 // sent. Two clock reads per turn, not two per question: a hit costs about a
 // microsecond, and a clock read about 30 ns.
 
-import { Histogram } from './histogram';
+import { Histogram, HistogramData } from './histogram';
 
-/** Upper bounds of `dnscache-ctl latency`'s buckets, seconds: dnsdist's 1, 10, 50, 100 and 1000 ms. */
+/**
+ * Upper bounds of `dnscache-ctl latency`'s buckets, seconds: dnsdist's 1, 10,
+ * 50, 100 and 1000 ms. Each is also a bound of SOURCE_LATENCY_BOUNDS_S, so
+ * that view is made from the per-source histograms (coarsened) rather than
+ * kept beside them.
+ */
 export const LATENCY_BOUNDS_S: readonly number[] = [0.001, 0.01, 0.05, 0.1, 1];
 
 /**
@@ -42,11 +47,30 @@ export const SOURCE_LATENCY_BOUNDS_S: readonly number[] = [
   0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ];
 
-export function latencyHistogram(): Histogram {
-  return new Histogram(LATENCY_BOUNDS_S);
-}
-
 /** One histogram per ANSWER_SOURCES entry, in that order. */
 export function sourceLatencyHistograms(): Histogram[] {
   return ANSWER_SOURCES.map(() => new Histogram(SOURCE_LATENCY_BOUNDS_S));
+}
+
+/**
+ * All of `histograms` added up on `bounds`, each of which must be one of
+ * theirs: a fine bucket goes whole into the coarse one its bound falls in,
+ * so nothing is estimated. (`dnscache-ctl latency` from the per-source ones.)
+ */
+export function coarsened(histograms: readonly HistogramData[], bounds: readonly number[]): Histogram {
+  const out = new Histogram(bounds);
+  for (const h of histograms) {
+    for (const b of bounds)
+      if (!h.bounds.includes(b)) throw new Error(`bound ${b} is not one of the histogram's: it cannot be coarsened`);
+    let j = 0;
+    for (let i = 0; i < h.counts.length; i++) {
+      // Slot i holds values up to h.bounds[i] (the last slot: above every bound).
+      const upper = i < h.bounds.length ? h.bounds[i]! : Infinity;
+      while (j < bounds.length && upper > bounds[j]!) j++;
+      out.counts[j]! += h.counts[i]!;
+    }
+    out.sum += h.sum;
+    out.count += h.count;
+  }
+  return out;
 }

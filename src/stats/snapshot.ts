@@ -30,9 +30,7 @@ export interface MetricsSnapshot {
   readonly routes: readonly RouteReport[];
   /** UDP queries and TCP connections refused (no ip/ entry, or a source port dnscache never answers). */
   readonly refusedClients: number;
-  /** How long clients waited for answers (Engine.latency). */
-  readonly latency: HistogramData;
-  /** The same by where the answer came from, in ANSWER_SOURCES order (Engine.latencyBySource). */
+  /** How long clients waited for answers, by where the answer came from, in ANSWER_SOURCES order (Engine.latencyBySource). */
   readonly latencyBySource: readonly HistogramData[];
   /** Questions each rule verdict was given (RuleBook.counters, by VERDICT_NAMES). */
   readonly ruleVerdicts: Float64Array;

@@ -5,7 +5,13 @@
 import { packageVersion } from '../../src/platform/version';
 import { RCODE_SLOTS, TYPE_SLOTS } from '../../src/stats/engine';
 import { VERDICT_NAMES } from '../../src/rules/book';
-import { latencyHistogram, sourceLatencyHistograms, SOURCE_CACHE, SOURCE_STALE } from '../../src/stats/latency';
+import {
+  coarsened,
+  LATENCY_BOUNDS_S,
+  sourceLatencyHistograms,
+  SOURCE_CACHE,
+  SOURCE_STALE,
+} from '../../src/stats/latency';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cache } from '../../src/cache/cache';
@@ -130,7 +136,6 @@ function snapshot(over: Partial<MetricsSnapshot> = {}): MetricsSnapshot {
       { source: 'routes line 1', backend: '127.0.0.1:5300', pattern: '\\.a\\.$', health: 'up', queries: 5 },
       { source: 'etcd key /dnsrouter/x', backend: '127.0.0.2:5300', pattern: '\\.b\\.$', health: 'down', queries: 2 },
     ],
-    latency: latencyHistogram(),
     latencyBySource: sourceLatencyHistograms(),
     ruleVerdicts: new Float64Array(VERDICT_NAMES.length),
     upstreams: [],
@@ -168,6 +173,22 @@ describe('renderMetrics', () => {
     assert.equal(valueOf(p, 'dnscache_response_latency_seconds_bucket', { source: 'cache', le: '0.00005' }), 60);
     assert.equal(valueOf(p, 'dnscache_response_latency_seconds_bucket', { source: 'stale', le: '1' }), 0);
     assert.equal(valueOf(p, 'dnscache_response_latency_seconds_bucket', { source: 'stale', le: '2.5' }), 2);
+  });
+
+  it("dnscache-ctl latency's dnsdist buckets are the per-source histograms added up and coarsened, exactly", () => {
+    const [cache, resolution] = [sourceLatencyHistograms()[0]!, sourceLatencyHistograms()[3]!];
+    const values = [0.00003, 0.0009, 0.001, 0.0011, 0.04, 0.05, 0.2, 0.99, 1, 2, 7];
+    const direct = new Histogram(LATENCY_BOUNDS_S);
+    values.forEach((v, i) => {
+      (i % 2 === 0 ? cache : resolution).observe(v);
+      direct.observe(v);
+    });
+    const made = coarsened([cache, resolution], LATENCY_BOUNDS_S);
+    assert.deepEqual([...made.counts], [...direct.counts]);
+    assert.deepEqual([...made.counts], [3, 1, 2, 0, 3, 2]);
+    assert.equal(made.count, values.length);
+    assert.ok(Math.abs(made.sum - direct.sum) < 1e-12);
+    assert.throws(() => coarsened([cache], [0.003]), /bound 0\.003 is not one of the histogram's/);
   });
 
   it('refused clients are counted', () => {
